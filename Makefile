@@ -1,0 +1,38 @@
+# Builds the C parts: BPF objects (CO-RE, clang) and the Node-API addon (libbpf).
+# TypeScript is built by scripts/build.sh.
+OUT        := build
+CLANG      ?= clang
+BPFTOOL    ?= bpftool
+NODE_INC   ?= $(shell d=$$(dirname $$(dirname $$(readlink -f $$(command -v node))))/include/node; [ -f $$d/node_api.h ] && echo $$d || echo /usr/include/node)
+ARCH       := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function -I bpf -I $(OUT)
+CFLAGS     ?= -O2 -g -Wall -Wextra -Wno-unused-parameter
+
+all: $(OUT)/pktpath.bpf.o $(OUT)/flood.bpf.o $(OUT)/pktpath.node $(OUT)/flood-bench
+
+$(OUT):
+	mkdir -p $(OUT)
+
+# vmlinux.h from the build machine's BTF; CO-RE relocations make the object portable.
+$(OUT)/vmlinux.h: | $(OUT)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+bpf/probes.gen.h: src/core/probes.json scripts/gen-probes.mjs
+	node scripts/gen-probes.mjs
+
+$(OUT)/pktpath.bpf.o: bpf/pktpath.bpf.c bpf/event.h bpf/probes.gen.h bpf/parse.h $(OUT)/vmlinux.h
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/flood.bpf.o: bench/flood.bpf.c bpf/event.h $(OUT)/vmlinux.h
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/pktpath.node: native/pktpath.c | $(OUT)
+	$(CC) $(CFLAGS) -shared -fPIC -I $(NODE_INC) $< -o $@ -lbpf -lelf -lz
+
+$(OUT)/flood-bench: bench/flood-bench.c | $(OUT)
+	$(CC) $(CFLAGS) $< -o $@ -lbpf -lelf -lz -lpthread
+
+clean:
+	rm -rf $(OUT) bpf/probes.gen.h
+
+.PHONY: all clean

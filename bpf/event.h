@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The one definition of what crosses from the kernel to user space.
+ *
+ * Fixed-width types only. The TypeScript decoder (src/core/layout.ts) is checked
+ * against the BTF of the compiled object by test/layout.test.ts, so a change here
+ * that is not mirrored there fails the tests instead of silently corrupting output.
+ */
+#ifndef PKTPATH_EVENT_H
+#define PKTPATH_EVENT_H
+
+#define PP_IFNAMSIZ 16
+#define PP_COMMLEN 16
+#define PP_MAX_STACK 32
+
+/* pp_event.flags */
+#define PP_EV_DROP      0x01 /* skb freed with a drop reason (skb:kfree_skb) */
+#define PP_EV_HAS_TUPLE 0x02 /* tuple was parsed */
+#define PP_EV_STACK     0x04 /* stack_depth frames follow the event */
+#define PP_EV_FROM_SK   0x08 /* tuple came from a socket, not from packet headers */
+#define PP_EV_FROM_FLOW 0x10 /* tuple came from a flowi (route lookup), not from packet headers */
+
+/* Parsed packet headers; addresses in network order, ports/ids in host order. */
+struct pp_tuple {
+	__u8 saddr[16];   /* IPv4 in the first 4 bytes */
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u16 l3proto;    /* ETH_P_IP, ETH_P_IPV6, ETH_P_ARP, ... (host order) */
+	__u8 l4proto;     /* IPPROTO_* */
+	__u8 tcp_flags;   /* FIN=0x01 SYN=0x02 RST=0x04 PSH=0x08 ACK=0x10 URG=0x20 ECE=0x40 CWR=0x80 */
+	__u8 icmp_type;
+	__u8 icmp_code;
+	__u16 icmp_id;    /* echo identifier (host order) */
+};
+
+struct pp_event {
+	__u64 ts_ns;      /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 skb;        /* skb address, 0 when the probe has none */
+	__u64 location;   /* kfree_skb/consume_skb caller address, 0 otherwise */
+	__u32 netns;      /* network namespace inode */
+	__u32 ifindex;
+	__u32 mark;
+	__u32 len;        /* skb->len */
+	__u32 pid;        /* tgid of current */
+	__u32 drop_reason;/* enum skb_drop_reason value, on drops */
+	__s32 aux;        /* probe-specific: xmit rc, reset reason, fib error, qdisc handle, icmp type<<8|code */
+	__u32 aux2;       /* probe-specific: fib table id, qdisc parent */
+	__u16 probe;      /* PP_PROBE_* (bpf/probes.gen.h, from src/core/probes.json) */
+	__u16 cpu;
+	__u8 pkt_type;
+	__u8 flags;       /* PP_EV_* */
+	__u8 stack_depth; /* frames after the event when PP_EV_STACK */
+	__u8 pad0;
+	__u8 dst_mac[6];
+	__u8 pad1[2];
+	char ifname[PP_IFNAMSIZ];
+	char comm[PP_COMMLEN];
+	struct pp_tuple tuple;
+	__u32 pad2;
+	/* followed by __u64 stack[stack_depth] when PP_EV_STACK */
+};
+
+/*
+ * Run configuration, frozen into .rodata before load so the verifier prunes what a
+ * run does not use. User space finds each field by name in the object's BTF.
+ */
+struct pp_config {
+	__u8 addr[16];      /* -H: either side */
+	__u8 addr_family;   /* 0 = no address filter, 4, 6 */
+	__u8 l4proto;       /* --proto: 0 = any */
+	__u8 want_stack;    /* 1 = every event, 2 = drops only */
+	__u8 has_kfree_reason; /* kernel's kfree_skb tracepoint carries a reason */
+	__u16 port;         /* -P: either side, 0 = any */
+	__u16 icmp_id;      /* --icmpid */
+	__u8 has_icmp_id;
+	__u8 has_mark;
+	__u8 has_ifname;
+	__u8 has_rst_reason;   /* tcp_send_reset carries a reason */
+	__u32 pid;          /* -p, 0 = any */
+	__u32 netns;        /* -N, 0 = any */
+	__u32 mark;
+	__u32 mark_mask;
+	char ifname[PP_IFNAMSIZ];
+};
+
+#endif

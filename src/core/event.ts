@@ -1,0 +1,64 @@
+/**
+ * The decoded form of one kernel event (bpf/event.h `struct pp_event`).
+ * Plain data: decoders produce it, filters and formatters consume it.
+ */
+
+/** Parsed packet headers. Addresses are printable strings (IPv4 dotted, IPv6 RFC 5952). */
+export interface Tuple {
+  /** "tcp", "udp", "icmp", "icmpv6", or the protocol number as a string; "arp" etc. for non-IP */
+  proto: string;
+  saddr: string;
+  daddr: string;
+  sport: number;
+  dport: number;
+  /** TCP flags as "SYN", "ACK,RST", ...; "" when none or not TCP */
+  flags: string;
+  icmp_type?: number;
+  icmp_code?: number;
+  icmp_id?: number;
+}
+
+/** Raw numeric form of the tuple, as the kernel wrote it. */
+export interface RawTuple {
+  family: 0 | 4 | 6;
+  saddr: Uint8Array; // 4 or 16 bytes
+  daddr: Uint8Array;
+  sport: number;
+  dport: number;
+  l3proto: number;
+  l4proto: number;
+  tcpFlags: number;
+  icmpType: number;
+  icmpCode: number;
+  icmpId: number;
+}
+
+export const EV_DROP = 0x01;
+export const EV_HAS_TUPLE = 0x02;
+export const EV_STACK = 0x04;
+export const EV_FROM_SK = 0x08;
+export const EV_FROM_FLOW = 0x10;
+
+/** One kernel event with numbers only: what the decoder gives, before names are looked up. */
+export interface RawEvent {
+  tsNs: bigint;
+  skb: bigint;
+  location: bigint;
+  netns: number;
+  ifindex: number;
+  mark: number;
+  len: number;
+  pid: number;
+  dropReason: number;
+  aux: number;
+  aux2: number;
+  probe: number;
+  cpu: number;
+  pktType: number;
+  flags: number;
+  dstMac: Uint8Array; // 6 bytes
+  ifname: string;
+  comm: string;
+  tuple: RawTuple | null;
+  stack: bigint[] | null;
+}
