@@ -57,7 +57,9 @@ struct pp_event {
 	char ifname[PP_IFNAMSIZ];
 	char comm[PP_COMMLEN];
 	struct pp_tuple tuple;
-	__u32 pad2;
+	__u8 aux_addr[16];  /* probe-specific address: fib_table_lookup gateway */
+	__u8 aux_family;    /* 4 or 6 when aux_addr is set */
+	__u8 pad2[3];
 	/* followed by __u64 stack[stack_depth] when PP_EV_STACK */
 };
 
@@ -77,6 +79,8 @@ struct pp_config {
 	__u8 has_mark;
 	__u8 has_ifname;
 	__u8 has_rst_reason;   /* tcp_send_reset carries a reason */
+	__u8 has_consume_location; /* consume_skb carries a location */
+	__u8 pad[3];
 	__u32 pid;          /* -p, 0 = any */
 	__u32 netns;        /* -N, 0 = any */
 	__u32 mark;

@@ -61,4 +61,6 @@ export interface RawEvent {
   comm: string;
   tuple: RawTuple | null;
   stack: bigint[] | null;
+  /** probe-specific address (fib_table_lookup: the gateway), when the kernel set one */
+  auxAddr?: { family: 4 | 6; bytes: Uint8Array } | null;
 }

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Packet, socket and flow parsing plus the filter, shared by every pktpath program.
+ * All kernel reads go through BPF_CORE_READ / bpf_probe_read_kernel so the same code
+ * serves tp_btf, raw_tp, fentry and kprobe programs.
+ */
+#ifndef PKTPATH_PARSE_H
+#define PKTPATH_PARSE_H
+
+#include "event.h"
+
+#ifndef ETH_P_IP
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define ETH_P_ARP 0x0806
+#endif
+#define PP_ETH_HLEN 14
+#define PP_NO_HDR ((__u16)~0U)
+#define PP_AF_INET 2
+#define PP_AF_INET6 10
+#define PP_IPPROTO_ICMP 1
+#define PP_IPPROTO_TCP 6
+#define PP_IPPROTO_UDP 17
+#define PP_IPPROTO_ICMPV6 58
+
+volatile const struct pp_config CFG = {};
+
+/* Where the L3 header starts, relative to skb->head; PP_NO_HDR when unknown. */
+static __always_inline __u16 pp_l3_offset(struct sk_buff *skb, unsigned char *head)
+{
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u16 mac = BPF_CORE_READ(skb, mac_header);
+	unsigned char *data = BPF_CORE_READ(skb, data);
+	__u16 data_off = (__u16)(data - head);
+
+	/* Set by the stack (TX, and RX after a veth/loopback hop keeps its offsets). */
+	if (nh != PP_NO_HDR && nh != 0 && (mac == PP_NO_HDR || nh > mac))
+		return nh;
+	/* Before the stack reset it: data points at L2 or already past it. */
+	if (mac != PP_NO_HDR && data_off == mac)
+		return mac + PP_ETH_HLEN;
+	return data_off;
+}
+
+struct pp_ip6_ext {
+	__u8 nexthdr;
+	__u8 hdrlen;
+};
+
+static __always_inline void pp_parse_l4(unsigned char *l4, __u8 proto, struct pp_tuple *t)
+{
+	t->l4proto = proto;
+	if (proto == PP_IPPROTO_TCP) {
+		struct { __be16 s, d; __u32 seq, ack; __u8 off, flags; } th;
+		if (bpf_probe_read_kernel(&th, sizeof(th), l4))
+			return;
+		t->sport = bpf_ntohs(th.s);
+		t->dport = bpf_ntohs(th.d);
+		t->tcp_flags = th.flags;
+	} else if (proto == PP_IPPROTO_UDP) {
+		struct { __be16 s, d; } uh;
+		if (bpf_probe_read_kernel(&uh, sizeof(uh), l4))
+			return;
+		t->sport = bpf_ntohs(uh.s);
+		t->dport = bpf_ntohs(uh.d);
+	} else if (proto == PP_IPPROTO_ICMP || proto == PP_IPPROTO_ICMPV6) {
+		struct { __u8 type, code; __u16 csum; __be16 id, seq; } ih;
+		if (bpf_probe_read_kernel(&ih, sizeof(ih), l4))
+			return;
+		t->icmp_type = ih.type;
+		t->icmp_code = ih.code;
+		/* echo request/reply (v4 8/0, v6 128/129) carry an identifier */
+		if (ih.type == 8 || ih.type == 0 || ih.type == 128 || ih.type == 129)
+			t->icmp_id = bpf_ntohs(ih.id);
+	}
+}
+
+/* Fills *t from the packet headers. Returns 1 when an L3 header was found. */
+static __always_inline int pp_parse_skb(struct sk_buff *skb, struct pp_tuple *t)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 l3 = pp_l3_offset(skb, head);
+	__u16 proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
+	__u8 first;
+
+	if (l3 == PP_NO_HDR || bpf_probe_read_kernel(&first, 1, head + l3))
+		return 0;
+	if (proto == 0 || proto == ETH_P_IP || proto == ETH_P_IPV6) {
+		/* skb->protocol is not yet set early on the send path: trust the version */
+		__u8 v = first >> 4;
+		proto = v == 4 ? ETH_P_IP : v == 6 ? ETH_P_IPV6 : proto;
+	}
+	t->l3proto = proto;
+
+	if (proto == ETH_P_IP) {
+		struct iphdr ip;
+		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + l3))
+			return 0;
+		__builtin_memcpy(t->saddr, &ip.saddr, 4);
+		__builtin_memcpy(t->daddr, &ip.daddr, 4);
+		/* a non-first fragment has no L4 header */
+		if (bpf_ntohs(ip.frag_off) & 0x1fff) {
+			t->l4proto = ip.protocol;
+			return 1;
+		}
+		pp_parse_l4(head + l3 + (ip.ihl & 0xf) * 4, ip.protocol, t);
+		return 1;
+	}
+	if (proto == ETH_P_IPV6) {
+		struct ipv6hdr ip6;
+		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + l3))
+			return 0;
+		__builtin_memcpy(t->saddr, &ip6.saddr, 16);
+		__builtin_memcpy(t->daddr, &ip6.daddr, 16);
+		__u8 nexthdr = ip6.nexthdr;
+		__u32 off = l3 + sizeof(ip6);
+		/* skip up to three extension headers: hop-by-hop, routing, destination options */
+#pragma unroll
+		for (int i = 0; i < 3; i++) {
+			if (nexthdr != 0 && nexthdr != 43 && nexthdr != 60 && nexthdr != 44)
+				break;
+			struct pp_ip6_ext ext;
+			if (bpf_probe_read_kernel(&ext, sizeof(ext), head + off))
+				return 1;
+			if (nexthdr == 44) { /* fragment: only the first one has L4 */
+				__be16 fo;
+				if (bpf_probe_read_kernel(&fo, sizeof(fo), head + off + 2))
+					return 1;
+				nexthdr = ext.nexthdr;
+				off += 8;
+				if (bpf_ntohs(fo) & 0xfff8) {
+					t->l4proto = nexthdr;
+					return 1;
+				}
+				continue;
+			}
+			nexthdr = ext.nexthdr;
+			off += (ext.hdrlen + 1) * 8;
+		}
+		pp_parse_l4(head + off, nexthdr, t);
+		return 1;
+	}
+	if (proto == ETH_P_ARP) {
+		/* Ethernet/IPv4 ARP: sender IP at 14, target IP at 24 */
+		struct { __be16 htype, ptype; __u8 hlen, plen; __be16 op; __u8 sha[6], spa[4], tha[6], tpa[4]; } arp;
+		if (bpf_probe_read_kernel(&arp, sizeof(arp), head + l3))
+			return 0;
+		if (arp.plen != 4)
+			return 1;
+		__builtin_memcpy(t->saddr, arp.spa, 4);
+		__builtin_memcpy(t->daddr, arp.tpa, 4);
+		t->icmp_type = (__u8)bpf_ntohs(arp.op); /* 1 request, 2 reply */
+		return 1;
+	}
+	return 0;
+}
+
+/* Tuple from a socket, as a packet arriving at it: remote -> local. */
+static __always_inline int pp_parse_sock(struct sock *sk, struct pp_tuple *t)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	t->l4proto = BPF_CORE_READ(sk, sk_protocol);
+	t->sport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	t->dport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (family == PP_AF_INET) {
+		t->l3proto = ETH_P_IP;
+		__be32 d = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__be32 s = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__builtin_memcpy(t->saddr, &d, 4);
+		__builtin_memcpy(t->daddr, &s, 4);
+		return 1;
+	}
+	if (family == PP_AF_INET6) {
+		t->l3proto = ETH_P_IPV6;
+		BPF_CORE_READ_INTO(&t->saddr, sk, __sk_common.skc_v6_daddr);
+		BPF_CORE_READ_INTO(&t->daddr, sk, __sk_common.skc_v6_rcv_saddr);
+		return 1;
+	}
+	return 0;
+}
+
+static __always_inline int pp_addr_eq(const __u8 *a, int family)
+{
+	if (family == 4)
+		return *(const __u32 *)a == *(const __u32 *)CFG.addr;
+	return ((const __u64 *)a)[0] == ((const __u64 *)CFG.addr)[0] &&
+	       ((const __u64 *)a)[1] == ((const __u64 *)CFG.addr)[1];
+}
+
+/* The L3/L4 part of the filter. has_l3: the tuple holds an IP header. */
+static __always_inline int pp_match_tuple(const struct pp_tuple *t, int has_l3)
+{
+	if (CFG.addr_family) {
+		int fam = t->l3proto == ETH_P_IP || t->l3proto == ETH_P_ARP ? 4 : t->l3proto == ETH_P_IPV6 ? 6 : 0;
+		if (!has_l3 || fam != CFG.addr_family)
+			return 0;
+		if (!pp_addr_eq(t->saddr, fam) && !pp_addr_eq(t->daddr, fam))
+			return 0;
+	}
+	if (CFG.l4proto) {
+		if (!has_l3)
+			return 0;
+		if (CFG.l4proto == PP_IPPROTO_ICMP) {
+			if (t->l4proto != PP_IPPROTO_ICMP && t->l4proto != PP_IPPROTO_ICMPV6)
+				return 0;
+		} else if (t->l4proto != CFG.l4proto) {
+			return 0;
+		}
+	}
+	if (CFG.port) {
+		if (!has_l3 || (t->l4proto != PP_IPPROTO_TCP && t->l4proto != PP_IPPROTO_UDP))
+			return 0;
+		if (t->sport != CFG.port && t->dport != CFG.port)
+			return 0;
+	}
+	if (CFG.has_icmp_id) {
+		if (!has_l3 || (t->l4proto != PP_IPPROTO_ICMP && t->l4proto != PP_IPPROTO_ICMPV6))
+			return 0;
+		if (t->icmp_id != CFG.icmp_id)
+			return 0;
+	}
+	return 1;
+}
+
+static __always_inline __u32 pp_net_inum(struct net *net)
+{
+	return net ? BPF_CORE_READ(net, ns.inum) : 0;
+}
+
+/* The device an skb is on, or the one its route leads to (locally generated packets before output). */
+static __always_inline struct net_device *pp_skb_dev(struct sk_buff *skb, struct net_device **route_dev)
+{
+	struct net_device *dev = BPF_CORE_READ(skb, dev);
+	*route_dev = 0;
+	if (!dev) {
+		unsigned long refdst = BPF_CORE_READ(skb, _skb_refdst);
+		struct dst_entry *dst = (struct dst_entry *)(refdst & ~1UL);
+		if (dst)
+			*route_dev = BPF_CORE_READ(dst, dev);
+	}
+	return dev;
+}
+
+static __always_inline __u32 pp_skb_netns(struct sk_buff *skb, struct net_device *dev, struct net_device *route_dev)
+{
+	if (!dev)
+		dev = route_dev;
+	if (dev)
+		return pp_net_inum(BPF_CORE_READ(dev, nd_net.net));
+	struct sock *sk = BPF_CORE_READ(skb, sk);
+	if (sk)
+		return pp_net_inum(BPF_CORE_READ(sk, __sk_common.skc_net.net));
+	return 0;
+}
+
+static __always_inline int pp_ifname_match(struct net_device *dev)
+{
+	char name[PP_IFNAMSIZ];
+	if (!dev)
+		return 0;
+	if (bpf_probe_read_kernel(name, sizeof(name), &dev->name))
+		return 0;
+	/* compare as two 64-bit words; CFG.ifname is zero padded, dev->name is NUL terminated */
+	__u64 a0 = ((__u64 *)name)[0], a1 = ((__u64 *)name)[1];
+	__u64 b0 = ((const __u64 *)CFG.ifname)[0], b1 = ((const __u64 *)CFG.ifname)[1];
+	if (a0 == b0 && a1 == b1)
+		return 1;
+	/* dev->name may hold junk after its NUL: compare byte by byte up to it */
+	for (int i = 0; i < PP_IFNAMSIZ; i++) {
+		if (name[i] != CFG.ifname[i])
+			return 0;
+		if (name[i] == 0)
+			return 1;
+	}
+	return 1;
+}
+
+#endif

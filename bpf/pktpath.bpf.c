@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pktpath tracepoint engine: one small program per network tracepoint, each in two
+ * flavours — tp_btf (typed, cheapest; needs BTF) and raw_tp (older kernels). User
+ * space loads one flavour per tracepoint and skips tracepoints the kernel lacks.
+ *
+ * Every program: read the skb (or socket, or flow), apply the run's filter from
+ * CFG (.rodata, frozen before load so unused checks are pruned), and only then
+ * reserve ring-buffer space. A packet that does not match costs no ring traffic.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+#include "probes.gen.h"
+#include "parse.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Keeps struct pp_event in the object's BTF, where user space checks its layout. */
+const struct pp_event *pp_event_layout __attribute__((unused));
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* resized by user space before load */
+} events SEC(".maps");
+
+/* [0] events lost (ring full), [1] events emitted */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void pp_count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+	if (v)
+		__sync_fetch_and_add(v, 1);
+}
+
+/* Per-event inputs that vary by probe. */
+struct pp_extra {
+	__u64 location;
+	__u32 drop_reason;
+	__s32 aux;
+	__u32 aux2;
+	__u8 flags;
+};
+
+/* Reserves, fills the common part and submits. t/has_tuple already matched the filter. */
+static __always_inline int pp_emit(void *ctx, __u16 probe, struct sk_buff *skb, struct net_device *dev,
+				   __u32 netns, const struct pp_tuple *t, int has_tuple,
+				   const struct pp_extra *x, const __u8 *aux_addr, __u8 aux_family)
+{
+	int with_stack = CFG.want_stack == 1 || (CFG.want_stack == 2 && (x->flags & PP_EV_DROP));
+	struct pp_event *ev;
+
+	if (with_stack)
+		ev = bpf_ringbuf_reserve(&events, sizeof(*ev) + PP_MAX_STACK * sizeof(__u64), 0);
+	else
+		ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		pp_count(0);
+		return 0;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->skb = (__u64)skb;
+	ev->location = x->location;
+	ev->drop_reason = x->drop_reason;
+	ev->aux = x->aux;
+	ev->aux2 = x->aux2;
+	ev->probe = probe;
+	ev->cpu = bpf_get_smp_processor_id();
+	ev->pid = bpf_get_current_pid_tgid() >> 32;
+	ev->netns = netns;
+	ev->flags = x->flags | (has_tuple ? PP_EV_HAS_TUPLE : 0);
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	if (has_tuple)
+		__builtin_memcpy(&ev->tuple, t, sizeof(*t));
+	if (aux_family) {
+		__builtin_memcpy(ev->aux_addr, aux_addr, 16);
+		ev->aux_family = aux_family;
+	}
+	if (dev) {
+		ev->ifindex = BPF_CORE_READ(dev, ifindex);
+		bpf_probe_read_kernel_str(ev->ifname, sizeof(ev->ifname), &dev->name);
+	}
+	if (skb) {
+		unsigned char *head = BPF_CORE_READ(skb, head);
+		__u16 mac = BPF_CORE_READ(skb, mac_header);
+		ev->len = BPF_CORE_READ(skb, len);
+		ev->mark = BPF_CORE_READ(skb, mark);
+		ev->pkt_type = BPF_CORE_READ_BITFIELD_PROBED(skb, pkt_type);
+		if (mac != PP_NO_HDR)
+			bpf_probe_read_kernel(ev->dst_mac, 6, head + mac);
+	}
+	if (with_stack) {
+		long n = bpf_get_stack(ctx, (void *)(ev + 1), PP_MAX_STACK * sizeof(__u64), 0);
+		if (n > 0) {
+			ev->stack_depth = n / sizeof(__u64);
+			ev->flags |= PP_EV_STACK;
+		}
+	}
+	bpf_ringbuf_submit(ev, 0);
+	pp_count(1);
+	return 0;
+}
+
+/* Filters that need no header parsing: pid, mark, netns, interface. */
+static __always_inline int pp_match_meta(struct sk_buff *skb, struct net_device *dev, __u32 netns)
+{
+	if (CFG.pid && (bpf_get_current_pid_tgid() >> 32) != CFG.pid)
+		return 0;
+	if (CFG.has_mark) {
+		if (!skb || (BPF_CORE_READ(skb, mark) & CFG.mark_mask) != CFG.mark)
+			return 0;
+	}
+	if (CFG.netns && netns != CFG.netns)
+		return 0;
+	if (CFG.has_ifname && !pp_ifname_match(dev))
+		return 0;
+	return 1;
+}
+
+static __always_inline int pp_skb_event(void *ctx, __u16 probe, struct sk_buff *skb, struct pp_extra *x)
+{
+	struct net_device *route_dev;
+	struct pp_tuple t = {};
+
+	if (!skb)
+		return 0;
+	if (CFG.pid && (bpf_get_current_pid_tgid() >> 32) != CFG.pid)
+		return 0;
+	struct net_device *dev = pp_skb_dev(skb, &route_dev);
+	__u32 netns = pp_skb_netns(skb, dev, route_dev);
+	if (!pp_match_meta(skb, dev, netns))
+		return 0;
+	int has = pp_parse_skb(skb, &t);
+	if (!pp_match_tuple(&t, has))
+		return 0;
+	return pp_emit(ctx, probe, skb, dev, netns, &t, has, x, 0, 0);
+}
+
+/* ---- one handler per tracepoint; args are the tracepoint's TP_PROTO in order ---- */
+
+#define SKB_ONLY(name, argi)                                                    \
+	static __always_inline int on_##name(__u64 *ctx)                       \
+	{                                                                       \
+		struct pp_extra x = {};                                         \
+		return pp_skb_event(ctx, PP_PROBE_##name, (struct sk_buff *)ctx[argi], &x); \
+	}
+
+SKB_ONLY(napi_gro_receive_entry, 0)
+SKB_ONLY(netif_rx, 0)
+SKB_ONLY(netif_receive_skb, 0)
+SKB_ONLY(net_dev_queue, 0)
+SKB_ONLY(net_dev_start_xmit, 0)
+SKB_ONLY(tcp_retransmit_skb, 1)
+SKB_ONLY(tcp_bad_csum, 0)
+
+/* net_dev_xmit(skb, rc, dev, skb_len) — the skb may be freed already: read only what the tracepoint records */
+static __always_inline int on_net_dev_xmit(__u64 *ctx)
+{
+	struct pp_extra x = { .aux = (int)ctx[1] };
+	return pp_skb_event(ctx, PP_PROBE_net_dev_xmit, (struct sk_buff *)ctx[0], &x);
+}
+
+/* qdisc_enqueue(qdisc, txq, skb) */
+static __always_inline int on_qdisc_enqueue(__u64 *ctx)
+{
+	struct Qdisc *q = (struct Qdisc *)ctx[0];
+	struct pp_extra x = { .aux = BPF_CORE_READ(q, handle), .aux2 = BPF_CORE_READ(q, parent) };
+	return pp_skb_event(ctx, PP_PROBE_qdisc_enqueue, (struct sk_buff *)ctx[2], &x);
+}
+
+/* qdisc_dequeue(qdisc, txq, packets, skb) — skb NULL when nothing was dequeued */
+static __always_inline int on_qdisc_dequeue(__u64 *ctx)
+{
+	struct Qdisc *q = (struct Qdisc *)ctx[0];
+	struct pp_extra x = { .aux = BPF_CORE_READ(q, handle), .aux2 = BPF_CORE_READ(q, parent) };
+	return pp_skb_event(ctx, PP_PROBE_qdisc_dequeue, (struct sk_buff *)ctx[3], &x);
+}
+
+/* kfree_skb(skb, location [, reason [, rx_sk]]) */
+static __always_inline int on_kfree_skb(__u64 *ctx)
+{
+	struct pp_extra x = { .location = ctx[1], .flags = PP_EV_DROP };
+	if (CFG.has_kfree_reason)
+		x.drop_reason = (__u32)ctx[2];
+	return pp_skb_event(ctx, PP_PROBE_kfree_skb, (struct sk_buff *)ctx[0], &x);
+}
+
+/* consume_skb(skb [, location]) */
+static __always_inline int on_consume_skb(__u64 *ctx)
+{
+	struct pp_extra x = {};
+	if (CFG.has_consume_location)
+		x.location = ctx[1];
+	return pp_skb_event(ctx, PP_PROBE_consume_skb, (struct sk_buff *)ctx[0], &x);
+}
+
+/* icmp_send(skb, type, code): the skb is the packet the ICMP error is about */
+static __always_inline int on_icmp_send(__u64 *ctx)
+{
+	struct pp_extra x = { .aux = (int)(((ctx[1] & 0xff) << 8) | (ctx[2] & 0xff)) };
+	return pp_skb_event(ctx, PP_PROBE_icmp_send, (struct sk_buff *)ctx[0], &x);
+}
+
+/* tcp_send_reset(sk, skb [, reason]): skb is the packet that caused the reset, NULL for active resets */
+static __always_inline int on_tcp_send_reset(__u64 *ctx)
+{
+	struct sock *sk = (struct sock *)ctx[0];
+	struct sk_buff *skb = (struct sk_buff *)ctx[1];
+	struct pp_extra x = {};
+	if (CFG.has_rst_reason)
+		x.aux = (int)ctx[2];
+	if (skb)
+		return pp_skb_event(ctx, PP_PROBE_tcp_send_reset, skb, &x);
+	if (!sk)
+		return 0;
+	struct pp_tuple t = {};
+	__u32 netns = pp_net_inum(BPF_CORE_READ(sk, __sk_common.skc_net.net));
+	if (!pp_match_meta(0, 0, netns))
+		return 0;
+	int has = pp_parse_sock(sk, &t);
+	if (!pp_match_tuple(&t, has))
+		return 0;
+	x.flags = PP_EV_FROM_SK;
+	return pp_emit(ctx, PP_PROBE_tcp_send_reset, 0, 0, netns, &t, has, &x, 0, 0);
+}
+
+/* tcp_receive_reset(sk) */
+static __always_inline int on_tcp_receive_reset(__u64 *ctx)
+{
+	struct sock *sk = (struct sock *)ctx[0];
+	struct pp_tuple t = {};
+	struct pp_extra x = { .flags = PP_EV_FROM_SK };
+	if (!sk)
+		return 0;
+	__u32 netns = pp_net_inum(BPF_CORE_READ(sk, __sk_common.skc_net.net));
+	if (CFG.has_mark || CFG.has_ifname)
+		return 0; /* no packet here to match a mark or an interface on */
+	if (!pp_match_meta(0, 0, netns))
+		return 0;
+	int has = pp_parse_sock(sk, &t);
+	t.tcp_flags = 0x04; /* RST */
+	if (!pp_match_tuple(&t, has))
+		return 0;
+	return pp_emit(ctx, PP_PROBE_tcp_receive_reset, 0, 0, netns, &t, has, &x, 0, 0);
+}
+
+/* fib_table_lookup(tb_id, flp, nhc, err): an IPv4 route lookup and its result */
+static __always_inline int on_fib_table_lookup(__u64 *ctx)
+{
+	const struct flowi4 *fl = (const struct flowi4 *)ctx[1];
+	struct fib_nh_common *nhc = (struct fib_nh_common *)ctx[2];
+	struct pp_extra x = { .aux = (int)ctx[3], .aux2 = (__u32)ctx[0], .flags = PP_EV_FROM_FLOW };
+	struct pp_tuple t = {};
+	struct net_device *dev = 0;
+	__u8 gw[16] = {};
+	__u8 gw_family = 0;
+	__u32 netns = 0;
+
+	if (!fl)
+		return 0;
+	if (nhc) {
+		dev = BPF_CORE_READ(nhc, nhc_dev);
+		__u8 fam = BPF_CORE_READ(nhc, nhc_gw_family);
+		if (fam == PP_AF_INET) {
+			__be32 g = BPF_CORE_READ(nhc, nhc_gw.ipv4);
+			__builtin_memcpy(gw, &g, 4);
+			gw_family = 4;
+		} else if (fam == PP_AF_INET6) {
+			BPF_CORE_READ_INTO(&gw, nhc, nhc_gw.ipv6);
+			gw_family = 6;
+		}
+	}
+	if (dev)
+		netns = pp_net_inum(BPF_CORE_READ(dev, nd_net.net));
+	if (CFG.has_mark && (BPF_CORE_READ(fl, __fl_common.flowic_mark) & CFG.mark_mask) != CFG.mark)
+		return 0;
+	if (CFG.pid && (bpf_get_current_pid_tgid() >> 32) != CFG.pid)
+		return 0;
+	if (CFG.netns && netns != CFG.netns)
+		return 0;
+	if (CFG.has_ifname && !pp_ifname_match(dev))
+		return 0;
+	t.l3proto = ETH_P_IP;
+	__be32 s = BPF_CORE_READ(fl, saddr), d = BPF_CORE_READ(fl, daddr);
+	__builtin_memcpy(t.saddr, &s, 4);
+	__builtin_memcpy(t.daddr, &d, 4);
+	t.l4proto = BPF_CORE_READ(fl, __fl_common.flowic_proto);
+	if (t.l4proto == PP_IPPROTO_TCP || t.l4proto == PP_IPPROTO_UDP) {
+		t.sport = bpf_ntohs(BPF_CORE_READ(fl, uli.ports.sport));
+		t.dport = bpf_ntohs(BPF_CORE_READ(fl, uli.ports.dport));
+	} else if (t.l4proto == PP_IPPROTO_ICMP) {
+		t.icmp_type = BPF_CORE_READ(fl, uli.icmpt.type);
+		t.icmp_code = BPF_CORE_READ(fl, uli.icmpt.code);
+	}
+	if (!pp_match_tuple(&t, 1))
+		return 0;
+	return pp_emit(ctx, PP_PROBE_fib_table_lookup, 0, dev, netns, &t, 1, &x, gw, gw_family);
+}
+
+/* Two flavours of each program; user space loads exactly one per tracepoint. */
+#define PP_TP(name)                                                             \
+	SEC("tp_btf/" #name) int tpbtf_##name(__u64 *ctx) { return on_##name(ctx); } \
+	SEC("raw_tp/" #name) int rawtp_##name(__u64 *ctx) { return on_##name(ctx); }
+
+PP_TP(napi_gro_receive_entry)
+PP_TP(netif_rx)
+PP_TP(netif_receive_skb)
+PP_TP(net_dev_queue)
+PP_TP(qdisc_enqueue)
+PP_TP(qdisc_dequeue)
+PP_TP(net_dev_start_xmit)
+PP_TP(net_dev_xmit)
+PP_TP(fib_table_lookup)
+PP_TP(tcp_retransmit_skb)
+PP_TP(tcp_send_reset)
+PP_TP(tcp_receive_reset)
+PP_TP(tcp_bad_csum)
+PP_TP(icmp_send)
+PP_TP(kfree_skb)
+PP_TP(consume_skb)

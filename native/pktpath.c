@@ -1,0 +1,763 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pktpath.node — the thin native edge between Node and libbpf.
+ *
+ * It does only what JavaScript cannot: call libbpf (open, configure, load, attach),
+ * map the BPF ring buffer's pages into ArrayBuffers so JavaScript reads events in
+ * place (no FFI crossing per event), and register the ring buffer's fd with libuv
+ * so a JavaScript callback runs once per wake-up, not once per event.
+ * Everything else (BTF, decoding, filters, formatting) lives in TypeScript.
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <uv.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define MAX_LINKS 4096
+#define LOG_CAP (64 * 1024)
+
+/* ---- libbpf log capture: kept for error messages, echoed with verbose ---- */
+static char g_log[LOG_CAP];
+static size_t g_log_len;
+static int g_verbose;
+
+static int print_fn(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	char line[1024];
+	int n = vsnprintf(line, sizeof(line), fmt, args);
+	if (n < 0)
+		return 0;
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	if (level == LIBBPF_DEBUG && !g_verbose)
+		return 0;
+	if (g_log_len + n >= LOG_CAP) { /* keep the tail: the verifier's verdict is at the end */
+		size_t drop = g_log_len + n - LOG_CAP + 1;
+		if (drop > g_log_len)
+			drop = g_log_len;
+		memmove(g_log, g_log + drop, g_log_len - drop);
+		g_log_len -= drop;
+	}
+	memcpy(g_log + g_log_len, line, n);
+	g_log_len += n;
+	g_log[g_log_len] = 0;
+	if (g_verbose > 1)
+		fputs(line, stderr);
+	return 0;
+}
+
+/* ---- helpers ---- */
+#define CHECK(call)                                                   \
+	do {                                                          \
+		if ((call) != napi_ok) {                              \
+			napi_throw_error(env, NULL, "napi: " #call);  \
+			return NULL;                                  \
+		}                                                     \
+	} while (0)
+
+static napi_value throw_errno(napi_env env, const char *what, int err)
+{
+	char msg[512];
+	char code[32];
+	snprintf(msg, sizeof(msg), "%s: %s", what, strerror(err));
+	snprintf(code, sizeof(code), "%d", err);
+	napi_value m, c, e;
+	napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
+	napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &c);
+	napi_create_error(env, c, m, &e);
+	napi_value errno_v;
+	napi_create_int32(env, err, &errno_v);
+	napi_set_named_property(env, e, "errno", errno_v);
+	napi_throw(env, e);
+	return NULL;
+}
+
+static int get_string(napi_env env, napi_value v, char *buf, size_t cap)
+{
+	size_t len;
+	return napi_get_value_string_utf8(env, v, buf, cap, &len) == napi_ok ? 0 : -1;
+}
+
+struct obj_handle {
+	struct bpf_object *obj;
+	struct bpf_link *links[MAX_LINKS];
+	int nlinks;
+};
+
+static struct obj_handle *get_obj(napi_env env, napi_value v)
+{
+	void *p = NULL;
+	if (napi_get_value_external(env, v, &p) != napi_ok || !p) {
+		napi_throw_type_error(env, NULL, "expected a BPF object handle");
+		return NULL;
+	}
+	struct obj_handle *h = p;
+	if (!h->obj) {
+		napi_throw_error(env, NULL, "BPF object already closed");
+		return NULL;
+	}
+	return h;
+}
+
+static void destroy_handle(struct obj_handle *h)
+{
+	for (int i = 0; i < h->nlinks; i++)
+		if (h->links[i])
+			bpf_link__destroy(h->links[i]);
+	h->nlinks = 0;
+	if (h->obj)
+		bpf_object__close(h->obj);
+	h->obj = NULL;
+}
+
+static void finalize_obj(napi_env env, void *data, void *hint)
+{
+	struct obj_handle *h = data;
+	destroy_handle(h);
+	free(h);
+}
+
+/* setVerbose(level) */
+static napi_value set_verbose(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	CHECK(napi_get_value_int32(env, argv[0], &g_verbose));
+	return NULL;
+}
+
+/* takeLog(): string — libbpf messages since the last call */
+static napi_value take_log(napi_env env, napi_callback_info info)
+{
+	napi_value s;
+	CHECK(napi_create_string_utf8(env, g_log, g_log_len, &s));
+	g_log_len = 0;
+	g_log[0] = 0;
+	return s;
+}
+
+/* open(path): handle */
+static napi_value obj_open(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	char path[4096];
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (argc < 1 || get_string(env, argv[0], path, sizeof(path)))
+		return throw_errno(env, "open: path expected", EINVAL);
+	struct bpf_object *obj = bpf_object__open_file(path, NULL);
+	if (!obj)
+		return throw_errno(env, "open BPF object", errno);
+	struct obj_handle *h = calloc(1, sizeof(*h));
+	if (!h) {
+		bpf_object__close(obj);
+		return throw_errno(env, "open", ENOMEM);
+	}
+	h->obj = obj;
+	napi_value ext;
+	CHECK(napi_create_external(env, h, finalize_obj, NULL, &ext));
+	return ext;
+}
+
+/* programs(h): [{name, section}] */
+static napi_value obj_programs(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1], arr;
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	struct obj_handle *h = get_obj(env, argv[0]);
+	if (!h)
+		return NULL;
+	CHECK(napi_create_array(env, &arr));
+	struct bpf_program *p;
+	uint32_t i = 0;
+	bpf_object__for_each_program(p, h->obj) {
+		napi_value o, n, s;
+		CHECK(napi_create_object(env, &o));
+		CHECK(napi_create_string_utf8(env, bpf_program__name(p), NAPI_AUTO_LENGTH, &n));
+		CHECK(napi_create_string_utf8(env, bpf_program__section_name(p), NAPI_AUTO_LENGTH, &s));
+		CHECK(napi_set_named_property(env, o, "name", n));
+		CHECK(napi_set_named_property(env, o, "section", s));
+		CHECK(napi_set_element(env, arr, i++, o));
+	}
+	return arr;
+}
+
+static struct bpf_program *find_prog(napi_env env, struct obj_handle *h, napi_value name_v)
+{
+	char name[256];
+	if (get_string(env, name_v, name, sizeof(name))) {
+		throw_errno(env, "program name expected", EINVAL);
+		return NULL;
+	}
+	struct bpf_program *p = bpf_object__find_program_by_name(h->obj, name);
+	if (!p) {
+		char msg[320];
+		snprintf(msg, sizeof(msg), "no program %s in the BPF object", name);
+		napi_throw_error(env, "ENOENT", msg);
+	}
+	return p;
+}
+
+static struct bpf_map *find_map(napi_env env, struct obj_handle *h, napi_value name_v)
+{
+	char name[256];
+	if (get_string(env, name_v, name, sizeof(name))) {
+		throw_errno(env, "map name expected", EINVAL);
+		return NULL;
+	}
+	struct bpf_map *m = bpf_object__find_map_by_name(h->obj, name);
+	if (!m) {
+		char msg[320];
+		snprintf(msg, sizeof(msg), "no map %s in the BPF object", name);
+		napi_throw_error(env, "ENOENT", msg);
+	}
+	return m;
+}
+
+/* setAutoload(h, prog, bool) */
+static napi_value prog_set_autoload(napi_env env, napi_callback_info info)
+{
+	size_t argc = 3;
+	napi_value argv[3];
+	bool on;
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	struct obj_handle *h = get_obj(env, argv[0]);
+	if (!h)
+		return NULL;
+	struct bpf_program *p = find_prog(env, h, argv[1]);
+	if (!p)
+		return NULL;
+	CHECK(napi_get_value_bool(env, argv[2], &on));
+	int err = bpf_program__set_autoload(p, on);
+	if (err)
+		return throw_errno(env, "set autoload", -err);
+	return NULL;
+}
+
+/* setAttachTarget(h, prog, funcName) — retargets fentry/tp_btf/kprobe programs before load */
+static napi_value prog_set_attach_target(napi_env env, napi_callback_info info)
+{
+	size_t argc = 3;
+	napi_value argv[3];
+	char fn[256];
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	struct obj_handle *h = get_obj(env, argv[0]);
+	if (!h)
+		return NULL;
+	struct bpf_program *p = find_prog(env, h, argv[1]);
+	if (!p)
+		return NULL;
+	if (get_string(env, argv[2], fn, sizeof(fn)))
+		return throw_errno(env, "attach target expected", EINVAL);
+	int err = bpf_program__set_attach_target(p, 0, fn);
+	if (err)
+		return throw_errno(env, "set attach target", -err);
+	return NULL;
+}
+
+/* mapInitialValue(h, map): ArrayBuffer copy of .rodata/.data/.bss initial bytes */
+static napi_value map_initial_value(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2;
+	napi_value argv[2], ab;
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	struct obj_handle *h = get_obj(env, argv[0]);
+	if (!h)
+		return NULL;
+	struct bpf_map *m = find_map(env, h, argv[1]);
+	if (!m)
+		return NULL;
+	size_t sz = 0;
+	const void *v = bpf_map__initial_value(m, &sz);
+	if (!v)
+		return throw_errno(env, "map has no initial value", EINVAL);
+	void *dst;
+	CHECK(napi_create_arraybuffer(env, sz, &dst, &ab));
+	memcpy(dst, v, sz);
+	return ab;
+}
+
+/* setMapInitialValue(h, map, Uint8Array) */
+static napi_value map_set_initial_value(napi_env env, napi_callback_info info)
+{
+	size_t argc = 3;
+	napi_value argv[3];
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	struct obj_handle *h = get_obj(env, argv[0]);
+	if (!h)
+		return NULL;
+	struct bpf_map *m = find_map(env, h, argv[1]);
+	if (!m)
+		return NULL;
+	napi_typedarray_type t;
+	size_t len, off;
+	void *data;
+	napi_value ab;
+	CHECK(napi_get_typedarray_info(env, argv[2], &t, &len, &data, &ab, &off));
+	int err = bpf_map__set_initial_value(m, data, len);
+	if (err)
+		return throw_errno(env, "set map initial value", -err);
+	return NULL;
+}
+
+/* setMaxEntries(h, map, n) */
+static napi_value map_set_max_entries(napi_env env, napi_callback_info info)
+{
+	size_t argc = 3;
+	napi_value argv[3];
+	uint32_t n;
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	struct obj_handle *h = get_obj(env, argv[0]);
+	if (!h)
+		return NULL;
+	struct bpf_map *m = find_map(env, h, argv[1]);
+	if (!m)
+		return NULL;
+	CHECK(napi_get_value_uint32(env, argv[2], &n));
+	int err = bpf_map__set_max_entries(m, n);
+	if (err)
+		return throw_errno(env, "set max entries", -err);
+	return NULL;
+}
+
+/* load(h) — throws with the libbpf/verifier log */
+static napi_value obj_load(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	struct obj_handle *h = get_obj(env, argv[0]);
+	if (!h)
+		return NULL;
+	int err = bpf_object__load(h->obj);
+	if (err)
+		return throw_errno(env, "load BPF object", -err);
+	return NULL;
+}
+
+/* attach(h, prog): link index */
+static napi_value prog_attach(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2;
+	napi_value argv[2], r;
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	struct obj_handle *h = get_obj(env, argv[0]);
+	if (!h)
+		return NULL;
+	struct bpf_program *p = find_prog(env, h, argv[1]);
+	if (!p)
+		return NULL;
+	if (h->nlinks >= MAX_LINKS)
+		return throw_errno(env, "attach: too many links", E2BIG);
+	struct bpf_link *l = bpf_program__attach(p);
+	if (!l)
+		return throw_errno(env, "attach", errno);
+	h->links[h->nlinks] = l;
+	CHECK(napi_create_int32(env, h->nlinks++, &r));
+	return r;
+}
+
+/* attachKprobeMulti(h, prog, [syms], retprobe): link index */
+static napi_value prog_attach_kprobe_multi(napi_env env, napi_callback_info info)
+{
+	size_t argc = 4;
+	napi_value argv[4], r;
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	struct obj_handle *h = get_obj(env, argv[0]);
+	if (!h)
+		return NULL;
+	struct bpf_program *p = find_prog(env, h, argv[1]);
+	if (!p)
+		return NULL;
+	uint32_t n;
+	bool ret = false;
+	CHECK(napi_get_array_length(env, argv[2], &n));
+	if (argc > 3)
+		CHECK(napi_get_value_bool(env, argv[3], &ret));
+	if (h->nlinks >= MAX_LINKS)
+		return throw_errno(env, "attach: too many links", E2BIG);
+	char **syms = calloc(n ? n : 1, sizeof(char *));
+	if (!syms)
+		return throw_errno(env, "attach", ENOMEM);
+	for (uint32_t i = 0; i < n; i++) {
+		napi_value s;
+		size_t len;
+		napi_get_element(env, argv[2], i, &s);
+		napi_get_value_string_utf8(env, s, NULL, 0, &len);
+		syms[i] = malloc(len + 1);
+		napi_get_value_string_utf8(env, s, syms[i], len + 1, &len);
+	}
+	LIBBPF_OPTS(bpf_kprobe_multi_opts, opts, .syms = (const char **)syms, .cnt = n, .retprobe = ret);
+	struct bpf_link *l = bpf_program__attach_kprobe_multi_opts(p, NULL, &opts);
+	int err = errno;
+	for (uint32_t i = 0; i < n; i++)
+		free(syms[i]);
+	free(syms);
+	if (!l)
+		return throw_errno(env, "attach kprobe.multi", err);
+	h->links[h->nlinks] = l;
+	CHECK(napi_create_int32(env, h->nlinks++, &r));
+	return r;
+}
+
+/* attachKprobe(h, prog, func, retprobe): link index */
+static napi_value prog_attach_kprobe(napi_env env, napi_callback_info info)
+{
+	size_t argc = 4;
+	napi_value argv[4], r;
+	char fn[256];
+	bool ret = false;
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	struct obj_handle *h = get_obj(env, argv[0]);
+	if (!h)
+		return NULL;
+	struct bpf_program *p = find_prog(env, h, argv[1]);
+	if (!p)
+		return NULL;
+	if (get_string(env, argv[2], fn, sizeof(fn)))
+		return throw_errno(env, "function name expected", EINVAL);
+	if (argc > 3)
+		CHECK(napi_get_value_bool(env, argv[3], &ret));
+	if (h->nlinks >= MAX_LINKS)
+		return throw_errno(env, "attach: too many links", E2BIG);
+	struct bpf_link *l = bpf_program__attach_kprobe(p, ret, fn);
+	if (!l)
+		return throw_errno(env, "attach kprobe", errno);
+	h->links[h->nlinks] = l;
+	CHECK(napi_create_int32(env, h->nlinks++, &r));
+	return r;
+}
+
+/* detachAll(h) */
+static napi_value obj_detach_all(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	void *p = NULL;
+	if (napi_get_value_external(env, argv[0], &p) != napi_ok || !p)
+		return NULL;
+	struct obj_handle *h = p;
+	for (int i = 0; i < h->nlinks; i++)
+		if (h->links[i])
+			bpf_link__destroy(h->links[i]);
+	h->nlinks = 0;
+	return NULL;
+}
+
+/* close(h) — detach everything and free the object; idempotent */
+static napi_value obj_close(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	void *p = NULL;
+	if (napi_get_value_external(env, argv[0], &p) != napi_ok || !p)
+		return NULL;
+	destroy_handle(p);
+	return NULL;
+}
+
+/* mapFd(h, name) / progFd(h, name) */
+static napi_value map_fd(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2;
+	napi_value argv[2], r;
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	struct obj_handle *h = get_obj(env, argv[0]);
+	if (!h)
+		return NULL;
+	struct bpf_map *m = find_map(env, h, argv[1]);
+	if (!m)
+		return NULL;
+	CHECK(napi_create_int32(env, bpf_map__fd(m), &r));
+	return r;
+}
+
+static napi_value prog_fd(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2;
+	napi_value argv[2], r;
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	struct obj_handle *h = get_obj(env, argv[0]);
+	if (!h)
+		return NULL;
+	struct bpf_program *p = find_prog(env, h, argv[1]);
+	if (!p)
+		return NULL;
+	CHECK(napi_create_int32(env, bpf_program__fd(p), &r));
+	return r;
+}
+
+/* mapLookup(fd, key: Uint8Array, valueSize): ArrayBuffer | null */
+static napi_value map_lookup(napi_env env, napi_callback_info info)
+{
+	size_t argc = 3;
+	napi_value argv[3], ab, nul;
+	int32_t fd;
+	uint32_t vsz;
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	CHECK(napi_get_value_int32(env, argv[0], &fd));
+	napi_typedarray_type t;
+	size_t klen, off;
+	void *key;
+	napi_value kab;
+	CHECK(napi_get_typedarray_info(env, argv[1], &t, &klen, &key, &kab, &off));
+	CHECK(napi_get_value_uint32(env, argv[2], &vsz));
+	void *dst;
+	CHECK(napi_create_arraybuffer(env, vsz, &dst, &ab));
+	if (bpf_map_lookup_elem(fd, key, dst)) {
+		if (errno == ENOENT) {
+			napi_get_null(env, &nul);
+			return nul;
+		}
+		return throw_errno(env, "map lookup", errno);
+	}
+	return ab;
+}
+
+/* ---- ring buffer pages as ArrayBuffers ---- */
+struct mapping {
+	void *addr;
+	size_t len;
+};
+
+static void finalize_mapping(napi_env env, void *data, void *hint)
+{
+	struct mapping *m = hint;
+	munmap(m->addr, m->len);
+	free(m);
+}
+
+static napi_value external_mapping(napi_env env, void *addr, size_t len)
+{
+	struct mapping *m = malloc(sizeof(*m));
+	napi_value ab;
+	if (!m) {
+		munmap(addr, len);
+		return throw_errno(env, "ringbuf", ENOMEM);
+	}
+	m->addr = addr;
+	m->len = len;
+	if (napi_create_external_arraybuffer(env, addr, len, finalize_mapping, m, &ab) != napi_ok) {
+		munmap(addr, len);
+		free(m);
+		napi_throw_error(env, NULL, "cannot wrap ring buffer pages");
+		return NULL;
+	}
+	return ab;
+}
+
+/*
+ * ringbuf(fd): { consumer, producer, size, pageSize }
+ * consumer: the read-write consumer page (consumer_pos at offset 0).
+ * producer: the read-only producer page (producer_pos at 0) followed by the data
+ * area mapped twice, so a record that wraps is contiguous (as libbpf does).
+ */
+static napi_value ringbuf_map(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1], o, v;
+	int32_t fd;
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	CHECK(napi_get_value_int32(env, argv[0], &fd));
+	struct bpf_map_info mi = {};
+	uint32_t len = sizeof(mi);
+	if (bpf_obj_get_info_by_fd(fd, &mi, &len))
+		return throw_errno(env, "ringbuf map info", errno);
+	if (mi.type != BPF_MAP_TYPE_RINGBUF)
+		return throw_errno(env, "not a ring buffer map", EINVAL);
+	size_t page = sysconf(_SC_PAGESIZE);
+	size_t size = mi.max_entries;
+	void *cons = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (cons == MAP_FAILED)
+		return throw_errno(env, "mmap ring buffer consumer page", errno);
+	void *prod = mmap(NULL, page + 2 * size, PROT_READ, MAP_SHARED, fd, page);
+	if (prod == MAP_FAILED) {
+		int err = errno;
+		munmap(cons, page);
+		return throw_errno(env, "mmap ring buffer data", err);
+	}
+	CHECK(napi_create_object(env, &o));
+	v = external_mapping(env, cons, page);
+	if (!v)
+		return NULL;
+	CHECK(napi_set_named_property(env, o, "consumer", v));
+	v = external_mapping(env, prod, page + 2 * size);
+	if (!v)
+		return NULL;
+	CHECK(napi_set_named_property(env, o, "producer", v));
+	CHECK(napi_create_double(env, (double)size, &v));
+	CHECK(napi_set_named_property(env, o, "size", v));
+	CHECK(napi_create_double(env, (double)page, &v));
+	CHECK(napi_set_named_property(env, o, "pageSize", v));
+	return o;
+}
+
+/* ---- readiness: libuv poll on an fd, one JS call per wake-up ---- */
+struct poller {
+	uv_poll_t handle;
+	napi_env env;
+	napi_ref cb;
+	int closed;
+};
+
+static void poll_cb(uv_poll_t *h, int status, int events)
+{
+	struct poller *p = h->data;
+	napi_handle_scope scope;
+	napi_value cb, global, st;
+	if (p->closed)
+		return;
+	napi_open_handle_scope(p->env, &scope);
+	napi_get_reference_value(p->env, p->cb, &cb);
+	napi_get_global(p->env, &global);
+	napi_create_int32(p->env, status, &st);
+	napi_value result;
+	if (napi_make_callback(p->env, NULL, global, cb, 1, &st, &result) == napi_pending_exception) {
+		napi_value exc;
+		napi_get_and_clear_last_exception(p->env, &exc);
+		napi_fatal_exception(p->env, exc);
+	}
+	napi_close_handle_scope(p->env, scope);
+}
+
+static void poll_closed(uv_handle_t *h)
+{
+	struct poller *p = h->data;
+	napi_delete_reference(p->env, p->cb);
+	free(p);
+}
+
+/* pollStart(fd, cb): poller */
+static napi_value poll_start(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2;
+	napi_value argv[2], ext;
+	int32_t fd;
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	CHECK(napi_get_value_int32(env, argv[0], &fd));
+	uv_loop_t *loop;
+	CHECK(napi_get_uv_event_loop(env, &loop));
+	struct poller *p = calloc(1, sizeof(*p));
+	if (!p)
+		return throw_errno(env, "poll", ENOMEM);
+	p->env = env;
+	CHECK(napi_create_reference(env, argv[1], 1, &p->cb));
+	int err = uv_poll_init(loop, &p->handle, fd);
+	if (err) {
+		napi_delete_reference(env, p->cb);
+		free(p);
+		return throw_errno(env, "uv_poll_init", -err);
+	}
+	p->handle.data = p;
+	err = uv_poll_start(&p->handle, UV_READABLE, poll_cb);
+	if (err) {
+		uv_close((uv_handle_t *)&p->handle, poll_closed);
+		return throw_errno(env, "uv_poll_start", -err);
+	}
+	CHECK(napi_create_external(env, p, NULL, NULL, &ext));
+	return ext;
+}
+
+/* pollStop(poller) — idempotent */
+static napi_value poll_stop(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	void *v;
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	CHECK(napi_get_value_external(env, argv[0], &v));
+	struct poller *p = v;
+	if (!p || p->closed)
+		return NULL;
+	p->closed = 1;
+	uv_poll_stop(&p->handle);
+	uv_close((uv_handle_t *)&p->handle, poll_closed);
+	return NULL;
+}
+
+/* libbpfVersion(): "1.1" */
+static napi_value libbpf_ver(napi_env env, napi_callback_info info)
+{
+	char v[32];
+	napi_value s;
+	snprintf(v, sizeof(v), "%u.%u", libbpf_major_version(), libbpf_minor_version());
+	CHECK(napi_create_string_utf8(env, v, NAPI_AUTO_LENGTH, &s));
+	return s;
+}
+
+/* probeProgType(typeName): bool — can this kernel load programs of that type */
+static napi_value probe_prog_type(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1], r;
+	char t[64];
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (get_string(env, argv[0], t, sizeof(t)))
+		return throw_errno(env, "type expected", EINVAL);
+	enum bpf_prog_type pt;
+	if (!strcmp(t, "kprobe"))
+		pt = BPF_PROG_TYPE_KPROBE;
+	else if (!strcmp(t, "tracing"))
+		pt = BPF_PROG_TYPE_TRACING;
+	else if (!strcmp(t, "raw_tracepoint"))
+		pt = BPF_PROG_TYPE_RAW_TRACEPOINT;
+	else if (!strcmp(t, "tracepoint"))
+		pt = BPF_PROG_TYPE_TRACEPOINT;
+	else
+		return throw_errno(env, "unknown program type", EINVAL);
+	int ok = libbpf_probe_bpf_prog_type(pt, NULL);
+	CHECK(napi_get_boolean(env, ok == 1, &r));
+	return r;
+}
+
+#define EXPORT(name, fn)                                                        \
+	do {                                                                    \
+		napi_value f;                                                   \
+		CHECK(napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &f)); \
+		CHECK(napi_set_named_property(env, exports, name, f));          \
+	} while (0)
+
+static napi_value init(napi_env env, napi_value exports)
+{
+	libbpf_set_print(print_fn);
+	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
+	EXPORT("setVerbose", set_verbose);
+	EXPORT("takeLog", take_log);
+	EXPORT("open", obj_open);
+	EXPORT("programs", obj_programs);
+	EXPORT("setAutoload", prog_set_autoload);
+	EXPORT("setAttachTarget", prog_set_attach_target);
+	EXPORT("mapInitialValue", map_initial_value);
+	EXPORT("setMapInitialValue", map_set_initial_value);
+	EXPORT("setMaxEntries", map_set_max_entries);
+	EXPORT("load", obj_load);
+	EXPORT("attach", prog_attach);
+	EXPORT("attachKprobeMulti", prog_attach_kprobe_multi);
+	EXPORT("attachKprobe", prog_attach_kprobe);
+	EXPORT("detachAll", obj_detach_all);
+	EXPORT("close", obj_close);
+	EXPORT("mapFd", map_fd);
+	EXPORT("progFd", prog_fd);
+	EXPORT("mapLookup", map_lookup);
+	EXPORT("ringbuf", ringbuf_map);
+	EXPORT("pollStart", poll_start);
+	EXPORT("pollStop", poll_stop);
+	EXPORT("libbpfVersion", libbpf_ver);
+	EXPORT("probeProgType", probe_prog_type);
+	return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,130 @@
+import { EV_HAS_TUPLE, EV_STACK } from './event.js';
+import type { RawEvent, RawTuple } from './event.js';
+import { EVENT, SIZES, TUPLE } from './layout.js';
+
+const ETH_P_IP = 0x0800;
+const ETH_P_IPV6 = 0x86dd;
+const ETH_P_ARP = 0x0806;
+
+const latin1 = new TextDecoder('latin1');
+
+/** Reads a NUL-terminated C string of at most `max` bytes. */
+function cString(bytes: Uint8Array, off: number, max: number): string {
+  let end = off;
+  const stop = off + max;
+  while (end < stop && bytes[end] !== 0) end++;
+  if (end === off) return '';
+  // ifnames and comms are ASCII in practice; latin1 keeps every byte visible and is fast
+  return latin1.decode(bytes.subarray(off, end));
+}
+
+function decodeTuple(view: DataView, bytes: Uint8Array, base: number): RawTuple {
+  const l3proto = view.getUint16(base + TUPLE.l3proto, true);
+  const family: 0 | 4 | 6 = l3proto === ETH_P_IPV6 ? 6 : l3proto === ETH_P_IP || l3proto === ETH_P_ARP ? 4 : 0;
+  const alen = family === 6 ? 16 : 4;
+  return {
+    family,
+    saddr: bytes.slice(base + TUPLE.saddr, base + TUPLE.saddr + alen),
+    daddr: bytes.slice(base + TUPLE.daddr, base + TUPLE.daddr + alen),
+    sport: view.getUint16(base + TUPLE.sport, true),
+    dport: view.getUint16(base + TUPLE.dport, true),
+    l3proto,
+    l4proto: bytes[base + TUPLE.l4proto] ?? 0,
+    tcpFlags: bytes[base + TUPLE.tcp_flags] ?? 0,
+    icmpType: bytes[base + TUPLE.icmp_type] ?? 0,
+    icmpCode: bytes[base + TUPLE.icmp_code] ?? 0,
+    icmpId: view.getUint16(base + TUPLE.icmp_id, true),
+  };
+}
+
+/**
+ * Decodes one `struct pp_event` record (little endian, as the kernel wrote it).
+ * `view` and `bytes` cover the same memory; `off` is the record's first byte and
+ * `len` its length, which must be at least EVENT.size.
+ */
+export function decodeEvent(view: DataView, bytes: Uint8Array, off: number, len: number): RawEvent {
+  if (len < EVENT.size) throw new RangeError(`event record of ${len} bytes is shorter than ${EVENT.size}`);
+  const flags = bytes[off + EVENT.flags] ?? 0;
+  let stack: bigint[] | null = null;
+  if (flags & EV_STACK) {
+    const depth = Math.min(bytes[off + EVENT.stack_depth] ?? 0, SIZES.maxStack, Math.floor((len - EVENT.size) / 8));
+    stack = new Array<bigint>(depth);
+    for (let i = 0; i < depth; i++) stack[i] = view.getBigUint64(off + EVENT.size + i * 8, true);
+  }
+  const auxFamily = bytes[off + EVENT.aux_family] ?? 0;
+  return {
+    tsNs: view.getBigUint64(off + EVENT.ts_ns, true),
+    skb: view.getBigUint64(off + EVENT.skb, true),
+    location: view.getBigUint64(off + EVENT.location, true),
+    netns: view.getUint32(off + EVENT.netns, true),
+    ifindex: view.getUint32(off + EVENT.ifindex, true),
+    mark: view.getUint32(off + EVENT.mark, true),
+    len: view.getUint32(off + EVENT.len, true),
+    pid: view.getUint32(off + EVENT.pid, true),
+    dropReason: view.getUint32(off + EVENT.drop_reason, true),
+    aux: view.getInt32(off + EVENT.aux, true),
+    aux2: view.getUint32(off + EVENT.aux2, true),
+    probe: view.getUint16(off + EVENT.probe, true),
+    cpu: view.getUint16(off + EVENT.cpu, true),
+    pktType: bytes[off + EVENT.pkt_type] ?? 0,
+    flags,
+    dstMac: bytes.slice(off + EVENT.dst_mac, off + EVENT.dst_mac + SIZES.dst_mac),
+    ifname: cString(bytes, off + EVENT.ifname, SIZES.ifname),
+    comm: cString(bytes, off + EVENT.comm, SIZES.comm),
+    tuple: flags & EV_HAS_TUPLE ? decodeTuple(view, bytes, off + EVENT.tuple) : null,
+    stack,
+    auxAddr:
+      auxFamily === 4 || auxFamily === 6
+        ? { family: auxFamily, bytes: bytes.slice(off + EVENT.aux_addr, off + EVENT.aux_addr + (auxFamily === 6 ? 16 : 4)) }
+        : null,
+  };
+}
+
+/** Builds the bytes of a record, for tests and benchmarks (the inverse of decodeEvent). */
+export function encodeEvent(ev: RawEvent): Uint8Array {
+  const depth = ev.stack ? Math.min(ev.stack.length, SIZES.maxStack) : 0;
+  const buf = new Uint8Array(EVENT.size + depth * 8);
+  const v = new DataView(buf.buffer);
+  v.setBigUint64(EVENT.ts_ns, ev.tsNs, true);
+  v.setBigUint64(EVENT.skb, ev.skb, true);
+  v.setBigUint64(EVENT.location, ev.location, true);
+  v.setUint32(EVENT.netns, ev.netns, true);
+  v.setUint32(EVENT.ifindex, ev.ifindex, true);
+  v.setUint32(EVENT.mark, ev.mark, true);
+  v.setUint32(EVENT.len, ev.len, true);
+  v.setUint32(EVENT.pid, ev.pid, true);
+  v.setUint32(EVENT.drop_reason, ev.dropReason, true);
+  v.setInt32(EVENT.aux, ev.aux, true);
+  v.setUint32(EVENT.aux2, ev.aux2, true);
+  v.setUint16(EVENT.probe, ev.probe, true);
+  v.setUint16(EVENT.cpu, ev.cpu, true);
+  buf[EVENT.pkt_type] = ev.pktType;
+  let flags = ev.flags & ~(EV_HAS_TUPLE | EV_STACK);
+  if (ev.tuple) flags |= EV_HAS_TUPLE;
+  if (depth) flags |= EV_STACK;
+  buf[EVENT.flags] = flags;
+  buf[EVENT.stack_depth] = depth;
+  buf.set(ev.dstMac.subarray(0, 6), EVENT.dst_mac);
+  buf.set(new TextEncoder().encode(ev.ifname).subarray(0, SIZES.ifname - 1), EVENT.ifname);
+  buf.set(new TextEncoder().encode(ev.comm).subarray(0, SIZES.comm - 1), EVENT.comm);
+  if (ev.tuple) {
+    const t = ev.tuple;
+    const b = EVENT.tuple;
+    buf.set(t.saddr, b + TUPLE.saddr);
+    buf.set(t.daddr, b + TUPLE.daddr);
+    v.setUint16(b + TUPLE.sport, t.sport, true);
+    v.setUint16(b + TUPLE.dport, t.dport, true);
+    v.setUint16(b + TUPLE.l3proto, t.l3proto, true);
+    buf[b + TUPLE.l4proto] = t.l4proto;
+    buf[b + TUPLE.tcp_flags] = t.tcpFlags;
+    buf[b + TUPLE.icmp_type] = t.icmpType;
+    buf[b + TUPLE.icmp_code] = t.icmpCode;
+    v.setUint16(b + TUPLE.icmp_id, t.icmpId, true);
+  }
+  if (ev.auxAddr) {
+    buf.set(ev.auxAddr.bytes, EVENT.aux_addr);
+    buf[EVENT.aux_family] = ev.auxAddr.family;
+  }
+  for (let i = 0; i < depth; i++) v.setBigUint64(EVENT.size + i * 8, ev.stack![i]!, true);
+  return buf;
+}

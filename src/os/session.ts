@@ -1,0 +1,147 @@
+/**
+ * One trace run: start an engine, read its ring buffer on each wake-up, decode,
+ * format and write in batches, stop on a signal or the catch count, detach, and
+ * summarise on stderr.
+ */
+import { decodeEvent } from '../core/decode.js';
+import { EV_DROP } from '../core/event.js';
+import type { RawEvent } from '../core/event.js';
+import type { ConfigFields } from '../core/config.js';
+import { makeJsonFormatter, makeTextFormatter } from '../core/format.js';
+import type { TimeMode } from '../core/format.js';
+import { native } from './native.js';
+import { makeResolver } from './resolver.js';
+import type { ExtraProbes } from './resolver.js';
+import { RingReader } from './ringbuf.js';
+import { startTracepoints } from './tracepoints.js';
+import type { LoadedTrace } from './tracepoints.js';
+
+export interface TraceRunOptions {
+  readonly config: ConfigFields;
+  readonly json: boolean;
+  readonly time: TimeMode;
+  /** print stack frames (with --callstack / --dropstack; the kernel side decides which events carry them) */
+  readonly stack: boolean;
+  readonly catchCount?: number;
+  readonly verbose: boolean;
+  readonly ringBytes: number;
+  readonly out: NodeJS.WritableStream;
+  readonly err: NodeJS.WritableStream;
+  /** starts the engine; the tracepoint engine by default */
+  readonly start?: (config: ConfigFields, ringBytes: number) => { trace: LoadedTrace; extra?: ExtraProbes; label: string };
+  /** called once the probes are attached (tests, demo) */
+  readonly onReady?: () => void;
+  /** resolves when the run should end early (demo, tests); signals always end it */
+  readonly until?: Promise<unknown>;
+}
+
+export interface TraceSummary {
+  readonly events: number;
+  readonly lost: number;
+  readonly drops: ReadonlyMap<string, number>;
+  readonly attached: number;
+  readonly skipped: number;
+}
+
+function defaultStart(config: ConfigFields, ringBytes: number): { trace: LoadedTrace; extra?: ExtraProbes; label: string } {
+  return { trace: startTracepoints(config, { ringBytes }), label: 'tracepoints' };
+}
+
+/** Runs a trace until SIGINT/SIGTERM, the catch count, `until`, or a closed stdout. */
+export function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
+  const { trace, extra, label } = (o.start ?? defaultStart)(o.config, o.ringBytes);
+  const resolver = makeResolver(extra);
+  const fmtOpts = { time: o.time, stack: o.stack };
+  const formatter = o.json ? makeJsonFormatter(resolver, fmtOpts) : makeTextFormatter(resolver, fmtOpts);
+  const n = native();
+  const attached = trace.probes.filter((p) => p.attached);
+  const skipped = trace.probes.filter((p) => !p.attached);
+
+  if (o.verbose) {
+    for (const p of trace.probes) {
+      o.err.write(p.attached ? `pktpath: probe ${p.probe}: attached via ${p.via}\n` : `pktpath: probe ${p.probe}: skipped: ${p.reason}\n`);
+    }
+  }
+  const header = formatter.header();
+  if (header) o.out.write(`${header}\n`);
+
+  let events = 0;
+  const drops = new Map<string, number>();
+  const reader = new RingReader(trace.ring);
+  const limit = o.catchCount ?? Infinity;
+  let done = false;
+  let finish: () => void = () => {};
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+
+  const onEvent = (ev: RawEvent): void => {
+    events++;
+    if (ev.flags & EV_DROP) {
+      const r = resolver.dropReason(ev.dropReason);
+      drops.set(r, (drops.get(r) ?? 0) + 1);
+    }
+  };
+
+  let chunk: string[] = [];
+  const sink = (view: DataView, bytes: Uint8Array, off: number, len: number): boolean => {
+    if (events >= limit) return false;
+    const ev = decodeEvent(view, bytes, off, len);
+    onEvent(ev);
+    chunk.push(formatter.format(ev));
+    return events < limit;
+  };
+
+  let poller: ReturnType<typeof n.pollStart> | undefined;
+  const flush = (): void => {
+    if (!chunk.length) return;
+    const text = `${chunk.join('\n')}\n`;
+    chunk = [];
+    if (!o.out.write(text) && !done && poller) {
+      // stdout is slow: stop reading; the kernel counts what it cannot queue as lost
+      n.pollStop(poller);
+      poller = undefined;
+      o.out.once('drain', () => {
+        if (!done) poller = n.pollStart(trace.ringFd, onReadable);
+      });
+    }
+  };
+  const onReadable = (): void => {
+    if (done) return;
+    reader.drain(sink);
+    flush();
+    if (events >= limit) stop();
+  };
+
+  const stop = (): void => {
+    if (done) return;
+    done = true;
+    if (poller) n.pollStop(poller);
+    poller = undefined;
+    reader.drain(sink); // what arrived before the stop
+    flush();
+    finish();
+  };
+
+  const onSignal = (): void => stop();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const onOutError = (): void => stop(); // EPIPE: the reader went away
+  o.out.on('error', onOutError);
+
+  poller = n.pollStart(trace.ringFd, onReadable);
+  o.err.write(
+    `pktpath: tracing ${attached.length} probes via ${label}${skipped.length ? ` (${skipped.length} skipped${o.verbose ? '' : ', --verbose says why'})` : ''}, ready; Ctrl-C to stop\n`,
+  );
+  o.onReady?.();
+  o.until?.then(stop, stop);
+
+  return finished.then(() => {
+    const { lost } = trace.stats();
+    trace.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    o.out.off('error', onOutError);
+    const dropText = [...drops].map(([r, c]) => `${r} ${c}`).join(', ');
+    o.err.write(`pktpath: ${events} events, ${lost} lost${dropText ? `; drops: ${dropText}` : '; no drops'}\n`);
+    return { events, lost, drops, attached: attached.length, skipped: skipped.length };
+  });
+}
