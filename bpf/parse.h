@@ -181,10 +181,12 @@ static __always_inline int pp_parse_sock(struct sock *sk, struct pp_tuple *t)
 
 static __always_inline int pp_addr_eq(const __u8 *a, int family)
 {
+	/* keep the volatile: a plain const read would be folded to the zero initializer */
+	const volatile __u32 *c32 = (const volatile __u32 *)CFG.addr;
+	const volatile __u64 *c64 = (const volatile __u64 *)CFG.addr;
 	if (family == 4)
-		return *(const __u32 *)a == *(const __u32 *)CFG.addr;
-	return ((const __u64 *)a)[0] == ((const __u64 *)CFG.addr)[0] &&
-	       ((const __u64 *)a)[1] == ((const __u64 *)CFG.addr)[1];
+		return *(const __u32 *)a == c32[0];
+	return ((const __u64 *)a)[0] == c64[0] && ((const __u64 *)a)[1] == c64[1];
 }
 
 /* The L3/L4 part of the filter. has_l3: the tuple holds an IP header. */
@@ -262,7 +264,7 @@ static __always_inline int pp_ifname_match(struct net_device *dev)
 		return 0;
 	/* compare as two 64-bit words; CFG.ifname is zero padded, dev->name is NUL terminated */
 	__u64 a0 = ((__u64 *)name)[0], a1 = ((__u64 *)name)[1];
-	__u64 b0 = ((const __u64 *)CFG.ifname)[0], b1 = ((const __u64 *)CFG.ifname)[1];
+	__u64 b0 = ((const volatile __u64 *)CFG.ifname)[0], b1 = ((const volatile __u64 *)CFG.ifname)[1];
 	if (a0 == b0 && a1 == b1)
 		return 1;
 	/* dev->name may hold junk after its NUL: compare byte by byte up to it */

@@ -126,16 +126,18 @@ static __always_inline int pp_match_meta(struct sk_buff *skb, struct net_device 
 	return 1;
 }
 
-static __always_inline int pp_skb_event(void *ctx, __u16 probe, struct sk_buff *skb, struct pp_extra *x)
+/* dev_arg: the device the tracepoint names, when the skb may already have moved on */
+static __always_inline int pp_skb_event_dev(void *ctx, __u16 probe, struct sk_buff *skb, struct pp_extra *x,
+					    struct net_device *dev_arg)
 {
-	struct net_device *route_dev;
+	struct net_device *route_dev = 0;
 	struct pp_tuple t = {};
 
 	if (!skb)
 		return 0;
 	if (CFG.pid && (bpf_get_current_pid_tgid() >> 32) != CFG.pid)
 		return 0;
-	struct net_device *dev = pp_skb_dev(skb, &route_dev);
+	struct net_device *dev = dev_arg ? dev_arg : pp_skb_dev(skb, &route_dev);
 	__u32 netns = pp_skb_netns(skb, dev, route_dev);
 	if (!pp_match_meta(skb, dev, netns))
 		return 0;
@@ -143,6 +145,11 @@ static __always_inline int pp_skb_event(void *ctx, __u16 probe, struct sk_buff *
 	if (!pp_match_tuple(&t, has))
 		return 0;
 	return pp_emit(ctx, probe, skb, dev, netns, &t, has, x, 0, 0);
+}
+
+static __always_inline int pp_skb_event(void *ctx, __u16 probe, struct sk_buff *skb, struct pp_extra *x)
+{
+	return pp_skb_event_dev(ctx, probe, skb, x, 0);
 }
 
 /* ---- one handler per tracepoint; args are the tracepoint's TP_PROTO in order ---- */
@@ -162,11 +169,14 @@ SKB_ONLY(net_dev_start_xmit, 0)
 SKB_ONLY(tcp_retransmit_skb, 1)
 SKB_ONLY(tcp_bad_csum, 0)
 
-/* net_dev_xmit(skb, rc, dev, skb_len) — the skb may be freed already: read only what the tracepoint records */
+/*
+ * net_dev_xmit(skb, rc, dev, skb_len): the driver has returned; a veth has already
+ * handed the skb to its peer, so the device is the tracepoint's, not skb->dev.
+ */
 static __always_inline int on_net_dev_xmit(__u64 *ctx)
 {
 	struct pp_extra x = { .aux = (int)ctx[1] };
-	return pp_skb_event(ctx, PP_PROBE_net_dev_xmit, (struct sk_buff *)ctx[0], &x);
+	return pp_skb_event_dev(ctx, PP_PROBE_net_dev_xmit, (struct sk_buff *)ctx[0], &x, (struct net_device *)ctx[2]);
 }
 
 /* qdisc_enqueue(qdisc, txq, skb) */

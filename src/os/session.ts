@@ -5,6 +5,8 @@
  */
 import { decodeEvent } from '../core/decode.js';
 import { EV_DROP } from '../core/event.js';
+import { explainDrops } from '../core/explain.js';
+import type { Finding } from '../core/explain.js';
 import type { RawEvent } from '../core/event.js';
 import type { ConfigFields } from '../core/config.js';
 import { makeJsonFormatter, makeTextFormatter } from '../core/format.js';
@@ -17,7 +19,7 @@ import { startTracepoints } from './tracepoints.js';
 import type { LoadedTrace } from './tracepoints.js';
 
 export interface TraceRunOptions {
-  readonly config: ConfigFields;
+  readonly config: object;
   readonly json: boolean;
   readonly time: TimeMode;
   /** print stack frames (with --callstack / --dropstack; the kernel side decides which events carry them) */
@@ -28,7 +30,7 @@ export interface TraceRunOptions {
   readonly out: NodeJS.WritableStream;
   readonly err: NodeJS.WritableStream;
   /** starts the engine; the tracepoint engine by default */
-  readonly start?: (config: ConfigFields, ringBytes: number) => { trace: LoadedTrace; extra?: ExtraProbes; label: string };
+  readonly start?: (config: object, ringBytes: number) => { trace: LoadedTrace; extra?: ExtraProbes; label: string };
   /** called once the probes are attached (tests, demo) */
   readonly onReady?: () => void;
   /** resolves when the run should end early (demo, tests); signals always end it */
@@ -41,9 +43,14 @@ export interface TraceSummary {
   readonly drops: ReadonlyMap<string, number>;
   readonly attached: number;
   readonly skipped: number;
+  /** the run's drops, grouped and explained */
+  readonly findings: readonly Finding[];
 }
 
-function defaultStart(config: ConfigFields, ringBytes: number): { trace: LoadedTrace; extra?: ExtraProbes; label: string } {
+/** Drops kept for the explanation at the end of a run. */
+const MAX_KEPT_DROPS = 10_000;
+
+function defaultStart(config: object, ringBytes: number): { trace: LoadedTrace; extra?: ExtraProbes; label: string } {
   return { trace: startTracepoints(config, { ringBytes }), label: 'tracepoints' };
 }
 
@@ -67,6 +74,7 @@ export function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
 
   let events = 0;
   const drops = new Map<string, number>();
+  const dropEvents: RawEvent[] = [];
   const reader = new RingReader(trace.ring);
   const limit = o.catchCount ?? Infinity;
   let done = false;
@@ -78,6 +86,7 @@ export function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
     if (ev.flags & EV_DROP) {
       const r = resolver.dropReason(ev.dropReason);
       drops.set(r, (drops.get(r) ?? 0) + 1);
+      if (dropEvents.length < MAX_KEPT_DROPS) dropEvents.push(ev);
     }
   };
 
@@ -142,6 +151,8 @@ export function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
     o.out.off('error', onOutError);
     const dropText = [...drops].map(([r, c]) => `${r} ${c}`).join(', ');
     o.err.write(`pktpath: ${events} events, ${lost} lost${dropText ? `; drops: ${dropText}` : '; no drops'}\n`);
-    return { events, lost, drops, attached: attached.length, skipped: skipped.length };
+    const findings = explainDrops(dropEvents, resolver);
+    for (const f of findings) o.err.write(`pktpath: why: ${f.text}\n`);
+    return { events, lost, drops, attached: attached.length, skipped: skipped.length, findings };
   });
 }

@@ -10,7 +10,7 @@ import { parseBtf } from '../core/btf.js';
 import type { Btf } from '../core/btf.js';
 import { encodeConfig } from '../core/config.js';
 import type { ConfigFields } from '../core/config.js';
-import { readElfSection } from '../core/elf.js';
+import { elfSymbols, readElfSection } from '../core/elf.js';
 import { EnvironmentError, KernelError } from '../core/errors.js';
 import { catalog } from './catalog.js';
 import { kallsyms, kernelBtf } from './kernel.js';
@@ -78,15 +78,24 @@ export function requirePrivileges(): void {
   throw new EnvironmentError('pktpath needs root (or CAP_BPF and CAP_PERFMON) to load BPF programs: run it with sudo');
 }
 
-let objectBtf: Btf | undefined;
-/** BTF of the compiled BPF object, for the layout of its .rodata. */
-export function objectBtfOf(path: string = BPF_OBJECT): Btf {
-  if (objectBtf && path === BPF_OBJECT) return objectBtf;
-  const sec = readElfSection(readFileSync(path), '.BTF');
+/** A compiled BPF object's BTF and the .rodata offset of its CFG variable. */
+export interface ObjectInfo {
+  readonly btf: Btf;
+  readonly cfgOffset: number;
+}
+
+const objectInfos = new Map<string, ObjectInfo>();
+/** BTF of a compiled BPF object, for the layout of its .rodata. */
+export function objectInfo(path: string = BPF_OBJECT): ObjectInfo {
+  const known = objectInfos.get(path);
+  if (known) return known;
+  const file = readFileSync(path);
+  const sec = readElfSection(file, '.BTF');
   if (!sec) throw new EnvironmentError(`BPF object ${path} has no BTF: rebuild with npm run setup`);
-  const btf = parseBtf(sec);
-  if (path === BPF_OBJECT) objectBtf = btf;
-  return btf;
+  const cfg = elfSymbols(file).find((s) => s.name === 'CFG' && s.section === '.rodata');
+  const info = { btf: parseBtf(sec), cfgOffset: cfg?.value ?? 0 };
+  objectInfos.set(path, info);
+  return info;
 }
 
 interface Choice {
@@ -123,7 +132,7 @@ function lastLines(log: string, n: number): string {
 }
 
 /** Loads and attaches the tracepoint programs. */
-export function startTracepoints(fields: ConfigFields, opts: StartOptions): LoadedTrace {
+export function startTracepoints(fields: object, opts: StartOptions): LoadedTrace {
   requirePrivileges();
   const n = native();
   const btf = kernelBtf();
@@ -131,8 +140,8 @@ export function startTracepoints(fields: ConfigFields, opts: StartOptions): Load
   const wanted = cat.tracepoints.map((t) => t.name).filter((name) => !opts.only || opts.only.includes(name));
   const since = new Map(cat.tracepoints.map((t) => [t.name, t.since]));
   const syms = kallsyms();
-  const cfgFields: ConfigFields = { ...fields, ...kernelFeatureFields(btf) };
-  const objBtf = objectBtfOf();
+  const cfgFields = { ...fields, ...kernelFeatureFields(btf) };
+  const obj = objectInfo();
 
   const attempt = (forceRaw: boolean): { h: ObjHandle; choices: Choice[] } => {
     const choices = chooseFlavours(wanted, btf, (s) => syms.has(s), forceRaw);
@@ -145,7 +154,7 @@ export function startTracepoints(fields: ConfigFields, opts: StartOptions): Load
         n.setAutoload(h, p.name, fl !== undefined && (m![1] === 'tpbtf') === (fl === 'tp_btf'));
       }
       const rodata = new Uint8Array(n.mapInitialValue(h, '.rodata'));
-      n.setMapInitialValue(h, '.rodata', encodeConfig(objBtf, rodata, 'CFG', cfgFields));
+      n.setMapInitialValue(h, '.rodata', encodeConfig(obj.btf, rodata, 'CFG', cfgFields, obj.cfgOffset));
       n.setMaxEntries(h, 'events', opts.ringBytes);
       n.takeLog();
       n.load(h);

@@ -1,0 +1,141 @@
+/**
+ * pktpath command line. Turns argv into a run and every failure into one line on
+ * stderr and an exit code (2 usage, 3 environment, 4 kernel, 1 internal), never a
+ * stack trace (set PKTPATH_DEBUG=1 to see one).
+ */
+import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { Command, CommanderError, Option } from 'commander';
+import { exitCodeOf, PktpathError, UsageError } from '../core/errors.js';
+import { configValues, parseTraceOptions } from '../core/options.js';
+import type { RawTraceOptions, TraceOptions } from '../core/options.js';
+import { diagnose, formatDoctor } from '../os/doctor.js';
+import { netnsNames, resolveNetns } from '../os/netns.js';
+import { runTrace } from '../os/session.js';
+
+const DEFAULT_RING_MB = 8;
+
+/** Checks that need the machine: the pid and the interface exist. */
+function checkAgainstSystem(opts: TraceOptions): void {
+  if (opts.pid !== null && !existsSync(`/proc/${opts.pid}`)) {
+    throw new UsageError(`invalid --pid "${opts.pid}": no such process`);
+  }
+  if (opts.ifname !== null && !existsSync(`/sys/class/net/${opts.ifname}`)) {
+    // not in our namespace: look in the named ones
+    const found = [...netnsNames().values()].some(
+      (ns) => spawnSync('ip', ['-n', ns, 'link', 'show', 'dev', opts.ifname!], { stdio: 'ignore' }).status === 0,
+    );
+    if (!found) {
+      throw new UsageError(`invalid --ifname "${opts.ifname}": no such interface here or in any namespace under /run/netns`);
+    }
+  }
+}
+
+function ringBytes(mb: string | undefined): number {
+  const v = mb === undefined ? DEFAULT_RING_MB : Number(mb);
+  if (!Number.isInteger(v) || v < 1 || v > 1024 || (v & (v - 1)) !== 0) {
+    throw new UsageError(`invalid --ring-mb "${mb}": expected a power of two from 1 to 1024`);
+  }
+  return v * 1024 * 1024;
+}
+
+async function traceAction(raw: RawTraceOptions & { ringMb?: string }): Promise<number> {
+  const opts = parseTraceOptions(raw);
+  const inode = opts.netns !== null ? resolveNetns(opts.netns) : 0;
+  checkAgainstSystem(opts);
+  const summary = await runTrace({
+    config: configValues(opts, inode),
+    json: opts.json,
+    time: opts.time,
+    stack: opts.callStack || opts.dropStack,
+    catchCount: opts.catchCount ?? undefined,
+    verbose: opts.verbose,
+    ringBytes: ringBytes(raw.ringMb),
+    out: process.stdout,
+    err: process.stderr,
+  });
+  void summary;
+  return 0;
+}
+
+function doctorAction(): number {
+  const { rows, usable } = diagnose();
+  process.stdout.write(`${formatDoctor(rows)}\n`);
+  if (!usable) {
+    process.stderr.write('pktpath: nothing usable: no BPF engine can run on this machine\n');
+    return 3;
+  }
+  return 0;
+}
+
+function buildProgram(result: { code: number }): Command {
+  const program = new Command('pktpath')
+    .description('Trace any packet through the Linux network stack and tell why it was dropped, reset or delayed')
+    .exitOverride()
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `pktpath: ${s}` : s),
+    })
+    .showSuggestionAfterError(true);
+
+  program
+    .command('trace', { isDefault: true })
+    .description('print every place in the kernel a matching packet passes, and where it is freed or dropped')
+    .option('-H, --ipaddr <addr>', 'IPv4 or IPv6 address, either side')
+    .option('-P, --port <port>', 'TCP or UDP port, either side')
+    .option('--proto <proto>', 'tcp|udp|icmp|any')
+    .option('--icmpid <id>', 'ICMP echo identifier')
+    .option('-p, --pid <pid>', 'only packets handled while this process runs')
+    .option('-N, --netns <netns>', 'network namespace: inode, name under /run/netns, or path')
+    .option('-i, --ifname <name>', 'interface name')
+    .option('--mark <value[/mask]>', 'skb mark, e.g. 0x10/0xff')
+    .option('-c, --catch-count <n>', 'stop after n events')
+    .option('-T, --time', 'date and time with microseconds')
+    .option('-t, --timestamp', 'seconds since the start, microsecond resolution')
+    .option('--json', 'one JSON object per line')
+    .option('--dropstack', 'kernel stack on drops')
+    .option('--callstack', 'kernel stack on every event')
+    .option('--verbose', 'say which probes attached and why others did not')
+    .addOption(new Option('--ring-mb <mb>', 'ring buffer size in MiB').default(String(DEFAULT_RING_MB)))
+    .action(async (raw: RawTraceOptions & { ringMb?: string }) => {
+      result.code = await traceAction(raw);
+    });
+
+  program
+    .command('doctor')
+    .description('what this machine offers pktpath: kernel, BTF, libbpf, privileges, backends, tracepoints')
+    .action(() => {
+      result.code = doctorAction();
+    });
+
+  program
+    .command('demo')
+    .description('build two namespaces, trace a refused connection and a firewall drop, clean up')
+    .action(async () => {
+      const { runDemo } = await import('../demo/main.js');
+      result.code = await runDemo();
+    });
+  return program;
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function run(argv: readonly string[]): Promise<number> {
+  const result = { code: 0 };
+  try {
+    await buildProgram(result).parseAsync([...argv], { from: 'user' });
+    return result.code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander already printed its one line (help and version exit 0)
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof PktpathError) {
+      process.stderr.write(`pktpath: ${err.message}\n`);
+      if (process.env.PKTPATH_DEBUG && err.cause) process.stderr.write(`${String((err.cause as Error).stack ?? err.cause)}\n`);
+      return exitCodeOf(err);
+    }
+    const e = err as Error;
+    process.stderr.write(`pktpath: internal error: ${e?.message ?? String(err)}\n`);
+    if (process.env.PKTPATH_DEBUG) process.stderr.write(`${e?.stack}\n`);
+    return 1;
+  }
+}
