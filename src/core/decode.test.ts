@@ -1,0 +1,107 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeEvent, encodeEvent } from './decode.js';
+import { EV_DROP, EV_HAS_TUPLE, EV_STACK } from './event.js';
+import type { RawEvent } from './event.js';
+import { EVENT } from './layout.js';
+
+function sample(over: Partial<RawEvent> = {}): RawEvent {
+  return {
+    tsNs: 123456789012345n,
+    skb: 0xffff9fdef19eb600n,
+    location: 0xffffffff81a2b3c4n,
+    netns: 4026531992,
+    ifindex: 2,
+    mark: 0xdeadbeef,
+    len: 60,
+    pid: 4242,
+    dropReason: 2,
+    aux: -11,
+    aux2: 254,
+    probe: 15,
+    cpu: 1,
+    pktType: 0,
+    flags: EV_DROP,
+    dstMac: new Uint8Array([0x00, 0x16, 0x3e, 0x0c, 0xb8, 0x38]),
+    ifname: 'eth0',
+    comm: 'curl',
+    tuple: {
+      family: 4,
+      saddr: new Uint8Array([192, 168, 88, 154]),
+      daddr: new Uint8Array([192, 168, 40, 230]),
+      sport: 34060,
+      dport: 8080,
+      l3proto: 0x0800,
+      l4proto: 6,
+      tcpFlags: 0x02,
+      icmpType: 0,
+      icmpCode: 0,
+      icmpId: 0,
+    },
+    stack: null,
+    auxAddr: null,
+    ...over,
+  };
+}
+
+function roundTrip(ev: RawEvent, at = 0): RawEvent {
+  const rec = encodeEvent(ev);
+  const buf = new Uint8Array(at + rec.length + 8);
+  buf.set(rec, at);
+  return decodeEvent(new DataView(buf.buffer), buf, at, rec.length);
+}
+
+test('decode(encode(ev)) keeps every field', () => {
+  const ev = sample();
+  const back = roundTrip(ev, 16);
+  assert.deepEqual(back, { ...ev, flags: EV_DROP | EV_HAS_TUPLE });
+});
+
+test('IPv6 tuple keeps 16-byte addresses', () => {
+  const saddr = new Uint8Array(16).fill(0);
+  saddr[0] = 0xfd;
+  saddr[15] = 1;
+  const daddr = saddr.slice();
+  daddr[15] = 2;
+  const ev = sample({ tuple: { ...sample().tuple!, family: 6, saddr, daddr, l3proto: 0x86dd } });
+  const back = roundTrip(ev);
+  assert.deepEqual(back.tuple?.saddr, saddr);
+  assert.deepEqual(back.tuple?.daddr, daddr);
+  assert.equal(back.tuple?.family, 6);
+});
+
+test('no tuple flag: tuple is null', () => {
+  const back = roundTrip(sample({ tuple: null, flags: 0 }));
+  assert.equal(back.tuple, null);
+  assert.equal(back.flags & EV_HAS_TUPLE, 0);
+});
+
+test('stack frames follow the event', () => {
+  const stack = [0xffffffff81000001n, 0xffffffff81000002n, 0xffffffff81000003n];
+  const back = roundTrip(sample({ stack }));
+  assert.deepEqual(back.stack, stack);
+  assert.ok(back.flags & EV_STACK);
+});
+
+test('stack depth is bounded by the record length', () => {
+  const rec = encodeEvent(sample({ stack: [1n, 2n, 3n] }));
+  const truncated = rec.slice(0, EVENT.size + 8);
+  const back = decodeEvent(new DataView(truncated.buffer), truncated, 0, truncated.length);
+  assert.deepEqual(back.stack, [1n]);
+});
+
+test('comm and ifname stop at NUL and keep odd bytes visible', () => {
+  const back = roundTrip(sample({ comm: 'kworker/u8:3', ifname: 'veth-a' }));
+  assert.equal(back.comm, 'kworker/u8:3');
+  assert.equal(back.ifname, 'veth-a');
+});
+
+test('a record shorter than the event is refused', () => {
+  const buf = new Uint8Array(EVENT.size - 1);
+  assert.throws(() => decodeEvent(new DataView(buf.buffer), buf, 0, buf.length), RangeError);
+});
+
+test('aux address (fib gateway) decodes when the kernel set it', () => {
+  const back = roundTrip(sample({ auxAddr: { family: 4, bytes: new Uint8Array([10, 0, 0, 1]) } }));
+  assert.deepEqual(back.auxAddr, { family: 4, bytes: new Uint8Array([10, 0, 0, 1]) });
+});
