@@ -269,6 +269,8 @@ class Shared {
   private readonly probes: (ProbeEntry | undefined)[] = [];
   private readonly netns = new Map<number, NetnsEntry>();
   private count = 0;
+  private lastNs = -1;
+  private lastNsEntry: NetnsEntry | undefined;
   private lastSkb = -1n;
   private lastSkbHex = '';
   readonly symbols: Memo<bigint, string>;
@@ -292,7 +294,7 @@ class Shared {
 
   ns(inode: number): NetnsEntry {
     this.count++;
-    let e = this.netns.get(inode);
+    let e = inode === this.lastNs ? this.lastNsEntry : this.netns.get(inode);
     if (e === undefined) {
       e = {
         col: '[' + String(inode).padStart(10) + ']',
@@ -313,6 +315,8 @@ class Shared {
         e.json = ',"netns":' + inode + ',"netns_name":' + jsonString(name) + ',"ifname":';
       }
     }
+    this.lastNs = inode;
+    this.lastNsEntry = e;
     return e;
   }
 
@@ -325,24 +329,37 @@ class Shared {
   }
 }
 
-/** Formats wall-clock seconds once per second; microseconds per event. */
+/**
+ * Wall-clock text for monotonic timestamps. The resolver is asked once per wall-clock
+ * second (and whenever time runs backwards); within that second the microseconds follow
+ * from the monotonic clock in plain float arithmetic, no BigInt per event. Exact while
+ * uptime is below 2^53 ns (104 days), off by at most a few hundred ns beyond that.
+ */
 class WallClock {
-  private secStart = 1n;
-  private secEnd = 0n;
+  /** monotonic ns at which the cached wall second starts / ends */
+  private monoStart = 1;
+  private monoEnd = 0;
   private prefix = '';
 
-  constructor(private readonly prefixOf: (epochSec: number) => string) {}
+  constructor(
+    private readonly resolver: Resolver,
+    private readonly prefixOf: (epochSec: number) => string,
+  ) {}
 
   /** prefix (cached per second) + 6-digit microseconds */
-  text(wallNs: bigint): string {
-    if (wallNs < this.secStart || wallNs >= this.secEnd) {
-      let sec = wallNs / 1_000_000_000n;
-      if (sec * 1_000_000_000n > wallNs) sec -= 1n; // floor for times before 1970
-      this.secStart = sec * 1_000_000_000n;
-      this.secEnd = this.secStart + 1_000_000_000n;
-      this.prefix = this.prefixOf(Number(sec));
+  text(monoNs: bigint): string {
+    const m = Number(monoNs);
+    if (m >= this.monoStart && m < this.monoEnd) {
+      return this.prefix + micro6(Math.floor((m - this.monoStart) / 1000));
     }
-    return this.prefix + micro6(Math.floor(Number(wallNs - this.secStart) / 1000));
+    const wall = this.resolver.wallClockNs(monoNs);
+    let sec = wall / 1_000_000_000n;
+    if (sec * 1_000_000_000n > wall) sec -= 1n; // floor for times before 1970
+    const into = Number(wall - sec * 1_000_000_000n); // ns into the second, exact
+    this.monoStart = m - into;
+    this.monoEnd = this.monoStart + 1e9;
+    this.prefix = this.prefixOf(Number(sec));
+    return this.prefix + micro6(Math.floor(into / 1000));
   }
 }
 
@@ -382,7 +399,7 @@ const NO_PKT = ' ' + padEnd('-', PKT_WIDTH) + ' ';
 /** Mytracer-style columns; see the file comment. */
 export function makeTextFormatter(resolver: Resolver, opts: FormatOptions): Formatter {
   const sh = new Shared(resolver);
-  const clock = opts.time === 'relative' ? null : new WallClock(localPrefix(opts.time === 'datetime'));
+  const clock = opts.time === 'relative' ? null : new WallClock(resolver, localPrefix(opts.time === 'datetime'));
   let start = opts.startNs;
   const ifcols = new Memo<string, string>((n) => ' ' + padEnd(n === '' ? 'nil' : textSafe(n), IFNAME_WIDTH) + ' ', 1024);
   const symbols = sh.symbols;
@@ -394,9 +411,14 @@ export function makeTextFormatter(resolver: Resolver, opts: FormatOptions): Form
     return ' ' + padEnd(pkt, PKT_WIDTH) + ' ';
   });
 
+  let startNum = start === undefined ? 0 : Number(start);
+
   function relTime(ts: bigint): string {
-    if (start === undefined) start = ts;
-    let rel = Number(ts - start);
+    if (start === undefined) {
+      start = ts;
+      startNum = Number(ts);
+    }
+    let rel = Number(ts) - startNum;
     let sign = '';
     if (rel < 0) {
       sign = '-';
@@ -423,7 +445,7 @@ export function makeTextFormatter(resolver: Resolver, opts: FormatOptions): Form
     format(ev: RawEvent): string {
       const p = sh.probe(ev.probe);
       const ns = sh.ns(ev.netns);
-      const time = clock === null ? relTime(ev.tsNs) : clock.text(resolver.wallClockNs(ev.tsNs)) + ' ]';
+      const time = clock === null ? relTime(ev.tsNs) : clock.text(ev.tsNs) + ' ]';
       const t = ev.tuple;
       let line =
         time + ns.col + ifcols.get(ev.ifname) + mac.get(ev.dstMac) + (t === null ? NO_PKT : pkts.get(t)) +
@@ -469,11 +491,12 @@ export function makeTextFormatter(resolver: Resolver, opts: FormatOptions): Form
  */
 export function makeJsonFormatter(resolver: Resolver, opts: FormatOptions): Formatter {
   const sh = new Shared(resolver);
-  const clock = new WallClock(isoPrefix);
+  const clock = new WallClock(resolver, isoPrefix);
   const symbols = sh.symbols;
   const reasons = sh.reasons;
   const mac = new LastMac(':');
   const ifnames = new Memo<string, string>(jsonString, 1024);
+  const comms = new Memo<string, string>(jsonString, 4096);
   const tuples = new LastTuple(tupleJson);
 
   function tupleJson(t: RawTuple): string {
@@ -501,8 +524,8 @@ export function makeJsonFormatter(resolver: Resolver, opts: FormatOptions): Form
       const ns = sh.ns(ev.netns);
       const t = ev.tuple;
       let s =
-        '{"time":"' + clock.text(resolver.wallClockNs(ev.tsNs)) + 'Z","ts_ns":' + ev.tsNs +
-        ',"cpu":' + ev.cpu + ',"pid":' + ev.pid + ',"comm":' + jsonString(ev.comm) +
+        '{"time":"' + clock.text(ev.tsNs) + 'Z","ts_ns":' + ev.tsNs +
+        ',"cpu":' + ev.cpu + ',"pid":' + ev.pid + ',"comm":' + comms.get(ev.comm) +
         ns.json + ifnames.get(ev.ifname) +
         ',"ifindex":' + ev.ifindex + ',"dst_mac":"' + mac.get(ev.dstMac) +
         '","skb":"0x' + sh.skbHex(ev.skb) + '","pkt_type":' + ev.pktType +
