@@ -95,10 +95,15 @@ async function traced(args: string[], body: (trace: TraceRun) => Promise<void>):
   return res;
 }
 
+/** A route lookup (fib_table_lookup) describes a flow before its source is chosen: 0.0.0.0:0 is allowed there. */
+const isRouteLookup = (ev: TraceEvent): boolean => ev.probe === 'fib_table_lookup';
+const unspecified = (addr: string): boolean => addr === '0.0.0.0' || addr === '::';
+
 const matchesFlow = (ev: TraceEvent, a: string, b: string, port: number): boolean =>
   !!ev.tuple &&
   ((ev.tuple.saddr === a && ev.tuple.daddr === b && ev.tuple.dport === port) ||
-    (ev.tuple.saddr === b && ev.tuple.daddr === a && ev.tuple.sport === port));
+    (ev.tuple.saddr === b && ev.tuple.daddr === a && ev.tuple.sport === port) ||
+    (isRouteLookup(ev) && unspecified(ev.tuple.saddr) && ev.tuple.daddr === b && ev.tuple.dport === port));
 
 const isSynTo = (ev: TraceEvent, from: string, to: string, port: number): boolean =>
   ev.tuple?.proto === 'tcp' && ev.tuple.saddr === from && ev.tuple.daddr === to && ev.tuple.dport === port &&
@@ -231,8 +236,10 @@ describe('pktpath trace (integration)', () => {
         for (const ev of evs) {
           assert.ok(ev.tuple?.proto === 'icmp' && (ev.tuple.saddr === server || ev.tuple.daddr === server), `event outside --proto icmp -H ${server}: ${JSON.stringify(ev)}`);
         }
-        const requests = evs.filter((ev) => ev.tuple?.icmp_type === 8 && ev.tuple.saddr === client && ev.tuple.daddr === server);
-        const replies = evs.filter((ev) => ev.tuple?.icmp_type === 0 && ev.tuple.saddr === server && ev.tuple.daddr === client);
+        // packets only: route lookups describe flows and carry no echo id
+        const packets = evs.filter((ev) => !isRouteLookup(ev));
+        const requests = packets.filter((ev) => ev.tuple?.icmp_type === 8 && ev.tuple.saddr === client && ev.tuple.daddr === server);
+        const replies = packets.filter((ev) => ev.tuple?.icmp_type === 0 && ev.tuple.saddr === server && ev.tuple.daddr === client);
         assert.ok(requests.length > 0, `no echo request (icmp_type 8) seen${dump}`);
         assert.ok(replies.length > 0, `no echo reply (icmp_type 0) seen${dump}`);
         assert.ok(requests.some((ev) => ev.netns === topo.server.inode && RECEIVE_PROBES.has(ev.probe)), `echo request not seen arriving in the server netns${dump}`);
