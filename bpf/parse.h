@@ -25,20 +25,58 @@
 
 volatile const struct pp_config CFG = {};
 
-/* Where the L3 header starts, relative to skb->head; PP_NO_HDR when unknown. */
-static __always_inline __u16 pp_l3_offset(struct sk_buff *skb, unsigned char *head)
+/* The skb fields the parser needs, read in as few probe reads as the layout allows. */
+struct pp_skb_hdrs {
+	unsigned char *head;
+	unsigned char *data;
+	__u16 protocol; /* host order */
+	__u16 nh;
+	__u16 mac;
+};
+
+static __always_inline void pp_read_hdrs(struct sk_buff *skb, struct pp_skb_hdrs *h)
 {
-	__u16 nh = BPF_CORE_READ(skb, network_header);
-	__u16 mac = BPF_CORE_READ(skb, mac_header);
-	unsigned char *data = BPF_CORE_READ(skb, data);
-	__u16 data_off = (__u16)(data - head);
+	/* CO-RE offsets are constants after relocation: the verifier keeps one branch */
+	__u32 o_proto = bpf_core_field_offset(struct sk_buff, protocol);
+	__u32 o_nh = bpf_core_field_offset(struct sk_buff, network_header);
+	__u32 o_mac = bpf_core_field_offset(struct sk_buff, mac_header);
+	__u32 o_head = bpf_core_field_offset(struct sk_buff, head);
+	__u32 o_data = bpf_core_field_offset(struct sk_buff, data);
+
+	if (o_nh == o_proto + 4 && o_mac == o_proto + 6) {
+		/* protocol, transport_header, network_header, mac_header: adjacent since 5.x */
+		__u16 v[4] = {};
+		bpf_probe_read_kernel(v, sizeof(v), (void *)skb + o_proto);
+		h->protocol = bpf_ntohs(v[0]);
+		h->nh = v[2];
+		h->mac = v[3];
+	} else {
+		h->protocol = bpf_ntohs(BPF_CORE_READ(skb, protocol));
+		h->nh = BPF_CORE_READ(skb, network_header);
+		h->mac = BPF_CORE_READ(skb, mac_header);
+	}
+	if (o_data == o_head + sizeof(void *)) {
+		void *p[2] = {};
+		bpf_probe_read_kernel(p, sizeof(p), (void *)skb + o_head);
+		h->head = p[0];
+		h->data = p[1];
+	} else {
+		h->head = BPF_CORE_READ(skb, head);
+		h->data = BPF_CORE_READ(skb, data);
+	}
+}
+
+/* Where the L3 header starts, relative to skb->head; PP_NO_HDR when unknown. */
+static __always_inline __u16 pp_l3_offset(const struct pp_skb_hdrs *h)
+{
+	__u16 data_off = (__u16)(h->data - h->head);
 
 	/* Set by the stack (TX, and RX after a veth/loopback hop keeps its offsets). */
-	if (nh != PP_NO_HDR && nh != 0 && (mac == PP_NO_HDR || nh > mac))
-		return nh;
+	if (h->nh != PP_NO_HDR && h->nh != 0 && (h->mac == PP_NO_HDR || h->nh > h->mac))
+		return h->nh;
 	/* Before the stack reset it: data points at L2 or already past it. */
-	if (mac != PP_NO_HDR && data_off == mac)
-		return mac + PP_ETH_HLEN;
+	if (h->mac != PP_NO_HDR && data_off == h->mac)
+		return h->mac + PP_ETH_HLEN;
 	return data_off;
 }
 
@@ -78,23 +116,28 @@ static __always_inline void pp_parse_l4(unsigned char *l4, __u8 proto, struct pp
 /* Fills *t from the packet headers. Returns 1 when an L3 header was found. */
 static __always_inline int pp_parse_skb(struct sk_buff *skb, struct pp_tuple *t)
 {
-	unsigned char *head = BPF_CORE_READ(skb, head);
-	__u16 l3 = pp_l3_offset(skb, head);
-	__u16 proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
-	__u8 first;
+	struct pp_skb_hdrs h;
+	pp_read_hdrs(skb, &h);
+	__u16 l3 = pp_l3_offset(&h);
+	__u16 proto = h.protocol;
+	unsigned char *head = h.head;
 
-	if (l3 == PP_NO_HDR || bpf_probe_read_kernel(&first, 1, head + l3))
+	if (l3 == PP_NO_HDR)
 		return 0;
-	if (proto == 0 || proto == ETH_P_IP || proto == ETH_P_IPV6) {
-		/* skb->protocol is not yet set early on the send path: trust the version */
-		__u8 v = first >> 4;
-		proto = v == 4 ? ETH_P_IP : v == 6 ? ETH_P_IPV6 : proto;
+	if (proto == 0) {
+		/* skb->protocol is not yet set early on the send path: trust the IP version */
+		__u8 first;
+		if (bpf_probe_read_kernel(&first, 1, head + l3))
+			return 0;
+		proto = (first >> 4) == 4 ? ETH_P_IP : (first >> 4) == 6 ? ETH_P_IPV6 : 0;
 	}
 	t->l3proto = proto;
 
 	if (proto == ETH_P_IP) {
 		struct iphdr ip;
 		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + l3))
+			return 0;
+		if ((ip.version) != 4)
 			return 0;
 		__builtin_memcpy(t->saddr, &ip.saddr, 4);
 		__builtin_memcpy(t->daddr, &ip.daddr, 4);
@@ -108,7 +151,7 @@ static __always_inline int pp_parse_skb(struct sk_buff *skb, struct pp_tuple *t)
 	}
 	if (proto == ETH_P_IPV6) {
 		struct ipv6hdr ip6;
-		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + l3))
+		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + l3) || ip6.version != 6)
 			return 0;
 		__builtin_memcpy(t->saddr, &ip6.saddr, 16);
 		__builtin_memcpy(t->daddr, &ip6.daddr, 16);

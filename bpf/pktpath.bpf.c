@@ -138,12 +138,17 @@ static __always_inline int pp_skb_event_dev(void *ctx, __u16 probe, struct sk_bu
 	if (CFG.pid && (bpf_get_current_pid_tgid() >> 32) != CFG.pid)
 		return 0;
 	struct net_device *dev = dev_arg ? dev_arg : pp_skb_dev(skb, &route_dev);
-	__u32 netns = pp_skb_netns(skb, dev, route_dev);
+	__u32 netns = 0;
+	/* the namespace costs three reads: only before the match when the filter needs it */
+	if (CFG.netns)
+		netns = pp_skb_netns(skb, dev, route_dev);
 	if (!pp_match_meta(skb, dev, netns))
 		return 0;
 	int has = pp_parse_skb(skb, &t);
 	if (!pp_match_tuple(&t, has))
 		return 0;
+	if (!CFG.netns)
+		netns = pp_skb_netns(skb, dev, route_dev);
 	return pp_emit(ctx, probe, skb, dev, netns, &t, has, x, 0, 0);
 }
 
