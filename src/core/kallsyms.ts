@@ -28,6 +28,10 @@ function hex64(addr: bigint): string {
 }
 
 /** Parsed kernel text symbols, sorted by address. Create with {@link parseKallsyms}. */
+/** No kernel function is larger than this; a bigger offset means the address is in no symbol. */
+const MAX_SYMBOL_SIZE = 0x100000n;
+const MAX_LAST_SYMBOL_SIZE = 0x10000n;
+
 export class Kallsyms {
   /** Number of text symbols kept. */
   readonly size: number;
@@ -84,6 +88,9 @@ export class Kallsyms {
     if (i < 0) return null;
     while (i > 0 && hi[i - 1] === hi[i] && lo[i - 1] === lo[i]) i--;
     const offset = addr - toBig(hi[i]!, lo[i]!);
+    // kallsyms has no symbol sizes: past the last symbol (JIT'ed BPF, vmalloc) nothing is known
+    if (i === this.size - 1 && offset > MAX_LAST_SYMBOL_SIZE) return null;
+    if (offset > MAX_SYMBOL_SIZE) return null;
     const module = this.modules[this.modIdx[i]!];
     return module === undefined ? { name: this.names[i]!, offset } : { name: this.names[i]!, offset, module };
   }

@@ -75,7 +75,7 @@ export function requirePrivileges(): void {
   const CAP_PERFMON = 38;
   const CAP_BPF = 39;
   if (has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON))) return;
-  throw new EnvironmentError('pktpath needs root (or CAP_BPF and CAP_PERFMON) to load BPF programs: run it with sudo');
+  throw new EnvironmentError('needs root (or CAP_BPF and CAP_PERFMON) to load BPF programs: run it with sudo');
 }
 
 /** A compiled BPF object's BTF and the .rodata offset of its CFG variable. */
