@@ -53,6 +53,21 @@ test('formatAddr', () => {
   }
 });
 
+test('formatAddr IPv4 (cached) stays right across many addresses', () => {
+  let seed = 99;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % 256;
+  const seen: [Uint8Array, string][] = [];
+  for (let n = 0; n < 20000; n++) {
+    const b = Uint8Array.from([rnd(), rnd(), n % 7, rnd()]);
+    const want = `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+    assert.equal(formatAddr(b, 4), want);
+    if (n % 100 === 0) seen.push([b, want]);
+  }
+  for (const [b, want] of seen) assert.equal(formatAddr(b, 4), want);
+  assert.equal(formatAddr(new Uint8Array(4), 4), '0.0.0.0');
+  assert.equal(formatAddr(Uint8Array.from([255, 255, 255, 255]), 4), '255.255.255.255');
+});
+
 test('formatAddr IPv6 agrees with WHATWG URL serialization and round-trips through parseAddr', () => {
   let seed = 12345;
   const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;

@@ -35,12 +35,28 @@ export const IPPROTO_ICMPV6 = 58;
 const HEX4: string[] = [];
 for (let i = 0; i < 0x10000; i++) HEX4.push(i.toString(16));
 
+// Direct-mapped cache of IPv4 texts: traces see the same few addresses over and over.
+const V4_SLOTS = 4096;
+const v4Keys = new Int32Array(V4_SLOTS); // an empty text marks an unused slot
+const v4Texts: string[] = new Array<string>(V4_SLOTS).fill('');
+
+function formatIPv4(b: Uint8Array): string {
+  const b0 = b[0] ?? 0;
+  const b1 = b[1] ?? 0;
+  const b2 = b[2] ?? 0;
+  const b3 = b[3] ?? 0;
+  const key = (b0 << 24) | (b1 << 16) | (b2 << 8) | b3; // int32
+  const slot = (b3 ^ (b2 << 4) ^ (b1 << 2) ^ (b0 << 6)) & (V4_SLOTS - 1);
+  if (v4Keys[slot] === key && v4Texts[slot] !== '') return v4Texts[slot]!;
+  const text = b0 + '.' + b1 + '.' + b2 + '.' + b3;
+  v4Keys[slot] = key;
+  v4Texts[slot] = text;
+  return text;
+}
+
 /** IPv4 dotted quad (first 4 bytes) or RFC 5952 IPv6 text (16 bytes). */
 export function formatAddr(bytes: Uint8Array, family: 4 | 6): string {
-  if (family === 4) {
-    return `${bytes[0] ?? 0}.${bytes[1] ?? 0}.${bytes[2] ?? 0}.${bytes[3] ?? 0}`;
-  }
-  return formatIPv6(bytes);
+  return family === 4 ? formatIPv4(bytes) : formatIPv6(bytes);
 }
 
 function formatIPv6(b: Uint8Array): string {
