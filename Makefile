@@ -29,8 +29,8 @@ $(OUT)/flood.bpf.o: bench/flood.bpf.c bpf/event.h $(OUT)/vmlinux.h
 $(OUT)/pktpath.node: native/pktpath.c | $(OUT)
 	$(CC) $(CFLAGS) -shared -fPIC -DNODE_GYP_MODULE_NAME=pktpath -I $(NODE_INC) $< -o $@ -lbpf -lelf -lz
 
-$(OUT)/flood-bench: bench/flood-bench.c | $(OUT)
-	$(CC) $(CFLAGS) $< -o $@ -lbpf -lelf -lz -lpthread
+$(OUT)/flood-bench: bench/flood-bench.c bpf/event.h | $(OUT)
+	$(CC) $(CFLAGS) -I bpf $< -o $@ -lbpf -lelf -lz -lpthread
 
 clean:
 	rm -rf $(OUT) bpf/probes.gen.h

@@ -26,7 +26,9 @@
 #include <unistd.h>
 
 #define BATCH 4096
-#define RECORD 176 /* 168-byte event + 8-byte ring header */
+#include <linux/types.h>
+#include "event.h"
+#define RECORD (sizeof(struct pp_event) + 8) /* event + ring header */
 
 struct producer {
 	int prog_fd, ring_fd;

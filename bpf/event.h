@@ -19,6 +19,8 @@
 #define PP_EV_STACK     0x04 /* stack_depth frames follow the event */
 #define PP_EV_FROM_SK   0x08 /* tuple came from a socket, not from packet headers */
 #define PP_EV_FROM_FLOW 0x10 /* tuple came from a flowi (route lookup), not from packet headers */
+#define PP_EV_RET       0x20 /* function return (fexit): aux holds the return value */
+#define PP_EV_KEPT      0x40 /* shown because --keep follows this skb, not because it matched */
 
 /* Parsed packet headers; addresses in network order, ports/ids in host order. */
 struct pp_tuple {
@@ -60,6 +62,7 @@ struct pp_event {
 	__u8 aux_addr[16];  /* probe-specific address: fib_table_lookup gateway */
 	__u8 aux_family;    /* 4 or 6 when aux_addr is set */
 	__u8 pad2[3];
+	__u64 func_ip;      /* function-level probes: the traced function's address */
 	/* followed by __u64 stack[stack_depth] when PP_EV_STACK */
 };
 
@@ -80,7 +83,8 @@ struct pp_config {
 	__u8 has_ifname;
 	__u8 has_rst_reason;   /* tcp_send_reset carries a reason */
 	__u8 has_consume_location; /* consume_skb carries a location */
-	__u8 pad[3];
+	__u8 keep;          /* --keep: follow a matched skb to its end */
+	__u8 pad[2];
 	__u32 pid;          /* -p, 0 = any */
 	__u32 netns;        /* -N, 0 = any */
 	__u32 mark;

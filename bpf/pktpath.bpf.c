@@ -34,6 +34,14 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
+/* --keep: skbs that matched once, followed until they are freed */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u8);
+} kept SEC(".maps");
+
 static __always_inline void pp_count(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
@@ -41,9 +49,13 @@ static __always_inline void pp_count(__u32 idx)
 		__sync_fetch_and_add(v, 1);
 }
 
+/* pp_extra.flags only: this probe ends the skb's life (not sent to user space) */
+#define PP_EV_FREES 0x80
+
 /* Per-event inputs that vary by probe. */
 struct pp_extra {
 	__u64 location;
+	__u64 func_ip;
 	__u32 drop_reason;
 	__s32 aux;
 	__u32 aux2;
@@ -70,6 +82,7 @@ static __always_inline int pp_emit(void *ctx, __u16 probe, struct sk_buff *skb, 
 	ev->ts_ns = bpf_ktime_get_ns();
 	ev->skb = (__u64)skb;
 	ev->location = x->location;
+	ev->func_ip = x->func_ip;
 	ev->drop_reason = x->drop_reason;
 	ev->aux = x->aux;
 	ev->aux2 = x->aux2;
@@ -77,7 +90,7 @@ static __always_inline int pp_emit(void *ctx, __u16 probe, struct sk_buff *skb, 
 	ev->cpu = bpf_get_smp_processor_id();
 	ev->pid = bpf_get_current_pid_tgid() >> 32;
 	ev->netns = netns;
-	ev->flags = x->flags | (has_tuple ? PP_EV_HAS_TUPLE : 0);
+	ev->flags = (x->flags & ~PP_EV_FREES) | (has_tuple ? PP_EV_HAS_TUPLE : 0);
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 	if (has_tuple)
 		__builtin_memcpy(&ev->tuple, t, sizeof(*t));
@@ -135,9 +148,19 @@ static __always_inline int pp_skb_event_dev(void *ctx, __u16 probe, struct sk_bu
 
 	if (!skb)
 		return 0;
+	struct net_device *dev = dev_arg ? dev_arg : pp_skb_dev(skb, &route_dev);
+	__u64 key = (__u64)skb;
+	if (CFG.keep && bpf_map_lookup_elem(&kept, &key)) {
+		/* followed: no filter applies any more; forget it when it is freed */
+		x->flags |= PP_EV_KEPT;
+		int has = pp_parse_skb(skb, &t);
+		__u32 ns = pp_skb_netns(skb, dev, route_dev);
+		if (x->flags & PP_EV_FREES)
+			bpf_map_delete_elem(&kept, &key);
+		return pp_emit(ctx, probe, skb, dev, ns, &t, has, x, 0, 0);
+	}
 	if (CFG.pid && (bpf_get_current_pid_tgid() >> 32) != CFG.pid)
 		return 0;
-	struct net_device *dev = dev_arg ? dev_arg : pp_skb_dev(skb, &route_dev);
 	__u32 netns = 0;
 	/* the namespace costs three reads: only before the match when the filter needs it */
 	if (CFG.netns)
@@ -149,6 +172,10 @@ static __always_inline int pp_skb_event_dev(void *ctx, __u16 probe, struct sk_bu
 		return 0;
 	if (!CFG.netns)
 		netns = pp_skb_netns(skb, dev, route_dev);
+	if (CFG.keep && !(x->flags & PP_EV_FREES)) {
+		__u8 one = 1;
+		bpf_map_update_elem(&kept, &key, &one, BPF_ANY);
+	}
 	return pp_emit(ctx, probe, skb, dev, netns, &t, has, x, 0, 0);
 }
 
@@ -203,7 +230,7 @@ static __always_inline int on_qdisc_dequeue(__u64 *ctx)
 /* kfree_skb(skb, location [, reason [, rx_sk]]) */
 static __always_inline int on_kfree_skb(__u64 *ctx)
 {
-	struct pp_extra x = { .location = ctx[1], .flags = PP_EV_DROP };
+	struct pp_extra x = { .location = ctx[1], .flags = PP_EV_DROP | PP_EV_FREES };
 	if (CFG.has_kfree_reason)
 		x.drop_reason = (__u32)ctx[2];
 	return pp_skb_event(ctx, PP_PROBE_kfree_skb, (struct sk_buff *)ctx[0], &x);
@@ -212,7 +239,7 @@ static __always_inline int on_kfree_skb(__u64 *ctx)
 /* consume_skb(skb [, location]) */
 static __always_inline int on_consume_skb(__u64 *ctx)
 {
-	struct pp_extra x = {};
+	struct pp_extra x = { .flags = PP_EV_FREES };
 	if (CFG.has_consume_location)
 		x.location = ctx[1];
 	return pp_skb_event(ctx, PP_PROBE_consume_skb, (struct sk_buff *)ctx[0], &x);
@@ -342,3 +369,40 @@ PP_TP(tcp_bad_csum)
 PP_TP(icmp_send)
 PP_TP(kfree_skb)
 PP_TP(consume_skb)
+
+/*
+ * Function-level probes. One template per position of the skb argument (1..5) and per
+ * mechanism; user space attaches each template to every selected function with the skb
+ * at that position (fentry/fexit: a clone of the loaded program per function;
+ * kprobe.multi: one link for all; kprobe: one link per function). The function is named
+ * by bpf_get_func_ip in the event.
+ */
+static __always_inline int pp_func_event(void *ctx, struct sk_buff *skb, int is_ret, long ret)
+{
+	struct pp_extra x = { .func_ip = bpf_get_func_ip(ctx) };
+	if (is_ret) {
+		x.flags = PP_EV_RET;
+		x.aux = (int)ret;
+	}
+	return pp_skb_event(ctx, is_ret ? PP_PROBE_FUNC_RET : PP_PROBE_FUNC, skb, &x);
+}
+
+#define PP_FUNC_TEMPLATES(n)                                                                  \
+	SEC("fentry/ip_rcv") int fentry_skb_##n(__u64 *ctx)                                   \
+	{ return pp_func_event(ctx, (struct sk_buff *)ctx[n - 1], 0, 0); }                    \
+	SEC("fexit/ip_rcv") int fexit_skb_##n(__u64 *ctx)                                     \
+	{                                                                                     \
+		__u64 ret = 0;                                                                \
+		bpf_get_func_ret(ctx, &ret);                                                  \
+		return pp_func_event(ctx, (struct sk_buff *)ctx[n - 1], 1, (long)ret);       \
+	}                                                                                     \
+	SEC("kprobe.multi") int kmulti_skb_##n(struct pt_regs *ctx)                           \
+	{ return pp_func_event(ctx, (struct sk_buff *)PT_REGS_PARM##n(ctx), 0, 0); }          \
+	SEC("kprobe") int kprobe_skb_##n(struct pt_regs *ctx)                                 \
+	{ return pp_func_event(ctx, (struct sk_buff *)PT_REGS_PARM##n(ctx), 0, 0); }
+
+PP_FUNC_TEMPLATES(1)
+PP_FUNC_TEMPLATES(2)
+PP_FUNC_TEMPLATES(3)
+PP_FUNC_TEMPLATES(4)
+PP_FUNC_TEMPLATES(5)

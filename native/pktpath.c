@@ -91,6 +91,9 @@ struct obj_handle {
 	struct bpf_object *obj;
 	struct bpf_link *links[MAX_LINKS];
 	int nlinks;
+	/* fentry/fexit clones: program and link fds we own */
+	int clone_fds[2 * MAX_LINKS];
+	int nclone_fds;
 };
 
 static struct obj_handle *get_obj(napi_env env, napi_value v)
@@ -108,8 +111,17 @@ static struct obj_handle *get_obj(napi_env env, napi_value v)
 	return h;
 }
 
+static void close_clones(struct obj_handle *h)
+{
+	/* links first, then programs: each pair was stored (prog, link) */
+	for (int i = h->nclone_fds - 1; i >= 0; i--)
+		close(h->clone_fds[i]);
+	h->nclone_fds = 0;
+}
+
 static void destroy_handle(struct obj_handle *h)
 {
+	close_clones(h);
 	for (int i = 0; i < h->nlinks; i++)
 		if (h->links[i])
 			bpf_link__destroy(h->links[i]);
@@ -439,6 +451,64 @@ static napi_value prog_attach_kprobe(napi_env env, napi_callback_info info)
 	return r;
 }
 
+/*
+ * attachClone(h, prog, btfId): loads a copy of an already loaded fentry/fexit program
+ * for another kernel function (vmlinux BTF id) and attaches it. libbpf loads one
+ * program per target; this keeps one template and re-verifies it per function.
+ */
+static napi_value prog_attach_clone(napi_env env, napi_callback_info info)
+{
+	size_t argc = 3;
+	napi_value argv[3], r;
+	uint32_t btf_id;
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	struct obj_handle *h = get_obj(env, argv[0]);
+	if (!h)
+		return NULL;
+	struct bpf_program *p = find_prog(env, h, argv[1]);
+	if (!p)
+		return NULL;
+	CHECK(napi_get_value_uint32(env, argv[2], &btf_id));
+	if (h->nclone_fds + 2 > 2 * MAX_LINKS)
+		return throw_errno(env, "attach: too many clones", E2BIG);
+	const struct bpf_insn *insns = bpf_program__insns(p);
+	size_t cnt = bpf_program__insn_cnt(p);
+	if (!insns || !cnt)
+		return throw_errno(env, "clone: template has no instructions", EINVAL);
+	static char vlog[16384];
+	vlog[0] = 0;
+	enum bpf_attach_type at = bpf_program__expected_attach_type(p);
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = at, .attach_btf_id = btf_id,
+		    .log_buf = vlog, .log_size = sizeof(vlog), .log_level = 0);
+	int fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, bpf_program__name(p), "GPL", insns, cnt, &opts);
+	if (fd < 0) {
+		int err = errno;
+		if (!vlog[0]) { /* ask for the verifier's words only when it failed */
+			opts.log_level = 1;
+			int fd2 = bpf_prog_load(BPF_PROG_TYPE_TRACING, bpf_program__name(p), "GPL", insns, cnt, &opts);
+			if (fd2 >= 0)
+				close(fd2);
+		}
+		size_t n = strlen(vlog);
+		const char *tail = vlog + (n > 300 ? n - 300 : 0);
+		char msg[512];
+		snprintf(msg, sizeof(msg), "load clone (%.300s)", tail);
+		return throw_errno(env, msg, err);
+	}
+	int lfd = bpf_link_create(fd, 0, at, NULL);
+	if (lfd < 0)
+		lfd = bpf_raw_tracepoint_open(NULL, fd);
+	if (lfd < 0) {
+		int err = errno;
+		close(fd);
+		return throw_errno(env, "attach clone", err);
+	}
+	h->clone_fds[h->nclone_fds++] = fd;
+	h->clone_fds[h->nclone_fds++] = lfd;
+	CHECK(napi_create_int32(env, h->nclone_fds / 2, &r));
+	return r;
+}
+
 /* detachAll(h) */
 static napi_value obj_detach_all(napi_env env, napi_callback_info info)
 {
@@ -453,6 +523,7 @@ static napi_value obj_detach_all(napi_env env, napi_callback_info info)
 		if (h->links[i])
 			bpf_link__destroy(h->links[i]);
 	h->nlinks = 0;
+	close_clones(h);
 	return NULL;
 }
 
@@ -747,6 +818,7 @@ static napi_value init(napi_env env, napi_value exports)
 	EXPORT("attach", prog_attach);
 	EXPORT("attachKprobeMulti", prog_attach_kprobe_multi);
 	EXPORT("attachKprobe", prog_attach_kprobe);
+	EXPORT("attachClone", prog_attach_clone);
 	EXPORT("detachAll", obj_detach_all);
 	EXPORT("close", obj_close);
 	EXPORT("mapFd", map_fd);

@@ -37,7 +37,9 @@ test('the BPF object has both flavours of a program for every catalogued tracepo
 
 test('parseCatalog rejects duplicates and missing fields', () => {
   const tp = { id: 1, name: 'a', category: 'net', stage: 'link-rx', since: '4.0', what: 'x' };
-  assert.throws(() => parseCatalog({ tracepoints: [tp, { ...tp, name: 'b' }] }), /duplicate/);
-  assert.throws(() => parseCatalog({ tracepoints: [{ ...tp, what: undefined }] }), /lacks "what"/);
+  const functionProbes = { entry: 200, return: 201 };
+  assert.throws(() => parseCatalog({ tracepoints: [tp, { ...tp, name: 'b' }], functionProbes }), /duplicate/);
+  assert.throws(() => parseCatalog({ tracepoints: [{ ...tp, what: undefined }], functionProbes }), /lacks "what"/);
+  assert.throws(() => parseCatalog({ tracepoints: [tp] }), /functionProbes/);
   assert.throws(() => parseCatalog({}), /array missing/);
 });

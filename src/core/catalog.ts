@@ -18,12 +18,18 @@ export interface TracepointProbe {
 
 export interface Catalog {
   readonly tracepoints: readonly TracepointProbe[];
+  /** the probe ids of function-level events (entry and return); the function comes from func_ip */
+  readonly functionProbes: { readonly entry: number; readonly return: number };
 }
 
 /** Validates the parsed JSON: unique ids and names, every field present. */
 export function parseCatalog(json: unknown): Catalog {
   const c = json as { tracepoints?: unknown };
   if (!c || !Array.isArray(c.tracepoints)) throw new Error('probe catalogue: "tracepoints" array missing');
+  const fp = (c as { functionProbes?: { entry?: unknown; return?: unknown } }).functionProbes;
+  if (!fp || typeof fp.entry !== 'number' || typeof fp.return !== 'number') {
+    throw new Error('probe catalogue: "functionProbes" {entry, return} missing');
+  }
   const ids = new Set<number>();
   const names = new Set<string>();
   for (const tp of c.tracepoints as TracepointProbe[]) {

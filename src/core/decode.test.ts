@@ -40,6 +40,7 @@ function sample(over: Partial<RawEvent> = {}): RawEvent {
     },
     stack: null,
     auxAddr: null,
+    funcIp: 0n,
     ...over,
   };
 }
@@ -99,6 +100,10 @@ test('comm and ifname stop at NUL and keep odd bytes visible', () => {
 test('a record shorter than the event is refused', () => {
   const buf = new Uint8Array(EVENT.size - 1);
   assert.throws(() => decodeEvent(new DataView(buf.buffer), buf, 0, buf.length), RangeError);
+});
+
+test('function address of function-level probes survives the round trip', () => {
+  assert.equal(roundTrip(sample({ funcIp: 0xffffffff81b2c3d0n })).funcIp, 0xffffffff81b2c3d0n);
 });
 
 test('aux address (fib gateway) decodes when the kernel set it', () => {

@@ -77,6 +77,7 @@ export function decodeEvent(view: DataView, bytes: Uint8Array, off: number, len:
       auxFamily === 4 || auxFamily === 6
         ? { family: auxFamily, bytes: bytes.slice(off + EVENT.aux_addr, off + EVENT.aux_addr + (auxFamily === 6 ? 16 : 4)) }
         : null,
+    funcIp: view.getBigUint64(off + EVENT.func_ip, true),
   };
 }
 
@@ -125,6 +126,7 @@ export function encodeEvent(ev: RawEvent): Uint8Array {
     buf.set(ev.auxAddr.bytes, EVENT.aux_addr);
     buf[EVENT.aux_family] = ev.auxAddr.family;
   }
+  v.setBigUint64(EVENT.func_ip, ev.funcIp ?? 0n, true);
   for (let i = 0; i < depth; i++) v.setBigUint64(EVENT.size + i * 8, ev.stack![i]!, true);
   return buf;
 }

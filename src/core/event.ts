@@ -38,6 +38,8 @@ export const EV_HAS_TUPLE = 0x02;
 export const EV_STACK = 0x04;
 export const EV_FROM_SK = 0x08;
 export const EV_FROM_FLOW = 0x10;
+export const EV_RET = 0x20;
+export const EV_KEPT = 0x40;
 
 /** One kernel event with numbers only: what the decoder gives, before names are looked up. */
 export interface RawEvent {
@@ -63,4 +65,6 @@ export interface RawEvent {
   stack: bigint[] | null;
   /** probe-specific address (fib_table_lookup: the gateway), when the kernel set one */
   auxAddr?: { family: 4 | 6; bytes: Uint8Array } | null;
+  /** function-level probes: the traced function's address (0 for tracepoints) */
+  funcIp?: bigint;
 }

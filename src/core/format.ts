@@ -286,7 +286,7 @@ class Shared {
     if (p === undefined) {
       const name = this.resolver.probeName(id);
       const nameJson = jsonString(name);
-      p = { name, nameJson, json: ',"probe":' + nameJson + ',"tuple":', fields: PROBE_INFO[name] ?? [] };
+      p = { name, nameJson, json: ',"probe":' + nameJson + ',"tuple":', fields: this.resolver.probeFields?.(id) ?? PROBE_INFO[name] ?? [] };
       this.probes[id] = p;
     }
     return p;

@@ -3,7 +3,7 @@
  * test: src/core/layout.test.ts compares every entry with the compiled object's BTF.
  */
 export const EVENT = {
-  size: 168,
+  size: 176,
   ts_ns: 0,
   skb: 8,
   location: 16,
@@ -26,6 +26,7 @@ export const EVENT = {
   tuple: 104,
   aux_addr: 148,
   aux_family: 164,
+  func_ip: 168,
 } as const;
 
 export const TUPLE = {

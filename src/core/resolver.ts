@@ -2,6 +2,8 @@
  * Names for the numbers in an event. The pure core formats events through this
  * interface; src/os builds the real one from BTF, /proc/kallsyms and /run/netns.
  */
+import type { InfoField } from './format.js';
+
 export interface Resolver {
   /** Probe name for a probe id ("ip_rcv", "kfree_skb", ...). */
   probeName(id: number): string;
@@ -13,4 +15,6 @@ export interface Resolver {
   netnsName(inode: number): string | undefined;
   /** Converts a CLOCK_MONOTONIC timestamp (ns) to Unix epoch nanoseconds. */
   wallClockNs(monoNs: bigint): bigint;
+  /** Extra fields of a probe id that the static table does not know (function returns). */
+  probeFields?(id: number): readonly InfoField[] | undefined;
 }

@@ -42,6 +42,8 @@ export interface Native {
   attach(h: ObjHandle, prog: string): number;
   attachKprobeMulti(h: ObjHandle, prog: string, syms: string[], retprobe: boolean): number;
   attachKprobe(h: ObjHandle, prog: string, func: string, retprobe: boolean): number;
+  /** Loads a copy of a loaded fentry/fexit program for another kernel function (vmlinux BTF id) and attaches it. */
+  attachClone(h: ObjHandle, prog: string, btfId: number): number;
   detachAll(h: ObjHandle): void;
   close(h: ObjHandle): void;
   mapFd(h: ObjHandle, map: string): number;

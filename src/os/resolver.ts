@@ -4,6 +4,7 @@
  * netns names from /run/netns, and the monotonic-to-wall-clock offset.
  */
 import { dropReasonNames } from '../core/btf.js';
+import type { InfoField } from '../core/format.js';
 import type { Resolver } from '../core/resolver.js';
 import { probeNames } from '../core/catalog.js';
 import { catalog } from './catalog.js';
@@ -23,7 +24,17 @@ export interface ExtraProbes {
   readonly names: ReadonlyMap<number, string>;
 }
 
-export function makeResolver(extra?: ExtraProbes): Resolver {
+/** The run's resolver, which also names function-level events by their address. */
+export interface RunResolver extends Resolver {
+  /** A probe id for the function at `ip` (entry or return), registered on first use. */
+  functionProbe(ip: bigint, ret: boolean): number;
+}
+
+const RET_FIELDS: readonly InfoField[] = [{ key: 'ret', src: 'aux', conv: 'int' }];
+/** Synthetic ids for functions start above every catalogued id. */
+const FIRST_FUNCTION_ID = 1024;
+
+export function makeResolver(extra?: ExtraProbes): RunResolver {
   const names = probeNames(catalog());
   if (extra) for (const [id, name] of extra.names) names[id] = name;
   const reasons = dropReasonNames(kernelBtf());
@@ -31,7 +42,22 @@ export function makeResolver(extra?: ExtraProbes): Resolver {
   let netns = netnsNames();
   let netnsReadAt = Date.now();
   const offset = monoToWallOffsetNs();
+  const functionIds = new Map<string, number>();
+  const retIds = new Set<number>();
+  let nextId = FIRST_FUNCTION_ID;
   return {
+    functionProbe: (ip, ret) => {
+      const key = `${ip}:${ret ? 1 : 0}`;
+      let id = functionIds.get(key);
+      if (id === undefined) {
+        id = nextId++;
+        functionIds.set(key, id);
+        names[id] = syms.symbolize(ip)?.name ?? `0x${ip.toString(16)}`;
+        if (ret) retIds.add(id);
+      }
+      return id;
+    },
+    probeFields: (id) => (retIds.has(id) ? RET_FIELDS : undefined),
     probeName: (id) => names[id] ?? `probe#${id}`,
     dropReason: (v) => reasons.get(v) ?? String(v),
     symbol: (addr) => syms.format(addr),

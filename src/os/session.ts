@@ -4,7 +4,7 @@
  * summarise on stderr.
  */
 import { decodeEvent } from '../core/decode.js';
-import { EV_DROP } from '../core/event.js';
+import { EV_DROP, EV_RET } from '../core/event.js';
 import { explainDrops } from '../core/explain.js';
 import { trimTracerFrames } from '../core/stack.js';
 import type { Finding } from '../core/explain.js';
@@ -95,6 +95,7 @@ export function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
   const sink = (view: DataView, bytes: Uint8Array, off: number, len: number): boolean => {
     if (events >= limit) return false;
     const ev = decodeEvent(view, bytes, off, len);
+    if (ev.funcIp) ev.probe = resolver.functionProbe(ev.funcIp, (ev.flags & EV_RET) !== 0);
     if (ev.stack) ev.stack = trimTracerFrames(ev.stack, resolver.symbol);
     onEvent(ev);
     chunk.push(formatter.format(ev));

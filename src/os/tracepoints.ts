@@ -131,8 +131,32 @@ function lastLines(log: string, n: number): string {
   return log.trim().split('\n').slice(-n).join(' | ');
 }
 
-/** Loads and attaches the tracepoint programs. */
-export function startTracepoints(fields: object, opts: StartOptions): LoadedTrace {
+/** A kernel function to trace, as discovery found it. */
+export interface FuncTarget {
+  readonly name: string;
+  /** 1-based position of the struct sk_buff * argument */
+  readonly skbArg: number;
+  /** vmlinux BTF id of the FUNC (fentry/fexit need it) */
+  readonly btfId: number;
+  /** defined in a module (fentry clones need the module's BTF: not yet) */
+  readonly module?: string;
+}
+
+export type FuncBackend = 'fentry' | 'kprobe.multi' | 'kprobe';
+export const FUNC_BACKENDS: readonly FuncBackend[] = ['fentry', 'kprobe.multi', 'kprobe'];
+
+/** Function-level part of a run: which functions, and which backends to try in order. */
+export interface FunctionPlan {
+  readonly funcs: readonly FuncTarget[];
+  readonly backends: readonly FuncBackend[];
+  /** functions whose return value is reported (fexit; fentry backend only) */
+  readonly returns: ReadonlySet<string>;
+}
+
+const TEMPLATE_PREFIX: Record<FuncBackend, string> = { fentry: 'fentry_skb_', 'kprobe.multi': 'kmulti_skb_', kprobe: 'kprobe_skb_' };
+
+/** Loads and attaches the tracepoint programs (and function probes when a plan is given). */
+export function startTracepoints(fields: object, opts: StartOptions & { functions?: FunctionPlan }): LoadedTrace & { backend?: FuncBackend } {
   requirePrivileges();
   const n = native();
   const btf = kernelBtf();
@@ -142,16 +166,40 @@ export function startTracepoints(fields: object, opts: StartOptions): LoadedTrac
   const syms = kallsyms();
   const cfgFields = { ...fields, ...kernelFeatureFields(btf) };
   const obj = objectInfo();
+  const plan = opts.functions;
+  const byPos = new Map<number, FuncTarget[]>();
+  for (const f of plan?.funcs ?? []) byPos.set(f.skbArg, [...(byPos.get(f.skbArg) ?? []), f]);
 
-  const attempt = (forceRaw: boolean): { h: ObjHandle; choices: Choice[] } => {
+  const attempt = (forceRaw: boolean, backend: FuncBackend | undefined): { h: ObjHandle; choices: Choice[] } => {
     const choices = chooseFlavours(wanted, btf, (s) => syms.has(s), forceRaw);
     const h = openObject();
     try {
       const chosen = new Map(choices.map((c) => [c.probe, c.flavour]));
+      const templates = new Set<string>();
+      if (backend) {
+        for (const [pos, fs] of byPos) {
+          templates.add(`${TEMPLATE_PREFIX[backend]}${pos}`);
+          if (backend === 'fentry') {
+            // fentry/fexit are verified against one target at load; the rest are clones
+            const first = fs.find((f) => !f.module);
+            if (first) n.setAttachTarget(h, `fentry_skb_${pos}`, first.name);
+            const ret = fs.find((f) => !f.module && plan!.returns.has(f.name));
+            if (ret) {
+              templates.add(`fexit_skb_${pos}`);
+              n.setAttachTarget(h, `fexit_skb_${pos}`, ret.name);
+            }
+            if (!first) templates.delete(`fentry_skb_${pos}`);
+          }
+        }
+      }
       for (const p of n.programs(h)) {
         const m = /^(tpbtf|rawtp)_(.+)$/.exec(p.name);
-        const fl = m ? chosen.get(m[2]!) : undefined;
-        n.setAutoload(h, p.name, fl !== undefined && (m![1] === 'tpbtf') === (fl === 'tp_btf'));
+        if (m) {
+          const fl = chosen.get(m[2]!);
+          n.setAutoload(h, p.name, fl !== undefined && (m[1] === 'tpbtf') === (fl === 'tp_btf'));
+        } else {
+          n.setAutoload(h, p.name, templates.has(p.name));
+        }
       }
       const rodata = new Uint8Array(n.mapInitialValue(h, '.rodata'));
       n.setMapInitialValue(h, '.rodata', encodeConfig(obj.btf, rodata, 'CFG', cfgFields, obj.cfgOffset));
@@ -165,17 +213,49 @@ export function startTracepoints(fields: object, opts: StartOptions): LoadedTrac
     }
   };
 
-  let loaded: { h: ObjHandle; choices: Choice[] };
-  try {
-    loaded = attempt(opts.forceRaw ?? false);
-  } catch (first) {
-    if (opts.forceRaw) throw loadError(first, n.takeLog());
+  const loadWith = (backend: FuncBackend | undefined): { h: ObjHandle; choices: Choice[] } => {
     try {
-      loaded = attempt(true); // a kernel that rejects tp_btf may still take raw_tp
-    } catch (second) {
-      throw loadError(second, n.takeLog());
+      return attempt(opts.forceRaw ?? false, backend);
+    } catch (first) {
+      if (opts.forceRaw) throw loadError(first, n.takeLog());
+      try {
+        return attempt(true, backend); // a kernel that rejects tp_btf may still take raw_tp
+      } catch (second) {
+        throw loadError(second, n.takeLog());
+      }
     }
+  };
+
+  // Backends in order: the first that loads and attaches its first function wins.
+  const backendErrors: string[] = [];
+  let loaded: { h: ObjHandle; choices: Choice[] } | undefined;
+  let funcStatus: ProbeStatus[] = [];
+  let usedBackend: FuncBackend | undefined;
+  for (const backend of plan && plan.funcs.length ? plan.backends : []) {
+    let attempt: { h: ObjHandle; choices: Choice[] };
+    try {
+      attempt = loadWith(backend);
+    } catch (err) {
+      backendErrors.push(`${backend}: ${(err as Error).message}`);
+      continue;
+    }
+    const result = attachFunctions(attempt.h, backend, byPos, plan!.returns);
+    if (result.usable) {
+      loaded = attempt;
+      funcStatus = result.status;
+      usedBackend = backend;
+      break;
+    }
+    n.close(attempt.h);
+    backendErrors.push(`${backend}: ${result.why}`);
   }
+  if (plan && plan.funcs.length && !loaded) {
+    if (plan.backends.length === 1) {
+      throw new KernelError(`backend ${backendErrors.join('; ')}; see pktpath doctor`);
+    }
+    funcStatus = plan.funcs.map((f) => ({ probe: f.name, attached: false, reason: `no function backend works here (${backendErrors.join('; ')})` }));
+  }
+  loaded ??= loadWith(undefined);
   const { h, choices } = loaded;
 
   const probes: ProbeStatus[] = [];
@@ -192,10 +272,11 @@ export function startTracepoints(fields: object, opts: StartOptions): LoadedTrac
       probes.push({ probe: c.probe, attached: false, reason: `attach ${c.flavour} failed: ${(err as NativeError).message}` });
     }
   }
+  probes.push(...funcStatus);
   if (!probes.some((p) => p.attached)) {
     n.close(h);
     const why = probes.map((p) => `${p.probe}: ${p.reason}`).join('; ');
-    throw new KernelError(`no tracepoint could be attached (${why}); see pktpath doctor`);
+    throw new KernelError(`no probe could be attached (${why}); see pktpath doctor`);
   }
 
   const statsFd = n.mapFd(h, 'stats');
@@ -210,6 +291,7 @@ export function startTracepoints(fields: object, opts: StartOptions): LoadedTrac
     ring,
     ringFd,
     probes,
+    backend: usedBackend,
     stats: () => (closed ? { lost: 0, emitted: 0 } : { lost: readStat(0), emitted: readStat(1) }),
     close: () => {
       if (closed) return;
@@ -217,6 +299,88 @@ export function startTracepoints(fields: object, opts: StartOptions): LoadedTrac
       n.close(h);
     },
   };
+}
+
+/** Errors that say the mechanism itself is unavailable, not just this one function. */
+function mechanismMissing(err: unknown): boolean {
+  const e = (err as NativeError).errno;
+  return e === 1 /* EPERM */ || e === 95 /* EOPNOTSUPP */ || e === 524 /* ENOTSUPP */ || e === 38 /* ENOSYS */;
+}
+
+/**
+ * Attaches the function templates. `usable` is false when the backend cannot attach at
+ * all here (the first attempt fails for a reason that is not about one function).
+ */
+function attachFunctions(
+  h: ObjHandle,
+  backend: FuncBackend,
+  byPos: ReadonlyMap<number, readonly FuncTarget[]>,
+  returns: ReadonlySet<string>,
+): { usable: boolean; why?: string; status: ProbeStatus[] } {
+  const n = native();
+  const status: ProbeStatus[] = [];
+  let attachedAny = false;
+  const fail = (f: FuncTarget, err: unknown): ProbeStatus => ({
+    probe: f.name,
+    attached: false,
+    reason: `${backend}: ${(err as Error).message}`,
+  });
+  for (const [pos, fs] of byPos) {
+    if (backend === 'kprobe.multi') {
+      const attachBatch = (batch: readonly FuncTarget[]): void => {
+        if (!batch.length) return;
+        try {
+          n.attachKprobeMulti(h, `kmulti_skb_${pos}`, batch.map((f) => f.name), false);
+          for (const f of batch) status.push({ probe: f.name, attached: true, via: backend });
+          attachedAny = true;
+        } catch (err) {
+          if (!attachedAny && mechanismMissing(err)) throw err;
+          // one bad symbol fails the whole batch: bisect to find it
+          if (batch.length === 1) status.push(fail(batch[0]!, err));
+          else {
+            attachBatch(batch.slice(0, batch.length >> 1));
+            attachBatch(batch.slice(batch.length >> 1));
+          }
+        }
+      };
+      try {
+        attachBatch(fs);
+      } catch (err) {
+        return { usable: false, why: (err as Error).message, status };
+      }
+      continue;
+    }
+    let first = true;
+    for (const f of fs) {
+      try {
+        if (backend === 'kprobe') n.attachKprobe(h, `kprobe_skb_${pos}`, f.name, false);
+        else if (f.module) throw new Error('module function: fentry clones need the module BTF (use --backend kprobe)');
+        else if (first) n.attach(h, `fentry_skb_${pos}`);
+        else n.attachClone(h, `fentry_skb_${pos}`, f.btfId);
+        if (backend === 'fentry' && !f.module) first = false;
+        status.push({ probe: f.name, attached: true, via: backend });
+        attachedAny = true;
+      } catch (err) {
+        if (!attachedAny && mechanismMissing(err)) return { usable: false, why: (err as Error).message, status };
+        status.push(fail(f, err));
+      }
+    }
+    if (backend === 'fentry') {
+      let firstRet = true;
+      for (const f of fs.filter((x) => !x.module && returns.has(x.name))) {
+        try {
+          if (firstRet) n.attach(h, `fexit_skb_${pos}`);
+          else n.attachClone(h, `fexit_skb_${pos}`, f.btfId);
+          firstRet = false;
+          status.push({ probe: `${f.name} (return)`, attached: true, via: 'fexit' });
+        } catch (err) {
+          status.push({ probe: `${f.name} (return)`, attached: false, reason: `fexit: ${(err as Error).message}` });
+        }
+      }
+    }
+  }
+  if (!attachedAny) return { usable: false, why: 'no function could be attached', status };
+  return { usable: true, status };
 }
 
 function loadError(err: unknown, log: string): KernelError {
