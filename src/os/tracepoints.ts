@@ -233,10 +233,14 @@ export function startTracepoints(fields: object, opts: StartOptions & { function
   let usedBackend: FuncBackend | undefined;
   for (const backend of plan && plan.funcs.length ? plan.backends : []) {
     let attempt: { h: ObjHandle; choices: Choice[] };
+    if (backend === 'kprobe' && !existsSync('/sys/bus/event_source/devices/kprobe')) {
+      backendErrors.push(`kprobe: ${backendReason('kprobe', new Error('no kprobe PMU'))}`);
+      continue;
+    }
     try {
       attempt = loadWith(backend);
     } catch (err) {
-      backendErrors.push(`${backend}: ${(err as Error).message}`);
+      backendErrors.push(`${backend}: ${backendReason(backend, (err as KernelError).cause ?? err)}`);
       continue;
     }
     const result = attachFunctions(attempt.h, backend, byPos, plan!.returns);
@@ -301,6 +305,22 @@ export function startTracepoints(fields: object, opts: StartOptions & { function
   };
 }
 
+/** One clear sentence for why a whole backend cannot be used here. */
+export function backendReason(backend: FuncBackend, err: unknown): string {
+  const e = err as NativeError;
+  const errno = e.errno ?? (/Operation not permitted/.test(e.message) ? 1 : undefined);
+  if (backend === 'fentry' && errno === 1) {
+    return 'the kernel refuses fentry/fexit programs (EPERM): ftrace is blocked here or the kernel is locked down';
+  }
+  if (backend === 'kprobe.multi' && (errno === 95 || errno === 524 || errno === 38)) {
+    return 'kprobe.multi is not supported by this kernel (needs CONFIG_FPROBE, Linux 5.18+)';
+  }
+  if (backend === 'kprobe' && !existsSync('/sys/bus/event_source/devices/kprobe')) {
+    return 'the kernel is built without kprobes (CONFIG_KPROBES)';
+  }
+  return e.message.replace(/ \(libbpf:.*$/, '');
+}
+
 /** Errors that say the mechanism itself is unavailable, not just this one function. */
 function mechanismMissing(err: unknown): boolean {
   const e = (err as NativeError).errno;
@@ -346,7 +366,7 @@ function attachFunctions(
       try {
         attachBatch(fs);
       } catch (err) {
-        return { usable: false, why: (err as Error).message, status };
+        return { usable: false, why: backendReason(backend, err), status };
       }
       continue;
     }
@@ -361,7 +381,7 @@ function attachFunctions(
         status.push({ probe: f.name, attached: true, via: backend });
         attachedAny = true;
       } catch (err) {
-        if (!attachedAny && mechanismMissing(err)) return { usable: false, why: (err as Error).message, status };
+        if (!attachedAny && mechanismMissing(err)) return { usable: false, why: backendReason(backend, err), status };
         status.push(fail(f, err));
       }
     }
