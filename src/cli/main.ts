@@ -12,6 +12,7 @@ import type { RawTraceOptions, TraceOptions } from '../core/options.js';
 import { diagnose, formatDoctor } from '../os/doctor.js';
 import { netnsNames, resolveNetns } from '../os/netns.js';
 import { runTrace } from '../os/session.js';
+import { FUNC_BACKENDS } from '../os/tracepoints.js';
 
 const DEFAULT_RING_MB = 8;
 
@@ -45,6 +46,15 @@ async function traceAction(raw: RawTraceOptions & { ringMb?: string }): Promise<
   checkAgainstSystem(opts);
   const summary = await runTrace({
     config: configValues(opts, inode),
+    functions:
+      opts.backend === 'tracepoints'
+        ? undefined
+        : {
+            all: opts.allFuncs,
+            include: opts.funcRegex ?? undefined,
+            exclude: opts.excludeRegex ?? undefined,
+            backends: opts.backend === 'auto' ? FUNC_BACKENDS : [opts.backend],
+          },
     json: opts.json,
     time: opts.time,
     stack: opts.callStack || opts.dropStack,
@@ -95,6 +105,11 @@ function buildProgram(result: { code: number }): Command {
     .option('--dropstack', 'kernel stack on drops')
     .option('--callstack', 'kernel stack on every event')
     .option('--verbose', 'say which probes attached and why others did not')
+    .option('--backend <name>', 'kernel functions via auto|fentry|kprobe.multi|kprobe, or tracepoints only', 'auto')
+    .option('--all', 'every kernel function that takes an skb (function backends)')
+    .option('--func <regex>', 'only kernel functions whose name matches')
+    .option('--exclude <regex>', 'leave out kernel functions whose name matches')
+    .option('--keep', 'once a packet matched, follow its skb to its end (NAT, encapsulation)')
     .addOption(new Option('--ring-mb <mb>', 'ring buffer size in MiB').default(String(DEFAULT_RING_MB)))
     .action(async (raw: RawTraceOptions & { ringMb?: string }) => {
       result.code = await traceAction(raw);

@@ -7,6 +7,7 @@ import type { RawTraceOptions, TraceOptions } from './options.js';
 const DEFAULTS: TraceOptions = {
   addr: null, port: null, proto: 'any', icmpId: null, pid: null, netns: null, ifname: null, mark: null,
   catchCount: null, time: 'default', json: false, dropStack: false, callStack: false, verbose: false,
+  backend: 'auto', allFuncs: false, funcRegex: null, excludeRegex: null, keep: false,
 };
 
 test('parseTraceOptions accepts', () => {
@@ -27,6 +28,8 @@ test('parseTraceOptions accepts', () => {
     ['icmpid 0', { icmpid: '0', proto: 'icmp' }, { icmpId: 0, proto: 'icmp' }],
     ['icmpid with any', { icmpid: '65535', proto: 'any' }, { icmpId: 65535, proto: 'icmp' }],
     ['pid', { pid: '1' }, { pid: 1 }],
+    ['backend kprobe.multi', { backend: 'kprobe.multi' }, { backend: 'kprobe.multi' }],
+    ['function choice', { all: true, func: '^ip_', exclude: 'finish$', keep: true }, { allFuncs: true, funcRegex: /^ip_/, excludeRegex: /finish$/, keep: true }],
     ['pid max', { pid: '4194304' }, { pid: 4194304 }],
     ['netns kept raw', { netns: 'blue' }, { netns: 'blue' }],
     ['netns inode', { netns: '4026531992' }, { netns: '4026531992' }],
@@ -51,6 +54,9 @@ test('parseTraceOptions accepts', () => {
 test('parseTraceOptions rejects with one clear line', () => {
   const cases: [RawTraceOptions, string][] = [
     [{ port: '70000' }, 'invalid --port "70000": expected 1-65535'],
+    [{ backend: 'ebpf' }, 'invalid --backend "ebpf": expected auto, tracepoints, fentry, kprobe.multi, kprobe'],
+    [{ func: '(' }, 'invalid --func "(": expected a regular expression'],
+    [{ backend: 'tracepoints', all: true }, '--all, --func and --exclude choose kernel functions: they need a function backend, not --backend tracepoints'],
     [{ port: '0' }, 'invalid --port "0": expected 1-65535'],
     [{ port: '-1' }, 'invalid --port "-1": expected 1-65535'],
     [{ port: '80a' }, 'invalid --port "80a": expected 1-65535'],
@@ -110,7 +116,7 @@ test('configValues', () => {
   const zero16 = new Uint8Array(16);
   const base = {
     addr: zero16, addr_family: 0, l4proto: 0, want_stack: 0, port: 0, icmp_id: 0, has_icmp_id: 0, has_mark: 0,
-    mark: 0, mark_mask: 0, pid: 0, netns: 0, has_ifname: 0, ifname: zero16,
+    mark: 0, mark_mask: 0, pid: 0, netns: 0, has_ifname: 0, ifname: zero16, keep: 0,
   };
   const ifname = (s: string) => {
     const b = new Uint8Array(16);

@@ -39,7 +39,16 @@ export interface RawTraceOptions {
   dropstack?: RawValue;
   callstack?: RawValue;
   verbose?: RawValue;
+  backend?: RawValue;
+  all?: RawValue;
+  func?: RawValue;
+  exclude?: RawValue;
+  keep?: RawValue;
 }
+
+/** --backend: which mechanism traces kernel functions ("tracepoints": none, "auto": the best that works). */
+export type Backend = 'auto' | 'tracepoints' | 'fentry' | 'kprobe.multi' | 'kprobe';
+export const BACKENDS: readonly Backend[] = ['auto', 'tracepoints', 'fentry', 'kprobe.multi', 'kprobe'];
 
 export interface TraceOptions {
   /** -H: either side of the packet; an IPv4-mapped IPv6 address is taken as the IPv4 address */
@@ -68,6 +77,16 @@ export interface TraceOptions {
   /** --callstack: stacks for every event */
   callStack: boolean;
   verbose: boolean;
+  /** --backend, "auto" by default */
+  backend: Backend;
+  /** --all: every kernel function that takes an skb */
+  allFuncs: boolean;
+  /** --func REGEX: only functions matching */
+  funcRegex: RegExp | null;
+  /** --exclude REGEX */
+  excludeRegex: RegExp | null;
+  /** --keep: once a packet matched, follow its skb to the end */
+  keep: boolean;
 }
 
 /** Numeric fields of struct pp_config (bpf/event.h) that come from the options; the loader writes them. */
@@ -86,6 +105,7 @@ export type ConfigValues = {
   netns: number;
   has_ifname: number;
   ifname: Uint8Array; // 16 bytes, NUL padded
+  keep: number; // 1 = follow a matched skb to its end
 };
 
 /** Highest pid Linux can hand out (PID_MAX_LIMIT on 64-bit). */
@@ -204,6 +224,27 @@ export function parseTraceOptions(raw: RawTraceOptions): TraceOptions {
     ? intOption('--catch-count', raw.catchCount, 1, Number.MAX_SAFE_INTEGER, 'expected a positive integer')
     : null;
 
+  let backend: Backend = 'auto';
+  if (given(raw.backend)) {
+    const b = String(raw.backend);
+    if (!(BACKENDS as readonly string[]).includes(b)) throw bad('--backend', raw.backend, `expected ${BACKENDS.join(', ')}`);
+    backend = b as Backend;
+  }
+  const regex = (name: string, v: RawValue): RegExp | null => {
+    if (!given(v)) return null;
+    try {
+      return new RegExp(String(v));
+    } catch {
+      throw bad(name, v, 'expected a regular expression');
+    }
+  };
+  const funcRegex = regex('--func', raw.func);
+  const excludeRegex = regex('--exclude', raw.exclude);
+  const allFuncs = flag(raw.all);
+  if (backend === 'tracepoints' && (allFuncs || funcRegex || excludeRegex)) {
+    throw new UsageError('--all, --func and --exclude choose kernel functions: they need a function backend, not --backend tracepoints');
+  }
+
   const datetime = flag(raw.time);
   const relative = flag(raw.timestamp);
   if (datetime && relative) throw new UsageError('-T/--time and -t/--timestamp cannot be used together');
@@ -223,6 +264,11 @@ export function parseTraceOptions(raw: RawTraceOptions): TraceOptions {
     dropStack: flag(raw.dropstack),
     callStack: flag(raw.callstack),
     verbose: flag(raw.verbose),
+    backend,
+    allFuncs,
+    funcRegex,
+    excludeRegex,
+    keep: flag(raw.keep),
   };
 }
 
@@ -255,5 +301,6 @@ export function configValues(opts: TraceOptions, netnsInode = 0): ConfigValues {
     netns: netnsInode,
     has_ifname: opts.ifname !== null ? 1 : 0,
     ifname,
+    keep: opts.keep ? 1 : 0,
   };
 }

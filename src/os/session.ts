@@ -16,6 +16,8 @@ import { native } from './native.js';
 import { makeResolver } from './resolver.js';
 import type { ExtraProbes } from './resolver.js';
 import { RingReader } from './ringbuf.js';
+import { planFunctions } from './functions.js';
+import type { FunctionChoice } from './functions.js';
 import { startTracepoints } from './tracepoints.js';
 import type { LoadedTrace } from './tracepoints.js';
 
@@ -30,7 +32,9 @@ export interface TraceRunOptions {
   readonly ringBytes: number;
   readonly out: NodeJS.WritableStream;
   readonly err: NodeJS.WritableStream;
-  /** starts the engine; the tracepoint engine by default */
+  /** kernel functions to trace besides the tracepoints (absent: tracepoints only) */
+  readonly functions?: FunctionChoice;
+  /** starts the engine; the tracepoint engine (plus functions) by default */
   readonly start?: (config: object, ringBytes: number) => { trace: LoadedTrace; extra?: ExtraProbes; label: string };
   /** called once the probes are attached (tests, demo) */
   readonly onReady?: () => void;
@@ -51,13 +55,30 @@ export interface TraceSummary {
 /** Drops kept for the explanation at the end of a run. */
 const MAX_KEPT_DROPS = 10_000;
 
-function defaultStart(config: object, ringBytes: number): { trace: LoadedTrace; extra?: ExtraProbes; label: string } {
-  return { trace: startTracepoints(config, { ringBytes }), label: 'tracepoints' };
+function startEngine(
+  config: object,
+  ringBytes: number,
+  choice: FunctionChoice | undefined,
+  err: NodeJS.WritableStream,
+  verbose: boolean,
+): { trace: LoadedTrace; label: string } {
+  if (!choice) return { trace: startTracepoints(config, { ringBytes }), label: 'tracepoints' };
+  const planned = planFunctions(choice);
+  if (verbose) {
+    err.write(`pktpath: ${planned.discovered} kernel functions take an skb; traceable list: ${planned.traceableSource}\n`);
+    for (const s of planned.skipped) err.write(`pktpath: function ${s.name}${s.module ? ` [${s.module}]` : ''}: skipped: ${s.reason}\n`);
+  }
+  const trace = startTracepoints(config, { ringBytes, functions: planned.plan });
+  const fns = trace.probes.filter((p) => p.attached && p.via && !p.via.startsWith('tp_btf') && p.via !== 'raw_tp').length;
+  const label = trace.backend ? `tracepoints and ${fns} functions via ${trace.backend}` : 'tracepoints only (no function backend works here: --verbose says why)';
+  return { trace, label };
 }
 
 /** Runs a trace until SIGINT/SIGTERM, the catch count, `until`, or a closed stdout. */
 export function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
-  const { trace, extra, label } = (o.start ?? defaultStart)(o.config, o.ringBytes);
+  const { trace, extra, label } = o.start
+    ? o.start(o.config, o.ringBytes)
+    : { ...startEngine(o.config, o.ringBytes, o.functions, o.err, o.verbose), extra: undefined };
   const resolver = makeResolver(extra);
   const fmtOpts = { time: o.time, stack: o.stack };
   const formatter = o.json ? makeJsonFormatter(resolver, fmtOpts) : makeTextFormatter(resolver, fmtOpts);
@@ -141,7 +162,7 @@ export function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
 
   poller = n.pollStart(trace.ringFd, onReadable);
   o.err.write(
-    `pktpath: tracing ${attached.length} probes via ${label}${skipped.length ? ` (${skipped.length} skipped${o.verbose ? '' : ', --verbose says why'})` : ''}, ready; Ctrl-C to stop\n`,
+    `pktpath: tracing ${attached.length} probes: ${label}${skipped.length ? `; ${skipped.length} skipped${o.verbose ? '' : ' (--verbose says why)'}` : ''}; ready, Ctrl-C to stop\n`,
   );
   o.onReady?.();
   o.until?.then(stop, stop);

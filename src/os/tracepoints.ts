@@ -257,7 +257,7 @@ export function startTracepoints(fields: object, opts: StartOptions & { function
     if (plan.backends.length === 1) {
       throw new KernelError(`backend ${backendErrors.join('; ')}; see pktpath doctor`);
     }
-    funcStatus = plan.funcs.map((f) => ({ probe: f.name, attached: false, reason: `no function backend works here (${backendErrors.join('; ')})` }));
+    funcStatus = [{ probe: `${plan.funcs.length} kernel functions`, attached: false, reason: `no function backend works here: ${backendErrors.join('; ')}` }];
   }
   loaded ??= loadWith(undefined);
   const { h, choices } = loaded;
