@@ -22,7 +22,7 @@
  * JSON: one object per event on one line, no trailing newline. See makeJsonFormatter.
  */
 import type { RawEvent, RawTuple } from './event.js';
-import { EV_DROP } from './event.js';
+import { EV_DROP, EV_KEPT } from './event.js';
 import type { Resolver } from './resolver.js';
 import { formatAddr, pktInfoWith, protoName, tcpFlagsText, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP } from './tuple.js';
 
@@ -460,6 +460,7 @@ export function makeTextFormatter(resolver: Resolver, opts: FormatOptions): Form
         line += ' reason=' + reasons.get(ev.dropReason);
         if (ev.location !== 0n) line += ' at ' + symbols.get(ev.location);
       }
+      if (ev.flags & EV_KEPT) line += ' kept';
       line += ns.nameText;
       const stack = ev.stack;
       if (opts.stack && stack !== null) {
@@ -534,6 +535,7 @@ export function makeJsonFormatter(resolver: Resolver, opts: FormatOptions): Form
         s += ',"drop_reason":' + jsonString(reasons.get(ev.dropReason));
         if (ev.location !== 0n) s += ',"location":' + jsonString(symbols.get(ev.location));
       }
+      if (ev.flags & EV_KEPT) s += ',"kept":true';
       const stack = ev.stack;
       if (opts.stack && stack !== null) {
         s += ',"stack":[';

@@ -50,6 +50,12 @@ export function kallsyms(): Kallsyms {
   return ksyms;
 }
 
+/** Reads /proc/kallsyms again (modules loaded since the first read). */
+export function reloadKallsyms(): Kallsyms {
+  ksyms = parseKallsyms(readFileSync('/proc/kallsyms', 'utf8'));
+  return ksyms;
+}
+
 /** Kernel release, e.g. "6.18.44". */
 export function kernelRelease(): string {
   try {

@@ -8,7 +8,7 @@ import type { InfoField } from '../core/format.js';
 import type { Resolver } from '../core/resolver.js';
 import { probeNames } from '../core/catalog.js';
 import { catalog } from './catalog.js';
-import { kallsyms, kernelBtf } from './kernel.js';
+import { kallsyms, kernelBtf, reloadKallsyms } from './kernel.js';
 import { netnsNames } from './netns.js';
 
 /** Offset (ns) that turns CLOCK_MONOTONIC (bpf_ktime_get_ns) into Unix time. */
@@ -38,7 +38,19 @@ export function makeResolver(extra?: ExtraProbes): RunResolver {
   const names = probeNames(catalog());
   if (extra) for (const [id, name] of extra.names) names[id] = name;
   const reasons = dropReasonNames(kernelBtf());
-  const syms = kallsyms();
+  let syms = kallsyms();
+  let symsReadAt = Date.now();
+  /** Modules loaded after the start (iptables autoloads nf_tables) are not in the first read. */
+  const symbolize = (addr: bigint): ReturnType<typeof syms.symbolize> => {
+    const s = syms.symbolize(addr);
+    const doubtful = !s || (s.module !== undefined && s.offset > 0x20000n);
+    if (doubtful && Date.now() - symsReadAt > 1000) {
+      syms = reloadKallsyms();
+      symsReadAt = Date.now();
+      return syms.symbolize(addr);
+    }
+    return s;
+  };
   let netns = netnsNames();
   let netnsReadAt = Date.now();
   const offset = monoToWallOffsetNs();
@@ -52,7 +64,7 @@ export function makeResolver(extra?: ExtraProbes): RunResolver {
       if (id === undefined) {
         id = nextId++;
         functionIds.set(key, id);
-        names[id] = syms.symbolize(ip)?.name ?? `0x${ip.toString(16)}`;
+        names[id] = symbolize(ip)?.name ?? `0x${ip.toString(16)}`;
         if (ret) retIds.add(id);
       }
       return id;
@@ -60,7 +72,12 @@ export function makeResolver(extra?: ExtraProbes): RunResolver {
     probeFields: (id) => (retIds.has(id) ? RET_FIELDS : undefined),
     probeName: (id) => names[id] ?? `probe#${id}`,
     dropReason: (v) => reasons.get(v) ?? String(v),
-    symbol: (addr) => syms.format(addr),
+    symbol: (addr) => {
+      const s = symbolize(addr);
+      if (!s) return `0x${addr.toString(16)}`;
+      const base = `${s.name}+0x${s.offset.toString(16)}`;
+      return s.module === undefined ? base : `${base} [${s.module}]`;
+    },
     netnsName: (ino) => {
       // namespaces come and go while a trace runs: re-read /run/netns at most once a second
       if (!netns.has(ino) && Date.now() - netnsReadAt > 1000) {
