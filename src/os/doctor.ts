@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { catalog } from './catalog.js';
 import { btfModules, kallsyms, kernelBtf, kernelRelease, VMLINUX_BTF } from './kernel.js';
 import { native } from './native.js';
-import { requirePrivileges } from './tracepoints.js';
+import { FUNC_BACKENDS, requirePrivileges, startTracepoints } from './tracepoints.js';
 import { BPF_OBJECT } from './paths.js';
 
 export type Verdict = 'ok' | 'no' | 'warn' | 'info';
@@ -50,20 +50,43 @@ export function diagnose(): { rows: DoctorRow[]; usable: boolean } {
 
   let usable = false;
   if (nat.ok && priv.ok) {
-    const n = nat.value;
-    const tracing = n.probeProgType('tracing');
-    const rawtp = n.probeProgType('raw_tracepoint');
-    const kprobe = n.probeProgType('kprobe');
-    rows.push(row('prog type tracing', tracing ? 'ok' : 'no', tracing ? 'tp_btf/fentry programs load' : 'kernel refuses BPF_PROG_TYPE_TRACING'));
-    rows.push(row('prog type raw_tracepoint', rawtp ? 'ok' : 'no', rawtp ? 'raw_tp programs load' : 'kernel refuses raw tracepoints'));
-    rows.push(row('prog type kprobe', kprobe ? 'ok' : 'no', kprobe ? 'kprobe programs load' : 'kernel refuses kprobe programs'));
-    const kprobes = existsSync('/sys/bus/event_source/devices/kprobe');
-    rows.push(
-      row('kprobes', kprobes ? 'ok' : 'no', kprobes ? 'kprobe PMU present' : 'kernel built without CONFIG_KPROBES: no kprobe backend'),
-    );
+    // the tracepoint engine in both flavours: a real load and attach of one tracepoint
+    const flavours: string[] = [];
+    for (const forceRaw of [false, true]) {
+      const name = forceRaw ? 'raw_tp' : 'tp_btf';
+      const r = attempt(() => startTracepoints({}, { ringBytes: 1 << 16, only: ['netif_receive_skb'], forceRaw }));
+      if (r.ok) {
+        const via = r.value.probes.find((p) => p.attached)?.via;
+        r.value.close();
+        if (via === name) flavours.push(name);
+        rows.push(row(`tracepoints via ${name}`, via === name ? 'ok' : 'no', via === name ? 'loaded and attached netif_receive_skb' : `the kernel took ${via} instead`));
+      } else {
+        rows.push(row(`tracepoints via ${name}`, 'no', r.error));
+      }
+    }
+    usable = flavours.length > 0;
+    // each function backend: a real load and attach on one function (ip_rcv), then detach
+    if (btf.ok) {
+      const ipRcv = btf.value.findType('func', 'ip_rcv');
+      for (const backend of FUNC_BACKENDS) {
+        if (!ipRcv) {
+          rows.push(row(`backend ${backend}`, 'no', 'ip_rcv not in BTF: cannot test'));
+          continue;
+        }
+        const t0 = Date.now();
+        const r = attempt(() =>
+          startTracepoints({}, { ringBytes: 1 << 16, only: [], functions: { funcs: [{ name: 'ip_rcv', skbArg: 1, btfId: ipRcv.id }], backends: [backend], returns: new Set() } }),
+        );
+        if (r.ok) {
+          r.value.close();
+          rows.push(row(`backend ${backend}`, 'ok', `attached to ip_rcv and detached (${Date.now() - t0} ms)`));
+        } else {
+          rows.push(row(`backend ${backend}`, 'no', r.error.replace(/^backend /, '').replace(/; see pktpath doctor$/, '')));
+        }
+      }
+    }
     const ftrace = readFtraceState();
-    rows.push(row('ftrace (fentry/fexit)', ftrace.verdict, ftrace.detail));
-    usable = tracing || rawtp;
+    rows.push(row('ftrace', ftrace.verdict, ftrace.detail));
   }
 
   if (btf.ok) {
@@ -83,14 +106,24 @@ export function diagnose(): { rows: DoctorRow[]; usable: boolean } {
   const nft = spawnSync('nft', ['--version'], { encoding: 'utf8' });
   rows.push(row('nftables', nft.status === 0 ? 'ok' : 'warn', nft.status === 0 ? nft.stdout.trim() : 'nft not found'));
   rows.push(row('ring buffer', usable ? 'ok' : 'info', usable ? 'BPF_MAP_TYPE_RINGBUF, read in place (mmap)' : 'not checked'));
+  const fnBackends = rows.filter((r) => r.check.startsWith('backend ') && r.verdict === 'ok').map((r) => r.check.slice(8));
+  rows.push(
+    row(
+      'summary',
+      usable ? 'ok' : 'no',
+      usable
+        ? `pktpath trace works here: tracepoints${fnBackends.length ? `, kernel functions via ${fnBackends.join(', ')}` : '; kernel functions: no backend on this kernel'}`
+        : 'no BPF engine can run here (see the rows marked no)',
+    ),
+  );
   return { rows, usable };
 }
 
 function readFtraceState(): { verdict: Verdict; detail: string } {
   try {
     const v = readFileSync('/proc/sys/kernel/ftrace_enabled', 'utf8').trim();
-    if (v !== '1') return { verdict: 'no', detail: 'kernel.ftrace_enabled=0: fentry/fexit cannot attach' };
-    return { verdict: 'info', detail: 'ftrace enabled; fentry attach is tried at trace time' };
+    if (v !== '1') return { verdict: 'no', detail: 'kernel.ftrace_enabled=0: fentry/fexit and kprobes on ftrace cannot attach' };
+    return { verdict: 'info', detail: 'kernel.ftrace_enabled=1' };
   } catch {
     return { verdict: 'no', detail: 'no /proc/sys/kernel/ftrace_enabled: kernel built without function tracing' };
   }
