@@ -6,6 +6,8 @@
 import { benchFormat } from '../src/core/format-bench.js';
 import { cConsumer, jsConsumer } from './ringbuf.js';
 import { throughputKept } from './throughput.js';
+import { GUEST_CASES, guestUnavailable, runGuestBench } from './functions.js';
+import type { GuestBench } from './guest-functions.js';
 
 const RING_EVENTS = 4_000_000;
 const RING_ROUNDS = 5;
@@ -57,13 +59,43 @@ async function main(): Promise<void> {
   row('veth TCP, trace matching nothing (Gbit/s)', t.tracedGbps.toFixed(2));
   row('throughput kept', t.kept.toFixed(3), '>= 0.95');
 
+  // 4. function backends, in guest kernels (this host's kernel has none)
+  const why = process.argv.includes('--no-guest') ? 'skipped (--no-guest)' : guestUnavailable();
+  const guest: GuestBench[] = [];
+  if (why) {
+    row('function backends (guest kernels)', `not measured: ${why}`);
+  } else {
+    for (const c of GUEST_CASES) {
+      try {
+        const g = runGuestBench(c.kernel, c.backend);
+        guest.push(g);
+        const label = `${c.backend} on ${g.kernel.split('-')[0]}`;
+        row(`${label}: attach default set (s)`, `${g.defaults.attachS.toFixed(1)} (${g.defaults.attached}/${g.defaults.funcs} functions)`);
+        row(`${label}: detach default set (s)`, g.defaults.detachS.toFixed(1));
+        if ('error' in g.all) row(`${label}: --all`, `failed: ${g.all.error.slice(0, 120)}`);
+        else {
+          row(`${label}: attach --all (s)`, `${g.all.attachS.toFixed(1)} (${g.all.attached}/${g.all.funcs} functions)`);
+          row(`${label}: detach --all (s)`, g.all.detachS.toFixed(1));
+        }
+        const e = g.eventsPerS;
+        row(`${label}: events/s, functions / tracepoints`, `${e.functions.toFixed(0)} / ${e.tracepoints.toFixed(0)} = ${(e.functions / e.tracepoints).toFixed(2)} (lost ${e.lostFunctions}/${e.lostTracepoints})`);
+      } catch (err) {
+        row(`${c.backend} on ${c.kernel}`, `failed: ${(err as Error).message.slice(0, 160)}`);
+      }
+    }
+  }
+  const head = guest[0];
+  const headAll = head && !('error' in head.all) ? head.all : undefined;
+
   const w = Math.max(...rows.map((r) => r[0].length));
   const v = Math.max(...rows.map((r) => r[1].length));
   console.log(`${'measure'.padEnd(w)}  ${'value'.padStart(v)}  target`);
   for (const [a, b, tgt] of rows) console.log(`${a.padEnd(w)}  ${b.padStart(v)}  ${tgt}`);
   console.log(
     `bench: ratio_vs_c=${ratio.toFixed(2)} events_per_s=${jsRate.toFixed(0)} lost=${lost} ` +
-      `format_ns_text=${f.textNs.toFixed(0)} format_ns_json=${f.jsonNs.toFixed(0)} throughput_kept=${t.kept.toFixed(3)}`,
+      `format_ns_text=${f.textNs.toFixed(0)} format_ns_json=${f.jsonNs.toFixed(0)} throughput_kept=${t.kept.toFixed(3)} ` +
+      `attach_default_s=${head ? head.defaults.attachS.toFixed(1) : 'n/a'} attach_all_s=${headAll ? headAll.attachS.toFixed(1) : 'n/a'} ` +
+      `all_funcs=${headAll ? headAll.funcs : 'n/a'}`,
   );
 }
 
