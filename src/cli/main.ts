@@ -46,6 +46,7 @@ async function traceAction(raw: RawTraceOptions & { ringMb?: string }): Promise<
   checkAgainstSystem(opts);
   const summary = await runTrace({
     config: configValues(opts, inode),
+    route: opts.route,
     functions:
       opts.backend === 'tracepoints'
         ? undefined
@@ -110,6 +111,7 @@ function buildProgram(result: { code: number }): Command {
     .option('--func <regex>', 'only kernel functions whose name matches')
     .option('--exclude <regex>', 'leave out kernel functions whose name matches')
     .option('--keep', 'once a packet matched, follow its skb to its end (NAT, encapsulation)')
+    .option('--route', 'show each route lookup: table, type, output device, gateway, error')
     .addOption(new Option('--ring-mb <mb>', 'ring buffer size in MiB').default(String(DEFAULT_RING_MB)))
     .action(async (raw: RawTraceOptions & { ringMb?: string }) => {
       result.code = await traceAction(raw);

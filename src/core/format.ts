@@ -23,6 +23,7 @@
  */
 import type { RawEvent, RawTuple } from './event.js';
 import { EV_DROP, EV_KEPT } from './event.js';
+import { routeOf } from './route.js';
 import type { Resolver } from './resolver.js';
 import { formatAddr, pktInfoWith, protoName, tcpFlagsText, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP } from './tuple.js';
 
@@ -461,6 +462,10 @@ export function makeTextFormatter(resolver: Resolver, opts: FormatOptions): Form
         if (ev.location !== 0n) line += ' at ' + symbols.get(ev.location);
       }
       if (ev.flags & EV_KEPT) line += ' kept';
+      if (p.name === 'fib_table_lookup') {
+        const r = routeOf(ev);
+        line += ' type=' + r.type + (r.oif ? ' oif=' + r.oif : '');
+      }
       line += ns.nameText;
       const stack = ev.stack;
       if (opts.stack && stack !== null) {
@@ -553,6 +558,10 @@ export function makeJsonFormatter(resolver: Resolver, opts: FormatOptions): Form
           sep = ',"';
         }
         if (sep === ',"') s += '}';
+      }
+      if (p.name === 'fib_table_lookup') {
+        const r = routeOf(ev);
+        s += ',"route":{"table":' + r.table + ',"type":"' + r.type + '","oif":' + jsonString(r.oif) + ',"gw":"' + r.gw + '","err":' + r.err + '}';
       }
       return s + '}';
     },

@@ -7,7 +7,7 @@ import type { RawTraceOptions, TraceOptions } from './options.js';
 const DEFAULTS: TraceOptions = {
   addr: null, port: null, proto: 'any', icmpId: null, pid: null, netns: null, ifname: null, mark: null,
   catchCount: null, time: 'default', json: false, dropStack: false, callStack: false, verbose: false,
-  backend: 'auto', allFuncs: false, funcRegex: null, excludeRegex: null, keep: false,
+  backend: 'auto', allFuncs: false, funcRegex: null, excludeRegex: null, keep: false, route: false, iptable: false,
 };
 
 test('parseTraceOptions accepts', () => {

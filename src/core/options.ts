@@ -44,6 +44,8 @@ export interface RawTraceOptions {
   func?: RawValue;
   exclude?: RawValue;
   keep?: RawValue;
+  route?: RawValue;
+  iptable?: RawValue;
 }
 
 /** --backend: which mechanism traces kernel functions ("tracepoints": none, "auto": the best that works). */
@@ -87,6 +89,10 @@ export interface TraceOptions {
   excludeRegex: RegExp | null;
   /** --keep: once a packet matched, follow its skb to the end */
   keep: boolean;
+  /** --route: show route lookups (fib_table_lookup) with their result */
+  route: boolean;
+  /** --iptable: show the netfilter table/chain/verdict path */
+  iptable: boolean;
 }
 
 /** Numeric fields of struct pp_config (bpf/event.h) that come from the options; the loader writes them. */
@@ -269,6 +275,8 @@ export function parseTraceOptions(raw: RawTraceOptions): TraceOptions {
     funcRegex,
     excludeRegex,
     keep: flag(raw.keep),
+    route: flag(raw.route),
+    iptable: flag(raw.iptable),
   };
 }
 

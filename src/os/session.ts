@@ -32,6 +32,8 @@ export interface TraceRunOptions {
   readonly ringBytes: number;
   readonly out: NodeJS.WritableStream;
   readonly err: NodeJS.WritableStream;
+  /** show route lookups (fib_table_lookup is not attached otherwise) */
+  readonly route?: boolean;
   /** kernel functions to trace besides the tracepoints (absent: tracepoints only) */
   readonly functions?: FunctionChoice;
   /** starts the engine; the tracepoint engine (plus functions) by default */
@@ -61,14 +63,16 @@ function startEngine(
   choice: FunctionChoice | undefined,
   err: NodeJS.WritableStream,
   verbose: boolean,
+  route: boolean,
 ): { trace: LoadedTrace; label: string } {
-  if (!choice) return { trace: startTracepoints(config, { ringBytes }), label: 'tracepoints' };
+  const exclude = route ? [] : ['fib_table_lookup'];
+  if (!choice) return { trace: startTracepoints(config, { ringBytes, exclude }), label: 'tracepoints' };
   const planned = planFunctions(choice);
   if (verbose) {
     err.write(`pktpath: ${planned.discovered} kernel functions take an skb; traceable list: ${planned.traceableSource}\n`);
     for (const s of planned.skipped) err.write(`pktpath: function ${s.name}${s.module ? ` [${s.module}]` : ''}: skipped: ${s.reason}\n`);
   }
-  const trace = startTracepoints(config, { ringBytes, functions: planned.plan });
+  const trace = startTracepoints(config, { ringBytes, exclude, functions: planned.plan });
   const fns = trace.probes.filter((p) => p.attached && p.via && !p.via.startsWith('tp_btf') && p.via !== 'raw_tp').length;
   const label = trace.backend ? `tracepoints and ${fns} functions via ${trace.backend}` : 'tracepoints only (no function backend works here: --verbose says why)';
   return { trace, label };
@@ -78,7 +82,7 @@ function startEngine(
 export function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
   const { trace, extra, label } = o.start
     ? o.start(o.config, o.ringBytes)
-    : { ...startEngine(o.config, o.ringBytes, o.functions, o.err, o.verbose), extra: undefined };
+    : { ...startEngine(o.config, o.ringBytes, o.functions, o.err, o.verbose, o.route ?? false), extra: undefined };
   const resolver = makeResolver(extra);
   const fmtOpts = { time: o.time, stack: o.stack };
   const formatter = o.json ? makeJsonFormatter(resolver, fmtOpts) : makeTextFormatter(resolver, fmtOpts);

@@ -46,6 +46,8 @@ export interface StartOptions {
   readonly ringBytes: number;
   /** restricts to these tracepoint names (all catalogued ones when absent) */
   readonly only?: readonly string[];
+  /** leaves these tracepoints out (fib_table_lookup unless --route) */
+  readonly exclude?: readonly string[];
   /** forces the raw_tp flavour everywhere (tests, old kernels) */
   readonly forceRaw?: boolean;
 }
@@ -161,7 +163,9 @@ export function startTracepoints(fields: object, opts: StartOptions & { function
   const n = native();
   const btf = kernelBtf();
   const cat = catalog();
-  const wanted = cat.tracepoints.map((t) => t.name).filter((name) => !opts.only || opts.only.includes(name));
+  const wanted = cat.tracepoints
+    .map((t) => t.name)
+    .filter((name) => (!opts.only || opts.only.includes(name)) && !opts.exclude?.includes(name));
   const since = new Map(cat.tracepoints.map((t) => [t.name, t.since]));
   const syms = kallsyms();
   const cfgFields = { ...fields, ...kernelFeatureFields(btf) };

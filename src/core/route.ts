@@ -1,0 +1,37 @@
+/**
+ * What an IPv4 route lookup (fib:fib_table_lookup) decided, in the words of `ip route`:
+ * the kernel's tracepoint gives the table, the error and the next hop; the result type
+ * follows from them (fib_props[] in net/ipv4/fib_semantics.c maps each type to an error).
+ */
+import type { RawEvent } from './event.js';
+import { formatAddr } from './tuple.js';
+
+export interface Route {
+  /** routing table id (254 main, 255 local, ...) */
+  table: number;
+  /** unicast, local, unreachable, blackhole, prohibit, throw, or "no-match" when the table had no entry */
+  type: string;
+  /** output interface of the chosen next hop, "" when none */
+  oif: string;
+  /** gateway, "" when the destination is on-link or there is no route */
+  gw: string;
+  /** the lookup's error: 0, or a negative errno */
+  err: number;
+}
+
+const RT_TABLE_LOCAL = 255;
+const ERR_TYPE: Readonly<Record<number, string>> = {
+  [-113]: 'unreachable', // EHOSTUNREACH
+  [-22]: 'blackhole', // EINVAL
+  [-13]: 'prohibit', // EACCES
+  [-11]: 'no-match', // EAGAIN: throw, or nothing in this table: the next rule/table is tried
+  [-101]: 'unreachable', // ENETUNREACH
+};
+
+/** The route a fib_table_lookup event describes. */
+export function routeOf(ev: RawEvent): Route {
+  const err = ev.aux | 0;
+  const type = err === 0 ? (ev.aux2 === RT_TABLE_LOCAL ? 'local' : 'unicast') : (ERR_TYPE[err] ?? `error ${err}`);
+  const gw = ev.auxAddr ? formatAddr(ev.auxAddr.bytes, ev.auxAddr.family) : '';
+  return { table: ev.aux2 >>> 0, type, oif: err === 0 ? ev.ifname : '', gw, err };
+}
