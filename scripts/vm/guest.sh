@@ -15,8 +15,10 @@
 #
 # Env: PKTPATH_VM_DIR (cache, default /var/tmp/pktpath-vm), PKTPATH_VM_KPKG (kernel package,
 #      overrides --kernel), PKTPATH_VM_TIMEOUT (s, default 600), PKTPATH_VM_MEM (default 1G),
-#      PKTPATH_VM_CPUS (default 2), PKTPATH_VM_MODULES (modules preloaded at boot),
-#      PKTPATH_VM_ENV (names of host env vars to pass in), PKTPATH_VM_DEBUG=1 (kernel log on stderr).
+#      PKTPATH_VM_CPUS (default 2), PKTPATH_VM_MODULES (modules to insmod at boot; default none,
+#      they autoload), PKTPATH_VM_ENV (names of host env vars to pass in), PKTPATH_VM_DEBUG=1
+#      (kernel log + init timings on stderr), PKTPATH_VM_APPEND (extra kernel command line).
+# See scripts/vm/README.md.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
@@ -25,13 +27,14 @@ VM_DIR=${PKTPATH_VM_DIR:-/var/tmp/pktpath-vm}
 TIMEOUT=${PKTPATH_VM_TIMEOUT:-600}
 MEM=${PKTPATH_VM_MEM:-1G}
 CPUS=${PKTPATH_VM_CPUS:-2}
-# Preloaded at boot with one `modprobe -a` (everything else still autoloads on demand).
-MODULES=${PKTPATH_VM_MODULES-veth nf_tables nft_chain_nat nft_compat nf_conntrack iptable_filter iptable_nat xt_nat xt_conntrack xt_tcpudp sch_ingress}
+# Modules insmod'ed at boot (dependency order worked out on the host). Default none: everything
+# autoloads on demand through the kernel's module loader, which costs about the same per module.
+MODULES=${PKTPATH_VM_MODULES-}
 export PATH=$PATH:/usr/sbin:/sbin
 APT_OPTS=(-qq -o APT::Sandbox::User=root -o Dpkg::Use-Pty=0)
 
 SERIES=6.12 MODE=run
-usage() { sed -n '2,20s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,22s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 die() { echo "guest.sh: $*" >&2; exit 125; }
 while [ $# -gt 0 ]; do
   case $1 in
@@ -86,9 +89,11 @@ resolve() {
 # --- --check -----------------------------------------------------------------------------
 check() {
   [ "$(uname -m)" = x86_64 ] || { echo "guest VM harness needs an x86_64 host (this is $(uname -m))"; return 1; }
-  local kv; kv=$(cached_kver)
-  if have qemu-system-x86_64 && { [ -n "$kv" ] && [ -z "${PKTPATH_VM_KPKG:-}" ] ||
-       [ -f "$VM_DIR/${PKTPATH_VM_KPKG#linux-image-}/ready" ]; }; then return 0; fi
+  local kp=${PKTPATH_VM_KPKG:-}
+  if have qemu-system-x86_64; then   # fast path: everything cached
+    if [ -n "$kp" ]; then [ -f "$VM_DIR/${kp#linux-image-}/ready" ] && return 0
+    else [ -n "$(cached_kver)" ] && return 0; fi
+  fi
   local missing=()
   have qemu-system-x86_64 || missing+=(qemu-system-x86)
   { have depmod && have modprobe; } || missing+=(kmod)
@@ -124,7 +129,7 @@ K=$VM_DIR/$KVER
 install_tools() {
   local missing=()
   have qemu-system-x86_64 || missing+=(qemu-system-x86)
-  { have depmod && have modprobe; } || missing+=(kmod)    # depmod for the kernel tree; the guest runs the host's modprobe
+  { have depmod && have modprobe; } || missing+=(kmod)    # depmod for the kernel tree; `modprobe` in the guest is the host's
   have zstd || missing+=(zstd)
   have xz || missing+=(xz-utils)
   ((${#missing[@]})) || return 0
@@ -160,7 +165,7 @@ extract_vmlinux() {   # bzImage -> uncompressed ELF vmlinux: QEMU boots it via P
 
 make_initramfs() {   # $1 = build dir with root/ (unpacked kernel) and busybox
   local B=$1 I=$1/initramfs.d line path n
-  mkdir -p "$I"/{bin,dev,proc,sys,mnt,modules}
+  rm -rf "$I"; mkdir -p "$I"/{bin,dev,proc,sys,mnt,modules}
   cp "$VM_DIR/busybox" "$I/bin/busybox"
   : >"$I/modules/order"
   # modules needed to reach the 9p shares, in dependency order (built-in ones are skipped)
@@ -176,86 +181,73 @@ make_initramfs() {   # $1 = build dir with root/ (unpacked kernel) and busybox
     esac || return 1
     echo "$n" >>"$I/modules/order"
   done < <(modprobe -d "$B/root" -S "$KVER" --show-depends -a virtio_pci 9pnet_virtio 9p 2>/dev/null)
+  # Stage 1 (baked into the cached initramfs, so keep it small and stable; bump IVER when it changes):
+  # reach the control share and hand over to the per-run stage 2 that guest.sh writes there.
   cat >"$I/init" <<'INIT'
 #!/bin/busybox sh
-# pktpath guest init: mount the 9p shares, set up a usable system, run /ctl/cmd.sh, report its exit code.
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 exec </dev/null >/dev/ttyS0 2>&1
 for m in $(cat /modules/order); do insmod /modules/$m.ko || echo "pktpath-vm: insmod $m failed"; done
-O=trans=virtio,version=9p2000.L,msize=524288
-bye() {  # leave through isa-debug-exit (instant, no "Power down" noise); poweroff as a fallback
-  sync; printf '\001' | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null; poweroff -f
-}
 mkdir -p /ctl
-mount -t 9p -o $O ctl /ctl || { echo "pktpath-vm: cannot mount the control share"; bye; }
-fail() { echo "$*" >/ctl/err; echo "pktpath-vm: $*"; bye; }
-. /ctl/config                          # VM_KVER VM_RW (newline-separated) VM_MODULES
-R=/mnt
-mount -t 9p -o $O,ro,cache=loose root $R || fail "cannot mount the host root (9p)"
-mount -t proc proc $R/proc && mount -t sysfs sys $R/sys && mount -t devtmpfs dev $R/dev || fail "cannot mount proc/sys/dev"
-mkdir -p $R/dev/pts $R/dev/shm; mount -t devpts -o newinstance,ptmxmode=0666 devpts $R/dev/pts; mount -t tmpfs -o mode=1777 shm $R/dev/shm
-mount -t tracefs tracefs $R/sys/kernel/tracing || fail "cannot mount tracefs"
-mount -t debugfs debugfs $R/sys/kernel/debug || fail "cannot mount debugfs"
-mount -t bpf -o mode=0700 bpf $R/sys/fs/bpf || fail "cannot mount bpffs"
-mount -t cgroup2 cgroup2 $R/sys/fs/cgroup || fail "cannot mount cgroup2"
-for d in /tmp /var/tmp; do mount -t tmpfs -o mode=1777 tmpfs $R$d || fail "cannot mount tmpfs on $d"; done
-for d in /run /root; do mount -t tmpfs -o mode=0755 tmpfs $R$d || fail "cannot mount tmpfs on $d"; done
-V=$R/run/pktpath-vm
-mkdir -p $V/ctl $V/kroot $V/bin $V/bb
-mount -o bind /ctl $V/ctl || fail "cannot bind the control share"
-mount -t 9p -o $O,ro,cache=loose kroot $V/kroot || fail "cannot mount the kernel module tree"
-# the kernel's module loader runs in this initramfs root; point it at the host's modprobe and the guest's module tree
-printf '#!/bin/sh\nexec /bin/chroot /mnt /sbin/modprobe -d /run/pktpath-vm/kroot "$@"\n' >/bin/kmodprobe
-chmod 755 /bin/kmodprobe; echo /bin/kmodprobe >/proc/sys/kernel/modprobe
-printf '#!/bin/sh\nexec /sbin/modprobe -d /run/pktpath-vm/kroot "$@"\n' >$V/bin/modprobe; chmod 755 $V/bin/modprobe
-cp /bin/busybox $V/bb/busybox && chroot $R /run/pktpath-vm/bb/busybox --install -s /run/pktpath-vm/bb
-i=0
-echo "$VM_RW" | while read -r d; do
-  [ -n "$d" ] || continue
-  mkdir -p "$R$d" 2>/dev/null
-  mount -t 9p -o $O,rw,cache=mmap rw$i "$R$d" || { fail "cannot mount $d read-write"; }
-  i=$((i + 1))
-done
-[ -f /ctl/err ] && bye
-[ -n "$VM_MODULES" ] && chroot $R /sbin/modprobe -q -a -d /run/pktpath-vm/kroot $VM_MODULES
-ip link set lo up; hostname pktpath-vm
-chroot $R /usr/bin/env -i PATH=/run/pktpath-vm/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/run/pktpath-vm/bb \
-  HOME=/root TERM=dumb LANG=C.UTF-8 PKTPATH_IN_VM=1 /bin/sh /run/pktpath-vm/ctl/cmd.sh \
-  </dev/null >>/ctl/stdout 2>>/ctl/stderr
-echo $? >/ctl/rc
-bye
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 ctl /ctl && . /ctl/init.sh
+echo "pktpath-vm: cannot mount the control share or run its init.sh"
+printf '\001' | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null; poweroff -f
 INIT
   chmod 755 "$I/init"
-  (cd "$I" && find . | "$VM_DIR/busybox" cpio -o -H newc 2>/dev/null | gzip -1) >"$B/initramfs.gz" || return 1
-  rm -rf "$I"
+  (cd "$I" && find . | "$VM_DIR/busybox" cpio -o -H newc 2>/dev/null | gzip -1) >"$B/initramfs.gz.tmp" || return 1
+  mv "$B/initramfs.gz.tmp" "$B/initramfs.gz" && rm -rf "$I"
 }
 
+# Networking modules are stored uncompressed: decompressing xz inside a TCG guest is ~25x slower.
+prepare_tree() {   # $1 = dir with root/ (unpacked kernel package): decompress, depmod, initramfs
+  local B=$1 M=$1/root/lib/modules/$KVER/kernel d
+  { for d in net lib crypto arch/x86/crypto drivers/net/bonding drivers/net/ipvlan drivers/net/team \
+             drivers/net/vxlan drivers/net/wireguard; do
+      [ -d "$M/$d" ] && find "$M/$d" -name '*.ko.*'
+    done
+    find "$M/drivers/net" -maxdepth 1 -name '*.ko.*'
+  } | decompress_list || return 1
+  depmod -b "$B/root" "$KVER" || return 1
+  make_initramfs "$B"
+}
+decompress_list() {  # stdin: compressed module paths
+  local l; l=$(sort -u) || return 1
+  { grep '\.ko\.xz$' <<<"$l" | xargs -r -P "$(nproc)" -n 32 xz -dqf; } &&
+  { grep '\.ko\.zst$' <<<"$l" | xargs -r -P "$(nproc)" -n 32 zstd -dqf --rm; } &&
+  { grep '\.ko\.gz$' <<<"$l" | xargs -r -n 32 gzip -dqf; }
+  [ -z "$(grep -E '\.ko\.(xz|zst|gz)$' <<<"$l" | while read -r f; do [ -f "$f" ] && echo "$f"; done)" ]
+}
+
+IVER=pktpath-vm-5   # cache layout + stage-1 init version; a mismatch rebuilds the initramfs
 setup_kernel() {
   install_tools
+  [ "$(cat "$K/ready" 2>/dev/null)" = $IVER ] && return 0
   mkdir -p "$VM_DIR" || die "cannot create $VM_DIR"
-  [ -f "$K/ready" ] && return 0
-  exec 9>"$VM_DIR/.lock"
-  flock 9 || die "cannot lock $VM_DIR/.lock"
-  [ -f "$K/ready" ] && { exec 9>&-; return 0; }
+  exec 9>"$VM_DIR/.lock" && flock 9 || die "cannot lock $VM_DIR/.lock"
+  [ "$(cat "$K/ready" 2>/dev/null)" = $IVER ] && { exec 9>&-; return 0; }
+  if [ ! -x "$VM_DIR/busybox" ]; then
+    local T; T=$(mktemp -d "$VM_DIR/.bb.XXXXXX") || die "cannot create a temp dir in $VM_DIR"
+    (cd "$T" && download busybox-static && dpkg-deb -x busybox-static_*.deb bb) || { rm -rf "$T"; die "cannot download busybox-static"; }
+    mv "$T/bb/bin/busybox" "$VM_DIR/busybox"; rm -rf "$T"
+  fi
+  if [ -f "$K/ready" ] && [ -f "$K/vmlinux" ] && [ -d "$K/root/lib/modules/$KVER" ]; then   # older layout: redo the cheap part
+    prepare_tree "$K" || die "cannot prepare $K"
+    echo $IVER >"$K/ready"; exec 9>&-; return 0
+  fi
   local B t0=$SECONDS
   B=$(mktemp -d "$VM_DIR/.build.XXXXXX") || die "cannot create a build dir in $VM_DIR"
   echo "guest.sh: preparing $KPKG in $K" >&2
-  if [ ! -x "$VM_DIR/busybox" ]; then
-    (cd "$B" && download busybox-static && dpkg-deb -x busybox-static_*.deb bb) || { rm -rf "$B"; die "cannot download busybox-static"; }
-    cp "$B/bb/bin/busybox" "$VM_DIR/busybox.tmp" && mv "$VM_DIR/busybox.tmp" "$VM_DIR/busybox"
-    rm -rf "$B/bb" "$B"/busybox-static_*.deb
-  fi
   (cd "$B" && download "$KPKG") || { rm -rf "$B"; die "cannot download $KPKG (apt-get download failed)"; }
   dpkg-deb -x "$B"/linux-image-*.deb "$B/root" || { rm -rf "$B"; die "cannot unpack $KPKG"; }
   rm -f "$B"/linux-image-*.deb
   [ -d "$B/root/lib/modules/$KVER" ] || { rm -rf "$B"; die "$KPKG has no lib/modules/$KVER"; }
-  depmod -b "$B/root" "$KVER" || { rm -rf "$B"; die "depmod failed for $KVER"; }
   extract_vmlinux "$B/root/boot/vmlinuz-$KVER" "$B/vmlinux" || { rm -rf "$B"; die "no ELF vmlinux inside vmlinuz-$KVER"; }
   rm -f "$B/root/boot/vmlinuz-$KVER"
-  make_initramfs "$B" || { rm -rf "$B"; die "cannot build the initramfs"; }
-  rm -rf "$K"; mv "$B" "$K" && chmod 755 "$K" && touch "$K/ready" || die "cannot move the build into $K"
+  prepare_tree "$B" || { rm -rf "$B"; die "cannot prepare the module tree / initramfs"; }
+  echo $IVER >"$B/ready"; chmod 755 "$B"
+  rm -rf "$K"; mv "$B" "$K" || die "cannot move the build into $K"
   echo "guest.sh: $KPKG ready in $((SECONDS - t0)) s" >&2
   exec 9>&-
 }
@@ -272,12 +264,76 @@ trap 'exit 130' INT; trap 'exit 143' TERM
 q() { local s; for s in "$@"; do printf "'%s' " "${s//\'/\'\\\'\'}"; done; }   # POSIX sh quoting
 CWD=$(pwd -P)
 RW=$REPO
-case "$CWD/" in "$REPO"/*) ;; *) RW+=$'\n'$CWD ;; esac
+# $PWD outside the repository is shared read-write too, unless it is / or an ancestor of the repository
+# (then it stays read-only, like the rest of the host)
+case "$CWD/" in "$REPO"/* | //) ;; *) case "$REPO/" in "$CWD"/*) ;; *) RW+=$'\n'$CWD ;; esac ;; esac
 {
   printf 'VM_KVER=%s\n' "$(q "$KVER")"
+  printf 'VM_KROOT=%s\n' "$(q "$(cd "$K/root" && pwd -P)")"
+  printf 'VM_DEBUG=%s\n' "$(q "${PKTPATH_VM_DEBUG:-}")"
   printf 'VM_RW=%s\n' "$(q "$RW")"
-  printf 'VM_MODULES=%s\n' "$(q "$MODULES")"
-} >"$CTL/config"
+  KROOT=$(cd "$K/root" && pwd -P)
+  # shellcheck disable=SC2086
+  printf 'VM_INSMOD=%s\n' "$(q "$([ -n "$MODULES" ] && modprobe -d "$KROOT" -S "$KVER" --show-depends -a $MODULES 2>/dev/null |
+    sed -n "s|^insmod $KROOT/\([^ ]*\).*|\1|p" | awk '!seen[$0]++')")"
+  cat <<'INIT2'
+# Stage 2 of the guest init (busybox sh, sourced by the initramfs /init once /ctl is mounted).
+O=trans=virtio,version=9p2000.L,msize=512000
+bye() {  # leave through isa-debug-exit (instant, no "Power down" noise); poweroff as a fallback
+  sync; printf '\001' | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null; poweroff -f
+}
+fail() { echo "$*" >/ctl/err; echo "pktpath-vm: $*"; bye; }
+stamp() { [ "$VM_DEBUG" = 1 ] && echo "pktpath-vm: $(cut -d' ' -f1 /proc/uptime) $*"; }
+stamp stage2
+R=/mnt V=/mnt/run/pktpath-vm
+mount -t 9p -o $O,ro,cache=loose root $R || fail "cannot mount the host root (9p)"
+mkdir -p /kroot && mount -o bind "$R$VM_KROOT" /kroot && [ -d /kroot/lib/modules/$VM_KVER ] ||
+  fail "no kernel module tree at $VM_KROOT"
+stamp rootmounted
+mount -t proc proc $R/proc && mount -t sysfs sys $R/sys && mount -t devtmpfs dev $R/dev || fail "cannot mount proc/sys/dev"
+mkdir -p $R/dev/pts $R/dev/shm; mount -t devpts -o newinstance,ptmxmode=0666 devpts $R/dev/pts; mount -t tmpfs -o mode=1777 shm $R/dev/shm
+mount -t tracefs tracefs $R/sys/kernel/tracing || fail "cannot mount tracefs"
+mount -t debugfs debugfs $R/sys/kernel/debug || fail "cannot mount debugfs"
+mount -t bpf -o mode=0700 bpf $R/sys/fs/bpf || fail "cannot mount bpffs"
+mount -t cgroup2 cgroup2 $R/sys/fs/cgroup || fail "cannot mount cgroup2"
+for d in /tmp /var/tmp; do mount -t tmpfs -o mode=1777 tmpfs $R$d || fail "cannot mount tmpfs on $d"; done
+for d in /run /root; do mount -t tmpfs -o mode=0755 tmpfs $R$d || fail "cannot mount tmpfs on $d"; done
+stamp fsmounted
+mkdir -p $V/ctl $V/kroot $V/bin $V/bb
+mount -o bind /ctl $V/ctl && mount -o bind /kroot $V/kroot || fail "cannot bind the control share / module tree"
+# the kernel's module loader runs in this initramfs root: busybox modprobe over the guest kernel's module tree
+# (static, so cheap under TCG), falling back to the host's kmod modprobe (softdeps etc.)
+mkdir -p /lib/modules && mount -o bind /kroot/lib/modules /lib/modules || fail "cannot bind the module tree"
+printf '#!/bin/sh\n/bin/modprobe "$@" || exec /bin/chroot /mnt /sbin/modprobe -d /run/pktpath-vm/kroot "$@"\n' >/bin/kmodprobe
+chmod 755 /bin/kmodprobe; echo /bin/kmodprobe >/proc/sys/kernel/modprobe
+printf '#!/bin/sh\nexec /sbin/modprobe -d /run/pktpath-vm/kroot "$@"\n' >$V/bin/modprobe; chmod 755 $V/bin/modprobe
+# busybox applets as a last resort on PATH (e.g. ping when the host has no iputils-ping)
+cp /bin/busybox $V/bb/busybox && chroot $R /run/pktpath-vm/bb/busybox --install -s /run/pktpath-vm/bb
+stamp bb
+i=0
+while read -r d; do
+  [ -n "$d" ] || continue
+  mkdir -p "$R$d" 2>/dev/null
+  mount -t 9p -o $O,rw,cache=mmap rw$i "$R$d" || fail "cannot mount $d read-write"
+  i=$((i + 1))
+done <<RWLIST
+$VM_RW
+RWLIST
+stamp mounted
+for p in $VM_INSMOD; do   # preload: dependency-ordered list computed on the host
+  insmod /kroot/$p 2>/dev/null || { n=${p##*/}; n=${n%%.ko*}; grep -q "^$(echo $n | tr - _) " /proc/modules ||
+    echo "pktpath-vm: cannot load module $n" >>/ctl/stderr; }
+done
+stamp modules
+ip link set lo up; hostname pktpath-vm
+chroot $R /usr/bin/env -i PATH=/run/pktpath-vm/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/run/pktpath-vm/bb \
+  HOME=/root TERM=dumb LANG=C.UTF-8 PKTPATH_IN_VM=1 /bin/sh /run/pktpath-vm/ctl/cmd.sh \
+  </dev/null >>/ctl/stdout 2>>/ctl/stderr
+echo $? >/ctl/rc
+stamp done
+bye
+INIT2
+} >"$CTL/init.sh"
 {
   for v in ${PKTPATH_VM_ENV:-}; do
     [[ $v =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] && [ -n "${!v+x}" ] && printf 'export %s=%s\n' "$v" "$(q "${!v}")"
@@ -287,17 +343,20 @@ case "$CWD/" in "$REPO"/*) ;; *) RW+=$'\n'$CWD ;; esac
 } >"$CTL/cmd.sh"
 : >"$CTL/stdout"; : >"$CTL/stderr"
 
-FSDEV=(-fsdev "local,id=root,path=/,security_model=none,readonly=on,multidevs=remap" -device virtio-9p-pci,fsdev=root,mount_tag=root
-       -fsdev "local,id=ctl,path=$CTL,security_model=none" -device virtio-9p-pci,fsdev=ctl,mount_tag=ctl
-       -fsdev "local,id=kroot,path=$K/root,security_model=none,readonly=on" -device virtio-9p-pci,fsdev=kroot,mount_tag=kroot)
+VDEV=virtio-9p-pci
+FSDEV=(-fsdev "local,id=root,path=/,security_model=none,readonly=on,multidevs=remap" -device $VDEV,fsdev=root,mount_tag=root
+       -fsdev "local,id=ctl,path=$CTL,security_model=none" -device $VDEV,fsdev=ctl,mount_tag=ctl
+)
+stamp bb
 i=0
 while read -r d; do
   [ -n "$d" ] || continue
   case $d in *,*) die "cannot share a path containing a comma: $d" ;; esac
-  FSDEV+=(-fsdev "local,id=rw$i,path=$d,security_model=none,multidevs=remap" -device "virtio-9p-pci,fsdev=rw$i,mount_tag=rw$i")
+  FSDEV+=(-fsdev "local,id=rw$i,path=$d,security_model=none,multidevs=remap" -device "$VDEV,fsdev=rw$i,mount_tag=rw$i")
   i=$((i + 1))
 done <<<"$RW"
-APPEND="console=ttyS0 ${PKTPATH_VM_APPEND:-} panic=-1 rdinit=/init mitigations=off tsc=reliable no_timer_check"
+# cryptomgr.notests: skipping the crypto self-tests saves ~1 s of boot under TCG
+APPEND="console=ttyS0 ${PKTPATH_VM_APPEND:-} panic=-1 rdinit=/init mitigations=off tsc=reliable no_timer_check cryptomgr.notests"
 if [ "${PKTPATH_VM_DEBUG:-}" = 1 ]; then APPEND+=" loglevel=7 printk.time=1"; else APPEND+=" quiet loglevel=3"; fi
 : >"$CTL/console"
 

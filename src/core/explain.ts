@@ -104,7 +104,7 @@ export function explainDrops(events: Iterable<RawEvent>, r: Resolver): Finding[]
     const what = rule
       ? rule.what.replace('{daddr}', f.daddr).replace('{dport}', f.dport).replace('{proto}', f.proto)
       : 'the kernel names this reason but pktpath has no explanation for it yet';
-    const advice = rule ? ` Next: ${rule.advice}.` : '';
+    const advice = rule ? ` Next: ${rule.advice}${/[.?!]$/.test(rule.advice) ? '' : '.'}` : '';
     const times = count > 1 ? ` (${count} times)` : '';
     return {
       reason,
