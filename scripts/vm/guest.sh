@@ -274,7 +274,7 @@ case "$CWD/" in "$REPO"/* | //) ;; *) case "$REPO/" in "$CWD"/*) ;; *) RW+=$'\n'
   printf 'VM_RW=%s\n' "$(q "$RW")"
   KROOT=$(cd "$K/root" && pwd -P)
   # shellcheck disable=SC2086
-  printf 'VM_INSMOD=%s\n' "$(q "$([ -n "$MODULES" ] && modprobe -d "$KROOT" -S "$KVER" --show-depends -a $MODULES 2>/dev/null |
+  printf 'VM_INSMOD=%s\n' "$(q "$([ -n "$MODULES" ] && modprobe -d "$KROOT" -S "$KVER" --show-depends -a $MODULES 2> >(sed 's/^/guest.sh: PKTPATH_VM_MODULES: /' >&2) |
     sed -n "s|^insmod $KROOT/\([^ ]*\).*|\1|p" | awk '!seen[$0]++')")"
   cat <<'INIT2'
 # Stage 2 of the guest init (busybox sh, sourced by the initramfs /init once /ctl is mounted).
@@ -347,7 +347,6 @@ VDEV=virtio-9p-pci
 FSDEV=(-fsdev "local,id=root,path=/,security_model=none,readonly=on,multidevs=remap" -device $VDEV,fsdev=root,mount_tag=root
        -fsdev "local,id=ctl,path=$CTL,security_model=none" -device $VDEV,fsdev=ctl,mount_tag=ctl
 )
-stamp bb
 i=0
 while read -r d; do
   [ -n "$d" ] || continue
