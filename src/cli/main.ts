@@ -47,6 +47,7 @@ async function traceAction(raw: RawTraceOptions & { ringMb?: string }): Promise<
   const summary = await runTrace({
     config: configValues(opts, inode),
     route: opts.route,
+    iptable: opts.iptable ? opts : undefined,
     functions:
       opts.backend === 'tracepoints'
         ? undefined
@@ -112,6 +113,7 @@ function buildProgram(result: { code: number }): Command {
     .option('--exclude <regex>', 'leave out kernel functions whose name matches')
     .option('--keep', 'once a packet matched, follow its skb to its end (NAT, encapsulation)')
     .option('--route', 'show each route lookup: table, type, output device, gateway, error')
+    .option('--iptable', 'show the netfilter table/chain/verdict path and the rule that decided')
     .addOption(new Option('--ring-mb <mb>', 'ring buffer size in MiB').default(String(DEFAULT_RING_MB)))
     .action(async (raw: RawTraceOptions & { ringMb?: string }) => {
       result.code = await traceAction(raw);

@@ -67,4 +67,6 @@ export interface RawEvent {
   auxAddr?: { family: 4 | 6; bytes: Uint8Array } | null;
   /** function-level probes: the traced function's address (0 for tracepoints) */
   funcIp?: bigint;
+  /** netfilter path step (--iptable): the base chain traversed and how the packet left it */
+  nf?: { pf: number; table: string; chain: string; hook: string | null; verdict: string; rule: string | null };
 }

@@ -111,6 +111,11 @@ export function probeInfo(probeName: string, ev: RawEvent): Record<string, numbe
   return out;
 }
 
+/** Mytracer's netfilter form: <pf>.<table>.<chain>.<VERDICT>, e.g. 2.filter.OUTPUT.DROP */
+function nfText(nf: NonNullable<RawEvent['nf']>): string {
+  return nf.pf + '.' + nf.table + '.' + nf.chain + '.' + nf.verdict;
+}
+
 /* ------------------------------------------------------------ small helpers */
 
 const HEX2: string[] = [];
@@ -450,7 +455,7 @@ export function makeTextFormatter(resolver: Resolver, opts: FormatOptions): Form
       const t = ev.tuple;
       let line =
         time + ns.col + ifcols.get(ev.ifname) + mac.get(ev.dstMac) + (t === null ? NO_PKT : pkts.get(t)) +
-        sh.skbHex(ev.skb) + '.' + ev.pktType + ':' + p.name;
+        sh.skbHex(ev.skb) + '.' + ev.pktType + ':' + (ev.nf ? nfText(ev.nf) : p.name);
       const fields = p.fields;
       for (let i = 0; i < fields.length; i++) {
         const f = fields[i]!;
@@ -462,6 +467,7 @@ export function makeTextFormatter(resolver: Resolver, opts: FormatOptions): Form
         if (ev.location !== 0n) line += ' at ' + symbols.get(ev.location);
       }
       if (ev.flags & EV_KEPT) line += ' kept';
+      if (ev.nf?.rule) line += ' rule=' + JSON.stringify(ev.nf.rule);
       if (p.name === 'fib_table_lookup') {
         const r = routeOf(ev);
         line += ' type=' + r.type + (r.oif ? ' oif=' + r.oif : '');
@@ -541,6 +547,12 @@ export function makeJsonFormatter(resolver: Resolver, opts: FormatOptions): Form
         if (ev.location !== 0n) s += ',"location":' + jsonString(symbols.get(ev.location));
       }
       if (ev.flags & EV_KEPT) s += ',"kept":true';
+      if (ev.nf) {
+        const nf = ev.nf;
+        s += ',"nf":{"pf":' + nf.pf + ',"table":' + jsonString(nf.table) + ',"chain":' + jsonString(nf.chain) +
+          ',"hook":' + (nf.hook === null ? 'null' : jsonString(nf.hook)) + ',"verdict":"' + nf.verdict + '","rule":' +
+          (nf.rule === null ? 'null' : jsonString(nf.rule)) + '}';
+      }
       const stack = ev.stack;
       if (opts.stack && stack !== null) {
         s += ',"stack":[';

@@ -28,6 +28,8 @@ export interface ExtraProbes {
 export interface RunResolver extends Resolver {
   /** A probe id for the function at `ip` (entry or return), registered on first use. */
   functionProbe(ip: bigint, ret: boolean): number;
+  /** A probe id for a source that is neither a tracepoint nor a function ("netfilter"). */
+  namedProbe(name: string): number;
 }
 
 const RET_FIELDS: readonly InfoField[] = [{ key: 'ret', src: 'aux', conv: 'int' }];
@@ -66,6 +68,16 @@ export function makeResolver(extra?: ExtraProbes): RunResolver {
         functionIds.set(key, id);
         names[id] = symbolize(ip)?.name ?? `0x${ip.toString(16)}`;
         if (ret) retIds.add(id);
+      }
+      return id;
+    },
+    namedProbe: (name) => {
+      const key = `name:${name}`;
+      let id = functionIds.get(key);
+      if (id === undefined) {
+        id = nextId++;
+        functionIds.set(key, id);
+        names[id] = name;
       }
       return id;
     },

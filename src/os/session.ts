@@ -16,7 +16,11 @@ import { native } from './native.js';
 import { makeResolver } from './resolver.js';
 import type { ExtraProbes } from './resolver.js';
 import { RingReader } from './ringbuf.js';
+import { nfEvents } from '../core/nfevent.js';
+import type { TraceOptions } from '../core/options.js';
 import { planFunctions } from './functions.js';
+import { startNetfilterPath } from './iptable.js';
+import type { NetfilterPath } from './iptable.js';
 import type { FunctionChoice } from './functions.js';
 import { startTracepoints } from './tracepoints.js';
 import type { LoadedTrace } from './tracepoints.js';
@@ -32,6 +36,8 @@ export interface TraceRunOptions {
   readonly ringBytes: number;
   readonly out: NodeJS.WritableStream;
   readonly err: NodeJS.WritableStream;
+  /** --iptable: the netfilter path of traced packets (nft trace), with the options that filter it */
+  readonly iptable?: TraceOptions;
   /** show route lookups (fib_table_lookup is not attached otherwise) */
   readonly route?: boolean;
   /** kernel functions to trace besides the tracepoints (absent: tracepoints only) */
@@ -79,7 +85,7 @@ function startEngine(
 }
 
 /** Runs a trace until SIGINT/SIGTERM, the catch count, `until`, or a closed stdout. */
-export function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
+export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
   const { trace, extra, label } = o.start
     ? o.start(o.config, o.ringBytes)
     : { ...startEngine(o.config, o.ringBytes, o.functions, o.err, o.verbose, o.route ?? false), extra: undefined };
@@ -164,6 +170,35 @@ export function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
   const onOutError = (): void => stop(); // EPIPE: the reader went away
   o.out.on('error', onOutError);
 
+  let netfilter: NetfilterPath | undefined;
+  let draining = false; // paths that complete while the sessions stop are still printed
+  if (o.iptable) {
+    const nfProbe = resolver.namedProbe('netfilter');
+    try {
+      netfilter = await startNetfilterPath(
+        o.iptable,
+        (t, netns) => {
+          if (done && !draining) return;
+          for (const ev of nfEvents(t, { tsNs: process.hrtime.bigint(), netns, probe: nfProbe })) {
+            if (events >= limit) break;
+            onEvent(ev);
+            chunk.push(formatter.format(ev));
+          }
+          flush();
+          if (events >= limit && !done) stop();
+        },
+        (msg) => o.err.write(`pktpath: ${msg}\n`),
+      );
+    } catch (err) {
+      trace.close();
+      throw err;
+    }
+    for (const p of netfilter.problems) o.err.write(`pktpath: netfilter path: ${p}\n`);
+    if (o.verbose) {
+      o.err.write(`pktpath: netfilter path via nft trace in ${netfilter.namespaces.map((x) => x || 'this namespace').join(', ')} (iptables-legacy rules are not seen)\n`);
+    }
+  }
+
   poller = n.pollStart(trace.ringFd, onReadable);
   o.err.write(
     `pktpath: tracing ${attached.length} probes: ${label}${skipped.length ? `; ${skipped.length} skipped${o.verbose ? '' : ' (--verbose says why)'}` : ''}; ready, Ctrl-C to stop\n`,
@@ -171,7 +206,13 @@ export function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
   o.onReady?.();
   o.until?.then(stop, stop);
 
-  return finished.then(() => {
+  await finished;
+  if (netfilter) {
+    draining = true;
+    await netfilter.stop();
+    flush();
+  }
+  {
     const { lost } = trace.stats();
     trace.close();
     process.off('SIGINT', onSignal);
@@ -182,5 +223,5 @@ export function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
     const findings = explainDrops(dropEvents, resolver);
     for (const f of findings) o.err.write(`pktpath: why: ${f.text}\n`);
     return { events, lost, drops, attached: attached.length, skipped: skipped.length, findings };
-  });
+  }
 }

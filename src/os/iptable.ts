@@ -1,0 +1,83 @@
+/**
+ * --iptable on kernels without function probes: the netfilter path of each traced
+ * packet from nftables tracing (src/os/nftrace.ts), one session per network namespace,
+ * turned into pktpath events. Covers nftables and iptables-nft rulesets; rules loaded
+ * with iptables-legacy are not seen by nft trace (docs/netfilter.md).
+ */
+import type { NfTrace, NftTraceFilter } from '../core/nftrace.js';
+import type { TraceOptions } from '../core/options.js';
+import { netnsNames, resolveNetns, currentNetns } from './netns.js';
+import { reclaimStale, startNftTrace } from './nftrace.js';
+import type { NftTraceSession } from './nftrace.js';
+
+/** At most this many namespaces get a trace session of their own. */
+const MAX_NAMESPACES = 64;
+
+export interface NetfilterPath {
+  /** namespaces traced, by name ("" = pktpath's own) */
+  readonly namespaces: readonly string[];
+  /** namespaces that could not be traced, with the reason */
+  readonly problems: readonly string[];
+  stop(): Promise<void>;
+}
+
+/** The nft trace filter for the run's options. */
+export function nftFilterOf(opts: TraceOptions): NftTraceFilter {
+  return {
+    ...(opts.addr ? { family: opts.addr.family, addr: opts.addr.text } : {}),
+    ...(opts.port !== null ? { port: opts.port } : {}),
+    ...(opts.proto !== 'any' ? { l4proto: opts.proto } : {}),
+  };
+}
+
+/**
+ * Starts a trace session in each namespace: the one -N names, or this one and every
+ * namespace under /run/netns. `onTrace` gets each packet's path with its namespace inode.
+ */
+export async function startNetfilterPath(
+  opts: TraceOptions,
+  onTrace: (trace: NfTrace, netnsInode: number) => void,
+  onError: (msg: string) => void,
+): Promise<NetfilterPath> {
+  const names = netnsNames();
+  const targets: (string | null)[] = [];
+  const problems: string[] = [];
+  if (opts.netns !== null) {
+    const inode = resolveNetns(opts.netns);
+    const name = names.get(inode);
+    if (name) targets.push(name);
+    else if (inode === currentNetns()) targets.push(null);
+    else problems.push(`netns ${opts.netns}: not under /run/netns, so nft trace cannot enter it`);
+  } else {
+    targets.push(null, ...[...names.values()].slice(0, MAX_NAMESPACES));
+    if (names.size > MAX_NAMESPACES) problems.push(`only the first ${MAX_NAMESPACES} of ${names.size} namespaces are traced`);
+  }
+  await reclaimStale(); // what a killed run left behind
+  const filter = nftFilterOf(opts);
+  const sessions: NftTraceSession[] = [];
+  await Promise.all(
+    targets.map(async (netns) => {
+      const inode = netns === null ? currentNetns() : resolveNetns(netns);
+      try {
+        sessions.push(
+          await startNftTrace({
+            netns,
+            filter,
+            reclaim: false,
+            onTrace: (t) => onTrace(t, inode),
+            onError: (e) => onError(`netfilter path in ${netns ?? 'this namespace'}: ${e.message}`),
+          }),
+        );
+      } catch (err) {
+        problems.push(`${netns ?? 'this namespace'}: ${(err as Error).message}`);
+      }
+    }),
+  );
+  return {
+    namespaces: sessions.map((s) => s.netns ?? ''),
+    problems,
+    stop: async () => {
+      await Promise.all(sessions.map((s) => s.stop()));
+    },
+  };
+}
