@@ -26,3 +26,11 @@ if [ ! -d node_modules/commander ] || [ ! -d node_modules/typescript ] || [ pack
 fi
 
 bash scripts/build.sh
+
+# The guest-kernel test tier (function backends) needs QEMU and two Debian kernels; preparing
+# them is idempotent and fast once cached. Without them that tier skips with the reason.
+if [ "$(id -u)" -eq 0 ] && [ "${PKTPATH_SKIP_GUEST_SETUP:-}" != 1 ]; then
+  for k in 6.12 6.1; do
+    bash scripts/vm/guest.sh --setup --kernel "$k" >/dev/null 2>&1 || echo "pktpath setup: guest kernel $k unavailable (the guest test tier will skip)" >&2
+  done
+fi
