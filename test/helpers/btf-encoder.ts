@@ -1,6 +1,6 @@
 /**
  * A tiny BTF encoder for tests: just enough to build fixtures (every kind, split BTF).
- * Copied from src/core/btf.test.ts, which keeps its own copy.
+ * Shared by src/core/btf.test.ts and src/core/funcs.test.ts.
  */
 
 export const KIND = {
