@@ -18,6 +18,7 @@ import { formatNfStep, nfJson, parseNftRuleList } from '../core/nftrace.js';
 import type { NfTrace, NftTraceRecord } from '../core/nftrace.js';
 import { nftRulesetHooks, reclaimStale, startNftTrace } from './nftrace.js';
 import type { NftTraceSession } from './nftrace.js';
+import { pidAlive } from './process.js';
 
 /* ------------------------------------------------------------------ prerequisites */
 
@@ -51,14 +52,6 @@ const LOCK_DIR = '/run/pktpath-test'; // shared with test/helpers/netns.ts: same
 const X_MIN = 180;
 const X_MAX = 189;
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function ip(args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -36,6 +36,7 @@ import {
 } from '../core/nftrace.js';
 import type { NfTrace, NftChainInfo, NftHookMap, NftTraceFilter, NftTraceRecord } from '../core/nftrace.js';
 import { NETNS_RUN_DIR, netnsNames } from './netns.js';
+import { pidAlive } from './process.js';
 
 export type { NfTrace, NftTraceFilter, NftTraceRecord } from '../core/nftrace.js';
 
@@ -121,14 +122,6 @@ function haveCommand(name: string): boolean {
 
 /* ------------------------------------------------------------------ processes */
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Start time of a process in clock ticks since boot (/proc/PID/stat field 22); null if gone. */
 function procStartTime(pid: number): string | null {

@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import { haveCommand, killAllTraffic, ping, runInNs, tcpConnect, tcpListen } from './traffic.js';
 import type { ConnectResult, PingOptions, PingResult, ProcResult, TcpListener } from './traffic.js';
+import { pidAlive } from '../../src/os/process.js';
 
 export { haveCommand, ping, runInNs, tcpConnect, tcpListen } from './traffic.js';
 export type { ConnectOutcome, ConnectResult, PingOptions, PingResult, ProcResult, TcpListener } from './traffic.js';
@@ -219,14 +220,6 @@ interface LockInfo {
   namespaces: string[];
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function lockPath(x: number): string {
   return join(LOCK_DIR, `subnet-${x}`);
