@@ -42,6 +42,16 @@ test('groups drops by reason, place and namespace, and explains each', () => {
   assert.match(f[1]!.text, /netns 7, in nft_do_chain/);
 });
 
+test('a NETFILTER_DROP names the chain and rule that decided, when --iptable saw it', () => {
+  const d = drop(6, 7, 0xffffffff82000000n);
+  const step = { ...d, flags: 0, probe: 1024, nf: { pf: 2, table: 'filter', chain: 'OUTPUT', hook: 'output', verdict: 'DROP', rule: 'tcp dport 8080 drop # handle 2' } };
+  const other = { ...step, netns: 8 };
+  const [f] = explainDrops([d], resolver, [other, step]);
+  assert.match(f!.text, /Decided in 2\.filter\.OUTPUT by: tcp dport 8080 drop # handle 2\./);
+  const [g] = explainDrops([d], resolver, [other]);
+  assert.doesNotMatch(g!.text, /Decided/);
+});
+
 test('a reason without a rule is still reported, honestly', () => {
   const [f] = explainDrops([drop(99, 1, 0xffffffff81000100n)], resolver);
   assert.match(f!.text, /no explanation for it yet/);

@@ -84,8 +84,18 @@ function flowOf(ev: RawEvent): { flow: string; daddr: string; dport: string; pro
   };
 }
 
-/** Groups the drops of a run and explains each group. */
-export function explainDrops(events: Iterable<RawEvent>, r: Resolver): Finding[] {
+function sameFlow(a: RawEvent, b: RawEvent): boolean {
+  const x = a.tuple;
+  const y = b.tuple;
+  if (!x || !y || x.family !== y.family || x.sport !== y.sport || x.dport !== y.dport || x.l4proto !== y.l4proto) return false;
+  return x.saddr.every((v, i) => v === y.saddr[i]) && x.daddr.every((v, i) => v === y.daddr[i]);
+}
+
+/**
+ * Groups the drops of a run and explains each group. `nfSteps` are --iptable events:
+ * a NETFILTER_DROP is then told with the table, chain and rule that decided.
+ */
+export function explainDrops(events: Iterable<RawEvent>, r: Resolver, nfSteps: readonly RawEvent[] = []): Finding[] {
   const groups = new Map<string, { ev: RawEvent; count: number; reason: string; location: string }>();
   for (const ev of events) {
     if (!(ev.flags & EV_DROP)) continue;
@@ -104,7 +114,9 @@ export function explainDrops(events: Iterable<RawEvent>, r: Resolver): Finding[]
     const what = rule
       ? rule.what.replace('{daddr}', f.daddr).replace('{dport}', f.dport).replace('{proto}', f.proto)
       : 'the kernel names this reason but pktpath has no explanation for it yet';
-    const advice = rule ? ` Next: ${rule.advice}${/[.?!]$/.test(rule.advice) ? '' : '.'}` : '';
+    const decided = nfSteps.find((n) => n.nf?.verdict === 'DROP' && n.netns === ev.netns && sameFlow(n, ev))?.nf;
+    const by = decided ? ` Decided in ${decided.pf}.${decided.table}.${decided.chain}${decided.rule ? ` by: ${decided.rule}` : ' by the chain policy'}.` : '';
+    const advice = rule ? `${by} Next: ${rule.advice}${/[.?!]$/.test(rule.advice) ? '' : '.'}` : by;
     const times = count > 1 ? ` (${count} times)` : '';
     return {
       reason,

@@ -89,6 +89,7 @@ async function traceWhile(args: Record<string, string | boolean>, action: () => 
     time: opts.time,
     stack: false,
     verbose: false,
+    iptable: opts.iptable ? opts : undefined,
     ringBytes: 4 << 20,
     out,
     err,
@@ -119,8 +120,8 @@ export async function runDemo(): Promise<number> {
 
     heading(`2. iptables -I OUTPUT -d ${SERVER_IP} -p tcp --dport ${PORT} -j DROP in ${CLIENT}`);
     inNs(CLIENT, ['iptables', '-I', 'OUTPUT', '-d', SERVER_IP, '-p', 'tcp', '--dport', String(PORT), '-j', 'DROP']);
-    out.write(`   pktpath trace -T --proto tcp -H ${SERVER_IP} -P ${PORT} -N ${CLIENT}\n`);
-    const s2 = await traceWhile({ proto: 'tcp', ipaddr: SERVER_IP, port: String(PORT), netns: CLIENT }, async () => {
+    out.write(`   pktpath trace -T --iptable --proto tcp -H ${SERVER_IP} -P ${PORT} -N ${CLIENT}\n`);
+    const s2 = await traceWhile({ proto: 'tcp', ipaddr: SERVER_IP, port: String(PORT), netns: CLIENT, iptable: true }, async () => {
       out.write(`   (client: ${await connect(1)})\n`);
     });
 
@@ -128,8 +129,9 @@ export async function runDemo(): Promise<number> {
     out.write(
       `1. The SYN crossed the veth into ${SERVER}, found no socket and was dropped (NO_SOCKET); the kernel answered with ACK,RST,\n` +
         `   which travelled back: that is the "connection refused" the client saw. ${s1.events} events.\n` +
-        `2. The SYN never reached the device: netfilter dropped it in ${CLIENT}'s OUTPUT hook (NETFILTER_DROP), before\n` +
-        `   any transmit tracepoint and before tcpdump's capture point; the client retransmits until it gives up. ${s2.events} events.\n`,
+        `2. The SYN never reached the device: the filter table's OUTPUT chain dropped it in ${CLIENT} (2.filter.OUTPUT.DROP,\n` +
+        `   the rule is printed), before any transmit tracepoint and before tcpdump's capture point; the client\n` +
+        `   retransmits until it gives up. ${s2.events} events.\n`,
     );
     return 0;
   } finally {

@@ -107,6 +107,7 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
   let events = 0;
   const drops = new Map<string, number>();
   const dropEvents: RawEvent[] = [];
+  const nfDrops: RawEvent[] = [];
   const reader = new RingReader(trace.ring);
   const limit = o.catchCount ?? Infinity;
   let done = false;
@@ -182,6 +183,7 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
           for (const ev of nfEvents(t, { tsNs: process.hrtime.bigint(), netns, probe: nfProbe })) {
             if (events >= limit) break;
             onEvent(ev);
+            if (ev.nf?.verdict === 'DROP' && nfDrops.length < MAX_KEPT_DROPS) nfDrops.push(ev);
             chunk.push(formatter.format(ev));
           }
           flush();
@@ -220,7 +222,7 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
     o.out.off('error', onOutError);
     const dropText = [...drops].map(([r, c]) => `${r} ${c}`).join(', ');
     o.err.write(`pktpath: ${events} events, ${lost} lost${dropText ? `; drops: ${dropText}` : '; no drops'}\n`);
-    const findings = explainDrops(dropEvents, resolver);
+    const findings = explainDrops(dropEvents, resolver, nfDrops);
     for (const f of findings) o.err.write(`pktpath: why: ${f.text}\n`);
     return { events, lost, drops, attached: attached.length, skipped: skipped.length, findings };
   }
