@@ -4,9 +4,12 @@
  * turned into pktpath events. Covers nftables and iptables-nft rulesets; rules loaded
  * with iptables-legacy are not seen by nft trace (docs/netfilter.md).
  */
-import type { NfTrace, NftTraceFilter } from '../core/nftrace.js';
+import type { NfJson, NfTrace, NftTraceFilter } from '../core/nftrace.js';
+
+type NfStepJson = NfJson;
 import type { TraceOptions } from '../core/options.js';
 import { netnsNames, resolveNetns, currentNetns } from './netns.js';
+import { LegacyWatcher } from './legacy.js';
 import { reclaimStale, startNftTrace } from './nftrace.js';
 import type { NftTraceSession } from './nftrace.js';
 
@@ -16,6 +19,13 @@ const MAX_NAMESPACES = 64;
 export interface NetfilterPath {
   /** namespaces traced, by name ("" = pktpath's own) */
   readonly namespaces: readonly string[];
+  /** namespaces with iptables-legacy rules, watched by counters */
+  readonly legacy: readonly string[];
+  /**
+   * For a NETFILTER_DROP in a namespace with iptables-legacy rules (which nft trace does not
+   * see): the table, chain and rule whose counters show the drop, or null.
+   */
+  explainLegacyDrop(netns: number, tsNs: bigint, family: 4 | 6): Promise<NfStepJson | null>;
   /** namespaces that could not be traced, with the reason */
   readonly problems: readonly string[];
   stop(): Promise<void>;
@@ -55,6 +65,17 @@ export async function startNetfilterPath(
   await reclaimStale(); // what a killed run left behind
   const filter = nftFilterOf(opts);
   const sessions: NftTraceSession[] = [];
+  const watchers = new Map<number, { name: string; w: LegacyWatcher }>();
+  await Promise.all(
+    targets.map(async (netns) => {
+      try {
+        const w = await LegacyWatcher.start(netns);
+        if (w) watchers.set(netns === null ? currentNetns() : resolveNetns(netns), { name: netns ?? '', w });
+      } catch (err) {
+        problems.push(`${netns ?? 'this namespace'}: iptables-legacy counters unreadable: ${(err as Error).message}`);
+      }
+    }),
+  );
   await Promise.all(
     targets.map(async (netns) => {
       const inode = netns === null ? currentNetns() : resolveNetns(netns);
@@ -75,6 +96,16 @@ export async function startNetfilterPath(
   );
   return {
     namespaces: sessions.map((s) => s.netns ?? ''),
+    legacy: [...watchers.values()].map((x) => x.name),
+    explainLegacyDrop: async (netns, tsNs, family) => {
+      const entry = watchers.get(netns);
+      if (!entry) return null;
+      const d = await entry.w.explainDrop({ atNs: tsNs, family });
+      if (!d) return null;
+      const rule = d.rule ?? (d.byPolicy ? `policy DROP of chain ${d.chain}` : null);
+      const ambiguous = d.ambiguous.length ? ` (ambiguous: ${d.ambiguous.join('; ')})` : '';
+      return { pf: d.pf, table: d.table, chain: d.chain, hook: d.hook, verdict: 'DROP', rule: rule && `${rule}${ambiguous}` };
+    },
     problems,
     stop: async () => {
       await Promise.all(sessions.map((s) => s.stop()));

@@ -114,10 +114,12 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
   let finish: () => void = () => {};
   const finished = new Promise<void>((resolve) => (finish = resolve));
 
+  const pendingLegacy = new Set<Promise<void>>();
   const onEvent = (ev: RawEvent): void => {
     events++;
     if (ev.flags & EV_DROP) {
       const r = resolver.dropReason(ev.dropReason);
+      if (r === 'NETFILTER_DROP' && netfilter?.legacy.length && ev.tuple && ev.tuple.family) legacyStep(ev, ev.tuple.family);
       drops.set(r, (drops.get(r) ?? 0) + 1);
       if (dropEvents.length < MAX_KEPT_DROPS) dropEvents.push(ev);
     }
@@ -173,6 +175,22 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
 
   let netfilter: NetfilterPath | undefined;
   let draining = false; // paths that complete while the sessions stop are still printed
+  /** iptables-legacy: the rule behind a NETFILTER_DROP, from counters, as a netfilter event after the drop */
+  function legacyStep(drop: RawEvent, family: 4 | 6): void {
+    const p = netfilter!
+      .explainLegacyDrop(drop.netns, drop.tsNs, family)
+      .then((nf) => {
+        if (!nf || (done && !draining) || events >= limit) return;
+        const ev: RawEvent = { ...drop, flags: drop.flags & ~EV_DROP, probe: resolver.namedProbe('netfilter'), stack: null, nf, tsNs: drop.tsNs + 1n };
+        onEvent(ev);
+        nfDrops.push(ev);
+        chunk.push(formatter.format(ev));
+        flush();
+      })
+      .catch((err: unknown) => void o.err.write(`pktpath: iptables-legacy counters: ${(err as Error).message}\n`))
+      .finally(() => void pendingLegacy.delete(p));
+    pendingLegacy.add(p);
+  }
   if (o.iptable) {
     const nfProbe = resolver.namedProbe('netfilter');
     try {
@@ -197,7 +215,10 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
     }
     for (const p of netfilter.problems) o.err.write(`pktpath: netfilter path: ${p}\n`);
     if (o.verbose) {
-      o.err.write(`pktpath: netfilter path via nft trace in ${netfilter.namespaces.map((x) => x || 'this namespace').join(', ')} (iptables-legacy rules are not seen)\n`);
+      o.err.write(`pktpath: netfilter path via nft trace in ${netfilter.namespaces.map((x) => x || 'this namespace').join(', ')}\n`);
+      if (netfilter.legacy.length) {
+        o.err.write(`pktpath: iptables-legacy rules in ${netfilter.legacy.map((x) => x || 'this namespace').join(', ')}: their drops are named from rule counters\n`);
+      }
     }
   }
 
@@ -211,6 +232,7 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
   await finished;
   if (netfilter) {
     draining = true;
+    await Promise.all([...pendingLegacy]);
     await netfilter.stop();
     flush();
   }
