@@ -105,6 +105,16 @@ export function diagnose(): { rows: DoctorRow[]; usable: boolean } {
 
   const nft = spawnSync('nft', ['--version'], { encoding: 'utf8' });
   rows.push(row('nftables', nft.status === 0 ? 'ok' : 'warn', nft.status === 0 ? nft.stdout.trim() : 'nft not found'));
+  const legacy = spawnSync('iptables-legacy-save', ['--version'], { encoding: 'utf8' });
+  rows.push(
+    row(
+      '--iptable method',
+      nft.status === 0 ? 'ok' : 'no',
+      nft.status === 0
+        ? `nft trace (nftables, iptables-nft)${legacy.status === 0 ? '; iptables-legacy drops from rule counters' : '; iptables-legacy-save missing: legacy drops not named'}`
+        : 'needs nft (apt-get install nftables)',
+    ),
+  );
   rows.push(row('ring buffer', usable ? 'ok' : 'info', usable ? 'BPF_MAP_TYPE_RINGBUF, read in place (mmap)' : 'not checked'));
   const fnBackends = rows.filter((r) => r.check.startsWith('backend ') && r.verdict === 'ok').map((r) => r.check.slice(8));
   rows.push(
