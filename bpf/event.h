@@ -53,7 +53,7 @@ struct pp_event {
 	__u8 pkt_type;
 	__u8 flags;       /* PP_EV_* */
 	__u8 stack_depth; /* frames after the event when PP_EV_STACK */
-	__u8 pad0;
+	__u8 aux3;        /* probe-specific: fib_table_lookup route type (RTN_*, from the fib_info found) */
 	__u8 dst_mac[6];
 	__u8 pad1[2];
 	char ifname[PP_IFNAMSIZ];

@@ -232,6 +232,19 @@ static __always_inline int pp_addr_eq(const __u8 *a, int family)
 	return ((const __u64 *)a)[0] == c64[0] && ((const __u64 *)a)[1] == c64[1];
 }
 
+/* The address part of the filter alone. */
+static __always_inline int pp_match_addr(const struct pp_tuple *t)
+{
+	if (CFG.addr_family) {
+		int fam = t->l3proto == ETH_P_IP || t->l3proto == ETH_P_ARP ? 4 : t->l3proto == ETH_P_IPV6 ? 6 : 0;
+		if (fam != CFG.addr_family)
+			return 0;
+		if (!pp_addr_eq(t->saddr, fam) && !pp_addr_eq(t->daddr, fam))
+			return 0;
+	}
+	return 1;
+}
+
 /* The L3/L4 part of the filter. has_l3: the tuple holds an IP header. */
 static __always_inline int pp_match_tuple(const struct pp_tuple *t, int has_l3)
 {

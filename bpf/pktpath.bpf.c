@@ -56,6 +56,7 @@ static __always_inline void pp_count(__u32 idx)
 struct pp_extra {
 	__u64 location;
 	__u64 func_ip;
+	__u8 aux3;
 	__u32 drop_reason;
 	__s32 aux;
 	__u32 aux2;
@@ -86,6 +87,7 @@ static __always_inline int pp_emit(void *ctx, __u16 probe, struct sk_buff *skb, 
 	ev->drop_reason = x->drop_reason;
 	ev->aux = x->aux;
 	ev->aux2 = x->aux2;
+	ev->aux3 = x->aux3;
 	ev->probe = probe;
 	ev->cpu = bpf_get_smp_processor_id();
 	ev->pid = bpf_get_current_pid_tgid() >> 32;
@@ -311,6 +313,11 @@ static __always_inline int on_fib_table_lookup(__u64 *ctx)
 		return 0;
 	if (nhc) {
 		dev = BPF_CORE_READ(nhc, nhc_dev);
+		/* an IPv4 next hop sits in a struct fib_nh whose fib_info holds the route type */
+		if (BPF_CORE_READ(nhc, nhc_family) == PP_AF_INET) {
+			struct fib_nh *nh = (struct fib_nh *)nhc;
+			x.aux3 = BPF_CORE_READ(nh, nh_parent, fib_type);
+		}
 		__u8 fam = BPF_CORE_READ(nhc, nhc_gw_family);
 		if (fam == PP_AF_INET) {
 			__be32 g = BPF_CORE_READ(nhc, nhc_gw.ipv4);
@@ -343,7 +350,8 @@ static __always_inline int on_fib_table_lookup(__u64 *ctx)
 		t.icmp_type = BPF_CORE_READ(fl, uli.icmpt.type);
 		t.icmp_code = BPF_CORE_READ(fl, uli.icmpt.code);
 	}
-	if (!pp_match_tuple(&t, 1))
+	/* input route lookups carry no protocol or ports: only the address can be matched */
+	if (t.l4proto ? !pp_match_tuple(&t, 1) : !pp_match_addr(&t))
 		return 0;
 	return pp_emit(ctx, PP_PROBE_fib_table_lookup, 0, dev, netns, &t, 1, &x, gw, gw_family);
 }

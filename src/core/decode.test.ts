@@ -18,6 +18,7 @@ function sample(over: Partial<RawEvent> = {}): RawEvent {
     dropReason: 2,
     aux: -11,
     aux2: 254,
+    aux3: 0,
     probe: 15,
     cpu: 1,
     pktType: 0,

@@ -64,6 +64,7 @@ export function decodeEvent(view: DataView, bytes: Uint8Array, off: number, len:
     dropReason: view.getUint32(off + EVENT.drop_reason, true),
     aux: view.getInt32(off + EVENT.aux, true),
     aux2: view.getUint32(off + EVENT.aux2, true),
+    aux3: bytes[off + EVENT.aux3] ?? 0,
     probe: view.getUint16(off + EVENT.probe, true),
     cpu: view.getUint16(off + EVENT.cpu, true),
     pktType: bytes[off + EVENT.pkt_type] ?? 0,
@@ -105,6 +106,7 @@ export function encodeEvent(ev: RawEvent): Uint8Array {
   if (depth) flags |= EV_STACK;
   buf[EVENT.flags] = flags;
   buf[EVENT.stack_depth] = depth;
+  buf[EVENT.aux3] = ev.aux3 ?? 0;
   buf.set(ev.dstMac.subarray(0, 6), EVENT.dst_mac);
   buf.set(new TextEncoder().encode(ev.ifname).subarray(0, SIZES.ifname - 1), EVENT.ifname);
   buf.set(new TextEncoder().encode(ev.comm).subarray(0, SIZES.comm - 1), EVENT.comm);

@@ -54,6 +54,8 @@ export interface RawEvent {
   dropReason: number;
   aux: number;
   aux2: number;
+  /** probe-specific byte: fib_table_lookup route type (RTN_*); absent or 0 when unknown */
+  aux3?: number;
   probe: number;
   cpu: number;
   pktType: number;

@@ -20,6 +20,7 @@ export const EVENT = {
   pkt_type: 60,
   flags: 61,
   stack_depth: 62,
+  aux3: 63,
   dst_mac: 64,
   ifname: 72,
   comm: 88,

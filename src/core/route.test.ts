@@ -11,6 +11,12 @@ function lookup(table: number, err: number, ifname = 'eth0', gw?: number[]): Raw
   };
 }
 
+test('the kernel route type wins when the BPF side read it (merged local/main tables)', () => {
+  assert.equal(routeOf({ ...lookup(254, 0, 'veth0'), aux3: 2 }).type, 'local');
+  assert.equal(routeOf({ ...lookup(255, 0, 'veth0'), aux3: 1 }).type, 'unicast');
+  assert.equal(routeOf({ ...lookup(254, 0, 'veth0'), aux3: 3 }).type, 'broadcast');
+});
+
 test('route type follows the table and the error, as fib_props does', () => {
   const cases: [RawEvent, Partial<ReturnType<typeof routeOf>>][] = [
     [lookup(254, 0, 'eth0', [10, 0, 0, 1]), { table: 254, type: 'unicast', oif: 'eth0', gw: '10.0.0.1', err: 0 }],

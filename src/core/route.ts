@@ -1,7 +1,8 @@
 /**
  * What an IPv4 route lookup (fib:fib_table_lookup) decided, in the words of `ip route`:
- * the kernel's tracepoint gives the table, the error and the next hop; the result type
- * follows from them (fib_props[] in net/ipv4/fib_semantics.c maps each type to an error).
+ * the tracepoint gives the table, the error and the next hop; the BPF side reads the
+ * route type from the next hop's fib_info. Without it (failed lookups) the type follows
+ * from the error (fib_props[] in net/ipv4/fib_semantics.c maps each type to an error).
  */
 import type { RawEvent } from './event.js';
 import { formatAddr } from './tuple.js';
@@ -19,6 +20,8 @@ export interface Route {
   err: number;
 }
 
+/** rtnetlink route types (include/uapi/linux/rtnetlink.h RTN_*) */
+const RTN: readonly string[] = ['unspec', 'unicast', 'local', 'broadcast', 'anycast', 'multicast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'nat', 'xresolve'];
 const RT_TABLE_LOCAL = 255;
 const ERR_TYPE: Readonly<Record<number, string>> = {
   [-113]: 'unreachable', // EHOSTUNREACH
@@ -31,7 +34,9 @@ const ERR_TYPE: Readonly<Record<number, string>> = {
 /** The route a fib_table_lookup event describes. */
 export function routeOf(ev: RawEvent): Route {
   const err = ev.aux | 0;
-  const type = err === 0 ? (ev.aux2 === RT_TABLE_LOCAL ? 'local' : 'unicast') : (ERR_TYPE[err] ?? `error ${err}`);
+  // the kernel's own type (fib_info.fib_type) when the BPF side could read it; else from the error
+  const known = err === 0 && ev.aux3 ? RTN[ev.aux3] : undefined;
+  const type = known ?? (err === 0 ? (ev.aux2 === RT_TABLE_LOCAL ? 'local' : 'unicast') : (ERR_TYPE[err] ?? `error ${err}`));
   const gw = ev.auxAddr ? formatAddr(ev.auxAddr.bytes, ev.auxAddr.family) : '';
   return { table: ev.aux2 >>> 0, type, oif: err === 0 ? ev.ifname : '', gw, err };
 }

@@ -4,6 +4,7 @@
  * turned into pktpath events. Covers nftables and iptables-nft rulesets; rules loaded
  * with iptables-legacy are not seen by nft trace (docs/netfilter.md).
  */
+import { OWN_TABLE_RE } from '../core/nftrace.js';
 import type { NfJson, NfTrace, NftTraceFilter } from '../core/nftrace.js';
 
 type NfStepJson = NfJson;
@@ -29,6 +30,15 @@ export interface NetfilterPath {
   /** namespaces that could not be traced, with the reason */
   readonly problems: readonly string[];
   stop(): Promise<void>;
+}
+
+/** Whether a rule of this process's own tracing table matched the packet (it set nftrace). */
+export function markedByUs(t: NfTrace, pid: number = process.pid): boolean {
+  return t.records.some((r) => {
+    if (r.kind !== 'rule') return false;
+    const m = OWN_TABLE_RE.exec(r.table);
+    return m !== null && Number(m[1]) === pid;
+  });
 }
 
 /** The nft trace filter for the run's options. */
@@ -85,7 +95,11 @@ export async function startNetfilterPath(
             netns,
             filter,
             reclaim: false,
-            onTrace: (t) => onTrace(t, inode),
+            // nft monitor shows every traced packet of the namespace, also those another
+            // pktpath run (or the user) marked: keep the ones our own rule matched
+            onTrace: (t) => {
+              if (markedByUs(t)) onTrace(t, inode);
+            },
             onError: (e) => onError(`netfilter path in ${netns ?? 'this namespace'}: ${e.message}`),
           }),
         );
