@@ -1,0 +1,20 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { REPO_ROOT, listNetns, requireRoot } from '../helpers/netns.js';
+
+// `npm run demo` is the README's first command: it must trace real packets and clean up.
+test('the demo shows both investigations and leaves nothing behind', (t) => {
+  if (!requireRoot(t)) return;
+  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'dist/src/demo/main.js')], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, `demo exit ${r.status}\n${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /client: connection refused/);
+  assert.match(r.stdout, /T_SYN:10\.199\.77\.1:\d+->10\.199\.77\.2:8080 \S+:netif_receive_skb/);
+  assert.match(r.stdout, /T_ACK,RST:10\.199\.77\.2:8080->10\.199\.77\.1:\d+ /);
+  assert.match(r.stdout, /kfree_skb reason=NO_SOCKET at tcp_v4_rcv/);
+  assert.match(r.stdout, /kfree_skb reason=NETFILTER_DROP/);
+  assert.match(r.stdout, /:2\.filter\.OUTPUT\.DROP rule="[^"]*drop # handle \d+"/);
+  assert.match(r.stdout, /why: dropped NO_SOCKET/);
+  assert.deepEqual(listNetns().filter((n) => n.startsWith('ppdemo')), [], 'demo namespaces removed');
+});
