@@ -34,8 +34,21 @@ struct pp_skb_hdrs {
 	__u16 mac;
 };
 
-static __always_inline void pp_read_hdrs(struct sk_buff *skb, struct pp_skb_hdrs *h)
+/*
+ * direct: the program has a BTF-typed skb (tp_btf, fentry), so fields are plain loads
+ * the verifier checks; otherwise (raw_tp, kprobe) every read is a probe read. Callers
+ * pass a constant, so the compiler keeps one branch per program.
+ */
+static __always_inline void pp_read_hdrs(struct sk_buff *skb, struct pp_skb_hdrs *h, int direct)
 {
+	if (direct) {
+		h->protocol = bpf_ntohs(skb->protocol);
+		h->nh = skb->network_header;
+		h->mac = skb->mac_header;
+		h->head = skb->head;
+		h->data = skb->data;
+		return;
+	}
 	/* CO-RE offsets are constants after relocation: the verifier keeps one branch */
 	__u32 o_proto = bpf_core_field_offset(struct sk_buff, protocol);
 	__u32 o_nh = bpf_core_field_offset(struct sk_buff, network_header);
@@ -114,10 +127,10 @@ static __always_inline void pp_parse_l4(unsigned char *l4, __u8 proto, struct pp
 }
 
 /* Fills *t from the packet headers. Returns 1 when an L3 header was found. */
-static __always_inline int pp_parse_skb(struct sk_buff *skb, struct pp_tuple *t)
+static __always_inline int pp_parse_skb(struct sk_buff *skb, struct pp_tuple *t, int direct)
 {
 	struct pp_skb_hdrs h;
-	pp_read_hdrs(skb, &h);
+	pp_read_hdrs(skb, &h, direct);
 	__u16 l3 = pp_l3_offset(&h);
 	__u16 proto = h.protocol;
 	unsigned char *head = h.head;
@@ -286,9 +299,9 @@ static __always_inline __u32 pp_net_inum(struct net *net)
 }
 
 /* The device an skb is on, or the one its route leads to (locally generated packets before output). */
-static __always_inline struct net_device *pp_skb_dev(struct sk_buff *skb, struct net_device **route_dev)
+static __always_inline struct net_device *pp_skb_dev(struct sk_buff *skb, struct net_device **route_dev, int direct)
 {
-	struct net_device *dev = BPF_CORE_READ(skb, dev);
+	struct net_device *dev = direct ? skb->dev : BPF_CORE_READ(skb, dev);
 	*route_dev = 0;
 	if (!dev) {
 		unsigned long refdst = BPF_CORE_READ(skb, _skb_refdst);

@@ -57,6 +57,7 @@ struct pp_extra {
 	__u64 location;
 	__u64 func_ip;
 	__u8 aux3;
+	__u8 direct; /* the skb is BTF-typed: plain loads instead of probe reads (a constant per program) */
 	__u32 drop_reason;
 	__s32 aux;
 	__u32 aux2;
@@ -150,12 +151,12 @@ static __always_inline int pp_skb_event_dev(void *ctx, __u16 probe, struct sk_bu
 
 	if (!skb)
 		return 0;
-	struct net_device *dev = dev_arg ? dev_arg : pp_skb_dev(skb, &route_dev);
+	struct net_device *dev = dev_arg ? dev_arg : pp_skb_dev(skb, &route_dev, x->direct);
 	__u64 key = (__u64)skb;
 	if (CFG.keep && bpf_map_lookup_elem(&kept, &key)) {
 		/* followed: no filter applies any more; forget it when it is freed */
 		x->flags |= PP_EV_KEPT;
-		int has = pp_parse_skb(skb, &t);
+		int has = pp_parse_skb(skb, &t, x->direct);
 		__u32 ns = pp_skb_netns(skb, dev, route_dev);
 		if (x->flags & PP_EV_FREES)
 			bpf_map_delete_elem(&kept, &key);
@@ -169,7 +170,7 @@ static __always_inline int pp_skb_event_dev(void *ctx, __u16 probe, struct sk_bu
 		netns = pp_skb_netns(skb, dev, route_dev);
 	if (!pp_match_meta(skb, dev, netns))
 		return 0;
-	int has = pp_parse_skb(skb, &t);
+	int has = pp_parse_skb(skb, &t, x->direct);
 	if (!pp_match_tuple(&t, has))
 		return 0;
 	if (!CFG.netns)
@@ -189,9 +190,9 @@ static __always_inline int pp_skb_event(void *ctx, __u16 probe, struct sk_buff *
 /* ---- one handler per tracepoint; args are the tracepoint's TP_PROTO in order ---- */
 
 #define SKB_ONLY(name, argi)                                                    \
-	static __always_inline int on_##name(__u64 *ctx)                       \
+	static __always_inline int on_##name(__u64 *ctx, int direct)           \
 	{                                                                       \
-		struct pp_extra x = {};                                         \
+		struct pp_extra x = { .direct = direct };                       \
 		return pp_skb_event(ctx, PP_PROBE_##name, (struct sk_buff *)ctx[argi], &x); \
 	}
 
@@ -207,59 +208,59 @@ SKB_ONLY(tcp_bad_csum, 0)
  * net_dev_xmit(skb, rc, dev, skb_len): the driver has returned; a veth has already
  * handed the skb to its peer, so the device is the tracepoint's, not skb->dev.
  */
-static __always_inline int on_net_dev_xmit(__u64 *ctx)
+static __always_inline int on_net_dev_xmit(__u64 *ctx, int direct)
 {
-	struct pp_extra x = { .aux = (int)ctx[1] };
+	struct pp_extra x = { .aux = (int)ctx[1], .direct = direct };
 	return pp_skb_event_dev(ctx, PP_PROBE_net_dev_xmit, (struct sk_buff *)ctx[0], &x, (struct net_device *)ctx[2]);
 }
 
 /* qdisc_enqueue(qdisc, txq, skb) */
-static __always_inline int on_qdisc_enqueue(__u64 *ctx)
+static __always_inline int on_qdisc_enqueue(__u64 *ctx, int direct)
 {
 	struct Qdisc *q = (struct Qdisc *)ctx[0];
-	struct pp_extra x = { .aux = BPF_CORE_READ(q, handle), .aux2 = BPF_CORE_READ(q, parent) };
+	struct pp_extra x = { .aux = BPF_CORE_READ(q, handle), .aux2 = BPF_CORE_READ(q, parent), .direct = direct };
 	return pp_skb_event(ctx, PP_PROBE_qdisc_enqueue, (struct sk_buff *)ctx[2], &x);
 }
 
 /* qdisc_dequeue(qdisc, txq, packets, skb) — skb NULL when nothing was dequeued */
-static __always_inline int on_qdisc_dequeue(__u64 *ctx)
+static __always_inline int on_qdisc_dequeue(__u64 *ctx, int direct)
 {
 	struct Qdisc *q = (struct Qdisc *)ctx[0];
-	struct pp_extra x = { .aux = BPF_CORE_READ(q, handle), .aux2 = BPF_CORE_READ(q, parent) };
+	struct pp_extra x = { .aux = BPF_CORE_READ(q, handle), .aux2 = BPF_CORE_READ(q, parent), .direct = direct };
 	return pp_skb_event(ctx, PP_PROBE_qdisc_dequeue, (struct sk_buff *)ctx[3], &x);
 }
 
 /* kfree_skb(skb, location [, reason [, rx_sk]]) */
-static __always_inline int on_kfree_skb(__u64 *ctx)
+static __always_inline int on_kfree_skb(__u64 *ctx, int direct)
 {
-	struct pp_extra x = { .location = ctx[1], .flags = PP_EV_DROP | PP_EV_FREES };
+	struct pp_extra x = { .location = ctx[1], .flags = PP_EV_DROP | PP_EV_FREES, .direct = direct };
 	if (CFG.has_kfree_reason)
 		x.drop_reason = (__u32)ctx[2];
 	return pp_skb_event(ctx, PP_PROBE_kfree_skb, (struct sk_buff *)ctx[0], &x);
 }
 
 /* consume_skb(skb [, location]) */
-static __always_inline int on_consume_skb(__u64 *ctx)
+static __always_inline int on_consume_skb(__u64 *ctx, int direct)
 {
-	struct pp_extra x = { .flags = PP_EV_FREES };
+	struct pp_extra x = { .flags = PP_EV_FREES, .direct = direct };
 	if (CFG.has_consume_location)
 		x.location = ctx[1];
 	return pp_skb_event(ctx, PP_PROBE_consume_skb, (struct sk_buff *)ctx[0], &x);
 }
 
 /* icmp_send(skb, type, code): the skb is the packet the ICMP error is about */
-static __always_inline int on_icmp_send(__u64 *ctx)
+static __always_inline int on_icmp_send(__u64 *ctx, int direct)
 {
-	struct pp_extra x = { .aux = (int)(((ctx[1] & 0xff) << 8) | (ctx[2] & 0xff)) };
+	struct pp_extra x = { .aux = (int)(((ctx[1] & 0xff) << 8) | (ctx[2] & 0xff)), .direct = direct };
 	return pp_skb_event(ctx, PP_PROBE_icmp_send, (struct sk_buff *)ctx[0], &x);
 }
 
 /* tcp_send_reset(sk, skb [, reason]): skb is the packet that caused the reset, NULL for active resets */
-static __always_inline int on_tcp_send_reset(__u64 *ctx)
+static __always_inline int on_tcp_send_reset(__u64 *ctx, int direct)
 {
 	struct sock *sk = (struct sock *)ctx[0];
 	struct sk_buff *skb = (struct sk_buff *)ctx[1];
-	struct pp_extra x = {};
+	struct pp_extra x = { .direct = direct };
 	if (CFG.has_rst_reason)
 		x.aux = (int)ctx[2];
 	if (skb)
@@ -278,7 +279,7 @@ static __always_inline int on_tcp_send_reset(__u64 *ctx)
 }
 
 /* tcp_receive_reset(sk) */
-static __always_inline int on_tcp_receive_reset(__u64 *ctx)
+static __always_inline int on_tcp_receive_reset(__u64 *ctx, int direct)
 {
 	struct sock *sk = (struct sock *)ctx[0];
 	struct pp_tuple t = {};
@@ -298,7 +299,7 @@ static __always_inline int on_tcp_receive_reset(__u64 *ctx)
 }
 
 /* fib_table_lookup(tb_id, flp, nhc, err): an IPv4 route lookup and its result */
-static __always_inline int on_fib_table_lookup(__u64 *ctx)
+static __always_inline int on_fib_table_lookup(__u64 *ctx, int direct)
 {
 	const struct flowi4 *fl = (const struct flowi4 *)ctx[1];
 	struct fib_nh_common *nhc = (struct fib_nh_common *)ctx[2];
@@ -358,8 +359,8 @@ static __always_inline int on_fib_table_lookup(__u64 *ctx)
 
 /* Two flavours of each program; user space loads exactly one per tracepoint. */
 #define PP_TP(name)                                                             \
-	SEC("tp_btf/" #name) int tpbtf_##name(__u64 *ctx) { return on_##name(ctx); } \
-	SEC("raw_tp/" #name) int rawtp_##name(__u64 *ctx) { return on_##name(ctx); }
+	SEC("tp_btf/" #name) int tpbtf_##name(__u64 *ctx) { return on_##name(ctx, 1); } \
+	SEC("raw_tp/" #name) int rawtp_##name(__u64 *ctx) { return on_##name(ctx, 0); }
 
 PP_TP(napi_gro_receive_entry)
 PP_TP(netif_rx)
@@ -385,9 +386,9 @@ PP_TP(consume_skb)
  * kprobe.multi: one link for all; kprobe: one link per function). The function is named
  * by bpf_get_func_ip in the event.
  */
-static __always_inline int pp_func_event(void *ctx, struct sk_buff *skb, int is_ret, long ret)
+static __always_inline int pp_func_event(void *ctx, struct sk_buff *skb, int is_ret, long ret, int direct)
 {
-	struct pp_extra x = { .func_ip = bpf_get_func_ip(ctx) };
+	struct pp_extra x = { .func_ip = bpf_get_func_ip(ctx), .direct = direct };
 	if (is_ret) {
 		x.flags = PP_EV_RET;
 		x.aux = (int)ret;
@@ -397,17 +398,17 @@ static __always_inline int pp_func_event(void *ctx, struct sk_buff *skb, int is_
 
 #define PP_FUNC_TEMPLATES(n)                                                                  \
 	SEC("fentry/ip_rcv") int fentry_skb_##n(__u64 *ctx)                                   \
-	{ return pp_func_event(ctx, (struct sk_buff *)ctx[n - 1], 0, 0); }                    \
+	{ return pp_func_event(ctx, (struct sk_buff *)ctx[n - 1], 0, 0, 1); }                 \
 	SEC("fexit/ip_rcv") int fexit_skb_##n(__u64 *ctx)                                     \
 	{                                                                                     \
 		__u64 ret = 0;                                                                \
 		bpf_get_func_ret(ctx, &ret);                                                  \
-		return pp_func_event(ctx, (struct sk_buff *)ctx[n - 1], 1, (long)ret);       \
+		return pp_func_event(ctx, (struct sk_buff *)ctx[n - 1], 1, (long)ret, 1);    \
 	}                                                                                     \
 	SEC("kprobe.multi") int kmulti_skb_##n(struct pt_regs *ctx)                           \
-	{ return pp_func_event(ctx, (struct sk_buff *)PT_REGS_PARM##n(ctx), 0, 0); }          \
+	{ return pp_func_event(ctx, (struct sk_buff *)PT_REGS_PARM##n(ctx), 0, 0, 0); }       \
 	SEC("kprobe") int kprobe_skb_##n(struct pt_regs *ctx)                                 \
-	{ return pp_func_event(ctx, (struct sk_buff *)PT_REGS_PARM##n(ctx), 0, 0); }
+	{ return pp_func_event(ctx, (struct sk_buff *)PT_REGS_PARM##n(ctx), 0, 0, 0); }
 
 PP_FUNC_TEMPLATES(1)
 PP_FUNC_TEMPLATES(2)

@@ -19,11 +19,6 @@ export function monoToWallOffsetNs(): bigint {
   return wall - mono;
 }
 
-/** Extra names a function-level backend adds (probe ids above the catalogue's). */
-export interface ExtraProbes {
-  readonly names: ReadonlyMap<number, string>;
-}
-
 /** The run's resolver, which also names function-level events by their address. */
 export interface RunResolver extends Resolver {
   /** A probe id for the function at `ip` (entry or return), registered on first use. */
@@ -36,9 +31,8 @@ const RET_FIELDS: readonly InfoField[] = [{ key: 'ret', src: 'aux', conv: 'int' 
 /** Synthetic ids for functions start above every catalogued id. */
 const FIRST_FUNCTION_ID = 1024;
 
-export function makeResolver(extra?: ExtraProbes): RunResolver {
+export function makeResolver(): RunResolver {
   const names = probeNames(catalog());
-  if (extra) for (const [id, name] of extra.names) names[id] = name;
   const reasons = dropReasonNames(kernelBtf());
   let syms = kallsyms();
   let symsReadAt = Date.now();

@@ -14,7 +14,6 @@ import { makeJsonFormatter, makeTextFormatter } from '../core/format.js';
 import type { TimeMode } from '../core/format.js';
 import { native } from './native.js';
 import { makeResolver } from './resolver.js';
-import type { ExtraProbes } from './resolver.js';
 import { RingReader } from './ringbuf.js';
 import { nfEvents } from '../core/nfevent.js';
 import type { TraceOptions } from '../core/options.js';
@@ -42,8 +41,6 @@ export interface TraceRunOptions {
   readonly route?: boolean;
   /** kernel functions to trace besides the tracepoints (absent: tracepoints only) */
   readonly functions?: FunctionChoice;
-  /** starts the engine; the tracepoint engine (plus functions) by default */
-  readonly start?: (config: object, ringBytes: number) => { trace: LoadedTrace; extra?: ExtraProbes; label: string };
   /** called once the probes are attached (tests, demo) */
   readonly onReady?: () => void;
   /** resolves when the run should end early (demo, tests); signals always end it */
@@ -86,10 +83,8 @@ function startEngine(
 
 /** Runs a trace until SIGINT/SIGTERM, the catch count, `until`, or a closed stdout. */
 export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
-  const { trace, extra, label } = o.start
-    ? o.start(o.config, o.ringBytes)
-    : { ...startEngine(o.config, o.ringBytes, o.functions, o.err, o.verbose, o.route ?? false), extra: undefined };
-  const resolver = makeResolver(extra);
+  const { trace, label } = startEngine(o.config, o.ringBytes, o.functions, o.err, o.verbose, o.route ?? false);
+  const resolver = makeResolver();
   const fmtOpts = { time: o.time, stack: o.stack };
   const formatter = o.json ? makeJsonFormatter(resolver, fmtOpts) : makeTextFormatter(resolver, fmtOpts);
   const n = native();
@@ -126,13 +121,18 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
   };
 
   let chunk: string[] = [];
+  /** Counts, keeps what the summary needs, and queues the formatted line. */
+  const emit = (ev: RawEvent): void => {
+    onEvent(ev);
+    if (ev.nf?.verdict === 'DROP' && nfDrops.length < MAX_KEPT_DROPS) nfDrops.push(ev);
+    chunk.push(formatter.format(ev));
+  };
   const sink = (view: DataView, bytes: Uint8Array, off: number, len: number): boolean => {
     if (events >= limit) return false;
     const ev = decodeEvent(view, bytes, off, len);
     if (ev.funcIp) ev.probe = resolver.functionProbe(ev.funcIp, (ev.flags & EV_RET) !== 0);
     if (ev.stack) ev.stack = trimTracerFrames(ev.stack, resolver.symbol);
-    onEvent(ev);
-    chunk.push(formatter.format(ev));
+    emit(ev);
     return events < limit;
   };
 
@@ -181,10 +181,7 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
       .explainLegacyDrop(drop.netns, drop.tsNs, family)
       .then((nf) => {
         if (!nf || (done && !draining) || events >= limit) return;
-        const ev: RawEvent = { ...drop, flags: drop.flags & ~EV_DROP, probe: resolver.namedProbe('netfilter'), stack: null, nf, tsNs: drop.tsNs + 1n };
-        onEvent(ev);
-        nfDrops.push(ev);
-        chunk.push(formatter.format(ev));
+        emit({ ...drop, flags: drop.flags & ~EV_DROP, probe: resolver.namedProbe('netfilter'), stack: null, nf, tsNs: drop.tsNs + 1n });
         flush();
       })
       .catch((err: unknown) => void o.err.write(`pktpath: iptables-legacy counters: ${(err as Error).message}\n`))
@@ -200,9 +197,7 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
           if (done && !draining) return;
           for (const ev of nfEvents(t, { tsNs: process.hrtime.bigint(), netns, probe: nfProbe })) {
             if (events >= limit) break;
-            onEvent(ev);
-            if (ev.nf?.verdict === 'DROP' && nfDrops.length < MAX_KEPT_DROPS) nfDrops.push(ev);
-            chunk.push(formatter.format(ev));
+            emit(ev);
           }
           flush();
           if (events >= limit && !done) stop();
