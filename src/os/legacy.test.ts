@@ -9,9 +9,11 @@
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execSyncIn, skipUnlessMet, withVethPair } from '../../test/helpers/netns.js';
+import type { VethPair } from '../../test/helpers/netns.js';
 import { UsageError } from '../core/errors.js';
 import { LegacyWatcher, legacyRulesIn, legacySnapshot } from './legacy.js';
 import type { LegacyDrop } from './legacy.js';
@@ -33,40 +35,17 @@ function missing(): string | null {
 }
 
 function gate(t: TestContext): boolean {
-  const why = missing();
-  if (why === null) return true;
-  process.stderr.write(`# ${t.name}: skipped: ${why}\n`);
-  t.skip(why);
-  return false;
+  return skipUnlessMet(t, missing());
 }
 
 /* ------------------------------------------------------------------ topology */
 
-const LOCK_DIR = '/run/pktpath-test'; // shared with test/helpers/netns.ts: same lock protocol
-const X_MIN = 210;
-const X_MAX = 219;
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function ip(args: string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH } });
-}
+/** This file's subnets (test/helpers/netns.ts lock protocol): 10.199.210.0/24 .. 10.199.219.0/24. */
+const SUBNETS = { min: 210, max: 219 };
 
 /** Run in a namespace; throws with stderr on failure. */
 function inNs(ns: string, cmd: string[], timeoutMs = 10_000): string {
-  try {
-    return execFileSync('ip', ['netns', 'exec', ns, ...cmd], { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH } });
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`ip netns exec ${ns} ${cmd.join(' ')}: ${(e.stderr ?? '').trim() || e.message}`, { cause: err });
-  }
+  return execSyncIn(ns, cmd, { timeoutMs, env: { ...process.env, PATH } });
 }
 
 /** Flush every legacy table in `ns` (both families), set builtin policies back to ACCEPT. Best effort. */
@@ -102,126 +81,9 @@ function flushLegacy(ns: string): void {
   }
 }
 
-function deleteNs(name: string): void {
-  if (!existsSync(join('/run/netns', name))) return;
-  try {
-    for (const pid of ip(['netns', 'pids', name]).split(/\s+/).filter(Boolean)) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-  } catch {
-    /* none */
-  }
-  try {
-    ip(['netns', 'del', name]);
-  } catch {
-    /* retried by the exit hook or the helpers' reclaim */
-  }
-}
-
-function allocateX(): number {
-  mkdirSync(LOCK_DIR, { recursive: true });
-  for (let x = X_MIN; x <= X_MAX; x++) {
-    const path = join(LOCK_DIR, `subnet-${x}`);
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fd = openSync(path, 'wx');
-        writeSync(fd, JSON.stringify({ pid: process.pid, namespaces: [] }));
-        closeSync(fd);
-        return x;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
-      try {
-        const info = JSON.parse(readFileSync(path, 'utf8')) as { pid: number; namespaces?: string[] };
-        if (info.pid === process.pid || pidAlive(info.pid)) break;
-        for (const ns of info.namespaces ?? []) if (/^pp-[a-z0-9]+-\d+-\d+-(cli|srv)$/.test(ns)) deleteNs(ns);
-        unlinkSync(path);
-      } catch {
-        break;
-      }
-    }
-  }
-  throw new Error(`no free test subnet in 10.199.${X_MIN}-${X_MAX}.0/24`);
-}
-
-interface Topo {
-  x: number;
-  cli: string;
-  srv: string;
-  cliV4: string;
-  srvV4: string;
-  cliV6: string;
-  srvV6: string;
-  destroy(): void;
-}
-
-const liveTopos = new Set<Topo>();
-process.on('exit', () => {
-  for (const t of [...liveTopos]) t.destroy();
-});
-
-let topoN = 0;
-
-function createTopo(): Topo {
-  const x = allocateX();
-  const base = `pp-lgc-${process.pid}-${++topoN}`;
-  const cli = `${base}-cli`;
-  const srv = `${base}-srv`;
-  const lock = join(LOCK_DIR, `subnet-${x}`);
-  const topo: Topo = {
-    x,
-    cli,
-    srv,
-    cliV4: `10.199.${x}.1`,
-    srvV4: `10.199.${x}.2`,
-    cliV6: `fd00:199:${x}::1`,
-    srvV6: `fd00:199:${x}::2`,
-    destroy() {
-      liveTopos.delete(topo);
-      for (const ns of [cli, srv]) {
-        if (existsSync(join('/run/netns', ns))) flushLegacy(ns);
-        deleteNs(ns);
-      }
-      try {
-        unlinkSync(lock);
-      } catch {
-        /* gone */
-      }
-    },
-  };
-  liveTopos.add(topo);
-  try {
-    for (const ns of [cli, srv]) ip(['netns', 'add', ns]);
-    writeFileSync(lock, JSON.stringify({ pid: process.pid, namespaces: [cli, srv] }));
-    ip(['link', 'add', `pl${x}c`, 'netns', cli, 'type', 'veth', 'peer', 'name', `pl${x}s`, 'netns', srv]);
-    for (const [ns, dev, host] of [
-      [cli, `pl${x}c`, 1],
-      [srv, `pl${x}s`, 2],
-    ] as const) {
-      inNs(ns, ['sh', '-c', 'echo 0 > /proc/sys/net/ipv6/conf/all/accept_dad; echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad']);
-      ip(['-n', ns, 'link', 'set', 'lo', 'up']);
-      ip(['-n', ns, 'addr', 'add', `10.199.${x}.${host}/24`, 'dev', dev]);
-      ip(['-n', ns, '-6', 'addr', 'add', `fd00:199:${x}::${host}/64`, 'dev', dev, 'nodad']);
-      ip(['-n', ns, 'link', 'set', dev, 'up']);
-    }
-  } catch (err) {
-    topo.destroy();
-    throw err;
-  }
-  return topo;
-}
-
-async function withTopo(fn: (t: Topo) => Promise<void>): Promise<void> {
-  const topo = createTopo();
-  try {
-    await fn(topo);
-  } finally {
-    topo.destroy();
-  }
+/** cli <== veth pl<X>c/pl<X>s ==> srv; every legacy table in them is flushed before they go. */
+function withTopo(fn: (t: VethPair) => Promise<void>): Promise<void> {
+  return withVethPair({ tag: 'lgc', ifPrefix: 'pl', range: SUBNETS, beforeDelete: flushLegacy }, fn);
 }
 
 /* ------------------------------------------------------------------ traffic */

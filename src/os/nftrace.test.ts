@@ -9,10 +9,12 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execSyncIn, skipUnlessMet, withVethPair } from '../../test/helpers/netns.js';
+import type { VethPair } from '../../test/helpers/netns.js';
 import { UsageError } from '../core/errors.js';
 import { formatNfStep, nfJson, parseNftRuleList } from '../core/nftrace.js';
 import type { NfTrace, NftTraceRecord } from '../core/nftrace.js';
@@ -39,152 +41,22 @@ function missing(): string | null {
 }
 
 function gate(t: TestContext): boolean {
-  const why = missing();
-  if (why === null) return true;
-  process.stderr.write(`# ${t.name}: skipped: ${why}\n`);
-  t.skip(why);
-  return false;
+  return skipUnlessMet(t, missing());
 }
 
 /* ------------------------------------------------------------------ topology */
 
-const LOCK_DIR = '/run/pktpath-test'; // shared with test/helpers/netns.ts: same lock protocol
-const X_MIN = 180;
-const X_MAX = 189;
-
-
-function ip(args: string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
-}
+/** This file's subnets (test/helpers/netns.ts lock protocol): 10.199.180.0/24 .. 10.199.189.0/24. */
+const SUBNETS = { min: 180, max: 189 };
 
 /** Run in a namespace; throws with stderr on failure. */
 function inNs(ns: string, cmd: string[], timeoutMs = 10_000): string {
-  try {
-    return execFileSync('ip', ['netns', 'exec', ns, ...cmd], { encoding: 'utf8', timeout: timeoutMs, stdio: ['pipe', 'pipe', 'pipe'] });
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`ip netns exec ${ns} ${cmd.join(' ')}: ${(e.stderr ?? '').trim() || e.message}`, { cause: err });
-  }
+  return execSyncIn(ns, cmd, { timeoutMs });
 }
 
-function deleteNs(name: string): void {
-  if (!existsSync(join('/run/netns', name))) return;
-  try {
-    for (const pid of ip(['netns', 'pids', name]).split(/\s+/).filter(Boolean)) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-  } catch {
-    /* none */
-  }
-  try {
-    ip(['netns', 'del', name]);
-  } catch {
-    /* retried by the exit hook or the helpers' reclaim */
-  }
-}
-
-function allocateX(): number {
-  mkdirSync(LOCK_DIR, { recursive: true });
-  for (let x = X_MIN; x <= X_MAX; x++) {
-    const path = join(LOCK_DIR, `subnet-${x}`);
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fd = openSync(path, 'wx');
-        writeSync(fd, JSON.stringify({ pid: process.pid, namespaces: [] }));
-        closeSync(fd);
-        return x;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
-      try {
-        const info = JSON.parse(readFileSync(path, 'utf8')) as { pid: number; namespaces?: string[] };
-        if (info.pid === process.pid || pidAlive(info.pid)) break;
-        for (const ns of info.namespaces ?? []) if (/^pp-[a-z0-9]+-\d+-\d+-(cli|srv)$/.test(ns)) deleteNs(ns);
-        unlinkSync(path);
-      } catch {
-        break;
-      }
-    }
-  }
-  throw new Error(`no free test subnet in 10.199.${X_MIN}-${X_MAX}.0/24`);
-}
-
-interface Topo {
-  x: number;
-  cli: string;
-  srv: string;
-  cliV4: string;
-  srvV4: string;
-  cliV6: string;
-  srvV6: string;
-  destroy(): void;
-}
-
-const liveTopos = new Set<Topo>();
-process.on('exit', () => {
-  for (const t of [...liveTopos]) t.destroy();
-});
-
-let topoN = 0;
-
-function createTopo(): Topo {
-  const x = allocateX();
-  const base = `pp-nft-${process.pid}-${++topoN}`;
-  const cli = `${base}-cli`;
-  const srv = `${base}-srv`;
-  const lock = join(LOCK_DIR, `subnet-${x}`);
-  const topo: Topo = {
-    x,
-    cli,
-    srv,
-    cliV4: `10.199.${x}.1`,
-    srvV4: `10.199.${x}.2`,
-    cliV6: `fd00:199:${x}::1`,
-    srvV6: `fd00:199:${x}::2`,
-    destroy() {
-      liveTopos.delete(topo);
-      deleteNs(cli);
-      deleteNs(srv);
-      try {
-        unlinkSync(lock);
-      } catch {
-        /* gone */
-      }
-    },
-  };
-  liveTopos.add(topo);
-  try {
-    for (const ns of [cli, srv]) ip(['netns', 'add', ns]);
-    writeFileSync(lock, JSON.stringify({ pid: process.pid, namespaces: [cli, srv] }));
-    ip(['link', 'add', `pn${x}c`, 'netns', cli, 'type', 'veth', 'peer', 'name', `pn${x}s`, 'netns', srv]);
-    for (const [ns, dev, host] of [
-      [cli, `pn${x}c`, 1],
-      [srv, `pn${x}s`, 2],
-    ] as const) {
-      inNs(ns, ['sh', '-c', 'echo 0 > /proc/sys/net/ipv6/conf/all/accept_dad; echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad']);
-      ip(['-n', ns, 'link', 'set', 'lo', 'up']);
-      ip(['-n', ns, 'addr', 'add', `10.199.${x}.${host}/24`, 'dev', dev]);
-      ip(['-n', ns, '-6', 'addr', 'add', `fd00:199:${x}::${host}/64`, 'dev', dev, 'nodad']);
-      ip(['-n', ns, 'link', 'set', dev, 'up']);
-    }
-  } catch (err) {
-    topo.destroy();
-    throw err;
-  }
-  return topo;
-}
-
-async function withTopo(fn: (t: Topo) => Promise<void>): Promise<void> {
-  const topo = createTopo();
-  try {
-    await fn(topo);
-  } finally {
-    topo.destroy();
-  }
+/** cli <== veth pn<X>c/pn<X>s ==> srv. */
+function withTopo(fn: (t: VethPair) => Promise<void>): Promise<void> {
+  return withVethPair({ tag: 'nft', ifPrefix: 'pn', range: SUBNETS }, fn);
 }
 
 /* ------------------------------------------------------------------ traffic and waiting */

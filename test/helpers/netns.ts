@@ -97,7 +97,15 @@ export function missingPrereq(needs: Needs = {}): string | null {
  * false. Use as `if (!requireRoot(t)) return;`.
  */
 export function requireRoot(t: TestContext, needs: Needs = {}): boolean {
-  const reason = missingPrereq(needs);
+  return skipUnlessMet(t, missingPrereq(needs));
+}
+
+/**
+ * Gate a test on a prerequisite check of its own: true when `reason` is null; otherwise
+ * marks the test skipped with the reason (shown by the reporter, and on stderr) and
+ * returns false.
+ */
+export function skipUnlessMet(t: TestContext, reason: string | null): boolean {
   if (reason === null) return true;
   process.stderr.write(`# ${t.name}: skipped: ${reason}\n`);
   t.skip(reason);
@@ -139,13 +147,26 @@ function registerCleanup(key: object, fn: () => void): void {
 
 // ---------------------------------------------------------------- namespaces
 
-function ipSync(args: string[], timeoutMs = 10_000): string {
+export interface IpSyncOptions {
+  /** kill after this long (default 10 s) */
+  timeoutMs?: number;
+  /** environment of `ip` and what it runs (default: this process's) */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Run `ip ...args` to completion and return its stdout; throws with its stderr on failure. */
+export function ipSync(args: readonly string[], opts: IpSyncOptions = {}): string {
   try {
-    return execFileSync('ip', args, { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
+    return execFileSync('ip', [...args], { encoding: 'utf8', timeout: opts.timeoutMs ?? 10_000, stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     throw new Error(`ip ${args.join(' ')}: ${(e.stderr ?? '').trim() || e.message}`, { cause: err });
   }
+}
+
+/** Run `cmd` inside namespace `ns` (`ip netns exec`) to completion and return its stdout; throws with its stderr on failure. */
+export function execSyncIn(ns: string, cmd: readonly string[], opts: IpSyncOptions = {}): string {
+  return ipSync(['netns', 'exec', ns, ...cmd], opts);
 }
 
 /** Inode number of a named network namespace (what pktpath prints as `netns`). */
@@ -166,8 +187,11 @@ export function listNetns(): string[] {
     .filter(Boolean);
 }
 
-/** Kill every process inside a namespace we own, then delete it. Idempotent, synchronous. */
-function deleteNetnsSync(name: string): void {
+/**
+ * Kill every process inside a namespace we own, then delete it. Idempotent, synchronous.
+ * Throws when the namespace is still there afterwards.
+ */
+export function deleteNetnsSync(name: string): void {
   if (!existsSync(join('/run/netns', name))) return;
   try {
     for (const pid of ipSync(['netns', 'pids', name]).split(/\s+/).filter(Boolean)) {
@@ -206,10 +230,20 @@ export async function exec(ns: string, cmd: readonly string[], opts: ExecOptions
 
 // ---------------------------------------------------------------- subnet allocation
 
+/*
+ * Lock protocol, shared by every test file that puts addresses in 10.199.X.0/24: subnet X
+ * is taken by creating LOCK_DIR/subnet-X exclusively ('wx'); it holds {pid, namespaces}
+ * (the namespaces made for it, rewritten as they are made) and is removed on release. A
+ * lock whose pid is gone is stale: its namespaces are deleted and the lock taken over.
+ */
 const LOCK_DIR = existsSync('/run') ? '/run/pktpath-test' : join(process.env.TMPDIR ?? '/tmp', 'pktpath-test');
-/** Subnet numbers handed out; 250..255 stay unused so tests can name an address nobody has. */
-const SUBNET_MIN = 1;
-const SUBNET_MAX = 249;
+/** A range of subnet numbers X (10.199.X.0/24, fd00:199:X::/64), both ends included. */
+export interface SubnetRange {
+  min: number;
+  max: number;
+}
+/** Subnet numbers handed out by default; 250..255 stay unused so tests can name an address nobody has. */
+export const DEFAULT_SUBNETS: Readonly<SubnetRange> = { min: 1, max: 249 };
 /** An IPv4 address inside the test range that no topology ever uses. */
 export const UNUSED_V4 = '10.199.250.250';
 /** An IPv6 address inside the test range that no topology ever uses. */
@@ -220,27 +254,33 @@ interface LockInfo {
   namespaces: string[];
 }
 
+/** Namespaces test files make, pp-<tag>-<pid>-<n>-<role>: those a stale lock may name. */
+const LOCKED_NS = /^pp-[a-z0-9]+-\d+-\d+-(?:cli|srv|rtr)$/;
 
 function lockPath(x: number): string {
   return join(LOCK_DIR, `subnet-${x}`);
 }
 
-function writeLock(x: number, info: LockInfo): void {
+/** Record in subnet X's lock (ours) the namespaces made for it, for whoever reclaims it after a crash. */
+export function recordNamespaces(x: number, namespaces: readonly string[]): void {
   const fd = openSync(lockPath(x), 'w');
   try {
-    writeSync(fd, JSON.stringify(info));
+    writeSync(fd, JSON.stringify({ pid: process.pid, namespaces: [...namespaces] } satisfies LockInfo));
   } finally {
     closeSync(fd);
   }
 }
 
-/** Take a free subnet number, reclaiming (and cleaning up after) locks of dead processes. */
-function allocateSubnet(): number {
+/**
+ * Take a free subnet number in `range`, reclaiming (and cleaning up after) locks of dead
+ * processes. Give it back with {@link releaseSubnet}.
+ */
+export function allocateSubnet(range: Readonly<SubnetRange> = DEFAULT_SUBNETS): number {
   mkdirSync(LOCK_DIR, { recursive: true });
-  const span = SUBNET_MAX - SUBNET_MIN + 1;
+  const span = range.max - range.min + 1;
   const start = (process.pid * 7919 + Date.now()) % span;
   for (let i = 0; i < span; i++) {
-    const x = SUBNET_MIN + ((start + i) % span);
+    const x = range.min + ((start + i) % span);
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const fd = openSync(lockPath(x), 'wx');
@@ -258,7 +298,7 @@ function allocateSubnet(): number {
       }
       if (!info || info.pid === process.pid || pidAlive(info.pid)) break;
       // Stale: its owner died without cleaning up. Remove what it left, then retry.
-      for (const ns of info.namespaces ?? []) if (OUR_NS.test(ns)) deleteNetnsSync(ns);
+      for (const ns of info.namespaces ?? []) if (LOCKED_NS.test(ns)) deleteNetnsSync(ns);
       try {
         unlinkSync(lockPath(x));
       } catch {
@@ -266,11 +306,57 @@ function allocateSubnet(): number {
       }
     }
   }
-  throw new Error(`no free test subnet in 10.199.${SUBNET_MIN}-${SUBNET_MAX}.0/24 (locks in ${LOCK_DIR})`);
+  throw new Error(`no free test subnet in 10.199.${range.min}-${range.max}.0/24 (locks in ${LOCK_DIR})`);
+}
+
+/** Give back subnet X (only when the lock is this process's). */
+export function releaseSubnet(x: number): void {
+  try {
+    const info = JSON.parse(readFileSync(lockPath(x), 'utf8')) as LockInfo;
+    if (info.pid !== process.pid) return;
+    unlinkSync(lockPath(x));
+  } catch {
+    /* already gone */
+  }
 }
 
 const OUR_NS = /^pp-[a-z0-9]+-(\d+)-\d+-(?:cli|srv)$/;
 let reclaimed = false;
+
+/**
+ * Delete the namespaces whose names match `pattern` (its first group: the pid of the
+ * process that made them) and whose process is gone. Returns the namespaces removed, or
+ * null when they cannot be listed.
+ */
+function reclaimDeadNetns(pattern: RegExp): string[] | null {
+  let names: string[] = [];
+  try {
+    names = listNetns();
+  } catch {
+    return null;
+  }
+  const removed: string[] = [];
+  for (const ns of names) {
+    const m = pattern.exec(ns);
+    if (!m || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
+    try {
+      deleteNetnsSync(ns);
+      removed.push(ns);
+    } catch {
+      /* leave it; the next run tries again */
+    }
+  }
+  return removed;
+}
+
+/**
+ * Remove the namespaces matching `pattern` (its first group: the pid of the process that
+ * made them) that test processes which died without cleaning up (SIGKILL, crash) left
+ * behind. For test files with namespace names of their own. Returns the namespaces removed.
+ */
+export function reclaimStaleNetns(pattern: RegExp): string[] {
+  return reclaimDeadNetns(pattern) ?? [];
+}
 
 /**
  * Remove what test processes that died without cleaning up (SIGKILL, crash) left
@@ -280,23 +366,8 @@ let reclaimed = false;
  */
 export function reclaimStale(): string[] {
   reclaimed = true;
-  const removed: string[] = [];
-  let names: string[] = [];
-  try {
-    names = listNetns();
-  } catch {
-    return removed;
-  }
-  for (const ns of names) {
-    const m = OUR_NS.exec(ns);
-    if (!m || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
-    try {
-      deleteNetnsSync(ns);
-      removed.push(ns);
-    } catch {
-      /* leave it; the next run tries again */
-    }
-  }
+  const removed = reclaimDeadNetns(OUR_NS);
+  if (removed === null) return [];
   if (existsSync(LOCK_DIR)) {
     for (const f of readdirSync(LOCK_DIR)) {
       const m = /^subnet-(\d+)$/.exec(f);
@@ -310,16 +381,6 @@ export function reclaimStale(): string[] {
     }
   }
   return removed;
-}
-
-function releaseSubnet(x: number): void {
-  try {
-    const info = JSON.parse(readFileSync(lockPath(x), 'utf8')) as LockInfo;
-    if (info.pid !== process.pid) return;
-    unlinkSync(lockPath(x));
-  } catch {
-    /* already gone */
-  }
 }
 
 // ---------------------------------------------------------------- topology
@@ -402,7 +463,7 @@ export function createTopology(opts: TopologyOptions = {}): Topology {
     for (const ns of [nsC, nsS]) {
       ipSync(['netns', 'add', ns]);
       created.push(ns);
-      writeLock(x, { pid: process.pid, namespaces: created });
+      recordNamespaces(x, created);
     }
     const v6 = existsSync('/proc/sys/net/ipv6');
     for (const ns of [nsC, nsS]) {
@@ -480,6 +541,119 @@ export async function withTopology<T>(fn: (topo: Topology) => Promise<T>, opts: 
     return await fn(topo);
   } finally {
     await topo.destroy();
+  }
+}
+
+// ---------------------------------------------------------------- bare veth pairs
+
+/**
+ * Two namespaces joined by a veth pair, in a subnet range of the caller's, without what
+ * createTopology adds (ping sockets, SIGINT/SIGTERM handlers, traffic helpers):
+ *
+ *     pp-<tag>-<pid>-<n>-cli                        pp-<tag>-<pid>-<n>-srv
+ *     <ifPrefix><X>c  10.199.X.1/24  <== veth ==>  <ifPrefix><X>s  10.199.X.2/24
+ *                     fd00:199:X::1/64                             fd00:199:X::2/64
+ */
+export interface VethPair {
+  /** the X of 10.199.X.0/24 and fd00:199:X::/64 */
+  x: number;
+  /** client namespace name */
+  cli: string;
+  /** server namespace name */
+  srv: string;
+  cliV4: string;
+  srvV4: string;
+  cliV6: string;
+  srvV6: string;
+  /** Delete both namespaces (after beforeDelete) and release the subnet; a namespace that will not go is left for a later reclaim. Idempotent. */
+  destroy(): void;
+}
+
+export interface VethPairOptions {
+  /** short word in the namespace names, [a-z0-9] */
+  tag: string;
+  /** the veths are <ifPrefix><X>c and <ifPrefix><X>s */
+  ifPrefix: string;
+  /** where X is taken from */
+  range: Readonly<SubnetRange>;
+  /** called for each namespace that still exists, just before it is deleted */
+  beforeDelete?: (ns: string) => void;
+}
+
+const livePairs = new Set<VethPair>();
+let pairExitHook = false;
+
+/** Create a {@link VethPair}; it is destroyed on exit if still there. Undoes its own work if a step fails. */
+export function createVethPair(opts: VethPairOptions): VethPair {
+  const x = allocateSubnet(opts.range);
+  const base = `pp-${opts.tag}-${process.pid}-${++topoCounter}`;
+  const cli = `${base}-cli`;
+  const srv = `${base}-srv`;
+  const ifC = `${opts.ifPrefix}${x}c`;
+  const ifS = `${opts.ifPrefix}${x}s`;
+  const created: string[] = [];
+  let destroyed = false;
+  const pair: VethPair = {
+    x,
+    cli,
+    srv,
+    cliV4: `10.199.${x}.1`,
+    srvV4: `10.199.${x}.2`,
+    cliV6: `fd00:199:${x}::1`,
+    srvV6: `fd00:199:${x}::2`,
+    destroy() {
+      if (destroyed) return;
+      destroyed = true;
+      livePairs.delete(pair);
+      for (const ns of [cli, srv]) {
+        if (opts.beforeDelete && existsSync(join('/run/netns', ns))) opts.beforeDelete(ns);
+        try {
+          deleteNetnsSync(ns);
+        } catch {
+          /* left for reclaimStale() of a later run */
+        }
+      }
+      releaseSubnet(x);
+    },
+  };
+  livePairs.add(pair);
+  if (!pairExitHook) {
+    pairExitHook = true;
+    process.on('exit', () => {
+      for (const p of [...livePairs]) p.destroy();
+    });
+  }
+  try {
+    for (const ns of [cli, srv]) {
+      ipSync(['netns', 'add', ns]);
+      created.push(ns);
+      recordNamespaces(x, created);
+    }
+    ipSync(['link', 'add', ifC, 'netns', cli, 'type', 'veth', 'peer', 'name', ifS, 'netns', srv]);
+    for (const [ns, dev, host] of [
+      [cli, ifC, 1],
+      [srv, ifS, 2],
+    ] as const) {
+      execSyncIn(ns, ['sh', '-c', 'echo 0 > /proc/sys/net/ipv6/conf/all/accept_dad; echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad']);
+      ipSync(['-n', ns, 'link', 'set', 'lo', 'up']);
+      ipSync(['-n', ns, 'addr', 'add', `10.199.${x}.${host}/24`, 'dev', dev]);
+      ipSync(['-n', ns, '-6', 'addr', 'add', `fd00:199:${x}::${host}/64`, 'dev', dev, 'nodad']);
+      ipSync(['-n', ns, 'link', 'set', dev, 'up']);
+    }
+  } catch (err) {
+    pair.destroy();
+    throw err;
+  }
+  return pair;
+}
+
+/** Run `fn` with a fresh {@link VethPair} and always destroy it afterwards. */
+export async function withVethPair<T>(opts: VethPairOptions, fn: (pair: VethPair) => Promise<T>): Promise<T> {
+  const pair = createVethPair(opts);
+  try {
+    return await fn(pair);
+  } finally {
+    pair.destroy();
   }
 }
 

@@ -21,8 +21,8 @@
  *       remote address
  *
  * Namespaces are pp-nf<tag>-<pid>-<n>-cli|srv|rtr. All addresses are in 10.199.X.0/24
- * with X in 200..209, taken with the same lock files as test/helpers/netns.ts, so no
- * other test file uses them at the same time. Traffic only goes to namespaces made here.
+ * with X in 200..209, taken with allocateSubnet of test/helpers/netns.ts (its lock files), so
+ * no other test file uses them at the same time. Traffic only goes to namespaces made here.
  *
  * Needs root, a kernel with BTF, a built CLI, nft and iptables; otherwise skipped with
  * the reason.
@@ -31,14 +31,20 @@ import { describe, test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   RECEIVE_PROBES,
   TRANSMIT_PROBES,
+  allocateSubnet,
+  deleteNetnsSync,
   exec,
+  ipSync,
   netnsInode,
+  reclaimStaleNetns,
+  recordNamespaces,
+  releaseSubnet,
   requireRoot,
   spawnTrace,
   tcpConnect,
@@ -80,122 +86,17 @@ function freshPort(): number {
 
 // ------------------------------------------------------------------ namespaces of our own
 
-const LOCK_DIR = existsSync('/run') ? '/run/pktpath-test' : join(process.env.TMPDIR ?? '/tmp', 'pktpath-test');
-/** This file's subnets: 10.199.200.0/24 .. 10.199.209.0/24. */
-const SUBNET_FIRST = 200;
-const SUBNET_LAST = 209;
+/** This file's subnets (test/helpers/netns.ts lock protocol): 10.199.200.0/24 .. 10.199.209.0/24. */
+const SUBNETS = { min: 200, max: 209 };
 /** Namespaces this file makes. */
 const OUR_NS = /^pp-nf[a-z0-9]*-(\d+)-\d+-(?:cli|srv|rtr)$/;
-/** Namespaces test/helpers/netns.ts makes (a stale lock of theirs may name them). */
-const HELPER_NS = /^pp-[a-z0-9]+-(\d+)-\d+-(?:cli|srv)$/;
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function ipSync(args: readonly string[]): string {
-  try {
-    return execFileSync('ip', [...args], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`ip ${args.join(' ')}: ${(e.stderr ?? '').trim() || e.message}`, { cause: err });
-  }
-}
-
-/** Kill what runs in a namespace, then delete it. Idempotent. */
-function deleteNetnsSync(name: string): void {
-  if (!existsSync(join('/run/netns', name))) return;
-  try {
-    for (const pid of ipSync(['netns', 'pids', name]).split(/\s+/).filter(Boolean)) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-  } catch {
-    /* no pids */
-  }
-  try {
-    ipSync(['netns', 'del', name]);
-  } catch (err) {
-    if (existsSync(join('/run/netns', name))) throw err;
-  }
-}
-
-interface LockInfo {
-  pid: number;
-  namespaces: string[];
-}
-
-const lockPath = (x: number): string => join(LOCK_DIR, `subnet-${x}`);
-
-/** Take a free subnet in 200..209 (the helper's lock protocol), reclaiming locks of dead processes. */
-function takeSubnet(): number {
-  mkdirSync(LOCK_DIR, { recursive: true });
-  for (let x = SUBNET_FIRST; x <= SUBNET_LAST; x++) {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fd = openSync(lockPath(x), 'wx');
-        writeSync(fd, JSON.stringify({ pid: process.pid, namespaces: [] } satisfies LockInfo));
-        closeSync(fd);
-        return x;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
-      let info: LockInfo | null = null;
-      try {
-        info = JSON.parse(readFileSync(lockPath(x), 'utf8')) as LockInfo;
-      } catch {
-        info = null;
-      }
-      if (!info || info.pid === process.pid || pidAlive(info.pid)) break;
-      for (const ns of info.namespaces ?? []) if (OUR_NS.test(ns) || HELPER_NS.test(ns)) deleteNetnsSync(ns);
-      try {
-        unlinkSync(lockPath(x));
-      } catch {
-        /* someone else reclaimed it */
-      }
-    }
-  }
-  throw new Error(`no free test subnet in 10.199.${SUBNET_FIRST}-${SUBNET_LAST}.0/24 (locks in ${LOCK_DIR})`);
-}
-
-function releaseSubnet(x: number): void {
-  try {
-    const info = JSON.parse(readFileSync(lockPath(x), 'utf8')) as LockInfo;
-    if (info.pid === process.pid) unlinkSync(lockPath(x));
-  } catch {
-    /* already gone */
-  }
-}
 
 /** Namespaces of ours that a killed run of this file left behind. */
 let reclaimed = false;
 function reclaimOurStale(): void {
   if (reclaimed) return;
   reclaimed = true;
-  let names: string[] = [];
-  try {
-    names = ipSync(['netns', 'list']).split('\n').map((l) => l.trim().split(/\s+/)[0] ?? '').filter(Boolean);
-  } catch {
-    return;
-  }
-  for (const ns of names) {
-    const m = OUR_NS.exec(ns);
-    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) {
-      try {
-        deleteNetnsSync(ns);
-      } catch {
-        /* next run */
-      }
-    }
-  }
+  reclaimStaleNetns(OUR_NS);
 }
 
 /** One end of a veth pair. */
@@ -229,11 +130,11 @@ class Lab {
   }
 
   private writeLocks(): void {
-    for (const x of this.subnets) writeFileSync(lockPath(x), JSON.stringify({ pid: process.pid, namespaces: this.namespaces } satisfies LockInfo));
+    for (const x of this.subnets) recordNamespaces(x, this.namespaces);
   }
 
   subnet(): number {
-    const x = takeSubnet();
+    const x = allocateSubnet(SUBNETS);
     this.subnets.push(x);
     this.writeLocks();
     return x;
