@@ -52,6 +52,7 @@ import {
   tcpListen,
 } from '../helpers/netns.js';
 import type { SpawnTraceOptions, TcpListener, TraceEvent, TraceResult, TraceRun } from '../helpers/netns.js';
+import { assertCleanRun, isInt, TRACEPOINT_PROBES } from '../helpers/events.js';
 
 // ------------------------------------------------------------------ constants
 
@@ -63,14 +64,9 @@ const TEST_TIMEOUT = 60_000;
 /** What every netfilter test needs besides root/BTF/CLI. */
 const NEEDS = { commands: ['nft', 'iptables'] };
 
-const PROBES = new Set([
-  'napi_gro_receive_entry', 'netif_rx', 'netif_receive_skb', 'net_dev_queue', 'qdisc_enqueue', 'qdisc_dequeue',
-  'net_dev_start_xmit', 'net_dev_xmit', 'fib_table_lookup', 'tcp_retransmit_skb', 'tcp_send_reset',
-  'tcp_receive_reset', 'tcp_bad_csum', 'icmp_send', 'kfree_skb', 'consume_skb', 'netfilter',
-]);
+const PROBES: ReadonlySet<string> = new Set([...TRACEPOINT_PROBES, 'netfilter']);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const isInt = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v);
 
 /** A port in 40000..49999, different on every call in this process. */
 const usedPorts = new Set<number>();
@@ -312,39 +308,6 @@ function dumpOf(res: TraceResult): string {
   return `\nevents:\n${dumpEvents(res.events)}\nstderr:\n${res.stderr}`;
 }
 
-/** Problems with one event's shape ('' when fine). */
-function shapeProblems(ev: TraceEvent): string {
-  const p: string[] = [];
-  if (typeof ev.time !== 'string') p.push('time');
-  for (const k of ['cpu', 'pid', 'netns', 'ifindex', 'mark', 'len'] as const) if (!isInt(ev[k])) p.push(k);
-  for (const k of ['comm', 'ifname', 'dst_mac', 'skb'] as const) if (typeof ev[k] !== 'string') p.push(k);
-  if (!PROBES.has(ev.probe)) p.push(`probe ${JSON.stringify(ev.probe)}`);
-  if (ev.probe === 'netfilter') {
-    const nf = nfOf(ev);
-    if (!nf) p.push('nf');
-    else {
-      if (!isInt(nf.pf)) p.push('nf.pf');
-      for (const k of ['table', 'chain', 'hook', 'verdict', 'rule'] as const) if (typeof nf[k] !== 'string') p.push(`nf.${k}`);
-      if (typeof nf.verdict === 'string' && nf.verdict !== nf.verdict.toUpperCase()) p.push('nf.verdict not upper case');
-    }
-  }
-  if (ev.probe === 'fib_table_lookup' && ev.route !== undefined) {
-    const r = routeOf(ev);
-    if (!r || !isInt(r.table) || typeof r.type !== 'string' || typeof r.oif !== 'string' || typeof r.gw !== 'string' || !isInt(r.err)) p.push('route');
-  }
-  return p.length ? `bad ${p.join(', ')} in ${JSON.stringify(ev)}` : '';
-}
-
-/** Clean exit on SIGINT, JSON only, well-formed events. */
-function assertCleanRun(res: TraceResult): void {
-  assert.equal(res.code, 0, `pktpath should exit 0 on SIGINT (code ${res.code}, signal ${res.signal}); stderr:\n${res.stderr}`);
-  assert.deepEqual(res.nonJson, [], 'every stdout line of --json output should be a JSON object');
-  for (const ev of res.events) {
-    const bad = shapeProblems(ev);
-    assert.equal(bad, '', bad);
-  }
-}
-
 /** Run `body` with traces attached (started together); always stop them, after a settle pause. */
 async function tracedMany(
   argsList: readonly string[][],
@@ -419,7 +382,7 @@ async function outputDrop(t: TestContext, v: Variant): Promise<void> {
       [{}, { json: false }],
     );
     assert.ok(res && text);
-    assertCleanRun(res);
+    assertCleanRun(res, PROBES);
     const dump = dumpOf(res);
     const evs = res.events;
 
@@ -465,7 +428,7 @@ async function inputRstDrop(t: TestContext, v: Variant): Promise<void> {
       assert.equal(conn.outcome, 'timeout', `with resets dropped, a connect to a closed port should time out (${conn.outcome} ${conn.detail})`);
       await trace.waitFor((ev) => ev.probe === 'netfilter' && ev.netns === srv.inode && nfOf(ev)?.verdict === 'DROP', EXPECT_MS);
     });
-    assertCleanRun(res);
+    assertCleanRun(res, PROBES);
     const dump = dumpOf(res);
     const evs = res.events;
 
@@ -504,7 +467,7 @@ async function forwardReject(t: TestContext, v: Variant): Promise<void> {
       await trace.waitFor((ev) => ev.probe === 'netfilter' && ev.netns === rtr.inode && nfOf(ev)?.verdict === 'DROP', EXPECT_MS);
       await trace.waitFor((ev) => ev.tuple?.proto === 'icmp' && ev.tuple.icmp_type === 3 && ev.netns === cli.inode, EXPECT_MS);
     });
-    assertCleanRun(res);
+    assertCleanRun(res, PROBES);
     const dump = dumpOf(res);
     const evs = res.events;
 
@@ -560,8 +523,8 @@ async function dnatOutput(t: TestContext, v: Variant): Promise<void> {
         await b!.waitFor((ev) => ev.probe === 'net_dev_queue' && isSyn(ev), EXPECT_MS);
       },
     );
-    assertCleanRun(byVip!);
-    assertCleanRun(byReal!);
+    assertCleanRun(byVip!, PROBES);
+    assertCleanRun(byReal!, PROBES);
     const dumpV = dumpOf(byVip!);
     const dumpR = dumpOf(byReal!);
 
@@ -623,7 +586,7 @@ async function rpFilterSysctl(t: TestContext): Promise<void> {
       await pingFrom(rp);
       await trace.waitFor((ev) => ev.probe === 'kfree_skb' && ev.drop_reason === 'IP_RPFILTER', EXPECT_MS);
     });
-    assertCleanRun(res);
+    assertCleanRun(res, PROBES);
     const dump = dumpOf(res);
     const evs = res.events;
 
@@ -656,7 +619,7 @@ async function rpFilterRule(t: TestContext, v: Variant): Promise<void> {
       await pingFrom(rp);
       await trace.waitFor((ev) => ev.probe === 'netfilter' && ev.netns === rp.srv.inode && nfOf(ev)?.verdict === 'DROP', EXPECT_MS);
     });
-    assertCleanRun(res);
+    assertCleanRun(res, PROBES);
     const dump = dumpOf(res);
     const evs = res.events;
 
@@ -823,7 +786,7 @@ async function concurrentRuns(t: TestContext): Promise<void> {
       },
     );
     for (const [res, mine, other] of [[r1!, p1, p2], [r2!, p2, p1]] as const) {
-      assertCleanRun(res);
+      assertCleanRun(res, PROBES);
       const dump = dumpOf(res);
       const nf = nfWhere(res.events, cli.inode);
       assert.ok(nf.some((ev) => ev.tuple?.dport === mine), `the run with -P ${mine} should see its own drop${dump}`);
@@ -855,7 +818,7 @@ async function routeLocal(t: TestContext): Promise<void> {
       assert.match(r.stdout, /1 received/, `ping should work:\n${r.stdout}${r.stderr}`);
       await trace.waitFor((ev) => ev.probe === 'fib_table_lookup' && ev.netns === srv.inode, EXPECT_MS);
     });
-    assertCleanRun(res);
+    assertCleanRun(res, PROBES);
     const dump = dumpOf(res);
     const lookups = res.events.filter((ev) => routeOf(ev) && ev.netns === srv.inode && ev.tuple?.daddr === srv.v4);
     assert.ok(lookups.length > 0, `no route lookup for ${srv.v4} in the server netns${dump}`);

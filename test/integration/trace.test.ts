@@ -21,12 +21,8 @@ import {
   withTopology,
 } from '../helpers/netns.js';
 import type { Endpoint, TraceEvent, TraceResult, TraceRun } from '../helpers/netns.js';
+import { assertCleanRun, isInt } from '../helpers/events.js';
 
-const PROBES = new Set([
-  'napi_gro_receive_entry', 'netif_rx', 'netif_receive_skb', 'net_dev_queue', 'qdisc_enqueue', 'qdisc_dequeue',
-  'net_dev_start_xmit', 'net_dev_xmit', 'fib_table_lookup', 'tcp_retransmit_skb', 'tcp_send_reset',
-  'tcp_receive_reset', 'tcp_bad_csum', 'icmp_send', 'kfree_skb', 'consume_skb',
-]);
 
 /** How long to let late events arrive before stopping a trace for a negative check. */
 const SETTLE_MS = 400;
@@ -47,40 +43,6 @@ function freshPort(): number {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const isInt = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v);
-
-/** Problems with one event's shape, per the --json specification ('' when fine). */
-function shapeProblems(ev: TraceEvent): string {
-  const p: string[] = [];
-  if (typeof ev.time !== 'string') p.push('time');
-  if (!isInt(ev.ts_ns) && !(typeof ev.ts_ns === 'string' && /^\d+$/.test(ev.ts_ns))) p.push('ts_ns');
-  for (const k of ['cpu', 'pid', 'netns', 'ifindex', 'mark', 'len'] as const) if (!isInt(ev[k])) p.push(k);
-  for (const k of ['comm', 'ifname', 'dst_mac'] as const) if (typeof ev[k] !== 'string') p.push(k);
-  if (typeof ev.skb !== 'string' || !/^0x[0-9a-f]+$/i.test(ev.skb)) p.push('skb');
-  if (!isInt(ev.pkt_type) && typeof ev.pkt_type !== 'string') p.push('pkt_type');
-  if (!PROBES.has(ev.probe)) p.push(`probe ${JSON.stringify(ev.probe)}`);
-  if (ev.tuple !== null) {
-    const t = ev.tuple;
-    if (typeof t !== 'object' || t === undefined) p.push('tuple');
-    else {
-      for (const k of ['proto', 'saddr', 'daddr', 'flags'] as const) if (typeof t[k] !== 'string') p.push(`tuple.${k}`);
-      for (const k of ['sport', 'dport'] as const) if (!isInt(t[k])) p.push(`tuple.${k}`);
-    }
-  }
-  if (ev.probe === 'kfree_skb' && ev.drop_reason !== undefined && typeof ev.drop_reason !== 'string') p.push('drop_reason');
-  return p.length ? `bad ${p.join(', ')} in ${JSON.stringify(ev)}` : '';
-}
-
-/** Checks every trace must pass: clean exit on SIGINT, JSON only, well-formed events. */
-function assertCleanRun(res: TraceResult): void {
-  assert.equal(res.code, 0, `pktpath should exit 0 on SIGINT (code ${res.code}, signal ${res.signal}); stderr:\n${res.stderr}`);
-  assert.deepEqual(res.nonJson, [], 'every stdout line of --json output should be a JSON object');
-  for (const ev of res.events) {
-    const bad = shapeProblems(ev);
-    assert.equal(bad, '', bad);
-  }
-}
-
 /** Run `body` with a trace attached; always stop the trace. */
 async function traced(args: string[], body: (trace: TraceRun) => Promise<void>): Promise<TraceResult> {
   const trace = await spawnTrace(args);
