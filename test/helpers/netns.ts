@@ -29,6 +29,7 @@ import type { ConnectResult, PingOptions, PingResult, ProcResult, TcpListener } 
 import { pidAlive } from '../../src/os/process.js';
 
 export { haveCommand, ping, runInNs, tcpConnect, tcpListen } from './traffic.js';
+import { runProc } from './traffic.js';
 export type { ConnectOutcome, ConnectResult, PingOptions, PingResult, ProcResult, TcpListener } from './traffic.js';
 
 // ---------------------------------------------------------------- paths
@@ -890,29 +891,7 @@ export interface CliResult {
 
 /** Run `bin/pktpath ...args` to completion (killed after timeoutMs). For bad-input and --help tests. */
 export function runCli(args: readonly string[], timeoutMs = 15_000): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PKTPATH_BIN, [...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO_ROOT });
-    liveTraces.add(child);
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      liveTraces.delete(child);
-      reject(new Error(`pktpath ${args.join(' ')}: cannot start: ${err.message}`, { cause: err }));
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      liveTraces.delete(child);
-      resolve({ code, signal, stdout, stderr, timedOut });
-    });
-  });
+  return runProc(PKTPATH_BIN, args, timeoutMs);
 }
 
 // ---------------------------------------------------------------- event helpers
