@@ -24,12 +24,11 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, 
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
-import { haveCommand, killAllTraffic, ping, runInNs, tcpConnect, tcpListen } from './traffic.js';
+import { haveCommand, killAllTraffic, ping, runInNs, runProc, tcpConnect, tcpListen } from './traffic.js';
 import type { ConnectResult, PingOptions, PingResult, ProcResult, TcpListener } from './traffic.js';
 import { pidAlive } from '../../src/os/process.js';
 
 export { haveCommand, ping, runInNs, tcpConnect, tcpListen } from './traffic.js';
-import { runProc } from './traffic.js';
 export type { ConnectOutcome, ConnectResult, PingOptions, PingResult, ProcResult, TcpListener } from './traffic.js';
 
 // ---------------------------------------------------------------- paths
