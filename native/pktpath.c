@@ -237,17 +237,38 @@ static struct bpf_map *find_map(napi_env env, struct obj_handle *h, napi_value n
 	return m;
 }
 
+/* The (handle, program name, ...) arguments most calls start with; NULL after throwing. */
+static struct bpf_program *prog_args(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv,
+				     struct obj_handle **h)
+{
+	if (napi_get_cb_info(env, info, argc, argv, NULL, NULL) != napi_ok || *argc < 2) {
+		napi_throw_type_error(env, NULL, "expected a BPF object handle and a program name");
+		return NULL;
+	}
+	*h = get_obj(env, argv[0]);
+	return *h ? find_prog(env, *h, argv[1]) : NULL;
+}
+
+/* The (handle, map name, ...) arguments; NULL after throwing. */
+static struct bpf_map *map_args(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv,
+				struct obj_handle **h)
+{
+	if (napi_get_cb_info(env, info, argc, argv, NULL, NULL) != napi_ok || *argc < 2) {
+		napi_throw_type_error(env, NULL, "expected a BPF object handle and a map name");
+		return NULL;
+	}
+	*h = get_obj(env, argv[0]);
+	return *h ? find_map(env, *h, argv[1]) : NULL;
+}
+
 /* setAutoload(h, prog, bool) */
 static napi_value prog_set_autoload(napi_env env, napi_callback_info info)
 {
 	size_t argc = 3;
 	napi_value argv[3];
 	bool on;
-	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	struct obj_handle *h = get_obj(env, argv[0]);
-	if (!h)
-		return NULL;
-	struct bpf_program *p = find_prog(env, h, argv[1]);
+	struct obj_handle *h;
+	struct bpf_program *p = prog_args(env, info, &argc, argv, &h);
 	if (!p)
 		return NULL;
 	CHECK(napi_get_value_bool(env, argv[2], &on));
@@ -263,11 +284,8 @@ static napi_value prog_set_attach_target(napi_env env, napi_callback_info info)
 	size_t argc = 3;
 	napi_value argv[3];
 	char fn[256];
-	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	struct obj_handle *h = get_obj(env, argv[0]);
-	if (!h)
-		return NULL;
-	struct bpf_program *p = find_prog(env, h, argv[1]);
+	struct obj_handle *h;
+	struct bpf_program *p = prog_args(env, info, &argc, argv, &h);
 	if (!p)
 		return NULL;
 	if (get_string(env, argv[2], fn, sizeof(fn)))
@@ -283,11 +301,8 @@ static napi_value map_initial_value(napi_env env, napi_callback_info info)
 {
 	size_t argc = 2;
 	napi_value argv[2], ab;
-	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	struct obj_handle *h = get_obj(env, argv[0]);
-	if (!h)
-		return NULL;
-	struct bpf_map *m = find_map(env, h, argv[1]);
+	struct obj_handle *h;
+	struct bpf_map *m = map_args(env, info, &argc, argv, &h);
 	if (!m)
 		return NULL;
 	size_t sz = 0;
@@ -305,11 +320,8 @@ static napi_value map_set_initial_value(napi_env env, napi_callback_info info)
 {
 	size_t argc = 3;
 	napi_value argv[3];
-	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	struct obj_handle *h = get_obj(env, argv[0]);
-	if (!h)
-		return NULL;
-	struct bpf_map *m = find_map(env, h, argv[1]);
+	struct obj_handle *h;
+	struct bpf_map *m = map_args(env, info, &argc, argv, &h);
 	if (!m)
 		return NULL;
 	napi_typedarray_type t;
@@ -329,11 +341,8 @@ static napi_value map_set_max_entries(napi_env env, napi_callback_info info)
 	size_t argc = 3;
 	napi_value argv[3];
 	uint32_t n;
-	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	struct obj_handle *h = get_obj(env, argv[0]);
-	if (!h)
-		return NULL;
-	struct bpf_map *m = find_map(env, h, argv[1]);
+	struct obj_handle *h;
+	struct bpf_map *m = map_args(env, info, &argc, argv, &h);
 	if (!m)
 		return NULL;
 	CHECK(napi_get_value_uint32(env, argv[2], &n));
@@ -363,11 +372,8 @@ static napi_value prog_attach(napi_env env, napi_callback_info info)
 {
 	size_t argc = 2;
 	napi_value argv[2], r;
-	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	struct obj_handle *h = get_obj(env, argv[0]);
-	if (!h)
-		return NULL;
-	struct bpf_program *p = find_prog(env, h, argv[1]);
+	struct obj_handle *h;
+	struct bpf_program *p = prog_args(env, info, &argc, argv, &h);
 	if (!p)
 		return NULL;
 	if (h->nlinks >= MAX_LINKS)
@@ -385,11 +391,8 @@ static napi_value prog_attach_kprobe_multi(napi_env env, napi_callback_info info
 {
 	size_t argc = 4;
 	napi_value argv[4], r;
-	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	struct obj_handle *h = get_obj(env, argv[0]);
-	if (!h)
-		return NULL;
-	struct bpf_program *p = find_prog(env, h, argv[1]);
+	struct obj_handle *h;
+	struct bpf_program *p = prog_args(env, info, &argc, argv, &h);
 	if (!p)
 		return NULL;
 	uint32_t n;
@@ -430,11 +433,8 @@ static napi_value prog_attach_kprobe(napi_env env, napi_callback_info info)
 	napi_value argv[4], r;
 	char fn[256];
 	bool ret = false;
-	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	struct obj_handle *h = get_obj(env, argv[0]);
-	if (!h)
-		return NULL;
-	struct bpf_program *p = find_prog(env, h, argv[1]);
+	struct obj_handle *h;
+	struct bpf_program *p = prog_args(env, info, &argc, argv, &h);
 	if (!p)
 		return NULL;
 	if (get_string(env, argv[2], fn, sizeof(fn)))
@@ -461,11 +461,8 @@ static napi_value prog_attach_clone(napi_env env, napi_callback_info info)
 	size_t argc = 3;
 	napi_value argv[3], r;
 	uint32_t btf_id;
-	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	struct obj_handle *h = get_obj(env, argv[0]);
-	if (!h)
-		return NULL;
-	struct bpf_program *p = find_prog(env, h, argv[1]);
+	struct obj_handle *h;
+	struct bpf_program *p = prog_args(env, info, &argc, argv, &h);
 	if (!p)
 		return NULL;
 	CHECK(napi_get_value_uint32(env, argv[2], &btf_id));
@@ -545,11 +542,8 @@ static napi_value map_fd(napi_env env, napi_callback_info info)
 {
 	size_t argc = 2;
 	napi_value argv[2], r;
-	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	struct obj_handle *h = get_obj(env, argv[0]);
-	if (!h)
-		return NULL;
-	struct bpf_map *m = find_map(env, h, argv[1]);
+	struct obj_handle *h;
+	struct bpf_map *m = map_args(env, info, &argc, argv, &h);
 	if (!m)
 		return NULL;
 	CHECK(napi_create_int32(env, bpf_map__fd(m), &r));
@@ -560,11 +554,8 @@ static napi_value prog_fd(napi_env env, napi_callback_info info)
 {
 	size_t argc = 2;
 	napi_value argv[2], r;
-	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	struct obj_handle *h = get_obj(env, argv[0]);
-	if (!h)
-		return NULL;
-	struct bpf_program *p = find_prog(env, h, argv[1]);
+	struct obj_handle *h;
+	struct bpf_program *p = prog_args(env, info, &argc, argv, &h);
 	if (!p)
 		return NULL;
 	CHECK(napi_create_int32(env, bpf_program__fd(p), &r));
