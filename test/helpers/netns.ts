@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import { haveCommand, killAllTraffic, ping, runInNs, runProc, tcpConnect, tcpListen } from './traffic.js';
 import type { ConnectResult, PingOptions, PingResult, ProcResult, TcpListener } from './traffic.js';
+import type { Tuple } from '../../src/core/event.js';
 import { pidAlive } from '../../src/os/process.js';
 
 export { haveCommand, ping, runInNs, tcpConnect, tcpListen } from './traffic.js';
@@ -659,18 +660,8 @@ export async function withVethPair<T>(opts: VethPairOptions, fn: (pair: VethPair
 
 // ---------------------------------------------------------------- pktpath driver
 
-/** One line of `pktpath trace --json`, per the CLI specification. */
-export interface TraceTuple {
-  proto: string;
-  saddr: string;
-  daddr: string;
-  sport: number;
-  dport: number;
-  flags: string;
-  icmp_type?: number;
-  icmp_code?: number;
-  icmp_id?: number;
-}
+/** The `tuple` of a `pktpath trace --json` line: the formatters' own type. */
+export type TraceTuple = Tuple;
 
 export interface TraceEvent {
   time: string;
