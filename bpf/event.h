@@ -39,21 +39,21 @@ struct pp_tuple {
 struct pp_event {
 	__u64 ts_ns;      /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	__u64 skb;        /* skb address, 0 when the probe has none */
-	__u64 location;   /* kfree_skb/consume_skb caller address, 0 otherwise */
+	__u64 location;   /* kfree_skb/consume_skb caller address; netfilter observer: conntrack status | 1<<63 when tracked; 0 otherwise */
 	__u32 netns;      /* network namespace inode */
 	__u32 ifindex;
 	__u32 mark;
 	__u32 len;        /* skb->len */
 	__u32 pid;        /* tgid of current */
 	__u32 drop_reason;/* enum skb_drop_reason value, on drops */
-	__s32 aux;        /* probe-specific: xmit rc, reset reason, fib error, qdisc handle, icmp type<<8|code */
-	__u32 aux2;       /* probe-specific: fib table id, qdisc parent */
+	__s32 aux;        /* probe-specific: xmit rc, reset reason, fib error, qdisc handle, icmp type<<8|code, netfilter hook */
+	__u32 aux2;       /* probe-specific: fib table id, qdisc parent, netfilter observer slot */
 	__u16 probe;      /* PP_PROBE_* (bpf/probes.gen.h, from src/core/probes.json) */
 	__u16 cpu;
 	__u8 pkt_type;
 	__u8 flags;       /* PP_EV_* */
 	__u8 stack_depth; /* frames after the event when PP_EV_STACK */
-	__u8 aux3;        /* probe-specific: fib_table_lookup route type (RTN_*, from the fib_info found) */
+	__u8 aux3;        /* probe-specific: fib_table_lookup route type (RTN_*, from the fib_info found), netfilter pf */
 	__u8 dst_mac[6];
 	__u8 pad1[2];
 	char ifname[PP_IFNAMSIZ];

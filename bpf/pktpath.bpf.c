@@ -58,6 +58,7 @@ struct pp_extra {
 	__u64 func_ip;
 	__u8 aux3;
 	__u8 direct; /* the skb is BTF-typed: plain loads instead of probe reads (a constant per program) */
+	__u8 hookprog; /* a netfilter hook program: no task helpers (pid, comm, stack) exist there (a constant) */
 	__u32 drop_reason;
 	__s32 aux;
 	__u32 aux2;
@@ -69,7 +70,7 @@ static __always_inline int pp_emit(void *ctx, __u16 probe, struct sk_buff *skb, 
 				   __u32 netns, const struct pp_tuple *t, int has_tuple,
 				   const struct pp_extra *x, const __u8 *aux_addr, __u8 aux_family)
 {
-	int with_stack = CFG.want_stack == 1 || (CFG.want_stack == 2 && (x->flags & PP_EV_DROP));
+	int with_stack = !x->hookprog && (CFG.want_stack == 1 || (CFG.want_stack == 2 && (x->flags & PP_EV_DROP)));
 	struct pp_event *ev;
 
 	if (with_stack)
@@ -91,10 +92,12 @@ static __always_inline int pp_emit(void *ctx, __u16 probe, struct sk_buff *skb, 
 	ev->aux3 = x->aux3;
 	ev->probe = probe;
 	ev->cpu = bpf_get_smp_processor_id();
-	ev->pid = bpf_get_current_pid_tgid() >> 32;
+	if (!x->hookprog)
+		ev->pid = bpf_get_current_pid_tgid() >> 32;
 	ev->netns = netns;
 	ev->flags = (x->flags & ~PP_EV_FREES) | (has_tuple ? PP_EV_HAS_TUPLE : 0);
-	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	if (!x->hookprog)
+		bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 	if (has_tuple)
 		__builtin_memcpy(&ev->tuple, t, sizeof(*t));
 	if (aux_family) {
@@ -126,10 +129,14 @@ static __always_inline int pp_emit(void *ctx, __u16 probe, struct sk_buff *skb, 
 	return 0;
 }
 
-/* Filters that need no header parsing: pid, mark, netns, interface. */
-static __always_inline int pp_match_meta(struct sk_buff *skb, struct net_device *dev, __u32 netns)
+/*
+ * Filters that need no header parsing: pid, mark, netns, interface. check_pid is a
+ * constant: 0 in netfilter hook programs, which have no current-task helpers on every
+ * kernel (they ignore -p).
+ */
+static __always_inline int pp_match_meta_pid(struct sk_buff *skb, struct net_device *dev, __u32 netns, int check_pid)
 {
-	if (CFG.pid && (bpf_get_current_pid_tgid() >> 32) != CFG.pid)
+	if (check_pid && CFG.pid && (bpf_get_current_pid_tgid() >> 32) != CFG.pid)
 		return 0;
 	if (CFG.has_mark) {
 		if (!skb || (BPF_CORE_READ(skb, mark) & CFG.mark_mask) != CFG.mark)
@@ -140,6 +147,11 @@ static __always_inline int pp_match_meta(struct sk_buff *skb, struct net_device 
 	if (CFG.has_ifname && !pp_ifname_match(dev))
 		return 0;
 	return 1;
+}
+
+static __always_inline int pp_match_meta(struct sk_buff *skb, struct net_device *dev, __u32 netns)
+{
+	return pp_match_meta_pid(skb, dev, netns, 1);
 }
 
 /* dev_arg: the device the tracepoint names, when the skb may already have moved on */
@@ -162,13 +174,13 @@ static __always_inline int pp_skb_event_dev(void *ctx, __u16 probe, struct sk_bu
 			bpf_map_delete_elem(&kept, &key);
 		return pp_emit(ctx, probe, skb, dev, ns, &t, has, x, 0, 0);
 	}
-	if (CFG.pid && (bpf_get_current_pid_tgid() >> 32) != CFG.pid)
+	if (!x->hookprog && CFG.pid && (bpf_get_current_pid_tgid() >> 32) != CFG.pid)
 		return 0;
 	__u32 netns = 0;
 	/* the namespace costs three reads: only before the match when the filter needs it */
 	if (CFG.netns)
 		netns = pp_skb_netns(skb, dev, route_dev);
-	if (!pp_match_meta(skb, dev, netns))
+	if (!pp_match_meta_pid(skb, dev, netns, !x->hookprog))
 		return 0;
 	int has = pp_parse_skb(skb, &t, x->direct);
 	if (!pp_match_tuple(&t, has))
@@ -415,3 +427,47 @@ PP_FUNC_TEMPLATES(2)
 PP_FUNC_TEMPLATES(3)
 PP_FUNC_TEMPLATES(4)
 PP_FUNC_TEMPLATES(5)
+
+/*
+ * Netfilter observers (BPF_PROG_TYPE_NETFILTER, kernel 6.4+): hook programs that only
+ * look and always return NF_ACCEPT. User space attaches them just before and just after
+ * each iptables-legacy table's priority at each hook (nft trace cannot see x_tables), so
+ * "seen before table T and not after it, then a NETFILTER_DROP" names T as the dropper,
+ * and "seen after T" means T let the packet through. The slot (which of the ten places
+ * at a hook) is the program; the hook and family come from the hook state.
+ * libbpf 1.1 does not know SEC("netfilter"): user space sets the program type before load.
+ */
+struct pp_nf_ctx { /* struct bpf_nf_ctx, without CO-RE: the verifier checks these offsets */
+	const struct nf_hook_state *state;
+	struct sk_buff *skb;
+};
+
+static __always_inline int pp_nf_observe(struct pp_nf_ctx *ctx, __u32 slot)
+{
+	const struct nf_hook_state *st = ctx->state;
+	struct sk_buff *skb = ctx->skb;
+	struct pp_extra x = { .aux = BPF_CORE_READ(st, hook), .aux2 = slot, .aux3 = BPF_CORE_READ(st, pf), .direct = 1, .hookprog = 1 };
+	/* location: the conntrack status (bit 63: the packet has a conntrack entry), so user
+	 * space knows whether the nat table will be consulted (only until NAT is set up) */
+	if (bpf_core_field_exists(skb->_nfct)) {
+		struct nf_conn *ct = (struct nf_conn *)(BPF_CORE_READ(skb, _nfct) & ~7ULL);
+		if (ct)
+			x.location = BPF_CORE_READ(ct, status) | (1ULL << 63);
+	}
+	/* the input device where the packet came in (prerouting, input, forward), else the output one */
+	struct net_device *dev = x.aux <= 2 /* NF_INET_FORWARD */ ? BPF_CORE_READ(st, in) : BPF_CORE_READ(st, out);
+	pp_skb_event_dev(ctx, PP_PROBE_NF_OBSERVER, skb, &x, dev);
+	return 1; /* NF_ACCEPT */
+}
+
+#define PP_NF_SLOT(n) SEC("?netfilter") int nf_obs_##n(struct pp_nf_ctx *ctx) { return pp_nf_observe(ctx, n); }
+PP_NF_SLOT(0)
+PP_NF_SLOT(1)
+PP_NF_SLOT(2)
+PP_NF_SLOT(3)
+PP_NF_SLOT(4)
+PP_NF_SLOT(5)
+PP_NF_SLOT(6)
+PP_NF_SLOT(7)
+PP_NF_SLOT(8)
+PP_NF_SLOT(9)

@@ -8,6 +8,7 @@
  * so a JavaScript callback runs once per wake-up, not once per event.
  * Everything else (BTF, decoding, filters, formatting) lives in TypeScript.
  */
+#define _GNU_SOURCE
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <uv.h>
@@ -19,8 +20,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+/* Kernel 6.4+ values that Debian 12's headers and libbpf 1.1 do not know. */
+#define PP_BPF_PROG_TYPE_NETFILTER 32
+#define PP_BPF_NETFILTER 45
 
 #define MAX_LINKS 4096
 #define LOG_CAP (64 * 1024)
@@ -32,7 +40,8 @@ static int g_verbose;
 
 static int print_fn(enum libbpf_print_level level, const char *fmt, va_list args)
 {
-	char line[1024];
+	/* libbpf prints a whole verifier log in one call: keep its end, where the verdict is */
+	static char line[LOG_CAP];
 	int n = vsnprintf(line, sizeof(line), fmt, args);
 	if (n < 0)
 		return 0;
@@ -506,6 +515,96 @@ static napi_value prog_attach_clone(napi_env env, napi_callback_info info)
 	return r;
 }
 
+/* setNetfilter(h, prog): makes a SEC("?netfilter") program a BPF netfilter hook program */
+static napi_value prog_set_netfilter(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2;
+	napi_value argv[2];
+	struct obj_handle *h;
+	struct bpf_program *p = prog_args(env, info, &argc, argv, &h);
+	if (!p)
+		return NULL;
+	int err = bpf_program__set_type(p, PP_BPF_PROG_TYPE_NETFILTER);
+	if (!err)
+		err = bpf_program__set_expected_attach_type(p, PP_BPF_NETFILTER);
+	if (err)
+		return throw_errno(env, "set netfilter program type", -err);
+	return NULL;
+}
+
+/*
+ * attachNetfilter(h, prog, pf, hook, priority, netnsPath|null): link index. A netfilter
+ * link hooks into the network namespace of the calling thread, so for another namespace
+ * this thread enters it (setns) for the one bpf() call and comes straight back.
+ * libbpf 1.1 has no netfilter link options: the attr is laid out by hand
+ * (link_create: prog_fd, target_fd, attach_type, flags, then netfilter {pf, hooknum,
+ * priority, flags}).
+ */
+static napi_value prog_attach_netfilter(napi_env env, napi_callback_info info)
+{
+	size_t argc = 6;
+	napi_value argv[6], r;
+	uint32_t pf, hook;
+	int32_t prio;
+	char path[512] = "";
+	struct obj_handle *h;
+	struct bpf_program *p = prog_args(env, info, &argc, argv, &h);
+	if (!p)
+		return NULL;
+	if (argc < 5)
+		return throw_errno(env, "attachNetfilter(h, prog, pf, hook, priority, netns)", EINVAL);
+	CHECK(napi_get_value_uint32(env, argv[2], &pf));
+	CHECK(napi_get_value_uint32(env, argv[3], &hook));
+	CHECK(napi_get_value_int32(env, argv[4], &prio));
+	if (argc > 5) {
+		napi_valuetype t;
+		CHECK(napi_typeof(env, argv[5], &t));
+		if (t == napi_string && get_string(env, argv[5], path, sizeof(path)))
+			return throw_errno(env, "netns path too long", EINVAL);
+	}
+	if (h->nclone_fds + 1 > 2 * MAX_LINKS)
+		return throw_errno(env, "attach: too many links", E2BIG);
+	int pfd = bpf_program__fd(p);
+	if (pfd < 0)
+		return throw_errno(env, "attach netfilter: program not loaded", EINVAL);
+	int self = -1, target = -1;
+	if (path[0]) {
+		self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+		target = open(path, O_RDONLY | O_CLOEXEC);
+		if (self < 0 || target < 0 || setns(target, CLONE_NEWNET)) {
+			int err = errno;
+			if (self >= 0)
+				close(self);
+			if (target >= 0)
+				close(target);
+			return throw_errno(env, "attach netfilter: enter netns", err);
+		}
+	}
+	uint32_t attr[32];
+	memset(attr, 0, sizeof(attr));
+	attr[0] = (uint32_t)pfd;
+	attr[2] = PP_BPF_NETFILTER;
+	attr[4] = pf;
+	attr[5] = hook;
+	memcpy(&attr[6], &prio, sizeof(prio));
+	int lfd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, attr, sizeof(attr));
+	int err = errno;
+	if (self >= 0) {
+		if (setns(self, CLONE_NEWNET)) {
+			/* the thread would stay in the wrong namespace: nothing sane is left to do */
+			fprintf(stderr, "pktpath: cannot return to the original network namespace: %s\n", strerror(errno));
+			abort();
+		}
+		close(self);
+		close(target);
+	}
+	if (lfd < 0)
+		return throw_errno(env, "attach netfilter", err);
+	h->clone_fds[h->nclone_fds++] = lfd;
+	CHECK(napi_create_int32(env, h->nclone_fds, &r));
+	return r;
+}
+
 /* detachAll(h) */
 static napi_value obj_detach_all(napi_env env, napi_callback_info info)
 {
@@ -810,6 +909,8 @@ static napi_value init(napi_env env, napi_value exports)
 	EXPORT("attachKprobeMulti", prog_attach_kprobe_multi);
 	EXPORT("attachKprobe", prog_attach_kprobe);
 	EXPORT("attachClone", prog_attach_clone);
+	EXPORT("setNetfilter", prog_set_netfilter);
+	EXPORT("attachNetfilter", prog_attach_netfilter);
 	EXPORT("detachAll", obj_detach_all);
 	EXPORT("close", obj_close);
 	EXPORT("mapFd", map_fd);

@@ -38,8 +38,10 @@ test('the BPF object has both flavours of a program for every catalogued tracepo
 test('parseCatalog rejects duplicates and missing fields', () => {
   const tp = { id: 1, name: 'a', category: 'net', stage: 'link-rx', since: '4.0', what: 'x' };
   const functionProbes = { entry: 200, return: 201 };
-  assert.throws(() => parseCatalog({ tracepoints: [tp, { ...tp, name: 'b' }], functionProbes }), /duplicate/);
-  assert.throws(() => parseCatalog({ tracepoints: [{ ...tp, what: undefined }], functionProbes }), /lacks "what"/);
+  const netfilterProbes = { observer: 202 };
+  assert.throws(() => parseCatalog({ tracepoints: [tp, { ...tp, name: 'b' }], functionProbes, netfilterProbes }), /duplicate/);
+  assert.throws(() => parseCatalog({ tracepoints: [{ ...tp, what: undefined }], functionProbes, netfilterProbes }), /lacks "what"/);
   assert.throws(() => parseCatalog({ tracepoints: [tp] }), /functionProbes/);
+  assert.throws(() => parseCatalog({ tracepoints: [tp], functionProbes }), /netfilterProbes/);
   assert.throws(() => parseCatalog({}), /array missing/);
 });

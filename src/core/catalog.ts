@@ -20,6 +20,8 @@ export interface Catalog {
   readonly tracepoints: readonly TracepointProbe[];
   /** the probe ids of function-level events (entry and return); the function comes from func_ip */
   readonly functionProbes: { readonly entry: number; readonly return: number };
+  /** the probe id of netfilter observer events (src/core/nfobserve.ts) */
+  readonly netfilterProbes: { readonly observer: number };
 }
 
 /** Validates the parsed JSON: unique ids and names, every field present. */
@@ -30,6 +32,8 @@ export function parseCatalog(json: unknown): Catalog {
   if (!fp || typeof fp.entry !== 'number' || typeof fp.return !== 'number') {
     throw new Error('probe catalogue: "functionProbes" {entry, return} missing');
   }
+  const np = (c as { netfilterProbes?: { observer?: unknown } }).netfilterProbes;
+  if (!np || typeof np.observer !== 'number') throw new Error('probe catalogue: "netfilterProbes" {observer} missing');
   const ids = new Set<number>();
   const names = new Set<string>();
   for (const tp of c.tracepoints as TracepointProbe[]) {

@@ -253,13 +253,13 @@ export interface DropCandidate {
   table: string;
   chain: string;
   hook: NfHook | null;
-  /** 'rule': a DROP/REJECT rule counted; 'policy': the chain's DROP policy counted */
+  /** 'rule': a rule counted; 'policy': the builtin chain's policy counted */
   kind: 'rule' | 'policy';
   /** the rule's 1-based index in its chain; null for a policy */
   index: number | null;
   /** the rule text (`-A OUTPUT ... -j DROP`); null for a policy */
   rule: string | null;
-  /** `DROP`, `REJECT`, or the policy (`DROP`) */
+  /** the rule's target (`DROP`, `REJECT`, `DNAT`, a user chain...), or the policy (`DROP`, `ACCEPT`) */
   target: string;
   /** growth of the packet and byte counters between the snapshots */
   packets: number;
@@ -282,19 +282,18 @@ function ruleKeys(tables: readonly IptTable[]): Map<string, IptRule> {
 }
 
 /**
- * The rules and policies that dropped packets between two snapshots of one family:
- * a rule whose target is DROP or REJECT and whose packet counter grew, or a builtin
- * chain with policy DROP whose policy counter grew. Rules are matched by table, chain
- * and text (not by index, so an insert in between does not shift them); a rule added
- * since `before` counts from 0. Counters that shrank (`iptables -Z`) are ignored.
- * In the order of `after`: tables as printed, policies after their table's rules.
+ * Every rule and builtin-chain policy whose packet counter grew between two snapshots of
+ * one family, whatever its target. Rules are matched by table, chain and text (not by
+ * index, so an insert in between does not shift them); a rule added since `before`
+ * counts from 0. Counters that shrank (`iptables -Z`) are ignored. In the order of
+ * `after`: tables as printed, policies after their table's rules.
  */
-export function diffDrops(before: readonly IptTable[], after: readonly IptTable[]): DropCandidate[] {
+export function diffCounted(before: readonly IptTable[], after: readonly IptTable[]): DropCandidate[] {
   const old = ruleKeys(before);
   const out: DropCandidate[] = [];
   for (const t of after) {
     for (const [key, r] of ruleKeys([t])) {
-      if (r.target === null || !DROP_TARGETS.has(r.target)) continue;
+      if (r.target === null) continue;
       const prev = old.get(key);
       const dp = r.packets - (prev?.packets ?? 0);
       if (dp <= 0) continue;
@@ -312,7 +311,7 @@ export function diffDrops(before: readonly IptTable[], after: readonly IptTable[
     }
     const bt = before.find((x) => x.table === t.table);
     for (const c of t.chains) {
-      if (c.policy !== 'DROP') continue;
+      if (c.policy === null) continue;
       const prev = bt?.chains.find((x) => x.name === c.name);
       const dp = c.packets - (prev?.packets ?? 0);
       if (dp <= 0) continue;
@@ -330,6 +329,24 @@ export function diffDrops(before: readonly IptTable[], after: readonly IptTable[
     }
   }
   return out;
+}
+
+/** A candidate that ends the packet: a DROP/REJECT rule or a DROP policy. */
+export const isDropCandidate = (c: DropCandidate): boolean => (c.kind === 'rule' ? DROP_TARGETS.has(c.target) : c.target === 'DROP');
+
+/** Targets that end a chain's walk with the packet let through (NAT targets accept too). */
+export const ACCEPT_TARGETS: ReadonlySet<string> = new Set(['ACCEPT', 'DNAT', 'SNAT', 'MASQUERADE', 'REDIRECT', 'NETMAP']);
+
+/** A candidate that lets the packet through: an ACCEPT or NAT rule, or an ACCEPT policy. */
+export const isAcceptCandidate = (c: DropCandidate): boolean => (c.kind === 'rule' ? ACCEPT_TARGETS.has(c.target) : c.target === 'ACCEPT');
+
+/**
+ * The rules and policies that dropped packets between two snapshots of one family:
+ * a rule whose target is DROP or REJECT and whose packet counter grew, or a builtin
+ * chain with policy DROP whose policy counter grew (see diffCounted).
+ */
+export function diffDrops(before: readonly IptTable[], after: readonly IptTable[]): DropCandidate[] {
+  return diffCounted(before, after).filter(isDropCandidate);
 }
 
 /**

@@ -1,8 +1,12 @@
 /**
- * --iptable on kernels without function probes: the netfilter path of each traced
- * packet from nftables tracing (src/os/nftrace.ts), one session per network namespace,
- * turned into pktpath events. Covers nftables and iptables-nft rulesets; rules loaded
- * with iptables-legacy are not seen by nft trace (docs/netfilter.md).
+ * --iptable: the netfilter path of each traced packet.
+ *
+ * - nftables and iptables-nft rulesets: nftables tracing (src/os/nftrace.ts), one
+ *   session per network namespace, turned into pktpath events.
+ * - iptables-legacy rulesets, which nft trace does not see: BPF netfilter observers
+ *   around each legacy table (src/core/nfobserve.ts, kernel 6.4+) give the table steps,
+ *   and rule counters (src/os/legacy.ts) name the rule. On older kernels only the drops
+ *   are named, from counters. See docs/netfilter.md.
  */
 import { OWN_TABLE_RE } from '../core/nftrace.js';
 import type { NfJson, NfTrace, NftTraceFilter } from '../core/nftrace.js';
@@ -12,6 +16,11 @@ import type { TraceOptions } from '../core/options.js';
 import { netnsNames, resolveNetns, currentNetns } from './netns.js';
 import { LegacyWatcher } from './legacy.js';
 import { reclaimStale, startNftTrace } from './nftrace.js';
+import { LegacyPathTracker, planObservers } from '../core/nfobserve.js';
+import type { LegacyStep } from '../core/nfobserve.js';
+import type { Observers } from './tracepoints.js';
+import { join } from 'node:path';
+import { NETNS_RUN_DIR } from './netns.js';
 import type { NftTraceSession } from './nftrace.js';
 
 /** At most this many namespaces get a trace session of their own. */
@@ -22,6 +31,12 @@ export interface NetfilterPath {
   readonly namespaces: readonly string[];
   /** namespaces with iptables-legacy rules, watched by counters */
   readonly legacy: readonly string[];
+  /** of those, the namespaces with observers around their legacy tables, and how many hook positions */
+  readonly observed: readonly { name: string; spots: number }[];
+  /** decodes observer events into legacy table steps */
+  readonly tracker: LegacyPathTracker;
+  /** The rule behind a legacy table step the observers saw, from counters (null: not found). */
+  explainLegacyStep(netns: number, tsNs: bigint, step: LegacyStep): Promise<NfStepJson>;
   /**
    * For a NETFILTER_DROP in a namespace with iptables-legacy rules (which nft trace does not
    * see): the table, chain and rule whose counters show the drop, or null.
@@ -58,6 +73,7 @@ export async function startNetfilterPath(
   opts: TraceOptions,
   onTrace: (trace: NfTrace, netnsInode: number) => void,
   onError: (msg: string) => void,
+  observers?: Observers,
 ): Promise<NetfilterPath> {
   const names = netnsNames();
   const targets: (string | null)[] = [];
@@ -86,6 +102,20 @@ export async function startNetfilterPath(
       }
     }),
   );
+  const tracker = new LegacyPathTracker();
+  const observed: { name: string; spots: number }[] = [];
+  if (observers) {
+    for (const [inode, { name, w }] of watchers) {
+      const spots = planObservers(w.snapshot.names);
+      try {
+        for (const s of spots) observers.attach(s.slot, s.pf, s.hookNum, s.priority, name ? join(NETNS_RUN_DIR, name) : null);
+        tracker.setSpots(inode, spots);
+        if (spots.length) observed.push({ name, spots: spots.length });
+      } catch (err) {
+        problems.push(`${name || 'this namespace'}: netfilter observers: ${(err as Error).message}; iptables-legacy drops are named from counters only`);
+      }
+    }
+  }
   await Promise.all(
     targets.map(async (netns) => {
       const inode = netns === null ? currentNetns() : resolveNetns(netns);
@@ -111,6 +141,18 @@ export async function startNetfilterPath(
   return {
     namespaces: sessions.map((s) => s.netns ?? ''),
     legacy: [...watchers.values()].map((x) => x.name),
+    observed,
+    tracker,
+    explainLegacyStep: async (netns, tsNs, step) => {
+      const base: NfStepJson = { pf: step.pf, table: step.table, chain: step.chain, hook: step.hook, verdict: step.verdict, rule: null };
+      const entry = watchers.get(netns);
+      if (!entry) return base;
+      const d = await entry.w.explainStep({ atNs: tsNs, family: step.family, table: step.table, hook: step.hook, verdict: step.verdict });
+      if (!d) return base;
+      const rule = d.rule ?? (d.byPolicy ? `policy ${d.target} of chain ${d.chain}` : null);
+      const ambiguous = d.ambiguous.length ? ` (ambiguous: ${d.ambiguous.join('; ')})` : '';
+      return { ...base, rule: rule && `${rule}${ambiguous}` };
+    },
     explainLegacyDrop: async (netns, tsNs, family) => {
       const entry = watchers.get(netns);
       if (!entry) return null;

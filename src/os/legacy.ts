@@ -17,7 +17,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvironmentError, UsageError } from '../core/errors.js';
-import { describeCandidate, diffDrops, hasRules, parseIptablesSave } from '../core/iptsave.js';
+import { describeCandidate, diffCounted, hasRules, isAcceptCandidate, isDropCandidate, parseIptablesSave } from '../core/iptsave.js';
 import type { DropCandidate, IptTable } from '../core/iptsave.js';
 import type { NfHook } from '../core/nftrace.js';
 import { NETNS_RUN_DIR } from './netns.js';
@@ -168,7 +168,7 @@ export interface LegacyCandidate extends DropCandidate {
   family: LegacyFamily;
 }
 
-/** What a legacy drop was, by counters. */
+/** What a legacy drop (or, with explainStep, a table step) was, by counters. */
 export interface LegacyDrop {
   family: LegacyFamily;
   /** NFPROTO: 2 (ipv4) or 10 (ipv6) */
@@ -182,9 +182,9 @@ export interface LegacyDrop {
   index: number | null;
   /** true when the chain's DROP policy counted the packet */
   byPolicy: boolean;
-  /** the rule's target: `DROP` or `REJECT` (`DROP` for a policy) */
+  /** the rule's target: `DROP`, `REJECT`, `DNAT`, `ACCEPT`... (the policy for a policy) */
   target: string;
-  verdict: 'DROP';
+  verdict: 'DROP' | 'ACCEPT';
   /** packets the rule or policy counted since the snapshot before */
   packets: number;
   /**
@@ -207,6 +207,16 @@ export interface ExplainOptions {
   family?: LegacyFamily | 4 | 6;
 }
 
+/** A table step the observers saw (src/core/nfobserve.ts): which rule decided it. */
+export interface StepQuery extends ExplainOptions {
+  table: string;
+  hook: NfHook;
+  verdict: 'DROP' | 'ACCEPT';
+}
+
+/** Snapshots of one namespace are at least this far apart: a burst is answered by one. */
+const MIN_SNAPSHOT_GAP_MS = 50;
+
 interface DiffRecord {
   fromStartNs: bigint;
   toStartNs: bigint;
@@ -219,8 +229,10 @@ function familyOf(f: ExplainOptions['family']): LegacyFamily | null {
   return f === 4 || f === 'ipv4' ? 'ipv4' : 'ipv6';
 }
 
-function answer(all: readonly LegacyCandidate[], family: LegacyFamily | null): LegacyDrop | null {
-  const cands = family === null ? [...all] : all.filter((c) => c.family === family);
+type Want = (c: LegacyCandidate) => boolean;
+
+function answer(all: readonly LegacyCandidate[], want: Want, verdict: 'DROP' | 'ACCEPT'): LegacyDrop | null {
+  const cands = all.filter(want);
   if (cands.length === 0) return null;
   let best = cands[0]!;
   for (const c of cands) if (c.packets > best.packets) best = c;
@@ -234,7 +246,7 @@ function answer(all: readonly LegacyCandidate[], family: LegacyFamily | null): L
     index: best.index,
     byPolicy: best.kind === 'policy',
     target: best.target,
-    verdict: 'DROP',
+    verdict,
     packets: best.packets,
     ambiguous: cands.length > 1 ? cands.map((c) => describeCandidate(c, `${c.family} `)) : [],
     candidates: cands,
@@ -243,8 +255,8 @@ function answer(all: readonly LegacyCandidate[], family: LegacyFamily | null): L
 
 function diffSnapshots(a: LegacySnapshot, b: LegacySnapshot): LegacyCandidate[] {
   return [
-    ...diffDrops(a.ipv4, b.ipv4).map((c) => ({ ...c, family: 'ipv4' as const })),
-    ...diffDrops(a.ipv6, b.ipv6).map((c) => ({ ...c, family: 'ipv6' as const })),
+    ...diffCounted(a.ipv4, b.ipv4).map((c) => ({ ...c, family: 'ipv4' as const })),
+    ...diffCounted(a.ipv6, b.ipv6).map((c) => ({ ...c, family: 'ipv6' as const })),
   ];
 }
 
@@ -300,16 +312,36 @@ export class LegacyWatcher {
    * not know, or was counted before start()).
    */
   explainDrop(opts: ExplainOptions = {}): Promise<LegacyDrop | null> {
-    const run = this.queue.then(() => this.explain(opts));
+    const family = familyOf(opts.family);
+    return this.enqueue(opts.atNs, (c) => isDropCandidate(c) && (family === null || c.family === family), 'DROP');
+  }
+
+  /**
+   * Which rule (or policy) decided a table step the observers saw: a DROP/REJECT rule or
+   * DROP policy for a DROP, an ACCEPT/NAT rule or ACCEPT policy for an ACCEPT, counted in
+   * that table at that hook (a user chain reached from it included).
+   */
+  explainStep(q: StepQuery): Promise<LegacyDrop | null> {
+    const family = familyOf(q.family);
+    const kind = q.verdict === 'DROP' ? isDropCandidate : isAcceptCandidate;
+    return this.enqueue(
+      q.atNs,
+      (c) => kind(c) && c.table === q.table && (c.hook === q.hook || c.hook === null) && (family === null || c.family === family),
+      q.verdict,
+    );
+  }
+
+  private enqueue(at: bigint | undefined, want: Want, verdict: 'DROP' | 'ACCEPT'): Promise<LegacyDrop | null> {
+    const run = this.queue.then(() => this.explain(at, want, verdict));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async explain(opts: ExplainOptions): Promise<LegacyDrop | null> {
-    const family = familyOf(opts.family);
-    const at = opts.atNs;
+  private async explain(at: bigint | undefined, want: Want, verdict: 'DROP' | 'ACCEPT'): Promise<LegacyDrop | null> {
     // already counted by the latest snapshot: answer from the diffs we have
-    if (at !== undefined && at < this.last.startNs) return this.fromHistory(at, family);
+    if (at !== undefined && at < this.last.startNs) return this.fromHistory(at, want, verdict);
+    const gapMs = Number(this.last.endNs - process.hrtime.bigint()) / 1e6 + MIN_SNAPSHOT_GAP_MS;
+    if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
     const snap = await legacySnapshot(this.netns);
     const rec: DiffRecord = { fromStartNs: this.last.startNs, toStartNs: snap.startNs, toEndNs: snap.endNs, candidates: diffSnapshots(this.last, snap) };
     this.last = snap;
@@ -317,10 +349,10 @@ export class LegacyWatcher {
     this.totalNs += snap.endNs - snap.startNs;
     this.history.push(rec);
     if (this.history.length > HISTORY) this.history.shift();
-    const now = answer(rec.candidates, family);
+    const now = answer(rec.candidates, want, verdict);
     if (now !== null || at === undefined) return now;
     // a drop during the previous snapshot may have been counted by it
-    return this.fromHistory(at, family);
+    return this.fromHistory(at, want, verdict);
   }
 
   /**
@@ -329,10 +361,10 @@ export class LegacyWatcher {
    * most two diffs qualify (two when the drop fell during a snapshot); the earlier one
    * with a candidate wins.
    */
-  private fromHistory(at: bigint, family: LegacyFamily | null): LegacyDrop | null {
+  private fromHistory(at: bigint, want: Want, verdict: 'DROP' | 'ACCEPT'): LegacyDrop | null {
     for (const d of this.history) {
       if (!(d.fromStartNs < at && at < d.toEndNs)) continue;
-      const a = answer(d.candidates, family);
+      const a = answer(d.candidates, want, verdict);
       if (a !== null) return a;
     }
     return null;

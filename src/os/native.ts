@@ -44,6 +44,13 @@ export interface Native {
   attachKprobe(h: ObjHandle, prog: string, func: string, retprobe: boolean): number;
   /** Loads a copy of a loaded fentry/fexit program for another kernel function (vmlinux BTF id) and attaches it. */
   attachClone(h: ObjHandle, prog: string, btfId: number): number;
+  /** Makes a program a BPF netfilter hook program (kernel 6.4+); before load. */
+  setNetfilter(h: ObjHandle, prog: string): void;
+  /**
+   * Hooks a loaded netfilter program into family `pf` (NFPROTO_*), hook `hook`
+   * (NF_INET_*) at `priority`, in the network namespace at `netnsPath` (null: this one).
+   */
+  attachNetfilter(h: ObjHandle, prog: string, pf: number, hook: number, priority: number, netnsPath: string | null): number;
   detachAll(h: ObjHandle): void;
   close(h: ObjHandle): void;
   mapFd(h: ObjHandle, map: string): number;

@@ -22,6 +22,8 @@ import { startNetfilterPath } from './iptable.js';
 import type { NetfilterPath } from './iptable.js';
 import type { FunctionChoice } from './functions.js';
 import { startTracepoints } from './tracepoints.js';
+import { catalog } from './catalog.js';
+import type { LegacyStep } from '../core/nfobserve.js';
 import type { LoadedTrace } from './tracepoints.js';
 
 export interface TraceRunOptions {
@@ -67,15 +69,16 @@ function startEngine(
   err: NodeJS.WritableStream,
   verbose: boolean,
   route: boolean,
+  observers: boolean,
 ): { trace: LoadedTrace; label: string } {
   const exclude = route ? [] : ['fib_table_lookup'];
-  if (!choice) return { trace: startTracepoints(config, { ringBytes, exclude }), label: 'tracepoints' };
+  if (!choice) return { trace: startTracepoints(config, { ringBytes, exclude, observers }), label: 'tracepoints' };
   const planned = planFunctions(choice);
   if (verbose) {
     err.write(`pktpath: ${planned.discovered} kernel functions take an skb; traceable list: ${planned.traceableSource}\n`);
     for (const s of planned.skipped) err.write(`pktpath: function ${s.name}${s.module ? ` [${s.module}]` : ''}: skipped: ${s.reason}\n`);
   }
-  const trace = startTracepoints(config, { ringBytes, exclude, functions: planned.plan });
+  const trace = startTracepoints(config, { ringBytes, exclude, observers, functions: planned.plan });
   const fns = trace.probes.filter((p) => p.attached && p.via && !p.via.startsWith('tp_btf') && p.via !== 'raw_tp').length;
   const label = trace.backend ? `tracepoints and ${fns} functions via ${trace.backend}` : 'tracepoints only (no function backend works here: --verbose says why)';
   return { trace, label };
@@ -83,7 +86,8 @@ function startEngine(
 
 /** Runs a trace until SIGINT/SIGTERM, the catch count, `until`, or a closed stdout. */
 export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
-  const { trace, label } = startEngine(o.config, o.ringBytes, o.functions, o.err, o.verbose, o.route ?? false);
+  const { trace, label } = startEngine(o.config, o.ringBytes, o.functions, o.err, o.verbose, o.route ?? false, o.iptable !== undefined);
+  const observerProbe = catalog().netfilterProbes.observer;
   const resolver = makeResolver();
   const fmtOpts = { time: o.time, stack: o.stack };
   const formatter = o.json ? makeJsonFormatter(resolver, fmtOpts) : makeTextFormatter(resolver, fmtOpts);
@@ -114,7 +118,11 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
     events++;
     if (ev.flags & EV_DROP) {
       const r = resolver.dropReason(ev.dropReason);
-      if (r === 'NETFILTER_DROP' && netfilter?.legacy.length && ev.tuple && ev.tuple.family) legacyStep(ev, ev.tuple.family);
+      const seen = netfilter?.tracker.freed(ev, r);
+      if (seen) legacyTableStep(ev, seen, ev.tsNs + 1n);
+      else if (r === 'NETFILTER_DROP' && netfilter?.legacy.length && !netfilter.tracker.watches(ev.netns) && ev.tuple && ev.tuple.family) {
+        legacyStep(ev, ev.tuple.family);
+      }
       drops.set(r, (drops.get(r) ?? 0) + 1);
       if (dropEvents.length < MAX_KEPT_DROPS) dropEvents.push(ev);
     }
@@ -130,6 +138,12 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
   const sink = (view: DataView, bytes: Uint8Array, off: number, len: number): boolean => {
     if (events >= limit) return false;
     const ev = decodeEvent(view, bytes, off, len);
+    if (ev.probe === observerProbe) {
+      // a netfilter observer: printed only as the legacy table step it proves
+      const step = netfilter?.tracker.observe(ev);
+      if (step) legacyTableStep(ev, step, ev.tsNs);
+      return events < limit;
+    }
     if (ev.funcIp) ev.probe = resolver.functionProbe(ev.funcIp, (ev.flags & EV_RET) !== 0);
     if (ev.stack) ev.stack = trimTracerFrames(ev.stack, resolver.symbol);
     emit(ev);
@@ -188,6 +202,40 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
       .finally(() => void pendingLegacy.delete(p));
     pendingLegacy.add(p);
   }
+  /**
+   * iptables-legacy table step seen by the observers: emitted at once when no rule is
+   * named for it (an ACCEPT outside nat), else after the counters answer.
+   */
+  function legacyTableStep(ev: RawEvent, step: LegacyStep, tsNs: bigint): void {
+    const base = {
+      ...ev,
+      flags: ev.flags & ~EV_DROP,
+      probe: resolver.namedProbe('netfilter'),
+      stack: null,
+      tsNs,
+      ifname: step.ifname,
+      ifindex: step.ifindex,
+      location: 0n,
+      dropReason: 0,
+      aux: 0,
+      aux2: 0,
+      aux3: 0,
+    };
+    if (step.verdict === 'ACCEPT' && step.table !== 'nat') {
+      emit({ ...base, nf: { pf: step.pf, table: step.table, chain: step.chain, hook: step.hook, verdict: step.verdict, rule: null } });
+      return;
+    }
+    const p = netfilter!
+      .explainLegacyStep(ev.netns, ev.tsNs, step)
+      .then((nf) => {
+        if ((done && !draining) || events >= limit) return;
+        emit({ ...base, nf });
+        flush();
+      })
+      .catch((err: unknown) => void o.err.write(`pktpath: iptables-legacy counters: ${(err as Error).message}\n`))
+      .finally(() => void pendingLegacy.delete(p));
+    pendingLegacy.add(p);
+  }
   if (o.iptable) {
     const nfProbe = resolver.namedProbe('netfilter');
     try {
@@ -203,6 +251,7 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
           if (events >= limit && !done) stop();
         },
         (msg) => o.err.write(`pktpath: ${msg}\n`),
+        trace.observers,
       );
     } catch (err) {
       trace.close();
@@ -214,6 +263,10 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
       if (netfilter.legacy.length) {
         o.err.write(`pktpath: iptables-legacy rules in ${netfilter.legacy.map((x) => x || 'this namespace').join(', ')}: their drops are named from rule counters\n`);
       }
+      for (const x of netfilter.observed) {
+        o.err.write(`pktpath: iptables-legacy path in ${x.name || 'this namespace'} via BPF netfilter observers at ${x.spots} hook positions\n`);
+      }
+      if (trace.observerProblem && netfilter.legacy.length) o.err.write(`pktpath: no netfilter observers: ${trace.observerProblem}\n`);
     }
   }
 

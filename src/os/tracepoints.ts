@@ -32,6 +32,10 @@ export interface ProbeStatus {
 
 /** A loaded, attached trace: the ring buffer to read and a way to stop. */
 export interface LoadedTrace {
+  /** the netfilter observers, when asked for and the kernel takes them */
+  readonly observers?: Observers;
+  /** why the observers were asked for and are not there */
+  readonly observerProblem?: string;
   readonly ring: RingPages;
   readonly ringFd: number;
   readonly probes: readonly ProbeStatus[];
@@ -50,6 +54,14 @@ export interface StartOptions {
   readonly exclude?: readonly string[];
   /** forces the raw_tp flavour everywhere (tests, old kernels) */
   readonly forceRaw?: boolean;
+  /** also load the netfilter observer programs (--iptable; attached later, per namespace) */
+  readonly observers?: boolean;
+}
+
+/** The loaded netfilter observer programs (src/core/nfobserve.ts), ready to hook in. */
+export interface Observers {
+  /** hooks nf_obs_<slot> into family pf, hook, priority, in the namespace at netnsPath (null: this one) */
+  attach(slot: number, pf: number, hookNum: number, priority: number, netnsPath: string | null): void;
 }
 
 /** Kernel feature flags in pp_config that depend on tracepoint signatures. */
@@ -174,6 +186,14 @@ export function startTracepoints(fields: object, opts: StartOptions & { function
   const byPos = new Map<number, FuncTarget[]>();
   for (const f of plan?.funcs ?? []) byPos.set(f.skbArg, [...(byPos.get(f.skbArg) ?? []), f]);
 
+  // BPF netfilter programs need kernel 6.4+, whose BTF has their context type
+  let withObservers = opts.observers === true;
+  let observerProblem: string | undefined;
+  if (withObservers && !btf.findType('struct', 'bpf_nf_ctx')) {
+    withObservers = false;
+    observerProblem = 'this kernel has no BPF netfilter hook programs (Linux 6.4+)';
+  }
+
   const attempt = (forceRaw: boolean, backend: FuncBackend | undefined): { h: ObjHandle; choices: Choice[] } => {
     const choices = chooseFlavours(wanted, btf, (s) => syms.has(s), forceRaw);
     const h = openObject();
@@ -198,7 +218,10 @@ export function startTracepoints(fields: object, opts: StartOptions & { function
       }
       for (const p of n.programs(h)) {
         const m = /^(tpbtf|rawtp)_(.+)$/.exec(p.name);
-        if (m) {
+        if (/^nf_obs_\d+$/.test(p.name)) {
+          n.setAutoload(h, p.name, withObservers);
+          if (withObservers) n.setNetfilter(h, p.name);
+        } else if (m) {
           const fl = chosen.get(m[2]!);
           n.setAutoload(h, p.name, fl !== undefined && (m[1] === 'tpbtf') === (fl === 'tp_btf'));
         } else {
@@ -218,6 +241,25 @@ export function startTracepoints(fields: object, opts: StartOptions & { function
   };
 
   const loadWith = (backend: FuncBackend | undefined): { h: ObjHandle; choices: Choice[] } => {
+    if (withObservers) {
+      try {
+        return loadFlavours(backend);
+      } catch (err) {
+        // when the rest loads without them, the observers were the problem: go on and say why
+        withObservers = false;
+        try {
+          const loaded = loadFlavours(backend);
+          observerProblem = `the netfilter observer programs do not load here: ${(err as Error).message}`;
+          return loaded;
+        } catch (second) {
+          withObservers = true; // not their fault (a function backend the kernel refuses, say)
+          throw second;
+        }
+      }
+    }
+    return loadFlavours(backend);
+  };
+  const loadFlavours = (backend: FuncBackend | undefined): { h: ObjHandle; choices: Choice[] } => {
     try {
       return attempt(opts.forceRaw ?? false, backend);
     } catch (first) {
@@ -295,7 +337,12 @@ export function startTracepoints(fields: object, opts: StartOptions & { function
     const v = n.mapLookup(statsFd, new Uint8Array(new Uint32Array([idx]).buffer), 8);
     return v ? Number(new BigUint64Array(v)[0]) : 0;
   };
+  const observers: Observers | undefined = withObservers
+    ? { attach: (slot, pf, hookNum, priority, netnsPath) => void n.attachNetfilter(h, `nf_obs_${slot}`, pf, hookNum, priority, netnsPath) }
+    : undefined;
   return {
+    ...(observers ? { observers } : {}),
+    ...(observerProblem ? { observerProblem } : {}),
     ring,
     ringFd,
     probes,

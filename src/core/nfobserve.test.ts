@@ -1,0 +1,128 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LegacyPathTracker, OBSERVER_SLOTS, natConsulted, planObservers } from './nfobserve.js';
+import type { ObserverSpot } from './nfobserve.js';
+import type { RawEvent } from './event.js';
+
+const NS = 4026532000;
+
+function ev(spot: Pick<ObserverSpot, 'pf' | 'hookNum' | 'slot'>, skb: bigint, extra: Partial<RawEvent> = {}): RawEvent {
+  return {
+    tsNs: 1n,
+    skb,
+    location: 0n,
+    netns: NS,
+    ifindex: 3,
+    mark: 0,
+    len: 60,
+    pid: 0,
+    dropReason: 0,
+    aux: spot.hookNum,
+    aux2: spot.slot,
+    aux3: spot.pf,
+    probe: 202,
+    cpu: 0,
+    pktType: 0,
+    flags: 0,
+    dstMac: new Uint8Array(6),
+    ifname: 'veth0',
+    comm: '',
+    tuple: null,
+    stack: null,
+    ...extra,
+  };
+}
+
+const at = (spots: readonly ObserverSpot[], table: string, hook: string, side: 'before' | 'after'): ObserverSpot => {
+  const s = spots.find((x) => x.table === table && x.hook === hook && x.side === side && x.family === 'ipv4');
+  assert.ok(s, `no spot ${side} ${table} at ${hook}`);
+  return s;
+};
+
+test('planObservers: two spots per table and hook, at priority -1/+1, slots in priority order', () => {
+  const spots = planObservers({ ipv4: ['filter', 'raw', 'nat', 'mangle', 'security'], ipv6: [] });
+  const out = spots.filter((s) => s.hook === 'output');
+  assert.deepEqual(
+    out.map((s) => `${s.slot}:${s.side} ${s.table} ${s.priority}`),
+    ['0:before raw -301', '1:after raw -299', '2:before mangle -151', '3:after mangle -149', '4:before nat -101', '5:after nat -99', '6:before filter -1', '7:after filter 1', '8:before security 49', '9:after security 51'],
+  );
+  // every slot fits the programs in the object, and is unique per (pf, hook)
+  for (const s of spots) assert.ok(s.slot < OBSERVER_SLOTS);
+  const keys = spots.map((s) => `${s.pf}/${s.hookNum}/${s.slot}`);
+  assert.equal(new Set(keys).size, keys.length);
+  // nat hooks in at SNAT priority on input and postrouting
+  assert.equal(at(spots, 'nat', 'postrouting', 'before').priority, 99);
+  assert.equal(at(spots, 'nat', 'input', 'after').priority, 101);
+  // filter has no prerouting hook
+  assert.ok(!spots.some((s) => s.table === 'filter' && s.hook === 'prerouting'));
+});
+
+test('planObservers: only the tables a namespace has, per family; unknown tables ignored', () => {
+  const spots = planObservers({ ipv4: ['filter'], ipv6: ['raw', 'broute_x'] });
+  assert.deepEqual([...new Set(spots.map((s) => `${s.family} ${s.table}`))], ['ipv4 filter', 'ipv6 raw']);
+  assert.ok(spots.filter((s) => s.family === 'ipv6').every((s) => s.pf === 10));
+  assert.equal(spots.length, 3 * 2 + 2 * 2);
+  assert.deepEqual(planObservers({ ipv4: [], ipv6: [] }), []);
+});
+
+test('LegacyPathTracker: before+after is an ACCEPT step; before then NETFILTER_DROP is the DROP step', () => {
+  const spots = planObservers({ ipv4: ['raw', 'filter'], ipv6: [] });
+  const tr = new LegacyPathTracker();
+  tr.setSpots(NS, spots);
+  assert.ok(tr.watches(NS));
+  assert.ok(!tr.watches(NS + 1));
+  const skb = 0xffff0001n;
+  assert.equal(tr.observe(ev(at(spots, 'raw', 'output', 'before'), skb)), null);
+  const acc = tr.observe(ev(at(spots, 'raw', 'output', 'after'), skb));
+  assert.deepEqual(acc, { pf: 2, family: 'ipv4', table: 'raw', chain: 'OUTPUT', hook: 'output', verdict: 'ACCEPT', ifname: 'veth0', ifindex: 3 });
+  assert.equal(tr.observe(ev(at(spots, 'filter', 'output', 'before'), skb, { ifname: 'eth1', ifindex: 7 })), null);
+  // the drop event has no device: the step takes the one the observer saw
+  const drop = tr.freed(ev(at(spots, 'filter', 'output', 'before'), skb, { ifname: '', ifindex: 0 }), 'NETFILTER_DROP');
+  assert.deepEqual(drop, { pf: 2, family: 'ipv4', table: 'filter', chain: 'OUTPUT', hook: 'output', verdict: 'DROP', ifname: 'eth1', ifindex: 7 });
+  // answered once
+  assert.equal(tr.freed(ev(at(spots, 'filter', 'output', 'before'), skb), 'NETFILTER_DROP'), null);
+});
+
+test('LegacyPathTracker: other reasons, other skbs, other namespaces and unmatched after-spots give nothing', () => {
+  const spots = planObservers({ ipv4: ['filter'], ipv6: [] });
+  const tr = new LegacyPathTracker();
+  tr.setSpots(NS, spots);
+  const before = at(spots, 'filter', 'input', 'before');
+  const after = at(spots, 'filter', 'input', 'after');
+  tr.observe(ev(before, 1n));
+  assert.equal(tr.freed(ev(before, 2n), 'NETFILTER_DROP'), null, 'another skb');
+  assert.equal(tr.freed(ev(before, 1n), 'NO_SOCKET'), null, 'not a netfilter drop');
+  assert.equal(tr.freed(ev(before, 1n), 'NETFILTER_DROP'), null, 'pending was cleared by the free');
+  assert.equal(tr.observe(ev(after, 3n)), null, 'after without before');
+  assert.equal(tr.observe(ev(before, 4n, { netns: NS + 1 })), null);
+  assert.equal(tr.observe(ev(after, 4n, { netns: NS + 1 })), null, 'no spots in that namespace');
+  // after of another hook does not close the pending table
+  tr.observe(ev(before, 5n));
+  assert.equal(tr.observe(ev(at(spots, 'filter', 'output', 'after'), 5n)), null);
+  assert.equal(tr.freed(ev(before, 5n), 'NETFILTER_DROP')?.hook, 'input');
+});
+
+test('nat: no step once NAT is set up for the connection (conntrack status from the observer)', () => {
+  const TRACKED = 1n << 63n;
+  assert.equal(natConsulted('output', 0n), true, 'untracked: assume consulted');
+  assert.equal(natConsulted('output', TRACKED), true, 'new connection');
+  assert.equal(natConsulted('output', TRACKED | (1n << 8n)), false, 'DNAT done');
+  assert.equal(natConsulted('postrouting', TRACKED | (1n << 8n)), true, 'SNAT side still to do');
+  assert.equal(natConsulted('postrouting', TRACKED | (1n << 7n)), false, 'SNAT done');
+
+  const spots = planObservers({ ipv4: ['nat'], ipv6: [] });
+  const tr = new LegacyPathTracker();
+  tr.setSpots(NS, spots);
+  tr.observe(ev(at(spots, 'nat', 'output', 'before'), 9n, { location: TRACKED }));
+  assert.equal(tr.observe(ev(at(spots, 'nat', 'output', 'after'), 9n))?.table, 'nat');
+  tr.observe(ev(at(spots, 'nat', 'output', 'before'), 9n, { location: TRACKED | (1n << 8n) }));
+  assert.equal(tr.observe(ev(at(spots, 'nat', 'output', 'after'), 9n)), null);
+});
+
+test('setSpots replaces a namespace\'s spots', () => {
+  const tr = new LegacyPathTracker();
+  tr.setSpots(NS, planObservers({ ipv4: ['filter'], ipv6: [] }));
+  tr.setSpots(NS, []);
+  assert.equal(tr.size, 0);
+  assert.ok(!tr.watches(NS));
+});

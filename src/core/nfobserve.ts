@@ -1,0 +1,183 @@
+/**
+ * The iptables-legacy path from BPF netfilter observers.
+ *
+ * nft trace does not see x_tables (iptables-legacy) rules. On kernels with BPF netfilter
+ * hook programs (6.4+) pktpath hooks a program that only looks (and always accepts) just
+ * before and just after each legacy table at each hook it registers, at the table's fixed
+ * priority -1 and +1. For a traced packet:
+ *
+ *   seen before table T and after it     -> T let it through: `<pf>.T.<CHAIN>.ACCEPT`
+ *   seen before T, not after, then a kfree_skb with NETFILTER_DROP -> T dropped it
+ *
+ * The rule behind a step comes from the counters (src/os/legacy.ts). The nat table is
+ * only consulted until NAT is set up for a connection: the observer before it reports
+ * the conntrack status, and a packet whose NAT is already done gets no nat step.
+ * Pure: planning and decoding only; src/os/iptable.ts attaches.
+ */
+import type { RawEvent } from './event.js';
+import type { NfHook } from './nftrace.js';
+
+export type LegacyFamily = 'ipv4' | 'ipv6';
+
+/** NF_INET_* hook numbers, in order. */
+export const NF_INET_HOOKS: readonly NfHook[] = ['prerouting', 'input', 'forward', 'output', 'postrouting'];
+
+export const HOOK_CHAIN: Readonly<Record<string, string>> = {
+  prerouting: 'PREROUTING',
+  input: 'INPUT',
+  forward: 'FORWARD',
+  output: 'OUTPUT',
+  postrouting: 'POSTROUTING',
+};
+
+/** NFPROTO_* of each family. */
+export const NFPROTO: Readonly<Record<LegacyFamily, 2 | 10>> = { ipv4: 2, ipv6: 10 };
+
+/**
+ * Where each x_tables table hooks in, and at which priority (enum nf_ip_hook_priorities
+ * and nf_ip6_hook_priorities: the same numbers for both families). nat hooks at DNAT
+ * priority (-100) before routing and at SNAT priority (100) after it.
+ */
+export const LEGACY_TABLE_HOOKS: Readonly<Record<string, Readonly<Partial<Record<NfHook, number>>>>> = {
+  raw: { prerouting: -300, output: -300 },
+  mangle: { prerouting: -150, input: -150, forward: -150, output: -150, postrouting: -150 },
+  nat: { prerouting: -100, output: -100, input: 100, postrouting: 100 },
+  filter: { input: 0, forward: 0, output: 0 },
+  security: { input: 50, forward: 50, output: 50 },
+};
+
+/** Observer programs in the BPF object (nf_obs_0 .. nf_obs_9): two per table, five tables at most per hook. */
+export const OBSERVER_SLOTS = 10;
+
+/** One observer position: before or after one table at one hook. */
+export interface ObserverSpot {
+  readonly family: LegacyFamily;
+  readonly pf: 2 | 10;
+  readonly hook: NfHook;
+  /** NF_INET_* number */
+  readonly hookNum: number;
+  readonly table: string;
+  readonly side: 'before' | 'after';
+  readonly priority: number;
+  /** which program (nf_obs_<slot>); unique per (pf, hook) */
+  readonly slot: number;
+}
+
+/** The spots for the legacy tables a namespace has (from /proc/net/ip{,6}_tables_names). */
+export function planObservers(tables: Readonly<Record<LegacyFamily, readonly string[]>>): ObserverSpot[] {
+  const out: ObserverSpot[] = [];
+  for (const family of ['ipv4', 'ipv6'] as const) {
+    const known = tables[family].filter((t) => t in LEGACY_TABLE_HOOKS);
+    for (const [hookNum, hook] of NF_INET_HOOKS.entries()) {
+      const here = known
+        .map((table) => ({ table, prio: LEGACY_TABLE_HOOKS[table]![hook] }))
+        .filter((x): x is { table: string; prio: number } => x.prio !== undefined)
+        .sort((a, b) => a.prio - b.prio);
+      here.forEach(({ table, prio }, i) => {
+        const base = { family, pf: NFPROTO[family], hook, hookNum, table };
+        out.push({ ...base, side: 'before', priority: prio - 1, slot: 2 * i });
+        out.push({ ...base, side: 'after', priority: prio + 1, slot: 2 * i + 1 });
+      });
+    }
+  }
+  return out;
+}
+
+/** A legacy table step: the `nf` of an event, rule still to be named. */
+export interface LegacyStep {
+  pf: 2 | 10;
+  family: LegacyFamily;
+  table: string;
+  chain: string;
+  hook: NfHook;
+  verdict: 'ACCEPT' | 'DROP';
+  /** the device the observer before the table saw (a drop's own event has none) */
+  ifname: string;
+  ifindex: number;
+}
+
+/* struct nf_conn status bits (enum ip_conntrack_status) */
+const IPS_SRC_NAT_DONE = 1n << 7n;
+const IPS_DST_NAT_DONE = 1n << 8n;
+const CT_TRACKED = 1n << 63n;
+
+/** Whether the nat table will be consulted at `hook` for a packet with this conntrack word (event.location). */
+export function natConsulted(hook: NfHook, ctWord: bigint): boolean {
+  if (!(ctWord & CT_TRACKED)) return true; // no conntrack entry: nothing known, assume it is
+  const done = hook === 'prerouting' || hook === 'output' ? IPS_DST_NAT_DONE : IPS_SRC_NAT_DONE;
+  return (ctWord & done) === 0n;
+}
+
+const MAX_PENDING = 65_536;
+
+/**
+ * Turns observer events into table steps. Feed every observer event to observe(), and
+ * every skb free (kfree_skb / consume_skb) to freed().
+ *
+ * @example
+ *   const tr = new LegacyPathTracker();
+ *   tr.setSpots(netnsInode, planObservers({ ipv4: ['filter'], ipv6: [] }));
+ *   tr.observe(ev)   // after-spot: {table: 'filter', chain: 'OUTPUT', verdict: 'ACCEPT', ...}
+ *   tr.freed(drop, 'NETFILTER_DROP')   // before-spot seen, after not: the DROP step
+ */
+export class LegacyPathTracker {
+  private readonly spots = new Map<string, ObserverSpot>();
+  /** skb -> the table it entered (before-spot seen, after-spot not yet) */
+  private readonly pending = new Map<bigint, { netns: number; spot: ObserverSpot; ifname: string; ifindex: number }>();
+
+  /** The spots attached in one namespace (replaces what was there). */
+  setSpots(netns: number, spots: readonly ObserverSpot[]): void {
+    for (const k of [...this.spots.keys()]) if (k.startsWith(`${netns}/`)) this.spots.delete(k);
+    for (const s of spots) this.spots.set(`${netns}/${s.pf}/${s.hookNum}/${s.slot}`, s);
+  }
+
+  get size(): number {
+    return this.spots.size;
+  }
+
+  /** The spot an observer event came from (aux = hook, aux2 = slot, aux3 = pf), or undefined. */
+  spotOf(ev: RawEvent): ObserverSpot | undefined {
+    return this.spots.get(`${ev.netns}/${ev.aux3 ?? 0}/${ev.aux}/${ev.aux2}`);
+  }
+
+  /** An observer event: the ACCEPT step it proves, or null (a before-spot, or nat not consulted). */
+  observe(ev: RawEvent): LegacyStep | null {
+    const spot = this.spotOf(ev);
+    if (!spot) return null;
+    if (spot.side === 'before') {
+      if (spot.table === 'nat' && !natConsulted(spot.hook, ev.location)) {
+        this.pending.delete(ev.skb);
+        return null;
+      }
+      this.pending.delete(ev.skb); // keep insertion order = age
+      if (this.pending.size >= MAX_PENDING) this.pending.delete(this.pending.keys().next().value!);
+      this.pending.set(ev.skb, { netns: ev.netns, spot, ifname: ev.ifname, ifindex: ev.ifindex });
+      return null;
+    }
+    const p = this.pending.get(ev.skb);
+    if (!p || p.spot.table !== spot.table || p.spot.hook !== spot.hook || p.spot.pf !== spot.pf) return null;
+    this.pending.delete(ev.skb);
+    return stepOf(spot, 'ACCEPT', ev);
+  }
+
+  /**
+   * An skb was freed. With reason NETFILTER_DROP while it was inside a legacy table, that
+   * table dropped it: the DROP step. Otherwise null.
+   */
+  freed(ev: RawEvent, reason: string | null): LegacyStep | null {
+    const p = this.pending.get(ev.skb);
+    if (!p) return null;
+    this.pending.delete(ev.skb);
+    return reason === 'NETFILTER_DROP' ? stepOf(p.spot, 'DROP', p) : null;
+  }
+
+  /** Whether observers are attached in this namespace. */
+  watches(netns: number): boolean {
+    for (const k of this.spots.keys()) if (k.startsWith(`${netns}/`)) return true;
+    return false;
+  }
+}
+
+function stepOf(spot: ObserverSpot, verdict: 'ACCEPT' | 'DROP', dev: { ifname: string; ifindex: number }): LegacyStep {
+  return { pf: spot.pf, family: spot.family, table: spot.table, chain: HOOK_CHAIN[spot.hook]!, hook: spot.hook, verdict, ifname: dev.ifname, ifindex: dev.ifindex };
+}
