@@ -84,7 +84,8 @@ struct pp_config {
 	__u8 has_rst_reason;   /* tcp_send_reset carries a reason */
 	__u8 has_consume_location; /* consume_skb carries a location */
 	__u8 keep;          /* --keep: follow a matched skb to its end */
-	__u8 pad[2];
+	__u8 observe;       /* netfilter observers loaded: follow a packet that matched at one through netfilter */
+	__u8 pad[1];
 	__u32 pid;          /* -p, 0 = any */
 	__u32 netns;        /* -N, 0 = any */
 	__u32 mark;

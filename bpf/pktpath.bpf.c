@@ -34,6 +34,18 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
+/*
+ * Netfilter observers: skbs that matched the filter at one observer, followed through
+ * the rest of netfilter (NAT may rewrite the addresses the filter looked at) and to
+ * their free.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u8);
+} nf_follow SEC(".maps");
+
 /* --keep: skbs that matched once, followed until they are freed */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -63,13 +75,15 @@ struct pp_extra {
 	__s32 aux;
 	__u32 aux2;
 	__u8 flags;
+	__u8 emitted; /* out: set by pp_emit */
 };
 
 /* Reserves, fills the common part and submits. t/has_tuple already matched the filter. */
 static __always_inline int pp_emit(void *ctx, __u16 probe, struct sk_buff *skb, struct net_device *dev,
 				   __u32 netns, const struct pp_tuple *t, int has_tuple,
-				   const struct pp_extra *x, const __u8 *aux_addr, __u8 aux_family)
+				   struct pp_extra *x, const __u8 *aux_addr, __u8 aux_family)
 {
+	x->emitted = 1;
 	int with_stack = !x->hookprog && (CFG.want_stack == 1 || (CFG.want_stack == 2 && (x->flags & PP_EV_DROP)));
 	struct pp_event *ev;
 
@@ -165,6 +179,18 @@ static __always_inline int pp_skb_event_dev(void *ctx, __u16 probe, struct sk_bu
 		return 0;
 	struct net_device *dev = dev_arg ? dev_arg : pp_skb_dev(skb, &route_dev, x->direct);
 	__u64 key = (__u64)skb;
+	if (CFG.observe && (x->hookprog || (x->flags & PP_EV_FREES)) && bpf_map_lookup_elem(&nf_follow, &key)) {
+		/* matched at an observer before: no filter applies until it leaves netfilter */
+		int has = pp_parse_skb(skb, &t, x->direct);
+		__u32 ns = pp_skb_netns(skb, dev, route_dev);
+		if (x->flags & PP_EV_FREES) {
+			bpf_map_delete_elem(&nf_follow, &key);
+			if (!(x->flags & PP_EV_DROP))
+				goto filter; /* a normal free is shown only when it matches */
+		}
+		return pp_emit(ctx, probe, skb, dev, ns, &t, has, x, 0, 0);
+	}
+filter:
 	if (CFG.keep && bpf_map_lookup_elem(&kept, &key)) {
 		/* followed: no filter applies any more; forget it when it is freed */
 		x->flags |= PP_EV_KEPT;
@@ -457,6 +483,11 @@ static __always_inline int pp_nf_observe(struct pp_nf_ctx *ctx, __u32 slot)
 	/* the input device where the packet came in (prerouting, input, forward), else the output one */
 	struct net_device *dev = x.aux <= 2 /* NF_INET_FORWARD */ ? BPF_CORE_READ(st, in) : BPF_CORE_READ(st, out);
 	pp_skb_event_dev(ctx, PP_PROBE_NF_OBSERVER, skb, &x, dev);
+	if (x.emitted) {
+		__u64 key = (__u64)skb;
+		__u8 one = 1;
+		bpf_map_update_elem(&nf_follow, &key, &one, BPF_NOEXIST);
+	}
 	return 1; /* NF_ACCEPT */
 }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LegacyPathTracker, OBSERVER_SLOTS, natConsulted, planObservers } from './nfobserve.js';
+import { LegacyPathTracker, OBSERVER_SLOTS, PRIORITY_TRIES, natConsulted, planObservers, priorityCandidates } from './nfobserve.js';
 import type { ObserverSpot } from './nfobserve.js';
 import type { RawEvent } from './event.js';
 
@@ -74,11 +74,11 @@ test('LegacyPathTracker: before+after is an ACCEPT step; before then NETFILTER_D
   const skb = 0xffff0001n;
   assert.equal(tr.observe(ev(at(spots, 'raw', 'output', 'before'), skb)), null);
   const acc = tr.observe(ev(at(spots, 'raw', 'output', 'after'), skb));
-  assert.deepEqual(acc, { pf: 2, family: 'ipv4', table: 'raw', chain: 'OUTPUT', hook: 'output', verdict: 'ACCEPT', ifname: 'veth0', ifindex: 3 });
+  assert.deepEqual(acc, { pf: 2, family: 'ipv4', table: 'raw', chain: 'OUTPUT', hook: 'output', verdict: 'ACCEPT', ifname: 'veth0', ifindex: 3, tuple: null });
   assert.equal(tr.observe(ev(at(spots, 'filter', 'output', 'before'), skb, { ifname: 'eth1', ifindex: 7 })), null);
   // the drop event has no device: the step takes the one the observer saw
   const drop = tr.freed(ev(at(spots, 'filter', 'output', 'before'), skb, { ifname: '', ifindex: 0 }), 'NETFILTER_DROP');
-  assert.deepEqual(drop, { pf: 2, family: 'ipv4', table: 'filter', chain: 'OUTPUT', hook: 'output', verdict: 'DROP', ifname: 'eth1', ifindex: 7 });
+  assert.deepEqual(drop, { pf: 2, family: 'ipv4', table: 'filter', chain: 'OUTPUT', hook: 'output', verdict: 'DROP', ifname: 'eth1', ifindex: 7, tuple: null });
   // answered once
   assert.equal(tr.freed(ev(at(spots, 'filter', 'output', 'before'), skb), 'NETFILTER_DROP'), null);
 });
@@ -104,7 +104,7 @@ test('LegacyPathTracker: other reasons, other skbs, other namespaces and unmatch
 
 test('nat: no step once NAT is set up for the connection (conntrack status from the observer)', () => {
   const TRACKED = 1n << 63n;
-  assert.equal(natConsulted('output', 0n), true, 'untracked: assume consulted');
+  assert.equal(natConsulted('output', 0n), false, 'untracked: NAT passes it untouched');
   assert.equal(natConsulted('output', TRACKED), true, 'new connection');
   assert.equal(natConsulted('output', TRACKED | (1n << 8n)), false, 'DNAT done');
   assert.equal(natConsulted('postrouting', TRACKED | (1n << 8n)), true, 'SNAT side still to do');
@@ -113,8 +113,12 @@ test('nat: no step once NAT is set up for the connection (conntrack status from 
   const spots = planObservers({ ipv4: ['nat'], ipv6: [] });
   const tr = new LegacyPathTracker();
   tr.setSpots(NS, spots);
-  tr.observe(ev(at(spots, 'nat', 'output', 'before'), 9n, { location: TRACKED }));
-  assert.equal(tr.observe(ev(at(spots, 'nat', 'output', 'after'), 9n))?.table, 'nat');
+  // the step shows the packet as it entered the table, not as DNAT left it
+  const before = { family: 4 as const, saddr: new Uint8Array([10, 0, 0, 1]), daddr: new Uint8Array([10, 0, 0, 80]), sport: 5, dport: 80, l3proto: 0x800, l4proto: 6, tcpFlags: 2, icmpType: 0, icmpCode: 0, icmpId: 0 };
+  tr.observe(ev(at(spots, 'nat', 'output', 'before'), 9n, { location: TRACKED, tuple: before }));
+  const nat = tr.observe(ev(at(spots, 'nat', 'output', 'after'), 9n, { tuple: { ...before, daddr: new Uint8Array([10, 0, 0, 2]), dport: 8080 } }));
+  assert.equal(nat?.table, 'nat');
+  assert.equal(nat?.tuple, before);
   tr.observe(ev(at(spots, 'nat', 'output', 'before'), 9n, { location: TRACKED | (1n << 8n) }));
   assert.equal(tr.observe(ev(at(spots, 'nat', 'output', 'after'), 9n)), null);
 });
@@ -125,4 +129,17 @@ test('setSpots replaces a namespace\'s spots', () => {
   tr.setSpots(NS, []);
   assert.equal(tr.size, 0);
   assert.ok(!tr.watches(NS));
+});
+
+test('priorityCandidates: a taken priority moves the spot away from its table, never across a neighbour', () => {
+  const spots = planObservers({ ipv4: ['raw', 'mangle', 'nat', 'filter', 'security'], ipv6: [] });
+  assert.deepEqual(priorityCandidates(at(spots, 'filter', 'output', 'before')).slice(0, 3), [-1, -2, -3]);
+  assert.deepEqual(priorityCandidates(at(spots, 'filter', 'output', 'after')).slice(0, 3), [1, 2, 3]);
+  // a spot stays between its table and the next one at the hook, and clear of conntrack (-200)
+  for (const s of spots) {
+    for (const p of priorityCandidates(s)) {
+      assert.ok(Math.abs(p - (s.side === 'before' ? s.priority + 1 : s.priority - 1)) <= PRIORITY_TRIES);
+      assert.ok(p !== -200 && p !== 0 && p !== -100 && p !== 100);
+    }
+  }
 });

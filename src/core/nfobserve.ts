@@ -10,8 +10,13 @@
  *   seen before T, not after, then a kfree_skb with NETFILTER_DROP -> T dropped it
  *
  * The rule behind a step comes from the counters (src/os/legacy.ts). The nat table is
- * only consulted until NAT is set up for a connection: the observer before it reports
- * the conntrack status, and a packet whose NAT is already done gets no nat step.
+ * only consulted for a tracked packet whose NAT is not yet set up (the first packet of a
+ * connection): the observer before it reports the conntrack status, and other packets
+ * get no nat step.
+ *
+ * The kernel refuses a BPF hook at a priority another hook already has (EBUSY: two
+ * pktpath runs, or another tool): a spot then moves away from its table, one step at a
+ * time, up to PRIORITY_TRIES (tables are at least 50 apart).
  * Pure: planning and decoding only; src/os/iptable.ts attaches.
  */
 import type { RawEvent } from './event.js';
@@ -48,6 +53,15 @@ export const LEGACY_TABLE_HOOKS: Readonly<Record<string, Readonly<Partial<Record
 
 /** Observer programs in the BPF object (nf_obs_0 .. nf_obs_9): two per table, five tables at most per hook. */
 export const OBSERVER_SLOTS = 10;
+
+/** How far (in priority steps) a spot may move away from its table when its priority is taken. */
+export const PRIORITY_TRIES = 8;
+
+/** The priorities to try for a spot, nearest the table first. */
+export function priorityCandidates(spot: ObserverSpot): number[] {
+  const dir = spot.side === 'before' ? -1 : 1;
+  return Array.from({ length: PRIORITY_TRIES }, (_, k) => spot.priority + dir * k);
+}
 
 /** One observer position: before or after one table at one hook. */
 export interface ObserverSpot {
@@ -94,6 +108,8 @@ export interface LegacyStep {
   /** the device the observer before the table saw (a drop's own event has none) */
   ifname: string;
   ifindex: number;
+  /** the packet as it entered the table (NAT may change it inside) */
+  tuple: RawEvent['tuple'];
 }
 
 /* struct nf_conn status bits (enum ip_conntrack_status) */
@@ -103,7 +119,7 @@ const CT_TRACKED = 1n << 63n;
 
 /** Whether the nat table will be consulted at `hook` for a packet with this conntrack word (event.location). */
 export function natConsulted(hook: NfHook, ctWord: bigint): boolean {
-  if (!(ctWord & CT_TRACKED)) return true; // no conntrack entry: nothing known, assume it is
+  if (!(ctWord & CT_TRACKED)) return false; // no conntrack entry: NAT lets it pass untouched (conntrack is off in the namespace until a NAT rule needs it)
   const done = hook === 'prerouting' || hook === 'output' ? IPS_DST_NAT_DONE : IPS_SRC_NAT_DONE;
   return (ctWord & done) === 0n;
 }
@@ -123,7 +139,7 @@ const MAX_PENDING = 65_536;
 export class LegacyPathTracker {
   private readonly spots = new Map<string, ObserverSpot>();
   /** skb -> the table it entered (before-spot seen, after-spot not yet) */
-  private readonly pending = new Map<bigint, { netns: number; spot: ObserverSpot; ifname: string; ifindex: number }>();
+  private readonly pending = new Map<bigint, Entered>();
 
   /** The spots attached in one namespace (replaces what was there). */
   setSpots(netns: number, spots: readonly ObserverSpot[]): void {
@@ -151,13 +167,13 @@ export class LegacyPathTracker {
       }
       this.pending.delete(ev.skb); // keep insertion order = age
       if (this.pending.size >= MAX_PENDING) this.pending.delete(this.pending.keys().next().value!);
-      this.pending.set(ev.skb, { netns: ev.netns, spot, ifname: ev.ifname, ifindex: ev.ifindex });
+      this.pending.set(ev.skb, { netns: ev.netns, spot, ifname: ev.ifname, ifindex: ev.ifindex, tuple: ev.tuple });
       return null;
     }
     const p = this.pending.get(ev.skb);
     if (!p || p.spot.table !== spot.table || p.spot.hook !== spot.hook || p.spot.pf !== spot.pf) return null;
     this.pending.delete(ev.skb);
-    return stepOf(spot, 'ACCEPT', ev);
+    return stepOf(spot, 'ACCEPT', p);
   }
 
   /**
@@ -178,6 +194,15 @@ export class LegacyPathTracker {
   }
 }
 
-function stepOf(spot: ObserverSpot, verdict: 'ACCEPT' | 'DROP', dev: { ifname: string; ifindex: number }): LegacyStep {
-  return { pf: spot.pf, family: spot.family, table: spot.table, chain: HOOK_CHAIN[spot.hook]!, hook: spot.hook, verdict, ifname: dev.ifname, ifindex: dev.ifindex };
+/** What the observer before a table saw. */
+interface Entered {
+  netns: number;
+  spot: ObserverSpot;
+  ifname: string;
+  ifindex: number;
+  tuple: RawEvent['tuple'];
+}
+
+function stepOf(spot: ObserverSpot, verdict: 'ACCEPT' | 'DROP', e: Entered): LegacyStep {
+  return { pf: spot.pf, family: spot.family, table: spot.table, chain: HOOK_CHAIN[spot.hook]!, hook: spot.hook, verdict, ifname: e.ifname, ifindex: e.ifindex, tuple: e.tuple };
 }

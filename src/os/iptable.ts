@@ -16,8 +16,9 @@ import type { TraceOptions } from '../core/options.js';
 import { netnsNames, resolveNetns, currentNetns } from './netns.js';
 import { LegacyWatcher } from './legacy.js';
 import { reclaimStale, startNftTrace } from './nftrace.js';
-import { LegacyPathTracker, planObservers } from '../core/nfobserve.js';
-import type { LegacyStep } from '../core/nfobserve.js';
+import { LegacyPathTracker, planObservers, priorityCandidates } from '../core/nfobserve.js';
+import type { LegacyStep, ObserverSpot } from '../core/nfobserve.js';
+import type { NativeError } from './native.js';
 import type { Observers } from './tracepoints.js';
 import { join } from 'node:path';
 import { NETNS_RUN_DIR } from './netns.js';
@@ -54,6 +55,21 @@ export function markedByUs(t: NfTrace, pid: number = process.pid): boolean {
     const m = OWN_TABLE_RE.exec(r.table);
     return m !== null && Number(m[1]) === pid;
   });
+}
+
+/** Hooks one observer in, moving off a priority another hook has (EBUSY). */
+function attachSpot(observers: Observers, s: ObserverSpot, netnsPath: string | null): void {
+  let last: unknown;
+  for (const prio of priorityCandidates(s)) {
+    try {
+      observers.attach(s.slot, s.pf, s.hookNum, prio, netnsPath);
+      return;
+    } catch (err) {
+      if ((err as NativeError).errno !== 16 /* EBUSY */) throw err;
+      last = err;
+    }
+  }
+  throw new Error(`no free priority near ${s.side} ${s.table} at ${s.hook}`, { cause: last });
 }
 
 /** The nft trace filter for the run's options. */
@@ -108,7 +124,7 @@ export async function startNetfilterPath(
     for (const [inode, { name, w }] of watchers) {
       const spots = planObservers(w.snapshot.names);
       try {
-        for (const s of spots) observers.attach(s.slot, s.pf, s.hookNum, s.priority, name ? join(NETNS_RUN_DIR, name) : null);
+        for (const s of spots) attachSpot(observers, s, name ? join(NETNS_RUN_DIR, name) : null);
         tracker.setSpots(inode, spots);
         if (spots.length) observed.push({ name, spots: spots.length });
       } catch (err) {

@@ -203,8 +203,8 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
     pendingLegacy.add(p);
   }
   /**
-   * iptables-legacy table step seen by the observers: emitted at once when no rule is
-   * named for it (an ACCEPT outside nat), else after the counters answer.
+   * iptables-legacy table step seen by the observers, emitted once the counters have
+   * named its rule (snapshots are coalesced: at most one per 50 ms per namespace).
    */
   function legacyTableStep(ev: RawEvent, step: LegacyStep, tsNs: bigint): void {
     const base = {
@@ -215,16 +215,13 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
       tsNs,
       ifname: step.ifname,
       ifindex: step.ifindex,
+      tuple: step.tuple,
       location: 0n,
       dropReason: 0,
       aux: 0,
       aux2: 0,
       aux3: 0,
     };
-    if (step.verdict === 'ACCEPT' && step.table !== 'nat') {
-      emit({ ...base, nf: { pf: step.pf, table: step.table, chain: step.chain, hook: step.hook, verdict: step.verdict, rule: null } });
-      return;
-    }
     const p = netfilter!
       .explainLegacyStep(ev.netns, ev.tsNs, step)
       .then((nf) => {

@@ -229,7 +229,7 @@ export function startTracepoints(fields: object, opts: StartOptions & { function
         }
       }
       const rodata = new Uint8Array(n.mapInitialValue(h, '.rodata'));
-      n.setMapInitialValue(h, '.rodata', encodeConfig(obj.btf, rodata, 'CFG', cfgFields, obj.cfgOffset));
+      n.setMapInitialValue(h, '.rodata', encodeConfig(obj.btf, rodata, 'CFG', { ...cfgFields, observe: withObservers ? 1 : 0 }, obj.cfgOffset));
       n.setMaxEntries(h, 'events', opts.ringBytes);
       n.takeLog();
       n.load(h);

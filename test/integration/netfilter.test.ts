@@ -3,10 +3,12 @@
  * packet, from nftables tracing) and `--route` (route lookups), against real rules in
  * real namespaces, asserted on --json.
  *
- * Every netfilter scenario runs twice: with iptables-nft rules (Debian's `iptables`),
- * whose tables are nftables tables named filter/nat/raw, and with native nftables rules
- * in a table of our own (`inet usertbl`). iptables-legacy is not covered by the product
- * (docs/netfilter.md) and is not tested here.
+ * Every netfilter scenario runs three times: with iptables-nft rules (Debian's
+ * `iptables`), whose tables are nftables tables named filter/nat/raw; with native
+ * nftables rules in a table of our own (`inet usertbl`); and with iptables-legacy rules
+ * (x_tables, which nft trace cannot see: BPF netfilter observers and rule counters give
+ * their path, docs/netfilter.md). The nft variants' rules carry `# handle N`, the legacy
+ * ones are in iptables-save form (`-A OUTPUT ... -j DROP`).
  *
  *   (1) OUTPUT DROP of a SYN in the client namespace
  *   (2) INPUT DROP of TCP resets in the namespace that receives them
@@ -50,6 +52,7 @@ import {
   tcpConnect,
   tcpFlags,
   tcpListen,
+  UNUSED_V4,
 } from '../helpers/netns.js';
 import type { SpawnTraceOptions, TcpListener, TraceEvent, TraceResult, TraceRun } from '../helpers/netns.js';
 import { assertCleanRun, isInt, TRACEPOINT_PROBES } from '../helpers/events.js';
@@ -62,7 +65,28 @@ const SETTLE_MS = 600;
 const EXPECT_MS = 5000;
 const TEST_TIMEOUT = 60_000;
 /** What every netfilter test needs besides root/BTF/CLI. */
-const NEEDS = { commands: ['nft', 'iptables'] };
+const NEEDS = { commands: ['nft', 'iptables', 'iptables-legacy'] };
+
+/** Why the iptables-legacy path cannot be traced on this kernel (BPF netfilter programs, 6.4+), or null. */
+function legacyPathMissing(): string | null {
+  try {
+    return readFileSync('/sys/kernel/btf/vmlinux').includes('bpf_nf_ctx') ? null : 'the kernel has no BPF netfilter programs (6.4+): no iptables-legacy path';
+  } catch {
+    return 'no kernel BTF';
+  }
+}
+
+/** requireRoot, and for the legacy variant a kernel that can show its path. */
+function ready(t: TestContext, v: Variant, needs: { commands: readonly string[] } = NEEDS): boolean {
+  if (!requireRoot(t, { commands: [...needs.commands] })) return false;
+  const why = v === 'legacy' ? legacyPathMissing() : null;
+  if (why) {
+    t.diagnostic(`skipped: ${why}`);
+    t.skip(why);
+    return false;
+  }
+  return true;
+}
 
 const PROBES: ReadonlySet<string> = new Set([...TRACEPOINT_PROBES, 'netfilter']);
 
@@ -236,11 +260,16 @@ async function withLab<T, R>(tag: string, build: (lab: Lab) => T, fn: (net: T) =
 
 // ------------------------------------------------------------------ rules
 
-type Variant = 'iptables' | 'nft';
+type Variant = 'iptables' | 'nft' | 'legacy';
 const VARIANTS: readonly { v: Variant; label: string }[] = [
   { v: 'iptables', label: 'iptables-nft' },
   { v: 'nft', label: 'nftables' },
+  { v: 'legacy', label: 'iptables-legacy' },
 ];
+/** The iptables command of a variant. */
+const ipt = (v: Variant): string => (v === 'legacy' ? 'iptables-legacy' : 'iptables');
+/** withLab tag letter of a variant. */
+const tag = (v: Variant): string => ({ iptables: 'i', nft: 'n', legacy: 'l' })[v];
 
 /** Our native nftables table. */
 const USER_TABLE = 'usertbl';
@@ -341,7 +370,11 @@ const isSyn = (ev: TraceEvent): boolean => ev.tuple?.proto === 'tcp' && tcpFlags
 const nfWhere = (evs: readonly TraceEvent[], inode: number): TraceEvent[] => evs.filter((ev) => ev.probe === 'netfilter' && ev.netns === inode);
 
 /** Checks shared by every nf step we expect. */
-function assertNfStep(ev: TraceEvent | undefined, want: { table: string; chain: string; hook: string; verdict: string; rule: RegExp[] }, dump: string): NfInfo {
+function assertNfStep(
+  ev: TraceEvent | undefined,
+  want: { table: string; chain: string; hook: string; verdict: string; rule: RegExp[]; v: Variant },
+  dump: string,
+): NfInfo {
   assert.ok(ev, `no netfilter event for ${want.table}/${want.chain} (${want.hook}, ${want.verdict})${dump}`);
   const nf = nfOf(ev);
   assert.ok(nf, `netfilter event without nf: ${JSON.stringify(ev)}`);
@@ -351,26 +384,33 @@ function assertNfStep(ev: TraceEvent | undefined, want: { table: string; chain: 
   assert.equal(nf.hook, want.hook, `nf.hook: ${JSON.stringify(nf)}`);
   assert.equal(nf.verdict, want.verdict, `nf.verdict: ${JSON.stringify(nf)}`);
   for (const re of want.rule) assert.match(nf.rule, re, `nf.rule should match ${re}: ${JSON.stringify(nf)}`);
-  assert.match(nf.rule, /# handle \d+/, `nf.rule should carry the rule handle: ${JSON.stringify(nf)}`);
+  if (want.v === 'legacy') assert.match(nf.rule, /^-A [A-Z]+ /, `a legacy rule is in iptables-save form: ${JSON.stringify(nf)}`);
+  else assert.match(nf.rule, /# handle \d+/, `nf.rule should carry the rule handle: ${JSON.stringify(nf)}`);
   return nf;
 }
 
 // ------------------------------------------------------------------ (1) OUTPUT DROP
 
 async function outputDrop(t: TestContext, v: Variant): Promise<void> {
-  if (!requireRoot(t, NEEDS)) return;
-  await withLab(`out${v === 'nft' ? 'n' : 'i'}`, makePair, async ({ cli, srv }) => {
+  if (!ready(t, v)) return;
+  await withLab(`out${tag(v)}`, makePair, async ({ cli, srv }) => {
     const port = freshPort();
     let want: { table: string; chain: string };
-    if (v === 'iptables') {
-      await exec(cli.ns, ['iptables', '-A', 'OUTPUT', '-d', srv.v4, '-p', 'tcp', '--dport', String(port), '-j', 'DROP']);
+    if (v !== 'nft') {
+      await exec(cli.ns, [ipt(v), '-A', 'OUTPUT', '-d', srv.v4, '-p', 'tcp', '--dport', String(port), '-j', 'DROP']);
+      // Mytracer's investigation 2: raw, mangle and nat tables before filter (listing creates them)
+      if (v === 'legacy') {
+        for (const table of ['raw', 'mangle']) await exec(cli.ns, [ipt(v), '-t', table, '-L', '-n']);
+        // a NAT rule (for nobody here) turns conntrack on, so the nat table is consulted
+        await exec(cli.ns, [ipt(v), '-t', 'nat', '-A', 'OUTPUT', '-d', UNUSED_V4, '-p', 'udp', '-j', 'DNAT', '--to-destination', UNUSED_V4]);
+      }
       want = { table: 'filter', chain: 'OUTPUT' };
     } else {
       await nftApply(cli.ns, userChain('userout', 'type filter hook output priority 0', [`ip daddr ${srv.v4} tcp dport ${port} drop`]));
       want = { table: USER_TABLE, chain: 'userout' };
     }
     // The same filter twice at once: --json, and the text form.
-    const args = ['--iptable', '-H', srv.v4, '-P', String(port), '--proto', 'tcp'];
+    const args = ['--iptable', '-H', srv.v4, '-P', String(port), '--proto', 'tcp', ...(v === 'legacy' ? ['--verbose'] : [])];
     const [res, text] = await tracedMany(
       [args, args],
       async ([trace]) => {
@@ -388,7 +428,8 @@ async function outputDrop(t: TestContext, v: Variant): Promise<void> {
 
     const steps = nfWhere(evs, cli.inode);
     const drop = steps.find((ev) => nfOf(ev)?.verdict === 'DROP');
-    assertNfStep(drop, { ...want, hook: 'output', verdict: 'DROP', rule: [/\bdrop\b/, new RegExp(`dport ${port}\\b`)] }, dump);
+    const dropRule = v === 'legacy' ? [/-j DROP\b/, new RegExp(`--dport ${port}\\b`)] : [/\bdrop\b/, new RegExp(`dport ${port}\\b`)];
+    assertNfStep(drop, { ...want, v, hook: 'output', verdict: 'DROP', rule: dropRule }, dump);
     assert.ok(drop && isSyn(drop) && drop.tuple?.saddr === cli.v4 && drop.tuple.daddr === srv.v4 && drop.tuple.dport === port, `the DROP step should be the SYN ${cli.v4} -> ${srv.v4}:${port}${dump}`);
     assert.equal(drop?.netns_name, cli.ns, `netns_name of the nf event${dump}`);
 
@@ -398,12 +439,26 @@ async function outputDrop(t: TestContext, v: Variant): Promise<void> {
     const kfrees = evs.filter((ev) => ev.probe === 'kfree_skb' && ev.drop_reason === 'NETFILTER_DROP' && ev.netns === cli.inode).length;
     const nfDrops = steps.filter((ev) => nfOf(ev)?.verdict === 'DROP').length;
     assert.equal(nfDrops, kfrees, `one nf DROP step per NETFILTER_DROP (${nfDrops} vs ${kfrees})${dump}`);
+    if (v === 'legacy') {
+      // the whole path of the dropped SYN, table by table, as Mytracer prints it
+      const path = steps
+        .filter((ev) => ev.skb === drop!.skb)
+        .sort((a, b) => Number(a.ts_ns) - Number(b.ts_ns))
+        .map((ev) => `${nfOf(ev)!.pf}.${nfOf(ev)!.table}.${nfOf(ev)!.chain}.${nfOf(ev)!.verdict}`);
+      assert.deepEqual(path.slice(0, 4), ['2.raw.OUTPUT.ACCEPT', '2.mangle.OUTPUT.ACCEPT', '2.nat.OUTPUT.ACCEPT', '2.filter.OUTPUT.DROP'], `legacy path of the SYN${dump}`);
+      const natStep = steps.find((ev) => ev.skb === drop!.skb && nfOf(ev)?.table === 'nat');
+      assert.equal(nfOf(natStep!)?.rule, 'policy ACCEPT of chain OUTPUT', `the empty nat OUTPUT chain accepts by policy${dump}`);
+      assert.match(res.stderr, /iptables-legacy path in pp-nf\S+ via BPF netfilter observers/, `--verbose names the method${dump}`);
+    }
     assert.deepEqual(evs.filter((ev) => ev.netns === srv.inode), [], `nothing should reach the server netns${dump}`);
     // the explanation names the deciding chain as pf.table.chain
     assert.match(res.stderr, new RegExp(`2\\.${want.table}\\.${want.chain}\\b`), `the why: line should name 2.${want.table}.${want.chain}${dump}`);
     // text form: `<skb>.<pkt_type>:2.filter.OUTPUT.DROP rule="..."`
     assert.equal(text.code, 0, `text run: exit 0 on SIGINT; stderr:\n${text.stderr}`);
-    const textLine = new RegExp(`:2\\.${want.table}\\.${want.chain}\\.DROP rule="[^"]*\\bdrop # handle \\d+"`);
+    const textLine =
+      v === 'legacy'
+        ? new RegExp(`:2\\.filter\\.OUTPUT\\.DROP rule="-A OUTPUT [^"]*--dport ${port} -j DROP"`)
+        : new RegExp(`:2\\.${want.table}\\.${want.chain}\\.DROP rule="[^"]*\\bdrop # handle \\d+"`);
     assert.ok(text.nonJson.some((l) => textLine.test(l)), `no text line matching ${textLine}:\n${text.nonJson.join('\n')}`);
   });
 }
@@ -411,13 +466,13 @@ async function outputDrop(t: TestContext, v: Variant): Promise<void> {
 // ------------------------------------------------------------------ (2) INPUT DROP of resets
 
 async function inputRstDrop(t: TestContext, v: Variant): Promise<void> {
-  if (!requireRoot(t, NEEDS)) return;
-  await withLab(`rst${v === 'nft' ? 'n' : 'i'}`, makePair, async ({ cli, srv }) => {
+  if (!ready(t, v)) return;
+  await withLab(`rst${tag(v)}`, makePair, async ({ cli, srv }) => {
     // srv connects to a closed port on cli; cli answers with a reset; srv's INPUT drops resets.
     const port = freshPort();
     let want: { table: string; chain: string };
-    if (v === 'iptables') {
-      await exec(srv.ns, ['iptables', '-A', 'INPUT', '-p', 'tcp', '--tcp-flags', 'RST', 'RST', '-j', 'DROP']);
+    if (v !== 'nft') {
+      await exec(srv.ns, [ipt(v), '-A', 'INPUT', '-p', 'tcp', '--tcp-flags', 'RST', 'RST', '-j', 'DROP']);
       want = { table: 'filter', chain: 'INPUT' };
     } else {
       await nftApply(srv.ns, userChain('userin', 'type filter hook input priority 0', ['tcp flags & rst == rst drop']));
@@ -433,7 +488,8 @@ async function inputRstDrop(t: TestContext, v: Variant): Promise<void> {
     const evs = res.events;
 
     const drop = nfWhere(evs, srv.inode).find((ev) => nfOf(ev)?.verdict === 'DROP');
-    assertNfStep(drop, { ...want, hook: 'input', verdict: 'DROP', rule: [/\brst\b/i, /tcp flags/] }, dump);
+    const rule = v === 'legacy' ? [/--tcp-flags RST RST/, /-j DROP\b/] : [/\brst\b/i, /tcp flags/];
+    assertNfStep(drop, { ...want, v, hook: 'input', verdict: 'DROP', rule }, dump);
     assert.ok(drop && tcpFlags(drop).includes('RST') && drop.tuple?.saddr === cli.v4 && drop.tuple.sport === port && drop.tuple.daddr === srv.v4, `the DROP step should be the reset ${cli.v4}:${port} -> ${srv.v4}${dump}`);
 
     const sent = evs.find((ev) => ev.netns === cli.inode && TRANSMIT_PROBES.has(ev.probe) && tcpFlags(ev).includes('RST'));
@@ -447,13 +503,13 @@ async function inputRstDrop(t: TestContext, v: Variant): Promise<void> {
 // ------------------------------------------------------------------ (3) FORWARD REJECT
 
 async function forwardReject(t: TestContext, v: Variant): Promise<void> {
-  if (!requireRoot(t, NEEDS)) return;
-  await withLab(`fwd${v === 'nft' ? 'n' : 'i'}`, makeRouted, async ({ cli, rtrC, rtrS, srv }) => {
+  if (!ready(t, v)) return;
+  await withLab(`fwd${tag(v)}`, makeRouted, async ({ cli, rtrC, rtrS, srv }) => {
     const port = freshPort();
     const rtr = rtrC; // same namespace as rtrS
     let want: { table: string; chain: string };
-    if (v === 'iptables') {
-      await exec(rtr.ns, ['iptables', '-A', 'FORWARD', '-p', 'tcp', '--dport', String(port), '-j', 'REJECT', '--reject-with', 'icmp-admin-prohibited']);
+    if (v !== 'nft') {
+      await exec(rtr.ns, [ipt(v), '-A', 'FORWARD', '-p', 'tcp', '--dport', String(port), '-j', 'REJECT', '--reject-with', 'icmp-admin-prohibited']);
       want = { table: 'filter', chain: 'FORWARD' };
     } else {
       await nftApply(rtr.ns, userChain('userfwd', 'type filter hook forward priority 0', [`tcp dport ${port} reject with icmp type admin-prohibited`]));
@@ -472,7 +528,8 @@ async function forwardReject(t: TestContext, v: Variant): Promise<void> {
     const evs = res.events;
 
     const drop = nfWhere(evs, rtr.inode).find((ev) => nfOf(ev)?.verdict === 'DROP');
-    assertNfStep(drop, { ...want, hook: 'forward', verdict: 'DROP', rule: [/\breject\b/, /admin-prohibited/] }, dump);
+    const rule = v === 'legacy' ? [/-j REJECT\b/, /--reject-with icmp-admin-prohibited/] : [/\breject\b/, /admin-prohibited/];
+    assertNfStep(drop, { ...want, v, hook: 'forward', verdict: 'DROP', rule }, dump);
     assert.ok(drop && isSyn(drop) && drop.tuple?.saddr === cli.v4 && drop.tuple.daddr === srv.v4 && drop.tuple.dport === port, `the FORWARD step should be the client's SYN${dump}`);
     assert.equal(drop?.ifname, rtrC.ifname, `a forward step names the input device of the router${dump}`);
 
@@ -498,13 +555,13 @@ async function forwardReject(t: TestContext, v: Variant): Promise<void> {
 // ------------------------------------------------------------------ (4) DNAT
 
 async function dnatOutput(t: TestContext, v: Variant): Promise<void> {
-  if (!requireRoot(t, NEEDS)) return;
-  await withLab(`dnat${v === 'nft' ? 'n' : 'i'}`, makePair, async ({ lab, x, cli, srv }) => {
+  if (!ready(t, v)) return;
+  await withLab(`dnat${tag(v)}`, makePair, async ({ lab, x, cli, srv }) => {
     const vip = `10.199.${x}.80`; // on the client's link, but nobody has it
     const realPort = 8080;
     let want: { table: string; chain: string };
-    if (v === 'iptables') {
-      await exec(cli.ns, ['iptables', '-t', 'nat', '-A', 'OUTPUT', '-d', vip, '-p', 'tcp', '--dport', '80', '-j', 'DNAT', '--to-destination', `${srv.v4}:${realPort}`]);
+    if (v !== 'nft') {
+      await exec(cli.ns, [ipt(v), '-t', 'nat', '-A', 'OUTPUT', '-d', vip, '-p', 'tcp', '--dport', '80', '-j', 'DNAT', '--to-destination', `${srv.v4}:${realPort}`]);
       want = { table: 'nat', chain: 'OUTPUT' };
     } else {
       await nftApply(cli.ns, userChain('usernat', 'type nat hook output priority -100', [`ip daddr ${vip} tcp dport 80 dnat ip to ${srv.v4}:${realPort}`]));
@@ -528,8 +585,10 @@ async function dnatOutput(t: TestContext, v: Variant): Promise<void> {
     const dumpV = dumpOf(byVip!);
     const dumpR = dumpOf(byReal!);
 
-    const nat = nfWhere(byVip!.events, cli.inode).find((ev) => /dnat/.test(nfOf(ev)?.rule ?? ''));
-    assertNfStep(nat, { ...want, hook: 'output', verdict: 'ACCEPT', rule: [/\bdnat\b/, new RegExp(`${srv.v4.replace(/\./g, '\\.')}:${realPort}`)] }, dumpV);
+    const nat = nfWhere(byVip!.events, cli.inode).find((ev) => /dnat/i.test(nfOf(ev)?.rule ?? ''));
+    const to = new RegExp(`${srv.v4.replace(/\./g, '\\.')}:${realPort}`);
+    const rule = v === 'legacy' ? [/-j DNAT --to-destination/, to] : [/\bdnat\b/, to];
+    assertNfStep(nat, { ...want, v, hook: 'output', verdict: 'ACCEPT', rule }, dumpV);
     assert.ok(nat && isSyn(nat) && nat.tuple?.saddr === cli.v4 && nat.tuple.daddr === vip && nat.tuple.dport === 80, `the nat step shows the SYN before translation (${cli.v4} -> ${vip}:80)${dumpV}`);
 
     // The translated SYN on the wire, and at the server.
@@ -604,12 +663,12 @@ async function rpFilterSysctl(t: TestContext): Promise<void> {
 }
 
 async function rpFilterRule(t: TestContext, v: Variant): Promise<void> {
-  if (!requireRoot(t, { commands: [...NEEDS.commands, 'ping'] })) return;
-  await withLab(`rp${v === 'nft' ? 'n' : 'i'}`, makeRp, async (rp) => {
+  if (!ready(t, v, { commands: [...NEEDS.commands, 'ping'] })) return;
+  await withLab(`rp${tag(v)}`, makeRp, async (rp) => {
     await setRpFilter(rp.srv, 0); // the rule decides, not the sysctl
     let want: { table: string; chain: string };
-    if (v === 'iptables') {
-      await exec(rp.srv.ns, ['iptables', '-t', 'raw', '-A', 'PREROUTING', '-m', 'rpfilter', '--invert', '-j', 'DROP']);
+    if (v !== 'nft') {
+      await exec(rp.srv.ns, [ipt(v), '-t', 'raw', '-A', 'PREROUTING', '-m', 'rpfilter', '--invert', '-j', 'DROP']);
       want = { table: 'raw', chain: 'PREROUTING' };
     } else {
       await nftApply(rp.srv.ns, userChain('userpre', 'type filter hook prerouting priority raw', ['fib saddr . iif oif missing drop']));
@@ -624,7 +683,8 @@ async function rpFilterRule(t: TestContext, v: Variant): Promise<void> {
     const evs = res.events;
 
     const step = nfWhere(evs, rp.srv.inode).find((ev) => nfOf(ev)?.verdict === 'DROP');
-    assertNfStep(step, { ...want, hook: 'prerouting', verdict: 'DROP', rule: [/fib saddr \. iif oif/, /\bdrop\b/] }, dump);
+    const rule = v === 'legacy' ? [/-m rpfilter --invert/, /-j DROP\b/] : [/fib saddr \. iif oif/, /\bdrop\b/];
+    assertNfStep(step, { ...want, v, hook: 'prerouting', verdict: 'DROP', rule }, dump);
     assert.ok(step?.tuple?.proto === 'icmp' && step.tuple.saddr === rp.spoof && step.tuple.daddr === rp.srv.v4, `the step is the echo request from ${rp.spoof}${dump}`);
     const kfree = evs.find((ev) => ev.probe === 'kfree_skb' && ev.drop_reason === 'NETFILTER_DROP' && ev.netns === rp.srv.inode);
     assert.ok(kfree, `no kfree_skb NETFILTER_DROP in the server netns${dump}`);
