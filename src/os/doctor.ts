@@ -49,6 +49,7 @@ export function diagnose(): { rows: DoctorRow[]; usable: boolean } {
   rows.push(existsSync(BPF_OBJECT) ? row('BPF object', 'ok', BPF_OBJECT) : row('BPF object', 'no', 'not built: run npm run setup'));
 
   let usable = false;
+  let observersOk = false;
   if (nat.ok && priv.ok) {
     // the tracepoint engine in both flavours: a real load and attach of one tracepoint
     const flavours: string[] = [];
@@ -85,6 +86,27 @@ export function diagnose(): { rows: DoctorRow[]; usable: boolean } {
         }
       }
     }
+    // BPF netfilter observers (the iptables-legacy path): a real load, and a hook in this namespace
+    const obs = attempt(() => startTracepoints({}, { ringBytes: 1 << 16, only: ['netif_receive_skb'], observers: true }));
+    if (!obs.ok) rows.push(row('netfilter observers', 'no', obs.error));
+    else {
+      const t = obs.value;
+      const hooked = attempt(() => {
+        if (!t.observers) throw new Error(t.observerProblem ?? 'not loaded');
+        // any free priority near the middle of prerouting (EBUSY: taken by another hook)
+        for (let prio = -451; prio > -470; prio--) {
+          try {
+            return t.observers.attach(0, 2, 0, prio, null);
+          } catch (err) {
+            if ((err as { errno?: number }).errno !== 16) throw err;
+          }
+        }
+        throw new Error('no free priority');
+      });
+      t.close();
+      observersOk = hooked.ok;
+      rows.push(row('netfilter observers', hooked.ok ? 'ok' : 'no', hooked.ok ? 'BPF netfilter program loaded and hooked into ipv4 prerouting' : hooked.error));
+    }
     const ftrace = readFtraceState();
     rows.push(row('ftrace', ftrace.verdict, ftrace.detail));
   }
@@ -111,7 +133,13 @@ export function diagnose(): { rows: DoctorRow[]; usable: boolean } {
       '--iptable method',
       nft.status === 0 ? 'ok' : 'no',
       nft.status === 0
-        ? `nft trace (nftables, iptables-nft)${legacy.status === 0 ? '; iptables-legacy drops from rule counters' : '; iptables-legacy-save missing: legacy drops not named'}`
+        ? `nft trace (nftables, iptables-nft)${
+            legacy.status !== 0
+              ? '; iptables-legacy-save missing: legacy rules not named'
+              : observersOk
+                ? '; iptables-legacy: BPF netfilter observers around each table, rules from counters'
+                : '; iptables-legacy: drops only, named from rule counters (no BPF netfilter programs)'
+          }`
         : 'needs nft (apt-get install nftables)',
     ),
   );

@@ -9,6 +9,8 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import {
   RECEIVE_PROBES,
   TRANSMIT_PROBES,
@@ -324,4 +326,36 @@ describe('pktpath trace: bad input', () => {
       assert.equal(r.stdout.trim(), '', `nothing on stdout expected:\n${r.stdout}`);
     });
   }
+});
+
+describe('pktpath doctor', () => {
+  /** BPF links of a type, by id, from bpftool (empty when bpftool is missing). */
+  function links(type: string): string[] {
+    const r = spawnSync('bpftool', ['-j', 'link', 'show'], { encoding: 'utf8' });
+    if (r.status !== 0) return [];
+    return (JSON.parse(r.stdout) as { id: number; type: string }[]).filter((l) => l.type === type).map((l) => String(l.id));
+  }
+
+  test('judges each engine by a real load and attach, and leaves nothing attached', { timeout: 60_000 }, async (t) => {
+    if (!requireRoot(t, { netns: false })) return;
+    const before = links('netfilter');
+    const r = await runCli(['doctor'], 45_000);
+    assert.equal(r.timedOut, false, 'doctor should finish');
+    assert.equal(r.code, 0, `doctor exits 0 where tracing works; stdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+    const rows = new Map(
+      r.stdout
+        .split('\n')
+        .map((l) => /^(\S.*?)\s{2,}(ok|no|warn|info)\s+(.*)$/.exec(l))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => [m[1]!, { verdict: m[2]!, detail: m[3]! }]),
+    );
+    assert.equal(rows.get('tracepoints via tp_btf')?.verdict, 'ok', r.stdout);
+    assert.equal(rows.get('summary')?.verdict, 'ok', r.stdout);
+    for (const b of ['fentry', 'kprobe.multi', 'kprobe']) assert.ok(rows.has(`backend ${b}`), `a row per function backend (${b}):\n${r.stdout}`);
+    // the netfilter observers row follows the kernel: ok exactly when its BTF has BPF netfilter programs
+    const hasNf = readFileSync('/sys/kernel/btf/vmlinux').includes('bpf_nf_ctx');
+    assert.equal(rows.get('netfilter observers')?.verdict, hasNf ? 'ok' : 'no', r.stdout);
+    assert.match(rows.get('--iptable method')?.detail ?? '', hasNf ? /BPF netfilter observers/ : /drops only/, r.stdout);
+    assert.deepEqual(links('netfilter'), before, 'doctor must not leave a netfilter link behind');
+  });
 });
