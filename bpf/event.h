@@ -21,6 +21,15 @@
 #define PP_EV_FROM_FLOW 0x10 /* tuple came from a flowi (route lookup), not from packet headers */
 #define PP_EV_RET       0x20 /* function return (fexit): aux holds the return value */
 #define PP_EV_KEPT      0x40 /* shown because --keep follows this skb, not because it matched */
+#define PP_EV_NAMES     0x80 /* a struct pp_nf_names follows the event (netfilter table/chain evaluation) */
+
+#define PP_NF_NAME_LEN 32
+
+/* Follows an event with PP_EV_NAMES: what nft_do_chain / ipt_do_table evaluated. */
+struct pp_nf_names {
+	char table[PP_NF_NAME_LEN]; /* nftables table, or x_tables table (filter, nat...) */
+	char chain[PP_NF_NAME_LEN]; /* nftables base chain; empty for x_tables (the hook names it) */
+};
 
 /* Parsed packet headers; addresses in network order, ports/ids in host order. */
 struct pp_tuple {

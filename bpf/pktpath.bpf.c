@@ -18,8 +18,9 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Keeps struct pp_event in the object's BTF, where user space checks its layout. */
+/* Keeps struct pp_event and pp_nf_names in the object's BTF, where user space checks their layout. */
 const struct pp_event *pp_event_layout __attribute__((unused));
+const struct pp_nf_names *pp_nf_names_layout __attribute__((unused));
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -61,9 +62,6 @@ static __always_inline void pp_count(__u32 idx)
 		__sync_fetch_and_add(v, 1);
 }
 
-/* pp_extra.flags only: this probe ends the skb's life (not sent to user space) */
-#define PP_EV_FREES 0x80
-
 /* Per-event inputs that vary by probe. */
 struct pp_extra {
 	__u64 location;
@@ -75,7 +73,9 @@ struct pp_extra {
 	__s32 aux;
 	__u32 aux2;
 	__u8 flags;
+	__u8 frees;   /* this probe ends the skb's life (kfree_skb, consume_skb) */
 	__u8 emitted; /* out: set by pp_emit */
+	const struct pp_nf_names *names; /* appended to the event (PP_EV_NAMES); never with a stack */
 };
 
 /* Reserves, fills the common part and submits. t/has_tuple already matched the filter. */
@@ -84,10 +84,12 @@ static __always_inline int pp_emit(void *ctx, __u16 probe, struct sk_buff *skb, 
 				   struct pp_extra *x, const __u8 *aux_addr, __u8 aux_family)
 {
 	x->emitted = 1;
-	int with_stack = !x->hookprog && (CFG.want_stack == 1 || (CFG.want_stack == 2 && (x->flags & PP_EV_DROP)));
+	int with_stack = !x->hookprog && !x->names && (CFG.want_stack == 1 || (CFG.want_stack == 2 && (x->flags & PP_EV_DROP)));
 	struct pp_event *ev;
 
-	if (with_stack)
+	if (x->names)
+		ev = bpf_ringbuf_reserve(&events, sizeof(*ev) + sizeof(struct pp_nf_names), 0);
+	else if (with_stack)
 		ev = bpf_ringbuf_reserve(&events, sizeof(*ev) + PP_MAX_STACK * sizeof(__u64), 0);
 	else
 		ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
@@ -109,7 +111,11 @@ static __always_inline int pp_emit(void *ctx, __u16 probe, struct sk_buff *skb, 
 	if (!x->hookprog)
 		ev->pid = bpf_get_current_pid_tgid() >> 32;
 	ev->netns = netns;
-	ev->flags = (x->flags & ~PP_EV_FREES) | (has_tuple ? PP_EV_HAS_TUPLE : 0);
+	ev->flags = x->flags | (has_tuple ? PP_EV_HAS_TUPLE : 0);
+	if (x->names) {
+		__builtin_memcpy((void *)(ev + 1), x->names, sizeof(struct pp_nf_names));
+		ev->flags |= PP_EV_NAMES;
+	}
 	if (!x->hookprog)
 		bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 	if (has_tuple)
@@ -179,11 +185,11 @@ static __always_inline int pp_skb_event_dev(void *ctx, __u16 probe, struct sk_bu
 		return 0;
 	struct net_device *dev = dev_arg ? dev_arg : pp_skb_dev(skb, &route_dev, x->direct);
 	__u64 key = (__u64)skb;
-	if (CFG.observe && (x->hookprog || (x->flags & PP_EV_FREES)) && bpf_map_lookup_elem(&nf_follow, &key)) {
+	if (CFG.observe && (x->hookprog || x->frees) && bpf_map_lookup_elem(&nf_follow, &key)) {
 		/* matched at an observer before: no filter applies until it leaves netfilter */
 		int has = pp_parse_skb(skb, &t, x->direct);
 		__u32 ns = pp_skb_netns(skb, dev, route_dev);
-		if (x->flags & PP_EV_FREES) {
+		if (x->frees) {
 			bpf_map_delete_elem(&nf_follow, &key);
 			if (!(x->flags & PP_EV_DROP))
 				goto filter; /* a normal free is shown only when it matches */
@@ -196,7 +202,7 @@ filter:
 		x->flags |= PP_EV_KEPT;
 		int has = pp_parse_skb(skb, &t, x->direct);
 		__u32 ns = pp_skb_netns(skb, dev, route_dev);
-		if (x->flags & PP_EV_FREES)
+		if (x->frees)
 			bpf_map_delete_elem(&kept, &key);
 		return pp_emit(ctx, probe, skb, dev, ns, &t, has, x, 0, 0);
 	}
@@ -213,7 +219,7 @@ filter:
 		return 0;
 	if (!CFG.netns)
 		netns = pp_skb_netns(skb, dev, route_dev);
-	if (CFG.keep && !(x->flags & PP_EV_FREES)) {
+	if (CFG.keep && !x->frees) {
 		__u8 one = 1;
 		bpf_map_update_elem(&kept, &key, &one, BPF_ANY);
 	}
@@ -271,7 +277,7 @@ static __always_inline int on_qdisc_dequeue(__u64 *ctx, int direct)
 /* kfree_skb(skb, location [, reason [, rx_sk]]) */
 static __always_inline int on_kfree_skb(__u64 *ctx, int direct)
 {
-	struct pp_extra x = { .location = ctx[1], .flags = PP_EV_DROP | PP_EV_FREES, .direct = direct };
+	struct pp_extra x = { .location = ctx[1], .flags = PP_EV_DROP, .frees = 1, .direct = direct };
 	if (CFG.has_kfree_reason)
 		x.drop_reason = (__u32)ctx[2];
 	return pp_skb_event(ctx, PP_PROBE_kfree_skb, (struct sk_buff *)ctx[0], &x);
@@ -280,7 +286,7 @@ static __always_inline int on_kfree_skb(__u64 *ctx, int direct)
 /* consume_skb(skb [, location]) */
 static __always_inline int on_consume_skb(__u64 *ctx, int direct)
 {
-	struct pp_extra x = { .flags = PP_EV_FREES, .direct = direct };
+	struct pp_extra x = { .frees = 1, .direct = direct };
 	if (CFG.has_consume_location)
 		x.location = ctx[1];
 	return pp_skb_event(ctx, PP_PROBE_consume_skb, (struct sk_buff *)ctx[0], &x);
@@ -502,3 +508,48 @@ PP_NF_SLOT(6)
 PP_NF_SLOT(7)
 PP_NF_SLOT(8)
 PP_NF_SLOT(9)
+
+/*
+ * Netfilter evaluation functions, on kernels with fexit (function backends): each
+ * nftables base chain (nft_do_chain) and each x_tables table (ipt_do_table,
+ * ip6t_do_table) with the verdict it returned, and its names appended to the event.
+ * nf_tables and ip_tables may be modules: libbpf finds the function in their BTF.
+ * ipt_do_table took (skb, state, table) before Linux 5.16 and (priv, skb, state) since;
+ * user space loads the flavour the kernel's BTF has.
+ */
+static __always_inline int pp_nf_eval(void *ctx, struct sk_buff *skb, const struct nf_hook_state *st, long ret,
+				      const struct pp_nf_names *n)
+{
+	__u8 hook = BPF_CORE_READ(st, hook);
+	struct net_device *dev = hook <= 2 /* NF_INET_FORWARD */ ? BPF_CORE_READ(st, in) : BPF_CORE_READ(st, out);
+	struct pp_extra x = { .func_ip = bpf_get_func_ip(ctx), .aux = (int)ret, .aux2 = hook, .aux3 = BPF_CORE_READ(st, pf),
+			      .flags = PP_EV_RET, .names = n };
+	return pp_skb_event_dev(ctx, PP_PROBE_FUNC_RET, skb, &x, dev);
+}
+
+/* nft_do_chain(pkt, priv = the base chain) -> verdict */
+SEC("?fexit/nft_do_chain") int fexit_nft_do_chain(__u64 *ctx)
+{
+	struct nft_pktinfo *pkt = (struct nft_pktinfo *)ctx[0];
+	struct nft_chain *chain = (struct nft_chain *)ctx[1];
+	struct pp_nf_names n = {};
+	struct nft_table *tbl = BPF_CORE_READ(chain, table);
+	bpf_probe_read_kernel_str(n.table, sizeof(n.table), BPF_CORE_READ(tbl, name));
+	bpf_probe_read_kernel_str(n.chain, sizeof(n.chain), BPF_CORE_READ(chain, name));
+	return pp_nf_eval(ctx, BPF_CORE_READ(pkt, skb), BPF_CORE_READ(pkt, state), (long)ctx[2], &n);
+}
+
+#define PP_XT_EVAL(fn, flavour, SKB, STATE, TABLE)                                                   \
+	SEC("?fexit/" #fn) int fexit_##fn##_##flavour(__u64 *ctx)                                      \
+	{                                                                                              \
+		struct xt_table *t = (struct xt_table *)ctx[TABLE];                                    \
+		struct pp_nf_names n = {};                                                             \
+		bpf_probe_read_kernel_str(n.table, sizeof(n.table), &t->name);                         \
+		return pp_nf_eval(ctx, (struct sk_buff *)ctx[SKB], (const struct nf_hook_state *)ctx[STATE], \
+				  (long)ctx[3], &n);                                                   \
+	}
+
+PP_XT_EVAL(ipt_do_table, priv, 1, 2, 0)  /* (priv, skb, state), Linux 5.16+ */
+PP_XT_EVAL(ipt_do_table, skb, 0, 1, 2)   /* (skb, state, table) */
+PP_XT_EVAL(ip6t_do_table, priv, 1, 2, 0)
+PP_XT_EVAL(ip6t_do_table, skb, 0, 1, 2)

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeEvent, encodeEvent } from './decode.js';
-import { EV_DROP, EV_HAS_TUPLE, EV_STACK } from './event.js';
+import { EV_DROP, EV_HAS_TUPLE, EV_NAMES, EV_STACK } from './event.js';
 import type { RawEvent } from './event.js';
-import { EVENT } from './layout.js';
+import { EVENT, NF_NAMES } from './layout.js';
 
 function sample(over: Partial<RawEvent> = {}): RawEvent {
   return {
@@ -42,6 +42,7 @@ function sample(over: Partial<RawEvent> = {}): RawEvent {
     stack: null,
     auxAddr: null,
     funcIp: 0n,
+    nfNames: null,
     ...over,
   };
 }
@@ -110,4 +111,18 @@ test('function address of function-level probes survives the round trip', () => 
 test('aux address (fib gateway) decodes when the kernel set it', () => {
   const back = roundTrip(sample({ auxAddr: { family: 4, bytes: new Uint8Array([10, 0, 0, 1]) } }));
   assert.deepEqual(back.auxAddr, { family: 4, bytes: new Uint8Array([10, 0, 0, 1]) });
+});
+
+test('netfilter names follow the event of an evaluation function (EV_NAMES)', () => {
+  const ev = sample({ flags: 0x20, nfNames: { table: 'filter', chain: '' } });
+  const rec = encodeEvent(ev);
+  assert.equal(rec.length, EVENT.size + NF_NAMES.size);
+  const back = roundTrip(ev);
+  assert.deepEqual(back.nfNames, { table: 'filter', chain: '' });
+  assert.equal(back.flags, 0x20 | EV_HAS_TUPLE | EV_NAMES);
+  const long = roundTrip(sample({ nfNames: { table: 'a'.repeat(40), chain: 'input_chain' } }));
+  assert.deepEqual(long.nfNames, { table: 'a'.repeat(31), chain: 'input_chain' }, 'names are cut to fit, NUL kept');
+  // a record too short for the names (a truncated read) gives none
+  const cut = encodeEvent(ev).subarray(0, EVENT.size);
+  assert.equal(decodeEvent(new DataView(cut.buffer, cut.byteOffset), cut, 0, cut.length).nfNames, null);
 });

@@ -1,6 +1,6 @@
-import { EV_HAS_TUPLE, EV_STACK } from './event.js';
+import { EV_HAS_TUPLE, EV_NAMES, EV_STACK } from './event.js';
 import type { RawEvent, RawTuple } from './event.js';
-import { EVENT, SIZES, TUPLE } from './layout.js';
+import { EVENT, NF_NAMES, SIZES, TUPLE } from './layout.js';
 
 const ETH_P_IP = 0x0800;
 const ETH_P_IPV6 = 0x86dd;
@@ -52,6 +52,10 @@ export function decodeEvent(view: DataView, bytes: Uint8Array, off: number, len:
     for (let i = 0; i < depth; i++) stack[i] = view.getBigUint64(off + EVENT.size + i * 8, true);
   }
   const auxFamily = bytes[off + EVENT.aux_family] ?? 0;
+  const nfNames =
+    flags & EV_NAMES && len >= EVENT.size + NF_NAMES.size
+      ? { table: cString(bytes, off + EVENT.size + NF_NAMES.table, 32), chain: cString(bytes, off + EVENT.size + NF_NAMES.chain, 32) }
+      : null;
   return {
     tsNs: view.getBigUint64(off + EVENT.ts_ns, true),
     skb: view.getBigUint64(off + EVENT.skb, true),
@@ -79,13 +83,14 @@ export function decodeEvent(view: DataView, bytes: Uint8Array, off: number, len:
         ? { family: auxFamily, bytes: bytes.slice(off + EVENT.aux_addr, off + EVENT.aux_addr + (auxFamily === 6 ? 16 : 4)) }
         : null,
     funcIp: view.getBigUint64(off + EVENT.func_ip, true),
+    nfNames,
   };
 }
 
 /** Builds the bytes of a record, for tests and benchmarks (the inverse of decodeEvent). */
 export function encodeEvent(ev: RawEvent): Uint8Array {
-  const depth = ev.stack ? Math.min(ev.stack.length, SIZES.maxStack) : 0;
-  const buf = new Uint8Array(EVENT.size + depth * 8);
+  const depth = ev.stack && !ev.nfNames ? Math.min(ev.stack.length, SIZES.maxStack) : 0;
+  const buf = new Uint8Array(EVENT.size + (ev.nfNames ? NF_NAMES.size : depth * 8));
   const v = new DataView(buf.buffer);
   v.setBigUint64(EVENT.ts_ns, ev.tsNs, true);
   v.setBigUint64(EVENT.skb, ev.skb, true);
@@ -101,9 +106,14 @@ export function encodeEvent(ev: RawEvent): Uint8Array {
   v.setUint16(EVENT.probe, ev.probe, true);
   v.setUint16(EVENT.cpu, ev.cpu, true);
   buf[EVENT.pkt_type] = ev.pktType;
-  let flags = ev.flags & ~(EV_HAS_TUPLE | EV_STACK);
+  let flags = ev.flags & ~(EV_HAS_TUPLE | EV_STACK | EV_NAMES);
   if (ev.tuple) flags |= EV_HAS_TUPLE;
   if (depth) flags |= EV_STACK;
+  if (ev.nfNames) {
+    flags |= EV_NAMES;
+    buf.set(new TextEncoder().encode(ev.nfNames.table).subarray(0, 31), EVENT.size + NF_NAMES.table);
+    buf.set(new TextEncoder().encode(ev.nfNames.chain).subarray(0, 31), EVENT.size + NF_NAMES.chain);
+  }
   buf[EVENT.flags] = flags;
   buf[EVENT.stack_depth] = depth;
   buf[EVENT.aux3] = ev.aux3 ?? 0;

@@ -40,6 +40,8 @@ export const EV_FROM_SK = 0x08;
 export const EV_FROM_FLOW = 0x10;
 export const EV_RET = 0x20;
 export const EV_KEPT = 0x40;
+/** a struct pp_nf_names follows the event (nft_do_chain / ipt_do_table returns) */
+export const EV_NAMES = 0x80;
 
 /** One kernel event with numbers only: what the decoder gives, before names are looked up. */
 export interface RawEvent {
@@ -69,6 +71,8 @@ export interface RawEvent {
   auxAddr?: { family: 4 | 6; bytes: Uint8Array } | null;
   /** function-level probes: the traced function's address (0 for tracepoints) */
   funcIp?: bigint;
+  /** what a netfilter evaluation function worked on (EV_NAMES): table, and chain for nftables ('' for x_tables) */
+  nfNames?: { table: string; chain: string } | null;
   /** netfilter path step (--iptable): the base chain traversed and how the packet left it */
   nf?: { pf: number; table: string; chain: string; hook: string | null; verdict: string; rule: string | null };
 }

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseBtf } from './btf.js';
 import { readElfSection } from './elf.js';
-import { EVENT, SIZES, TUPLE } from './layout.js';
+import { EVENT, NF_NAMES, SIZES, TUPLE } from './layout.js';
 import { ROOT } from '../os/paths.js';
 
 // The kernel/user event layout is defined once, in bpf/event.h. This test holds the
@@ -38,5 +38,11 @@ for (const rel of OBJECTS) {
     assert.equal(tu.size, TUPLE.size);
     for (const m of tu.members) assert.equal(m.offset, TUPLE[m.name as keyof typeof TUPLE], `offset of pp_tuple.${m.name}`);
     assert.equal(tu.members.length, Object.keys(TUPLE).length - 1);
+
+    const nn = btf.structLayout('pp_nf_names');
+    assert.ok(nn, 'pp_nf_names is in the object BTF');
+    assert.equal(nn.size, NF_NAMES.size);
+    for (const m of nn.members) assert.equal(m.offset, NF_NAMES[m.name as keyof typeof NF_NAMES], `offset of pp_nf_names.${m.name}`);
+    assert.equal(nn.members.length, Object.keys(NF_NAMES).length - 1);
   });
 }

@@ -44,5 +44,12 @@ export const TUPLE = {
   icmp_id: 42,
 } as const;
 
+/** `struct pp_nf_names`, after an event with EV_NAMES. */
+export const NF_NAMES = {
+  size: 64,
+  table: 0,
+  chain: 32,
+} as const;
+
 /** Sizes of the fixed arrays, for the same check. */
 export const SIZES = { ifname: 16, comm: 16, dst_mac: 6, addr: 16, maxStack: 32 } as const;

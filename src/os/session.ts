@@ -24,6 +24,8 @@ import type { FunctionChoice } from './functions.js';
 import { startTracepoints } from './tracepoints.js';
 import { catalog } from './catalog.js';
 import type { LegacyStep } from '../core/nfobserve.js';
+import { nfOfEval } from '../core/nfeval.js';
+import { OWN_TABLE_RE } from '../core/nftrace.js';
 import type { LoadedTrace } from './tracepoints.js';
 
 export interface TraceRunOptions {
@@ -78,7 +80,7 @@ function startEngine(
     err.write(`pktpath: ${planned.discovered} kernel functions take an skb; traceable list: ${planned.traceableSource}\n`);
     for (const s of planned.skipped) err.write(`pktpath: function ${s.name}${s.module ? ` [${s.module}]` : ''}: skipped: ${s.reason}\n`);
   }
-  const trace = startTracepoints(config, { ringBytes, exclude, observers, functions: planned.plan });
+  const trace = startTracepoints(config, { ringBytes, exclude, observers, nfEval: observers, functions: planned.plan });
   const fns = trace.probes.filter((p) => p.attached && p.via && !p.via.startsWith('tp_btf') && p.via !== 'raw_tp').length;
   const label = trace.backend ? `tracepoints and ${fns} functions via ${trace.backend}` : 'tracepoints only (no function backend works here: --verbose says why)';
   return { trace, label };
@@ -145,6 +147,11 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
       return events < limit;
     }
     if (ev.funcIp) ev.probe = resolver.functionProbe(ev.funcIp, (ev.flags & EV_RET) !== 0);
+    if (ev.nfNames) {
+      ev.nf = nfOfEval(ev) ?? undefined;
+      // the chains of a pktpath run's own tracing table are instrumentation, not the path
+      if (ev.nf && OWN_TABLE_RE.test(ev.nf.table)) return events < limit;
+    }
     if (ev.stack) ev.stack = trimTracerFrames(ev.stack, resolver.symbol);
     emit(ev);
     return events < limit;

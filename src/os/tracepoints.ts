@@ -13,7 +13,9 @@ import type { ConfigFields } from '../core/config.js';
 import { elfSymbols, readElfSection } from '../core/elf.js';
 import { EnvironmentError, KernelError } from '../core/errors.js';
 import { catalog } from './catalog.js';
-import { kallsyms, kernelBtf } from './kernel.js';
+import { kallsyms, kernelBtf, moduleBtf } from './kernel.js';
+import { planNfEval } from '../core/nfeval.js';
+import type { NfEvalProgram } from '../core/nfeval.js';
 import { native } from './native.js';
 import type { NativeError, ObjHandle, RingPages } from './native.js';
 import { BPF_OBJECT } from './paths.js';
@@ -56,6 +58,8 @@ export interface StartOptions {
   readonly forceRaw?: boolean;
   /** also load the netfilter observer programs (--iptable; attached later, per namespace) */
   readonly observers?: boolean;
+  /** with a function backend, also fexit nft_do_chain / ipt_do_table / ip6t_do_table (--iptable) */
+  readonly nfEval?: boolean;
 }
 
 /** The loaded netfilter observer programs (src/core/nfobserve.ts), ready to hook in. */
@@ -194,6 +198,13 @@ export function startTracepoints(fields: object, opts: StartOptions & { function
     observerProblem = 'this kernel has no BPF netfilter hook programs (Linux 6.4+)';
   }
 
+  // the netfilter evaluation functions ride along with a working function backend
+  let nfEval: { programs: NfEvalProgram[]; missing: string[] } = { programs: [], missing: [] };
+  if (opts.nfEval && plan?.funcs.length) nfEval = planNfEval((func, module) => firstParamOf(btf, func, module));
+  let withNfEval = nfEval.programs.length > 0;
+  let nfEvalProblem: string | undefined;
+  const nfEvalPrograms = new Set(nfEval.programs.map((p) => p.program));
+
   const attempt = (forceRaw: boolean, backend: FuncBackend | undefined): { h: ObjHandle; choices: Choice[] } => {
     const choices = chooseFlavours(wanted, btf, (s) => syms.has(s), forceRaw);
     const h = openObject();
@@ -218,7 +229,9 @@ export function startTracepoints(fields: object, opts: StartOptions & { function
       }
       for (const p of n.programs(h)) {
         const m = /^(tpbtf|rawtp)_(.+)$/.exec(p.name);
-        if (/^nf_obs_\d+$/.test(p.name)) {
+        if (p.name.startsWith('fexit_') && !/^fexit_skb_\d$/.test(p.name)) {
+          n.setAutoload(h, p.name, withNfEval && backend !== undefined && nfEvalPrograms.has(p.name));
+        } else if (/^nf_obs_\d+$/.test(p.name)) {
           n.setAutoload(h, p.name, withObservers);
           if (withObservers) n.setNetfilter(h, p.name);
         } else if (m) {
@@ -241,6 +254,22 @@ export function startTracepoints(fields: object, opts: StartOptions & { function
   };
 
   const loadWith = (backend: FuncBackend | undefined): { h: ObjHandle; choices: Choice[] } => {
+    if (!withNfEval || backend === undefined) return loadObserved(backend);
+    try {
+      return loadObserved(backend);
+    } catch (err) {
+      withNfEval = false;
+      try {
+        const loaded = loadObserved(backend);
+        nfEvalProblem = `fexit does not load here: ${backendReason('fentry', (err as KernelError).cause ?? err)}`;
+        return loaded;
+      } catch (second) {
+        withNfEval = true; // not their fault
+        throw second;
+      }
+    }
+  };
+  const loadObserved = (backend: FuncBackend | undefined): { h: ObjHandle; choices: Choice[] } => {
     if (withObservers) {
       try {
         return loadFlavours(backend);
@@ -323,6 +352,20 @@ export function startTracepoints(fields: object, opts: StartOptions & { function
     }
   }
   probes.push(...funcStatus);
+  if (usedBackend && withNfEval) {
+    for (const p of nfEval.programs) {
+      try {
+        n.attach(h, p.program);
+        probes.push({ probe: `${p.func} (verdict)`, attached: true, via: 'fexit' });
+      } catch (err) {
+        probes.push({ probe: `${p.func} (verdict)`, attached: false, reason: `fexit: ${(err as NativeError).message}` });
+      }
+    }
+  } else if (opts.nfEval && plan?.funcs.length) {
+    const why = nfEvalProblem ?? (usedBackend ? 'no evaluation function found' : 'needs a function backend (fexit)');
+    probes.push({ probe: 'netfilter evaluation functions', attached: false, reason: why });
+  }
+  if (opts.nfEval && usedBackend) for (const m of nfEval.missing) probes.push({ probe: m.split(':')[0]!, attached: false, reason: m.slice(m.indexOf(':') + 2) });
   if (!probes.some((p) => p.attached)) {
     n.close(h);
     const why = probes.map((p) => `${p.probe}: ${p.reason}`).join('; ');
@@ -354,6 +397,23 @@ export function startTracepoints(fields: object, opts: StartOptions & { function
       n.close(h);
     },
   };
+}
+
+/** C type of a kernel function's first parameter, from vmlinux or its module's BTF. */
+function firstParamOf(btf: Btf, func: string, module: string): string | undefined {
+  let mod: Btf | undefined;
+  try {
+    mod = moduleBtf(module);
+  } catch {
+    mod = undefined;
+  }
+  for (const b of [btf, mod]) {
+    const f = b?.findType('func', func);
+    if (!b || !f) continue;
+    const proto = b.type(f.type);
+    if (proto.kind === 'func_proto' && proto.params[0]) return b.typeName(proto.params[0].typeId);
+  }
+  return undefined;
 }
 
 /** One clear sentence for why a whole backend cannot be used here. */
