@@ -259,6 +259,11 @@ export function startTracepoints(fields: object, opts: StartOptions & { function
       return loadObserved(backend);
     } catch (err) {
       withNfEval = false;
+      if (mechanismMissing((err as KernelError).cause ?? err)) {
+        // the kernel refuses fexit (or the backend) as such: no second load to find out which
+        nfEvalProblem = `fexit does not load here: ${backendReason('fentry', (err as KernelError).cause ?? err)}`;
+        if (backend === 'fentry') throw err;
+      }
       try {
         const loaded = loadObserved(backend);
         nfEvalProblem = `fexit does not load here: ${backendReason('fentry', (err as KernelError).cause ?? err)}`;
