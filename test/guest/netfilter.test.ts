@@ -1,0 +1,450 @@
+/**
+ * Guest-kernel tier: the netfilter scenarios of test/integration/netfilter.test.ts on the
+ * Debian 6.12 guest kernel, with a function backend and `--iptable` in the same trace, so
+ * both engines run together: kprobe.multi function events and the netfilter path from
+ * nftables tracing.
+ *
+ * One guest boot (scripts/vm/guest.sh) runs test/guest/nf-scenarios.ts inside it: a
+ * routed topology cli - rtr - srv, one `pktpath trace --json --backend kprobe.multi
+ * --iptable --route --proto any -H <cli>`, and the scenarios in two phases (iptables-nft
+ * rules, then native nftables rules) plus the rp_filter sysctl. The recorded --json
+ * events are asserted on here, one test per scenario and rule kind:
+ *
+ *   (1) OUTPUT DROP of a SYN in the client
+ *   (2) INPUT DROP of TCP resets in the client (its connect to a closed port)
+ *   (3) FORWARD REJECT (icmp admin-prohibited) in the router, ICMP 3/13 back
+ *   (4) DNAT in the client's nat OUTPUT, and the translated SYN on the wire
+ *   (5) reverse-path filter as a prerouting rule; and the rp_filter sysctl
+ *
+ * Skipped, with the reason printed, when not root, when the runner or the BPF object is
+ * not built, or when the guest harness cannot run here (scripts/vm/can-run.sh); a rule
+ * kind the guest cannot use (no nft / no iptables-nft there) skips its own tests.
+ *
+ * Run: node --test dist/test/guest/netfilter.test.js (about 45-90 s of guest time).
+ */
+import { before, describe, test } from 'node:test';
+import type { TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { BPF_OBJECT, CLI_ENTRY, RECEIVE_PROBES, REPO_ROOT, TRANSMIT_PROBES, skipUnlessMet, tcpFlags } from '../helpers/netns.js';
+import type { TraceEvent } from '../helpers/netns.js';
+import { assertCleanRun, TRACEPOINT_PROBES } from '../helpers/events.js';
+import type { NfEnd, NfGuestResults, NfPhase, NfScenario, NfVariant } from './nf-scenarios.js';
+
+const KERNEL = '6.12';
+const BACKEND = 'kprobe.multi';
+const GUEST = join(REPO_ROOT, 'scripts/vm/guest.sh');
+const RUNNER = join(REPO_ROOT, 'dist/test/guest/nf-scenarios.js');
+const OUT = join(REPO_ROOT, '.guest-results', `nf-${KERNEL}-${BACKEND}.json`);
+/** The guest run itself takes 45-90 s; the first run of the harness may also download a kernel. */
+const TEST_TIMEOUT = 20 * 60_000;
+
+/** Why this tier cannot run here, or null. */
+function cannotRun(): string | null {
+  if (process.platform !== 'linux') return 'guest VM tests need Linux';
+  if (process.getuid?.() !== 0) return 'needs root (QEMU, namespaces and BPF inside the guest)';
+  if (!existsSync(RUNNER)) return 'dist/test/guest/nf-scenarios.js not built (npm run build)';
+  if (!existsSync(CLI_ENTRY)) return 'the CLI is not built (npm run build)';
+  if (!existsSync(BPF_OBJECT)) return 'BPF object not built (npm run build)';
+  const check = spawnSync(GUEST, ['--kernel', KERNEL, '--check'], { encoding: 'utf8', timeout: 120_000 });
+  if (check.status !== 0) return `guest harness cannot run: ${(check.stdout + check.stderr).trim().split('\n')[0] || `exit ${check.status}`}`;
+  return null;
+}
+
+const why = cannotRun();
+if (why) process.stderr.write(`# guest netfilter tests skipped: ${why}\n`);
+
+// ------------------------------------------------------------------ the one guest run
+
+interface GuestRun {
+  res: NfGuestResults;
+  wallMs: number;
+}
+
+let guestRun: Promise<GuestRun> | null = null;
+
+/** Boot the guest once and run every scenario in it; every test awaits the same run. */
+function results(): Promise<GuestRun> {
+  guestRun ??= new Promise<GuestRun>((resolve, reject) => {
+    mkdirSync(join(REPO_ROOT, '.guest-results'), { recursive: true });
+    rmSync(OUT, { force: true });
+    const t0 = Date.now();
+    const child = spawn(GUEST, ['--kernel', KERNEL, '--', 'node', RUNNER, BACKEND, OUT], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, PKTPATH_VM_TIMEOUT: process.env.PKTPATH_VM_TIMEOUT ?? '600' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const keep = (d: string): void => {
+      output = (output + d).slice(-16_000);
+    };
+    child.stdout.setEncoding('utf8').on('data', keep);
+    child.stderr.setEncoding('utf8').on('data', keep);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      const wallMs = Date.now() - t0;
+      if (!existsSync(OUT)) {
+        reject(new Error(`the guest produced no results (guest.sh exit ${code ?? signal} after ${wallMs} ms):\n${output.slice(-4000)}`));
+        return;
+      }
+      try {
+        resolve({ res: JSON.parse(readFileSync(OUT, 'utf8')) as NfGuestResults, wallMs });
+      } catch (err) {
+        reject(err as Error);
+      }
+    });
+  });
+  return guestRun;
+}
+
+// ------------------------------------------------------------------ events
+
+interface NfInfo {
+  pf: number;
+  table: string;
+  chain: string;
+  hook: string;
+  verdict: string;
+  rule: string;
+}
+
+interface RouteInfo {
+  table: number;
+  type: string;
+  err: number;
+}
+
+/** Every probe a run may name: the tracepoints, the functions of the default set, and `netfilter`. */
+const PROBES: ReadonlySet<string> = new Set([
+  ...TRACEPOINT_PROBES,
+  'netfilter',
+  ...(JSON.parse(readFileSync(join(REPO_ROOT, 'src/core/functions.json'), 'utf8')) as { functions: { name: string }[] }).functions.map((f) => f.name),
+]);
+
+const nfOf = (ev: TraceEvent): NfInfo | null => (ev.probe === 'netfilter' && ev.nf && typeof ev.nf === 'object' ? (ev.nf as NfInfo) : null);
+const routeOf = (ev: TraceEvent): RouteInfo | null =>
+  ev.probe === 'fib_table_lookup' && ev.route && typeof ev.route === 'object' ? (ev.route as RouteInfo) : null;
+const isSyn = (ev: TraceEvent): boolean => ev.tuple?.proto === 'tcp' && tcpFlags(ev).join(',') === 'SYN';
+const isRst = (ev: TraceEvent): boolean => ev.tuple?.proto === 'tcp' && tcpFlags(ev).includes('RST');
+const isNfDrop = (ev: TraceEvent): boolean => nfOf(ev)?.verdict === 'DROP';
+const isKfree = (reason: string) => (ev: TraceEvent): boolean => ev.probe === 'kfree_skb' && ev.drop_reason === reason;
+/** A function event (not a tracepoint, not a netfilter step) whose name matches. */
+const isFn = (re: RegExp) => (ev: TraceEvent): boolean => !TRACEPOINT_PROBES.has(ev.probe) && ev.probe !== 'netfilter' && re.test(ev.probe);
+const inNs = (end: NfEnd) => (ev: TraceEvent): boolean => ev.netns === end.inode;
+const ts = (ev: TraceEvent): bigint => BigInt(ev.ts_ns);
+/** Transmit probes, tracepoints and functions. */
+const XMIT_FN = /^(__dev_queue_xmit|dev_queue_xmit|dev_hard_start_xmit|veth_xmit|sch_direct_xmit)$/;
+const isXmit = (ev: TraceEvent): boolean => TRANSMIT_PROBES.has(ev.probe) || isFn(XMIT_FN)(ev);
+
+/** One line per event, with the nf/route/info parts, for assertion messages. */
+function dumpEvents(events: readonly TraceEvent[], max = 80): string {
+  const lines = events.slice(0, max).map((e) => {
+    const t = e.tuple;
+    const tuple = t
+      ? `${t.proto} ${t.saddr}:${t.sport}->${t.daddr}:${t.dport} [${t.flags}]${t.icmp_type !== undefined ? ` icmp ${t.icmp_type}/${t.icmp_code}` : ''}`
+      : '-';
+    const extra = [
+      e.drop_reason ? `drop=${e.drop_reason}` : '',
+      e.nf ? `nf=${JSON.stringify(e.nf)}` : '',
+      e.route ? `route=${JSON.stringify(e.route)}` : '',
+      e.info ? `info=${JSON.stringify(e.info)}` : '',
+    ].filter(Boolean);
+    return `  ${e.probe} ns=${e.netns_name ?? e.netns} if=${e.ifname} skb=${e.skb} ${tuple} ${extra.join(' ')}`;
+  });
+  if (events.length > max) lines.push(`  ... ${events.length - max} more`);
+  return lines.length ? lines.join('\n') : '  (no events)';
+}
+
+/** Checks shared by every nf step we expect (as in the integration test). */
+function assertNfStep(ev: TraceEvent | undefined, want: { table: string; chain: string; hook: string; verdict: string; rule: RegExp[] }, dump: string): NfInfo {
+  assert.ok(ev, `no netfilter event for ${want.table}/${want.chain} (${want.hook}, ${want.verdict})${dump}`);
+  const nf = nfOf(ev);
+  assert.ok(nf, `netfilter event without nf: ${JSON.stringify(ev)}`);
+  assert.equal(nf.pf, 2, `pf should be NFPROTO_IPV4 (2): ${JSON.stringify(nf)}`);
+  assert.equal(nf.table, want.table, `nf.table: ${JSON.stringify(nf)}`);
+  assert.equal(nf.chain, want.chain, `nf.chain: ${JSON.stringify(nf)}`);
+  assert.equal(nf.hook, want.hook, `nf.hook: ${JSON.stringify(nf)}`);
+  assert.equal(nf.verdict, want.verdict, `nf.verdict: ${JSON.stringify(nf)}`);
+  for (const re of want.rule) assert.match(nf.rule ?? '', re, `nf.rule should match ${re}: ${JSON.stringify(nf)}`);
+  assert.match(nf.rule ?? '', /# handle \d+/, `nf.rule should carry the rule handle: ${JSON.stringify(nf)}`);
+  return nf;
+}
+
+/** A failed reverse lookup toward `spoof` (netns 0: a failed lookup has no device). */
+function failedReverseLookup(evs: readonly TraceEvent[], cli: NfEnd, spoof: string): TraceEvent | undefined {
+  return evs.find((ev) => {
+    const r = routeOf(ev);
+    return !!r && ev.tuple?.daddr === spoof && (ev.netns === cli.inode || ev.netns === 0) && (r.err !== 0 || r.type === 'no-match' || r.type === 'unreachable');
+  });
+}
+
+// ------------------------------------------------------------------ per-test context
+
+interface Ctx {
+  res: NfGuestResults;
+  ph: NfPhase;
+  evs: TraceEvent[];
+  cli: NfEnd;
+  rtr: NfEnd;
+  srv: NfEnd;
+  /** events inside the scenario's time window (its traffic and its wait) */
+  win(ev: TraceEvent): boolean;
+  dump(sel: (ev: TraceEvent) => boolean): string;
+}
+
+/** The run and the phase of `variant`, or null when the test was skipped (reason printed). */
+async function phaseCtx(t: TestContext, variant: NfVariant, scenario: NfScenario): Promise<Ctx | null> {
+  if (!skipUnlessMet(t, why)) return null;
+  const { res } = await results();
+  const ph = res.phases.find((p) => p.variant === variant);
+  assert.ok(ph, `no ${variant} phase in the results`);
+  if (!skipUnlessMet(t, ph.skipped ? `in the guest: ${ph.skipped}` : null)) return null;
+  assert.ok(res.run, `the guest run did not trace: ${res.error ?? 'no run recorded'}`);
+  assert.deepEqual(ph.errors, [], `driving the ${ph.label} phase failed`);
+  const window = ph.windows[scenario];
+  assert.ok(window, `the ${scenario} scenario of the ${ph.label} phase did not run (no time window recorded)`);
+  const [w0, w1] = window.map(BigInt) as [bigint, bigint];
+  const evs = res.run.result.events;
+  return {
+    res,
+    ph,
+    evs,
+    cli: res.cli,
+    rtr: res.rtrC,
+    srv: res.srv,
+    win: (ev) => ts(ev) >= w0 && ts(ev) <= w1,
+    dump: (sel) =>
+      `\n[${ph.label}] outcomes ${JSON.stringify(ph.outcomes)}; waited ${JSON.stringify(ph.waited)}\nevents:\n${dumpEvents(evs.filter(sel))}\nrules:\n${ph.ruleset}`,
+  };
+}
+
+// ------------------------------------------------------------------ (1) OUTPUT DROP
+
+async function outputDrop(t: TestContext, v: NfVariant): Promise<void> {
+  const c = await phaseCtx(t, v, 'outDrop');
+  if (!c) return;
+  const { ph, evs, cli, srv } = c;
+  const port = ph.ports.outDrop;
+  const mine = (ev: TraceEvent): boolean => ev.tuple?.proto === 'tcp' && ev.tuple.dport === port;
+  const dump = c.dump(mine);
+  assert.match(ph.outcomes.outDrop ?? '', /^timeout/, `a connect through a DROP rule should time out${dump}`);
+
+  const steps = evs.filter((ev) => mine(ev) && ev.probe === 'netfilter' && inNs(cli)(ev));
+  const drop = steps.find(isNfDrop);
+  assertNfStep(drop, { ...ph.where.outDrop, hook: 'output', verdict: 'DROP', rule: [/\bdrop\b/, new RegExp(`dport ${port}\\b`)] }, dump);
+  assert.ok(drop && isSyn(drop) && drop.tuple?.saddr === cli.v4 && drop.tuple.daddr === srv.v4, `the DROP step should be the SYN ${cli.v4} -> ${srv.v4}:${port}${dump}`);
+  assert.equal(drop?.netns_name, cli.ns, `netns_name of the nf event${dump}`);
+
+  const kfrees = evs.filter((ev) => mine(ev) && isKfree('NETFILTER_DROP')(ev) && inNs(cli)(ev) && isSyn(ev));
+  assert.ok(kfrees.length > 0, `no kfree_skb NETFILTER_DROP of the SYN in the client netns${dump}`);
+  // every SYN that was dropped (the first, and a retransmission) has its nf DROP step
+  assert.equal(steps.filter(isNfDrop).length, kfrees.length, `one nf DROP step per NETFILTER_DROP${dump}`);
+  assert.deepEqual(evs.filter((ev) => mine(ev) && ev.netns !== cli.inode).map((ev) => `${ev.probe}@${ev.netns_name}`), [], `the dropped SYN must not leave the client${dump}`);
+
+  // the function backend on the same skbs: into the output hook, into nf_tables, never to a device
+  for (const k of kfrees) {
+    const same = evs.filter((ev) => ev.skb === k.skb && mine(ev) && ts(ev) <= ts(k));
+    assert.ok(same.some(isFn(/^(__ip_local_out|ip_local_out)$/)), `the dropped SYN (skb ${k.skb}) at ip_local_out${dump}`);
+    assert.ok(same.some(isFn(/^nf_hook_slow$/)), `the dropped SYN (skb ${k.skb}) at nf_hook_slow${dump}`);
+    assert.ok(same.some(isFn(/^nft_do_chain/)), `the dropped SYN (skb ${k.skb}) in nft_do_chain* (nf_tables)${dump}`);
+    assert.deepEqual(same.filter(isXmit).map((ev) => ev.probe), [], `the dropped SYN (skb ${k.skb}) must never reach a transmit probe${dump}`);
+  }
+}
+
+// ------------------------------------------------------------------ (2) INPUT DROP of resets
+
+async function inputRstDrop(t: TestContext, v: NfVariant): Promise<void> {
+  const c = await phaseCtx(t, v, 'rst');
+  if (!c) return;
+  const { ph, evs, cli, rtr, srv } = c;
+  const port = ph.ports.rst;
+  const mine = (ev: TraceEvent): boolean => ev.tuple?.proto === 'tcp' && (ev.tuple.dport === port || ev.tuple.sport === port);
+  const reset = (ev: TraceEvent): boolean => mine(ev) && isRst(ev) && ev.tuple?.sport === port && ev.tuple.saddr === srv.v4 && ev.tuple.daddr === cli.v4;
+  const dump = c.dump(mine);
+  assert.match(ph.outcomes.rst ?? '', /^timeout/, `with resets dropped, a connect to a closed port should time out${dump}`);
+
+  const drop = evs.find((ev) => reset(ev) && inNs(cli)(ev) && isNfDrop(ev));
+  assertNfStep(drop, { ...ph.where.rst, hook: 'input', verdict: 'DROP', rule: [/\brst\b/i, /tcp flags/] }, dump);
+
+  assert.ok(evs.some((ev) => reset(ev) && inNs(srv)(ev) && TRANSMIT_PROBES.has(ev.probe)), `the reset should leave the server${dump}`);
+  assert.ok(evs.some((ev) => reset(ev) && inNs(rtr)(ev) && isFn(/^ip_forward$/)(ev)), `the reset should be forwarded by the router (ip_forward)${dump}`);
+  const kfree = evs.find((ev) => reset(ev) && inNs(cli)(ev) && isKfree('NETFILTER_DROP')(ev));
+  assert.ok(kfree, `no kfree_skb NETFILTER_DROP of the reset in the client${dump}`);
+  const same = evs.filter((ev) => ev.skb === kfree.skb && reset(ev) && inNs(cli)(ev));
+  assert.ok(same.some(isFn(/^ip_rcv$/)), `the dropped reset (skb ${kfree.skb}) at ip_rcv in the client${dump}`);
+  assert.ok(same.some(isFn(/^ip_local_deliver$/)), `the dropped reset (skb ${kfree.skb}) at ip_local_deliver (the INPUT hook runs there)${dump}`);
+  assert.deepEqual(same.filter(isFn(/^tcp_v4_rcv$/)).map((ev) => ev.probe), [], `a reset dropped in INPUT must not reach tcp_v4_rcv${dump}`);
+  assert.ok(!evs.some((ev) => reset(ev) && inNs(cli)(ev) && ev.probe === 'tcp_receive_reset'), `a dropped reset must not reach TCP${dump}`);
+}
+
+// ------------------------------------------------------------------ (3) FORWARD REJECT
+
+async function forwardReject(t: TestContext, v: NfVariant): Promise<void> {
+  const c = await phaseCtx(t, v, 'fwd');
+  if (!c) return;
+  const { ph, evs, cli, rtr, srv, res } = c;
+  const port = ph.ports.fwd;
+  const syn = (ev: TraceEvent): boolean => isSyn(ev) && ev.tuple?.dport === port && ev.tuple.saddr === cli.v4 && ev.tuple.daddr === srv.v4;
+  const unreach = (ev: TraceEvent): boolean =>
+    ev.probe !== 'netfilter' && ev.tuple?.proto === 'icmp' && ev.tuple.icmp_type === 3 && ev.tuple.icmp_code === 13 && ev.tuple.saddr === rtr.v4 && ev.tuple.daddr === cli.v4;
+  const dump = c.dump((ev) => (ev.tuple?.proto === 'tcp' && ev.tuple.dport === port) || (c.win(ev) && ev.tuple?.proto === 'icmp'));
+  assert.equal(ph.outcomes.fwd, 'error EHOSTUNREACH', `a REJECT with admin-prohibited fails the connect at once with EHOSTUNREACH${dump}`);
+
+  const drop = evs.find((ev) => syn(ev) && inNs(rtr)(ev) && isNfDrop(ev));
+  assertNfStep(drop, { ...ph.where.fwd, hook: 'forward', verdict: 'DROP', rule: [/\breject\b/, /admin-prohibited/] }, dump);
+  assert.equal(drop?.ifname, rtr.ifname, `a forward step names the router's input device${dump}`);
+
+  const kfree = evs.find((ev) => syn(ev) && inNs(rtr)(ev) && isKfree('NETFILTER_DROP')(ev));
+  assert.ok(kfree, `no kfree_skb NETFILTER_DROP of the SYN in the router${dump}`);
+  const same = evs.filter((ev) => ev.skb === kfree.skb && syn(ev) && inNs(rtr)(ev));
+  assert.ok(same.some(isFn(/^ip_forward$/)), `the rejected SYN (skb ${kfree.skb}) at ip_forward${dump}`);
+  assert.ok(same.some(isFn(/^nft_do_chain/)), `the rejected SYN (skb ${kfree.skb}) in nft_do_chain* (nf_tables)${dump}`);
+  assert.ok(same.some(isFn(/^__icmp_send$/)), `the ICMP error sent for that very skb (__icmp_send)${dump}`);
+  const sends = same.filter((ev) => ev.probe === 'icmp_send');
+  assert.ok(sends.length > 0, `no icmp_send tracepoint for the rejected SYN${dump}`);
+  for (const ev of sends) assert.deepEqual(ev.info, { type: 3, code: 13 }, `icmp_send info: ${JSON.stringify(ev)}`);
+  assert.ok(!evs.some((ev) => syn(ev) && inNs(srv)(ev)), `the SYN must not reach the server${dump}`);
+  assert.ok(!evs.some((ev) => syn(ev) && ev.ifname === res.rtrS.ifname && isXmit(ev)), `the SYN must not leave the router toward the server${dump}`);
+
+  // the ICMP destination unreachable, code 13 (communication administratively prohibited), going back
+  assert.ok(evs.some((ev) => c.win(ev) && unreach(ev) && inNs(rtr)(ev) && TRANSMIT_PROBES.has(ev.probe)), `no ICMP 3/13 ${rtr.v4} -> ${cli.v4} leaving the router${dump}`);
+  assert.ok(evs.some((ev) => c.win(ev) && unreach(ev) && inNs(cli)(ev) && RECEIVE_PROBES.has(ev.probe)), `no ICMP 3/13 arriving in the client${dump}`);
+  assert.ok(evs.some((ev) => c.win(ev) && unreach(ev) && inNs(cli)(ev) && isFn(/^icmp_rcv$/)(ev)), `the ICMP 3/13 at icmp_rcv in the client${dump}`);
+}
+
+// ------------------------------------------------------------------ (4) DNAT
+
+async function dnatOutput(t: TestContext, v: NfVariant): Promise<void> {
+  const c = await phaseCtx(t, v, 'dnat');
+  if (!c) return;
+  const { ph, evs, cli, srv, res } = c;
+  const vip = ph.vip;
+  const real = res.dnatPort;
+  const before = (ev: TraceEvent): boolean => isSyn(ev) && ev.tuple?.saddr === cli.v4 && ev.tuple.daddr === vip && ev.tuple.dport === 80;
+  const after = (ev: TraceEvent): boolean => isSyn(ev) && ev.tuple?.saddr === cli.v4 && ev.tuple.daddr === srv.v4 && ev.tuple.dport === real;
+  const dump = c.dump((ev) => c.win(ev) && ev.tuple?.proto === 'tcp' && (ev.tuple.daddr === vip || ev.tuple.saddr === vip || ev.tuple.dport === real || ev.tuple.sport === real));
+  assert.equal(ph.outcomes.dnat, 'connected', `connect to ${vip}:80 should reach ${srv.v4}:${real} through DNAT${dump}`);
+
+  const nat = evs.find((ev) => before(ev) && inNs(cli)(ev) && /\bdnat\b/.test(nfOf(ev)?.rule ?? ''));
+  assertNfStep(nat, { ...ph.where.dnat, hook: 'output', verdict: 'ACCEPT', rule: [/\bdnat\b/, new RegExp(`${srv.v4.replace(/\./g, '\\.')}:${real}\\b`)] }, dump);
+
+  // the function backend follows the very skb through the translation: VIP before, srv after
+  const pre = evs.find((ev) => c.win(ev) && before(ev) && inNs(cli)(ev) && isFn(/^(__ip_local_out|ip_local_out|nf_hook_slow)$/)(ev));
+  assert.ok(pre, `the SYN to ${vip}:80 at ip_local_out / nf_hook_slow before the translation${dump}`);
+  const post = evs.filter((ev) => ev.skb === pre.skb && after(ev) && inNs(cli)(ev) && ts(ev) >= ts(pre));
+  assert.ok(post.some(isFn(/^ip_output$/)), `the same skb (${pre.skb}) at ip_output, addressed to ${srv.v4}:${real}${dump}`);
+  const wire = post.find((ev) => ev.probe === 'net_dev_queue');
+  assert.ok(wire, `net_dev_queue of the translated SYN (skb ${pre.skb}) in the client${dump}`);
+  assert.equal(wire.ifname, cli.ifname, `the translated SYN leaves on ${cli.ifname}${dump}`);
+  assert.ok(evs.some((ev) => c.win(ev) && after(ev) && inNs(srv)(ev) && RECEIVE_PROBES.has(ev.probe)), `the translated SYN should arrive at the server${dump}`);
+  assert.ok(evs.some((ev) => c.win(ev) && after(ev) && inNs(srv)(ev) && isFn(/^tcp_v4_rcv$/)(ev)), `the translated SYN at tcp_v4_rcv in the server${dump}`);
+  assert.deepEqual(
+    evs.filter((ev) => ev.tuple?.daddr === vip && isXmit(ev)).map((ev) => `${ev.probe}@${ev.netns_name}`),
+    [],
+    `no packet on the wire is addressed to the VIP${dump}`,
+  );
+  assert.ok(!evs.some((ev) => c.win(ev) && (before(ev) || after(ev)) && isKfree('NETFILTER_DROP')(ev)), `DNAT must not drop${dump}`);
+}
+
+// ------------------------------------------------------------------ (5) reverse-path filtering
+
+async function rpFilterRule(t: TestContext, v: NfVariant): Promise<void> {
+  const c = await phaseCtx(t, v, 'rp');
+  if (!c) return;
+  const { ph, evs, cli } = c;
+  const spoof = ph.spoof;
+  const echo = (ev: TraceEvent): boolean => ev.tuple?.proto === 'icmp' && ev.tuple.saddr === spoof && ev.tuple.daddr === cli.v4 && ev.tuple.icmp_type === 8;
+  const dump = c.dump((ev) => ev.tuple?.saddr === spoof || ev.tuple?.daddr === spoof);
+  assert.match(ph.outcomes.rp ?? '', /1 packets transmitted, 0 received/, `the ping from ${spoof} should get no reply${dump}`);
+
+  const step = evs.find((ev) => echo(ev) && inNs(cli)(ev) && isNfDrop(ev));
+  assertNfStep(step, { ...ph.where.rp, hook: 'prerouting', verdict: 'DROP', rule: [/fib saddr \. iif oif/, /\bdrop\b/] }, dump);
+  const kfree = evs.find((ev) => echo(ev) && inNs(cli)(ev) && isKfree('NETFILTER_DROP')(ev));
+  assert.ok(kfree, `no kfree_skb NETFILTER_DROP of the echo request in the client${dump}`);
+  const same = evs.filter((ev) => ev.skb === kfree.skb && echo(ev) && inNs(cli)(ev));
+  assert.ok(same.some(isFn(/^ip_rcv$/)), `the dropped echo request (skb ${kfree.skb}) at ip_rcv${dump}`);
+  assert.ok(same.some(isFn(/^nft_do_chain/)), `the dropped echo request (skb ${kfree.skb}) in nft_do_chain* (nf_tables)${dump}`);
+  assert.deepEqual(same.filter(isFn(/^(ip_rcv_finish|ip_route_input_noref|icmp_rcv)$/)).map((ev) => ev.probe), [], `a packet dropped in prerouting must not get to routing or ICMP${dump}`);
+  assert.ok(!evs.some((ev) => echo(ev) && ev.drop_reason === 'IP_RPFILTER'), `rp_filter is off: the kernel's own check must not drop${dump}`);
+  assert.ok(failedReverseLookup(evs, cli, spoof), `the rule's failed fib lookup toward ${spoof} should show with --route${dump}`);
+}
+
+async function rpFilterSysctl(t: TestContext): Promise<void> {
+  if (!skipUnlessMet(t, why)) return;
+  const { res } = await results();
+  const sc = res.sysctl;
+  if (!skipUnlessMet(t, sc.skipped ? `in the guest: ${sc.skipped}` : null)) return;
+  assert.ok(res.run, `the guest run did not trace: ${res.error ?? 'no run recorded'}`);
+  assert.deepEqual(sc.errors, [], 'driving the rp_filter sysctl scenario failed');
+  const evs = res.run.result.events;
+  const cli = res.cli;
+  const echo = (ev: TraceEvent): boolean => ev.tuple?.proto === 'icmp' && ev.tuple.saddr === sc.spoof && ev.tuple.daddr === cli.v4 && ev.tuple.icmp_type === 8;
+  const dump = `\noutcome ${sc.outcome}\nevents:\n${dumpEvents(evs.filter((ev) => ev.tuple?.saddr === sc.spoof || ev.tuple?.daddr === sc.spoof))}`;
+  assert.match(sc.outcome, /1 packets transmitted, 0 received/, `the ping from ${sc.spoof} should get no reply${dump}`);
+
+  const drop = evs.find((ev) => echo(ev) && isKfree('IP_RPFILTER')(ev));
+  assert.ok(drop, `no kfree_skb IP_RPFILTER of the echo request${dump}`);
+  assert.equal(drop.netns, cli.inode, `the rp_filter drop is in the client${dump}`);
+  const same = evs.filter((ev) => ev.skb === drop.skb && echo(ev));
+  assert.ok(same.some(isFn(/^ip_rcv$/)), `the dropped echo request (skb ${drop.skb}) at ip_rcv${dump}`);
+  assert.ok(same.some(isFn(/^ip_route_input_noref$/)), `the dropped echo request (skb ${drop.skb}) at ip_route_input_noref, where rp_filter runs${dump}`);
+  assert.ok(failedReverseLookup(evs, cli, sc.spoof), `no failed route lookup toward ${sc.spoof}${dump}`);
+  assert.deepEqual(
+    evs.filter((ev) => ev.probe === 'netfilter' && (ev.tuple?.saddr === sc.spoof || ev.tuple?.daddr === sc.spoof)).map((ev) => JSON.stringify(ev.nf)),
+    [],
+    `no rules are left in this phase, so no netfilter steps${dump}`,
+  );
+  assert.match(res.run.result.stderr, /IP_RPFILTER/, 'the summary names IP_RPFILTER');
+}
+
+// ------------------------------------------------------------------ tests
+
+const VARIANTS: readonly { v: NfVariant; label: string }[] = [
+  { v: 'iptables', label: 'iptables-nft' },
+  { v: 'nft', label: 'nftables' },
+];
+
+describe(`guest ${KERNEL}: --backend ${BACKEND} with --iptable, the netfilter scenarios`, { timeout: TEST_TIMEOUT }, () => {
+  before(async () => {
+    if (why) return;
+    await results().catch(() => undefined); // each test reports a failed run itself
+  });
+
+  test('one trace, both engines: function events via kprobe.multi and netfilter steps from nft trace, clean exit', async (t) => {
+    if (!skipUnlessMet(t, why)) return;
+    const { res, wallMs } = await results();
+    const run = res.run;
+    t.diagnostic(
+      `kernel ${res.kernel}; guest.sh wall ${(wallMs / 1000).toFixed(1)} s; runner ${JSON.stringify(res.timings)}; guest uptime ${res.uptime.start}-${res.uptime.end} s; ` +
+        `${run?.result.events.length ?? 0} events; tools ${JSON.stringify(res.tools)}`,
+    );
+    assert.equal(res.error, undefined, `the guest runner failed: ${res.error}`);
+    const skipped = [...res.phases.map((p) => p.skipped), res.sysctl.skipped];
+    if (skipped.every(Boolean) && !skipUnlessMet(t, `in the guest: ${skipped.join('; ')}`)) return;
+    assert.ok(run, 'the trace ran');
+    assert.ok(res.kernel.startsWith(KERNEL), `guest kernel ${res.kernel}`);
+    assert.match(run.result.stderr, /functions via kprobe\.multi/, `the chosen backend is kprobe.multi:\n${run.result.stderr}`);
+    assertCleanRun(run.result, PROBES);
+    const summary = /(\d+) events, (\d+) lost/.exec(run.result.stderr);
+    assert.ok(summary, `no summary line:\n${run.result.stderr}`);
+    assert.equal(summary[2], '0', `events were lost:\n${run.result.stderr}`);
+    assert.doesNotMatch(run.result.stderr, /netfilter path/, `the netfilter path reported a problem:\n${run.result.stderr}`);
+    const evs = run.result.events;
+    const namespaces = new Set([res.cli.inode, res.rtrC.inode, res.srv.inode]);
+    const nf = evs.filter((ev) => ev.probe === 'netfilter');
+    assert.ok(nf.length > 0, 'no netfilter events');
+    assert.deepEqual(nf.filter((ev) => !namespaces.has(ev.netns)).map((ev) => ev.netns), [], 'netfilter steps only in the namespaces the test made');
+    assert.ok(evs.some(isFn(/^ip_rcv$/)) && evs.some(isFn(/^nf_hook_slow$/)) && evs.some(isFn(/^nft_do_chain/)), 'function events (ip_rcv, nf_hook_slow, nft_do_chain*)');
+  });
+
+  for (const { v, label } of VARIANTS) {
+    test(`(1) OUTPUT DROP of a SYN in the client [${label}]`, (t) => outputDrop(t, v));
+    test(`(2) INPUT DROP of TCP resets in the client [${label}]`, (t) => inputRstDrop(t, v));
+    test(`(3) FORWARD REJECT admin-prohibited in the router, ICMP 3/13 back [${label}]`, (t) => forwardReject(t, v));
+    test(`(4) DNAT in nat OUTPUT: the nat step, the same skb translated on the wire [${label}]`, (t) => dnatOutput(t, v));
+    test(`(5) reverse-path filter as a prerouting rule: DROP and the failed fib lookup [${label}]`, (t) => rpFilterRule(t, v));
+  }
+  test('(5) rp_filter sysctl: IP_RPFILTER drop at ip_route_input_noref and the failed reverse lookup', (t) => rpFilterSysctl(t));
+});
