@@ -21,6 +21,33 @@ const ICMP_TYPES: Readonly<Record<string, [number, number]>> = {
   redirect: [5, 137],
 };
 
+/** ICMP codes by the names nft prints (destination unreachable), [ICMPv4, ICMPv6]. */
+const ICMP_CODES: Readonly<Record<string, [number, number]>> = {
+  'net-unreachable': [0, -1],
+  'no-route': [-1, 0],
+  'host-unreachable': [1, -1],
+  'prot-unreachable': [2, -1],
+  'port-unreachable': [3, 4],
+  'frag-needed': [4, -1],
+  'net-prohibited': [9, -1],
+  'host-prohibited': [10, -1],
+  'admin-prohibited': [13, 1],
+  'addr-unreachable': [-1, 3],
+  'policy-fail': [-1, 5],
+  'reject-route': [-1, 6],
+};
+
+/**
+ * The ICMP code of a packet line: a number, or a name nft knows. Echo messages have code
+ * 0, which nft 1.0.6 prints as `net-unreachable` (ICMPv6: `no-route`).
+ */
+export function icmpCodeOf(code: string | undefined, v6: boolean): number {
+  if (code === undefined) return 0;
+  if (/^\d+$/.test(code)) return Number(code) & 0xff;
+  const c = ICMP_CODES[code]?.[v6 ? 1 : 0];
+  return c === undefined || c < 0 ? 0 : c;
+}
+
 /** The tuple nft printed for a packet, or null when it had no IP header. */
 export function tupleOfPacket(p: NftTracePacket | null): RawTuple | null {
   if (!p || !p.family || !p.saddr || !p.daddr) return null;
@@ -40,7 +67,7 @@ export function tupleOfPacket(p: NftTracePacket | null): RawTuple | null {
     l4proto,
     tcpFlags: p.tcpFlags ?? 0,
     icmpType: icmp ? icmp[v6 ? 1 : 0] : 0,
-    icmpCode: 0,
+    icmpCode: icmp ? icmpCodeOf(p.icmpCode, v6) : 0,
     icmpId: p.icmpId ?? 0,
   };
 }

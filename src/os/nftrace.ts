@@ -527,7 +527,10 @@ export async function startNftTrace(opts: NftTraceOptions): Promise<NftTraceSess
     for (const line of parts) onLine(line);
   });
   const idleMs = opts.idleMs ?? 200;
-  const ticker = setInterval(() => assembler.flushIdle(performance.now()), Math.max(10, Math.floor(idleMs / 2)));
+  // Idle groups are closed from the check phase (setImmediate), after the poll phase has
+  // read what the monitor wrote meanwhile: when the loop was busy for longer than idleMs,
+  // the rest of a packet's lines is already in the pipe and must join its group first.
+  const ticker = setInterval(() => setImmediate(() => assembler.flushIdle(performance.now())), Math.max(10, Math.floor(idleMs / 2)));
   ticker.unref();
 
   child.on('close', (code, signal) => {
