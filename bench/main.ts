@@ -5,17 +5,13 @@
  */
 import { benchFormat } from '../src/core/format-bench.js';
 import { cConsumer, jsConsumer } from './ringbuf.js';
-import { throughputKept } from './throughput.js';
+import { median, throughputKept } from './throughput.js';
+import { observerCost } from './netfilter.js';
 import { GUEST_CASES, guestUnavailable, runGuestBench } from './functions.js';
 import type { GuestBench } from './guest-functions.js';
 
 const RING_EVENTS = 4_000_000;
 const RING_ROUNDS = 5;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 const rows: [string, string, string][] = [];
 const row = (what: string, value: string, target = ''): void => void rows.push([what, value, target]);
@@ -59,6 +55,19 @@ async function main(): Promise<void> {
   row('veth TCP, trace matching nothing (Gbit/s)', t.tracedGbps.toFixed(2));
   row('throughput kept (median of pairwise ratios)', t.kept.toFixed(3), '>= 0.95');
 
+  // 3b. --iptable on iptables-legacy tables: the BPF netfilter observers on every packet
+  let obsKept = 'n/a';
+  try {
+    const o = await observerCost(3, 2);
+    obsKept = o.kept.toFixed(3);
+    row('--iptable, legacy tables: observers hooked', String(o.observers));
+    row('--iptable, legacy tables: ns per observer run', o.nsPerRun.toFixed(0));
+    row('--iptable, legacy tables: observer runs per s of transfer', o.runsPerS.toFixed(0));
+    row('--iptable, legacy tables: throughput kept', obsKept);
+  } catch (err) {
+    row('--iptable observers', `not measured: ${(err as Error).message.slice(0, 120)}`);
+  }
+
   // 4. function backends, in guest kernels (this host's kernel has none)
   const why = process.argv.includes('--no-guest') ? 'skipped (--no-guest)' : guestUnavailable();
   const guest: GuestBench[] = [];
@@ -94,6 +103,7 @@ async function main(): Promise<void> {
   console.log(
     `bench: ratio_vs_c=${ratio.toFixed(2)} events_per_s=${jsRate.toFixed(0)} lost=${lost} ` +
       `format_ns_text=${f.textNs.toFixed(0)} format_ns_json=${f.jsonNs.toFixed(0)} throughput_kept=${t.kept.toFixed(3)} ` +
+      `throughput_kept_legacy_observers=${obsKept} ` +
       `attach_default_s=${head ? head.defaults.attachS.toFixed(1) : 'n/a'} attach_all_s=${headAll ? headAll.attachS.toFixed(1) : 'n/a'} ` +
       `all_funcs=${headAll ? headAll.funcs : 'n/a'}`,
   );

@@ -14,12 +14,12 @@ export interface ThroughputResult {
   readonly runs: number;
 }
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }
 
-function iperf(clientNs: string, serverNs: string, server: string, seconds: number): number {
+export function iperf(clientNs: string, serverNs: string, server: string, seconds: number): number {
   const srv = spawnSync('ip', ['netns', 'exec', serverNs, 'iperf3', '-s', '-1', '-D', '-B', server], { encoding: 'utf8' });
   if (srv.status !== 0) throw new Error(`iperf3 server: ${srv.stderr}`);
   for (let i = 0; i < 20; i++) {

@@ -27,10 +27,10 @@ struct {
 	__uint(max_entries, 8 << 20); /* resized by user space before load */
 } events SEC(".maps");
 
-/* [0] events lost (ring full), [1] events emitted */
+/* [0] events lost (ring full), [1] events emitted, [2] skbs in nf_follow (an upper bound: LRU evictions are not counted off) */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2);
+	__uint(max_entries, 3);
 	__type(key, __u32);
 	__type(value, __u64);
 } stats SEC(".maps");
@@ -54,6 +54,14 @@ struct {
 	__type(key, __u64);
 	__type(value, __u8);
 } kept SEC(".maps");
+
+/* Whether any skb may be followed: while none is, no packet pays the nf_follow lookup. */
+static __always_inline int pp_following(void)
+{
+	__u32 idx = 2;
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+	return v && *v;
+}
 
 static __always_inline void pp_count(__u32 idx)
 {
@@ -185,12 +193,17 @@ static __always_inline int pp_skb_event_dev(void *ctx, __u16 probe, struct sk_bu
 		return 0;
 	struct net_device *dev = dev_arg ? dev_arg : pp_skb_dev(skb, &route_dev, x->direct);
 	__u64 key = (__u64)skb;
-	if (CFG.observe && (x->hookprog || x->frees) && bpf_map_lookup_elem(&nf_follow, &key)) {
+	if (CFG.observe && (x->hookprog || x->frees) && pp_following() && bpf_map_lookup_elem(&nf_follow, &key)) {
 		/* matched at an observer before: no filter applies until it leaves netfilter */
 		int has = pp_parse_skb(skb, &t, x->direct);
 		__u32 ns = pp_skb_netns(skb, dev, route_dev);
 		if (x->frees) {
-			bpf_map_delete_elem(&nf_follow, &key);
+			if (bpf_map_delete_elem(&nf_follow, &key) == 0) {
+				__u32 idx = 2;
+				__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+				if (v)
+					__sync_fetch_and_add(v, -1);
+			}
 			if (!(x->flags & PP_EV_DROP))
 				goto filter; /* a normal free is shown only when it matches */
 		}
@@ -492,7 +505,8 @@ static __always_inline int pp_nf_observe(struct pp_nf_ctx *ctx, __u32 slot)
 	if (x.emitted) {
 		__u64 key = (__u64)skb;
 		__u8 one = 1;
-		bpf_map_update_elem(&nf_follow, &key, &one, BPF_NOEXIST);
+		if (bpf_map_update_elem(&nf_follow, &key, &one, BPF_NOEXIST) == 0)
+			pp_count(2);
 	}
 	return 1; /* NF_ACCEPT */
 }
