@@ -77,6 +77,7 @@ struct pp_extra {
 	__u8 aux3;
 	__u8 direct; /* the skb is BTF-typed: plain loads instead of probe reads (a constant per program) */
 	__u8 hookprog; /* a netfilter hook program: no task helpers (pid, comm, stack) exist there (a constant) */
+	__u8 nfct;     /* put the skb's conntrack status in location (netfilter observers; read only once matched) */
 	__u32 drop_reason;
 	__s32 aux;
 	__u32 aux2;
@@ -109,6 +110,13 @@ static __always_inline int pp_emit(void *ctx, __u16 probe, struct sk_buff *skb, 
 	ev->ts_ns = bpf_ktime_get_ns();
 	ev->skb = (__u64)skb;
 	ev->location = x->location;
+	/* the conntrack status (bit 63: the packet has a conntrack entry), so user space knows
+	 * whether the nat table will be consulted (only until NAT is set up) */
+	if (x->nfct && skb && bpf_core_field_exists(skb->_nfct)) {
+		struct nf_conn *ct = (struct nf_conn *)(BPF_CORE_READ(skb, _nfct) & ~7ULL);
+		if (ct)
+			ev->location = BPF_CORE_READ(ct, status) | (1ULL << 63);
+	}
 	ev->func_ip = x->func_ip;
 	ev->drop_reason = x->drop_reason;
 	ev->aux = x->aux;
@@ -491,14 +499,7 @@ static __always_inline int pp_nf_observe(struct pp_nf_ctx *ctx, __u32 slot)
 {
 	const struct nf_hook_state *st = ctx->state;
 	struct sk_buff *skb = ctx->skb;
-	struct pp_extra x = { .aux = BPF_CORE_READ(st, hook), .aux2 = slot, .aux3 = BPF_CORE_READ(st, pf), .direct = 1, .hookprog = 1 };
-	/* location: the conntrack status (bit 63: the packet has a conntrack entry), so user
-	 * space knows whether the nat table will be consulted (only until NAT is set up) */
-	if (bpf_core_field_exists(skb->_nfct)) {
-		struct nf_conn *ct = (struct nf_conn *)(BPF_CORE_READ(skb, _nfct) & ~7ULL);
-		if (ct)
-			x.location = BPF_CORE_READ(ct, status) | (1ULL << 63);
-	}
+	struct pp_extra x = { .aux = BPF_CORE_READ(st, hook), .aux2 = slot, .aux3 = BPF_CORE_READ(st, pf), .direct = 1, .hookprog = 1, .nfct = 1 };
 	/* the input device where the packet came in (prerouting, input, forward), else the output one */
 	struct net_device *dev = x.aux <= 2 /* NF_INET_FORWARD */ ? BPF_CORE_READ(st, in) : BPF_CORE_READ(st, out);
 	pp_skb_event_dev(ctx, PP_PROBE_NF_OBSERVER, skb, &x, dev);
