@@ -56,6 +56,7 @@ import {
 } from '../helpers/netns.js';
 import type { SpawnTraceOptions, TcpListener, TraceEvent, TraceResult, TraceRun } from '../helpers/netns.js';
 import { assertCleanRun, isInt, TRACEPOINT_PROBES } from '../helpers/events.js';
+import { netfilterLinks } from '../helpers/bpf.js';
 
 // ------------------------------------------------------------------ constants
 
@@ -696,14 +697,19 @@ async function rpFilterRule(t: TestContext, v: Variant): Promise<void> {
 // ------------------------------------------------------------------ (6) cleanup
 
 /** The ruleset without counters and without pktpath's tables, for before/after comparison. */
-async function rulesOf(ns: string): Promise<{ ipt: string; nft: string }> {
+async function rulesOf(ns: string): Promise<{ ipt: string; nft: string; legacy: string }> {
   const ipt = (await exec(ns, ['iptables-save'])).stdout
     .split('\n')
     .filter((l) => !l.startsWith('#'))
     .map((l) => l.replace(/\[\d+:\d+\]/g, '[]'))
     .join('\n');
   const nft = (await exec(ns, ['nft', 'list', 'ruleset'])).stdout.replace(/counter packets \d+ bytes \d+/g, 'counter');
-  return { ipt, nft };
+  const legacy = (await exec(ns, ['iptables-legacy-save'])).stdout
+    .split('\n')
+    .filter((l) => !l.startsWith('#'))
+    .map((l) => l.replace(/\[\d+:\d+\]/g, '[]'))
+    .join('\n');
+  return { ipt, nft, legacy };
 }
 
 /** `pktpath_*` tables in a namespace (any family). */
@@ -747,8 +753,12 @@ async function cleanupCase(t: TestContext): Promise<void> {
     await exec(cli.ns, ['iptables', '-A', 'OUTPUT', '-d', srv.v4, '-p', 'tcp', '--dport', String(port), '-j', 'DROP']);
     await exec(cli.ns, ['iptables', '-t', 'nat', '-A', 'OUTPUT', '-d', `10.199.250.80`, '-j', 'ACCEPT']);
     await nftApply(srv.ns, userChain('userin', 'type filter hook input priority 0', [`tcp dport ${port} counter accept`]));
+    // iptables-legacy rules too: the run hooks BPF netfilter observers around their tables
+    const observed = legacyPathMissing() === null;
+    await exec(srv.ns, ['iptables-legacy', '-A', 'INPUT', '-p', 'tcp', '--dport', String(port), '-j', 'ACCEPT']);
+    const linksBefore = netfilterLinks();
     const namespaces = [cli.ns, srv.ns];
-    const before = new Map<string, { ipt: string; nft: string }>();
+    const before = new Map<string, { ipt: string; nft: string; legacy: string }>();
     for (const ns of namespaces) before.set(ns, await rulesOf(ns));
     const args = ['--iptable', '-H', srv.v4, '-P', String(port), '--proto', 'tcp'];
     const pids: number[] = [];
@@ -760,9 +770,11 @@ async function cleanupCase(t: TestContext): Promise<void> {
         const was = before.get(ns)!;
         assert.equal(now.ipt, was.ipt, `${when}: iptables-save changed in ${ns}`);
         assert.equal(now.nft, was.nft, `${when}: nft list ruleset changed in ${ns}`);
+        assert.equal(now.legacy, was.legacy, `${when}: iptables-legacy-save changed in ${ns}`);
         assert.deepEqual(nftProcesses(ns), [], `${when}: nft monitor still running in ${ns}`);
       }
       assert.deepEqual(hostTablesOf(pids), [], `${when}: pktpath tables left in the current namespace`);
+      if (linksBefore) assert.deepEqual(netfilterLinks(), linksBefore, `${when}: BPF netfilter links left behind`);
     };
     const startAndCheck = async (): Promise<TraceRun> => {
       const run = await spawnTrace(args);
@@ -772,6 +784,7 @@ async function cleanupCase(t: TestContext): Promise<void> {
         const tables = await pktpathTables(ns);
         assert.ok(tables.some((l) => l.includes(`pktpath_${run.pid}`)), `a running trace should have its table in ${ns}: ${JSON.stringify(tables)}`);
       }
+      if (observed && linksBefore) assert.ok(netfilterLinks()!.length > linksBefore.length, 'a running trace hooks observers around the legacy filter table');
       // some traffic, so the sessions have work in flight
       await tcpConnect(cli.ns, srv.v4, port, 300);
       await run.waitFor((ev) => ev.probe === 'netfilter', 2000);
@@ -805,6 +818,8 @@ async function cleanupCase(t: TestContext): Promise<void> {
     t.diagnostic(`after SIGKILL: ${left} table(s) of pid ${c.pid} left in our namespaces (reclaimed by the next start)`);
     await sleep(300);
     for (const ns of namespaces) assert.deepEqual(nftProcesses(ns), [], `after SIGKILL: the nft monitor should die with pktpath in ${ns}`);
+    // the observer links die with the process's file descriptors
+    if (linksBefore) assert.deepEqual(netfilterLinks(), linksBefore, 'after SIGKILL: BPF netfilter links left behind');
 
     const d = await spawnTrace(args);
     pids.push(d.pid!);

@@ -9,7 +9,6 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import {
   RECEIVE_PROBES,
@@ -24,6 +23,7 @@ import {
 } from '../helpers/netns.js';
 import type { Endpoint, TraceEvent, TraceResult, TraceRun } from '../helpers/netns.js';
 import { assertCleanRun, isInt } from '../helpers/events.js';
+import { netfilterLinks } from '../helpers/bpf.js';
 
 
 /** How long to let late events arrive before stopping a trace for a negative check. */
@@ -329,16 +329,10 @@ describe('pktpath trace: bad input', () => {
 });
 
 describe('pktpath doctor', () => {
-  /** BPF links of a type, by id, from bpftool (empty when bpftool is missing). */
-  function links(type: string): string[] {
-    const r = spawnSync('bpftool', ['-j', 'link', 'show'], { encoding: 'utf8' });
-    if (r.status !== 0) return [];
-    return (JSON.parse(r.stdout) as { id: number; type: string }[]).filter((l) => l.type === type).map((l) => String(l.id));
-  }
-
   test('judges each engine by a real load and attach, and leaves nothing attached', { timeout: 60_000 }, async (t) => {
     if (!requireRoot(t, { netns: false })) return;
-    const before = links('netfilter');
+    const before = netfilterLinks();
+    assert.ok(before, 'bpftool lists BPF links');
     const r = await runCli(['doctor'], 45_000);
     assert.equal(r.timedOut, false, 'doctor should finish');
     assert.equal(r.code, 0, `doctor exits 0 where tracing works; stdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
@@ -356,6 +350,6 @@ describe('pktpath doctor', () => {
     const hasNf = readFileSync('/sys/kernel/btf/vmlinux').includes('bpf_nf_ctx');
     assert.equal(rows.get('netfilter observers')?.verdict, hasNf ? 'ok' : 'no', r.stdout);
     assert.match(rows.get('--iptable method')?.detail ?? '', hasNf ? /BPF netfilter observers/ : /drops only/, r.stdout);
-    assert.deepEqual(links('netfilter'), before, 'doctor must not leave a netfilter link behind');
+    assert.deepEqual(netfilterLinks(), before, 'doctor must not leave a netfilter link behind');
   });
 });
