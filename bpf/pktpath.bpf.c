@@ -422,6 +422,109 @@ static __always_inline int on_fib_table_lookup(__u64 *ctx, int direct)
 	return pp_emit(ctx, PP_PROBE_fib_table_lookup, 0, dev, netns, &t, 1, &x, gw, gw_family);
 }
 
+/*
+ * fib6_table_lookup(net, res, table, flp): an IPv6 route lookup in one table and its
+ * result, in the shape of fib_table_lookup: aux = error, aux2 = table id, aux3 = route
+ * type (RTN_*), the next hop's device and gateway. The error follows from the type as the
+ * kernel's ip6_rt_type_to_error() has it. A table without a matching route yields the
+ * namespace's null entry (type unreachable); the rule code then tries the next table, as
+ * -EAGAIN does in IPv4, so it is sent as -EAGAIN with no type ("no-match").
+ * Kernels before 5.2 pass a fib6_info / rt6_info instead of a fib6_result: nothing is
+ * sent there.
+ */
+static __always_inline int on_fib6_table_lookup(__u64 *ctx, int direct)
+{
+	struct net *net = (struct net *)ctx[0];
+	const struct fib6_result *res = (const struct fib6_result *)ctx[1];
+	struct fib6_table *table = (struct fib6_table *)ctx[2];
+	const struct flowi6 *fl = (const struct flowi6 *)ctx[3];
+	struct pp_extra x = { .flags = PP_EV_FROM_FLOW };
+	struct pp_tuple t = {};
+	struct net_device *dev = 0;
+	__u8 gw[16] = {};
+	__u8 gw_family = 0;
+
+	if (!bpf_core_type_exists(struct fib6_result))
+		return 0;
+	if (!fl || !res)
+		return 0;
+	__u32 netns = pp_net_inum(net);
+	if (CFG.netns && netns != CFG.netns)
+		return 0;
+	if (CFG.pid && (bpf_get_current_pid_tgid() >> 32) != CFG.pid)
+		return 0;
+	if (CFG.has_mark && (BPF_CORE_READ(fl, __fl_common.flowic_mark) & CFG.mark_mask) != CFG.mark)
+		return 0;
+	t.l3proto = ETH_P_IPV6;
+	BPF_CORE_READ_INTO(&t.saddr, fl, saddr);
+	BPF_CORE_READ_INTO(&t.daddr, fl, daddr);
+	t.l4proto = BPF_CORE_READ(fl, __fl_common.flowic_proto);
+	if (t.l4proto == PP_IPPROTO_TCP || t.l4proto == PP_IPPROTO_UDP) {
+		t.sport = bpf_ntohs(BPF_CORE_READ(fl, uli.ports.sport));
+		t.dport = bpf_ntohs(BPF_CORE_READ(fl, uli.ports.dport));
+	} else if (t.l4proto == PP_IPPROTO_ICMPV6) {
+		t.icmp_type = BPF_CORE_READ(fl, uli.icmpt.type);
+		t.icmp_code = BPF_CORE_READ(fl, uli.icmpt.code);
+	}
+	/* an input lookup (ip6_route_input) names the next header but fills no ports or ICMPv6
+	 * type: treat it as IPv4's, which carries no protocol, so it shows and matches the same way */
+	if (((t.l4proto == PP_IPPROTO_TCP || t.l4proto == PP_IPPROTO_UDP) && !t.sport && !t.dport) ||
+	    (t.l4proto == PP_IPPROTO_ICMPV6 && !t.icmp_type)) {
+		t.l4proto = 0;
+		t.sport = t.dport = 0;
+		t.icmp_code = 0;
+	}
+	/* input route lookups carry no protocol or ports: only the address can be matched */
+	if (t.l4proto ? !pp_match_tuple(&t, 1) : !pp_match_addr(&t))
+		return 0;
+	struct fib6_info *f6i = BPF_CORE_READ(res, f6i);
+	struct fib6_info *null_entry = 0;
+	if (bpf_core_field_exists(net->ipv6.fib6_null_entry))
+		null_entry = BPF_CORE_READ(net, ipv6.fib6_null_entry);
+	if (!f6i || f6i == null_entry) {
+		x.aux = -11; /* -EAGAIN: no route in this table */
+	} else {
+		__u8 type = BPF_CORE_READ(res, fib6_type);
+		x.aux3 = type;
+		/* ip6_rt_type_to_error(): fib6_prop[] in net/ipv6/route.c */
+		switch (type) {
+		case 6: /* RTN_BLACKHOLE */
+		case 10: /* RTN_NAT */
+		case 11: /* RTN_XRESOLVE */
+			x.aux = -22; /* -EINVAL */
+			break;
+		case 7: /* RTN_UNREACHABLE */
+			x.aux = -113; /* -EHOSTUNREACH */
+			break;
+		case 8: /* RTN_PROHIBIT */
+			x.aux = -13; /* -EACCES */
+			break;
+		case 9: /* RTN_THROW */
+			x.aux = -11; /* -EAGAIN */
+			break;
+		}
+		struct fib6_nh *nh = BPF_CORE_READ(res, nh);
+		/* a reject route's next hop is the loopback device: only a route without an error names one */
+		if (nh && x.aux == 0) {
+			dev = BPF_CORE_READ(nh, nh_common.nhc_dev);
+			__u8 fam = BPF_CORE_READ(nh, nh_common.nhc_gw_family);
+			if (fam == PP_AF_INET6) {
+				BPF_CORE_READ_INTO(&gw, nh, nh_common.nhc_gw.ipv6);
+				gw_family = 6;
+			} else if (fam == PP_AF_INET) {
+				__be32 g = BPF_CORE_READ(nh, nh_common.nhc_gw.ipv4);
+				__builtin_memcpy(gw, &g, 4);
+				gw_family = 4;
+			}
+		}
+	}
+	if (table)
+		x.aux2 = BPF_CORE_READ(table, tb6_id);
+	if (CFG.has_ifname && !pp_ifname_match(dev))
+		return 0;
+	return pp_emit(ctx, PP_PROBE_fib6_table_lookup, 0, dev, netns, &t, 1, &x, gw, gw_family);
+}
+
 /* Two flavours of each program; user space loads exactly one per tracepoint. */
 #define PP_TP(name)                                                             \
 	SEC("tp_btf/" #name) int tpbtf_##name(__u64 *ctx) { return on_##name(ctx, 1); } \
@@ -436,6 +539,7 @@ PP_TP(qdisc_dequeue)
 PP_TP(net_dev_start_xmit)
 PP_TP(net_dev_xmit)
 PP_TP(fib_table_lookup)
+PP_TP(fib6_table_lookup)
 PP_TP(tcp_retransmit_skb)
 PP_TP(tcp_send_reset)
 PP_TP(tcp_receive_reset)

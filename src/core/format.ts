@@ -23,7 +23,7 @@
  */
 import type { RawEvent, RawTuple } from './event.js';
 import { EV_DROP, EV_KEPT } from './event.js';
-import { routeOf } from './route.js';
+import { ROUTE_PROBES, routeOf } from './route.js';
 import type { Resolver } from './resolver.js';
 import { formatAddr, pktInfoWith, protoName, tcpFlagsText, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP } from './tuple.js';
 
@@ -62,6 +62,11 @@ export const PROBE_INFO: Readonly<Record<string, readonly InfoField[]>> = {
   net_dev_xmit: [{ key: 'rc', src: 'aux', conv: 'int' }],
   tcp_send_reset: [{ key: 'reason', src: 'aux', conv: 'int' }],
   fib_table_lookup: [
+    { key: 'table', src: 'aux2', conv: 'u32' },
+    { key: 'err', src: 'aux', conv: 'int' },
+    { key: 'gw', src: 'auxAddr', conv: 'addr' },
+  ],
+  fib6_table_lookup: [
     { key: 'table', src: 'aux2', conv: 'u32' },
     { key: 'err', src: 'aux', conv: 'int' },
     { key: 'gw', src: 'auxAddr', conv: 'addr' },
@@ -254,6 +259,8 @@ interface ProbeEntry {
   /** ',"probe":"<name>","tuple":' */
   json: string;
   fields: readonly InfoField[];
+  /** a route lookup (fib_table_lookup, fib6_table_lookup): the event carries a route */
+  route: boolean;
 }
 
 interface NetnsEntry {
@@ -292,7 +299,7 @@ class Shared {
     if (p === undefined) {
       const name = this.resolver.probeName(id);
       const nameJson = jsonString(name);
-      p = { name, nameJson, json: ',"probe":' + nameJson + ',"tuple":', fields: this.resolver.probeFields?.(id) ?? PROBE_INFO[name] ?? [] };
+      p = { name, nameJson, json: ',"probe":' + nameJson + ',"tuple":', fields: this.resolver.probeFields?.(id) ?? PROBE_INFO[name] ?? [], route: ROUTE_PROBES.has(name) };
       this.probes[id] = p;
     }
     return p;
@@ -468,7 +475,7 @@ export function makeTextFormatter(resolver: Resolver, opts: FormatOptions): Form
       }
       if (ev.flags & EV_KEPT) line += ' kept';
       if (ev.nf?.rule) line += ' rule=' + JSON.stringify(ev.nf.rule);
-      if (p.name === 'fib_table_lookup') {
+      if (p.route) {
         const r = routeOf(ev);
         line += ' type=' + r.type + (r.oif ? ' oif=' + r.oif : '');
       }
@@ -571,7 +578,7 @@ export function makeJsonFormatter(resolver: Resolver, opts: FormatOptions): Form
         }
         if (sep === ',"') s += '}';
       }
-      if (p.name === 'fib_table_lookup') {
+      if (p.route) {
         const r = routeOf(ev);
         s += ',"route":{"table":' + r.table + ',"type":"' + r.type + '","oif":' + jsonString(r.oif) + ',"gw":"' + r.gw + '","err":' + r.err + '}';
       }

@@ -73,7 +73,7 @@ function startEngine(
   route: boolean,
   observers: boolean,
 ): { trace: LoadedTrace; label: string } {
-  const exclude = route ? [] : ['fib_table_lookup'];
+  const exclude = route ? [] : ['fib_table_lookup', 'fib6_table_lookup'];
   if (!choice) return { trace: startTracepoints(config, { ringBytes, exclude, observers }), label: 'tracepoints' };
   const planned = planFunctions(choice);
   if (verbose) {
