@@ -62,13 +62,13 @@ struct pp_event {
 	__u8 pkt_type;
 	__u8 flags;       /* PP_EV_* */
 	__u8 stack_depth; /* frames after the event when PP_EV_STACK */
-	__u8 aux3;        /* probe-specific: fib_table_lookup route type (RTN_*, from the fib_info found), netfilter pf */
+	__u8 aux3;        /* probe-specific: fib(6)_table_lookup route type (RTN_*), netfilter pf */
 	__u8 dst_mac[6];
 	__u8 pad1[2];
 	char ifname[PP_IFNAMSIZ];
 	char comm[PP_COMMLEN];
 	struct pp_tuple tuple;
-	__u8 aux_addr[16];  /* probe-specific address: fib_table_lookup gateway */
+	__u8 aux_addr[16];  /* probe-specific address: fib(6)_table_lookup gateway */
 	__u8 aux_family;    /* 4 or 6 when aux_addr is set */
 	__u8 pad2[3];
 	__u64 func_ip;      /* function-level probes: the traced function's address */

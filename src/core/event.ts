@@ -56,7 +56,7 @@ export interface RawEvent {
   dropReason: number;
   aux: number;
   aux2: number;
-  /** probe-specific byte: fib_table_lookup route type (RTN_*); absent or 0 when unknown */
+  /** probe-specific byte: fib(6)_table_lookup route type (RTN_*), netfilter pf; absent or 0 when unknown */
   aux3?: number;
   probe: number;
   cpu: number;
@@ -67,7 +67,7 @@ export interface RawEvent {
   comm: string;
   tuple: RawTuple | null;
   stack: bigint[] | null;
-  /** probe-specific address (fib_table_lookup: the gateway), when the kernel set one */
+  /** probe-specific address (fib(6)_table_lookup: the gateway), when the kernel set one */
   auxAddr?: { family: 4 | 6; bytes: Uint8Array } | null;
   /** function-level probes: the traced function's address (0 for tracepoints) */
   funcIp?: bigint;

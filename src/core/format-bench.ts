@@ -30,7 +30,7 @@ export interface BenchResult {
 
 const PROBES = ['', 'napi_gro_receive_entry', 'netif_rx', 'netif_receive_skb', 'net_dev_queue', 'qdisc_enqueue',
   'qdisc_dequeue', 'net_dev_start_xmit', 'net_dev_xmit', 'fib_table_lookup', 'tcp_retransmit_skb', 'tcp_send_reset',
-  'tcp_receive_reset', 'tcp_bad_csum', 'icmp_send', 'kfree_skb', 'consume_skb'];
+  'tcp_receive_reset', 'tcp_bad_csum', 'icmp_send', 'kfree_skb', 'consume_skb', 'fib6_table_lookup'];
 
 function benchResolver(): Resolver {
   const offset = 1_667_528_786_000_000_000n;

@@ -47,7 +47,7 @@ export function shapeProblems(ev: TraceEvent, probes: ReadonlySet<string>): stri
       if (typeof nf.verdict === 'string' && nf.verdict !== nf.verdict.toUpperCase()) p.push('nf.verdict not upper case');
     }
   }
-  if (ev.probe === 'fib_table_lookup' && ev.route !== undefined) {
+  if ((ev.probe === 'fib_table_lookup' || ev.probe === 'fib6_table_lookup') && ev.route !== undefined) {
     const r = ev.route as Record<string, unknown> | null;
     if (!r || !isInt(r.table) || typeof r.type !== 'string' || typeof r.oif !== 'string' || typeof r.gw !== 'string' || !isInt(r.err)) p.push('route');
   }
