@@ -16,6 +16,18 @@ test('chooseFlavours: tp_btf when BTF describes the tracepoint, raw_tp by symbol
   assert.deepEqual(chooseFlavours(['a'], btf, has, true), [{ probe: 'a', flavour: 'raw_tp' }]);
 });
 
+test('chooseFlavours: a tracepoint with an argument type the BPF side cannot read is skipped with the reason', () => {
+  const sig: Record<string, string[]> = {
+    fib6_table_lookup: ['const struct net *', 'const struct fib6_result *', 'struct fib6_table *', 'const struct flowi6 *'],
+  };
+  const btf = { tracepointArgs: (n: string) => sig[n] ?? null } as unknown as ReturnType<typeof parseBtf>;
+  assert.deepEqual(chooseFlavours(['fib6_table_lookup'], btf, () => false, false), [{ probe: 'fib6_table_lookup', flavour: 'tp_btf' }]);
+  sig.fib6_table_lookup = ['const struct net *', 'const struct fib6_info *', 'struct fib6_table *', 'const struct flowi6 *'];
+  const [c] = chooseFlavours(['fib6_table_lookup'], btf, () => true, false);
+  assert.equal(c?.flavour, undefined);
+  assert.match(c?.reason ?? '', /passes const struct fib6_info \* where pktpath reads a struct fib6_result \*/);
+});
+
 function gate(t: { skip: (r: string) => void }): boolean {
   if (process.geteuid?.() !== 0) return t.skip('needs root to load BPF'), false;
   if (!existsSync('/sys/kernel/btf/vmlinux')) return t.skip('kernel has no BTF'), false;

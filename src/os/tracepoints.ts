@@ -122,6 +122,15 @@ interface Choice {
   readonly reason?: string;
 }
 
+/**
+ * Tracepoints whose arguments changed across kernels in a way the BPF side cannot follow
+ * by CO-RE: the argument it reads must have this type (checked when BTF describes it).
+ */
+const EXPECTED_ARG: Readonly<Record<string, { index: number; type: RegExp; what: string }>> = {
+  // before 5.2: (net, struct fib6_info *, table, flp)
+  fib6_table_lookup: { index: 1, type: /struct fib6_result \*/, what: 'a struct fib6_result * (Linux 5.2+)' },
+};
+
 /** Which flavour each catalogued tracepoint gets on this kernel (pure given BTF and symbols). */
 export function chooseFlavours(
   names: readonly string[],
@@ -130,7 +139,12 @@ export function chooseFlavours(
   forceRaw: boolean,
 ): Choice[] {
   return names.map((probe) => {
-    if (!forceRaw && btf.tracepointArgs(probe)) return { probe, flavour: 'tp_btf' as const };
+    const args = btf.tracepointArgs(probe);
+    const want = EXPECTED_ARG[probe];
+    if (args && want && args[want.index] !== undefined && !want.type.test(args[want.index]!)) {
+      return { probe, reason: `this kernel's ${probe} passes ${args[want.index]} where pktpath reads ${want.what}` };
+    }
+    if (!forceRaw && args) return { probe, flavour: 'tp_btf' as const };
     if (btf.tracepointArgs(probe) || hasSymbol(`__tracepoint_${probe}`)) return { probe, flavour: 'raw_tp' as const };
     return { probe, reason: 'tracepoint not in this kernel' };
   });
