@@ -3,7 +3,7 @@
  * test/integration/netfilter.test.ts with a function backend and `--iptable` active in
  * the same trace, recorded to a JSON file that test/guest/netfilter.test.ts asserts on.
  *
- *   node dist/test/guest/nf-scenarios.js BACKEND OUT.json
+ *   node dist/test/guest/nf-scenarios.js BACKEND OUT.json [--legacy-only] [--func RE]
  *
  * One routed topology, three namespaces:
  *
@@ -22,13 +22,23 @@
  *   (5) reverse-path filter as a rule in the client's prerouting: srv pings the client from
  *       a spoofed source (an address nobody has a route to)
  *
- * They run in two phases, with iptables-nft rules and then with native nftables rules in
- * a table of our own (inet usertbl); each phase has its own ports, VIP and spoofed source,
- * and its rules are removed before the next one starts. Scenarios run one at a time, and
+ * They run in three phases, with iptables-nft rules, with native nftables rules in a table
+ * of our own (inet usertbl), and with iptables-legacy rules; each phase has its own ports,
+ * VIP and spoofed source, and the first two phases' rules are removed before the next one
+ * starts. The iptables-legacy phase has a topology of its own, with the SAME addresses
+ * (namespaces pp-gnf-PID-2-*, so `-H <cli>` matches both): pktpath hooks its BPF netfilter
+ * observers around the legacy tables it finds when it starts, so the legacy rules (and the
+ * x_tables modules, for fexit on ipt_do_table) must be in place before the trace, and must
+ * not sit next to the other phases' rules (an nftables drop at the filter table's priority
+ * would look like a legacy drop to the observers). Scenarios run one at a time, and
  * the runner waits for each one's expected events before the next (and before rules are
  * removed: nft trace names a rule by looking it up). A last phase turns the rp_filter
  * sysctl on in the client (no rule): the kernel's own IP_RPFILTER drop and the failed
  * reverse route lookup (--route).
+ *
+ * --legacy-only (the 6.1 guest: no BPF netfilter programs there, and a slow CPU): only the
+ * iptables-legacy phase and only its OUTPUT DROP scenario; --func RE narrows the traced
+ * functions (a function backend is still needed for fexit on ipt_do_table).
  *
  * The runner only drives traffic and records; it checks nothing. Whatever it cannot do
  * (a tool missing in the guest) is recorded as a skip reason for the host side to print.
@@ -54,7 +64,7 @@ import type { TcpListener, TraceEvent, TraceResult, TraceRun } from '../helpers/
 
 // ------------------------------------------------------------------ shared with the host side (types only)
 
-export type NfVariant = 'iptables' | 'nft';
+export type NfVariant = 'iptables' | 'nft' | 'legacy';
 export type NfScenario = 'outDrop' | 'rst' | 'fwd' | 'dnat' | 'rp';
 
 /** One end of a veth pair. */
@@ -66,10 +76,22 @@ export interface NfEnd {
   v4: string;
 }
 
+/** The four ends of the routed topology. */
+export interface NfEnds {
+  cli: NfEnd;
+  rtrC: NfEnd;
+  rtrS: NfEnd;
+  srv: NfEnd;
+}
+
 /** One phase: the five scenarios with one kind of rules. */
 export interface NfPhase {
   variant: NfVariant;
   label: string;
+  /** the phase's own topology (iptables-legacy: same addresses, other namespaces); else the results' cli/rtrC/rtrS/srv */
+  ends?: NfEnds;
+  /** the scenarios this run drives (the others have no window) */
+  scenarios: NfScenario[];
   /** why this phase did not run (the host side skips its tests with this reason) */
   skipped?: string;
   /** (1) OUTPUT DROP, (2) reset drop, (3) FORWARD REJECT destination ports */
@@ -86,7 +108,7 @@ export interface NfPhase {
   waited: Record<string, boolean>;
   /** per scenario: CLOCK_MONOTONIC ns (the events' ts_ns) before its traffic and after its wait, as decimal strings */
   windows: Partial<Record<NfScenario, [string, string]>>;
-  /** the rules as loaded (`nft list ruleset` of cli and rtr) */
+  /** the rules as loaded (`nft list ruleset`, or `iptables-legacy-save`, of cli and rtr) */
   ruleset: string;
   /** what went wrong while driving this phase */
   errors: string[];
@@ -95,6 +117,8 @@ export interface NfPhase {
 
 export interface NfGuestResults {
   backend: string;
+  /** the runner's flags (--legacy-only, --func RE) */
+  flags: string[];
   kernel: string;
   tools: Record<string, string>;
   cli: NfEnd;
@@ -126,28 +150,33 @@ const DNAT_PORT = 8080;
 const PORT_BASE = 21000;
 const USER_TABLE = 'usertbl';
 /** Spoofed sources 10.199.Y.<host> (srv has them; nobody has a route to 10.199.Y.0/24): one per phase, one for the sysctl. */
-const PHASE_SPOOF_HOSTS = [50, 51] as const;
+const PHASE_SPOOF_HOSTS = [50, 51, 52] as const;
 const SYSCTL_SPOOF_HOST = 59;
+/** The x_tables modules, loaded before the trace: pktpath plans fexit on ipt_do_table only if ip_tables is loaded when it starts. */
+const XT_MODULES = ['ip_tables', 'iptable_filter', 'iptable_raw', 'iptable_nat', 'iptable_mangle'] as const;
+const SCENARIOS: readonly NfScenario[] = ['outDrop', 'fwd', 'dnat', 'rst', 'rp'];
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const uptime = (): number => Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
 
 // ------------------------------------------------------------------ topology
 
-interface Net {
-  cli: NfEnd;
-  rtrC: NfEnd;
-  rtrS: NfEnd;
-  srv: NfEnd;
-  /** the subnet spoofed sources are taken from (nobody has a route to it) */
+interface Net extends NfEnds {
+  /** the subnets: cli's, srv's, and the one spoofed sources are taken from (nobody has a route to it) */
+  x: number;
+  z: number;
   y: number;
   destroy(): void;
 }
 
-function buildNet(): Net {
+/**
+ * The routed topology. `n` numbers the copy (namespaces pp-gnf-PID-n-*, interfaces
+ * g<letter>X[c|r|s]); `reuse` builds a copy with the addresses of another one.
+ */
+function buildNet(n: number, letter: string, reuse?: { x: number; z: number; y: number }): Net {
   const subnets: number[] = [];
   const namespaces: string[] = [];
-  const base = `pp-gnf-${process.pid}-1`;
+  const base = `pp-gnf-${process.pid}-${n}`;
   const record = (): void => {
     for (const x of subnets) recordNamespaces(x, namespaces);
   };
@@ -166,8 +195,8 @@ function buildNet(): Net {
   };
   process.on('exit', destroy);
   try {
-    for (let i = 0; i < 3; i++) subnets.push(allocateSubnet());
-    const [x, z, y] = subnets as [number, number, number];
+    if (!reuse) for (let i = 0; i < 3; i++) subnets.push(allocateSubnet());
+    const [x, z, y] = reuse ? [reuse.x, reuse.z, reuse.y] : (subnets as [number, number, number]);
     const netns = (role: string): string => {
       const name = `${base}-${role}`;
       ipSync(['netns', 'add', name]);
@@ -199,8 +228,8 @@ function buildNet(): Net {
       };
       return [end(nsA, ifA, addrA), end(nsB, ifB, addrB)];
     };
-    const [cli, rtrC] = veth(nsC, `gn${x}c`, `10.199.${x}.1`, nsR, `gn${x}r`, `10.199.${x}.254`);
-    const [srv, rtrS] = veth(nsS, `gn${z}s`, `10.199.${z}.2`, nsR, `gn${z}r`, `10.199.${z}.254`);
+    const [cli, rtrC] = veth(nsC, `g${letter}${x}c`, `10.199.${x}.1`, nsR, `g${letter}${x}r`, `10.199.${x}.254`);
+    const [srv, rtrS] = veth(nsS, `g${letter}${z}s`, `10.199.${z}.2`, nsR, `g${letter}${z}r`, `10.199.${z}.254`);
     for (const e of [cli, rtrC, srv, rtrS]) {
       // the per-device rp_filter: the effective value is max(all, device)
       execFileSync('ip', ['netns', 'exec', e.ns, 'sh', '-c', `echo 0 > /proc/sys/net/ipv4/conf/${e.ifname}/rp_filter`], { stdio: 'ignore', timeout: 20_000 });
@@ -210,7 +239,7 @@ function buildNet(): Net {
     // srv sends from spoofed sources: no ARP from a spoofed sender address toward the router
     for (const host of [...PHASE_SPOOF_HOSTS, SYSCTL_SPOOF_HOST]) ipSync(['-n', nsS, 'addr', 'add', `10.199.${y}.${host}/32`, 'dev', srv.ifname]);
     ipSync(['-n', nsS, 'neigh', 'replace', rtrS.v4, 'lladdr', rtrS.mac, 'dev', srv.ifname, 'nud', 'permanent']);
-    return { cli, rtrC, rtrS, srv, y, destroy };
+    return { cli, rtrC, rtrS, srv, x, z, y, destroy };
   } catch (err) {
     destroy();
     throw err;
@@ -234,6 +263,22 @@ function userChain(chain: string, spec: string, rules: readonly string[]): strin
 async function installRules(net: Net, ph: NfPhase): Promise<void> {
   const { cli, rtrC, srv } = net;
   const { outDrop, fwd } = ph.ports;
+  if (ph.variant === 'legacy') {
+    // one shell per namespace (every exec costs ~60 ms or more under TCG); the raw, mangle
+    // and nat tables before filter make Mytracer's path of investigation 2
+    const sh = (ns: string, cmds: string[][]): Promise<{ stdout: string }> =>
+      exec(ns, ['sh', '-c', [...cmds.map((c) => ['iptables-legacy', ...c].join(' ')), 'iptables-legacy-save'].join(' && ')], { timeoutMs: 60_000 });
+    const c = await sh(cli.ns, [
+      ['-A', 'OUTPUT', '-d', srv.v4, '-p', 'tcp', '--dport', String(outDrop), '-j', 'DROP'],
+      ['-A', 'INPUT', '-p', 'tcp', '--tcp-flags', 'RST', 'RST', '-j', 'DROP'],
+      ['-t', 'nat', '-A', 'OUTPUT', '-d', ph.vip, '-p', 'tcp', '--dport', '80', '-j', 'DNAT', '--to-destination', `${srv.v4}:${DNAT_PORT}`],
+      ['-t', 'raw', '-A', 'PREROUTING', '-m', 'rpfilter', '--invert', '-j', 'DROP'],
+      ['-t', 'mangle', '-L', '-n', '>/dev/null'],
+    ]);
+    const r = await sh(rtrC.ns, [['-A', 'FORWARD', '-p', 'tcp', '--dport', String(fwd), '-j', 'REJECT', '--reject-with', 'icmp-admin-prohibited']]);
+    ph.ruleset = `# ${cli.ns}\n${c.stdout}\n# ${rtrC.ns}\n${r.stdout}`;
+    return;
+  }
   if (ph.variant === 'iptables') {
     const ipt = (ns: string, args: string[]): Promise<unknown> => exec(ns, ['iptables', ...args], { timeoutMs: 30_000 });
     await ipt(cli.ns, ['-A', 'OUTPUT', '-d', srv.v4, '-p', 'tcp', '--dport', String(outDrop), '-j', 'DROP']);
@@ -277,12 +322,12 @@ async function removeRules(net: Net, ph: NfPhase): Promise<void> {
 const nfOf = (ev: TraceEvent): { table: string; chain: string; verdict: string; rule: string } | null =>
   ev.probe === 'netfilter' && ev.nf && typeof ev.nf === 'object' ? (ev.nf as { table: string; chain: string; verdict: string; rule: string }) : null;
 
-async function spoofedPing(net: Net, spoof: string): Promise<string> {
-  const r = await exec(net.srv.ns, ['ping', '-n', '-I', spoof, '-c', '1', '-W', '1', net.cli.v4], { allowFail: true, timeoutMs: 15_000 });
+async function spoofedPing(srvNs: string, cliV4: string, spoof: string): Promise<string> {
+  const r = await exec(srvNs, ['ping', '-n', '-I', spoof, '-c', '1', '-W', '1', cliV4], { allowFail: true, timeoutMs: 15_000 });
   return (/\d+ packets transmitted, \d+ (?:packets )?received[^\n]*/.exec(r.stdout)?.[0] ?? `${r.stdout}${r.stderr}`.trim()) || `exit ${r.code}`;
 }
 
-async function runPhase(net: Net, trace: TraceRun, ph: NfPhase): Promise<void> {
+async function runPhase(net: NfEnds, trace: TraceRun, ph: NfPhase): Promise<void> {
   const { cli, rtrC } = net;
   const srv = net.srv;
   const inNs = (ev: TraceEvent, end: NfEnd): boolean => ev.netns === end.inode;
@@ -301,6 +346,7 @@ async function runPhase(net: Net, trace: TraceRun, ph: NfPhase): Promise<void> {
   // One scenario at a time, as in the integration test: under TCG, traffic generators
   // started together (a node process each) starve one another and the trace.
   const scenario = async (name: NfScenario, traffic: () => Promise<void>, what: Record<string, (ev: TraceEvent) => boolean>): Promise<void> => {
+    if (!ph.scenarios.includes(name)) return;
     const t0 = process.hrtime.bigint(); // CLOCK_MONOTONIC, as the events' ts_ns
     await traffic();
     await wait(what);
@@ -315,7 +361,7 @@ async function runPhase(net: Net, trace: TraceRun, ph: NfPhase): Promise<void> {
     'fwd icmp back': (ev) => inNs(ev, cli) && ev.probe !== 'netfilter' && ev.tuple?.proto === 'icmp' && ev.tuple.icmp_type === 3,
   });
   await scenario('dnat', () => connect('dnat', ph.vip, 80, 5000), {
-    'dnat nf step': (ev) => inNs(ev, cli) && /\bdnat\b/.test(nfOf(ev)?.rule ?? '') && ev.tuple?.daddr === ph.vip,
+    'dnat nf step': (ev) => inNs(ev, cli) && /\bdnat\b/i.test(nfOf(ev)?.rule ?? '') && ev.tuple?.daddr === ph.vip,
   });
   await scenario('rst', () => connect('rst', srv.v4, ph.ports.rst, 1200), {
     'rst nf DROP': (ev) => inNs(ev, cli) && nfOf(ev)?.verdict === 'DROP' && ev.tuple?.sport === ph.ports.rst && tcpFlags(ev).includes('RST'),
@@ -324,7 +370,7 @@ async function runPhase(net: Net, trace: TraceRun, ph: NfPhase): Promise<void> {
     'rp',
     async () => {
       try {
-        ph.outcomes.rp = await spoofedPing(net, ph.spoof);
+        ph.outcomes.rp = await spoofedPing(net.srv.ns, net.cli.v4, ph.spoof);
       } catch (err) {
         ph.outcomes.rp = `error ${(err as Error).message}`;
       }
@@ -334,12 +380,13 @@ async function runPhase(net: Net, trace: TraceRun, ph: NfPhase): Promise<void> {
   await sleep(SETTLE_MS); // late paths (retransmitted SYNs, ACCEPT paths) before the rules go
 }
 
-function newPhase(variant: NfVariant, n: number, net: Net): NfPhase {
-  const iptables = variant === 'iptables';
+function newPhase(variant: NfVariant, n: number, net: Net, scenarios: readonly NfScenario[] = SCENARIOS): NfPhase {
+  const iptables = variant !== 'nft';
   const z = net.srv.v4.split('.')[2];
   return {
     variant,
-    label: iptables ? 'iptables-nft' : 'nftables',
+    label: { iptables: 'iptables-nft', nft: 'nftables', legacy: 'iptables-legacy' }[variant],
+    scenarios: [...scenarios],
     ports: { outDrop: PORT_BASE + n * 10 + 1, rst: PORT_BASE + n * 10 + 2, fwd: PORT_BASE + n * 10 + 3 },
     vip: `10.199.${z}.${80 + n}`,
     spoof: `10.199.${net.y}.${PHASE_SPOOF_HOSTS[n]}`,
@@ -368,7 +415,7 @@ function newPhase(variant: NfVariant, n: number, net: Net): NfPhase {
 }
 
 /** The guest's tools, and why a variant cannot run ('' when it can). */
-function toolCheck(tools: Record<string, string>): { iptables: string; nft: string; ping: string } {
+function toolCheck(tools: Record<string, string>): { iptables: string; nft: string; ping: string; legacy: string } {
   const version = (cmd: string, args: string[]): string => {
     try {
       return execFileSync(cmd, args, { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n')[0] ?? '';
@@ -380,6 +427,7 @@ function toolCheck(tools: Record<string, string>): { iptables: string; nft: stri
   tools.nft = have('nft') ? version('nft', ['--version']) : 'missing';
   tools.iptables = have('iptables') ? version('iptables', ['--version']) : 'missing';
   tools.ping = have('ping') ? 'present' : 'missing';
+  tools.legacy = have('iptables-legacy') ? version('iptables-legacy', ['--version']) : 'missing';
   const nft = have('nft') ? '' : 'no `nft` in the guest (the host root shared over 9p has no nftables package)';
   const iptables = !have('iptables')
     ? 'no `iptables` in the guest (the host root has no iptables package)'
@@ -387,22 +435,44 @@ function toolCheck(tools: Record<string, string>): { iptables: string; nft: stri
       ? `iptables in the guest is not iptables-nft (${tools.iptables}); nft trace does not see iptables-legacy rules`
       : '';
   const ping = have('ping') ? '' : 'no `ping` in the guest';
-  return { iptables, nft, ping };
+  const legacy = !have('iptables-legacy') || !have('iptables-legacy-save') ? 'no `iptables-legacy` / `iptables-legacy-save` in the guest (the host root has no iptables package)' : '';
+  return { iptables, nft, ping, legacy };
 }
 
 // ------------------------------------------------------------------ main
 
+/** The runner's flags: --legacy-only, --func RE. */
+function parseFlags(argv: readonly string[]): { legacyOnly: boolean; func?: string } {
+  const flags: { legacyOnly: boolean; func?: string } = { legacyOnly: false };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--legacy-only') flags.legacyOnly = true;
+    else if (argv[i] === '--func' && argv[i + 1]) flags.func = argv[++i];
+    else throw new Error(`unknown flag ${argv[i]}`);
+  }
+  return flags;
+}
+
+const endsOf = (n: Net): NfEnds => ({ cli: n.cli, rtrC: n.rtrC, rtrS: n.rtrS, srv: n.srv });
+
 async function main(): Promise<void> {
-  const [backend, out] = process.argv.slice(2);
-  if (!backend || !out) throw new Error('usage: nf-scenarios.js BACKEND OUT.json');
+  const [backend, out, ...rest] = process.argv.slice(2);
+  if (!backend || !out) throw new Error('usage: nf-scenarios.js BACKEND OUT.json [--legacy-only] [--func RE]');
+  const flags = parseFlags(rest);
   const t0 = Date.now();
   const start = uptime();
   const tools: Record<string, string> = {};
   const why = toolCheck(tools);
-  const net = buildNet();
+  // the main topology; the iptables-legacy phase gets a copy with the same addresses
+  // (in --legacy-only runs the main one is the legacy one)
+  const net = buildNet(1, flags.legacyOnly ? 'l' : 'n');
+  const lnet = flags.legacyOnly || why.legacy || why.nft ? net : buildNet(2, 'l', net);
   const timings: Record<string, number> = { topologyMs: Date.now() - t0 };
+  const phases = flags.legacyOnly ? [newPhase('legacy', 2, net, ['outDrop'])] : [newPhase('iptables', 0, net), newPhase('nft', 1, net), newPhase('legacy', 2, lnet)];
+  const legacyPhase = phases.find((p) => p.variant === 'legacy')!;
+  legacyPhase.ends = endsOf(lnet);
   const results: NfGuestResults = {
     backend,
+    flags: rest,
     kernel: kernelRelease(),
     tools,
     cli: net.cli,
@@ -410,46 +480,62 @@ async function main(): Promise<void> {
     rtrS: net.rtrS,
     srv: net.srv,
     dnatPort: DNAT_PORT,
-    phases: [newPhase('iptables', 0, net), newPhase('nft', 1, net)],
+    phases,
     sysctl: { spoof: `10.199.${net.y}.${SYSCTL_SPOOF_HOST}`, outcome: '', waited: false, errors: [] },
     uptime: { start, end: NaN },
     timings,
   };
   for (const ph of results.phases) {
-    const reason = why.nft || (ph.variant === 'iptables' ? why.iptables : '') || why.ping;
+    const reason = why.nft || (ph.variant === 'iptables' ? why.iptables : '') || (ph.variant === 'legacy' ? why.legacy : '') || why.ping;
     if (reason) ph.skipped = reason;
   }
   if (why.ping) results.sysctl.skipped = why.ping;
+  if (flags.legacyOnly) results.sysctl.skipped = 'not in a --legacy-only run';
   if (why.nft) results.sysctl.skipped = why.nft; // --iptable needs nft for the whole trace
   const listeners: TcpListener[] = [];
   let trace: TraceRun | undefined;
   try {
     if (why.nft) return;
-    const phases = results.phases.filter((ph) => !ph.skipped);
-    // the first phase's rules go in before the trace starts, as in the integration test: the
-    // modules they load (nf_tables: nft_do_chain*) are then among the functions traced
-    if (phases[0]) await installRules(net, phases[0]);
+    const active = results.phases.filter((ph) => !ph.skipped);
+    const legacy = active.find((ph) => ph.variant === 'legacy');
+    const first = active.find((ph) => ph.variant !== 'legacy');
+    // Rules that go in before the trace starts. The first phase's, as in the integration
+    // test: the modules they load (nf_tables: nft_do_chain*) are then among the functions
+    // traced. The legacy phase's: the observers are planned around the legacy tables pktpath
+    // finds at start, and fexit on ipt_do_table needs ip_tables loaded by then.
+    if (first) await installRules(net, first);
     timings.firstRulesMs = Date.now() - t0 - timings.topologyMs!;
-    listeners.push(await tcpListen(net.srv.ns, net.srv.v4, DNAT_PORT, 600_000));
+    if (legacy) {
+      const tl = Date.now();
+      execFileSync('sh', ['-c', XT_MODULES.map((m) => `modprobe ${m}`).join(' && ')], { stdio: 'ignore', timeout: 60_000 });
+      timings.modprobeMs = Date.now() - tl;
+      await installRules(lnet, legacy);
+      timings.legacyRulesMs = Date.now() - tl; // modprobe included
+    }
+    if (active.some((ph) => ph.scenarios.includes('dnat'))) listeners.push(await tcpListen(net.srv.ns, net.srv.v4, DNAT_PORT, 600_000));
+    if (legacy && lnet !== net && legacy.scenarios.includes('dnat')) listeners.push(await tcpListen(lnet.srv.ns, lnet.srv.v4, DNAT_PORT, 600_000));
 
-    const args = ['--backend', backend, '--iptable', '--route', '--proto', 'any', '-H', net.cli.v4];
+    const args = ['--backend', backend, '--iptable', '--route', '--verbose', '--proto', 'any', '-H', net.cli.v4, ...(flags.func ? ['--func', flags.func] : [])];
     const tr = Date.now();
     trace = await spawnTrace(args, { readyTimeoutMs: READY_MS });
     const readyMs = Date.now() - tr;
     timings.readyMs = readyMs;
 
-    for (const [i, ph] of phases.entries()) {
+    for (const ph of active) {
       const tp = Date.now();
       try {
-        if (i > 0) await installRules(net, ph);
-        await runPhase(net, trace, ph);
+        if (ph !== first && ph !== legacy) await installRules(net, ph);
+        await runPhase(ph.ends ?? net, trace, ph);
       } catch (err) {
         ph.errors.push((err as Error).stack ?? String(err));
       }
-      try {
-        await removeRules(net, ph);
-      } catch (err) {
-        ph.errors.push(`removing the rules: ${(err as Error).message}`);
+      // the legacy rules stay (their namespaces go at the end): nothing runs there after them
+      if (ph !== legacy) {
+        try {
+          await removeRules(net, ph);
+        } catch (err) {
+          ph.errors.push(`removing the rules: ${(err as Error).message}`);
+        }
       }
       ph.ms = Date.now() - tp;
     }
@@ -460,7 +546,7 @@ async function main(): Promise<void> {
       try {
         await exec(net.cli.ns, ['sh', '-c', `echo 1 > /proc/sys/net/ipv4/conf/all/rp_filter && echo 1 > /proc/sys/net/ipv4/conf/${net.cli.ifname}/rp_filter`]);
         const w0 = process.hrtime.bigint();
-        sc.outcome = await spoofedPing(net, sc.spoof);
+        sc.outcome = await spoofedPing(net.srv.ns, net.cli.v4, sc.spoof);
         sc.waited =
           (await trace.waitFor((ev) => ev.probe === 'kfree_skb' && ev.drop_reason === 'IP_RPFILTER' && ev.tuple?.saddr === sc.spoof, EXPECT_MS)) !== undefined;
         sc.window = [String(w0), String(process.hrtime.bigint())];
@@ -487,6 +573,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await Promise.all(listeners.map((l) => l.close().catch(() => undefined)));
+    if (lnet !== net) lnet.destroy();
     net.destroy();
     timings.totalMs = Date.now() - t0;
     results.uptime.end = uptime();
