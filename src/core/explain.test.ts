@@ -52,6 +52,21 @@ test('a NETFILTER_DROP names the chain and rule that decided, when --iptable saw
   assert.doesNotMatch(g!.text, /Decided/);
 });
 
+test('a fexit verdict (no rule known) does not hide the step that names the rule, nor claim a policy', () => {
+  const d = drop(6, 7, 0xffffffff82000000n);
+  const nf = { pf: 2, table: 'filter', chain: 'OUTPUT', hook: 'output', verdict: 'DROP', rule: null };
+  const fexit = { ...d, flags: 0x20, probe: 1030, nf, nfNames: { table: 'filter', chain: '' } };
+  const counted = { ...d, flags: 0, probe: 1024, nf: { ...nf, rule: '-A OUTPUT -p tcp -m tcp --dport 8080 -j DROP' } };
+  const [f] = explainDrops([d], resolver, [fexit, counted]);
+  assert.match(f!.text, /Decided in 2\.filter\.OUTPUT by: -A OUTPUT -p tcp -m tcp --dport 8080 -j DROP\./);
+  const [g] = explainDrops([d], resolver, [fexit]);
+  assert.match(g!.text, /Decided in 2\.filter\.OUTPUT\. /);
+  assert.doesNotMatch(g!.text, /policy/);
+  // an nft trace step without a rule: the chain policy decided
+  const [h] = explainDrops([d], resolver, [{ ...counted, nf }]);
+  assert.match(h!.text, /Decided in 2\.filter\.OUTPUT by the chain policy\./);
+});
+
 test('a reason without a rule is still reported, honestly', () => {
   const [f] = explainDrops([drop(99, 1, 0xffffffff81000100n)], resolver);
   assert.match(f!.text, /no explanation for it yet/);

@@ -114,8 +114,13 @@ export function explainDrops(events: Iterable<RawEvent>, r: Resolver, nfSteps: r
     const what = rule
       ? rule.what.replace('{daddr}', f.daddr).replace('{dport}', f.dport).replace('{proto}', f.proto)
       : 'the kernel names this reason but pktpath has no explanation for it yet';
-    const decided = nfSteps.find((n) => n.nf?.verdict === 'DROP' && n.netns === ev.netns && sameFlow(n, ev))?.nf;
-    const by = decided ? ` Decided in ${decided.pf}.${decided.table}.${decided.chain}${decided.rule ? ` by: ${decided.rule}` : ' by the chain policy'}.` : '';
+    // a step that names its rule wins over a fexit verdict (nfNames: it knows no rule); a
+    // nft trace or observer step without a rule was decided by the chain policy
+    const steps = nfSteps.filter((n) => n.nf?.verdict === 'DROP' && n.netns === ev.netns && sameFlow(n, ev));
+    const step = steps.find((n) => n.nf?.rule) ?? steps.find((n) => !n.nfNames) ?? steps[0];
+    const decided = step?.nf;
+    const byWhat = decided?.rule ? ` by: ${decided.rule}` : step && !step.nfNames ? ' by the chain policy' : '';
+    const by = decided ? ` Decided in ${decided.pf}.${decided.table}.${decided.chain}${byWhat}.` : '';
     const advice = rule ? `${by} Next: ${rule.advice}${/[.?!]$/.test(rule.advice) ? '' : '.'}` : by;
     const times = count > 1 ? ` (${count} times)` : '';
     return {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nfOfEval, planNfEval } from './nfeval.js';
+import { nfOfEval, planNfEval, verdictOf } from './nfeval.js';
 import type { RawEvent } from './event.js';
 
 const base: RawEvent = {
@@ -51,4 +51,13 @@ test('nfOfEval: nftables chain and x_tables table steps with their verdicts', ()
   assert.equal(nfOfEval({ ...base, aux: 3, aux2: 0, aux3: 10, nfNames: { table: 'mangle', chain: '' } })?.verdict, 'QUEUE');
   assert.equal(nfOfEval({ ...base, aux: 9, aux2: 9, nfNames: { table: 'x', chain: '' } })?.chain, 'hook9');
   assert.equal(nfOfEval({ ...base, aux: 9, aux2: 1, nfNames: { table: 'x', chain: '' } })?.verdict, 'UNKNOWN');
+});
+
+test('verdictOf: NF_DROP_REASON (STOLEN with an errno) is a drop; plain STOLEN is not', () => {
+  assert.equal(verdictOf((1 << 16) | 2), 'DROP', 'nft_do_chain on 6.12 returned 65538 for a drop rule (EPERM << 16 | NF_STOLEN)');
+  assert.equal(verdictOf(2), 'STOLEN');
+  assert.equal(verdictOf(0), 'DROP');
+  assert.equal(verdictOf((1 << 16) | 0), 'DROP', 'NF_DROP_ERR');
+  assert.equal(verdictOf(1), 'ACCEPT');
+  assert.equal(verdictOf((7 << 16) | 3), 'QUEUE', 'queue number in the upper bits');
 });

@@ -10,6 +10,18 @@ import { HOOK_CHAIN, NF_INET_HOOKS } from './nfobserve.js';
 
 /** NF_DROP .. NF_REPEAT, the low byte of a hook verdict (the rest carries an errno or queue number). */
 const VERDICTS: readonly NfVerdictName[] = ['DROP', 'ACCEPT', 'STOLEN', 'QUEUE', 'REPEAT'];
+const NF_STOLEN = 2;
+
+/**
+ * The verdict a hook function returned. Since Linux 6.7 nftables drops with
+ * NF_DROP_REASON(): it frees the skb itself (kfree_skb, NETFILTER_DROP) and returns
+ * NF_STOLEN with the errno in the upper 16 bits; plain NF_STOLEN has none. That is a drop.
+ */
+export function verdictOf(ret: number): NfVerdictName {
+  const v = ret & 0xff;
+  if (v === NF_STOLEN && ret >>> 16 !== 0) return 'DROP';
+  return VERDICTS[v] ?? 'UNKNOWN';
+}
 
 /** One fexit program per function, in the flavour the kernel's signature needs. */
 export interface NfEvalProgram {
@@ -54,7 +66,7 @@ export function nfOfEval(ev: RawEvent): NfJson | null {
     table: ev.nfNames.table,
     chain: ev.nfNames.chain || (hook ? HOOK_CHAIN[hook]! : `hook${ev.aux2}`),
     hook,
-    verdict: VERDICTS[ev.aux & 0xff] ?? 'UNKNOWN',
+    verdict: verdictOf(ev.aux),
     rule: null,
   };
 }

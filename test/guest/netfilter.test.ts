@@ -600,8 +600,8 @@ async function legacyMethods(t: TestContext): Promise<void> {
 }
 
 /**
- * The summary's `why:` line for the legacy OUTPUT DROP names the rule that decided. See the
- * todo: the fexit ipt_do_table DROP event (rule null) comes first and is taken as the decider.
+ * The summary's `why:` line for the legacy OUTPUT DROP names the rule that decided, though
+ * the fexit ipt_do_table DROP event (rule null) comes before the counter-named step.
  */
 async function legacyWhy(t: TestContext, old = false): Promise<void> {
   const c = await phaseCtx(t, 'legacy', 'outDrop', old ? OLD : MAIN);
@@ -614,8 +614,6 @@ async function legacyWhy(t: TestContext, old = false): Promise<void> {
   assert.ok(line.includes(`Decided in 2.filter.OUTPUT by: ${rule}.`), `the why: line should name the rule ${JSON.stringify(rule)}:\n${line}`);
 }
 
-const LEGACY_WHY_BUG =
-  'product bug: src/os/session.ts emit() keeps every event whose nf.verdict is DROP for the summary, also the fexit ipt_do_table event (rule: null) that comes before the observer/counter step, so src/core/explain.ts says "by the chain policy"';
 
 // ------------------------------------------------------------------ tests
 
@@ -659,7 +657,7 @@ describe(`guest ${MAIN.kernel}: --backend ${MAIN.backend} with --iptable, the ne
   }
   test('(5) rp_filter sysctl: IP_RPFILTER drop at ip_route_input_noref and the failed reverse lookup', (t) => rpFilterSysctl(t));
   test('iptables-legacy --verbose: via BPF netfilter observers around each legacy table, ipt_do_table (verdict) via fexit', (t) => legacyMethods(t));
-  test('iptables-legacy why: line names the rule of the OUTPUT DROP', { todo: LEGACY_WHY_BUG }, (t) => legacyWhy(t));
+  test('iptables-legacy why: line names the rule of the OUTPUT DROP', (t) => legacyWhy(t));
 });
 
 describe(`guest ${OLD.kernel}: --backend ${OLD.backend} with --iptable, an iptables-legacy OUTPUT DROP (no BPF netfilter programs)`, { timeout: TEST_TIMEOUT }, () => {
@@ -688,5 +686,5 @@ describe(`guest ${OLD.kernel}: --backend ${OLD.backend} with --iptable, an iptab
     t.diagnostic(`ipt_do_table (verdict) on ${res.kernel}: ${fexit[1]}`);
   });
   test('(1) OUTPUT DROP of a SYN in the client [iptables-legacy]: the rule from counters, ipt_do_table verdicts', (t) => outputDrop(t, 'legacy', true));
-  test('iptables-legacy why: line names the rule of the OUTPUT DROP', { todo: LEGACY_WHY_BUG }, (t) => legacyWhy(t, true));
+  test('iptables-legacy why: line names the rule of the OUTPUT DROP', (t) => legacyWhy(t, true));
 });
