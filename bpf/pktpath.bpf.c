@@ -603,9 +603,11 @@ static __always_inline int pp_nf_observe(struct pp_nf_ctx *ctx, __u32 slot)
 {
 	const struct nf_hook_state *st = ctx->state;
 	struct sk_buff *skb = ctx->skb;
-	struct pp_extra x = { .aux = BPF_CORE_READ(st, hook), .aux2 = slot, .aux3 = BPF_CORE_READ(st, pf), .direct = 1, .hookprog = 1, .nfct = 1 };
+	/* the hook state is a trusted BTF pointer: plain loads, no probe-read helper calls */
+	__u8 hook = st->hook;
+	struct pp_extra x = { .aux = hook, .aux2 = slot, .aux3 = st->pf, .direct = 1, .hookprog = 1, .nfct = 1 };
 	/* the input device where the packet came in (prerouting, input, forward), else the output one */
-	struct net_device *dev = x.aux <= 2 /* NF_INET_FORWARD */ ? BPF_CORE_READ(st, in) : BPF_CORE_READ(st, out);
+	struct net_device *dev = hook <= 2 /* NF_INET_FORWARD */ ? st->in : st->out;
 	pp_skb_event_dev(ctx, PP_PROBE_NF_OBSERVER, skb, &x, dev);
 	if (x.emitted) {
 		__u64 key = (__u64)skb;
