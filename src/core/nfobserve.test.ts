@@ -33,33 +33,42 @@ function ev(spot: Pick<ObserverSpot, 'pf' | 'hookNum' | 'slot'>, skb: bigint, ex
   };
 }
 
+/** The spot that starts (`before`) or ends (`after`) a table at a hook (ipv4). */
 const at = (spots: readonly ObserverSpot[], table: string, hook: string, side: 'before' | 'after'): ObserverSpot => {
-  const s = spots.find((x) => x.table === table && x.hook === hook && x.side === side && x.family === 'ipv4');
+  const s = spots.find((x) => (side === 'before' ? x.before : x.after) === table && x.hook === hook && x.family === 'ipv4');
   assert.ok(s, `no spot ${side} ${table} at ${hook}`);
   return s;
 };
 
-test('planObservers: two spots per table and hook, at priority -1/+1, slots in priority order', () => {
+const label = (s: ObserverSpot): string => `${s.slot}:${s.after ?? '-'}|${s.before ?? '-'} ${s.priority}${s.exact ? ' exact' : ''}`;
+
+test('planObservers: spots at priority -1/+1 around each table, one shared spot where no kernel hook lies between', () => {
   const spots = planObservers({ ipv4: ['filter', 'raw', 'nat', 'mangle', 'security'], ipv6: [] });
-  const out = spots.filter((s) => s.hook === 'output');
   assert.deepEqual(
-    out.map((s) => `${s.slot}:${s.side} ${s.table} ${s.priority}`),
-    ['0:before raw -301', '1:after raw -299', '2:before mangle -151', '3:after mangle -149', '4:before nat -101', '5:after nat -99', '6:before filter -1', '7:after filter 1', '8:before security 49', '9:after security 51'],
+    spots.filter((s) => s.hook === 'output').map(label),
+    [
+      '0:-|raw -301 exact',
+      '1:raw|- -299', // conntrack (-200) lies between raw and mangle
+      '2:-|mangle -151 exact',
+      '3:mangle|nat -149',
+      '4:nat|filter -99',
+      '5:filter|security 1',
+      '6:security|- 51',
+    ],
   );
   // every slot fits the programs in the object, and is unique per (pf, hook)
   for (const s of spots) assert.ok(s.slot < OBSERVER_SLOTS);
   const keys = spots.map((s) => `${s.pf}/${s.hookNum}/${s.slot}`);
   assert.equal(new Set(keys).size, keys.length);
-  // nat hooks in at SNAT priority on input and postrouting
-  assert.equal(at(spots, 'nat', 'postrouting', 'before').priority, 99);
-  assert.equal(at(spots, 'nat', 'input', 'after').priority, 101);
+  // nat hooks in at SNAT priority on input and postrouting, after filter and security
+  assert.deepEqual(spots.filter((s) => s.hook === 'input').map(label), ['0:-|mangle -151 exact', '1:mangle|filter -149', '2:filter|security 1', '3:security|nat 51', '4:nat|- 101']);
   // filter has no prerouting hook
-  assert.ok(!spots.some((s) => s.table === 'filter' && s.hook === 'prerouting'));
+  assert.ok(!spots.some((s) => (s.after === 'filter' || s.before === 'filter') && s.hook === 'prerouting'));
 });
 
 test('planObservers: only the tables a namespace has, per family; unknown tables ignored', () => {
   const spots = planObservers({ ipv4: ['filter'], ipv6: ['raw', 'broute_x'] });
-  assert.deepEqual([...new Set(spots.map((s) => `${s.family} ${s.table}`))], ['ipv4 filter', 'ipv6 raw']);
+  assert.deepEqual([...new Set(spots.map((s) => `${s.family} ${s.before ?? s.after}`))], ['ipv4 filter', 'ipv6 raw']);
   assert.ok(spots.filter((s) => s.family === 'ipv6').every((s) => s.pf === 10));
   assert.equal(spots.length, 3 * 2 + 2 * 2);
   assert.deepEqual(planObservers({ ipv4: [], ipv6: [] }), []);
@@ -73,14 +82,30 @@ test('LegacyPathTracker: before+after is an ACCEPT step; before then NETFILTER_D
   assert.ok(!tr.watches(NS + 1));
   const skb = 0xffff0001n;
   assert.equal(tr.observe(ev(at(spots, 'raw', 'output', 'before'), skb)), null);
+  // raw -> filter at output has conntrack between: separate spots, the filter one exact
   const acc = tr.observe(ev(at(spots, 'raw', 'output', 'after'), skb));
-  assert.deepEqual(acc, { pf: 2, family: 'ipv4', table: 'raw', chain: 'OUTPUT', hook: 'output', verdict: 'ACCEPT', ifname: 'veth0', ifindex: 3, tuple: null });
+  assert.deepEqual(acc, { pf: 2, family: 'ipv4', table: 'raw', chain: 'OUTPUT', hook: 'output', verdict: 'ACCEPT', ifname: 'veth0', ifindex: 3, tuple: null, exact: true });
   assert.equal(tr.observe(ev(at(spots, 'filter', 'output', 'before'), skb, { ifname: 'eth1', ifindex: 7 })), null);
   // the drop event has no device: the step takes the one the observer saw
   const drop = tr.freed(ev(at(spots, 'filter', 'output', 'before'), skb, { ifname: '', ifindex: 0 }), 'NETFILTER_DROP');
-  assert.deepEqual(drop, { pf: 2, family: 'ipv4', table: 'filter', chain: 'OUTPUT', hook: 'output', verdict: 'DROP', ifname: 'eth1', ifindex: 7, tuple: null });
+  assert.deepEqual(drop, { pf: 2, family: 'ipv4', table: 'filter', chain: 'OUTPUT', hook: 'output', verdict: 'DROP', ifname: 'eth1', ifindex: 7, tuple: null, exact: true });
   // answered once
   assert.equal(tr.freed(ev(at(spots, 'filter', 'output', 'before'), skb), 'NETFILTER_DROP'), null);
+});
+
+test('LegacyPathTracker: a shared spot ends one table and starts the next; a drop after it is not exact', () => {
+  const spots = planObservers({ ipv4: ['mangle', 'filter', 'security'], ipv6: [] });
+  const tr = new LegacyPathTracker();
+  tr.setSpots(NS, spots);
+  const shared = at(spots, 'mangle', 'forward', 'after');
+  assert.equal(shared.before, 'filter');
+  tr.observe(ev(at(spots, 'mangle', 'forward', 'before'), 7n));
+  assert.equal(tr.observe(ev(shared, 7n))?.table, 'mangle');
+  const next = tr.observe(ev(at(spots, 'filter', 'forward', 'after'), 7n));
+  assert.deepEqual([next?.table, next?.verdict, next?.exact], ['filter', 'ACCEPT', false]);
+  // now inside security; dropped there
+  const drop = tr.freed(ev(shared, 7n), 'NETFILTER_DROP');
+  assert.deepEqual([drop?.table, drop?.verdict, drop?.exact], ['security', 'DROP', false]);
 });
 
 test('LegacyPathTracker: other reasons, other skbs, other namespaces and unmatched after-spots give nothing', () => {
@@ -99,7 +124,8 @@ test('LegacyPathTracker: other reasons, other skbs, other namespaces and unmatch
   // after of another hook does not close the pending table
   tr.observe(ev(before, 5n));
   assert.equal(tr.observe(ev(at(spots, 'filter', 'output', 'after'), 5n)), null);
-  assert.equal(tr.freed(ev(before, 5n), 'NETFILTER_DROP')?.hook, 'input');
+  tr.observe(ev(before, 6n));
+  assert.equal(tr.freed(ev(before, 6n), 'NETFILTER_DROP')?.hook, 'input');
 });
 
 test('nat: no step once NAT is set up for the connection (conntrack status from the observer)', () => {
@@ -123,7 +149,7 @@ test('nat: no step once NAT is set up for the connection (conntrack status from 
   assert.equal(tr.observe(ev(at(spots, 'nat', 'output', 'after'), 9n)), null);
 });
 
-test('setSpots replaces a namespace\'s spots', () => {
+test("setSpots replaces a namespace's spots", () => {
   const tr = new LegacyPathTracker();
   tr.setSpots(NS, planObservers({ ipv4: ['filter'], ipv6: [] }));
   tr.setSpots(NS, []);
@@ -131,15 +157,15 @@ test('setSpots replaces a namespace\'s spots', () => {
   assert.ok(!tr.watches(NS));
 });
 
-test('priorityCandidates: a taken priority moves the spot away from its table, never across a neighbour', () => {
+test('priorityCandidates: a taken priority moves the spot away from the table it follows (or precedes)', () => {
   const spots = planObservers({ ipv4: ['raw', 'mangle', 'nat', 'filter', 'security'], ipv6: [] });
-  assert.deepEqual(priorityCandidates(at(spots, 'filter', 'output', 'before')).slice(0, 3), [-1, -2, -3]);
+  assert.deepEqual(priorityCandidates(at(spots, 'raw', 'output', 'before')).slice(0, 3), [-301, -302, -303]);
   assert.deepEqual(priorityCandidates(at(spots, 'filter', 'output', 'after')).slice(0, 3), [1, 2, 3]);
-  // a spot stays between its table and the next one at the hook, and clear of conntrack (-200)
+  // a spot stays between its table and the next one, and clear of the kernel's own hooks
   for (const s of spots) {
     for (const p of priorityCandidates(s)) {
-      assert.ok(Math.abs(p - (s.side === 'before' ? s.priority + 1 : s.priority - 1)) <= PRIORITY_TRIES);
-      assert.ok(p !== -200 && p !== 0 && p !== -100 && p !== 100);
+      assert.ok(![-400, -300, -225, -200, -150, -100, 0, 50, 100].includes(p), `${label(s)} may move onto ${p}`);
+      assert.ok(Math.abs(p - s.priority) < PRIORITY_TRIES);
     }
   }
 });

@@ -4,7 +4,8 @@
  * nft trace does not see x_tables (iptables-legacy) rules. On kernels with BPF netfilter
  * hook programs (6.4+) pktpath hooks a program that only looks (and always accepts) just
  * before and just after each legacy table at each hook it registers, at the table's fixed
- * priority -1 and +1. For a traced packet:
+ * priority -1 and +1 (one spot serves as "after" one table and "before" the next when
+ * none of the kernel's own hooks lies between them). For a traced packet:
  *
  *   seen before table T and after it     -> T let it through: `<pf>.T.<CHAIN>.ACCEPT`
  *   seen before T, not after, then a kfree_skb with NETFILTER_DROP -> T dropped it
@@ -57,21 +58,38 @@ export const OBSERVER_SLOTS = 10;
 /** How far (in priority steps) a spot may move away from its table when its priority is taken. */
 export const PRIORITY_TRIES = 8;
 
-/** The priorities to try for a spot, nearest the table first. */
+/** The priorities to try for a spot, nearest its table first (a spot after a table moves up). */
 export function priorityCandidates(spot: ObserverSpot): number[] {
-  const dir = spot.side === 'before' ? -1 : 1;
+  const dir = spot.after !== null ? 1 : -1;
   return Array.from({ length: PRIORITY_TRIES }, (_, k) => spot.priority + dir * k);
 }
 
-/** One observer position: before or after one table at one hook. */
+/**
+ * Priorities of the kernel's own hooks that may sit between two legacy tables (enum
+ * nf_ip_hook_priorities): defrag, SELinux, conntrack, conntrack helpers. (Others, such as
+ * IPVS, are rare; a drop after a shared spot is told only when counters confirm it.)
+ * Where one lies between two tables, each table gets its own spot on that side, so a
+ * drop there is not put on a table.
+ */
+export const KERNEL_HOOK_PRIORITIES: readonly number[] = [-400, -225, -200, 225, 300];
+
+/**
+ * One observer position at one hook: just after one table (a packet seen here left it
+ * alive), just before the next (a packet seen here entered it), or both when nothing of
+ * the kernel's own lies between the two tables.
+ */
 export interface ObserverSpot {
   readonly family: LegacyFamily;
   readonly pf: 2 | 10;
   readonly hook: NfHook;
   /** NF_INET_* number */
   readonly hookNum: number;
-  readonly table: string;
-  readonly side: 'before' | 'after';
+  /** the table this spot follows, or null */
+  readonly after: string | null;
+  /** the table this spot precedes, or null */
+  readonly before: string | null;
+  /** the spot sits right before its table (priority - 1): nothing else can drop in between */
+  readonly exact: boolean;
   readonly priority: number;
   /** which program (nf_obs_<slot>); unique per (pf, hook) */
   readonly slot: number;
@@ -87,10 +105,16 @@ export function planObservers(tables: Readonly<Record<LegacyFamily, readonly str
         .map((table) => ({ table, prio: LEGACY_TABLE_HOOKS[table]![hook] }))
         .filter((x): x is { table: string; prio: number } => x.prio !== undefined)
         .sort((a, b) => a.prio - b.prio);
+      const base = { family, pf: NFPROTO[family], hook, hookNum };
+      let slot = 0;
       here.forEach(({ table, prio }, i) => {
-        const base = { family, pf: NFPROTO[family], hook, hookNum, table };
-        out.push({ ...base, side: 'before', priority: prio - 1, slot: 2 * i });
-        out.push({ ...base, side: 'after', priority: prio + 1, slot: 2 * i + 1 });
+        const prev = here[i - 1];
+        // merged with the spot after the previous table when nothing lies between
+        const merged = prev !== undefined && !KERNEL_HOOK_PRIORITIES.some((k) => k > prev.prio && k < prio);
+        if (!merged) out.push({ ...base, after: null, before: table, exact: true, priority: prio - 1, slot: slot++ });
+        const next = here[i + 1];
+        const mergeNext = next !== undefined && !KERNEL_HOOK_PRIORITIES.some((k) => k > prio && k < next.prio);
+        out.push({ ...base, after: table, before: mergeNext ? next.table : null, exact: false, priority: prio + 1, slot: slot++ });
       });
     }
   }
@@ -110,6 +134,12 @@ export interface LegacyStep {
   ifindex: number;
   /** the packet as it entered the table (NAT may change it inside) */
   tuple: RawEvent['tuple'];
+  /**
+   * The observer before the table sat right before it. When false, a gap without kernel
+   * hooks back to the previous table lies in between too: an nftables chain there could
+   * have dropped the packet, so a DROP is only told when the table's counters confirm it.
+   */
+  exact: boolean;
 }
 
 /* struct nf_conn status bits (enum ip_conntrack_status) */
@@ -160,20 +190,17 @@ export class LegacyPathTracker {
   observe(ev: RawEvent): LegacyStep | null {
     const spot = this.spotOf(ev);
     if (!spot) return null;
-    if (spot.side === 'before') {
-      if (spot.table === 'nat' && !natConsulted(spot.hook, ev.location)) {
-        this.pending.delete(ev.skb);
-        return null;
-      }
-      this.pending.delete(ev.skb); // keep insertion order = age
-      if (this.pending.size >= MAX_PENDING) this.pending.delete(this.pending.keys().next().value!);
-      this.pending.set(ev.skb, { netns: ev.netns, spot, ifname: ev.ifname, ifindex: ev.ifindex, tuple: ev.tuple });
-      return null;
-    }
+    let step: LegacyStep | null = null;
     const p = this.pending.get(ev.skb);
-    if (!p || p.spot.table !== spot.table || p.spot.hook !== spot.hook || p.spot.pf !== spot.pf) return null;
-    this.pending.delete(ev.skb);
-    return stepOf(spot, 'ACCEPT', p);
+    if (p) {
+      this.pending.delete(ev.skb);
+      if (spot.after !== null && p.table === spot.after && p.spot.hook === spot.hook && p.spot.pf === spot.pf) step = stepOf(p, 'ACCEPT');
+    }
+    if (spot.before !== null && (spot.before !== 'nat' || natConsulted(spot.hook, ev.location))) {
+      if (this.pending.size >= MAX_PENDING) this.pending.delete(this.pending.keys().next().value!); // oldest first
+      this.pending.set(ev.skb, { netns: ev.netns, spot, table: spot.before, ifname: ev.ifname, ifindex: ev.ifindex, tuple: ev.tuple });
+    }
+    return step;
   }
 
   /**
@@ -184,7 +211,7 @@ export class LegacyPathTracker {
     const p = this.pending.get(ev.skb);
     if (!p) return null;
     this.pending.delete(ev.skb);
-    return reason === 'NETFILTER_DROP' ? stepOf(p.spot, 'DROP', p) : null;
+    return reason === 'NETFILTER_DROP' ? stepOf(p, 'DROP') : null;
   }
 
   /** Whether observers are attached in this namespace. */
@@ -198,11 +225,25 @@ export class LegacyPathTracker {
 interface Entered {
   netns: number;
   spot: ObserverSpot;
+  /** the table entered */
+  table: string;
   ifname: string;
   ifindex: number;
   tuple: RawEvent['tuple'];
 }
 
-function stepOf(spot: ObserverSpot, verdict: 'ACCEPT' | 'DROP', e: Entered): LegacyStep {
-  return { pf: spot.pf, family: spot.family, table: spot.table, chain: HOOK_CHAIN[spot.hook]!, hook: spot.hook, verdict, ifname: e.ifname, ifindex: e.ifindex, tuple: e.tuple };
+function stepOf(e: Entered, verdict: 'ACCEPT' | 'DROP'): LegacyStep {
+  const { spot } = e;
+  return {
+    pf: spot.pf,
+    family: spot.family,
+    table: e.table,
+    chain: HOOK_CHAIN[spot.hook]!,
+    hook: spot.hook,
+    verdict,
+    ifname: e.ifname,
+    ifindex: e.ifindex,
+    tuple: e.tuple,
+    exact: spot.exact,
+  };
 }

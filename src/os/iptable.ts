@@ -69,7 +69,7 @@ function attachSpot(observers: Observers, s: ObserverSpot, netnsPath: string | n
       last = err;
     }
   }
-  throw new Error(`no free priority near ${s.side} ${s.table} at ${s.hook}`, { cause: last });
+  throw new Error(`no free priority near ${s.after !== null ? `the end of ${s.after}` : `the start of ${s.before}`} at ${s.hook}`, { cause: last });
 }
 
 /** The nft trace filter for the run's options. */

@@ -233,6 +233,8 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
       .explainLegacyStep(ev.netns, ev.tsNs, step)
       .then((nf) => {
         if ((done && !draining) || events >= limit) return;
+        // a drop after a shared spot is the table's only if its counters say so
+        if (step.verdict === 'DROP' && !step.exact && nf.rule === null) return;
         emit({ ...base, nf });
         flush();
       })
