@@ -58,6 +58,8 @@ async function main(): Promise<void> {
   // 3b. --iptable on iptables-legacy tables: the BPF netfilter observers on every packet
   let obsKept = 'n/a';
   try {
+    const plain = await observerCost(3, 2, false);
+    row('--iptable, no legacy tables (nft trace table only): throughput kept', plain.kept.toFixed(3));
     const o = await observerCost(3, 2);
     obsKept = o.kept.toFixed(3);
     row('--iptable, legacy tables: observers hooked', String(o.observers));

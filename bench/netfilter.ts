@@ -1,5 +1,5 @@
 /**
- * Cost of the iptables-legacy observers (--iptable): a bounded iperf3 TCP transfer over
+ * Cost of --iptable, and of its iptables-legacy observers: a bounded iperf3 TCP transfer over
  * a veth pair whose two namespaces have legacy raw, mangle, nat and filter tables (with
  * conntrack on, as a NAT rule turns it on), without a trace and with `--iptable` and a
  * filter that matches nothing. Every packet then passes two observers per legacy table
@@ -44,10 +44,11 @@ function netfilterLinkCount(): number {
   return (JSON.parse(r.stdout) as { type: string | number }[]).filter((l) => l.type === 10 || l.type === 'netfilter').length;
 }
 
-export async function observerCost(runs = 3, seconds = 2): Promise<ObserverCost> {
+/** With `legacy` false the namespaces have no legacy tables: the cost of --iptable's nft tracing table alone. */
+export async function observerCost(runs = 3, seconds = 2, legacy = true): Promise<ObserverCost> {
   return withTopology(
     async (topo) => {
-      for (const ns of [topo.client.ns, topo.server.ns]) {
+      for (const ns of legacy ? [topo.client.ns, topo.server.ns] : []) {
         for (const table of ['raw', 'mangle']) await exec(ns, ['iptables-legacy', '-t', table, '-L', '-n']);
         await exec(ns, ['iptables-legacy', '-A', 'OUTPUT', '-d', UNUSED_V4, '-j', 'DROP']);
         await exec(ns, ['iptables-legacy', '-t', 'nat', '-A', 'OUTPUT', '-d', UNUSED_V4, '-p', 'udp', '-j', 'DNAT', '--to-destination', UNUSED_V4]);
