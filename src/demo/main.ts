@@ -2,8 +2,11 @@
  * `npm run demo`: Mytracer's first two investigations, for real, in under 30 s.
  * Builds two network namespaces joined by a veth pair, traces (1) a TCP connect to
  * a port nobody listens on and (2) the same connect with an iptables OUTPUT DROP in
- * the client, prints the paths and the explanations, removes everything, exits 0.
+ * the client: with iptables-nft, then, where the kernel has BPF netfilter programs, with
+ * iptables-legacy as in Mytracer's notes (raw, mangle, nat, filter). Prints the paths
+ * and the explanations, removes everything, exits 0.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { pathToFileURL } from 'node:url';
@@ -103,6 +106,18 @@ async function traceWhile(args: Record<string, string | boolean>, action: () => 
   return run;
 }
 
+/** Why the iptables-legacy part cannot run here, or null. */
+function legacyUnavailable(): string | null {
+  try {
+    if (!readFileSync('/sys/kernel/btf/vmlinux').includes('bpf_nf_ctx')) return 'the kernel has no BPF netfilter programs (Linux 6.4+)';
+  } catch {
+    return 'no kernel BTF';
+  }
+  const dirs = (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin']);
+  if (!dirs.some((d) => existsSync(`${d}/iptables-legacy`))) return 'iptables-legacy is not installed';
+  return null;
+}
+
 /** Runs the demo; returns the exit code. */
 export async function runDemo(): Promise<number> {
   if (process.geteuid?.() !== 0) throw new EnvironmentError('the demo creates network namespaces: run it as root');
@@ -125,13 +140,35 @@ export async function runDemo(): Promise<number> {
       out.write(`   (client: ${await connect(1)})\n`);
     });
 
+    // 2b. the same drop by an iptables-legacy rule, table by table, as Mytracer printed it
+    const legacyWhy = legacyUnavailable();
+    let s3: TraceSummary | null = null;
+    if (legacyWhy) {
+      heading(`2b. iptables-legacy: skipped (${legacyWhy})`);
+    } else {
+      heading(`2b. the same rule with iptables-legacy, next to raw, mangle and nat tables, in ${CLIENT}`);
+      inNs(CLIENT, ['iptables', '-D', 'OUTPUT', '-d', SERVER_IP, '-p', 'tcp', '--dport', String(PORT), '-j', 'DROP']);
+      for (const table of ['raw', 'mangle']) inNs(CLIENT, ['iptables-legacy', '-t', table, '-L', '-n']);
+      // a NAT rule (for an address nobody uses) turns conntrack on, so nat is consulted too
+      inNs(CLIENT, ['iptables-legacy', '-t', 'nat', '-A', 'OUTPUT', '-d', '10.199.77.99', '-p', 'udp', '-j', 'DNAT', '--to-destination', '10.199.77.98']);
+      inNs(CLIENT, ['iptables-legacy', '-I', 'OUTPUT', '-d', SERVER_IP, '-p', 'tcp', '--dport', String(PORT), '-j', 'DROP']);
+      out.write(`   pktpath trace -T --iptable --proto tcp -H ${SERVER_IP} -P ${PORT} -N ${CLIENT}\n`);
+      s3 = await traceWhile({ proto: 'tcp', ipaddr: SERVER_IP, port: String(PORT), netns: CLIENT, iptable: true }, async () => {
+        out.write(`   (client: ${await connect(1)})\n`);
+      });
+    }
+
     heading('What it means');
     out.write(
       `1. The SYN crossed the veth into ${SERVER}, found no socket and was dropped (NO_SOCKET); the kernel answered with ACK,RST,\n` +
         `   which travelled back: that is the "connection refused" the client saw. ${s1.events} events.\n` +
         `2. The SYN never reached the device: the filter table's OUTPUT chain dropped it in ${CLIENT} (2.filter.OUTPUT.DROP,\n` +
         `   the rule is printed), before any transmit tracepoint and before tcpdump's capture point; the client\n` +
-        `   retransmits until it gives up. ${s2.events} events.\n`,
+        `   retransmits until it gives up. ${s2.events} events.\n` +
+        (s3
+          ? `2b. iptables-legacy rules are invisible to nft trace: BPF netfilter observers around each table show the SYN\n` +
+            `   accepted by raw, mangle and nat and dropped by filter, and the counters name the rule. ${s3.events} events.\n`
+          : ''),
     );
     return 0;
   } finally {

@@ -120,14 +120,36 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
     events++;
     if (ev.flags & EV_DROP) {
       const r = resolver.dropReason(ev.dropReason);
-      const seen = netfilter?.tracker.freed(ev, r);
-      if (seen) legacyTableStep(ev, seen, ev.tsNs + 1n);
-      else if (r === 'NETFILTER_DROP' && netfilter?.legacy.length && !netfilter.tracker.watches(ev.netns) && ev.tuple && ev.tuple.family) {
-        legacyStep(ev, ev.tuple.family);
-      }
       drops.set(r, (drops.get(r) ?? 0) + 1);
       if (dropEvents.length < MAX_KEPT_DROPS) dropEvents.push(ev);
     }
+  };
+  /** A drop as it comes off the ring: the legacy table that dropped it, named in order with the observers. */
+  const linkDrop = (ev: RawEvent): void => {
+    if (!netfilter) return;
+    const r = resolver.dropReason(ev.dropReason);
+    const seen = netfilter.tracker.freed(ev, r);
+    if (seen) legacyTableStep(ev, seen, ev.tsNs + 1n);
+    else if (r === 'NETFILTER_DROP' && netfilter.legacy.length && !netfilter.tracker.watches(ev.netns) && ev.tuple && ev.tuple.family) {
+      legacyStep(ev, ev.tuple.family);
+    }
+  };
+
+  /**
+   * Events of an skb whose legacy ACCEPT step waits for its rule (counters) are held and
+   * printed after it, so the output stays in the packet's order.
+   */
+  const held = new Map<bigint, { pending: number; events: RawEvent[] }>();
+  const hold = (skb: bigint): void => {
+    const h = held.get(skb);
+    if (h) h.pending++;
+    else held.set(skb, { pending: 1, events: [] });
+  };
+  const release = (skb: bigint): void => {
+    const h = held.get(skb);
+    if (!h || --h.pending > 0) return;
+    held.delete(skb);
+    for (const e of h.events) if (events < limit) emit(e);
   };
 
   let chunk: string[] = [];
@@ -153,7 +175,10 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
       if (ev.nf && OWN_TABLE_RE.test(ev.nf.table)) return events < limit;
     }
     if (ev.stack) ev.stack = trimTracerFrames(ev.stack, resolver.symbol);
-    emit(ev);
+    if (ev.flags & EV_DROP) linkDrop(ev);
+    const h = held.size && ev.skb ? held.get(ev.skb) : undefined;
+    if (h) h.events.push(ev);
+    else emit(ev);
     return events < limit;
   };
 
@@ -229,6 +254,8 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
       aux2: 0,
       aux3: 0,
     };
+    const holds = step.verdict === 'ACCEPT' && ev.skb !== 0n;
+    if (holds) hold(ev.skb);
     const p = netfilter!
       .explainLegacyStep(ev.netns, ev.tsNs, step)
       .then((nf) => {
@@ -236,10 +263,13 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
         // a drop after a shared spot is the table's only if its counters say so
         if (step.verdict === 'DROP' && !step.exact && nf.rule === null) return;
         emit({ ...base, nf });
-        flush();
       })
       .catch((err: unknown) => void o.err.write(`pktpath: iptables-legacy counters: ${(err as Error).message}\n`))
-      .finally(() => void pendingLegacy.delete(p));
+      .finally(() => {
+        pendingLegacy.delete(p);
+        if (holds) release(ev.skb);
+        if (!done || draining) flush();
+      });
     pendingLegacy.add(p);
   }
   if (o.iptable) {
