@@ -515,6 +515,39 @@ static napi_value prog_attach_clone(napi_env env, napi_callback_info info)
 	return r;
 }
 
+/* Enters the network namespace at path for the calling thread; *self gets the way back. */
+static int enter_netns(const char *path, int *self)
+{
+	*self = -1;
+	if (!path[0])
+		return 0;
+	int me = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	int target = open(path, O_RDONLY | O_CLOEXEC);
+	if (me < 0 || target < 0 || setns(target, CLONE_NEWNET)) {
+		int err = errno;
+		if (me >= 0)
+			close(me);
+		if (target >= 0)
+			close(target);
+		return err ? err : EINVAL;
+	}
+	close(target);
+	*self = me;
+	return 0;
+}
+
+static void leave_netns(int self)
+{
+	if (self < 0)
+		return;
+	if (setns(self, CLONE_NEWNET)) {
+		/* the thread would stay in the wrong namespace: nothing sane is left to do */
+		fprintf(stderr, "pktpath: cannot return to the original network namespace: %s\n", strerror(errno));
+		abort();
+	}
+	close(self);
+}
+
 /* setNetfilter(h, prog): makes a SEC("?netfilter") program a BPF netfilter hook program */
 static napi_value prog_set_netfilter(napi_env env, napi_callback_info info)
 {
@@ -567,19 +600,10 @@ static napi_value prog_attach_netfilter(napi_env env, napi_callback_info info)
 	int pfd = bpf_program__fd(p);
 	if (pfd < 0)
 		return throw_errno(env, "attach netfilter: program not loaded", EINVAL);
-	int self = -1, target = -1;
-	if (path[0]) {
-		self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-		target = open(path, O_RDONLY | O_CLOEXEC);
-		if (self < 0 || target < 0 || setns(target, CLONE_NEWNET)) {
-			int err = errno;
-			if (self >= 0)
-				close(self);
-			if (target >= 0)
-				close(target);
-			return throw_errno(env, "attach netfilter: enter netns", err);
-		}
-	}
+	int self;
+	int nserr = enter_netns(path, &self);
+	if (nserr)
+		return throw_errno(env, "attach netfilter: enter netns", nserr);
 	uint32_t attr[32];
 	memset(attr, 0, sizeof(attr));
 	attr[0] = (uint32_t)pfd;
@@ -589,19 +613,56 @@ static napi_value prog_attach_netfilter(napi_env env, napi_callback_info info)
 	memcpy(&attr[6], &prio, sizeof(prio));
 	int lfd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, attr, sizeof(attr));
 	int err = errno;
-	if (self >= 0) {
-		if (setns(self, CLONE_NEWNET)) {
-			/* the thread would stay in the wrong namespace: nothing sane is left to do */
-			fprintf(stderr, "pktpath: cannot return to the original network namespace: %s\n", strerror(errno));
-			abort();
-		}
-		close(self);
-		close(target);
-	}
+	leave_netns(self);
 	if (lfd < 0)
 		return throw_errno(env, "attach netfilter", err);
 	h->clone_fds[h->nclone_fds++] = lfd;
 	CHECK(napi_create_int32(env, h->nclone_fds, &r));
+	return r;
+}
+
+/*
+ * readInNetns(netnsPath|null, file): the first 64 KiB of a file as seen from another
+ * network namespace (per-namespace /proc files such as
+ * /proc/thread-self/net/ip_tables_names), without starting a process there.
+ */
+static napi_value read_in_netns(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2;
+	napi_value argv[2], r;
+	char path[512] = "", file[512];
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (argc < 2)
+		return throw_errno(env, "readInNetns(netns, file)", EINVAL);
+	napi_valuetype t;
+	CHECK(napi_typeof(env, argv[0], &t));
+	if (t == napi_string && get_string(env, argv[0], path, sizeof(path)))
+		return throw_errno(env, "netns path too long", EINVAL);
+	if (get_string(env, argv[1], file, sizeof(file)))
+		return throw_errno(env, "file name expected", EINVAL);
+	int self;
+	int err = enter_netns(path, &self);
+	if (err)
+		return throw_errno(env, "enter netns", err);
+	static char buf[65536];
+	ssize_t n = -1;
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	err = errno;
+	if (fd >= 0) {
+		size_t len = 0;
+		while (len < sizeof(buf)) {
+			ssize_t k = read(fd, buf + len, sizeof(buf) - len);
+			if (k <= 0)
+				break;
+			len += (size_t)k;
+		}
+		n = (ssize_t)len;
+		close(fd);
+	}
+	leave_netns(self);
+	if (n < 0)
+		return throw_errno(env, file, err);
+	CHECK(napi_create_string_utf8(env, buf, (size_t)n, &r));
 	return r;
 }
 
@@ -911,6 +972,7 @@ static napi_value init(napi_env env, napi_value exports)
 	EXPORT("attachClone", prog_attach_clone);
 	EXPORT("setNetfilter", prog_set_netfilter);
 	EXPORT("attachNetfilter", prog_attach_netfilter);
+	EXPORT("readInNetns", read_in_netns);
 	EXPORT("detachAll", obj_detach_all);
 	EXPORT("close", obj_close);
 	EXPORT("mapFd", map_fd);

@@ -18,8 +18,10 @@ import { LegacyWatcher } from './legacy.js';
 import { reclaimStale, startNftTrace } from './nftrace.js';
 import { LegacyPathTracker, planObservers, priorityCandidates } from '../core/nfobserve.js';
 import type { LegacyStep, ObserverSpot } from '../core/nfobserve.js';
+import { native } from './native.js';
 import type { NativeError } from './native.js';
 import type { Observers } from './tracepoints.js';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { NETNS_RUN_DIR } from './netns.js';
 import type { NftTraceSession } from './nftrace.js';
@@ -81,15 +83,38 @@ export function nftFilterOf(opts: TraceOptions): NftTraceFilter {
   };
 }
 
+/** How often namespaces and legacy tables that appear during a run are looked for. */
+const POLL_MS = 1000;
+/** How often a namespace whose legacy tables hold no rule is looked at again (one iptables-legacy-save). */
+const RULES_RECHECK_MS = 3000;
+
+/** Legacy table names of a namespace (null: ours), read in place: no process is started. */
+function legacyTableNames(netns: string | null): string {
+  const n = native();
+  const path = netns === null ? null : join(NETNS_RUN_DIR, netns);
+  const read = (f: string): string => {
+    try {
+      return n.readInNetns(path, f);
+    } catch {
+      return ''; // no x_tables in that family (the file is missing)
+    }
+  };
+  return `${read('/proc/thread-self/net/ip_tables_names')}|${read('/proc/thread-self/net/ip6_tables_names')}`.replace(/\s+/g, ' ');
+}
+
 /**
  * Starts a trace session in each namespace: the one -N names, or this one and every
- * namespace under /run/netns. `onTrace` gets each packet's path with its namespace inode.
+ * namespace under /run/netns. Every second it also picks up namespaces created under
+ * /run/netns since (without -N), and iptables-legacy rules loaded since in a traced
+ * namespace that had none. `onTrace` gets each packet's path with its namespace inode;
+ * `onInfo` hears what was added during the run.
  */
 export async function startNetfilterPath(
   opts: TraceOptions,
   onTrace: (trace: NfTrace, netnsInode: number) => void,
   onError: (msg: string) => void,
   observers?: Observers,
+  onInfo: (msg: string) => void = () => {},
 ): Promise<NetfilterPath> {
   const names = netnsNames();
   const targets: (string | null)[] = [];
@@ -108,55 +133,126 @@ export async function startNetfilterPath(
   const filter = nftFilterOf(opts);
   const sessions: NftTraceSession[] = [];
   const watchers = new Map<number, { name: string; w: LegacyWatcher }>();
-  await Promise.all(
-    targets.map(async (netns) => {
-      try {
-        const w = await LegacyWatcher.start(netns);
-        if (w) watchers.set(netns === null ? currentNetns() : resolveNetns(netns), { name: netns ?? '', w });
-      } catch (err) {
-        problems.push(`${netns ?? 'this namespace'}: iptables-legacy counters unreadable: ${(err as Error).message}`);
-      }
-    }),
-  );
   const tracker = new LegacyPathTracker();
   const observed: { name: string; spots: number }[] = [];
-  if (observers) {
-    for (const [inode, { name, w }] of watchers) {
+  const legacy: string[] = [];
+  const namespaces: string[] = [];
+  /**
+   * Traced namespaces without legacy rules, by name ('' = ours): the table names last seen
+   * and when the rules were last looked at (tables that exist but hold no rule are looked
+   * at again every RULES_RECHECK_MS: a rule added to them changes no names).
+   */
+  const unwatched = new Map<string, { tables: string; atMs: number }>();
+  let stopped = false;
+
+  const inodeOf = (netns: string | null): number => (netns === null ? currentNetns() : resolveNetns(netns));
+
+  /** Starts counters and observers for a namespace's legacy rules; false when it has none. */
+  const watchLegacy = async (netns: string | null, report: (p: string) => void): Promise<boolean> => {
+    const name = netns ?? '';
+    let w: LegacyWatcher | null;
+    try {
+      w = await LegacyWatcher.start(netns);
+    } catch (err) {
+      report(`${netns ?? 'this namespace'}: iptables-legacy counters unreadable: ${(err as Error).message}`);
+      return false;
+    }
+    if (!w || stopped) return false;
+    const inode = inodeOf(netns);
+    watchers.set(inode, { name, w });
+    legacy.push(name);
+    if (observers) {
       const spots = planObservers(w.snapshot.names);
       try {
-        for (const s of spots) attachSpot(observers, s, name ? join(NETNS_RUN_DIR, name) : null);
+        for (const s of spots) attachSpot(observers, s, netns === null ? null : join(NETNS_RUN_DIR, netns));
         tracker.setSpots(inode, spots);
         if (spots.length) observed.push({ name, spots: spots.length });
       } catch (err) {
-        problems.push(`${name || 'this namespace'}: netfilter observers: ${(err as Error).message}; iptables-legacy drops are named from counters only`);
+        report(`${netns ?? 'this namespace'}: netfilter observers: ${(err as Error).message}; iptables-legacy drops are named from counters only`);
       }
     }
-  }
-  await Promise.all(
-    targets.map(async (netns) => {
-      const inode = netns === null ? currentNetns() : resolveNetns(netns);
-      try {
-        sessions.push(
-          await startNftTrace({
-            netns,
-            filter,
-            reclaim: false,
-            // nft monitor shows every traced packet of the namespace, also those another
-            // pktpath run (or the user) marked: keep the ones our own rule matched
-            onTrace: (t) => {
-              if (markedByUs(t)) onTrace(t, inode);
-            },
-            onError: (e) => onError(`netfilter path in ${netns ?? 'this namespace'}: ${e.message}`),
-          }),
-        );
-      } catch (err) {
-        problems.push(`${netns ?? 'this namespace'}: ${(err as Error).message}`);
+    return true;
+  };
+
+  const startSession = async (netns: string | null, report: (p: string) => void): Promise<void> => {
+    const inode = inodeOf(netns);
+    try {
+      const session = await startNftTrace({
+        netns,
+        filter,
+        reclaim: false,
+        // nft monitor shows every traced packet of the namespace, also those another
+        // pktpath run (or the user) marked: keep the ones our own rule matched
+        onTrace: (t) => {
+          if (markedByUs(t)) onTrace(t, inode);
+        },
+        onError: (e) => onError(`netfilter path in ${netns ?? 'this namespace'}: ${e.message}`),
+      });
+      if (stopped) return void (await session.stop());
+      sessions.push(session);
+      namespaces.push(netns ?? '');
+    } catch (err) {
+      report(`${netns ?? 'this namespace'}: ${(err as Error).message}`);
+    }
+  };
+
+  const addNamespace = async (netns: string | null, report: (p: string) => void): Promise<void> => {
+    const tables = legacyTableNames(netns);
+    if (!(await watchLegacy(netns, report))) unwatched.set(netns ?? '', { tables, atMs: Date.now() });
+    await startSession(netns, report);
+  };
+
+  const attempted = new Set<string>(targets.map((t) => t ?? ''));
+  await Promise.all(targets.map((netns) => addNamespace(netns, (p) => problems.push(p))));
+
+  // ---- what appears during the run
+  let polling = false;
+  const poll = async (): Promise<void> => {
+    // a namespace deleted while it was being added is not a problem worth a line
+    const lateIn = (netns: string | null) => (p: string): void => {
+      if (netns === null || existsSync(join(NETNS_RUN_DIR, netns))) onError(`netfilter path: ${p}`);
+    };
+    if (opts.netns === null) {
+      for (const name of netnsNames().values()) {
+        if (stopped || attempted.has(name)) continue;
+        if (attempted.size > MAX_NAMESPACES) break;
+        attempted.add(name);
+        await addNamespace(name, lateIn(name));
+        const spots = observed.find((o) => o.name === name)?.spots;
+        onInfo(`netfilter path: now tracing namespace ${name}, created during the run${spots ? `; iptables-legacy path via BPF netfilter observers at ${spots} hook positions` : ''}`);
       }
-    }),
-  );
+    }
+    for (const [name, seen] of [...unwatched]) {
+      if (stopped) return;
+      const netns = name === '' ? null : name;
+      if (netns !== null && !existsSync(join(NETNS_RUN_DIR, netns))) {
+        unwatched.delete(name); // gone
+        continue;
+      }
+      const now = legacyTableNames(netns);
+      const hasTables = /\w/.test(now);
+      if (now === seen.tables && !(hasTables && Date.now() - seen.atMs >= RULES_RECHECK_MS)) continue;
+      unwatched.set(name, { tables: now, atMs: Date.now() });
+      if (!hasTables) continue;
+      if (await watchLegacy(netns, lateIn(netns))) {
+        unwatched.delete(name);
+        const spots = observed.find((o) => o.name === name)?.spots;
+        onInfo(`netfilter path: iptables-legacy rules appeared in ${name || 'this namespace'}: now watched${spots ? `, with BPF netfilter observers at ${spots} hook positions` : ''}`);
+      }
+    }
+  };
+  const timer = setInterval(() => {
+    if (polling || stopped) return;
+    polling = true;
+    poll()
+      .catch((err: unknown) => onError(`netfilter path: ${(err as Error).message}`))
+      .finally(() => (polling = false));
+  }, POLL_MS);
+  timer.unref();
+
   return {
-    namespaces: sessions.map((s) => s.netns ?? ''),
-    legacy: [...watchers.values()].map((x) => x.name),
+    namespaces,
+    legacy,
     observed,
     tracker,
     explainLegacyStep: async (netns, tsNs, step) => {
@@ -180,6 +276,8 @@ export async function startNetfilterPath(
     },
     problems,
     stop: async () => {
+      stopped = true;
+      clearInterval(timer);
       await Promise.all(sessions.map((s) => s.stop()));
     },
   };

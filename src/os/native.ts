@@ -51,6 +51,8 @@ export interface Native {
    * (NF_INET_*) at `priority`, in the network namespace at `netnsPath` (null: this one).
    */
   attachNetfilter(h: ObjHandle, prog: string, pf: number, hook: number, priority: number, netnsPath: string | null): number;
+  /** The first 64 KiB of a file as seen from the network namespace at `netnsPath` (null: this one). */
+  readInNetns(netnsPath: string | null, file: string): string;
   detachAll(h: ObjHandle): void;
   close(h: ObjHandle): void;
   mapFd(h: ObjHandle, map: string): number;

@@ -288,6 +288,7 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
         },
         (msg) => o.err.write(`pktpath: ${msg}\n`),
         trace.observers,
+        (msg) => void (o.verbose && o.err.write(`pktpath: ${msg}\n`)),
       );
     } catch (err) {
       trace.close();

@@ -21,6 +21,7 @@
  *   (7) two runs at once: each prints only the paths of packets its own filter matched
  *   (8) --route: route.type follows the route found: "local" for local delivery, not for a
  *       remote address
+ *   (9) namespaces created and iptables-legacy rules loaded after the trace started
  *
  * Namespaces are pp-nf<tag>-<pid>-<n>-cli|srv|rtr. All addresses are in 10.199.X.0/24
  * with X in 200..209, taken with allocateSubnet of test/helpers/netns.ts (its lock files), so
@@ -835,6 +836,57 @@ async function cleanupCase(t: TestContext): Promise<void> {
   });
 }
 
+// ------------------------------------------------------------------ (9) what appears during the run
+
+/** Polls `cond` every 100 ms until it holds or `ms` pass. */
+async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) if (cond()) return true;
+  return cond();
+}
+
+/*
+ * A user starts pktpath first and builds the problem afterwards: namespaces created under
+ * /run/netns during the run get their nft trace session, and iptables-legacy rules loaded
+ * during the run in a traced namespace get their observers and counters.
+ */
+async function lateArrivals(t: TestContext): Promise<void> {
+  if (!ready(t, 'legacy')) return;
+  await withLab('late', (lab) => lab, async (lab) => {
+    const x = lab.subnet();
+    const port = freshPort();
+    const srvIp = `10.199.${x}.2`;
+    const trace = await spawnTrace(['--iptable', '--verbose', '-H', srvIp, '-P', String(port), '--proto', 'tcp']);
+    let res: TraceResult;
+    try {
+      // both namespaces, and the server's iptables-nft rule, come after the ready line
+      const [cli, srv] = lab.veth(lab.netns('cli'), `pn${x}c`, `10.199.${x}.1`, lab.netns('srv'), `pn${x}s`, srvIp);
+      await exec(srv.ns, ['iptables', '-A', 'INPUT', '-p', 'tcp', '--dport', String(port), '-j', 'DROP']);
+      const picked = await until(() => [cli, srv].every((e) => trace.stderr().includes(`now tracing namespace ${e.ns},`)), 5000);
+      assert.ok(picked, `both new namespaces should be picked up within 5 s:\n${trace.stderr()}`);
+      await tcpConnect(cli.ns, srv.v4, port, 600);
+      const nftStep = await trace.waitFor((ev) => ev.probe === 'netfilter' && ev.netns === srv.inode && nfOf(ev)?.verdict === 'DROP', EXPECT_MS);
+      assert.ok(nftStep, `the nft trace step in ${srv.ns}, created during the run${dumpEvents(trace.events)}`);
+
+      // then iptables-legacy rules in the client, which had none
+      await exec(cli.ns, ['iptables-legacy', '-A', 'OUTPUT', '-d', srv.v4, '-p', 'tcp', '--dport', String(port), '-j', 'DROP']);
+      const watched = await until(() => trace.stderr().includes(`iptables-legacy rules appeared in ${cli.ns}: now watched, with BPF netfilter observers`), 5000);
+      assert.ok(watched, `the legacy rules should be picked up within 5 s:\n${trace.stderr()}`);
+      await tcpConnect(cli.ns, srv.v4, port, 600);
+      await trace.waitFor((ev) => ev.probe === 'netfilter' && ev.netns === cli.inode && nfOf(ev)?.verdict === 'DROP', EXPECT_MS);
+      await sleep(SETTLE_MS);
+    } finally {
+      res = await trace.stop();
+    }
+    assertCleanRun(res, PROBES);
+    const dump = dumpOf(res);
+    const cli = lab.namespaces.find((n) => n.endsWith('-cli'))!;
+    const cliInode = netnsInode(cli);
+    const drop = nfWhere(res.events, cliInode).find((ev) => nfOf(ev)?.verdict === 'DROP');
+    assertNfStep(drop, { v: 'legacy', table: 'filter', chain: 'OUTPUT', hook: 'output', verdict: 'DROP', rule: [/-j DROP\b/, new RegExp(`--dport ${port}\\b`)] }, dump);
+    assert.ok(drop && isSyn(drop) && drop.tuple?.dport === port, `the legacy DROP step is the SYN${dump}`);
+  });
+}
+
 // ------------------------------------------------------------------ (7) two runs at once
 
 /*
@@ -939,4 +991,5 @@ describe('pktpath trace --iptable / --route (integration)', () => {
   );
   test('(7) two runs at once: each prints only the netfilter paths its own filter matched', { timeout: TEST_TIMEOUT }, (t) => concurrentRuns(t));
   test('(8) --route: route.type follows the route found (local delivery is "local", a remote address is not)', { timeout: TEST_TIMEOUT }, (t) => routeLocal(t));
+  test('(9) namespaces and iptables-legacy rules that appear during the run are picked up', { timeout: TEST_TIMEOUT }, (t) => lateArrivals(t));
 });
