@@ -39,7 +39,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { BPF_OBJECT, CLI_ENTRY, RECEIVE_PROBES, REPO_ROOT, TRANSMIT_PROBES, skipUnlessMet, tcpFlags } from '../helpers/netns.js';
+import { BPF_OBJECT, CLI_ENTRY, RECEIVE_PROBES, REPO_ROOT, TRANSMIT_PROBES, describeEvents, skipUnlessMet, tcpFlags } from '../helpers/netns.js';
 import type { TraceEvent } from '../helpers/netns.js';
 import { assertCleanRun, TRACEPOINT_PROBES } from '../helpers/events.js';
 import { planObservers } from '../../src/core/nfobserve.js';
@@ -185,25 +185,6 @@ const iptEval = (table: string, chain: string, verdict?: string) => (ev: TraceEv
 const XMIT_FN = /^(__dev_queue_xmit|dev_queue_xmit|dev_hard_start_xmit|veth_xmit|sch_direct_xmit)$/;
 const isXmit = (ev: TraceEvent): boolean => TRANSMIT_PROBES.has(ev.probe) || isFn(XMIT_FN)(ev);
 
-/** One line per event, with the nf/route/info parts, for assertion messages. */
-function dumpEvents(events: readonly TraceEvent[], max = 80): string {
-  const lines = events.slice(0, max).map((e) => {
-    const t = e.tuple;
-    const tuple = t
-      ? `${t.proto} ${t.saddr}:${t.sport}->${t.daddr}:${t.dport} [${t.flags}]${t.icmp_type !== undefined ? ` icmp ${t.icmp_type}/${t.icmp_code}` : ''}`
-      : '-';
-    const extra = [
-      e.drop_reason ? `drop=${e.drop_reason}` : '',
-      e.nf ? `nf=${JSON.stringify(e.nf)}` : '',
-      e.route ? `route=${JSON.stringify(e.route)}` : '',
-      e.info ? `info=${JSON.stringify(e.info)}` : '',
-    ].filter(Boolean);
-    return `  ${e.probe} ns=${e.netns_name ?? e.netns} if=${e.ifname} skb=${e.skb} ${tuple} ${extra.join(' ')}`;
-  });
-  if (events.length > max) lines.push(`  ... ${events.length - max} more`);
-  return lines.length ? lines.join('\n') : '  (no events)';
-}
-
 /**
  * Checks shared by every nf step we expect (as in the integration test). `rule`: patterns
  * for an nftables rule (which carries its handle), or the exact iptables-save line of a
@@ -295,7 +276,7 @@ async function phaseCtx(t: TestContext, variant: NfVariant, scenario: NfScenario
     srv: ends.srv,
     win: (ev) => ts(ev) >= w0 && ts(ev) <= w1,
     dump: (sel) =>
-      `\n[${ph.label}] outcomes ${JSON.stringify(ph.outcomes)}; waited ${JSON.stringify(ph.waited)}\nevents:\n${dumpEvents(evs.filter(sel))}\nrules:\n${ph.ruleset}`,
+      `\n[${ph.label}] outcomes ${JSON.stringify(ph.outcomes)}; waited ${JSON.stringify(ph.waited)}\nevents:\n${describeEvents(evs.filter(sel), 80)}\nrules:\n${ph.ruleset}`,
   };
 }
 
@@ -540,7 +521,7 @@ async function rpFilterSysctl(t: TestContext): Promise<void> {
   const evs = res.run.result.events;
   const cli = res.cli;
   const echo = (ev: TraceEvent): boolean => ev.tuple?.proto === 'icmp' && ev.tuple.saddr === sc.spoof && ev.tuple.daddr === cli.v4 && ev.tuple.icmp_type === 8;
-  const dump = `\noutcome ${sc.outcome}\nevents:\n${dumpEvents(evs.filter((ev) => ev.tuple?.saddr === sc.spoof || ev.tuple?.daddr === sc.spoof))}`;
+  const dump = `\noutcome ${sc.outcome}\nevents:\n${describeEvents(evs.filter((ev) => ev.tuple?.saddr === sc.spoof || ev.tuple?.daddr === sc.spoof), 80)}`;
   assert.match(sc.outcome, /1 packets transmitted, 0 received/, `the ping from ${sc.spoof} should get no reply${dump}`);
 
   const drop = evs.find((ev) => echo(ev) && isKfree('IP_RPFILTER')(ev));

@@ -52,15 +52,15 @@ import {
   exec,
   haveCommand,
   ipSync,
-  netnsInode,
   recordNamespaces,
   releaseSubnet,
   spawnTrace,
   tcpConnect,
   tcpFlags,
   tcpListen,
+  vethPair,
 } from '../helpers/netns.js';
-import type { TcpListener, TraceEvent, TraceResult, TraceRun } from '../helpers/netns.js';
+import type { TcpListener, TraceEvent, TraceResult, TraceRun, VethEnd } from '../helpers/netns.js';
 
 // ------------------------------------------------------------------ shared with the host side (types only)
 
@@ -68,13 +68,7 @@ export type NfVariant = 'iptables' | 'nft' | 'legacy';
 export type NfScenario = 'outDrop' | 'rst' | 'fwd' | 'dnat' | 'rp';
 
 /** One end of a veth pair. */
-export interface NfEnd {
-  ns: string;
-  inode: number;
-  ifname: string;
-  mac: string;
-  v4: string;
-}
+export type NfEnd = VethEnd;
 
 /** The four ends of the routed topology. */
 export interface NfEnds {
@@ -217,19 +211,8 @@ function buildNet(n: number, letter: string, reuse?: { x: number; z: number; y: 
       const script = kv.map((s) => s.split('=')).map(([k, v]) => `echo ${v} > /proc/sys/net/${k}`).join(' && ');
       execFileSync('ip', ['netns', 'exec', ns, 'sh', '-c', `ip link set lo up && ${script}`], { stdio: 'ignore', timeout: 20_000 });
     }
-    const veth = (nsA: string, ifA: string, addrA: string, nsB: string, ifB: string, addrB: string): [NfEnd, NfEnd] => {
-      ipSync(['link', 'add', ifA, 'netns', nsA, 'type', 'veth', 'peer', 'name', ifB, 'netns', nsB]);
-      const end = (ns: string, ifname: string, v4: string): NfEnd => {
-        ipSync(['-n', ns, 'addr', 'add', `${v4}/24`, 'dev', ifname]);
-        ipSync(['-n', ns, 'link', 'set', ifname, 'up']);
-        const info = (JSON.parse(ipSync(['-n', ns, '-j', 'link', 'show', 'dev', ifname])) as { address: string }[])[0];
-        if (!info) throw new Error(`no link ${ifname} in ${ns}`);
-        return { ns, inode: netnsInode(ns), ifname, mac: info.address, v4 };
-      };
-      return [end(nsA, ifA, addrA), end(nsB, ifB, addrB)];
-    };
-    const [cli, rtrC] = veth(nsC, `g${letter}${x}c`, `10.199.${x}.1`, nsR, `g${letter}${x}r`, `10.199.${x}.254`);
-    const [srv, rtrS] = veth(nsS, `g${letter}${z}s`, `10.199.${z}.2`, nsR, `g${letter}${z}r`, `10.199.${z}.254`);
+    const [cli, rtrC] = vethPair(nsC, `g${letter}${x}c`, `10.199.${x}.1`, nsR, `g${letter}${x}r`, `10.199.${x}.254`);
+    const [srv, rtrS] = vethPair(nsS, `g${letter}${z}s`, `10.199.${z}.2`, nsR, `g${letter}${z}r`, `10.199.${z}.254`);
     for (const e of [cli, rtrC, srv, rtrS]) {
       // the per-device rp_filter: the effective value is max(all, device)
       execFileSync('ip', ['netns', 'exec', e.ns, 'sh', '-c', `echo 0 > /proc/sys/net/ipv4/conf/${e.ifname}/rp_filter`], { stdio: 'ignore', timeout: 20_000 });

@@ -884,6 +884,41 @@ export function runCli(args: readonly string[], timeoutMs = 15_000): Promise<Cli
   return runProc(PKTPATH_BIN, args, timeoutMs);
 }
 
+/** One end of a veth pair made by vethPair. */
+export interface VethEnd {
+  ns: string;
+  inode: number;
+  ifname: string;
+  mac: string;
+  v4: string;
+}
+
+/** A veth pair nsA/ifA (addrA/24) <-> nsB/ifB (addrB/24), both ends up. */
+export function vethPair(nsA: string, ifA: string, addrA: string, nsB: string, ifB: string, addrB: string): [VethEnd, VethEnd] {
+  ipSync(['link', 'add', ifA, 'netns', nsA, 'type', 'veth', 'peer', 'name', ifB, 'netns', nsB]);
+  const end = (ns: string, ifname: string, v4: string): VethEnd => {
+    ipSync(['-n', ns, 'addr', 'add', `${v4}/24`, 'dev', ifname]);
+    ipSync(['-n', ns, 'link', 'set', ifname, 'up']);
+    const info = (JSON.parse(ipSync(['-n', ns, '-j', 'link', 'show', 'dev', ifname])) as { address: string }[])[0];
+    if (!info) throw new Error(`no link ${ifname} in ${ns}`);
+    return { ns, inode: netnsInode(ns), ifname, mac: info.address, v4 };
+  };
+  return [end(nsA, ifA, addrA), end(nsB, ifB, addrB)];
+}
+
+/** Runs `body` against a started trace and always stops it; a failure of `body` is rethrown after the stop. */
+export async function whileTracing(trace: TraceRun, body: (trace: TraceRun) => Promise<void>): Promise<TraceResult> {
+  let failure: unknown = null;
+  try {
+    await body(trace);
+  } catch (err) {
+    failure = err;
+  }
+  const res = await trace.stop();
+  if (failure !== null) throw failure;
+  return res;
+}
+
 // ---------------------------------------------------------------- event helpers
 
 /** Probes that show a packet being handed to, or sent by, a device. */
@@ -901,7 +936,14 @@ export function describeEvents(events: readonly TraceEvent[], max = 40): string 
   const lines = events.slice(0, max).map((e) => {
     const t = e.tuple;
     const tuple = t ? `${t.proto} ${t.saddr}:${t.sport}->${t.daddr}:${t.dport} [${t.flags}]${t.icmp_type !== undefined ? ` icmp ${t.icmp_type}/${t.icmp_code} id ${t.icmp_id}` : ''}` : '-';
-    return `  ${e.probe} ns=${e.netns} if=${e.ifname} skb=${e.skb} ${tuple}${e.drop_reason ? ` drop=${e.drop_reason}` : ''}`;
+    const extra = [
+      e.drop_reason ? `drop=${e.drop_reason}` : '',
+      e.nf ? `nf=${JSON.stringify(e.nf)}` : '',
+      e.route ? `route=${JSON.stringify(e.route)}` : '',
+      e.info ? `info=${JSON.stringify(e.info)}` : '',
+    ].filter(Boolean);
+    const ns = `${e.netns}${e.netns_name ? `(${String(e.netns_name)})` : ''}`;
+    return `  ${e.probe} ns=${ns} if=${e.ifname} skb=${e.skb} ${tuple}${extra.length ? ` ${extra.join(' ')}` : ''}`;
   });
   if (events.length > max) lines.push(`  ... ${events.length - max} more`);
   return lines.length ? lines.join('\n') : '  (no events)';

@@ -42,6 +42,7 @@ import {
   TRANSMIT_PROBES,
   allocateSubnet,
   deleteNetnsSync,
+  describeEvents,
   exec,
   ipSync,
   netnsInode,
@@ -54,8 +55,9 @@ import {
   tcpFlags,
   tcpListen,
   UNUSED_V4,
+  vethPair,
 } from '../helpers/netns.js';
-import type { SpawnTraceOptions, TcpListener, TraceEvent, TraceResult, TraceRun } from '../helpers/netns.js';
+import type { SpawnTraceOptions, TcpListener, TraceEvent, TraceResult, TraceRun, VethEnd } from '../helpers/netns.js';
 import { assertCleanRun, isInt, TRACEPOINT_PROBES } from '../helpers/events.js';
 import { netfilterLinks } from '../helpers/bpf.js';
 
@@ -122,13 +124,7 @@ function reclaimOurStale(): void {
 }
 
 /** One end of a veth pair. */
-interface End {
-  ns: string;
-  inode: number;
-  ifname: string;
-  mac: string;
-  v4: string;
-}
+type End = VethEnd;
 
 const liveLabs = new Set<Lab>();
 process.on('exit', () => {
@@ -173,15 +169,7 @@ class Lab {
 
   /** veth pair nsA/ifA (addrA/24) <-> nsB/ifB (addrB/24), both up. */
   veth(nsA: string, ifA: string, addrA: string, nsB: string, ifB: string, addrB: string): [End, End] {
-    ipSync(['link', 'add', ifA, 'netns', nsA, 'type', 'veth', 'peer', 'name', ifB, 'netns', nsB]);
-    const end = (ns: string, ifname: string, v4: string): End => {
-      ipSync(['-n', ns, 'addr', 'add', `${v4}/24`, 'dev', ifname]);
-      ipSync(['-n', ns, 'link', 'set', ifname, 'up']);
-      const info = (JSON.parse(ipSync(['-n', ns, '-j', 'link', 'show', 'dev', ifname])) as { address: string }[])[0];
-      if (!info) throw new Error(`no link ${ifname} in ${ns}`);
-      return { ns, inode: netnsInode(ns), ifname, mac: info.address, v4 };
-    };
-    return [end(nsA, ifA, addrA), end(nsB, ifB, addrB)];
+    return vethPair(nsA, ifA, addrA, nsB, ifB, addrB);
   }
 
   async listen(end: End, port: number): Promise<TcpListener> {
@@ -316,27 +304,8 @@ const nfOf = (ev: TraceEvent): NfInfo | null => (ev.probe === 'netfilter' && ev.
 const routeOf = (ev: TraceEvent): RouteInfo | null =>
   ev.probe === 'fib_table_lookup' && ev.route && typeof ev.route === 'object' ? (ev.route as RouteInfo) : null;
 
-/** One line per event, with the nf/route/info parts, for assertion messages. */
-function dumpEvents(events: readonly TraceEvent[], max = 60): string {
-  const lines = events.slice(0, max).map((e) => {
-    const t = e.tuple;
-    const tuple = t
-      ? `${t.proto} ${t.saddr}:${t.sport}->${t.daddr}:${t.dport} [${t.flags}]${t.icmp_type !== undefined ? ` icmp ${t.icmp_type}/${t.icmp_code}` : ''}`
-      : '-';
-    const extra = [
-      e.drop_reason ? `drop=${e.drop_reason}` : '',
-      e.nf ? `nf=${JSON.stringify(e.nf)}` : '',
-      e.route ? `route=${JSON.stringify(e.route)}` : '',
-      e.info ? `info=${JSON.stringify(e.info)}` : '',
-    ].filter(Boolean);
-    return `  ${e.probe} ns=${e.netns}${e.netns_name ? `(${String(e.netns_name)})` : ''} if=${e.ifname} skb=${e.skb} ${tuple} ${extra.join(' ')}`;
-  });
-  if (events.length > max) lines.push(`  ... ${events.length - max} more`);
-  return lines.length ? lines.join('\n') : '  (no events)';
-}
-
 function dumpOf(res: TraceResult): string {
-  return `\nevents:\n${dumpEvents(res.events)}\nstderr:\n${res.stderr}`;
+  return `\nevents:\n${describeEvents(res.events, 60)}\nstderr:\n${res.stderr}`;
 }
 
 /** Run `body` with traces attached (started together); always stop them, after a settle pause. */
@@ -865,7 +834,7 @@ async function lateArrivals(t: TestContext): Promise<void> {
       assert.ok(picked, `both new namespaces should be picked up within 5 s:\n${trace.stderr()}`);
       await tcpConnect(cli.ns, srv.v4, port, 600);
       const nftStep = await trace.waitFor((ev) => ev.probe === 'netfilter' && ev.netns === srv.inode && nfOf(ev)?.verdict === 'DROP', EXPECT_MS);
-      assert.ok(nftStep, `the nft trace step in ${srv.ns}, created during the run${dumpEvents(trace.events)}`);
+      assert.ok(nftStep, `the nft trace step in ${srv.ns}, created during the run\n${describeEvents(trace.events, 60)}`);
 
       // then iptables-legacy rules in the client, which had none
       await exec(cli.ns, ['iptables-legacy', '-A', 'OUTPUT', '-d', srv.v4, '-p', 'tcp', '--dport', String(port), '-j', 'DROP']);

@@ -24,7 +24,7 @@ import { describe, test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { UNUSED_V6, requireRoot, skipUnlessMet, spawnTrace, tcpConnect, withTopology } from '../helpers/netns.js';
+import { UNUSED_V6, requireRoot, skipUnlessMet, spawnTrace, tcpConnect, whileTracing, withTopology } from '../helpers/netns.js';
 import type { Endpoint, TraceEvent, TraceResult, TraceRun } from '../helpers/netns.js';
 import { assertCleanRun, isInt } from '../helpers/events.js';
 
@@ -92,15 +92,7 @@ async function traced(t: TestContext, args: string[], body: (trace: TraceRun) =>
     skipUnlessMet(t, why);
     return null;
   }
-  let failure: unknown = null;
-  try {
-    await body(trace);
-  } catch (err) {
-    failure = err;
-  }
-  const res = await trace.stop();
-  if (failure !== null) throw failure;
-  return res;
+  return whileTracing(trace, body);
 }
 
 const lookupsIn = (res: TraceResult, ep: Endpoint, daddr: string): TraceEvent[] =>

@@ -19,6 +19,7 @@ import {
   runCli,
   spawnTrace,
   tcpFlags,
+  whileTracing,
   withTopology,
 } from '../helpers/netns.js';
 import type { Endpoint, TraceEvent, TraceResult, TraceRun } from '../helpers/netns.js';
@@ -47,16 +48,7 @@ function freshPort(): number {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 /** Run `body` with a trace attached; always stop the trace. */
 async function traced(args: string[], body: (trace: TraceRun) => Promise<void>): Promise<TraceResult> {
-  const trace = await spawnTrace(args);
-  let failure: unknown = null;
-  try {
-    await body(trace);
-  } catch (err) {
-    failure = err;
-  }
-  const res = await trace.stop();
-  if (failure !== null) throw failure;
-  return res;
+  return whileTracing(await spawnTrace(args), body);
 }
 
 /** A route lookup (fib_table_lookup) describes a flow before its source is chosen: 0.0.0.0:0 is allowed there. */
