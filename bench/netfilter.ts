@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { withTopology, spawnTrace, UNUSED_V4, exec } from '../test/helpers/netns.js';
 import { iperf, median } from './throughput.js';
+import { netfilterLinks } from '../test/helpers/bpf.js';
 
 export interface ObserverCost {
   readonly kept: number;
@@ -38,11 +39,7 @@ function observerStats(): { ns: number; cnt: number } {
   return { ns, cnt };
 }
 
-function netfilterLinkCount(): number {
-  const r = spawnSync('bpftool', ['-j', 'link', 'show'], { encoding: 'utf8' });
-  if (r.status !== 0) return 0;
-  return (JSON.parse(r.stdout) as { type: string | number }[]).filter((l) => l.type === 10 || l.type === 'netfilter').length;
-}
+const netfilterLinkCount = (): number => netfilterLinks()?.length ?? 0;
 
 /** With `legacy` false the namespaces have no legacy tables: the cost of --iptable's nft tracing table alone. */
 export async function observerCost(runs = 3, seconds = 2, legacy = true): Promise<ObserverCost> {

@@ -363,6 +363,20 @@ static __always_inline int on_tcp_receive_reset(__u64 *ctx, int direct)
 	return pp_emit(ctx, PP_PROBE_tcp_receive_reset, 0, 0, netns, &t, has, &x, 0, 0);
 }
 
+/* The flow's protocol, and its ports or ICMP type/code, into t: fl is a struct flowi4 or
+ * flowi6 (the same field names), icmp_proto the family's ICMP. */
+#define PP_FLOW_L4(t, fl, icmp_proto)                                               \
+	do {                                                                         \
+		(t).l4proto = BPF_CORE_READ(fl, __fl_common.flowic_proto);            \
+		if ((t).l4proto == PP_IPPROTO_TCP || (t).l4proto == PP_IPPROTO_UDP) { \
+			(t).sport = bpf_ntohs(BPF_CORE_READ(fl, uli.ports.sport));    \
+			(t).dport = bpf_ntohs(BPF_CORE_READ(fl, uli.ports.dport));    \
+		} else if ((t).l4proto == (icmp_proto)) {                             \
+			(t).icmp_type = BPF_CORE_READ(fl, uli.icmpt.type);            \
+			(t).icmp_code = BPF_CORE_READ(fl, uli.icmpt.code);            \
+		}                                                                     \
+	} while (0)
+
 /* fib_table_lookup(tb_id, flp, nhc, err): an IPv4 route lookup and its result */
 static __always_inline int on_fib_table_lookup(__u64 *ctx, int direct)
 {
@@ -408,14 +422,7 @@ static __always_inline int on_fib_table_lookup(__u64 *ctx, int direct)
 	__be32 s = BPF_CORE_READ(fl, saddr), d = BPF_CORE_READ(fl, daddr);
 	__builtin_memcpy(t.saddr, &s, 4);
 	__builtin_memcpy(t.daddr, &d, 4);
-	t.l4proto = BPF_CORE_READ(fl, __fl_common.flowic_proto);
-	if (t.l4proto == PP_IPPROTO_TCP || t.l4proto == PP_IPPROTO_UDP) {
-		t.sport = bpf_ntohs(BPF_CORE_READ(fl, uli.ports.sport));
-		t.dport = bpf_ntohs(BPF_CORE_READ(fl, uli.ports.dport));
-	} else if (t.l4proto == PP_IPPROTO_ICMP) {
-		t.icmp_type = BPF_CORE_READ(fl, uli.icmpt.type);
-		t.icmp_code = BPF_CORE_READ(fl, uli.icmpt.code);
-	}
+	PP_FLOW_L4(t, fl, PP_IPPROTO_ICMP);
 	/* input route lookups carry no protocol or ports: only the address can be matched */
 	if (t.l4proto ? !pp_match_tuple(&t, 1) : !pp_match_addr(&t))
 		return 0;
@@ -458,14 +465,7 @@ static __always_inline int on_fib6_table_lookup(__u64 *ctx, int direct)
 	t.l3proto = ETH_P_IPV6;
 	BPF_CORE_READ_INTO(&t.saddr, fl, saddr);
 	BPF_CORE_READ_INTO(&t.daddr, fl, daddr);
-	t.l4proto = BPF_CORE_READ(fl, __fl_common.flowic_proto);
-	if (t.l4proto == PP_IPPROTO_TCP || t.l4proto == PP_IPPROTO_UDP) {
-		t.sport = bpf_ntohs(BPF_CORE_READ(fl, uli.ports.sport));
-		t.dport = bpf_ntohs(BPF_CORE_READ(fl, uli.ports.dport));
-	} else if (t.l4proto == PP_IPPROTO_ICMPV6) {
-		t.icmp_type = BPF_CORE_READ(fl, uli.icmpt.type);
-		t.icmp_code = BPF_CORE_READ(fl, uli.icmpt.code);
-	}
+	PP_FLOW_L4(t, fl, PP_IPPROTO_ICMPV6);
 	/* an input lookup (ip6_route_input) names the next header but fills no ports or ICMPv6
 	 * type: treat it as IPv4's, which carries no protocol, so it shows and matches the same way */
 	if (((t.l4proto == PP_IPPROTO_TCP || t.l4proto == PP_IPPROTO_UDP) && !t.sport && !t.dport) ||

@@ -190,7 +190,8 @@ export function parseIptablesSave(text: string): IptTable[] {
 
 /* ------------------------------------------------------------------ hooks */
 
-const BUILTIN_HOOK: Readonly<Record<string, NfHook>> = {
+/** x_tables builtin chains and the netfilter hook each runs at. */
+export const BUILTIN_HOOK: Readonly<Record<string, NfHook>> = {
   PREROUTING: 'prerouting',
   INPUT: 'input',
   FORWARD: 'forward',

@@ -22,19 +22,15 @@
  */
 import type { RawEvent } from './event.js';
 import type { NfHook } from './nftrace.js';
+import { BUILTIN_HOOK } from './iptsave.js';
 
 export type LegacyFamily = 'ipv4' | 'ipv6';
 
 /** NF_INET_* hook numbers, in order. */
 export const NF_INET_HOOKS: readonly NfHook[] = ['prerouting', 'input', 'forward', 'output', 'postrouting'];
 
-export const HOOK_CHAIN: Readonly<Record<string, string>> = {
-  prerouting: 'PREROUTING',
-  input: 'INPUT',
-  forward: 'FORWARD',
-  output: 'OUTPUT',
-  postrouting: 'POSTROUTING',
-};
+/** The x_tables builtin chain of each hook (the inverse of BUILTIN_HOOK). */
+export const HOOK_CHAIN: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(BUILTIN_HOOK).map(([chain, hook]) => [hook, chain]));
 
 /** NFPROTO_* of each family. */
 export const NFPROTO: Readonly<Record<LegacyFamily, 2 | 10>> = { ipv4: 2, ipv6: 10 };

@@ -15,6 +15,7 @@ type NfStepJson = NfJson;
 import type { TraceOptions } from '../core/options.js';
 import { netnsNames, resolveNetns, currentNetns } from './netns.js';
 import { LegacyWatcher } from './legacy.js';
+import type { LegacyDrop } from './legacy.js';
 import { reclaimStale, startNftTrace } from './nftrace.js';
 import { LegacyPathTracker, planObservers, priorityCandidates } from '../core/nfobserve.js';
 import type { LegacyStep, ObserverSpot } from '../core/nfobserve.js';
@@ -57,6 +58,12 @@ export function markedByUs(t: NfTrace, pid: number = process.pid): boolean {
     const m = OWN_TABLE_RE.exec(r.table);
     return m !== null && Number(m[1]) === pid;
   });
+}
+
+/** A counted rule as `rule` shows it: iptables-save text, or the policy; candidates listed when several counted. */
+function ruleText(d: LegacyDrop): string | null {
+  const rule = d.rule ?? (d.byPolicy ? `policy ${d.target} of chain ${d.chain}` : null);
+  return rule && `${rule}${d.ambiguous.length ? ` (ambiguous: ${d.ambiguous.join('; ')})` : ''}`;
 }
 
 /** Hooks one observer in, moving off a priority another hook has (EBUSY). */
@@ -197,8 +204,8 @@ export async function startNetfilterPath(
   };
 
   const addNamespace = async (netns: string | null, report: (p: string) => void): Promise<void> => {
-    const tables = legacyTableNames(netns);
-    if (!(await watchLegacy(netns, report))) unwatched.set(netns ?? '', { tables, atMs: Date.now() });
+    // the table names are read only for a namespace the poll has to keep looking at
+    if (!(await watchLegacy(netns, report))) unwatched.set(netns ?? '', { tables: legacyTableNames(netns), atMs: Date.now() });
     await startSession(netns, report);
   };
 
@@ -261,18 +268,14 @@ export async function startNetfilterPath(
       if (!entry) return base;
       const d = await entry.w.explainStep({ atNs: tsNs, family: step.family, table: step.table, hook: step.hook, verdict: step.verdict });
       if (!d) return base;
-      const rule = d.rule ?? (d.byPolicy ? `policy ${d.target} of chain ${d.chain}` : null);
-      const ambiguous = d.ambiguous.length ? ` (ambiguous: ${d.ambiguous.join('; ')})` : '';
-      return { ...base, rule: rule && `${rule}${ambiguous}` };
+      return { ...base, rule: ruleText(d) };
     },
     explainLegacyDrop: async (netns, tsNs, family) => {
       const entry = watchers.get(netns);
       if (!entry) return null;
       const d = await entry.w.explainDrop({ atNs: tsNs, family });
       if (!d) return null;
-      const rule = d.rule ?? (d.byPolicy ? `policy DROP of chain ${d.chain}` : null);
-      const ambiguous = d.ambiguous.length ? ` (ambiguous: ${d.ambiguous.join('; ')})` : '';
-      return { pf: d.pf, table: d.table, chain: d.chain, hook: d.hook, verdict: 'DROP', rule: rule && `${rule}${ambiguous}` };
+      return { pf: d.pf, table: d.table, chain: d.chain, hook: d.hook, verdict: 'DROP', rule: ruleText(d) };
     },
     problems,
     stop: async () => {

@@ -267,46 +267,55 @@ export function startTracepoints(fields: object, opts: StartOptions & { function
     }
   };
 
-  const loadWith = (backend: FuncBackend | undefined): { h: ObjHandle; choices: Choice[] } => {
-    if (!withNfEval || backend === undefined) return loadObserved(backend);
+  type Loaded = { h: ObjHandle; choices: Choice[] };
+  /**
+   * Loads with an optional group of programs switched on (`isOn`); when that fails and a
+   * load without the group works, the group was the cause: it stays off and `setProblem`
+   * says why. `refused(err)`: the failure already shows the group cannot load (no second
+   * load to find out); the error is rethrown.
+   */
+  const optional = (
+    isOn: () => boolean,
+    setOn: (on: boolean) => void,
+    setProblem: (err: unknown) => void,
+    load: () => Loaded,
+    refused: (err: unknown) => boolean = () => false,
+  ): Loaded => {
+    if (!isOn()) return load();
     try {
-      return loadObserved(backend);
+      return load();
     } catch (err) {
-      withNfEval = false;
-      if (mechanismMissing((err as KernelError).cause ?? err)) {
-        // the kernel refuses fexit (or the backend) as such: no second load to find out which
-        nfEvalProblem = `fexit does not load here: ${backendReason('fentry', (err as KernelError).cause ?? err)}`;
-        if (backend === 'fentry') throw err;
+      setOn(false);
+      if (refused(err)) {
+        setProblem(err);
+        throw err;
       }
       try {
-        const loaded = loadObserved(backend);
-        nfEvalProblem = `fexit does not load here: ${backendReason('fentry', (err as KernelError).cause ?? err)}`;
+        const loaded = load();
+        setProblem(err);
         return loaded;
       } catch (second) {
-        withNfEval = true; // not their fault
+        setOn(true); // not the group's fault (a function backend the kernel refuses, say)
         throw second;
       }
     }
   };
-  const loadObserved = (backend: FuncBackend | undefined): { h: ObjHandle; choices: Choice[] } => {
-    if (withObservers) {
-      try {
-        return loadFlavours(backend);
-      } catch (err) {
-        // when the rest loads without them, the observers were the problem: go on and say why
-        withObservers = false;
-        try {
-          const loaded = loadFlavours(backend);
-          observerProblem = `the netfilter observer programs do not load here: ${(err as Error).message}`;
-          return loaded;
-        } catch (second) {
-          withObservers = true; // not their fault (a function backend the kernel refuses, say)
-          throw second;
-        }
-      }
-    }
-    return loadFlavours(backend);
-  };
+  const causeOf = (err: unknown): unknown => (err as KernelError).cause ?? err;
+  // the evaluation programs are fexit: when the fentry backend fails as a mechanism, so do they
+  const loadWith = (backend: FuncBackend | undefined): Loaded =>
+    optional(
+      () => withNfEval && backend !== undefined,
+      (on) => (withNfEval = on),
+      (err) => (nfEvalProblem = `fexit does not load here: ${backendReason('fentry', causeOf(err))}`),
+      () =>
+        optional(
+          () => withObservers,
+          (on) => (withObservers = on),
+          (err) => (observerProblem = `the netfilter observer programs do not load here: ${(err as Error).message}`),
+          () => loadFlavours(backend),
+        ),
+      (err) => backend === 'fentry' && mechanismMissing(causeOf(err)),
+    );
   const loadFlavours = (backend: FuncBackend | undefined): { h: ObjHandle; choices: Choice[] } => {
     try {
       return attempt(opts.forceRaw ?? false, backend);
