@@ -17,7 +17,7 @@ $(OUT):
 $(OUT)/vmlinux.h: | $(OUT)
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
-bpf/probes.gen.h: src/core/probes.json scripts/gen-probes.mjs
+bpf/probes.gen.h: src/engine/probes.json scripts/gen-probes.mjs
 	node scripts/gen-probes.mjs
 
 $(OUT)/pktpath.bpf.o: bpf/pktpath.bpf.c bpf/event.h bpf/probes.gen.h bpf/parse.h $(OUT)/vmlinux.h

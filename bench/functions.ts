@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from '../src/os/paths.js';
+import { ROOT } from '../src/shared/io/paths.js';
 import type { GuestBench } from './guest-functions.js';
 
 const GUEST = join(ROOT, 'scripts/vm/guest.sh');

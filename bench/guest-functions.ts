@@ -8,13 +8,13 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { configValues, parseTraceOptions } from '../src/core/options.js';
-import { planFunctions } from '../src/os/functions.js';
-import { native } from '../src/os/native.js';
-import { kernelRelease } from '../src/os/kernel.js';
-import { RingReader } from '../src/os/ringbuf.js';
-import { startTracepoints } from '../src/os/tracepoints.js';
-import type { FuncBackend } from '../src/os/tracepoints.js';
+import { configValues, parseTraceOptions } from '../src/cli/options.js';
+import { planFunctions } from '../src/functions/io/plan.js';
+import { native } from '../src/engine/io/native.js';
+import { kernelRelease } from '../src/kernel/io/kernel.js';
+import { RingReader } from '../src/engine/io/ringbuf.js';
+import { startTracepoints } from '../src/engine/io/loader.js';
+import type { FuncBackend } from '../src/engine/io/loader.js';
 import { createTopology } from '../test/helpers/netns.js';
 
 export interface AttachFigures {

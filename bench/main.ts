@@ -3,7 +3,7 @@
  * machine-readable line, last:
  *   bench: ratio_vs_c=<x> events_per_s=<n> lost=<n> format_ns_text=<n> format_ns_json=<n> throughput_kept=<0..1>
  */
-import { benchFormat } from '../src/core/format-bench.js';
+import { benchFormat } from './format.js';
 import { cConsumer, jsConsumer } from './ringbuf.js';
 import { median, throughputKept } from './throughput.js';
 import { observerCost } from './netfilter.js';

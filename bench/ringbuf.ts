@@ -5,10 +5,10 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { decodeEvent } from '../src/core/decode.js';
-import { native } from '../src/os/native.js';
-import { BUILD_DIR } from '../src/os/paths.js';
-import { RingReader } from '../src/os/ringbuf.js';
+import { decodeEvent } from '../src/engine/decode.js';
+import { native } from '../src/engine/io/native.js';
+import { BUILD_DIR } from '../src/shared/io/paths.js';
+import { RingReader } from '../src/engine/io/ringbuf.js';
 
 const OBJ = join(BUILD_DIR, 'flood.bpf.o');
 const TOOL = join(BUILD_DIR, 'flood-bench');

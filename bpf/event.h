@@ -2,8 +2,8 @@
 /*
  * The one definition of what crosses from the kernel to user space.
  *
- * Fixed-width types only. The TypeScript decoder (src/core/layout.ts) is checked
- * against the BTF of the compiled object by test/layout.test.ts, so a change here
+ * Fixed-width types only. The TypeScript decoder (src/engine/layout.ts) is checked
+ * against the BTF of the compiled object by src/engine/layout.test.ts, so a change here
  * that is not mirrored there fails the tests instead of silently corrupting output.
  */
 #ifndef PKTPATH_EVENT_H
@@ -57,7 +57,7 @@ struct pp_event {
 	__u32 drop_reason;/* enum skb_drop_reason value, on drops */
 	__s32 aux;        /* probe-specific: xmit rc, reset reason, fib error, qdisc handle, icmp type<<8|code, netfilter hook */
 	__u32 aux2;       /* probe-specific: fib table id, qdisc parent, netfilter observer slot */
-	__u16 probe;      /* PP_PROBE_* (bpf/probes.gen.h, from src/core/probes.json) */
+	__u16 probe;      /* PP_PROBE_* (bpf/probes.gen.h, from src/engine/probes.json) */
 	__u16 cpu;
 	__u8 pkt_type;
 	__u8 flags;       /* PP_EV_* */

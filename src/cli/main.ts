@@ -6,13 +6,13 @@
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { Command, CommanderError, Option } from 'commander';
-import { exitCodeOf, PktpathError, UsageError } from '../core/errors.js';
-import { configValues, parseTraceOptions } from '../core/options.js';
-import type { RawTraceOptions, TraceOptions } from '../core/options.js';
-import { diagnose, formatDoctor } from '../os/doctor.js';
-import { netnsNames, resolveNetns } from '../os/netns.js';
-import { runTrace } from '../os/session.js';
-import { FUNC_BACKENDS } from '../os/tracepoints.js';
+import { exitCodeOf, PktpathError, UsageError } from '../shared/errors.js';
+import { configValues, parseTraceOptions } from './options.js';
+import type { RawTraceOptions, TraceOptions } from './options.js';
+import { diagnose, formatDoctor } from '../doctor/io/doctor.js';
+import { netnsNames, resolveNetns } from '../kernel/io/netns.js';
+import { runTrace } from '../run/io/session.js';
+import { FUNC_BACKENDS } from '../engine/io/loader.js';
 
 const DEFAULT_RING_MB = 8;
 

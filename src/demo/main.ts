@@ -10,11 +10,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { PktpathError, EnvironmentError } from '../core/errors.js';
-import { configValues, parseTraceOptions } from '../core/options.js';
-import { resolveNetns } from '../os/netns.js';
-import { runTrace } from '../os/session.js';
-import type { TraceSummary } from '../os/session.js';
+import { PktpathError, EnvironmentError } from '../shared/errors.js';
+import { configValues, parseTraceOptions } from '../cli/options.js';
+import { resolveNetns } from '../kernel/io/netns.js';
+import { runTrace } from '../run/io/session.js';
+import type { TraceSummary } from '../run/io/session.js';
 
 const TAG = `ppdemo${process.pid}`;
 const CLIENT = `${TAG}-cli`;

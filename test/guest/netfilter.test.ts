@@ -42,7 +42,7 @@ import { join } from 'node:path';
 import { BPF_OBJECT, CLI_ENTRY, RECEIVE_PROBES, REPO_ROOT, TRANSMIT_PROBES, describeEvents, skipUnlessMet, tcpFlags } from '../helpers/netns.js';
 import type { TraceEvent } from '../helpers/netns.js';
 import { assertCleanRun, TRACEPOINT_PROBES } from '../helpers/events.js';
-import { planObservers } from '../../src/core/nfobserve.js';
+import { planObservers } from '../../src/netfilter/legacy/observers.js';
 import type { NfEnd, NfGuestResults, NfPhase, NfScenario, NfVariant } from './nf-scenarios.js';
 
 const GUEST = join(REPO_ROOT, 'scripts/vm/guest.sh');
@@ -160,7 +160,7 @@ interface RouteInfo {
 const PROBES: ReadonlySet<string> = new Set([
   ...TRACEPOINT_PROBES,
   'netfilter',
-  ...(JSON.parse(readFileSync(join(REPO_ROOT, 'src/core/functions.json'), 'utf8')) as { functions: { name: string }[] }).functions.map((f) => f.name),
+  ...(JSON.parse(readFileSync(join(REPO_ROOT, 'src/functions/functions.json'), 'utf8')) as { functions: { name: string }[] }).functions.map((f) => f.name),
 ]);
 
 const nfOf = (ev: TraceEvent): NfInfo | null => (ev.probe === 'netfilter' && ev.nf && typeof ev.nf === 'object' ? (ev.nf as NfInfo) : null);
@@ -566,7 +566,7 @@ async function legacyMethods(t: TestContext): Promise<void> {
   const stderr = c.res.run!.result.stderr;
   const dump = `\nstderr:\n${stderr}`;
   assert.match(stderr, new RegExp(`pktpath: iptables-legacy rules in [^\\n]*\\b${esc(cli.ns)}\\b[^\\n]*: their drops are named from rule counters`), `--verbose names the namespaces with legacy rules${dump}`);
-  // observers around each table at each hook it registers, as planned (src/core/nfobserve.ts):
+  // observers around each table at each hook it registers, as planned (src/netfilter/legacy/observers.ts):
   // raw, mangle, nat and filter in the client (21 spots), filter in the router (6)
   const planned = (tables: string[]): number => planObservers({ ipv4: tables, ipv6: [] }).length;
   for (const [end, spots] of [[cli, planned(['raw', 'mangle', 'nat', 'filter'])], [rtr, planned(['filter'])]] as const) {

@@ -45,7 +45,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { kernelRelease } from '../../src/os/kernel.js';
+import { kernelRelease } from '../../src/kernel/io/kernel.js';
 import {
   allocateSubnet,
   deleteNetnsSync,

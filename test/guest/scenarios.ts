@@ -10,7 +10,7 @@
  * --keep-dnat a third follows a DNAT'd connection with --keep.
  */
 import { writeFileSync } from 'node:fs';
-import { kernelRelease } from '../../src/os/kernel.js';
+import { kernelRelease } from '../../src/kernel/io/kernel.js';
 import { createTopology, spawnTrace, UNUSED_V4 } from '../helpers/netns.js';
 import { CLOSED_PORT, DNAT_REAL_PORT, DNAT_VIP_HOST, DNAT_VIP_PORT, DROP_PORT } from './constants.js';
 import type { GuestResults } from './constants.js';

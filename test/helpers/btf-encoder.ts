@@ -1,6 +1,6 @@
 /**
  * A tiny BTF encoder for tests: just enough to build fixtures (every kind, split BTF).
- * Shared by src/core/btf.test.ts and src/core/funcs.test.ts.
+ * Shared by src/kernel/btf.test.ts and src/functions/funcs.test.ts.
  */
 
 export const KIND = {

@@ -10,7 +10,7 @@ import type { TraceEvent, TraceResult } from './netns.js';
 
 /** The tracepoint probe names, from the catalogue the BPF side is generated from. */
 export const TRACEPOINT_PROBES: ReadonlySet<string> = new Set(
-  (JSON.parse(readFileSync(join(REPO_ROOT, 'src/core/probes.json'), 'utf8')) as { tracepoints: { name: string }[] }).tracepoints.map(
+  (JSON.parse(readFileSync(join(REPO_ROOT, 'src/engine/probes.json'), 'utf8')) as { tracepoints: { name: string }[] }).tracepoints.map(
     (t) => t.name,
   ),
 );

@@ -26,8 +26,8 @@ import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import { haveCommand, killAllTraffic, ping, runInNs, runProc, tcpConnect, tcpListen } from './traffic.js';
 import type { ConnectResult, PingOptions, PingResult, ProcResult, TcpListener } from './traffic.js';
-import type { Tuple } from '../../src/core/event.js';
-import { pidAlive } from '../../src/os/process.js';
+import type { Tuple } from '../../src/engine/event.js';
+import { pidAlive } from '../../src/shared/io/process.js';
 
 export { haveCommand, ping, runInNs, tcpConnect, tcpListen } from './traffic.js';
 export type { ConnectOutcome, ConnectResult, PingOptions, PingResult, ProcResult, TcpListener } from './traffic.js';

@@ -1,0 +1,314 @@
+/**
+ * Validation of `pktpath trace` options: raw commander values -> TraceOptions -> the
+ * numeric fields of `struct pp_config` (bpf/event.h). Pure: resolving --netns to an
+ * inode is OS work (src/kernel/io/netns.ts) and comes in as a number.
+ *
+ * Every problem is a UsageError with one line naming the option, the value and what was
+ * expected, e.g.  invalid --port "70000": expected 1-65535
+ */
+import { UsageError } from '../shared/errors.js';
+import type { TimeMode } from '../output/format.js';
+import { parseAddr } from '../output/tuple.js';
+
+export type Proto = 'tcp' | 'udp' | 'icmp' | 'any';
+
+type RawValue = string | number | boolean | null | undefined;
+
+/**
+ * What commander hands over (camelCased long option names). Values are usually strings
+ * (or booleans for flags); numbers are accepted too.
+ *
+ *   -H/--ipaddr  -P/--port  --proto  --icmpid  -p/--pid  -N/--netns  -i/--ifname
+ *   --mark VALUE[/MASK]  -c/--catch-count (catchCount)
+ *   -T/--time (date-time stamps)  -t/--timestamp (relative seconds)
+ *   --json  --dropstack  --callstack  --verbose
+ */
+export interface RawTraceOptions {
+  ipaddr?: RawValue;
+  port?: RawValue;
+  proto?: RawValue;
+  icmpid?: RawValue;
+  pid?: RawValue;
+  netns?: RawValue;
+  ifname?: RawValue;
+  mark?: RawValue;
+  catchCount?: RawValue;
+  time?: RawValue;
+  timestamp?: RawValue;
+  json?: RawValue;
+  dropstack?: RawValue;
+  callstack?: RawValue;
+  verbose?: RawValue;
+  backend?: RawValue;
+  all?: RawValue;
+  func?: RawValue;
+  exclude?: RawValue;
+  keep?: RawValue;
+  route?: RawValue;
+  iptable?: RawValue;
+}
+
+/** --backend: which mechanism traces kernel functions ("tracepoints": none, "auto": the best that works). */
+export type Backend = 'auto' | 'tracepoints' | 'fentry' | 'kprobe.multi' | 'kprobe';
+export const BACKENDS: readonly Backend[] = ['auto', 'tracepoints', 'fentry', 'kprobe.multi', 'kprobe'];
+
+export interface TraceOptions {
+  /** -H: either side of the packet; an IPv4-mapped IPv6 address is taken as the IPv4 address */
+  addr: { family: 4 | 6; bytes: Uint8Array; text: string } | null;
+  /** -P: either side, TCP or UDP */
+  port: number | null;
+  /** --proto; "icmp" means ICMP or ICMPv6. --icmpid without --proto (or with "any") makes it "icmp". */
+  proto: Proto;
+  /** --icmpid: echo identifier */
+  icmpId: number | null;
+  /** -p: tgid of the current task */
+  pid: number | null;
+  /** -N: as given; src/kernel/io/netns.ts resolveNetns turns it into an inode */
+  netns: string | null;
+  /** -i */
+  ifname: string | null;
+  /** --mark VALUE[/MASK]: (skb->mark & mask) == value; mask 0xffffffff when not given */
+  mark: { value: number; mask: number } | null;
+  /** -c: stop after this many events */
+  catchCount: number | null;
+  /** -T -> datetime, -t -> relative, else default */
+  time: TimeMode;
+  json: boolean;
+  /** --dropstack: stacks for drops only */
+  dropStack: boolean;
+  /** --callstack: stacks for every event */
+  callStack: boolean;
+  verbose: boolean;
+  /** --backend, "auto" by default */
+  backend: Backend;
+  /** --all: every kernel function that takes an skb */
+  allFuncs: boolean;
+  /** --func REGEX: only functions matching */
+  funcRegex: RegExp | null;
+  /** --exclude REGEX */
+  excludeRegex: RegExp | null;
+  /** --keep: once a packet matched, follow its skb to the end */
+  keep: boolean;
+  /** --route: show route lookups (fib_table_lookup) with their result */
+  route: boolean;
+  /** --iptable: show the netfilter table/chain/verdict path */
+  iptable: boolean;
+}
+
+/** Numeric fields of struct pp_config (bpf/event.h) that come from the options; the loader writes them. */
+export type ConfigValues = {
+  addr: Uint8Array; // 16 bytes, IPv4 in the first 4
+  addr_family: number; // 0 = no address filter, 4, 6
+  l4proto: number; // 0 any, 6 tcp, 17 udp, 1 icmp or icmpv6
+  want_stack: number; // 0 none, 1 every event, 2 drops only
+  port: number;
+  icmp_id: number;
+  has_icmp_id: number;
+  has_mark: number;
+  mark: number;
+  mark_mask: number;
+  pid: number;
+  netns: number;
+  has_ifname: number;
+  ifname: Uint8Array; // 16 bytes, NUL padded
+  keep: number; // 1 = follow a matched skb to its end
+};
+
+/** Highest pid Linux can hand out (PID_MAX_LIMIT on 64-bit). */
+export const PID_MAX = 4_194_304;
+export const IFNAMSIZ = 16;
+
+function shown(v: RawValue): string {
+  return JSON.stringify(String(v));
+}
+
+function bad(option: string, v: RawValue, expected: string): UsageError {
+  return new UsageError(`invalid ${option} ${shown(v)}: ${expected}`);
+}
+
+function given(v: RawValue): v is string | number {
+  return v !== undefined && v !== null && v !== false && v !== true;
+}
+
+function flag(v: RawValue): boolean {
+  return v === true || v === 'true';
+}
+
+const DEC = /^[0-9]+$/;
+const HEX = /^0[xX][0-9a-fA-F]+$/;
+
+/** Integer from a decimal (or with hex, 0x-hex) string or a number; null when malformed or out of range. */
+function integer(v: string | number, min: number, max: number, hex = false): number | null {
+  let n: number;
+  if (typeof v === 'number') n = v;
+  else if (DEC.test(v) && v.length <= 16) n = Number(v);
+  else if (hex && HEX.test(v) && v.length <= 18) n = parseInt(v.slice(2), 16);
+  else return null;
+  return Number.isSafeInteger(n) && n >= min && n <= max ? n : null;
+}
+
+function intOption(option: string, v: string | number, min: number, max: number, expected: string): number {
+  const n = integer(v, min, max);
+  if (n === null) throw bad(option, v, expected);
+  return n;
+}
+
+/** Linux dev_valid_name(): 1-15 bytes, not "." or "..", no "/", ":" or whitespace (nor NUL). */
+export function validIfname(name: string): boolean {
+  if (name === '' || name === '.' || name === '..') return false;
+  if (Buffer.byteLength(name, 'utf8') > IFNAMSIZ - 1) return false;
+  return !/[/:\s\u0000]/.test(name);
+}
+
+function parseMark(v: string | number): { value: number; mask: number } {
+  const expected = 'expected VALUE[/MASK], 32-bit numbers in decimal or 0x-hex';
+  const text = String(v);
+  const slash = text.indexOf('/');
+  const valueText = slash < 0 ? text : text.slice(0, slash);
+  const maskText = slash < 0 ? null : text.slice(slash + 1);
+  const value = integer(typeof v === 'number' ? v : valueText, 0, 0xffffffff, true);
+  const mask = maskText === null ? 0xffffffff : integer(maskText, 0, 0xffffffff, true);
+  if (value === null || mask === null) throw bad('--mark', v, expected);
+  if (mask === 0) throw bad('--mark', v, 'a mask of 0 matches every packet');
+  if ((value & ~mask) >>> 0 !== 0) throw bad('--mark', v, 'the value has bits outside the mask, nothing could match');
+  return { value, mask };
+}
+
+/** Validates the raw option values; throws UsageError on the first problem. */
+export function parseTraceOptions(raw: RawTraceOptions): TraceOptions {
+  let addr: TraceOptions['addr'] = null;
+  if (given(raw.ipaddr)) {
+    const text = String(raw.ipaddr);
+    const p = parseAddr(text);
+    if (!p) throw bad('--ipaddr', raw.ipaddr, 'expected an IPv4 or IPv6 address');
+    const b = p.bytes;
+    const mapped = p.family === 6 && b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
+    addr = mapped ? { family: 4, bytes: b.slice(12), text } : { family: p.family, bytes: b, text };
+  }
+
+  let proto: Proto = 'any';
+  const protoGiven = given(raw.proto);
+  if (protoGiven) {
+    const p = String(raw.proto).toLowerCase();
+    if (p !== 'tcp' && p !== 'udp' && p !== 'icmp' && p !== 'any') {
+      throw bad('--proto', raw.proto, 'expected tcp, udp, icmp or any');
+    }
+    proto = p;
+  }
+
+  const port = given(raw.port) ? intOption('--port', raw.port, 1, 65535, 'expected 1-65535') : null;
+  const icmpId = given(raw.icmpid) ? intOption('--icmpid', raw.icmpid, 0, 65535, 'expected 0-65535') : null;
+  if (port !== null && proto === 'icmp') {
+    throw new UsageError('--port applies to tcp and udp, not to --proto icmp');
+  }
+  if (icmpId !== null) {
+    if (proto === 'tcp' || proto === 'udp') {
+      throw new UsageError(`--icmpid applies to icmp, not to --proto ${proto}`);
+    }
+    if (port !== null) throw new UsageError('--icmpid and --port cannot be used together: one is icmp, the other tcp/udp');
+    proto = 'icmp';
+  }
+
+  const pid = given(raw.pid) ? intOption('--pid', raw.pid, 1, PID_MAX, `expected a process id, 1-${PID_MAX}`) : null;
+
+  let netns: string | null = null;
+  if (given(raw.netns)) {
+    netns = String(raw.netns);
+    if (netns === '') throw bad('--netns', raw.netns, 'expected an inode, a name under /run/netns or a path');
+  }
+
+  let ifname: string | null = null;
+  if (given(raw.ifname)) {
+    ifname = String(raw.ifname);
+    if (!validIfname(ifname)) {
+      throw bad('--ifname', raw.ifname, 'expected an interface name of 1-15 bytes without "/", ":" or blanks');
+    }
+  }
+
+  const mark = given(raw.mark) ? parseMark(raw.mark) : null;
+  const catchCount = given(raw.catchCount)
+    ? intOption('--catch-count', raw.catchCount, 1, Number.MAX_SAFE_INTEGER, 'expected a positive integer')
+    : null;
+
+  let backend: Backend = 'auto';
+  if (given(raw.backend)) {
+    const b = String(raw.backend);
+    if (!(BACKENDS as readonly string[]).includes(b)) throw bad('--backend', raw.backend, `expected ${BACKENDS.join(', ')}`);
+    backend = b as Backend;
+  }
+  const regex = (name: string, v: RawValue): RegExp | null => {
+    if (!given(v)) return null;
+    try {
+      return new RegExp(String(v));
+    } catch {
+      throw bad(name, v, 'expected a regular expression');
+    }
+  };
+  const funcRegex = regex('--func', raw.func);
+  const excludeRegex = regex('--exclude', raw.exclude);
+  const allFuncs = flag(raw.all);
+  if (backend === 'tracepoints' && (allFuncs || funcRegex || excludeRegex)) {
+    throw new UsageError('--all, --func and --exclude choose kernel functions: they need a function backend, not --backend tracepoints');
+  }
+
+  const datetime = flag(raw.time);
+  const relative = flag(raw.timestamp);
+  if (datetime && relative) throw new UsageError('-T/--time and -t/--timestamp cannot be used together');
+
+  return {
+    addr,
+    port,
+    proto,
+    icmpId,
+    pid,
+    netns,
+    ifname,
+    mark,
+    catchCount,
+    time: datetime ? 'datetime' : relative ? 'relative' : 'default',
+    json: flag(raw.json),
+    dropStack: flag(raw.dropstack),
+    callStack: flag(raw.callstack),
+    verbose: flag(raw.verbose),
+    backend,
+    allFuncs,
+    funcRegex,
+    excludeRegex,
+    keep: flag(raw.keep),
+    route: flag(raw.route),
+    iptable: flag(raw.iptable),
+  };
+}
+
+const L4PROTO: Record<Proto, number> = { any: 0, tcp: 6, udp: 17, icmp: 1 };
+
+/**
+ * The pp_config fields for these options. `netnsInode` is resolveNetns(opts.netns), 0 for
+ * any namespace. Kernel-feature fields (has_kfree_reason, has_rst_reason, ...) are the loader's.
+ */
+export function configValues(opts: TraceOptions, netnsInode = 0): ConfigValues {
+  if (!Number.isInteger(netnsInode) || netnsInode < 0 || netnsInode > 0xffffffff) {
+    throw new RangeError(`netns inode ${netnsInode} out of range`);
+  }
+  const addr = new Uint8Array(16);
+  if (opts.addr) addr.set(opts.addr.bytes.subarray(0, opts.addr.family === 4 ? 4 : 16));
+  const ifname = new Uint8Array(IFNAMSIZ);
+  if (opts.ifname !== null) ifname.set(Buffer.from(opts.ifname, 'utf8').subarray(0, IFNAMSIZ - 1));
+  return {
+    addr,
+    addr_family: opts.addr ? opts.addr.family : 0,
+    l4proto: L4PROTO[opts.proto],
+    want_stack: opts.callStack ? 1 : opts.dropStack ? 2 : 0,
+    port: opts.port ?? 0,
+    icmp_id: opts.icmpId ?? 0,
+    has_icmp_id: opts.icmpId !== null ? 1 : 0,
+    has_mark: opts.mark ? 1 : 0,
+    mark: opts.mark ? opts.mark.value : 0,
+    mark_mask: opts.mark ? opts.mark.mask : 0,
+    pid: opts.pid ?? 0,
+    netns: netnsInode,
+    has_ifname: opts.ifname !== null ? 1 : 0,
+    ifname,
+    keep: opts.keep ? 1 : 0,
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * Typed face of build/pktpath.node (native/pktpath.c), the libbpf edge.
+ * Loaded lazily so commands that need no BPF (help, usage errors) work without it.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { EnvironmentError } from '../../shared/errors.js';
+import { NATIVE_ADDON } from '../../shared/io/paths.js';
+
+declare const objBrand: unique symbol;
+declare const pollBrand: unique symbol;
+/** An open BPF object (bpf_object plus its links). */
+export type ObjHandle = { readonly [objBrand]: true };
+/** A libuv poll registration. */
+export type PollHandle = { readonly [pollBrand]: true };
+
+/** Ring buffer pages: consumer page (rw) and producer page + data mapped twice (ro). */
+export interface RingPages {
+  consumer: ArrayBuffer;
+  producer: ArrayBuffer;
+  size: number;
+  pageSize: number;
+}
+
+/** Error thrown by the addon: message "<what>: <strerror>", errno set. */
+export interface NativeError extends Error {
+  errno?: number;
+  code?: string;
+}
+
+export interface Native {
+  setVerbose(level: number): void;
+  takeLog(): string;
+  open(path: string): ObjHandle;
+  programs(h: ObjHandle): { name: string; section: string }[];
+  setAutoload(h: ObjHandle, prog: string, on: boolean): void;
+  setAttachTarget(h: ObjHandle, prog: string, func: string): void;
+  mapInitialValue(h: ObjHandle, map: string): ArrayBuffer;
+  setMapInitialValue(h: ObjHandle, map: string, value: Uint8Array): void;
+  setMaxEntries(h: ObjHandle, map: string, n: number): void;
+  load(h: ObjHandle): void;
+  attach(h: ObjHandle, prog: string): number;
+  attachKprobeMulti(h: ObjHandle, prog: string, syms: string[], retprobe: boolean): number;
+  attachKprobe(h: ObjHandle, prog: string, func: string, retprobe: boolean): number;
+  /** Loads a copy of a loaded fentry/fexit program for another kernel function (vmlinux BTF id) and attaches it. */
+  attachClone(h: ObjHandle, prog: string, btfId: number): number;
+  /** Makes a program a BPF netfilter hook program (kernel 6.4+); before load. */
+  setNetfilter(h: ObjHandle, prog: string): void;
+  /**
+   * Hooks a loaded netfilter program into family `pf` (NFPROTO_*), hook `hook`
+   * (NF_INET_*) at `priority`, in the network namespace at `netnsPath` (null: this one).
+   */
+  attachNetfilter(h: ObjHandle, prog: string, pf: number, hook: number, priority: number, netnsPath: string | null): number;
+  /** The first 64 KiB of a file as seen from the network namespace at `netnsPath` (null: this one). */
+  readInNetns(netnsPath: string | null, file: string): string;
+  detachAll(h: ObjHandle): void;
+  close(h: ObjHandle): void;
+  mapFd(h: ObjHandle, map: string): number;
+  progFd(h: ObjHandle, prog: string): number;
+  mapLookup(fd: number, key: Uint8Array, valueSize: number): ArrayBuffer | null;
+  ringbuf(fd: number): RingPages;
+  pollStart(fd: number, cb: (status: number) => void): PollHandle;
+  pollStop(p: PollHandle): void;
+  libbpfVersion(): string;
+  probeProgType(type: 'kprobe' | 'tracing' | 'raw_tracepoint' | 'tracepoint'): boolean;
+}
+
+let cached: Native | undefined;
+
+/** Loads the addon; an EnvironmentError with one clear line when it or libbpf is missing. */
+export function native(): Native {
+  if (cached) return cached;
+  if (!existsSync(NATIVE_ADDON)) {
+    throw new EnvironmentError(`native addon not built (${NATIVE_ADDON}): run npm run setup`);
+  }
+  try {
+    cached = createRequire(import.meta.url)(NATIVE_ADDON) as Native;
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    const hint = /libbpf/.test(msg) ? 'libbpf is missing: apt-get install libbpf1 (or run npm run setup)' : msg.split('\n')[0];
+    throw new EnvironmentError(`cannot load the native addon: ${hint}`, { cause: err });
+  }
+  return cached;
+}

@@ -1,0 +1,55 @@
+/**
+ * Byte offsets of `struct pp_event` and `struct pp_tuple` (bpf/event.h).
+ * test: src/engine/layout.test.ts compares every entry with the compiled object's BTF.
+ */
+export const EVENT = {
+  size: 176,
+  ts_ns: 0,
+  skb: 8,
+  location: 16,
+  netns: 24,
+  ifindex: 28,
+  mark: 32,
+  len: 36,
+  pid: 40,
+  drop_reason: 44,
+  aux: 48,
+  aux2: 52,
+  probe: 56,
+  cpu: 58,
+  pkt_type: 60,
+  flags: 61,
+  stack_depth: 62,
+  aux3: 63,
+  dst_mac: 64,
+  ifname: 72,
+  comm: 88,
+  tuple: 104,
+  aux_addr: 148,
+  aux_family: 164,
+  func_ip: 168,
+} as const;
+
+export const TUPLE = {
+  size: 44,
+  saddr: 0,
+  daddr: 16,
+  sport: 32,
+  dport: 34,
+  l3proto: 36,
+  l4proto: 38,
+  tcp_flags: 39,
+  icmp_type: 40,
+  icmp_code: 41,
+  icmp_id: 42,
+} as const;
+
+/** `struct pp_nf_names`, after an event with EV_NAMES. */
+export const NF_NAMES = {
+  size: 64,
+  table: 0,
+  chain: 32,
+} as const;
+
+/** Sizes of the fixed arrays, for the same check. */
+export const SIZES = { ifname: 16, comm: 16, dst_mac: 6, addr: 16, maxStack: 32 } as const;
