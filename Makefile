@@ -23,7 +23,7 @@ bpf/probes.gen.h: src/engine/probes.json scripts/gen-probes.mjs
 $(OUT)/pktpath.bpf.o: bpf/pktpath.bpf.c bpf/event.h bpf/probes.gen.h bpf/parse.h bpf/pcap.h $(OUT)/vmlinux.h
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(OUT)/pcap-run.bpf.o: test/bpf/pcap-run.bpf.c bpf/pcap.h $(OUT)/vmlinux.h
+$(OUT)/pcap-run.bpf.o: test/bpf/pcap-run.bpf.c bpf/pcap.h bpf/parse.h bpf/event.h $(OUT)/vmlinux.h
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(OUT)/flood.bpf.o: bench/flood.bpf.c bpf/event.h $(OUT)/vmlinux.h

@@ -131,4 +131,60 @@ static __always_inline int pp_pcap_run(const unsigned char *pkt, __u64 avail, __
 	return r == PP_PCAP_MATCH;
 }
 
+/* kernels before 6.1 flag an out-of-band VLAN tag with a bit of its own */
+struct sk_buff___vlan_present {
+	__u8 vlan_present : 1;
+} __attribute__((preserve_access_index));
+
+/* The VLAN tag the kernel holds out of band (TPID << 16 | TCI), 0 when there is none. */
+static __always_inline __u32 pp_pcap_vlan(struct sk_buff *skb, __u16 tpid_be, __u16 tci)
+{
+	int present = tpid_be || tci;
+	if (bpf_core_field_exists(((struct sk_buff___vlan_present *)0)->vlan_present))
+		present = BPF_CORE_READ_BITFIELD_PROBED((struct sk_buff___vlan_present *)skb, vlan_present);
+	return present ? (__u32)bpf_ntohs(tpid_be) << 16 | tci : 0;
+}
+
+/*
+ * 1 when the skb matches the run's expression. The Ethernet form runs from the MAC
+ * header when the skb has one on an Ethernet (or loopback) device; otherwise the raw-IP
+ * form runs from the network header, with `len` counted as on an Ethernet link.
+ */
+static __always_inline int pp_pcap_match(struct sk_buff *skb, struct net_device *dev, int direct)
+{
+	struct pp_skb_hdrs h;
+	__u32 len, tail;
+	__u16 type = 0, tpid, tci;
+
+	pp_read_hdrs(skb, &h, direct);
+	if (direct) {
+		len = skb->len;
+		tail = skb->tail;
+		tpid = skb->vlan_proto;
+		tci = skb->vlan_tci;
+		if (dev)
+			type = dev->type;
+	} else {
+		len = BPF_CORE_READ(skb, len);
+		tail = BPF_CORE_READ(skb, tail);
+		tpid = BPF_CORE_READ(skb, vlan_proto);
+		tci = BPF_CORE_READ(skb, vlan_tci);
+		if (dev)
+			type = BPF_CORE_READ(dev, type);
+	}
+	__s64 data_off = h.data - h.head;
+	if (h.mac != PP_NO_HDR && (type == PP_ARPHRD_ETHER || type == PP_ARPHRD_LOOPBACK) && tail >= h.mac + PP_ETH_HLEN) {
+		__s64 wire = (__s64)len + data_off - h.mac;
+		return pp_pcap_run(h.head + h.mac, tail - h.mac, wire > 0 ? wire : 0, CFG.pcap_need_l2,
+				   pp_pcap_vlan(skb, tpid, tci), 1);
+	}
+	if (!CFG.pcap_l3)
+		return 0;
+	__u16 l3 = pp_l3_offset(&h);
+	if (l3 == PP_NO_HDR || tail <= l3)
+		return 0;
+	__s64 wire = (__s64)len + data_off - l3;
+	return pp_pcap_run(h.head + l3, tail - l3, (wire > 0 ? wire : 0) + PP_ETH_HLEN, CFG.pcap_need_l3, 0, 0);
+}
+
 #endif

@@ -86,3 +86,9 @@ export function compileFilter(expression: string, compile: PcapCompile, slots: {
 export function noFilterBodies(slots: { l2: number; l3: number }): Record<string, Uint8Array> {
   return { [PLACEHOLDER.l2]: rejectAll(slots.l2), [PLACEHOLDER.l3]: rejectAll(slots.l3) };
 }
+
+/** The `struct pp_config` fields (bpf/event.h) for a run with `filter` (or without one). */
+export function filterConfig(filter: CompiledFilter | undefined): Record<string, number> {
+  if (!filter) return { pcap: 0, pcap_l3: 0, pcap_need_l2: 0, pcap_need_l3: 0 };
+  return { pcap: 1, pcap_l3: filter.l3Unavailable === undefined ? 1 : 0, pcap_need_l2: filter.needL2, pcap_need_l3: filter.needL3 };
+}

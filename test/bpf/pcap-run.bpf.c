@@ -6,6 +6,9 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "parse.h"
 #include "pcap.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -13,8 +16,6 @@ char LICENSE[] SEC("license") = "GPL";
 /* bytes the expression reads (set before load, as the probes' CFG is) */
 volatile const __u32 need_l2 = PP_PCAP_WIN;
 volatile const __u32 need_l3 = PP_PCAP_WIN;
-
-#define PP_ETH_HLEN 14
 
 /* the frame as an skb with its Ethernet header would show it */
 SEC("xdp") int run_l2(struct xdp_md *ctx)
