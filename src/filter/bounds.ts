@@ -176,5 +176,5 @@ export function analyze(prog: readonly CInsn[], window: number): Analysis {
     const out = step(i, s);
     for (const t of successors(prog, at)) states[t] = joinState(states[t], out);
   }
-  return { reachable: states.map((s) => s !== undefined), need };
+  return { reachable: Array.from(states, (s) => s !== undefined), need };
 }

@@ -27,9 +27,10 @@ export function findPlaceholder(elf: Uint8Array, name: string): Placeholder {
   const sections = elfSections(elf);
   const sym = elfSymbols(elf).find((s) => s.name === name && s.type === STT_FUNC);
   if (!sym || sym.section !== '.text') throw new Error(`BPF object has no placeholder function ${name} in .text`);
-  const text = sections.find((s) => s.name === '.text')!;
+  const textIndex = sections.findIndex((s) => s.name === '.text');
+  const text = sections[textIndex]!;
   const v = new DataView(elf.buffer, elf.byteOffset, elf.byteLength);
-  for (const rel of sections.filter((s) => s.type === SHT_REL && s.name === '.rel.text')) {
+  for (const rel of sections.filter((s) => s.type === SHT_REL && s.info === textIndex)) {
     for (let at = rel.offset; at + REL_LEN <= rel.offset + rel.size; at += REL_LEN) {
       const off = Number(v.getBigUint64(at, true));
       if (off >= sym.value && off < sym.value + sym.size) throw new Error(`placeholder ${name} has a relocation at +${off - sym.value}`);

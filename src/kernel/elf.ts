@@ -12,6 +12,8 @@ export interface ElfSection {
   readonly size: number;
   /** sh_link (for `.symtab`: index of its string table). */
   readonly link: number;
+  /** sh_info (for a relocation section: index of the section it applies to). */
+  readonly info: number;
 }
 
 /** One `.symtab` entry. */
@@ -72,7 +74,7 @@ export function elfSections(file: Uint8Array): ElfSection[] {
   if (shstrndx === SHN_XINDEX) shstrndx = v.getUint32(header(0) + 40, true);
   if (shstrndx >= shnum) throw new Error(`bad ELF section name table index ${shstrndx} (${shnum} sections)`);
 
-  const raw: { nameOff: number; type: number; offset: number; size: number; link: number }[] = [];
+  const raw: { nameOff: number; type: number; offset: number; size: number; link: number; info: number }[] = [];
   for (let i = 0; i < shnum; i++) {
     const h = header(i);
     const type = v.getUint32(h + 4, true);
@@ -81,11 +83,11 @@ export function elfSections(file: Uint8Array): ElfSection[] {
     if (type !== SHT_NOBITS && i !== 0 && offset + size > file.byteLength) {
       throw new Error(`ELF section ${i} [${offset}, ${offset + size}) is past the end of the file (${file.byteLength} bytes)`);
     }
-    raw.push({ nameOff: v.getUint32(h, true), type, offset, size, link: v.getUint32(h + 40, true) });
+    raw.push({ nameOff: v.getUint32(h, true), type, offset, size, link: v.getUint32(h + 40, true), info: v.getUint32(h + 44, true) });
   }
   const strtab = raw[shstrndx]!;
   const names = file.subarray(strtab.offset, strtab.offset + strtab.size);
-  return raw.map((s) => ({ name: cstr(names, s.nameOff), type: s.type, offset: s.offset, size: s.size, link: s.link }));
+  return raw.map((s) => ({ name: cstr(names, s.nameOff), type: s.type, offset: s.offset, size: s.size, link: s.link, info: s.info }));
 }
 
 function cstr(table: Uint8Array, off: number): string {

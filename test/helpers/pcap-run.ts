@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { native } from '../../src/engine/io/native.js';
 import type { ObjHandle } from '../../src/engine/io/native.js';
 import { BUILD_DIR } from '../../src/shared/io/paths.js';
-import { compileFilter, PLACEHOLDER } from '../../src/filter/filter.js';
+import { compileFilter, LINKTYPE, PLACEHOLDER } from '../../src/filter/filter.js';
 import type { CompiledFilter } from '../../src/filter/filter.js';
 import { findPlaceholder, splice } from '../../src/filter/splice.js';
 import { pcapCompile } from '../../src/filter/io/pcap.js';
@@ -16,8 +16,11 @@ import { elfSymbols } from '../../src/kernel/elf.js';
 
 export const PCAP_RUN_OBJECT = join(BUILD_DIR, 'pcap-run.bpf.o');
 
-/** run_l2: a frame; run_l3: a frame seen from its network header; run_l2_vlan: TPID+TCI then an untagged frame. */
-export type Variant = 'run_l2' | 'run_l3' | 'run_l2_vlan';
+/**
+ * run_l2: a frame; run_l3: a frame seen from its network header; run_l2_vlan: TPID+TCI then
+ * an untagged frame; run_interp: a frame, through the bpf_loop interpreter instead.
+ */
+export type Variant = 'run_l2' | 'run_l3' | 'run_l2_vlan' | 'run_interp' | 'run_nothing';
 
 export interface FilterRunner {
   readonly filter: CompiledFilter;
@@ -30,18 +33,23 @@ export interface FilterRunner {
 
 let elfCache: Uint8Array | undefined;
 
-export function loadFilter(expression: string): FilterRunner {
+/** `interp`: also load run_interp (slow to verify: only the bench wants it). */
+export function loadFilter(expression: string, opts: { interp?: boolean } = {}): FilterRunner {
   const elf = (elfCache ??= new Uint8Array(readFileSync(PCAP_RUN_OBJECT)));
   const slots = { l2: findPlaceholder(elf, PLACEHOLDER.l2).slots, l3: findPlaceholder(elf, PLACEHOLDER.l3).slots };
   const filter = compileFilter(expression, pcapCompile, slots);
   const n = native();
   const h: ObjHandle = n.openMem(splice(elf, filter.bodies), 'pcap-run');
   try {
+    n.setAutoload(h, 'run_interp', opts.interp === true);
     const ro = new Uint8Array(n.mapInitialValue(h, '.rodata'));
     const view = new DataView(ro.buffer, ro.byteOffset, ro.byteLength);
     for (const s of elfSymbols(elf).filter((x) => x.section === '.rodata')) {
       if (s.name === 'need_l2') view.setUint32(s.value, filter.needL2, true);
       if (s.name === 'need_l3') view.setUint32(s.value, filter.needL3, true);
+      // the interpreter the translation is measured against runs libpcap's own program
+      const cbpf = s.name === 'interp_prog' ? pcapCompile(expression, LINKTYPE.ethernet) : undefined;
+      if (cbpf && cbpf.length <= s.size) ro.set(cbpf, s.value);
     }
     n.setMapInitialValue(h, '.rodata', ro);
     n.takeLog();
