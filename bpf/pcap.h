@@ -122,6 +122,9 @@ static __always_inline int pp_pcap_run(const unsigned char *pkt, __u64 avail, __
 	}
 	if (ok)
 		ok = bpf_probe_read_kernel(w->b, first, pkt) == 0;
+	/* the raw-IP form starts at an IP header: its version says so (need is at least 1 there) */
+	if (ok && !l2)
+		ok = caplen && (w->b[0] >> 4 == 4 || w->b[0] >> 4 == 6);
 	int r = PP_PCAP_REJECT;
 	if (ok)
 		r = l2 ? pp_pcap_l2(w, caplen, wirelen + tag) : pp_pcap_l3(w, caplen, wirelen);
@@ -179,6 +182,9 @@ static __always_inline int pp_pcap_match(struct sk_buff *skb, struct net_device 
 				   pp_pcap_vlan(skb, tpid, tci), 1);
 	}
 	if (!CFG.pcap_l3)
+		return 0;
+	/* raw IP: an IPv4 or IPv6 skb, or one on the send path before the stack set its protocol */
+	if (h.protocol != ETH_P_IP && h.protocol != ETH_P_IPV6 && (h.protocol || h.nh == PP_NO_HDR || !h.nh))
 		return 0;
 	__u16 l3 = pp_l3_offset(&h);
 	if (l3 == PP_NO_HDR || tail <= l3)

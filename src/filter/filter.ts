@@ -27,7 +27,7 @@ export interface CompiledFilter {
   readonly bodies: Readonly<Record<string, Uint8Array>>;
   /** bytes from the link-layer header the Ethernet form reads */
   readonly needL2: number;
-  /** bytes from the network header the raw-IP form reads */
+  /** bytes from the network header the raw-IP form reads (at least its version byte) */
   readonly needL3: number;
   /** set when skbs without a link-layer header never match, and why */
   readonly l3Unavailable?: string;
@@ -77,7 +77,8 @@ export function compileFilter(expression: string, compile: PcapCompile, slots: {
     expression,
     bodies: { [PLACEHOLDER.l2]: l2.body, [PLACEHOLDER.l3]: l3?.body ?? rejectAll(slots.l3) },
     needL2: l2.need,
-    needL3: l3?.need ?? 0,
+    // the probe checks the IP version in the first byte, so the raw-IP form always reads it
+    needL3: Math.max(l3?.need ?? 0, 1),
     ...(why !== undefined ? { l3Unavailable: why } : {}),
   };
 }
