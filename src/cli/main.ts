@@ -12,6 +12,7 @@ import type { RawTraceOptions, TraceOptions } from './options.js';
 import { diagnose, formatDoctor } from '../doctor/io/doctor.js';
 import { netnsNames, resolveNetns } from '../kernel/io/netns.js';
 import { runTrace } from '../run/io/session.js';
+import { compileExpressionArg, expressionArgument, refuseWithExpression } from './expression.js';
 import { FUNC_BACKENDS } from '../engine/io/loader.js';
 
 const DEFAULT_RING_MB = 8;
@@ -40,12 +41,15 @@ function ringBytes(mb: string | undefined): number {
   return v * 1024 * 1024;
 }
 
-async function traceAction(raw: RawTraceOptions & { ringMb?: string }): Promise<number> {
+async function traceAction(words: string[], raw: RawTraceOptions & { ringMb?: string }): Promise<number> {
   const opts = parseTraceOptions(raw);
+  const filter = compileExpressionArg(words);
+  refuseWithExpression(filter, opts);
   const inode = opts.netns !== null ? resolveNetns(opts.netns) : 0;
   checkAgainstSystem(opts);
   const summary = await runTrace({
     config: configValues(opts, inode),
+    filter,
     route: opts.route,
     iptable: opts.iptable ? opts : undefined,
     functions:
@@ -115,8 +119,9 @@ function buildProgram(result: { code: number }): Command {
     .option('--route', 'show each route lookup: table, type, output device, gateway, error')
     .option('--iptable', 'show the netfilter table/chain/verdict path and the rule that decided')
     .addOption(new Option('--ring-mb <mb>', 'ring buffer size in MiB').default(String(DEFAULT_RING_MB)))
-    .action(async (raw: RawTraceOptions & { ringMb?: string }) => {
-      result.code = await traceAction(raw);
+    .addArgument(expressionArgument())
+    .action(async (words: string[], raw: RawTraceOptions & { ringMb?: string }) => {
+      result.code = await traceAction(words, raw);
     });
 
   program

@@ -19,6 +19,9 @@ import type { NfEvalProgram } from '../../netfilter/eval.js';
 import { native } from './native.js';
 import type { NativeError, ObjHandle, RingPages } from './native.js';
 import { BPF_OBJECT } from '../../shared/io/paths.js';
+import { filteredImage } from '../../filter/io/object.js';
+import { filterConfig } from '../../filter/filter.js';
+import type { CompiledFilter } from '../../filter/filter.js';
 
 export type Flavour = 'tp_btf' | 'raw_tp';
 
@@ -60,6 +63,8 @@ export interface StartOptions {
   readonly observers?: boolean;
   /** with a function backend, also fexit nft_do_chain / ipt_do_table / ip6t_do_table (--iptable) */
   readonly nfEval?: boolean;
+  /** a pcap-filter expression, run at every probe */
+  readonly filter?: CompiledFilter;
 }
 
 /** The loaded netfilter observer programs (src/netfilter/legacy/observers.ts), ready to hook in. */
@@ -150,10 +155,10 @@ export function chooseFlavours(
   });
 }
 
-function openObject(): ObjHandle {
+function openObject(filter?: CompiledFilter): ObjHandle {
   if (!existsSync(BPF_OBJECT)) throw new EnvironmentError(`BPF object not built (${BPF_OBJECT}): run npm run setup`);
   try {
-    return native().open(BPF_OBJECT);
+    return native().openMem(filteredImage(filter), 'pktpath');
   } catch (err) {
     throw new KernelError(`open ${BPF_OBJECT}: ${(err as Error).message}`, { cause: err });
   }
@@ -198,7 +203,7 @@ export function startTracepoints(fields: object, opts: StartOptions & { function
     .filter((name) => (!opts.only || opts.only.includes(name)) && !opts.exclude?.includes(name));
   const since = new Map(cat.tracepoints.map((t) => [t.name, t.since]));
   const syms = kallsyms();
-  const cfgFields = { ...fields, ...kernelFeatureFields(btf) };
+  const cfgFields = { ...fields, ...kernelFeatureFields(btf), ...filterConfig(opts.filter) };
   const obj = objectInfo();
   const plan = opts.functions;
   const byPos = new Map<number, FuncTarget[]>();
@@ -221,7 +226,7 @@ export function startTracepoints(fields: object, opts: StartOptions & { function
 
   const attempt = (forceRaw: boolean, backend: FuncBackend | undefined): { h: ObjHandle; choices: Choice[] } => {
     const choices = chooseFlavours(wanted, btf, (s) => syms.has(s), forceRaw);
-    const h = openObject();
+    const h = openObject(opts.filter);
     try {
       const chosen = new Map(choices.map((c) => [c.probe, c.flavour]));
       const templates = new Set<string>();

@@ -10,6 +10,7 @@ import { trimTracerFrames } from '../../kernel/stack.js';
 import type { Finding } from '../../diagnose/explain.js';
 import type { RawEvent } from '../../engine/event.js';
 import type { ConfigFields } from '../../engine/config.js';
+import type { CompiledFilter } from '../../filter/filter.js';
 import { makeJsonFormatter, makeTextFormatter } from '../../output/format.js';
 import type { TimeMode } from '../../output/format.js';
 import { native } from '../../engine/io/native.js';
@@ -45,6 +46,8 @@ export interface TraceRunOptions {
   readonly route?: boolean;
   /** kernel functions to trace besides the tracepoints (absent: tracepoints only) */
   readonly functions?: FunctionChoice;
+  /** a pcap-filter expression the probes run (src/cli/expression.ts) */
+  readonly filter?: CompiledFilter;
   /** called once the probes are attached (tests, demo) */
   readonly onReady?: () => void;
   /** resolves when the run should end early (demo, tests); signals always end it */
@@ -72,15 +75,16 @@ function startEngine(
   verbose: boolean,
   route: boolean,
   observers: boolean,
+  filter: CompiledFilter | undefined,
 ): { trace: LoadedTrace; label: string } {
   const exclude = route ? [] : ['fib_table_lookup', 'fib6_table_lookup'];
-  if (!choice) return { trace: startTracepoints(config, { ringBytes, exclude, observers }), label: 'tracepoints' };
+  if (!choice) return { trace: startTracepoints(config, { ringBytes, exclude, observers, filter }), label: 'tracepoints' };
   const planned = planFunctions(choice);
   if (verbose) {
     err.write(`pktpath: ${planned.discovered} kernel functions take an skb; traceable list: ${planned.traceableSource}\n`);
     for (const s of planned.skipped) err.write(`pktpath: function ${s.name}${s.module ? ` [${s.module}]` : ''}: skipped: ${s.reason}\n`);
   }
-  const trace = startTracepoints(config, { ringBytes, exclude, observers, nfEval: observers, functions: planned.plan });
+  const trace = startTracepoints(config, { ringBytes, exclude, observers, nfEval: observers, functions: planned.plan, filter });
   const fns = trace.probes.filter((p) => p.attached && p.via && !p.via.startsWith('tp_btf') && p.via !== 'raw_tp').length;
   const label = trace.backend ? `tracepoints and ${fns} functions via ${trace.backend}` : 'tracepoints only (no function backend works here: --verbose says why)';
   return { trace, label };
@@ -88,7 +92,7 @@ function startEngine(
 
 /** Runs a trace until SIGINT/SIGTERM, the catch count, `until`, or a closed stdout. */
 export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
-  const { trace, label } = startEngine(o.config, o.ringBytes, o.functions, o.err, o.verbose, o.route ?? false, o.iptable !== undefined);
+  const { trace, label } = startEngine(o.config, o.ringBytes, o.functions, o.err, o.verbose, o.route ?? false, o.iptable !== undefined, o.filter);
   const observerProbe = catalog().netfilterProbes.observer;
   const resolver = makeResolver();
   const fmtOpts = { time: o.time, stack: o.stack };
