@@ -1,12 +1,13 @@
 /**
  * npm run bench: the numbers behind pktpath's speed claims. Prints a table, then one
  * machine-readable line, last:
- *   bench: ratio_vs_c=<x> events_per_s=<n> lost=<n> format_ns_text=<n> format_ns_json=<n> throughput_kept=<0..1>
+ *   bench: ratio_vs_c=<x> events_per_s=<n> lost=<n> format_ns_text=<n> format_ns_json=<n> throughput_kept=<0..1> ... pcapfilter_throughput_kept=<0..1>
  */
 import { benchFormat } from './format.js';
 import { cConsumer, jsConsumer } from './ringbuf.js';
 import { median, throughputKept } from './throughput.js';
 import { observerCost } from './netfilter.js';
+import { BENCH_EXPRESSION, filterTiming, pcapFilterKept } from './pcapfilter.js';
 import { GUEST_CASES, guestUnavailable, runGuestBench } from './functions.js';
 import type { GuestBench } from './guest-functions.js';
 
@@ -70,6 +71,20 @@ async function main(): Promise<void> {
     row('--iptable observers', `not measured: ${(err as Error).message.slice(0, 120)}`);
   }
 
+  // 3c. a pcap-filter expression at the probes, next to the same filter given as flags
+  let pcapKept = 'n/a';
+  try {
+    const ft = filterTiming();
+    row('pcap-filter alone, ns per packet: translated / bpf_loop interpreter', `${ft.translatedNs - ft.floorNs} / ${ft.interpretedNs - ft.floorNs}`);
+    const p = await pcapFilterKept(5, 2);
+    pcapKept = p.kept.toFixed(3);
+    row(`veth TCP, '${BENCH_EXPRESSION}' / same as flags (Gbit/s)`, `${p.expressionGbps.toFixed(2)} / ${p.flagsGbps.toFixed(2)}`);
+    row('  ns per probe run (BPF stats): expression / flags', `${p.expressionNsPerRun.toFixed(0)} / ${p.flagsNsPerRun.toFixed(0)}`);
+    row('pcap-filter: throughput kept vs the flags (median of pairs)', pcapKept, '>= 0.95');
+  } catch (err) {
+    row('pcap-filter', `not measured: ${(err as Error).message.slice(0, 120)}`);
+  }
+
   // 4. function backends, in guest kernels (this host's kernel has none)
   const why = process.argv.includes('--no-guest') ? 'skipped (--no-guest)' : guestUnavailable();
   const guest: GuestBench[] = [];
@@ -107,7 +122,7 @@ async function main(): Promise<void> {
       `format_ns_text=${f.textNs.toFixed(0)} format_ns_json=${f.jsonNs.toFixed(0)} throughput_kept=${t.kept.toFixed(3)} ` +
       `throughput_kept_legacy_observers=${obsKept} ` +
       `attach_default_s=${head ? head.defaults.attachS.toFixed(1) : 'n/a'} attach_all_s=${headAll ? headAll.attachS.toFixed(1) : 'n/a'} ` +
-      `all_funcs=${headAll ? headAll.funcs : 'n/a'}`,
+      `all_funcs=${headAll ? headAll.funcs : 'n/a'} pcapfilter_throughput_kept=${pcapKept}`,
   );
 }
 

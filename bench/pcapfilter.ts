@@ -1,10 +1,14 @@
 /**
  * Cost of a pcap-filter expression at the probes. On real traffic: a bounded iperf3 TCP
  * transfer over veth, traced with an expression that matches nothing, next to the same
- * filter given as flags (alternating back-to-back pairs). And the filter alone, timed with
+ * filter given as flags (alternating back-to-back pairs), with the probes' mean run time
+ * from the kernel's BPF statistics (steadier than the rate on a shared machine). And the
+ * filter alone, timed with
  * BPF_PROG_TEST_RUN on one packet: the translation pktpath uses next to the bpf_loop
  * interpreter it was measured against (test/bpf/pcap-run.bpf.c).
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { withTopology, spawnTrace } from '../test/helpers/netns.js';
 import { loadFilter } from '../test/helpers/pcap-run.js';
 import { iperf, median } from './throughput.js';
@@ -17,28 +21,76 @@ export interface PcapFilterResult {
   readonly expressionGbps: number;
   /** median of expression/flags over back-to-back pairs */
   readonly kept: number;
+  /** mean ns per probe run during the transfers (kernel BPF statistics), flags / expression */
+  readonly flagsNsPerRun: number;
+  readonly expressionNsPerRun: number;
 }
 
-async function tracedGbps(args: readonly string[], topo: { client: { ns: string }; server: { ns: string; v4: string } }, seconds: number): Promise<number> {
+const STATS = '/proc/sys/kernel/bpf_stats_enabled';
+
+interface ProgStat {
+  readonly id: number;
+  readonly name?: string;
+  readonly run_time_ns?: number;
+  readonly run_cnt?: number;
+}
+function progs(): ProgStat[] {
+  const r = spawnSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`bpftool prog show: ${r.stderr}`);
+  return JSON.parse(r.stdout) as ProgStat[];
+}
+/** run time and count summed over the tracepoint programs in `ids` */
+function probeStats(ids: ReadonlySet<number>): { ns: number; cnt: number } {
+  let ns = 0;
+  let cnt = 0;
+  for (const p of progs()) {
+    if (!ids.has(p.id) || !/^(tpbtf|rawtp)_/.test(p.name ?? '')) continue;
+    ns += p.run_time_ns ?? 0;
+    cnt += p.run_cnt ?? 0;
+  }
+  return { ns, cnt };
+}
+
+type Topo = { client: { ns: string }; server: { ns: string; v4: string } };
+
+/** One traced transfer: its rate, and the probes' mean run time (the programs this trace loaded). */
+async function traced(args: readonly string[], topo: Topo, seconds: number): Promise<{ gbps: number; nsPerRun: number }> {
+  const before = new Set(progs().map((p) => p.id));
   const trace = await spawnTrace(args);
   try {
-    return iperf(topo.client.ns, topo.server.ns, topo.server.v4, seconds);
+    const mine = new Set(progs().map((p) => p.id).filter((id) => !before.has(id)));
+    const statsWas = readFileSync(STATS, 'utf8').trim();
+    writeFileSync(STATS, '1');
+    try {
+      const s0 = probeStats(mine);
+      const gbps = iperf(topo.client.ns, topo.server.ns, topo.server.v4, seconds);
+      const s1 = probeStats(mine);
+      return { gbps, nsPerRun: s1.cnt > s0.cnt ? (s1.ns - s0.ns) / (s1.cnt - s0.cnt) : 0 };
+    } finally {
+      writeFileSync(STATS, statsWas);
+    }
   } finally {
     const res = await trace.stop();
     if (res.events.length) throw new Error(`pktpath ${args.join(' ')} printed ${res.events.length} events`);
   }
 }
 
-export async function pcapFilterKept(runs = 3, seconds = 2): Promise<PcapFilterResult> {
+export async function pcapFilterKept(runs = 5, seconds = 2): Promise<PcapFilterResult> {
   return withTopology(
     async (topo) => {
-      const flags: number[] = [];
-      const expr: number[] = [];
+      const flags: { gbps: number; nsPerRun: number }[] = [];
+      const expr: { gbps: number; nsPerRun: number }[] = [];
       for (let i = 0; i < runs; i++) {
-        flags.push(await tracedGbps(SAME_AS_FLAGS, topo, seconds));
-        expr.push(await tracedGbps([BENCH_EXPRESSION], topo, seconds));
+        flags.push(await traced(SAME_AS_FLAGS, topo, seconds));
+        expr.push(await traced([BENCH_EXPRESSION], topo, seconds));
       }
-      return { flagsGbps: median(flags), expressionGbps: median(expr), kept: median(expr.map((e, i) => e / flags[i]!)) };
+      return {
+        flagsGbps: median(flags.map((f) => f.gbps)),
+        expressionGbps: median(expr.map((e) => e.gbps)),
+        kept: median(expr.map((e, i) => e.gbps / flags[i]!.gbps)),
+        flagsNsPerRun: median(flags.map((f) => f.nsPerRun)),
+        expressionNsPerRun: median(expr.map((e) => e.nsPerRun)),
+      };
     },
     { tag: 'bench' },
   );
