@@ -47,6 +47,17 @@ SEC("xdp") int run_l2_vlan(struct xdp_md *ctx)
 	return pp_pcap_run(data + 4, len, len, need_l2, vlan, 1);
 }
 
+/* 2 bytes: how much of the frame is linear (big endian), then the frame: the rest is "in page fragments" */
+SEC("xdp") int run_l2_linear(struct xdp_md *ctx)
+{
+	unsigned char *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	if (data + 2 > end)
+		return 0;
+	__u32 linear = (__u32)data[0] << 8 | data[1];
+	__u32 len = end - data - 2;
+	return pp_pcap_run(data + 2, linear < len ? linear : len, len, need_l2, 0, 1);
+}
+
 /*
  * The alternative the translation was measured against (npm run bench): a bounded
  * classic BPF interpreter, one bpf_loop step per instruction (Linux 5.17+), reading the

@@ -18,9 +18,10 @@ export const PCAP_RUN_OBJECT = join(BUILD_DIR, 'pcap-run.bpf.o');
 
 /**
  * run_l2: a frame; run_l3: a frame seen from its network header; run_l2_vlan: TPID+TCI then
- * an untagged frame; run_interp: a frame, through the bpf_loop interpreter instead.
+ * an untagged frame; run_l2_linear: a big-endian u16 (bytes of the frame that are linear)
+ * then the frame; run_interp: a frame, through the bpf_loop interpreter instead.
  */
-export type Variant = 'run_l2' | 'run_l3' | 'run_l2_vlan' | 'run_interp' | 'run_nothing';
+export type Variant = 'run_l2' | 'run_l3' | 'run_l2_vlan' | 'run_l2_linear' | 'run_interp' | 'run_nothing';
 
 export interface FilterRunner {
   readonly filter: CompiledFilter;
@@ -28,6 +29,8 @@ export interface FilterRunner {
   run(variant: Variant, packet: Uint8Array): number;
   /** mean ns per run of the program over `repeat` runs */
   time(variant: Variant, packet: Uint8Array, repeat: number): number;
+  /** pcap_stats[0]: packets the expression could not be decided on */
+  undecided(): number;
   close(): void;
 }
 
@@ -65,6 +68,10 @@ export function loadFilter(expression: string, opts: { interp?: boolean } = {}):
     filter,
     run: (v, packet) => n.testRun(fd(v), packet, 1).retval,
     time: (v, packet, repeat) => n.testRun(fd(v), packet, repeat).duration,
+    undecided: () => {
+      const v = n.mapLookup(n.mapFd(h, 'pcap_stats'), new Uint8Array(4), 8);
+      return v ? Number(new BigUint64Array(v)[0]) : 0;
+    },
     close: () => n.close(h),
   };
 }

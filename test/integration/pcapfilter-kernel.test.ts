@@ -79,3 +79,28 @@ test('the kernel decides every (expression, packet) pair as tcpdump does', (t) =
   assert.deepEqual(refused, [], 'every expression of the corpus runs at a probe (refusals are tested in src/filter/)');
   assert.deepEqual(mismatches.slice(0, 20), []);
 });
+
+test('bytes past the linear data: no match, and counted as undecided', (t) => {
+  if (!requireRoot(t, { netns: false, cli: false })) return;
+  if (!existsSync(PCAP_RUN_OBJECT)) return t.skip(`${PCAP_RUN_OBJECT} not built (npm run build)`);
+  const frames = readPcap(new Uint8Array(readFileSync(CORPUS)));
+  // the corpus's HTTP GET: Ethernet + IPv4 + TCP headers are 54 bytes, the payload follows
+  const get = frames.find((f) => Buffer.from(f.data).includes(Buffer.from('GET / HTTP/1.1')))!;
+  const withLinear = (n: number): Uint8Array => new Uint8Array([n >> 8, n & 0xff, ...get.data]);
+  const r = loadFilter('tcp[((tcp[12:1] & 0xf0) >> 2):4] = 0x47455420');
+  try {
+    assert.equal(r.run('run_l2_linear', withLinear(get.data.length)), 1, 'all linear: the payload is read');
+    assert.equal(r.undecided(), 0);
+    assert.equal(r.run('run_l2_linear', withLinear(54)), 0, 'headers only: the payload is out of reach');
+    assert.equal(r.undecided(), 1);
+    const short = loadFilter('tcp port 80');
+    try {
+      assert.equal(short.run('run_l2_linear', withLinear(54)), 1, 'what the headers decide is still decided');
+      assert.equal(short.undecided(), 0);
+    } finally {
+      short.close();
+    }
+  } finally {
+    r.close();
+  }
+});
