@@ -16,7 +16,7 @@
 
 #define PP_PCAP_WIN 512   /* bytes of packet a probe copies at most (WINDOW in src/filter/filter.ts) */
 #define PP_PCAP_NEST 4    /* programs that may run nested on one CPU: task, softirq, hardirq, NMI */
-#define PP_PCAP_SLOTS 4096 /* eBPF instructions in each placeholder */
+#define PP_PCAP_SLOTS 2048 /* eBPF instructions in each placeholder */
 #define PP_ARPHRD_ETHER 1
 #define PP_ARPHRD_LOOPBACK 772 /* the loopback device has an Ethernet header too */
 

@@ -5,13 +5,13 @@ import { compileFilter, filterConfig, LINKTYPE, noFilterBodies, PLACEHOLDER } fr
 import { pcapCompile } from './io/pcap.js';
 import { runBody } from '../../test/helpers/ebpf-vm.js';
 
-const SLOTS = { l2: 4096, l3: 4096 };
+const SLOTS = { l2: 2048, l3: 2048 };
 const compile = (expr: string): ReturnType<typeof compileFilter> => compileFilter(expr, pcapCompile, SLOTS);
 
 test('an expression gets both forms, and what each reads', () => {
   const f = compile('tcp port 9 and host 10.255.0.1');
-  assert.equal(f.bodies[PLACEHOLDER.l2]!.length, 4096 * 8);
-  assert.equal(f.bodies[PLACEHOLDER.l3]!.length, 4096 * 8);
+  assert.equal(f.bodies[PLACEHOLDER.l2]!.length, 2048 * 8);
+  assert.equal(f.bodies[PLACEHOLDER.l3]!.length, 2048 * 8);
   assert.deepEqual([f.needL2, f.needL3, f.l3Unavailable], [14 + 60 + 4, 60 + 4, undefined]);
   assert.deepEqual(filterConfig(f), { pcap: 1, pcap_l3: 1, pcap_need_l2: 78, pcap_need_l3: 64 });
   assert.deepEqual(filterConfig(undefined), { pcap: 0, pcap_l3: 0, pcap_need_l2: 0, pcap_need_l3: 0 });
@@ -45,7 +45,7 @@ test("libpcap's own message for what it rejects; one line for what a probe canno
   for (const [expr, why] of table) {
     assert.throws(() => compile(expr), (err: unknown) => err instanceof UsageError && err.exitCode === 2 && why.test(err.message), expr);
   }
-  assert.throws(() => compileFilter('tcp', pcapCompile, { l2: 8, l3: 4096 }), /a probe has room for 8/);
+  assert.throws(() => compileFilter('tcp', pcapCompile, { l2: 8, l3: 2048 }), /a probe has room for 8/);
 });
 
 test('a run without an expression gets bodies that return at once', () => {

@@ -9,10 +9,10 @@ import { findPlaceholder, splice } from './splice.js';
 
 const OBJ = join(ROOT, 'build/pktpath.bpf.o');
 
-test('the probes object has both placeholders in .text, 4096 instructions each, nothing relocated inside', (t) => {
+test('the probes object has both placeholders in .text, 2048 instructions each (PP_PCAP_SLOTS), nothing relocated inside', (t) => {
   if (!existsSync(OBJ)) return t.skip('build/pktpath.bpf.o not built');
   const elf = new Uint8Array(readFileSync(OBJ));
-  for (const name of Object.values(PLACEHOLDER)) assert.equal(findPlaceholder(elf, name).slots, 4096);
+  for (const name of Object.values(PLACEHOLDER)) assert.equal(findPlaceholder(elf, name).slots, 2048);
   assert.throws(() => findPlaceholder(elf, 'pp_emit'), /no placeholder function pp_emit/);
 });
 
@@ -28,7 +28,7 @@ test('splice rewrites exactly the placeholder bytes and refuses a body of anothe
   const inside = [...out.subarray(p.fileOffset, p.fileOffset + body.length)].every((b) => b === 0x5a);
   assert.ok(inside && changed <= body.length, `${changed} bytes changed`);
   assert.notEqual(elf[p.fileOffset], 0x5a, 'input untouched');
-  assert.throws(() => splice(elf, { [PLACEHOLDER.l2]: new Uint8Array(8) }), /is 1 instructions; the placeholder has 4096/);
+  assert.throws(() => splice(elf, { [PLACEHOLDER.l2]: new Uint8Array(8) }), /is 1 instructions; the placeholder has 2048/);
 });
 
 test('a relocation inside a placeholder means the object does not match bpf/pcap.h', (t) => {

@@ -12,7 +12,7 @@ import { ROOT } from '../shared/io/paths.js';
 import { runBody } from '../../test/helpers/ebpf-vm.js';
 import { readPcap, tcpdumpAccepts } from '../../test/helpers/pcap-file.js';
 
-const SLOT = 4096;
+const SLOT = 2048;
 const WINDOW = 512;
 const I = (code: number, k = 0, jt = 0, jf = 0): CInsn => ({ code, jt, jf, k });
 const body = (prog: CInsn[], slot = SLOT): Uint8Array => translate(prog, analyze(prog, WINDOW), slot, WINDOW);
