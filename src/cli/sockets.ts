@@ -4,7 +4,7 @@
  * listeners would answer that port (and -H address), and who listens elsewhere.
  */
 import type { Command } from 'commander';
-import { canEnterNamespaces, listNamespaces, namespacesToRead } from '../netlink/io/namespaces.js';
+import { canEnterNamespaces, listNamespaces, namespacesToRead, netnsLabel } from '../netlink/io/namespaces.js';
 import { localAddresses, readSockets } from '../sockets/io/read.js';
 import { compareSockets, matchesFilter } from '../sockets/filter.js';
 import { formatSocketsJson, formatSocketsText } from '../sockets/format.js';
@@ -19,9 +19,9 @@ function listenerAnswers(opts: SocketsOptions, shown: readonly Socket[], netns: 
   const protos = opts.protos.filter((p): p is 'tcp' | 'udp' => p !== 'raw');
   const everywhere = namespacesToRead(undefined, { processes: true });
   const all = netns === undefined ? shown : readSockets(everywhere, protos).sockets;
-  const owned = localAddresses(everywhere);
+  const ctx = { owned: localAddresses(everywhere), labels: new Map(everywhere.map((ns) => [ns.inode, netnsLabel(ns)])) };
   return protos.map((proto) =>
-    findListeners(all, { proto, port: opts.port!, ...(opts.addr !== undefined ? { addr: opts.addr } : {}), ...(netns !== undefined ? { netns } : {}) }, owned),
+    findListeners(all, { proto, port: opts.port!, ...(opts.addr !== undefined ? { addr: opts.addr } : {}), ...(netns !== undefined ? { netns } : {}) }, ctx),
   );
 }
 

@@ -74,15 +74,22 @@ function targetNamespaces(sockets: readonly Socket[], q: ListenerQuery, owned?: 
   return owners.length ? new Set(owners) : all;
 }
 
+/** What the host looks like beyond its sockets. */
+export interface ListenerContext {
+  /** netns -> its local addresses: decides which namespaces a packet to `addr` reaches when the query names none */
+  owned?: ReadonlyMap<number, ReadonlySet<string>>;
+  /** netns -> how it is shown, for namespaces that have no socket */
+  labels?: ReadonlyMap<number, string>;
+}
+
 /**
  * Sorts the listening sockets on the query's port and protocol into those that answer and
- * those that listen elsewhere. `owned` (netns -> its local addresses) decides which
- * namespaces a packet to `addr` reaches when the query names none.
+ * those that listen elsewhere.
  */
-export function findListeners(sockets: readonly Socket[], q: ListenerQuery, owned?: ReadonlyMap<number, ReadonlySet<string>>): ListenerAnswer {
-  const targets = targetNamespaces(sockets, q, owned);
+export function findListeners(sockets: readonly Socket[], q: ListenerQuery, ctx: ListenerContext = {}): ListenerAnswer {
+  const targets = targetNamespaces(sockets, q, ctx.owned);
   const namespaces = new Map<number, string>();
-  for (const ns of targets) namespaces.set(ns, sockets.find((s) => s.netns === ns)?.netnsLabel ?? String(ns));
+  for (const ns of targets) namespaces.set(ns, ctx.labels?.get(ns) ?? sockets.find((s) => s.netns === ns)?.netnsLabel ?? String(ns));
   const answering: Socket[] = [];
   const elsewhere: { socket: Socket; why: ElsewhereWhy }[] = [];
   for (const s of sockets) {

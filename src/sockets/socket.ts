@@ -38,12 +38,13 @@ export function isAnyAddr(addr: string): boolean {
 }
 
 /**
- * An address and port the way `ss -n` writes them: 10.0.0.1:80, [fd00::1]:80, "*:80" for
- * an IPv6 wildcard that IPv4 reaches too, "*" for port 0 of a peer, "%dev" when bound.
+ * An address and port the way `ss -n` writes them: 10.0.0.1:80, [fd00::1]:80, "*" for the
+ * IPv6 wildcard of a socket that IPv4 reaches too (not IPV6_V6ONLY), "*" for port 0 of a
+ * peer, "%dev" after the local address of a socket bound to a device.
  */
 export function formatEndpoint(ep: Endpoint, s: Pick<Socket, 'family' | 'v6only' | 'ifname'>, isPeer = false): string {
   let host = s.family === 6 ? `[${ep.addr}]` : ep.addr;
-  if (!isPeer && s.family === 6 && ep.addr === '::' && s.v6only === false) host = '*';
+  if (s.family === 6 && ep.addr === '::' && s.v6only === false) host = '*';
   if (!isPeer && s.ifname) host += `%${s.ifname}`;
   return `${host}:${isPeer && ep.port === 0 ? '*' : ep.port}`;
 }
