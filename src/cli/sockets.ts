@@ -4,25 +4,22 @@
  * listeners would answer that port (and -H address), and who listens elsewhere.
  */
 import type { Command } from 'commander';
-import { canEnterNamespaces, listNamespaces, namespacesToRead, netnsLabel } from '../netlink/io/namespaces.js';
-import { localAddresses, readSockets } from '../sockets/io/read.js';
+import { canEnterNamespaces, listNamespaces, namespacesToRead } from '../netlink/io/namespaces.js';
+import { readSockets } from '../sockets/io/read.js';
+import { whoAnswersAll } from '../sockets/io/answer.js';
 import { compareSockets, matchesFilter } from '../sockets/filter.js';
 import { formatSocketsJson, formatSocketsText } from '../sockets/format.js';
-import { findListeners } from '../sockets/listeners.js';
 import type { ListenerAnswer } from '../sockets/listeners.js';
 import { parseSocketsOptions } from '../sockets/options.js';
 import type { RawSocketsOptions, SocketsOptions } from '../sockets/options.js';
 import type { Socket } from '../sockets/socket.js';
 
-/** Who answers -P (and -H) for each of TCP/UDP asked for: the listeners of every namespace are looked at. */
-function listenerAnswers(opts: SocketsOptions, shown: readonly Socket[], netns: number | undefined): ListenerAnswer[] {
+/** Who answers -P (and -H) for each of TCP/UDP asked for; every namespace's listeners are looked at. */
+function listenerAnswers(opts: SocketsOptions, read: readonly Socket[], netns: number | undefined): ListenerAnswer[] {
   const protos = opts.protos.filter((p): p is 'tcp' | 'udp' => p !== 'raw');
-  const everywhere = namespacesToRead(undefined, { processes: true });
-  const all = netns === undefined ? shown : readSockets(everywhere, protos).sockets;
-  const ctx = { owned: localAddresses(everywhere), labels: new Map(everywhere.map((ns) => [ns.inode, netnsLabel(ns)])) };
-  return protos.map((proto) =>
-    findListeners(all, { proto, port: opts.port!, ...(opts.addr !== undefined ? { addr: opts.addr } : {}), ...(netns !== undefined ? { netns } : {}) }, ctx),
-  );
+  const queries = protos.map((proto) => ({ proto, port: opts.port!, ...(opts.addr !== undefined ? { addr: opts.addr } : {}), ...(netns !== undefined ? { netns } : {}) }));
+  // without -N the sockets already read are every namespace's
+  return whoAnswersAll(queries, netns === undefined ? read : undefined);
 }
 
 function socketsAction(raw: RawSocketsOptions): number {

@@ -22,6 +22,11 @@ test('text: header, rows like ss, then the listener answer and notes', () => {
   assert.equal(out[3], 'note: raw sockets not listed');
 });
 
+test('no rows: one line saying so, the answer still follows', () => {
+  const a = findListeners([listener], { proto: 'tcp', addr: '10.0.0.2', port: 8080, netns: 6 });
+  assert.deepEqual(formatSocketsText([], [a], []).split('\n'), ['no socket matches', `listeners: ${a.sentence}`]);
+});
+
 test('JSON: one document with sockets, listener answers and notes', () => {
   const a = findListeners([listener], { proto: 'tcp', port: 8080 });
   const j = JSON.parse(formatSocketsJson([listener], [a], [])) as { sockets: Record<string, unknown>[]; listeners: Record<string, unknown>[]; notes: string[] };

@@ -30,9 +30,9 @@ export function alignColumns(rows: readonly (readonly string[])[]): string[] {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd());
 }
 
-/** The table, then one line per listener answer and per note. */
+/** The table (or "no socket matches"), then one line per listener answer and per note. */
 export function formatSocketsText(sockets: readonly Socket[], answers: readonly ListenerAnswer[], notes: readonly string[]): string {
-  const lines = alignColumns([HEADER, ...sockets.map(row)]);
+  const lines = sockets.length ? alignColumns([HEADER, ...sockets.map(row)]) : ['no socket matches'];
   for (const a of answers) lines.push(`listeners: ${a.sentence}`);
   for (const n of notes) lines.push(`note: ${n}`);
   return lines.join('\n');

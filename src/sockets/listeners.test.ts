@@ -64,6 +64,12 @@ test('who answers, and who listens elsewhere', () => {
   }
 });
 
+test('the same namespace is told before other namespaces', () => {
+  const socks = [sock(OTHER, 'tcp', '0.0.0.0', 80), sock(SRV, 'tcp', '127.0.0.1', 80)];
+  const a = findListeners(socks, { proto: 'tcp', addr: '10.0.0.2', port: 80 }, { owned, labels });
+  assert.deepEqual(a.elsewhere.map((e) => e.why), ['address', 'namespace']);
+});
+
 test('long lists are cut after three', () => {
   const socks = [1, 2, 3, 4, 5].map((i) => sock(OTHER, 'tcp', `10.0.1.${i}`, 80));
   const a = findListeners(socks, { proto: 'tcp', addr: '10.0.0.2', port: 80 }, { owned, labels });

@@ -99,10 +99,14 @@ export function findListeners(sockets: readonly Socket[], q: ListenerQuery, ctx:
     else if (verdict === true) answering.push(s);
     else elsewhere.push({ socket: s, why: verdict });
   }
+  // the same namespace first: another address is the likelier mistake
+  elsewhere.sort((a, b) => WHY_ORDER[a.why] - WHY_ORDER[b.why]);
   const answer = { query: q, namespaces, answering, elsewhere, sentence: '' };
   answer.sentence = listenerSentence(answer);
   return answer;
 }
+
+const WHY_ORDER: Readonly<Record<ElsewhereWhy, number>> = { address: 0, family: 1, namespace: 2 };
 
 const WHY_TEXT: Readonly<Record<ElsewhereWhy, string>> = {
   address: 'on another address',
