@@ -1083,7 +1083,9 @@ static napi_value netlink_request(napi_env env, napi_callback_info info)
 	err = nl_exchange(fd, req, req_len, &b);
 	close(fd);
 	void *dst;
-	if (!err && napi_create_arraybuffer(env, b.len, &dst, &ab) == napi_ok)
+	if (!err && napi_create_arraybuffer(env, b.len, &dst, &ab) != napi_ok)
+		err = ENOMEM;
+	if (!err && b.len)
 		memcpy(dst, b.data, b.len);
 	free(b.data);
 	if (err)

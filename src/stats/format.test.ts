@@ -16,7 +16,7 @@ test('text: a title, then one aligned row per counter with its meaning, reasons 
   assert.match(lines[1]!, /^NETNS\s+GROUP\s+DEVICE\s+COUNTER\s+DELTA\s+\/S\s+LEVEL\s+MEANING$/);
   assert.match(lines[2]!, /^srv\s+snmp\s+-\s+UdpNoPorts\s+4\s+2\.0\s+drop\s+no port \[NO_SOCKET\] \(seed 000\)$/);
   assert.match(lines[3]!, /veth0\s+rx_bytes\s+1234\s+617\s+info\s+no port$/);
-  assert.equal(formatReportText({ type: 'total', index: 2, seconds: 2, moved: [] }), 'total over 2 intervals: 2.00 s, nothing moved');
+  assert.equal(formatReportText({ type: 'total', index: 2, seconds: 2, moved: [] }), 'total since the start: 2.00 s, nothing moved');
 });
 
 test('JSON: one object per report, snake_case', () => {

@@ -11,7 +11,7 @@ import { alignColumns } from '../sockets/format.js';
 
 export interface Report {
   type: 'interval' | 'total';
-  /** 1-based interval number; for the total, the number of intervals it spans */
+  /** 1-based interval number; for the total, the number of whole intervals before it */
   index: number;
   seconds: number;
   moved: Moved[];
@@ -28,7 +28,7 @@ function meaningText(m: Moved): string {
 }
 
 function title(r: Report): string {
-  const what = r.type === 'total' ? `total over ${r.index} intervals` : `interval ${r.index}`;
+  const what = r.type === 'total' ? 'total since the start' : `interval ${r.index}`;
   const n = r.moved.length;
   return `${what}: ${r.seconds.toFixed(2)} s, ${n ? `${n} counter${n === 1 ? '' : 's'}` : 'nothing moved'}`;
 }

@@ -10,8 +10,9 @@
  *       delta as nstat's, the expected one
  *   (2) link statistics lie between two reads of /sys/class/net/<veth>/statistics made
  *       inside the namespace, driver statistics between two `ethtool -S`
- *   (3) the CLI: --json reports per interval whose UdpNoPorts deltas add up to the
- *       datagrams sent after it was ready, with the meaning and the drop reason; text
+ *   (3) the CLI: --json reports whose UdpNoPorts deltas add up to the datagrams sent
+ *       after it was ready, with the meaning and the drop reason, and the total on
+ *       SIGTERM; --duration's number of intervals; the text rows, and the total on Ctrl-C
  *   (4) bad input: bad interval, unknown namespace (exit 2), not root with -N (exit 3)
  *
  * Needs root, nstat, ethtool, python3 and setpriv; otherwise skipped with the reason.
@@ -164,28 +165,46 @@ describe('pktpath stats', { timeout: TEST_TIMEOUT }, () => {
     );
   });
 
-  test('the CLI: JSON reports whose UdpNoPorts deltas add up to what was sent, with the meaning; text', async (t) => {
+  test('the CLI: JSON reports whose UdpNoPorts deltas add up to what was sent, with the meaning; SIGTERM prints the total', async (t) => {
     if (!requireMe(t)) return;
     await withTopology(
       async (topo) => {
-        const run = spawnStats(['-N', topo.server.ns, '--json', '--interval', '400ms', '--duration', '2400ms']);
+        const run = spawnStats(['-N', topo.server.ns, '--json', '--interval', '300ms']);
         await run.ready;
         await udpTo(topo.client.ns, topo.server.v4, 9, 4);
+        const seen = (): number => jsonReports(run.stdout()).flatMap(noPorts).reduce((s, c) => s + c.delta, 0);
+        await until(() => seen() >= 4, 10_000);
+        run.kill('SIGTERM');
         const { code, stdout, stderr } = await run.done;
         assert.equal(code, 0, stderr);
-        const reports = stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; counters: { name: string; delta: number; netns_label: string; level: string; meaning?: string; reasons: string[] }[] });
-        assert.deepEqual(reports.map((r) => r.type), [...Array(6).fill('interval'), 'total']);
-        const noPorts = (r: (typeof reports)[0]) => r.counters.filter((c) => c.name === 'UdpNoPorts');
-        assert.equal(reports.slice(0, 6).flatMap(noPorts).reduce((s, c) => s + c.delta, 0), 4);
-        const total = noPorts(reports[6]!)[0]!;
+        const reports = jsonReports(stdout);
+        assert.deepEqual(reports.map((r) => r.type).slice(-1), ['total']);
+        assert.equal(reports.slice(0, -1).flatMap(noPorts).reduce((s, c) => s + c.delta, 0), 4);
+        const total = noPorts(reports.at(-1)!)[0]!;
         assert.deepEqual([total.delta, total.netns_label, total.level, total.reasons.includes('NO_SOCKET')], [4, topo.server.ns, 'drop', true]);
         assert.match(total.meaning ?? '', /nobody listens/);
-        const text = spawnStats(['-N', topo.server.ns, '--interval', '500ms', '-c', '1']);
+      },
+      { tag: 'stats' },
+    );
+  });
+
+  test('the CLI: --duration gives that many intervals and the total; text rows with the meaning after Ctrl-C', async (t) => {
+    if (!requireMe(t)) return;
+    await withTopology(
+      async (topo) => {
+        const timed = await runCli(['stats', '-N', topo.server.ns, '--json', '--interval', '200ms', '--duration', '600ms']);
+        assert.equal(timed.code, 0, timed.stderr);
+        assert.deepEqual(jsonReports(timed.stdout).map((r) => r.type), ['interval', 'interval', 'interval', 'total']);
+        const text = spawnStats(['-N', topo.server.ns, '--interval', '300ms']);
         await text.ready;
         await udpTo(topo.client.ns, topo.server.v4, 9, 2);
+        await until(() => /UdpNoPorts/.test(text.stdout()), 10_000);
+        text.kill('SIGINT');
         const out = await text.done;
-        assert.match(out.stdout, /^interval 1: \d\.\d\d s, \d+ counters?$/m);
-        assert.match(out.stdout, new RegExp(`^${topo.server.ns}\\s+snmp\\s+-\\s+UdpNoPorts\\s+2\\s+[\\d.]+\\s+drop\\s+UDP datagrams to a port nobody listens on`, 'm'));
+        assert.equal(out.code, 0, out.stderr);
+        const total = out.stdout.slice(out.stdout.lastIndexOf('total since the start'));
+        assert.match(total, /^total since the start: [\d.]+ s, \d+ counters?$/m);
+        assert.match(total, new RegExp(`^${topo.server.ns}\\s+snmp\\s+-\\s+UdpNoPorts\\s+2\\s+[\\d.]+\\s+drop\\s+UDP datagrams to a port nobody listens on`, 'm'));
       },
       { tag: 'stats' },
     );
@@ -217,12 +236,42 @@ describe('pktpath stats', { timeout: TEST_TIMEOUT }, () => {
   });
 });
 
-/** `pktpath stats ...`: ready once its first snapshot is taken, done when it exits (killed after 15 s). */
-function spawnStats(args: string[]): { ready: Promise<void>; done: Promise<{ code: number | null; stdout: string; stderr: string }> } {
+interface JsonReport {
+  type: string;
+  counters: { name: string; delta: number; netns_label: string; level: string; meaning?: string; reasons: string[] }[];
+}
+
+function jsonReports(stdout: string): JsonReport[] {
+  return stdout
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as JsonReport);
+}
+
+const noPorts = (r: JsonReport): JsonReport['counters'] => r.counters.filter((c) => c.name === 'UdpNoPorts');
+
+/** Resolves once `pred` holds (checked every 50 ms); rejects after timeoutMs. */
+async function until(pred: () => boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+interface StatsRun {
+  ready: Promise<void>;
+  done: Promise<{ code: number | null; stdout: string; stderr: string }>;
+  stdout(): string;
+  kill(sig: NodeJS.Signals): void;
+}
+
+/** `pktpath stats ...`: ready once its first snapshot is taken, done when it exits (killed after 30 s). */
+function spawnStats(args: string[]): StatsRun {
   const child = spawn(PKTPATH_BIN, ['stats', ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO_ROOT });
   let stdout = '';
   let stderr = '';
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   const ready = new Promise<void>((resolve, reject) => {
     child.stderr.on('data', (d: Buffer) => {
@@ -237,5 +286,5 @@ function spawnStats(args: string[]): { ready: Promise<void>; done: Promise<{ cod
       resolve({ code, stdout, stderr });
     }),
   );
-  return { ready, done };
+  return { ready, done, stdout: () => stdout, kill: (sig) => child.kill(sig) };
 }

@@ -1,7 +1,7 @@
 /**
  * The `pktpath stats` loop: a first snapshot, then every interval the counters that moved
  * since the previous one; after the last interval (-c, --duration) or on Ctrl-C/SIGTERM,
- * the total since the start when there was more than one interval.
+ * the total since the start.
  */
 import type { Writable } from 'node:stream';
 import { netnsLabel } from '../../netlink/io/namespaces.js';
@@ -57,17 +57,24 @@ function snapshot(o: WatchOptions): Snapshot {
   return snapshot;
 }
 
-/** Runs the loop until the count is reached or `stop` fires. */
+/**
+ * Runs the loop until the count is reached or `stop` fires. The total since the start
+ * follows when there was more than one interval, and always after a stop (read afresh,
+ * so the unfinished interval counts too).
+ */
 export async function watchStats(o: WatchOptions, stop: AbortSignal): Promise<void> {
   const first = snapshot(o);
   o.onStart?.();
   let prev = first;
   let index = 0;
+  let stopped = false;
   while (o.count === undefined || index < o.count) {
-    if (await pause(o.intervalMs, stop)) break;
+    stopped = await pause(o.intervalMs, stop);
+    if (stopped) break;
     const next = snapshot(o);
     report('interval', ++index, prev, next, o);
     prev = next;
   }
-  if (index > 1) report('total', index, first, prev, o);
+  if (stopped) report('total', index, first, snapshot(o), o);
+  else if (index > 1) report('total', index, first, prev, o);
 }
