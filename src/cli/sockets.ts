@@ -25,7 +25,7 @@ function listenerAnswers(opts: SocketsOptions, read: readonly Socket[], netns: n
 function socketsAction(raw: RawSocketsOptions): number {
   const opts = parseSocketsOptions(raw);
   const namespaces = namespacesToRead(opts.netns, { processes: true });
-  const read = readSockets(namespaces, opts.protos);
+  const read = readSockets(namespaces, opts.protos, { strict: opts.netns !== undefined });
   const notes = [...read.notes];
   if (opts.netns === undefined && !canEnterNamespaces() && listNamespaces().length > 1) {
     notes.push('not root: other namespaces and other users\' processes are left out');

@@ -7,7 +7,7 @@
 import { NETLINK_SOCK_DIAG, NetlinkError } from '../../netlink/netlink.js';
 import { netnsLabel } from '../../netlink/io/namespaces.js';
 import type { Netns } from '../../netlink/io/namespaces.js';
-import { netlinkRequest, nextSeq, readAddresses, readLinks } from '../../netlink/io/request.js';
+import { NetnsGoneError, netlinkRequest, nextSeq, readAddresses, readLinks } from '../../netlink/io/request.js';
 import { inetDiagRequest, parseInetDiag } from '../diag.js';
 import type { DiagSocket, SockProto } from '../diag.js';
 import type { Socket } from '../socket.js';
@@ -49,10 +49,30 @@ function readNamespace(ns: Netns, protos: readonly SockProto[], notes: Set<strin
   return out;
 }
 
-/** The sockets of `namespaces` with their processes (skip the fd scan with processes: false). */
-export function readSockets(namespaces: readonly Netns[], protos: readonly SockProto[], opts: { processes?: boolean } = {}): SocketsRead {
+/** `read(ns)` for each namespace; one deleted meanwhile is skipped unless `strict` (the user named it). */
+function eachPresent<T>(namespaces: readonly Netns[], strict: boolean, read: (ns: Netns) => T): T[] {
+  const out: T[] = [];
+  for (const ns of namespaces) {
+    try {
+      out.push(read(ns));
+    } catch (err) {
+      if (strict || !(err instanceof NetnsGoneError)) throw err;
+    }
+  }
+  return out;
+}
+
+export interface ReadOptions {
+  /** scan the fd tables for owners (default true) */
+  processes?: boolean;
+  /** a namespace that vanished is an error, not skipped (for namespaces the user named) */
+  strict?: boolean;
+}
+
+/** The sockets of `namespaces` with their processes. */
+export function readSockets(namespaces: readonly Netns[], protos: readonly SockProto[], opts: ReadOptions = {}): SocketsRead {
   const notes = new Set<string>();
-  const sockets = namespaces.flatMap((ns) => readNamespace(ns, protos, notes));
+  const sockets = eachPresent(namespaces, opts.strict === true, (ns) => readNamespace(ns, protos, notes)).flat();
   if (opts.processes !== false) {
     const owners = socketOwners();
     for (const s of sockets) if (s.inode !== 0) s.processes = owners.get(s.inode) ?? [];
@@ -60,7 +80,7 @@ export function readSockets(namespaces: readonly Netns[], protos: readonly SockP
   return { sockets, notes: [...notes] };
 }
 
-/** netns inode -> its local addresses (RTM_GETADDR), for deciding where a packet is delivered. */
+/** netns inode -> its local addresses (RTM_GETADDR), for deciding where a packet is delivered; vanished namespaces are left out. */
 export function localAddresses(namespaces: readonly Netns[]): Map<number, Set<string>> {
-  return new Map(namespaces.map((ns) => [ns.inode, new Set(readAddresses(ns).map((a) => a.address))]));
+  return new Map(eachPresent(namespaces, false, (ns) => [ns.inode, new Set(readAddresses(ns).map((a) => a.address))] as const));
 }
