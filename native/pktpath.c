@@ -945,6 +945,240 @@ static napi_value probe_prog_type(napi_env env, napi_callback_info info)
 	return r;
 }
 
+/* ---- host view: netlink requests and ethtool statistics inside a network namespace ---- */
+#include <linux/ethtool.h>
+#include <linux/netlink.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#define NL_RECV_CHUNK (64 * 1024)
+#define NL_DEFAULT_MAX (64 * 1024 * 1024)
+
+/*
+ * A socket created inside the network namespace at path ("" = this one). A socket keeps
+ * the namespace it was created in, so the thread comes straight back after socket().
+ */
+static int socket_in_netns(const char *path, int domain, int type, int proto, int *err)
+{
+	int self;
+	*err = enter_netns(path, &self);
+	if (*err)
+		return -1;
+	int fd = socket(domain, type | SOCK_CLOEXEC, proto);
+	*err = fd < 0 ? errno : 0;
+	leave_netns(self);
+	return fd;
+}
+
+/* Optional netns path argument: a string, or null/undefined for this namespace. */
+static int netns_arg(napi_env env, napi_value v, char *path, size_t cap)
+{
+	napi_valuetype t;
+	path[0] = 0;
+	if (napi_typeof(env, v, &t) != napi_ok)
+		return -1;
+	return t == napi_string ? get_string(env, v, path, cap) : 0;
+}
+
+struct nl_buf {
+	char *data;
+	size_t len, cap, max;
+};
+
+static int nl_append(struct nl_buf *b, const char *src, size_t n)
+{
+	if (b->len + n > b->max)
+		return E2BIG;
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : NL_RECV_CHUNK;
+		while (cap < b->len + n)
+			cap *= 2;
+		char *d = realloc(b->data, cap);
+		if (!d)
+			return ENOMEM;
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, src, n);
+	b->len += n;
+	return 0;
+}
+
+/* 1 when a chunk ends the reply: DONE or ERROR (dumps), or any message of a plain request. */
+static int nl_chunk_ends(const char *chunk, size_t n, uint32_t seq, int dump)
+{
+	for (const struct nlmsghdr *h = (const void *)chunk; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+		if (h->nlmsg_seq != seq)
+			continue;
+		if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR)
+			return 1;
+		if (!dump && !(h->nlmsg_flags & NLM_F_MULTI))
+			return 1;
+	}
+	return 0;
+}
+
+/* Sends req on fd and gathers the replies into b; 0 or an errno. */
+static int nl_exchange(int fd, const void *req, size_t req_len, struct nl_buf *b)
+{
+	const struct nlmsghdr *rh = req;
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	struct timeval tv = { .tv_sec = 5 };
+	static char chunk[NL_RECV_CHUNK];
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (sendto(fd, req, req_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
+		return errno;
+	for (;;) {
+		ssize_t n = recv(fd, chunk, sizeof(chunk), MSG_TRUNC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN ? ETIMEDOUT : errno;
+		if ((size_t)n > sizeof(chunk))
+			return EMSGSIZE;
+		int err = nl_append(b, chunk, (size_t)n);
+		if (err)
+			return err;
+		if (n == 0 || nl_chunk_ends(chunk, (size_t)n, rh->nlmsg_seq, !!(rh->nlmsg_flags & NLM_F_DUMP)))
+			return 0;
+	}
+}
+
+/*
+ * netlinkRequest(netnsPath|null, protocol, request: Uint8Array, maxBytes?): ArrayBuffer.
+ * Sends one netlink request (sock_diag, rtnetlink, ...) from a socket opened in that
+ * namespace and returns every reply message, raw, up to NLMSG_DONE or NLMSG_ERROR for a
+ * dump, or the reply of a plain request. The parsing is TypeScript's.
+ */
+static napi_value netlink_request(napi_env env, napi_callback_info info)
+{
+	size_t argc = 4;
+	napi_value argv[4], ab;
+	char path[512];
+	int32_t proto;
+	double max = NL_DEFAULT_MAX;
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (argc < 3)
+		return throw_errno(env, "netlinkRequest(netns, protocol, request)", EINVAL);
+	if (netns_arg(env, argv[0], path, sizeof(path)))
+		return throw_errno(env, "netns path too long", EINVAL);
+	CHECK(napi_get_value_int32(env, argv[1], &proto));
+	napi_typedarray_type t;
+	size_t req_len, off;
+	void *req;
+	napi_value req_ab;
+	CHECK(napi_get_typedarray_info(env, argv[2], &t, &req_len, &req, &req_ab, &off));
+	if (t != napi_uint8_array || req_len < sizeof(struct nlmsghdr))
+		return throw_errno(env, "netlink request: a Uint8Array holding a netlink message expected", EINVAL);
+	if (argc > 3)
+		CHECK(napi_get_value_double(env, argv[3], &max));
+	int err;
+	int fd = socket_in_netns(path, AF_NETLINK, SOCK_RAW, proto, &err);
+	if (fd < 0)
+		return throw_errno(env, path[0] ? "netlink socket in netns" : "netlink socket", err);
+	struct nl_buf b = { .max = max > 0 ? (size_t)max : NL_DEFAULT_MAX };
+	err = nl_exchange(fd, req, req_len, &b);
+	close(fd);
+	void *dst;
+	if (!err && napi_create_arraybuffer(env, b.len, &dst, &ab) != napi_ok)
+		err = ENOMEM;
+	if (!err && b.len)
+		memcpy(dst, b.data, b.len);
+	free(b.data);
+	if (err)
+		return throw_errno(env, "netlink request", err);
+	return ab;
+}
+
+static int ethtool_ioctl(int fd, const char *ifname, void *data)
+{
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = data;
+	return ioctl(fd, SIOCETHTOOL, &ifr) ? errno : 0;
+}
+
+/* How many ETH_SS_STATS strings the driver has: >= 0, or -errno. */
+static int64_t ethtool_stat_count(int fd, const char *ifname)
+{
+	struct {
+		struct ethtool_sset_info hdr;
+		uint32_t count;
+	} s = { .hdr = { .cmd = ETHTOOL_GSSET_INFO, .sset_mask = 1ULL << ETH_SS_STATS } };
+	int err = ethtool_ioctl(fd, ifname, &s);
+	if (err)
+		return -err;
+	return (s.hdr.sset_mask & (1ULL << ETH_SS_STATS)) ? s.count : 0;
+}
+
+/* GSTRINGS then GSTATS for n statistics into two fresh ArrayBuffers; 0 or an errno. */
+static int ethtool_read(napi_env env, int fd, const char *ifname, uint32_t n, napi_value *names, napi_value *values)
+{
+	struct ethtool_gstrings *gs;
+	struct ethtool_stats *st;
+	size_t gs_len = sizeof(*gs) + (size_t)n * ETH_GSTRING_LEN;
+	size_t st_len = sizeof(*st) + (size_t)n * sizeof(uint64_t);
+	if (napi_create_arraybuffer(env, gs_len, (void **)&gs, names) != napi_ok ||
+	    napi_create_arraybuffer(env, st_len, (void **)&st, values) != napi_ok)
+		return ENOMEM;
+	memset(gs, 0, gs_len);
+	memset(st, 0, st_len);
+	gs->cmd = ETHTOOL_GSTRINGS;
+	gs->string_set = ETH_SS_STATS;
+	gs->len = n;
+	int err = ethtool_ioctl(fd, ifname, gs);
+	if (err)
+		return err;
+	st->cmd = ETHTOOL_GSTATS;
+	st->n_stats = n;
+	err = ethtool_ioctl(fd, ifname, st);
+	if (!err && (gs->len != n || st->n_stats != n))
+		err = EAGAIN; /* the driver's count changed between the calls */
+	return err;
+}
+
+/*
+ * ethtoolStats(netnsPath|null, ifname): { strings, stats } | null. The driver's own
+ * statistics (what `ethtool -S` prints) through the SIOCETHTOOL ioctl: strings is the
+ * raw struct ethtool_gstrings (ETH_SS_STATS), stats the raw struct ethtool_stats.
+ * null when the device has no driver statistics.
+ */
+static napi_value ethtool_stats(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2;
+	napi_value argv[2], o, names, values, nul;
+	char path[512], ifname[IFNAMSIZ];
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (argc < 2 || netns_arg(env, argv[0], path, sizeof(path)) || get_string(env, argv[1], ifname, sizeof(ifname)))
+		return throw_errno(env, "ethtoolStats(netns, ifname)", EINVAL);
+	int err;
+	int fd = socket_in_netns(path, AF_INET, SOCK_DGRAM, 0, &err);
+	if (fd < 0)
+		return throw_errno(env, path[0] ? "ethtool socket in netns" : "ethtool socket", err);
+	int64_t n = ethtool_stat_count(fd, ifname);
+	if (n > 0 && n <= 65536)
+		err = ethtool_read(env, fd, ifname, (uint32_t)n, &names, &values);
+	close(fd);
+	if (n == 0 || n == -EOPNOTSUPP) {
+		napi_get_null(env, &nul);
+		return nul;
+	}
+	if (n < 0)
+		return throw_errno(env, ifname, (int)-n);
+	if (n > 65536)
+		return throw_errno(env, ifname, E2BIG);
+	if (err)
+		return throw_errno(env, ifname, err);
+	CHECK(napi_create_object(env, &o));
+	CHECK(napi_set_named_property(env, o, "strings", names));
+	CHECK(napi_set_named_property(env, o, "stats", values));
+	return o;
+}
+
 #define EXPORT(name, fn)                                                        \
 	do {                                                                    \
 		napi_value f;                                                   \
@@ -983,6 +1217,8 @@ static napi_value init(napi_env env, napi_value exports)
 	EXPORT("pollStop", poll_stop);
 	EXPORT("libbpfVersion", libbpf_ver);
 	EXPORT("probeProgType", probe_prog_type);
+	EXPORT("netlinkRequest", netlink_request);
+	EXPORT("ethtoolStats", ethtool_stats);
 	return exports;
 }
 

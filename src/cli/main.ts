@@ -13,6 +13,8 @@ import { diagnose, formatDoctor } from '../doctor/io/doctor.js';
 import { netnsNames, resolveNetns } from '../kernel/io/netns.js';
 import { runTrace } from '../run/io/session.js';
 import { FUNC_BACKENDS } from '../engine/io/loader.js';
+import { addSocketsCommand } from './sockets.js';
+import { addStatsCommand } from './stats.js';
 
 const DEFAULT_RING_MB = 8;
 
@@ -125,6 +127,9 @@ function buildProgram(result: { code: number }): Command {
     .action(() => {
       result.code = doctorAction();
     });
+
+  addSocketsCommand(program, result);
+  addStatsCommand(program, result);
 
   program
     .command('demo')
