@@ -33,12 +33,12 @@ import {
   parseTraceLine,
   traceMatchRules,
   traceTableScript,
-} from '../nft/trace.js';
-import type { NfTrace, NftChainInfo, NftHookMap, NftTraceFilter, NftTraceRecord } from '../nft/trace.js';
+} from '../nft/parse.js';
+import type { NfTrace, NftChainInfo, NftHookMap, NftTraceFilter, NftTraceRecord } from '../nft/parse.js';
 import { NETNS_RUN_DIR, netnsNames } from '../../kernel/io/netns.js';
 import { pidAlive } from '../../shared/io/process.js';
 
-export type { NfTrace, NftTraceFilter, NftTraceRecord } from '../nft/trace.js';
+export type { NfTrace, NftTraceFilter, NftTraceRecord } from '../nft/parse.js';
 
 /* ------------------------------------------------------------------ running nft */
 

@@ -23,8 +23,8 @@ import {
   samePacket,
   traceMatchRules,
   traceTableScript,
-} from './trace.js';
-import type { NftTraceRecord } from './trace.js';
+} from './parse.js';
+import type { NftTraceRecord } from './parse.js';
 import { tcpFlagsText } from '../../output/tuple.js';
 
 /** test/fixtures/nftrace/<name>, found by walking up from this file (works from src/ and dist/src/). */
