@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { EnvironmentError, UsageError } from '../../shared/errors.js';
 import { describeCandidate, diffCounted, hasRules, isAcceptCandidate, isDropCandidate, parseIptablesSave } from '../legacy/iptsave.js';
 import type { DropCandidate, IptTable } from '../legacy/iptsave.js';
-import type { NfHook } from '../nft/parse.js';
+import type { NfHook } from '../model.js';
 import { NETNS_RUN_DIR } from '../../kernel/io/netns.js';
 
 export type { DropCandidate, IptTable } from '../legacy/iptsave.js';

@@ -21,24 +21,19 @@ import { existsSync, readFileSync, readdirSync, readlinkSync, statSync } from 'n
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { EnvironmentError, UsageError } from '../../shared/errors.js';
-import {
-  NftTraceAssembler,
-  OWN_TABLE_RE,
-  aggregateTrace,
-  chainKey,
-  hookMapOf,
-  ownTableName,
-  parseNftChainsJson,
-  parseNftRuleList,
-  parseTraceLine,
-  traceMatchRules,
-  traceTableScript,
-} from '../nft/parse.js';
-import type { NfTrace, NftChainInfo, NftHookMap, NftTraceFilter, NftTraceRecord } from '../nft/parse.js';
+import { OWN_TABLE_RE, chainKey, hookMapOf } from '../model.js';
+import type { NfTrace, NftChainInfo, NftHookMap, NftTraceRecord } from '../model.js';
+import { NftTraceAssembler } from '../nft/assemble.js';
+import { parseNftChainsJson, parseNftRuleList } from '../nft/listing.js';
+import { parseTraceLine } from '../nft/parse.js';
+import { aggregateTrace } from '../nft/path.js';
+import { ownTableName, traceMatchRules, traceTableScript } from '../nft/table.js';
+import type { NftTraceFilter } from '../nft/table.js';
 import { NETNS_RUN_DIR, netnsNames } from '../../kernel/io/netns.js';
 import { pidAlive } from '../../shared/io/process.js';
 
-export type { NfTrace, NftTraceFilter, NftTraceRecord } from '../nft/parse.js';
+export type { NfTrace, NftTraceRecord } from '../model.js';
+export type { NftTraceFilter } from '../nft/table.js';
 
 /* ------------------------------------------------------------------ running nft */
 

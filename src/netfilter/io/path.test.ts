@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { NfTrace, NftTraceRecord } from '../nft/parse.js';
+import type { NfTrace, NftTraceRecord } from '../model.js';
 import { markedByUs } from './path.js';
 
 function rec(table: string, kind: NftTraceRecord['kind']): NftTraceRecord {

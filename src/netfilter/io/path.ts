@@ -8,8 +8,9 @@
  *   and rule counters (src/netfilter/io/legacy-counters.ts) name the rule. On older kernels only the drops
  *   are named, from counters. See docs/netfilter.md.
  */
-import { OWN_TABLE_RE } from '../nft/parse.js';
-import type { NfJson, NfTrace, NftTraceFilter } from '../nft/parse.js';
+import { OWN_TABLE_RE } from '../model.js';
+import type { NfJson, NfTrace } from '../model.js';
+import type { NftTraceFilter } from '../nft/table.js';
 
 type NfStepJson = NfJson;
 import type { TraceOptions } from '../../cli/options.js';
