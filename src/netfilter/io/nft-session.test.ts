@@ -348,18 +348,37 @@ test('bad input: unknown namespace, bad filter; a fresh namespace has no chains'
 
 /* ------------------------------------------------------------------ killed runs */
 
+/**
+ * A run that owns its signals, as pktpath's session does (the trace module installs no
+ * signal handler). On SIGTERM/SIGINT it ends the session as argv[4] says, then dies of
+ * the signal: 'stop' (graceful), 'sync' (cleanupSync(), a forced exit), 'exit'
+ * (process.exit without either: the exit-time cleanup is the last resort).
+ */
 const CHILD = `
 const { startNftTrace } = await import(process.argv[2]);
 const s = await startNftTrace({ netns: process.argv[3], filter: { port: 7 } });
+const mode = process.argv[4] ?? 'stop';
+const onSignal = async (sig) => {
+  if (mode === 'exit') process.exit(3);
+  if (mode === 'sync') s.cleanupSync();
+  else await s.stop();
+  process.kill(process.pid, sig);
+};
+process.once('SIGINT', onSignal);
+process.once('SIGTERM', onSignal);
 process.stdout.write('ready ' + s.table + ' ' + s.monitorPid + '\\n');
 setInterval(() => {}, 1 << 30);
 `;
 
-async function startChild(dir: string, ns: string): Promise<{ child: ChildProcess; table: string; monitorPid: number; exited: Promise<void> }> {
+async function startChild(
+  dir: string,
+  ns: string,
+  mode: 'stop' | 'sync' | 'exit' = 'stop',
+): Promise<{ child: ChildProcess; table: string; monitorPid: number; exited: Promise<void> }> {
   const script = join(dir, 'child.mjs');
   writeFileSync(script, CHILD);
   const mod = join(fileURLToPath(new URL('.', import.meta.url)), 'nft-session.js');
-  const child = spawn(process.execPath, [script, mod, ns], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [script, mod, ns, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((r) => child.on('close', () => r()));
   const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
   exited.then(() => clearTimeout(killer), () => undefined);
@@ -386,6 +405,30 @@ test('SIGTERM: the table is removed and the monitor stops', async (t) => {
       assert.equal(c.child.signalCode, 'SIGTERM', 'dies of the signal when nobody else handles it');
       assert.deepEqual(pktpathTables(topo.cli), []);
       await until('the monitor to exit', 3000, () => !pidAlive(c.monitorPid));
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a forced end without stop(): cleanupSync() on SIGINT, or process.exit alone; no table left, the monitor gone', async (t) => {
+  if (!gate(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'pktpath-nftrace-'));
+  try {
+    await withTopo(async (topo) => {
+      for (const { mode, signal, code } of [
+        { mode: 'sync', signal: 'SIGINT', code: null },
+        { mode: 'exit', signal: null, code: 3 },
+      ] as const) {
+        const c = await startChild(dir, topo.cli, mode);
+        assert.deepEqual(pktpathTables(topo.cli), [`table inet ${c.table}`], mode);
+        c.child.kill(signal ?? 'SIGTERM');
+        await c.exited;
+        assert.equal(c.child.signalCode, signal, mode);
+        assert.equal(c.child.exitCode, code, mode);
+        assert.deepEqual(pktpathTables(topo.cli), [], `${mode}: the table is gone`);
+        await until(`the monitor to exit (${mode})`, 3000, () => !pidAlive(c.monitorPid));
+      }
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });

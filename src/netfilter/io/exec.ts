@@ -1,0 +1,31 @@
+/**
+ * Running the tools netfilter tracing needs (nft, iptables-legacy-save, ip netns exec)
+ * in a named network namespace. Children are started in a session of their own
+ * (`detached`): a Ctrl-C at the terminal goes to the foreground process group, and must
+ * reach pktpath alone, which then stops its children in order (a monitor killed by the
+ * terminal loses the trace lines the kernel had queued for it).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../../shared/errors.js';
+import { NETNS_RUN_DIR } from '../../kernel/io/netns.js';
+
+/** `argv` as run in a namespace (null: ours): `ip netns exec NS argv...`. */
+export function nsArgv(netns: string | null, argv: readonly string[]): [string, string[]] {
+  return netns === null ? [argv[0]!, argv.slice(1)] : ['ip', ['netns', 'exec', netns, ...argv]];
+}
+
+export function haveCommand(name: string): boolean {
+  for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
+    if (dir && existsSync(join(dir, name))) return true;
+  }
+  return false;
+}
+
+/** Throws UsageError unless `netns` is null (ours) or a plain name under /run/netns. */
+export function requireNamedNetns(netns: string | null): void {
+  if (netns === null) return;
+  if (!/^[A-Za-z0-9_.-]+$/.test(netns) || netns === '.' || netns === '..' || !existsSync(join(NETNS_RUN_DIR, netns))) {
+    throw new UsageError(`unknown network namespace "${netns}": not a name under ${NETNS_RUN_DIR}`);
+  }
+}
