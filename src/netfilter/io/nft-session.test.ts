@@ -98,12 +98,19 @@ async function until<T>(what: string, ms: number, pred: () => T | undefined | nu
   }
 }
 
+/** This process and the children it started: pktpath runs of other test files, which trace every namespace, are not ours to check. */
+const ourPids = new Set<number>([process.pid]);
+
+/** pktpath tables of ours in a namespace (null: this one). */
 function pktpathTables(ns: string | null): string[] {
   const out = ns === null ? execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' }) : inNs(ns, ['nft', 'list', 'tables']);
   return out
     .split('\n')
     .map((l) => l.trim())
-    .filter((l) => /^table inet pktpath_/.test(l));
+    .filter((l) => {
+      const m = /^table inet pktpath_(\d+)/.exec(l);
+      return m !== null && ourPids.has(Number(m[1]));
+    });
 }
 
 /** The user's ruleset, without pktpath's tables and without counter values. */
@@ -379,6 +386,7 @@ async function startChild(
   writeFileSync(script, CHILD);
   const mod = join(fileURLToPath(new URL('.', import.meta.url)), 'nft-session.js');
   const child = spawn(process.execPath, [script, mod, ns, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.pid !== undefined) ourPids.add(child.pid);
   const exited = new Promise<void>((r) => child.on('close', () => r()));
   const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
   exited.then(() => clearTimeout(killer), () => undefined);
