@@ -1,9 +1,12 @@
 /** `nft` commands a trace session runs: add and delete its table, list chains and rules. */
 import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { EnvironmentError } from '../../shared/errors.js';
 import { chainKey, hookMapOf } from '../model.js';
 import type { NftChainInfo } from '../model.js';
 import { parseNftChainsJson, parseNftRuleList } from '../nft/listing.js';
+import { NETNS_RUN_DIR } from '../../kernel/io/netns.js';
 import { nsArgv } from './exec.js';
 
 export const NFT_TIMEOUT_MS = 10_000;
@@ -67,11 +70,19 @@ export function deleteTableSync(netns: string | null, table: string): boolean {
   }
 }
 
-/** Delete a table of ours; a table already gone is fine. */
+/**
+ * Delete a table of ours; a table already gone is fine, and so is a namespace that is
+ * no longer under /run/netns (deleted by its owner: the table goes with it once our
+ * monitor, the last process in it, has ended). One retry when nft was killed (a
+ * namespace's owner may kill every process in it before deleting it).
+ */
 export async function deleteTable(netns: string | null, table: string): Promise<void> {
-  const r = await runNft(netns, ['delete', 'table', 'inet', table]);
-  if (r.code !== 0 && !/No such file or directory/.test(r.stderr)) {
-    throw new Error(`nft delete table inet ${table}${netns === null ? '' : ` (netns ${netns})`}: ${firstError(r.stderr)}`);
+  for (let attempt = 0; ; attempt++) {
+    const r = await runNft(netns, ['delete', 'table', 'inet', table]);
+    if (r.code === 0 || /No such file or directory/.test(r.stderr)) return;
+    if (netns !== null && !existsSync(join(NETNS_RUN_DIR, netns))) return;
+    if (r.code === null && attempt === 0) continue;
+    throw new Error(`nft delete table inet ${table}${netns === null ? '' : ` (netns ${netns})`}: ${firstError(r.stderr) || (r.code === null ? 'killed' : `exit ${r.code}`)}`);
   }
 }
 

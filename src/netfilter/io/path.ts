@@ -233,11 +233,16 @@ class NetfilterPaths implements NetfilterPath, WatchedPath {
     for (const s of this.sessions) s.cleanupSync();
   }
 
-  /** Counter snapshots and nft monitors drain side by side; each session ends its monitor once drained. */
+  /**
+   * Counter snapshots and nft monitors drain side by side; each session ends its monitor
+   * once drained. Every session is stopped even when one fails; the first failure is thrown then.
+   */
   private async stopInOrder(): Promise<void> {
     this.stopped = true;
-    await Promise.all([this.watch.stop(), this.settled(), ...this.sessions.map((s) => s.stop())]);
+    const results = await Promise.allSettled([this.watch.stop(), this.settled(), ...this.sessions.map((s) => s.stop())]);
     await this.settled(); // calls made while the monitors drained
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** Resolves once every explainLegacy* call made so far has settled, and its callers' handlers have run. */
