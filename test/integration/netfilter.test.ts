@@ -738,7 +738,7 @@ async function cleanupCase(t: TestContext): Promise<void> {
 
     const assertClean = async (when: string): Promise<void> => {
       for (const ns of namespaces) {
-        assert.deepEqual(await pktpathTables(ns), [], `${when}: pktpath tables left in ${ns}`);
+        assert.deepEqual(await pktpathTables(ns), [], `${when}: pktpath tables left in ${ns} (this test's runs: ${pids.join(', ')})`);
         const now = await rulesOf(ns);
         const was = before.get(ns)!;
         assert.equal(now.ipt, was.ipt, `${when}: iptables-save changed in ${ns}`);
