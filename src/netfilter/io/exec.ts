@@ -3,7 +3,9 @@
  * in a named network namespace. Children are started in a session of their own
  * (`detached`): a Ctrl-C at the terminal goes to the foreground process group, and must
  * reach pktpath alone, which then stops its children in order (a monitor killed by the
- * terminal loses the trace lines the kernel had queued for it).
+ * terminal loses the trace lines the kernel had queued for it). A child leaves the group
+ * only once it runs (setsid between fork and exec): one that the Ctrl-C caught in that
+ * window dies of it, and a short command is then run again (see interrupted()).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,4 +30,9 @@ export function requireNamedNetns(netns: string | null): void {
   if (!/^[A-Za-z0-9_.-]+$/.test(netns) || netns === '.' || netns === '..' || !existsSync(join(NETNS_RUN_DIR, netns))) {
     throw new UsageError(`unknown network namespace "${netns}": not a name under ${NETNS_RUN_DIR}`);
   }
+}
+
+/** A child that died of the terminal's SIGINT (or a SIGTERM to the group) while it was being started: worth one more try. */
+export function interrupted(signal: NodeJS.Signals | null): boolean {
+  return signal === 'SIGINT' || signal === 'SIGTERM';
 }

@@ -18,7 +18,7 @@ import { EnvironmentError } from '../../shared/errors.js';
 import { describeCandidate, diffCounted, hasRules, isAcceptCandidate, isDropCandidate, parseIptablesSave } from '../legacy/iptsave.js';
 import type { DropCandidate, IptTable } from '../legacy/iptsave.js';
 import type { NfHook } from '../model.js';
-import { nsArgv, requireNamedNetns } from './exec.js';
+import { interrupted, nsArgv, requireNamedNetns } from './exec.js';
 
 export type { DropCandidate, IptTable } from '../legacy/iptsave.js';
 
@@ -157,7 +157,9 @@ function snapshotOf(r: ScriptRun, where: string): LegacySnapshot {
  */
 export async function legacySnapshot(netns: string | null): Promise<LegacySnapshot> {
   requireNamedNetns(netns);
-  return snapshotOf(await runScript(netns), netns === null ? '' : ` in netns ${netns}`);
+  let r = await runScript(netns);
+  if (interrupted(r.signal)) r = await runScript(netns);
+  return snapshotOf(r, netns === null ? '' : ` in netns ${netns}`);
 }
 
 /** True when the snapshot holds a legacy rule or a non-ACCEPT builtin policy (either family). */

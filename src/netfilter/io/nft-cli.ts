@@ -7,18 +7,24 @@ import { chainKey, hookMapOf } from '../model.js';
 import type { NftChainInfo } from '../model.js';
 import { parseNftChainsJson, parseNftRuleList } from '../nft/listing.js';
 import { NETNS_RUN_DIR } from '../../kernel/io/netns.js';
-import { nsArgv } from './exec.js';
+import { interrupted, nsArgv } from './exec.js';
 
 export const NFT_TIMEOUT_MS = 10_000;
 
 export interface RunResult {
   code: number | null;
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
 
 /** Run `nft args...` in a namespace (null: ours), feeding `input` on stdin. Never rejects for a non-zero exit. */
-export function runNft(netns: string | null, args: readonly string[], input?: string): Promise<RunResult> {
+export async function runNft(netns: string | null, args: readonly string[], input?: string): Promise<RunResult> {
+  const r = await runNftOnce(netns, args, input);
+  return interrupted(r.signal) ? runNftOnce(netns, args, input) : r;
+}
+
+function runNftOnce(netns: string | null, args: readonly string[], input?: string): Promise<RunResult> {
   const [file, argv] = nsArgv(netns, ['nft', ...args]);
   return new Promise((resolve, reject) => {
     const child = spawn(file, argv, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
@@ -31,9 +37,9 @@ export function runNft(netns: string | null, args: readonly string[], input?: st
       clearTimeout(timer);
       reject(new EnvironmentError(`cannot run nft: ${err.message}`, { cause: err }));
     });
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+      resolve({ code, signal, stdout, stderr });
     });
     child.stdin.on('error', () => undefined);
     child.stdin.end(input ?? '');
