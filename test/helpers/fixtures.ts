@@ -1,14 +1,14 @@
-/** Captured fixtures under test/fixtures/, found from src/ or dist/ alike. */
+/** Captured fixtures under test/fixtures/, read from the package root (works from src/ and dist/ alike). */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../../src/shared/io/paths.js';
 
-/** test/fixtures/<path> as bytes. */
-export function fixtureBytes(path: string): Uint8Array {
-  return new Uint8Array(readFileSync(join(ROOT, 'test', 'fixtures', path)));
+/** test/fixtures/<parts...> as bytes. */
+export function fixtureBytes(...parts: string[]): Uint8Array {
+  return new Uint8Array(readFileSync(join(ROOT, 'test', 'fixtures', ...parts)));
 }
 
-/** test/fixtures/<path> as text. */
-export function fixtureText(path: string): string {
-  return readFileSync(join(ROOT, 'test', 'fixtures', path), 'utf8');
+/** test/fixtures/<parts...> as text. */
+export function fixtureText(...parts: string[]): string {
+  return readFileSync(join(ROOT, 'test', 'fixtures', ...parts), 'utf8');
 }

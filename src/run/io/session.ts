@@ -25,7 +25,7 @@ import { startTracepoints } from '../../engine/io/loader.js';
 import { catalog } from '../../engine/io/catalog.js';
 import type { LegacyStep } from '../../netfilter/legacy/observers.js';
 import { nfOfEval } from '../../netfilter/eval.js';
-import { OWN_TABLE_RE } from '../../netfilter/nft/trace.js';
+import { OWN_TABLE_RE } from '../../netfilter/index.js';
 import type { LoadedTrace } from '../../engine/io/loader.js';
 
 export interface TraceRunOptions {
