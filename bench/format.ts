@@ -1,5 +1,5 @@
 /**
- * Micro-benchmark of the event formatters (src/output/format.ts).
+ * Micro-benchmark of the event formatters (src/output/text.ts).
  *
  * A fixed mix of synthetic events, like a real trace: IPv4 TCP mostly, some IPv6 and UDP,
  * each skb seen by several probes in a row, a few drops and per-probe extras, the
@@ -11,8 +11,8 @@
 import type { RawEvent, RawTuple } from '../src/engine/event.js';
 import { EV_DROP, EV_HAS_TUPLE } from '../src/engine/event.js';
 import type { Resolver } from '../src/output/resolver.js';
-import { makeJsonFormatter, makeTextFormatter } from '../src/output/format.js';
-import type { Formatter } from '../src/output/format.js';
+import { makeJsonFormatter, makeTextFormatter } from '../src/output/text.js';
+import type { Formatter } from '../src/output/text.js';
 
 export interface BenchResult {
   /** mean wall-clock ns per event, text formatter */

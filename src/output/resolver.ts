@@ -2,7 +2,7 @@
  * Names for the numbers in an event. The pure core formats events through this
  * interface; src/os builds the real one from BTF, /proc/kallsyms and /run/netns.
  */
-import type { InfoField } from './format.js';
+import type { InfoField } from './text.js';
 
 export interface Resolver {
   /** Probe name for a probe id ("ip_rcv", "kfree_skb", ...). */

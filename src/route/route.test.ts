@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RawEvent } from '../engine/event.js';
 import { ROUTE_PROBES, routeOf } from './route.js';
-import { makeJsonFormatter, makeTextFormatter } from '../output/format.js';
+import { makeJsonFormatter, makeTextFormatter } from '../output/text.js';
 import type { Resolver } from '../output/resolver.js';
 
 function lookup(table: number, err: number, ifname = 'eth0', gw?: number[]): RawEvent {

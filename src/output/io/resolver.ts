@@ -4,7 +4,7 @@
  * netns names from /run/netns, and the monotonic-to-wall-clock offset.
  */
 import { dropReasonNames } from '../../kernel/btf.js';
-import type { InfoField } from '../format.js';
+import type { InfoField } from '../text.js';
 import type { Resolver } from '../resolver.js';
 import { probeNames } from '../../engine/catalog.js';
 import { catalog } from '../../engine/io/catalog.js';

@@ -7,7 +7,7 @@ process.env.TZ = 'UTC';
 import type { RawEvent, RawTuple } from '../engine/event.js';
 import { EV_DROP, EV_HAS_TUPLE, EV_STACK } from '../engine/event.js';
 import type { Resolver } from './resolver.js';
-import { makeJsonFormatter, makeTextFormatter, probeInfo, jsonString } from './format.js';
+import { makeJsonFormatter, makeTextFormatter, probeInfo, jsonString } from './text.js';
 import { parseAddr } from './tuple.js';
 
 const PROBES: Record<number, string> = {
