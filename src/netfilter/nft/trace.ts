@@ -21,7 +21,7 @@
  * - Lines of different packets interleave (a `reject` prints its ICMP error's lines
  *   before the rule line that sent it).
  */
-import { parseAddr } from '../../output/tuple.js';
+import { parseAddr } from '../../shared/addr.js';
 
 /* ------------------------------------------------------------------ types */
 
