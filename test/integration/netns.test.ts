@@ -26,8 +26,9 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 let nextPort = 41000 + (process.pid % 2000) * 4;
 const freshPort = (): number => nextPort++;
 
+/** The events here are tracepoints': no function backend, whatever the kernel has (guest kernels too). */
 async function traced(args: string[], body: (trace: TraceRun) => Promise<void>): Promise<TraceResult> {
-  return whileTracing(await spawnTrace(args), body);
+  return whileTracing(await spawnTrace(['--backend', 'tracepoints', ...args]), body);
 }
 
 /** Why the running kernel's kfree_skb tracepoint cannot name the receiving socket, or null. */
