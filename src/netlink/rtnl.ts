@@ -8,7 +8,7 @@
  * mounted it, not the one we ask about.
  */
 import { attrString, attrUint, encodeRequest, NLM_F_DUMP, parseAttributes, replyMessages } from './netlink.js';
-import { formatAddr } from '../output/tuple.js';
+import { formatAddr } from '../shared/addr.js';
 
 const RTM_NEWLINK = 16;
 const RTM_GETLINK = 18;

@@ -10,7 +10,7 @@
  * then attributes; INET_DIAG_SKV6ONLY comes with IPv6 listening and unconnected sockets.
  */
 import { encodeRequest, NLM_F_DUMP, parseAttributes, replyMessages } from '../netlink/netlink.js';
-import { formatAddr } from '../output/tuple.js';
+import { formatAddr } from '../shared/addr.js';
 
 const SOCK_DIAG_BY_FAMILY = 20;
 const REQ_LEN = 56;

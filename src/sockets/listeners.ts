@@ -9,7 +9,7 @@
  * bound to a device answers only packets arriving on it (said, not checked: the incoming
  * device is not part of the question).
  */
-import { formatAddr, parseAddr } from '../output/tuple.js';
+import { formatAddr, parseAddr } from '../shared/addr.js';
 import { formatEndpoint, isAnyAddr, isListening, ownersText } from './socket.js';
 import type { Socket } from './socket.js';
 

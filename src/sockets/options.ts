@@ -3,7 +3,7 @@
  * is a UsageError naming the option, the value and what was expected.
  */
 import { UsageError } from '../shared/errors.js';
-import { formatAddr, parseAddr } from '../output/tuple.js';
+import { formatAddr, parseAddr } from '../shared/addr.js';
 import type { SockProto } from './diag.js';
 
 export interface RawSocketsOptions {

@@ -73,6 +73,7 @@ export function kernelFeatureFields(btf: Btf): ConfigFields {
   const args = (tp: string): readonly string[] => btf.tracepointArgs(tp) ?? [];
   return {
     has_kfree_reason: args('kfree_skb').length >= 3 ? 1 : 0,
+    has_kfree_rx_sk: args('kfree_skb').length >= 4 ? 1 : 0,
     has_consume_location: args('consume_skb').length >= 2 ? 1 : 0,
     has_rst_reason: args('tcp_send_reset').length >= 3 ? 1 : 0,
   };

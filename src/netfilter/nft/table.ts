@@ -2,7 +2,7 @@
  * pktpath's own tracing table: its name, and the `nft -f` script whose base chains set
  * nftrace on the packets the run's filter matches (and do nothing else). Pure.
  */
-import { parseAddr } from '../../output/tuple.js';
+import { parseAddr } from '../../shared/addr.js';
 import { OWN_TABLE_RE } from '../model.js';
 
 /** What packets pktpath's table marks for tracing. Every field is optional; all must match. */
