@@ -2,7 +2,7 @@
  * `pktpath doctor` as data: the rows, their verdicts and the table's text, from the
  * outcomes of the real attempts that src/doctor/io/checks.ts makes.
  */
-import { KERNEL_FLOORS, hasFeature, proofText } from '../kernel/features.js';
+import { KERNEL_FLOORS, proofHolds, proofText } from '../kernel/features.js';
 import type { KernelFacts, KernelFloor } from '../kernel/features.js';
 
 export type Verdict = 'ok' | 'no' | 'warn' | 'info';
@@ -61,7 +61,7 @@ export function tracepointRows(present: readonly string[], missing: readonly str
  */
 export function floorRows(facts: KernelFacts | null, floors: readonly KernelFloor[] = KERNEL_FLOORS): DoctorRow[] {
   return floors.map((f) => {
-    const has = facts ? hasFeature(f.feature, facts) : null;
+    const has = facts ? proofHolds(f.proof, facts) : null;
     const what = `${f.since ? `Linux ${f.since}+ ` : ''}${f.what}: ${proofText(f.proof)}; for ${f.usedFor}`;
     if (has === null) return row(`floor ${f.feature}`, 'info', `${what} (cannot tell here)`);
     if (has) return row(`floor ${f.feature}`, 'ok', what);

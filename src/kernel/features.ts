@@ -90,7 +90,11 @@ export function floorOf(feature: FeatureId): KernelFloor {
 
 /** Whether the kernel has the feature: true, false, or null when it cannot be told (no BTF). */
 export function hasFeature(feature: FeatureId, facts: KernelFacts): boolean | null {
-  const p = floorOf(feature).proof;
+  return proofHolds(floorOf(feature).proof, facts);
+}
+
+/** Whether the proof holds on the kernel: true, false, or null when it cannot be told (no BTF). */
+export function proofHolds(p: Proof, facts: KernelFacts): boolean | null {
   if (p.kind === 'symbol') return facts.hasSymbol(p.name);
   const btf = facts.btf;
   if (p.kind === 'btf' || !btf) return btf ? true : p.kind === 'btf' ? false : null;
