@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseBtf } from './btf.js';
-import { KERNEL_FLOORS, floorsMarkdown, hasFeature, kernelFeatureFields, missingFeature } from './features.js';
+import { KERNEL_FLOORS, floorsMarkdown, hasFeature, kernelFeatureFields, missingArguments, missingFeature } from './features.js';
 import type { FeatureId, KernelFacts } from './features.js';
 import { BtfWriter } from '../../test/helpers/btf-encoder.js';
 
@@ -78,6 +78,14 @@ test('missingFeature: the first floor the kernel provably lacks, in words; null 
   assert.equal(missingFeature(['fentry', 'func_ip'], OLD), 'needs bpf_get_func_ip (Linux 5.15+), and this kernel has no BPF_FUNC_get_func_ip in enum bpf_func_id');
   assert.equal(missingFeature(['kprobes'], OLD), 'needs kprobes (CONFIG_KPROBES), and this kernel has no symbol register_kprobe');
   assert.equal(missingFeature(['fentry', 'func_ip', 'func_ret'], NEW), null);
+});
+
+test('missingArguments: the tracepoint arguments an older kernel lacks, only for the tracepoints attached', () => {
+  assert.deepEqual(missingArguments(['kfree_skb', 'netif_rx'], OLD), [
+    { what: 'kfree_skb drop reason', reason: 'needs kfree_skb drop reason (Linux 5.17+), and this kernel has no kfree_skb tracepoint with 3 arguments' },
+  ]);
+  assert.deepEqual(missingArguments(['netif_rx'], OLD), []);
+  assert.deepEqual(missingArguments(['kfree_skb', 'consume_skb', 'tcp_send_reset'], NEW), []);
 });
 
 test('kernelFeatureFields: the pp_config flags follow the tracepoint signatures of the floors table', () => {

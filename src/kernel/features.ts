@@ -154,6 +154,18 @@ export function missingFeature(features: readonly FeatureId[], facts: KernelFact
   return null;
 }
 
+/**
+ * Tracepoint arguments this kernel lacks, for the tracepoints a run attached: the feature
+ * ("kfree_skb drop reason") and why it is off. The trace runs without them.
+ */
+export function missingArguments(tracepoints: readonly string[], facts: KernelFacts): { what: string; reason: string }[] {
+  return KERNEL_FLOORS.flatMap((f) => {
+    if (f.proof.kind !== 'tracepoint-args' || !tracepoints.includes(f.proof.tracepoint)) return [];
+    const reason = missingFeature([f.feature], facts);
+    return reason ? [{ what: f.what, reason }] : [];
+  });
+}
+
 /** Kernel feature flags in pp_config (bpf/event.h), from the tracepoint signatures the floors name. */
 export function kernelFeatureFields(btf: Btf): Record<string, number> {
   const facts: KernelFacts = { btf, hasSymbol: () => false };

@@ -57,7 +57,7 @@ test('a failure names its phase: no tracepoint at all is an attach-phase KernelE
   if (!gate(t)) return;
   assert.throws(
     () => loadTrace({}, { ringBytes: 1 << 16, only: [] }),
-    (err: unknown) => err instanceof KernelError && err.phase === 'attach' && /^no probe could be attached/.test(err.message),
+    (err: unknown) => err instanceof KernelError && err.phase === 'attach' && /^attach: no probe could be attached/.test(err.message),
   );
 });
 

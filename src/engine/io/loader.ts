@@ -17,7 +17,7 @@
  * and whatever was opened is closed on the way out.
  */
 import type { Btf } from '../../kernel/btf.js';
-import { hasFeature, kernelFeatureFields } from '../../kernel/features.js';
+import { hasFeature, kernelFeatureFields, missingArguments } from '../../kernel/features.js';
 import type { KernelFacts } from '../../kernel/features.js';
 import { kallsyms, kernelBtf, moduleBtf } from '../../kernel/io/kernel.js';
 import { requirePrivileges } from '../../kernel/io/privileges.js';
@@ -305,10 +305,13 @@ function attachAll(b: Build, loaded: Loaded, fn: FunctionsLoaded): ProbeStatus[]
   const probes: ProbeStatus[] = loaded.choices.map(
     (c) => attached.get(c.probe) ?? { probe: c.probe, attached: false, reason: `${c.reason} (added in ${since.get(c.probe)})` },
   );
+  // arguments this kernel's tracepoints lack: the trace runs without them, --verbose says so
+  const on = probes.filter((p) => p.attached).map((p) => p.probe);
+  for (const m of missingArguments(on, b.k.facts)) probes.push({ probe: m.what, attached: false, reason: m.reason });
   probes.push(...fn.status, ...groupStatus(b, loaded.h, fn.backend));
   if (!probes.some((p) => p.attached)) {
     const why = probes.map((p) => `${p.probe}: ${p.reason}`).join('; ');
-    throw new KernelError(`no probe could be attached (${why}); see pktpath doctor`, { phase: 'attach' });
+    throw new KernelError(`attach: no probe could be attached (${why}); see pktpath doctor`, { phase: 'attach' });
   }
   return probes;
 }
