@@ -17,7 +17,7 @@
  * and whatever was opened is closed on the way out.
  */
 import type { Btf } from '../../kernel/btf.js';
-import { hasFeature, kernelFeatureFields, missingArguments } from '../../kernel/features.js';
+import { hasFeature, kernelFeatureFields, missingArguments, missingFeature } from '../../kernel/features.js';
 import type { KernelFacts } from '../../kernel/features.js';
 import { kallsyms, kernelBtf, moduleBtf } from '../../kernel/io/kernel.js';
 import { requirePrivileges } from '../../kernel/io/privileges.js';
@@ -183,8 +183,7 @@ function optionalGroups(k: KernelView, req: TraceRequest): Groups {
 
 /** Why the return-value programs do not load: the kernel floor they need, else the load's error. */
 function returnsWhy(k: KernelView, err: unknown): string {
-  if (hasFeature('func_ret', k.facts) === false) return 'needs bpf_get_func_ret (Linux 5.17+), which this kernel lacks';
-  return `fexit does not load here: ${backendReason('fentry', causeOf(err), true, k.facts)}`;
+  return missingFeature(['fexit', 'func_ret'], k.facts) ?? `fexit does not load here: ${backendReason('fentry', causeOf(err), true, k.facts)}`;
 }
 
 /** Phase select, the function backend: the first in the plan's order that loads and attaches. */
