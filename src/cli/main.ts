@@ -9,7 +9,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { exitCodeOf, PktpathError, UsageError } from '../shared/errors.js';
 import { configValues, parseTraceOptions } from './options.js';
 import type { RawTraceOptions, TraceOptions } from './options.js';
-import { diagnose, formatDoctor } from '../doctor/io/doctor.js';
+import { runDoctorChecks } from '../doctor/io/checks.js';
+import { formatDoctor } from '../doctor/report.js';
 import { netnsNames, resolveNetns } from '../kernel/io/netns.js';
 import { runTrace } from '../run/io/session.js';
 import { FUNC_BACKENDS } from '../engine/io/loader.js';
@@ -73,7 +74,7 @@ async function traceAction(raw: RawTraceOptions & { ringMb?: string }): Promise<
 }
 
 function doctorAction(): number {
-  const { rows, usable } = diagnose();
+  const { rows, usable } = runDoctorChecks();
   process.stdout.write(`${formatDoctor(rows)}\n`);
   if (!usable) {
     process.stderr.write('pktpath: nothing usable: no BPF engine can run on this machine\n');

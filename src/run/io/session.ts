@@ -21,7 +21,7 @@ import { planFunctions } from '../../functions/io/plan.js';
 import { startNetfilterPath } from '../../netfilter/io/path.js';
 import type { NetfilterPath } from '../../netfilter/io/path.js';
 import type { FunctionChoice } from '../../functions/io/plan.js';
-import { startTracepoints } from '../../engine/io/loader.js';
+import { loadTrace } from '../../engine/io/loader.js';
 import { catalog } from '../../engine/io/catalog.js';
 import type { LegacyStep } from '../../netfilter/legacy/observers.js';
 import { nfOfEval } from '../../netfilter/eval.js';
@@ -74,13 +74,13 @@ function startEngine(
   observers: boolean,
 ): { trace: LoadedTrace; label: string } {
   const exclude = route ? [] : ['fib_table_lookup', 'fib6_table_lookup'];
-  if (!choice) return { trace: startTracepoints(config, { ringBytes, exclude, observers }), label: 'tracepoints' };
+  if (!choice) return { trace: loadTrace(config, { ringBytes, exclude, observers }), label: 'tracepoints' };
   const planned = planFunctions(choice);
   if (verbose) {
     err.write(`pktpath: ${planned.discovered} kernel functions take an skb; traceable list: ${planned.traceableSource}\n`);
     for (const s of planned.skipped) err.write(`pktpath: function ${s.name}${s.module ? ` [${s.module}]` : ''}: skipped: ${s.reason}\n`);
   }
-  const trace = startTracepoints(config, { ringBytes, exclude, observers, nfEval: observers, functions: planned.plan });
+  const trace = loadTrace(config, { ringBytes, exclude, observers, nfEval: observers, functions: planned.plan });
   const fns = trace.probes.filter((p) => p.attached && p.via && !p.via.startsWith('tp_btf') && p.via !== 'raw_tp').length;
   const label = trace.backend ? `tracepoints and ${fns} functions via ${trace.backend}` : 'tracepoints only (no function backend works here: --verbose says why)';
   return { trace, label };
