@@ -4,7 +4,9 @@
  * event rate through a function backend against the tracepoint engine on the same
  * (guest) machine.
  *
- *   node dist/bench/guest-functions.js BACKEND OUT.json
+ *   node dist/bench/guest-functions.js BACKEND OUT.json [--defaults-only]
+ *
+ * --defaults-only: the default set's attach and detach times alone (no --all, no traffic).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -13,7 +15,7 @@ import { planFunctions } from '../src/functions/io/plan.js';
 import { native } from '../src/engine/io/native.js';
 import { kernelRelease } from '../src/kernel/io/kernel.js';
 import { RingReader } from '../src/engine/io/ringbuf.js';
-import { startTracepoints } from '../src/engine/io/loader.js';
+import { loadTrace } from '../src/engine/io/loader.js';
 import type { FuncBackend } from '../src/engine/io/loader.js';
 import { createTopology } from '../test/helpers/netns.js';
 
@@ -38,7 +40,7 @@ const NO_MATCH = configValues(parseTraceOptions({ ipaddr: '10.199.250.250' }));
 function attachFigures(backend: FuncBackend, all: boolean): AttachFigures {
   const planned = planFunctions({ all, backends: [backend] });
   const t0 = process.hrtime.bigint();
-  const trace = startTracepoints(NO_MATCH, { ringBytes: 1 << 20, functions: planned.plan });
+  const trace = loadTrace(NO_MATCH, { ringBytes: 1 << 20, functions: planned.plan });
   const t1 = process.hrtime.bigint();
   const attached = trace.probes.filter((p) => p.attached && p.via === backend).length;
   trace.close();
@@ -50,7 +52,7 @@ function attachFigures(backend: FuncBackend, all: boolean): AttachFigures {
 async function eventRate(backend: FuncBackend | null, server: string, serverNs: string, clientNs: string): Promise<{ rate: number; lost: number }> {
   const config = configValues(parseTraceOptions({ ipaddr: server, proto: 'tcp' }));
   const functions = backend ? planFunctions({ all: false, backends: [backend] }).plan : undefined;
-  const trace = startTracepoints(config, { ringBytes: 32 << 20, functions });
+  const trace = loadTrace(config, { ringBytes: 32 << 20, functions });
   const n = native();
   const reader = new RingReader(trace.ring);
   let events = 0;
@@ -73,8 +75,15 @@ async function eventRate(backend: FuncBackend | null, server: string, serverNs: 
 }
 
 async function main(): Promise<void> {
-  const [backend, out] = process.argv.slice(2) as [FuncBackend, string];
+  const [backend, out, mode] = process.argv.slice(2) as [FuncBackend, string, string | undefined];
   const defaults = attachFigures(backend, false);
+  if (mode === '--defaults-only') {
+    // the same set detached one link after another, as close() did before it detached in parallel
+    native().setDetachThreads(1);
+    const serial = attachFigures(backend, false);
+    writeFileSync(out, JSON.stringify({ kernel: kernelRelease(), backend, defaults, serialDetachS: serial.detachS }));
+    return;
+  }
   let all: AttachFigures | { error: string };
   try {
     all = attachFigures(backend, true);

@@ -94,7 +94,7 @@ struct pp_config {
 	__u8 has_consume_location; /* consume_skb carries a location */
 	__u8 keep;          /* --keep: follow a matched skb to its end */
 	__u8 observe;       /* netfilter observers loaded: follow a packet that matched at one through netfilter */
-	__u8 pad[1];
+	__u8 has_kfree_rx_sk; /* kfree_skb carries the receiving socket (rx_sk, 6.11+) */
 	__u32 pid;          /* -p, 0 = any */
 	__u32 netns;        /* -N, 0 = any */
 	__u32 mark;

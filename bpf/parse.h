@@ -211,25 +211,35 @@ static __always_inline int pp_parse_skb(struct sk_buff *skb, struct pp_tuple *t,
 	return 0;
 }
 
-/* Tuple from a socket, as a packet arriving at it: remote -> local. */
-static __always_inline int pp_parse_sock(struct sock *sk, struct pp_tuple *t)
+/*
+ * Tuple from a socket: as a packet arriving at it (remote -> local), or with outgoing set
+ * as one it sends (local -> remote). outgoing is a constant at every call.
+ */
+static __always_inline int pp_parse_sock(struct sock *sk, struct pp_tuple *t, int outgoing)
 {
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 remote_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	__u16 local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
 	t->l4proto = BPF_CORE_READ(sk, sk_protocol);
-	t->sport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	t->dport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	t->sport = outgoing ? local_port : remote_port;
+	t->dport = outgoing ? remote_port : local_port;
 	if (family == PP_AF_INET) {
 		t->l3proto = ETH_P_IP;
-		__be32 d = BPF_CORE_READ(sk, __sk_common.skc_daddr);
-		__be32 s = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-		__builtin_memcpy(t->saddr, &d, 4);
-		__builtin_memcpy(t->daddr, &s, 4);
+		__be32 remote = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__be32 local = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__builtin_memcpy(t->saddr, outgoing ? &local : &remote, 4);
+		__builtin_memcpy(t->daddr, outgoing ? &remote : &local, 4);
 		return 1;
 	}
 	if (family == PP_AF_INET6) {
 		t->l3proto = ETH_P_IPV6;
-		BPF_CORE_READ_INTO(&t->saddr, sk, __sk_common.skc_v6_daddr);
-		BPF_CORE_READ_INTO(&t->daddr, sk, __sk_common.skc_v6_rcv_saddr);
+		if (outgoing) {
+			BPF_CORE_READ_INTO(&t->saddr, sk, __sk_common.skc_v6_rcv_saddr);
+			BPF_CORE_READ_INTO(&t->daddr, sk, __sk_common.skc_v6_daddr);
+		} else {
+			BPF_CORE_READ_INTO(&t->saddr, sk, __sk_common.skc_v6_daddr);
+			BPF_CORE_READ_INTO(&t->daddr, sk, __sk_common.skc_v6_rcv_saddr);
+		}
 		return 1;
 	}
 	return 0;
@@ -312,15 +322,31 @@ static __always_inline struct net_device *pp_skb_dev(struct sk_buff *skb, struct
 	return dev;
 }
 
-static __always_inline __u32 pp_skb_netns(struct sk_buff *skb, struct net_device *dev, struct net_device *route_dev)
+static __always_inline __u32 pp_sock_netns(struct sock *sk)
 {
+	return pp_net_inum(BPF_CORE_READ(sk, __sk_common.skc_net.net));
+}
+
+/*
+ * The namespace of an skb event. First the socket the tracepoint hands over (probe_sk:
+ * kfree_skb's rx_sk, the sk of tcp_retransmit_skb and tcp_send_reset), which is where the
+ * packet is, whatever the skb still says: by the time TCP's socket code drops a received
+ * skb (TCP_OLD_DATA in tcp_data_queue, ...) the skb has lost its device and its route and
+ * is not owned by the socket yet. Then the device it is on (or the one the tracepoint
+ * names), the device its route leads to, the socket that owns it. 0 when none is known.
+ */
+static __always_inline __u32 pp_skb_netns(struct sk_buff *skb, struct net_device *dev, struct net_device *route_dev,
+					  struct sock *probe_sk)
+{
+	if (probe_sk)
+		return pp_sock_netns(probe_sk);
 	if (!dev)
 		dev = route_dev;
 	if (dev)
 		return pp_net_inum(BPF_CORE_READ(dev, nd_net.net));
 	struct sock *sk = BPF_CORE_READ(skb, sk);
 	if (sk)
-		return pp_net_inum(BPF_CORE_READ(sk, __sk_common.skc_net.net));
+		return pp_sock_netns(sk);
 	return 0;
 }
 

@@ -8,7 +8,7 @@
  *   })
  */
 import { Argument } from 'commander';
-import { compileExpression } from '../filter/io/object.js';
+import { compileExpression } from '../filter/io/image.js';
 import type { CompiledFilter } from '../filter/filter.js';
 import { UsageError } from '../shared/errors.js';
 

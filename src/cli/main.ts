@@ -9,11 +9,14 @@ import { Command, CommanderError, Option } from 'commander';
 import { exitCodeOf, PktpathError, UsageError } from '../shared/errors.js';
 import { configValues, parseTraceOptions } from './options.js';
 import type { RawTraceOptions, TraceOptions } from './options.js';
-import { diagnose, formatDoctor } from '../doctor/io/doctor.js';
+import { runDoctorChecks } from '../doctor/io/checks.js';
+import { formatDoctor } from '../doctor/report.js';
 import { netnsNames, resolveNetns } from '../kernel/io/netns.js';
 import { runTrace } from '../run/io/session.js';
 import { compileExpressionArg, expressionArgument, refuseWithExpression } from './expression.js';
 import { FUNC_BACKENDS } from '../engine/io/loader.js';
+import { addSocketsCommand } from './sockets.js';
+import { addStatsCommand } from './stats.js';
 
 const DEFAULT_RING_MB = 8;
 
@@ -75,7 +78,7 @@ async function traceAction(words: string[], raw: RawTraceOptions & { ringMb?: st
 }
 
 function doctorAction(): number {
-  const { rows, usable } = diagnose();
+  const { rows, usable } = runDoctorChecks();
   process.stdout.write(`${formatDoctor(rows)}\n`);
   if (!usable) {
     process.stderr.write('pktpath: nothing usable: no BPF engine can run on this machine\n');
@@ -130,6 +133,9 @@ function buildProgram(result: { code: number }): Command {
     .action(() => {
       result.code = doctorAction();
     });
+
+  addSocketsCommand(program, result);
+  addStatsCommand(program, result);
 
   program
     .command('demo')

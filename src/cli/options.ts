@@ -7,8 +7,8 @@
  * expected, e.g.  invalid --port "70000": expected 1-65535
  */
 import { UsageError } from '../shared/errors.js';
-import type { TimeMode } from '../output/format.js';
-import { parseAddr } from '../output/tuple.js';
+import type { TimeMode } from '../output/index.js';
+import { parseAddr } from '../shared/addr.js';
 
 export type Proto = 'tcp' | 'udp' | 'icmp' | 'any';
 

@@ -19,10 +19,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startTracepoints } from '../../src/engine/io/loader.js';
+import { loadTrace } from '../../src/engine/io/loader.js';
 import { RingReader } from '../../src/engine/io/ringbuf.js';
 import { decodeEvent } from '../../src/engine/decode.js';
-import { compileExpression } from '../../src/filter/io/object.js';
+import { compileExpression } from '../../src/filter/io/image.js';
 import { deleteNetnsSync, ipSync, netnsInode, REPO_ROOT, requireRoot } from '../helpers/netns.js';
 import { readPcap, tcpdumpAccepts } from '../helpers/pcap-file.js';
 import type { Frame } from '../helpers/pcap-file.js';
@@ -75,7 +75,7 @@ function replayPair(): Replay {
 
 /** Corpus indexes the probes reported while the corpus was replayed once; events of other packets in the pair's namespaces are `strays`. */
 async function tracedPackets(expression: string, pair: Replay, keys: ReadonlyMap<string, number>): Promise<{ got: Set<number>; strays: string[]; lost: number }> {
-  const trace = startTracepoints({}, { ringBytes: 8 << 20, filter: compileExpression(expression) });
+  const trace = loadTrace({}, { ringBytes: 8 << 20, filter: compileExpression(expression) });
   const got = new Set<number>();
   const strays: string[] = [];
   let seen = 0;

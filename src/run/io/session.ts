@@ -11,8 +11,8 @@ import type { Finding } from '../../diagnose/explain.js';
 import type { RawEvent } from '../../engine/event.js';
 import type { ConfigFields } from '../../engine/config.js';
 import type { CompiledFilter } from '../../filter/filter.js';
-import { makeJsonFormatter, makeTextFormatter } from '../../output/format.js';
-import type { TimeMode } from '../../output/format.js';
+import { makeJsonFormatter, makeTextFormatter } from '../../output/index.js';
+import type { TimeMode } from '../../output/index.js';
 import { native } from '../../engine/io/native.js';
 import { makeResolver } from '../../output/io/resolver.js';
 import { RingReader } from '../../engine/io/ringbuf.js';
@@ -22,11 +22,11 @@ import { planFunctions } from '../../functions/io/plan.js';
 import { startNetfilterPath } from '../../netfilter/io/path.js';
 import type { NetfilterPath } from '../../netfilter/io/path.js';
 import type { FunctionChoice } from '../../functions/io/plan.js';
-import { startTracepoints } from '../../engine/io/loader.js';
+import { loadTrace } from '../../engine/io/loader.js';
 import { catalog } from '../../engine/io/catalog.js';
 import type { LegacyStep } from '../../netfilter/legacy/observers.js';
 import { nfOfEval } from '../../netfilter/eval.js';
-import { OWN_TABLE_RE } from '../../netfilter/nft/trace.js';
+import { OWN_TABLE_RE } from '../../netfilter/index.js';
 import type { LoadedTrace } from '../../engine/io/loader.js';
 
 export interface TraceRunOptions {
@@ -78,13 +78,13 @@ function startEngine(
   filter: CompiledFilter | undefined,
 ): { trace: LoadedTrace; label: string } {
   const exclude = route ? [] : ['fib_table_lookup', 'fib6_table_lookup'];
-  if (!choice) return { trace: startTracepoints(config, { ringBytes, exclude, observers, filter }), label: 'tracepoints' };
+  if (!choice) return { trace: loadTrace(config, { ringBytes, exclude, observers, filter }), label: 'tracepoints' };
   const planned = planFunctions(choice);
   if (verbose) {
     err.write(`pktpath: ${planned.discovered} kernel functions take an skb; traceable list: ${planned.traceableSource}\n`);
     for (const s of planned.skipped) err.write(`pktpath: function ${s.name}${s.module ? ` [${s.module}]` : ''}: skipped: ${s.reason}\n`);
   }
-  const trace = startTracepoints(config, { ringBytes, exclude, observers, nfEval: observers, functions: planned.plan, filter });
+  const trace = loadTrace(config, { ringBytes, exclude, observers, nfEval: observers, functions: planned.plan, filter });
   const fns = trace.probes.filter((p) => p.attached && p.via && !p.via.startsWith('tp_btf') && p.via !== 'raw_tp').length;
   const label = trace.backend ? `tracepoints and ${fns} functions via ${trace.backend}` : 'tracepoints only (no function backend works here: --verbose says why)';
   return { trace, label };
