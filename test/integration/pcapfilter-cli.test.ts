@@ -69,3 +69,23 @@ test('an expression and a flag that contradict each other show nothing', { timeo
     { tag: 'pcapcli' },
   );
 });
+
+test('payload in page fragments: not shown, and counted at the end', { timeout: 90_000 }, async (t) => {
+  if (!requireRoot(t, { commands: ['iperf3'] })) return;
+  await withTopology(
+    async (topo) => {
+      const server = topo.server.v4;
+      // TCP's payload sits in page fragments, behind the linear headers: the expression cannot see it
+      const res = await whileTracing(await spawnTrace([`tcp port 5201 and host ${server} and tcp[((tcp[12:1] & 0xf0) >> 2):4] = 0x01020304`]), async () => {
+        await topo.exec(topo.server, ['iperf3', '-s', '-1', '-D', '-B', server]);
+        await sleep(300);
+        await topo.exec(topo.client, ['iperf3', '-c', server, '-n', '4M'], { timeoutMs: 30_000 });
+        await sleep(300);
+      });
+      assertCleanRun(res);
+      assert.deepEqual(res.events, [], describeEvents(res.events));
+      assert.match(res.stderr, /^pktpath: \d+ packets not shown: the expression reads bytes that lie outside the skb's linear data there$/m);
+    },
+    { tag: 'pcapcli' },
+  );
+});

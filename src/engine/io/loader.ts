@@ -81,7 +81,12 @@ export interface LoadedTrace {
   /** the function backend in use, if any */
   readonly backend?: FuncBackend;
   /** events dropped because the ring buffer was full, and events emitted, so far */
-  stats(): { lost: number; emitted: number };
+  /**
+   * events dropped because the ring buffer was full, events emitted, and packets a
+   * pcap-filter expression could not decide (bytes it reads lie outside the skb's linear
+   * data), so far
+   */
+  stats(): { lost: number; emitted: number; undecided: number };
   /** Detaches every probe (several at a time) and frees the object; idempotent. */
   close(): void;
   /** close() without blocking the event loop while links detach; idempotent (the same promise). */
@@ -337,9 +342,10 @@ function groupStatus(b: Build, h: ObjHandle, backend: FuncBackend | undefined): 
 /** Phase ring: the ring buffer and counters, and the one way to stop. */
 function handOff(h: ObjHandle, probes: readonly ProbeStatus[], g: Groups, backend: FuncBackend | undefined): LoadedTrace {
   const n = native();
-  let statsFd: number, ringFd: number, ring: RingPages;
+  let statsFd: number, pcapStatsFd: number, ringFd: number, ring: RingPages;
   try {
     statsFd = n.mapFd(h, 'stats');
+    pcapStatsFd = n.mapFd(h, 'pcap_stats');
     ringFd = n.mapFd(h, 'events');
     ring = n.ringbuf(ringFd);
   } catch (err) {
@@ -347,8 +353,8 @@ function handOff(h: ObjHandle, probes: readonly ProbeStatus[], g: Groups, backen
   }
   let closed = false;
   let closing: Promise<void> | undefined;
-  const readStat = (idx: number): number => {
-    const v = n.mapLookup(statsFd, new Uint8Array(new Uint32Array([idx]).buffer), 8);
+  const readStat = (idx: number, fd = statsFd): number => {
+    const v = n.mapLookup(fd, new Uint8Array(new Uint32Array([idx]).buffer), 8);
     return v ? Number(new BigUint64Array(v)[0]) : 0;
   };
   const observers: Observers | undefined = g.observers.on
@@ -361,7 +367,7 @@ function handOff(h: ObjHandle, probes: readonly ProbeStatus[], g: Groups, backen
     ringFd,
     probes,
     backend,
-    stats: () => (closed ? { lost: 0, emitted: 0 } : { lost: readStat(0), emitted: readStat(1) }),
+    stats: () => (closed ? { lost: 0, emitted: 0, undecided: 0 } : { lost: readStat(0), emitted: readStat(1), undecided: readStat(0, pcapStatsFd) }),
     close: () => {
       if (closed) return;
       closed = true;

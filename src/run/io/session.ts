@@ -326,13 +326,16 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
     flush();
   }
   {
-    const { lost } = trace.stats();
+    const { lost, undecided } = trace.stats();
     trace.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     o.out.off('error', onOutError);
     const dropText = [...drops].map(([r, c]) => `${r} ${c}`).join(', ');
     o.err.write(`pktpath: ${events} events, ${lost} lost${dropText ? `; drops: ${dropText}` : '; no drops'}\n`);
+    if (undecided) {
+      o.err.write(`pktpath: ${undecided} packets not shown: the expression reads bytes that lie outside the skb's linear data there\n`);
+    }
     const findings = explainDrops(dropEvents, resolver, nfDrops);
     for (const f of findings) o.err.write(`pktpath: why: ${f.text}\n`);
     return { events, lost, drops, attached: attached.length, skipped: skipped.length, findings };
