@@ -14,7 +14,7 @@ import { median, throughputKept } from './throughput.js';
 import { observerCost } from './netfilter.js';
 import { GUEST_CASES, guestUnavailable, runGuestBench } from './functions.js';
 import type { GuestBench } from './guest-functions.js';
-import { flood } from './flood.js';
+import { flood } from '../test/helpers/flood.js';
 
 const RING_EVENTS = 4_000_000;
 const RING_ROUNDS = 5;

@@ -4,17 +4,15 @@
  * goes to a file, /dev/null, or a pipe nobody reads. Measures the trace's peak RSS, what
  * it counted as lost (ring full, and dropped for back-pressure), and how long it takes to
  * exit after SIGINT while the transfer still runs.
- *
- *   node dist/bench/flood.js [file|devnull|stalled] [seconds]
+ * Used by `npm run bench` (bench/main.ts, part "flood") and test/integration/flood.test.ts.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { PKTPATH_BIN, REPO_ROOT, withTopology } from '../test/helpers/netns.js';
-import type { Topology } from '../test/helpers/netns.js';
+import { PKTPATH_BIN, REPO_ROOT, withTopology } from './netns.js';
+import type { Topology } from './netns.js';
 
 export type FloodSink = 'file' | 'devnull' | 'stalled';
 
@@ -143,22 +141,5 @@ export async function flood(sink: FloodSink, seconds: number): Promise<FloodResu
       }
     },
     { tag: 'flood' },
-  );
-}
-
-// run alone: node dist/bench/flood.js [file|devnull|stalled] [seconds]
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const sink = (process.argv[2] ?? 'file') as FloodSink;
-  flood(sink, Number(process.argv[3] ?? 30)).then(
-    (r) => {
-      const { stderr, ...figures } = r;
-      console.log(JSON.stringify(figures));
-      process.stderr.write(stderr);
-      process.exit(0);
-    },
-    (err: unknown) => {
-      process.stderr.write(`flood: ${(err as Error).stack}\n`);
-      process.exit(1);
-    },
   );
 }
