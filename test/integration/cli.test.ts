@@ -1,6 +1,7 @@
 /**
  * The command line itself: `pktpath --version` names pktpath's version, the libbpf the
- * addon runs with (checked against the installed package), and the running kernel.
+ * addon runs with (checked against the installed package), and the running kernel; a
+ * second SIGINT ends a run at once and still removes pktpath's nft table.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { release } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT, requireRoot, runCli } from '../helpers/netns.js';
+import { REPO_ROOT, execSyncIn, requireRoot, runCli, spawnTrace, whileTracing, withTopology } from '../helpers/netns.js';
 
 /** major.minor of the installed libbpf package (Debian: "1:1.1.2-0+deb12u1" -> "1.1"), or null. */
 function installedLibbpf(): string | null {
@@ -33,4 +34,27 @@ test('pktpath --version and -V: pktpath, libbpf and kernel versions, exit 0', as
     else t.diagnostic('libbpf1 package version unknown (no dpkg): only the form is checked');
     assert.equal(lines[2], `kernel ${release()}`);
   }
+});
+
+test('a second SIGINT exits at once (130) and still removes the nft table of --iptable', { timeout: 60_000 }, async (t) => {
+  if (!requireRoot(t, { commands: ['nft'] })) return;
+  await withTopology(
+    async (topo) => {
+      const trace = await spawnTrace(['--iptable', '--verbose', '-N', topo.client.ns, '-H', topo.server.v4]);
+      // other runs with --iptable and no -N put tables of their own in every namespace
+      const ours = (): string[] => execSyncIn(topo.client.ns, ['nft', 'list', 'tables']).split('\n').filter((l) => l.includes(`pktpath_${trace.pid}`));
+      const res = await whileTracing(trace, async () => {
+        assert.equal(ours().length, 1, 'the run traces with a table of its own');
+        process.kill(trace.pid!, 'SIGINT');
+        // the second once the first is being handled (two at once may arrive as one)
+        for (let i = 0; i < 200 && !/SIGINT: stopping/.test(trace.stderr()); i++) await new Promise((r) => setTimeout(r, 10));
+        process.kill(trace.pid!, 'SIGINT');
+        await trace.waitForExit(20_000);
+      });
+      assert.equal(res.code, 130, `exit code after two SIGINTs; stderr:\n${res.stderr}`);
+      assert.match(res.stderr, /SIGINT again: exiting now/);
+      assert.deepEqual(ours(), [], 'no table of this run left');
+    },
+    { tag: 'sigtwice' },
+  );
 });

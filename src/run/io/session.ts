@@ -144,7 +144,7 @@ class TraceSession {
       onLate: () => this.afterLate(),
       onError: (m) => this.say(m),
     });
-    this.releaseSignals = ownSignals(deps.signals, () => this.stop.request('signal'), (sig) => this.force(sig));
+    this.releaseSignals = ownSignals(deps.signals, (sig) => this.onSignal(sig), (sig) => this.force(sig));
     io.out.on('error', this.onOutError);
     if (req.verbose) {
       for (const p of engine.probes) this.say(p.attached ? `probe ${p.probe}: attached via ${p.via}` : `probe ${p.probe}: skipped: ${p.reason}`);
@@ -232,6 +232,11 @@ class TraceSession {
   private fail(err: unknown): void {
     this.failure ??= err;
     this.stop.request('error');
+  }
+
+  private onSignal(sig: RunSignal): void {
+    if (this.req.verbose) this.say(`${sig}: stopping (${sig} again exits at once)`);
+    this.stop.request('signal');
   }
 
   private force(sig: RunSignal): void {
