@@ -89,7 +89,7 @@ async function traceWhile(args: Record<string, string | boolean>, action: () => 
     for (const line of d.toString().split('\n')) if (line.startsWith('pktpath: why:') || /events, \d+ lost/.test(line)) out.write(`  ${line}\n`);
   });
   const run = runTrace(req, { out, err, onReady: ready, until });
-  await isReady;
+  await Promise.race([isReady, run]); // a run that fails before it is ready rejects here
   await action();
   await new Promise((r) => setTimeout(r, 300)); // let the last packets land
   end();

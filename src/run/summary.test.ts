@@ -12,6 +12,7 @@ test('summaryLine', () => {
     ['drops in the order seen', { drops: new Map([['NO_SOCKET', 2], ['NETFILTER_DROP', 1]]) }, 'pktpath: 12 events, 0 lost; drops: NO_SOCKET 2, NETFILTER_DROP 1'],
     ['ring full', { lost: 7 }, 'pktpath: 12 events, 7 lost; no drops'],
     ['slow output', { lost: 3, backpressure: 4000 }, 'pktpath: 12 events, 3 lost, 4000 dropped for back-pressure (output too slow); no drops'],
+    ['stdout closed', { backpressure: 9, outputClosed: true }, 'pktpath: 12 events, 0 lost, 9 dropped for back-pressure (stdout closed); no drops'],
     ['malformed records', { malformed: 2, firstMalformed: 'RangeError: short' }, 'pktpath: 12 events, 0 lost, 2 malformed records skipped (RangeError: short); no drops'],
   ];
   for (const [what, c, want] of cases) assert.equal(summaryLine({ ...base, ...c }), want, what);

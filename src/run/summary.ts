@@ -16,6 +16,8 @@ export interface RunCounts {
   /** what was wrong with the first malformed record */
   readonly firstMalformed?: string | undefined;
   readonly drops: ReadonlyMap<string, number>;
+  /** stdout's reader went away (EPIPE): what was not written is for that, not for slowness */
+  readonly outputClosed?: boolean;
 }
 
 /**
@@ -24,7 +26,7 @@ export interface RunCounts {
  */
 export function summaryLine(c: RunCounts): string {
   const extra = [
-    c.backpressure ? `, ${c.backpressure} dropped for back-pressure (output too slow)` : '',
+    c.backpressure ? `, ${c.backpressure} dropped for back-pressure (${c.outputClosed ? 'stdout closed' : 'output too slow'})` : '',
     c.malformed ? `, ${c.malformed} malformed records skipped (${c.firstMalformed ?? 'unknown'})` : '',
   ].join('');
   const dropText = [...c.drops].map(([r, n]) => `${r} ${n}`).join(', ');

@@ -296,6 +296,7 @@ class TraceSession {
       malformed: p.malformed,
       firstMalformed: p.firstMalformed,
       drops: p.drops,
+      outputClosed: this.stop.cause === 'output-closed',
     };
     const findings = explainDrops(p.dropEvents, this.resolver, p.nfDrops);
     this.io.err.write(summaryText(counts, findings));
