@@ -27,6 +27,8 @@ export interface FloodResult {
   readonly backpressure: number;
   /** SIGINT to exit, ms */
   readonly exitMs: number;
+  /** SIGINT to the summary line on stderr, ms */
+  readonly summaryMs: number;
   readonly code: number | null;
   readonly signal: string | null;
   /** bytes the trace wrote to its file (sink "file") */
@@ -111,6 +113,10 @@ export async function flood(sink: FloodSink, seconds: number): Promise<FloodResu
         await sleep(seconds * 1000);
         peak = Math.max(peak, vmKb(pid, 'VmHWM'));
         const t0 = performance.now();
+        let summaryMs = NaN;
+        trace.child.stderr!.on('data', () => {
+          if (Number.isNaN(summaryMs) && / events, \d+ lost/.test(trace!.stderr())) summaryMs = performance.now() - t0;
+        });
         trace.child.kill('SIGINT');
         const timer = setTimeout(() => trace!.child.kill('SIGKILL'), 30_000);
         const end = await trace.closed;
@@ -127,6 +133,7 @@ export async function flood(sink: FloodSink, seconds: number): Promise<FloodResu
           ringLost: s?.lost ?? NaN,
           backpressure: s?.backpressure ?? NaN,
           exitMs: Math.round(exitMs),
+          summaryMs: Math.round(summaryMs),
           code: end.code,
           signal: end.signal,
           bytesOut,

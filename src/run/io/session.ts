@@ -93,7 +93,7 @@ export const SLICE = 2048;
 /** After a signal, how long stdout's reader gets to take what was already written to it. */
 export const SETTLE_MS = 250;
 /** How long the stop spends printing what the ring still held. */
-export const FINAL_DRAIN_MS = 300;
+export const FINAL_DRAIN_MS = 200;
 /** The smallest ring record (header + struct pp_event): the final drain reads at most what was there at the stop. */
 const MIN_RECORD = 8 + EVENT.size;
 
