@@ -29,8 +29,12 @@ export interface RunEngine {
   pending(): number;
   /** events the ring buffer had no room for, so far */
   lost(): number;
-  /** Detaches every probe and frees the object; idempotent. */
-  close(): void;
+  /**
+   * Detaches every probe and frees the object; idempotent. May return a promise: a
+   * detach that does not block the event loop lets a second Ctrl-C through (fentry
+   * trampolines take seconds each).
+   */
+  close(): void | Promise<void>;
 }
 
 function loadTrace(req: RunRequest, say: (line: string) => void): { trace: LoadedTrace; label: string } {

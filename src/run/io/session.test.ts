@@ -39,6 +39,8 @@ class FakeEngine implements RunEngine {
   readonly queue: Uint8Array[] = [];
   failPoll: Error | null = null;
   failDrain: Error | null = null;
+  /** a detach that does not end (fentry trampolines on a slow machine) */
+  slowClose = false;
   private onReadable: (() => void) | null = null;
   constructor(private readonly log: string[]) {}
   startPolling(cb: () => void): void {
@@ -67,8 +69,9 @@ class FakeEngine implements RunEngine {
   lost(): number {
     return 3;
   }
-  close(): void {
+  close(): void | Promise<void> {
     this.log.push('detach');
+    if (this.slowClose) return new Promise<void>(() => {});
   }
   wake(): void {
     this.onReadable?.();
@@ -181,6 +184,19 @@ test('a second signal while the stop waits forces the exit, with the signal\'s c
     assert.deepEqual(h.exits, [code]);
     assert.match(h.err(), new RegExp(`${sig} again: exiting now`));
   }
+});
+
+test('the summary comes before a slow detach, and a second signal during the detach forces the exit', async () => {
+  const h = harness();
+  h.engine.slowClose = true;
+  void runTrace(request(), h.io, h.deps);
+  await tick();
+  h.signals.emit('SIGINT');
+  await tick();
+  assert.deepEqual(h.log.slice(-2), ['summary', 'detach']);
+  assert.deepEqual(h.exits, []);
+  h.signals.emit('SIGINT');
+  assert.deepEqual(h.exits, [130]);
 });
 
 test('failures in the middle of a run: the netfilter drain, the summary and the detach still happen, then the error is thrown', async () => {

@@ -104,13 +104,13 @@ export async function runTrace(req: RunRequest, io: RunIo, deps: SessionDeps = r
   try {
     session = new TraceSession(req, io, deps, engine);
   } catch (err) {
-    engine.close();
+    await engine.close();
     throw err;
   }
   try {
     await session.startNetfilter();
   } catch (err) {
-    session.abandon(); // nothing was traced yet: no summary
+    await session.abandon(); // nothing was traced yet: no summary
     throw err;
   }
   return session.run();
@@ -169,10 +169,10 @@ class TraceSession {
   }
 
   /** Undoes the start when the run does not get going. */
-  abandon(): void {
+  async abandon(): Promise<void> {
     this.releaseSignals();
     this.io.out.off('error', this.onOutError);
-    this.engine.close();
+    await this.engine.close();
   }
 
   /** Polls the ring until the run is asked to stop, then stops in order; returns the summary. */
