@@ -88,6 +88,7 @@ struct pp_extra {
 	__u8 queued;   /* the skb is a segment queued in sk (a constant): see pp_event_tuple */
 	struct sock *sk; /* the socket the tracepoint hands over, for the namespace when the skb has none */
 	const struct pp_nf_names *names; /* appended to the event (PP_EV_NAMES); never with a stack */
+	struct pp_pkt pkt; /* packet fields beyond the tuple, filled while parsing */
 };
 
 /* Reserves, fills the common part and submits. t/has_tuple already matched the filter. */
@@ -147,6 +148,11 @@ static __always_inline int pp_emit(void *ctx, __u16 probe, struct sk_buff *skb, 
 		ev->ifindex = BPF_CORE_READ(dev, ifindex);
 		bpf_probe_read_kernel_str(ev->ifname, sizeof(ev->ifname), &dev->name);
 	}
+	__builtin_memcpy(&ev->pkt, &x->pkt, sizeof(ev->pkt));
+	if (dev) {
+		ev->pkt.mtu = BPF_CORE_READ(dev, mtu);
+		ev->pkt.valid |= PP_PKT_MTU;
+	}
 	if (skb) {
 		unsigned char *head = BPF_CORE_READ(skb, head);
 		__u16 mac = BPF_CORE_READ(skb, mac_header);
@@ -155,6 +161,11 @@ static __always_inline int pp_emit(void *ctx, __u16 probe, struct sk_buff *skb, 
 		ev->pkt_type = BPF_CORE_READ_BITFIELD_PROBED(skb, pkt_type);
 		if (mac != PP_NO_HDR)
 			bpf_probe_read_kernel(ev->dst_mac, 6, head + mac);
+		/* skb_shinfo(): skb->end is an offset from head on 64-bit kernels */
+		struct skb_shared_info *si = (struct skb_shared_info *)(head + BPF_CORE_READ(skb, end));
+		ev->pkt.gso_size = BPF_CORE_READ(si, gso_size);
+		ev->pkt.gso_segs = BPF_CORE_READ(si, gso_segs);
+		ev->pkt.valid |= PP_PKT_GSO;
 	}
 	if (with_stack) {
 		long n = bpf_get_stack(ctx, (void *)(ev + 1), PP_MAX_STACK * sizeof(__u64), 0);
@@ -202,7 +213,7 @@ static __always_inline int pp_match_meta(struct sk_buff *skb, struct net_device 
 static __always_inline int pp_event_tuple(struct sk_buff *skb, struct pp_tuple *t, struct pp_extra *x)
 {
 	if (!x->queued)
-		return pp_parse_skb(skb, t, x->direct);
+		return pp_parse_pkt(skb, t, &x->pkt, x->direct);
 	if (!x->sk || !pp_parse_sock(x->sk, t, 1))
 		return 0;
 	__u32 off = bpf_core_field_offset(struct sk_buff, cb) + bpf_core_field_offset(struct tcp_skb_cb, tcp_flags);
@@ -259,7 +270,7 @@ filter:
 	if (CFG.pcap && !pp_pcap_match(skb, dev, x->direct))
 		return 0;
 	int has = pp_event_tuple(skb, &t, x);
-	if (!pp_match_tuple(&t, has))
+	if (!pp_match_tuple(&t, has) && !pp_match_related(&x->pkt))
 		return 0;
 	if (!CFG.netns)
 		netns = pp_skb_netns(skb, dev, route_dev, x->sk);

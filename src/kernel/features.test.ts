@@ -83,6 +83,7 @@ test('missingFeature: the first floor the kernel provably lacks, in words; null 
 test('missingArguments: the tracepoint arguments an older kernel lacks, only for the tracepoints attached', () => {
   assert.deepEqual(missingArguments(['kfree_skb', 'netif_rx'], OLD), [
     { what: 'kfree_skb drop reason', reason: 'needs kfree_skb drop reason (Linux 5.17+), and this kernel has no kfree_skb tracepoint with 3 arguments' },
+    { what: 'kfree_skb receiving socket', reason: 'needs kfree_skb receiving socket (Linux 6.11+), and this kernel has no kfree_skb tracepoint with 4 arguments' },
   ]);
   assert.deepEqual(missingArguments(['netif_rx'], OLD), []);
   assert.deepEqual(missingArguments(['kfree_skb', 'consume_skb', 'tcp_send_reset'], NEW), []);
