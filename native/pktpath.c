@@ -1231,6 +1231,65 @@ static napi_value obj_open_mem(napi_env env, napi_callback_info info)
 }
 
 /*
+ * openPatched(path, name, offsets, bodies): handle — the object file read into memory
+ * that is freed as soon as libbpf has opened it, with bodies[i] written at file offset
+ * offsets[i] first (a pcap-filter expression over its placeholders). The image never
+ * lives in the JavaScript heap, so it costs no memory after the open.
+ */
+static napi_value obj_open_patched(napi_env env, napi_callback_info info)
+{
+	size_t argc = 4;
+	napi_value argv[4];
+	char path[4096], name[256];
+	uint32_t n = 0, m = 0;
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (argc < 4 || get_string(env, argv[0], path, sizeof(path)) || get_string(env, argv[1], name, sizeof(name)) ||
+	    napi_get_array_length(env, argv[2], &n) != napi_ok || napi_get_array_length(env, argv[3], &m) != napi_ok || n != m)
+		return throw_errno(env, "openPatched: path, name, offsets and bodies expected", EINVAL);
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return throw_errno(env, "open BPF object", errno);
+	long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+	char *buf = size > 0 ? malloc(size) : NULL;
+	int ok = buf && fseek(f, 0, SEEK_SET) == 0 && fread(buf, 1, size, f) == (size_t)size;
+	int err = ok ? 0 : (errno ? errno : EIO);
+	fclose(f);
+	for (uint32_t i = 0; ok && i < n; i++) {
+		napi_value off_v, body_v;
+		int64_t off;
+		void *data;
+		size_t len;
+		napi_typedarray_type type;
+		ok = napi_get_element(env, argv[2], i, &off_v) == napi_ok && napi_get_value_int64(env, off_v, &off) == napi_ok &&
+		     napi_get_element(env, argv[3], i, &body_v) == napi_ok &&
+		     napi_get_typedarray_info(env, body_v, &type, &len, &data, NULL, NULL) == napi_ok && type == napi_uint8_array &&
+		     off >= 0 && off + (int64_t)len <= size;
+		if (ok)
+			memcpy(buf + off, data, len);
+		else
+			err = EINVAL;
+	}
+	struct bpf_object *obj = NULL;
+	if (ok) {
+		LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name);
+		obj = bpf_object__open_mem(buf, size, &opts); /* libbpf copies what it keeps */
+		err = obj ? 0 : errno;
+	}
+	free(buf);
+	if (!obj)
+		return throw_errno(env, "open BPF object", err);
+	struct obj_handle *h = calloc(1, sizeof(*h));
+	if (!h) {
+		bpf_object__close(obj);
+		return throw_errno(env, "open", ENOMEM);
+	}
+	h->obj = obj;
+	napi_value ext;
+	CHECK(napi_create_external(env, h, finalize_obj, NULL, &ext));
+	return ext;
+}
+
+/*
  * testRun(progFd, data, repeat): {retval, duration} — BPF_PROG_TEST_RUN on a loaded
  * program (XDP here) with `data` as the packet; duration is ns per run.
  */
@@ -1536,6 +1595,7 @@ static napi_value init(napi_env env, napi_value exports)
 	EXPORT("ethtoolStats", ethtool_stats);
 	EXPORT("pcapCompile", pcap_compile_expr);
 	EXPORT("openMem", obj_open_mem);
+	EXPORT("openPatched", obj_open_patched);
 	EXPORT("testRun", prog_test_run);
 	return exports;
 }

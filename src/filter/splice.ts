@@ -5,7 +5,7 @@
  * size, leaves every offset libbpf and the kernel use (relocations, BTF line and
  * function info, the other functions) valid.
  */
-import { elfSections, elfSymbols } from '../kernel/elf.js';
+import { elfSections, elfSymbol } from '../kernel/elf.js';
 
 const STT_FUNC = 2;
 const SHT_REL = 9;
@@ -25,8 +25,8 @@ export interface Placeholder {
  */
 export function findPlaceholder(elf: Uint8Array, name: string): Placeholder {
   const sections = elfSections(elf);
-  const sym = elfSymbols(elf).find((s) => s.name === name && s.type === STT_FUNC);
-  if (!sym || sym.section !== '.text') throw new Error(`BPF object has no placeholder function ${name} in .text`);
+  const sym = elfSymbol(elf, name);
+  if (!sym || sym.type !== STT_FUNC || sym.section !== '.text') throw new Error(`BPF object has no placeholder function ${name} in .text`);
   const textIndex = sections.findIndex((s) => s.name === '.text');
   const text = sections[textIndex]!;
   const v = new DataView(elf.buffer, elf.byteOffset, elf.byteLength);

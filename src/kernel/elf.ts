@@ -148,3 +148,36 @@ export function elfSymbols(file: Uint8Array): ElfSymbol[] {
   }
   return out;
 }
+
+/**
+ * The first `.symtab` entry named `name`, found without decoding the others (a BPF object
+ * built with -g has tens of thousands of local labels), or undefined.
+ * @throws Error for non-ELF or unsupported input (see {@link elfSections}).
+ */
+export function elfSymbol(file: Uint8Array, name: string): ElfSymbol | undefined {
+  const sections = elfSections(file);
+  const symtab = sections.find((s) => s.type === SHT_SYMTAB);
+  const strsec = symtab ? sections[symtab.link] : undefined;
+  if (!symtab || !strsec) return undefined;
+  const want = new TextEncoder().encode(`${name}\0`);
+  const v = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  const same = (at: number): boolean => {
+    for (let i = 0; i < want.length; i++) if (file[at + i] !== want[i]) return false;
+    return true;
+  };
+  for (let at = symtab.offset + SYMBOL_LEN; at + SYMBOL_LEN <= symtab.offset + symtab.size; at += SYMBOL_LEN) {
+    const nameAt = strsec.offset + v.getUint32(at, true);
+    if (nameAt + want.length > strsec.offset + strsec.size || !same(nameAt)) continue;
+    const info = v.getUint8(at + 4);
+    const shndx = v.getUint16(at + 6, true);
+    return {
+      name,
+      value: toNumber(v.getBigUint64(at + 8, true), 'symbol value'),
+      size: toNumber(v.getBigUint64(at + 16, true), 'symbol size'),
+      section: shndx === 0 || shndx >= SHN_LORESERVE ? undefined : sections[shndx]?.name,
+      type: info & 0xf,
+      bind: info >> 4,
+    };
+  }
+  return undefined;
+}

@@ -13,7 +13,7 @@ import { EnvironmentError, KernelError } from '../../shared/errors.js';
 import type { LoadPhase } from '../../shared/errors.js';
 import { BPF_OBJECT } from '../../shared/io/paths.js';
 import { native } from './native.js';
-import { filteredImage } from '../../filter/io/image.js';
+import { filterPatches } from '../../filter/io/image.js';
 import type { CompiledFilter } from '../../filter/filter.js';
 import type { ObjHandle } from './native.js';
 
@@ -49,7 +49,8 @@ export function phaseError(phase: LoadPhase, probe: string | undefined, detail: 
 export function openObject(filter?: CompiledFilter): ObjHandle {
   if (!existsSync(BPF_OBJECT)) throw new EnvironmentError(`BPF object not built (${BPF_OBJECT}): run npm run setup`);
   try {
-    return native().openMem(filteredImage(filter), 'pktpath');
+    const { offsets, bodies } = filterPatches(filter);
+    return native().openPatched(BPF_OBJECT, 'pktpath', offsets, bodies);
   } catch (err) {
     throw phaseError('open', undefined, `${BPF_OBJECT}: ${(err as Error).message}`, err);
   }
