@@ -17,6 +17,7 @@ import { runTrace } from '../run/io/session.js';
 import { addSocketsCommand } from './sockets.js';
 import { addStatsCommand } from './stats.js';
 import { versions, versionText } from './version.js';
+import { compileExpressionArg, expressionArgument, refuseWithExpression } from './expression.js';
 
 /** Checks that need the machine: the pid and the interface exist. */
 function checkAgainstSystem(opts: TraceOptions): void {
@@ -34,11 +35,14 @@ function checkAgainstSystem(opts: TraceOptions): void {
   }
 }
 
-async function traceAction(raw: RawTraceOptions & { ringMb?: string }): Promise<number> {
+async function traceAction(words: string[], raw: RawTraceOptions & { ringMb?: string }): Promise<number> {
   const opts = parseTraceOptions(raw);
+  const filter = compileExpressionArg(words);
+  refuseWithExpression(filter, opts);
   const netnsInode = opts.netns !== null ? resolveNetns(opts.netns) : 0;
   checkAgainstSystem(opts);
-  const summary = await runTrace(runRequest(opts, { netnsInode, ringMb: raw.ringMb }), { out: process.stdout, err: process.stderr });
+  const req = runRequest(opts, { netnsInode, ringMb: raw.ringMb, ...(filter ? { filter } : {}) });
+  const summary = await runTrace(req, { out: process.stdout, err: process.stderr });
   // stdout's reader stopped reading: what it still holds is counted in the summary, not waited for
   // (a pending write would keep the process alive until the reader reads)
   if (summary.unwritten) process.exit(0);
@@ -95,8 +99,9 @@ function buildProgram(result: { code: number }): Command {
     .option('--route', 'show each route lookup: table, type, output device, gateway, error')
     .option('--iptable', 'show the netfilter table/chain/verdict path and the rule that decided')
     .addOption(new Option('--ring-mb <mb>', 'ring buffer size in MiB').default(String(DEFAULT_RING_MB)))
-    .action(async (raw: RawTraceOptions & { ringMb?: string }) => {
-      result.code = await traceAction(raw);
+    .addArgument(expressionArgument())
+    .action(async (words: string[], raw: RawTraceOptions & { ringMb?: string }) => {
+      result.code = await traceAction(words, raw);
     });
 
   program

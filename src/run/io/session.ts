@@ -284,8 +284,10 @@ class TraceSession {
   private summarize(unwritten: number): TraceSummary {
     const p = this.pipeline;
     let lost = 0;
+    let undecided = 0;
     try {
       lost = this.engine.lost();
+      undecided = this.engine.undecided();
     } catch (err) {
       this.failure ??= err; // the summary is still printed
     }
@@ -297,6 +299,7 @@ class TraceSession {
       firstMalformed: p.firstMalformed,
       drops: p.drops,
       outputClosed: this.stop.cause === 'output-closed',
+      undecided,
     };
     const findings = explainDrops(p.dropEvents, this.resolver, p.nfDrops);
     this.io.err.write(summaryText(counts, findings));
