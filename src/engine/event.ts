@@ -75,4 +75,34 @@ export interface RawEvent {
   nfNames?: { table: string; chain: string } | null;
   /** netfilter path step (--iptable): the base chain traversed and how the packet left it */
   nf?: { pf: number; table: string; chain: string; hook: string | null; verdict: string; rule: string | null };
+
+  /*
+   * Packet fields the diagnosis reads when the kernel side provides them (issue 9, part 2).
+   * All optional: absent means "not captured", never zero. The engine (src/diagnose) names
+   * the rules that wait for them; the kernel side fills them from bpf/event.h when added.
+   */
+  /** IPv4 TTL or IPv6 hop limit of the packet at this probe */
+  ipTtl?: number;
+  /** IPv4 identification field (IPv6: absent) */
+  ipId?: number;
+  /** TCP sequence number (host order) */
+  tcpSeq?: number;
+  /** TCP acknowledgment number (host order) */
+  tcpAck?: number;
+  /** TCP window field as sent (not scaled) */
+  tcpWin?: number;
+  /** skb_shinfo(skb)->gso_size: the segment size of a GSO/GRO packet, 0 when not GSO */
+  gsoSize?: number;
+  /** skb_shinfo(skb)->gso_segs */
+  gsoSegs?: number;
+  /** MTU of the event's device (ifindex) */
+  mtu?: number;
+  /**
+   * ICMP / ICMPv6 error (destination unreachable, packet too big, time exceeded...): the
+   * tuple of the quoted inner header, i.e. the packet the error is about. Lets a flow
+   * filter keep the errors about its flows, and the engine attach them to that flow.
+   */
+  inner?: RawTuple | null;
+  /** ICMP "fragmentation needed" next-hop MTU / ICMPv6 packet-too-big MTU, when the packet is one */
+  icmpMtu?: number;
 }

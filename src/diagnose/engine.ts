@@ -1,0 +1,182 @@
+/**
+ * The diagnosis engine: feed it every event of a trace (push), then ask for the report.
+ * Streaming and bounded: per-flow summaries and open packet lives are capped (state.ts),
+ * candidates per rule and flow too, so memory does not grow with the trace.
+ *
+ * @example
+ *   const d = new Diagnoser(resolver);
+ *   for (const ev of events) d.push(ev);
+ *   const report = d.report({ sockets, counters });
+ */
+import type { RawEvent } from '../engine/event.js';
+import type { Resolver } from '../output/resolver.js';
+import type { DEvent, Facts, Finding, FlowId, Need, Report } from './model.js';
+import { FlowTable, Names, normalize } from './normalize.js';
+import { FlowState, Lives, LIMITS } from './state.js';
+import type { Life } from './state.js';
+import { compileRules, judge, lacking, lifeCandidates } from './evaluate.js';
+import type { Candidate, RuleSet } from './evaluate.js';
+import { buildFindings } from './findings.js';
+import type { Hit } from './findings.js';
+import { RULES } from './rules/index.js';
+import type { Rule } from './rules/types.js';
+import { flowReport, verdictOf } from './report.js';
+import type { NameOf } from './words.js';
+
+export interface DiagnoseOptions {
+  readonly rules?: readonly Rule[];
+  /** a stage "dominates" the latency when its median is at least this long (default 10 ms) */
+  readonly dominantMs?: number;
+}
+
+/** Candidates kept per rule and flow; beyond, only counted. */
+const KEPT_CANDIDATES = 8;
+/** Packets of a life more than this far apart are two packets that shared an address. */
+const LIFE_GAP_NS = 5e9;
+
+interface Bucket {
+  readonly kept: Candidate[];
+  count: number;
+}
+
+export class Diagnoser {
+  private readonly rules: RuleSet;
+  private readonly names: Names;
+  private readonly flows = new FlowTable();
+  private readonly states = new Map<number, FlowState>();
+  private readonly lives = new Lives();
+  private readonly buckets = new Map<number, Map<string, Bucket>>();
+  private readonly has = new Set<Need>();
+  private readonly hits: Hit[] = [];
+  private readonly flowReports: ReturnType<typeof flowReport>[] = [];
+  private readonly nameOf: NameOf;
+  private events = 0;
+  private flowsEvicted = 0;
+
+  constructor(resolver: Resolver, private readonly opts: DiagnoseOptions = {}) {
+    this.rules = compileRules(opts.rules ?? RULES);
+    this.names = new Names(resolver);
+    this.nameOf = { netns: (i) => resolver.netnsName(i) ?? String(i) };
+  }
+
+  /** Reads one event. Events should come in time order, as the ring buffer gives them. */
+  push(ev: RawEvent): void {
+    const e = normalize(ev, ++this.events, this.names, this.flows);
+    this.noteInputs(ev, e);
+    const life = this.lifeOf(e);
+    if (e.flow) this.stateOf(e.flow).add(e);
+    if (!life) lifeCandidates([e], this.rules, (c) => this.keep(c));
+    else if (e.stage === 'drop' || e.stage === 'free') this.closeLife(this.lives.close(e.skb));
+    const old = this.lives.overflow();
+    if (old) this.closeLife(old);
+  }
+
+  private lifeOf(e: DEvent): Life | undefined {
+    if (e.skb === 0n || e.stage === 'nf' || e.stage === 'route' || e.stage === 'tcp-rst-recv') return undefined;
+    const open = this.lives.open.get(e.skb);
+    const last = open?.events[open.events.length - 1];
+    if (last && e.ts - last.ts > LIFE_GAP_NS) this.closeLife(this.lives.close(e.skb));
+    return this.lives.add(e);
+  }
+
+  private noteInputs(ev: RawEvent, e: DEvent): void {
+    if (ev.ipTtl !== undefined) this.has.add('ttl');
+    if (ev.ipId !== undefined) this.has.add('ipid');
+    if (ev.tcpSeq !== undefined) this.has.add('tcpseq');
+    if (ev.gsoSize !== undefined) this.has.add('gso');
+    if (ev.mtu !== undefined) this.has.add('mtu');
+    if (ev.inner) this.has.add('inner');
+    if (e.nf) this.has.add('iptable');
+    if (e.route) this.has.add('route');
+    if (e.probe.startsWith('xdp')) this.has.add('xdp');
+  }
+
+  private stateOf(f: FlowId): FlowState {
+    let s = this.states.get(f.id);
+    if (!s) {
+      if (this.states.size >= LIMITS.flows) this.evictOldestFlow();
+      this.states.set(f.id, (s = new FlowState(f)));
+    }
+    return s;
+  }
+
+  private keep(c: Candidate): void {
+    const fid = c.anchor.flow?.id ?? 0;
+    let byRule = this.buckets.get(fid);
+    if (!byRule) this.buckets.set(fid, (byRule = new Map()));
+    let b = byRule.get(c.rule.rule.id);
+    if (!b) byRule.set(c.rule.rule.id, (b = { kept: [], count: 0 }));
+    b.count++;
+    if (b.kept.length < KEPT_CANDIDATES) b.kept.push(c);
+  }
+
+  private closeLife(life: Life | undefined): void {
+    if (!life || !life.events.length) return;
+    const first = life.events[0]!;
+    if (first.flow) this.states.get(first.flow.id)?.absorb(life);
+    lifeCandidates(life.events, this.rules, (c) => this.keep(c));
+  }
+
+  /** Judges the candidates of one flow (0: events without a flow) into hits. */
+  private judgeFlow(fid: number, env: Parameters<typeof judge>[2]): void {
+    const byRule = this.buckets.get(fid);
+    if (!byRule) return;
+    this.buckets.delete(fid);
+    const state = this.states.get(fid) ?? null;
+    for (const b of byRule.values()) {
+      const rule = b.kept[0]?.rule.rule;
+      if (!rule) continue;
+      const lack = lacking(rule, this.has);
+      if (lack.length) {
+        for (const n of lack) env.missing.add(n);
+        continue;
+      }
+      const held = b.kept.map((c) => ({ c, j: judge(c, state, env) })).filter((x) => x.j !== null);
+      const weight = held.length === b.kept.length ? b.count / b.kept.length : 1;
+      for (const x of held) this.hits.push({ c: x.c, j: x.j!, weight });
+    }
+  }
+
+  private env(facts: Facts): Parameters<typeof judge>[2] {
+    return { facts, names: this.nameOf, missing: this.pendingMissing, dominantNs: (this.opts.dominantMs ?? 10) * 1e6 };
+  }
+  private readonly pendingMissing = new Set<Need>();
+  private evictFacts: Facts = {};
+
+  private evictOldestFlow(): void {
+    const first = this.states.keys().next();
+    if (first.done) return;
+    const fid = first.value;
+    this.judgeFlow(fid, this.env(this.evictFacts));
+    const s = this.states.get(fid)!;
+    this.flowReports.push(flowReport(s, this.nameOf));
+    this.states.delete(fid);
+    this.flows.delete(s.id.key);
+    this.flowsEvicted++;
+  }
+
+  /** Closes what is open and returns the report. Call once, after the last push. */
+  report(facts: Facts = {}): Report {
+    for (const life of [...this.lives.open.values()]) this.closeLife(this.lives.close(life.skb));
+    if (facts.sockets) this.has.add('sockets');
+    if (facts.counters) this.has.add('counters');
+    const env = this.env(facts);
+    for (const fid of [...this.buckets.keys()]) this.judgeFlow(fid, env);
+    const findings: Finding[] = buildFindings(this.hits, this.nameOf, this.has);
+    const flows = [...this.flowReports, ...[...this.states.values()].map((s) => flowReport(s, this.nameOf))].sort((x, y) => x.id - y.id);
+    return {
+      schema: 'pktpath.diagnosis/1',
+      verdict: verdictOf(findings, this.events, flows.length),
+      findings,
+      flows,
+      inputs: {
+        events: this.events,
+        lost: facts.lost ?? 0,
+        flows: flows.length,
+        flowsEvicted: this.flowsEvicted,
+        packetsEvicted: this.lives.evicted,
+        missing: [...this.pendingMissing].filter((n) => !this.has.has(n)).sort(),
+      },
+    };
+  }
+}

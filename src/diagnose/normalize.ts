@@ -1,0 +1,148 @@
+/**
+ * RawEvent + Resolver -> DEvent: names looked up once per distinct value, the flow
+ * interned (one FlowId per conversation, either direction), the stage classified.
+ * Bounded: the flow table holds at most `maxFlows` entries (the engine evicts).
+ */
+import { EV_DROP, EV_FROM_FLOW } from '../engine/event.js';
+import type { RawEvent, RawTuple } from '../engine/event.js';
+import type { Resolver } from '../output/resolver.js';
+import { formatAddr, protoName } from '../output/tuple.js';
+import { routeOf, ROUTE_PROBES } from '../route/route.js';
+import type { DEvent, FlowId } from './model.js';
+import { stageOf } from './stages.js';
+
+const IPPROTO_ICMP = 1;
+const IPPROTO_ICMPV6 = 58;
+
+function isEcho(l4: number, type: number): boolean {
+  return l4 === IPPROTO_ICMPV6 ? type === 128 || type === 129 : type === 0 || type === 8;
+}
+
+function addrKey(b: Uint8Array, family: 4 | 6): string {
+  if (family === 4) return String((((b[0] ?? 0) << 24) | ((b[1] ?? 0) << 16) | ((b[2] ?? 0) << 8) | (b[3] ?? 0)) >>> 0);
+  let s = '';
+  for (let i = 0; i < 16; i++) s += (b[i] ?? 0).toString(16).padStart(2, '0');
+  return s;
+}
+
+/** Ports of a tuple for flow identity: the echo id for ICMP echo, 0 for other ICMP. */
+function portsOf(t: RawTuple): [number, number] {
+  if (t.l4proto === IPPROTO_ICMP || t.l4proto === IPPROTO_ICMPV6) {
+    return isEcho(t.l4proto, t.icmpType) ? [t.icmpId, t.icmpId] : [0, 0];
+  }
+  return [t.sport, t.dport];
+}
+
+/** "tcp 10.0.0.1:40000 -> 10.0.0.2:8080" (IPv6 in brackets), "icmp 10.0.0.1 -> 10.0.0.2". */
+export function flowText(f: FlowId, dir: 0 | 1 = 0): string {
+  const [x, y] = dir === 0 ? [f.a, f.b] : [f.b, f.a];
+  const ports = f.proto === 'tcp' || f.proto === 'udp';
+  const w = (a: string): string => (f.family === 6 && ports ? `[${a}]` : a);
+  return ports ? `${f.proto} ${w(x.addr)}:${x.port} -> ${w(y.addr)}:${y.port}` : `${f.proto} ${x.addr} -> ${y.addr}`;
+}
+
+export class FlowTable {
+  readonly byKey = new Map<string, FlowId>();
+  private next = 1;
+
+  /** The flow of a tuple and the tuple's direction in it; null for tuples without addresses. */
+  lookup(t: RawTuple | null, create: boolean): { flow: FlowId; dir: 0 | 1 } | null {
+    if (!t || (t.family !== 4 && t.family !== 6)) return null;
+    const fam = t.family;
+    const [sp, dp] = portsOf(t);
+    const s = addrKey(t.saddr, fam) + ':' + sp;
+    const d = addrKey(t.daddr, fam) + ':' + dp;
+    const key = t.l4proto + '|' + (s < d ? s + '|' + d : d + '|' + s);
+    let flow = this.byKey.get(key);
+    if (!flow) {
+      if (!create) return null;
+      flow = {
+        id: this.next++,
+        key,
+        proto: protoName(t.l4proto, t.l3proto),
+        family: fam,
+        a: { addr: formatAddr(t.saddr, fam), port: sp },
+        b: { addr: formatAddr(t.daddr, fam), port: dp },
+      };
+      this.byKey.set(key, flow);
+      return { flow, dir: 0 };
+    }
+    // a is the first sender; same addresses both ways (a packet to itself) count as a -> b
+    const fromA = flow.a.port === sp && flow.a.addr === formatAddr(t.saddr, fam);
+    return { flow, dir: fromA ? 0 : 1 };
+  }
+
+  delete(key: string): void {
+    this.byKey.delete(key);
+  }
+}
+
+/** Names for numbers, memoized: the same few probes, reasons and locations recur. */
+export class Names {
+  private readonly probes = new Map<number, string>();
+  private readonly reasons = new Map<number, string>();
+  private readonly symbols = new Map<bigint, string>();
+  constructor(readonly r: Resolver) {}
+
+  probe(id: number): string {
+    let v = this.probes.get(id);
+    if (v === undefined) this.probes.set(id, (v = this.r.probeName(id)));
+    return v;
+  }
+  reason(v: number): string {
+    let s = this.reasons.get(v);
+    if (s === undefined) this.reasons.set(v, (s = this.r.dropReason(v)));
+    return s;
+  }
+  /** location function without "+0x..." */
+  at(addr: bigint): string | null {
+    if (addr === 0n) return null;
+    let s = this.symbols.get(addr);
+    if (s === undefined) {
+      if (this.symbols.size > 65536) this.symbols.clear();
+      this.symbols.set(addr, (s = this.r.symbol(addr).replace(/\+0x[0-9a-f]+(\/0x[0-9a-f]+)?$/, '')));
+    }
+    return s;
+  }
+}
+
+/** Builds the engine's view of one event; `n` is its ordinal in the stream. */
+export function normalize(ev: RawEvent, n: number, names: Names, flows: FlowTable): DEvent {
+  const probe = ev.nf ? 'netfilter' : names.probe(ev.probe);
+  const drop = (ev.flags & EV_DROP) !== 0;
+  const named = stageOf(probe);
+  // a kfree_skb event without a reason flag is a plain free
+  const stage = named === 'drop' && !drop ? 'free' : ev.nf ? 'nf' : named;
+  const t = ev.tuple;
+  const isRoute = ROUTE_PROBES.has(probe);
+  // route lookups describe a flow before its source is chosen: attach only to a known flow
+  const fd = flows.lookup(t, !isRoute && !(ev.flags & EV_FROM_FLOW));
+  const inner = ev.inner ? flows.lookup(ev.inner, false) : null;
+  const icmp = t !== null && (t.l4proto === IPPROTO_ICMP || t.l4proto === IPPROTO_ICMPV6);
+  const route = isRoute ? routeOf(ev) : null;
+  const target = inner ?? fd;
+  return {
+    n,
+    ts: Number(ev.tsNs),
+    probe,
+    stage,
+    netns: ev.netns,
+    dev: ev.ifname,
+    skb: ev.skb,
+    flow: target?.flow ?? null,
+    dir: target?.dir ?? 0,
+    proto: t ? protoName(t.l4proto, t.l3proto) : '',
+    tcpFlags: t && t.l4proto === 6 ? t.tcpFlags : 0,
+    icmpType: icmp ? t.icmpType : -1,
+    icmpCode: icmp ? t.icmpCode : -1,
+    len: ev.len,
+    reason: drop ? names.reason(ev.dropReason) : null,
+    at: drop || stage === 'free' ? names.at(ev.location) : null,
+    nf: ev.nf ?? null,
+    route: route ? { type: route.type, err: route.err, oif: route.oif, table: route.table } : null,
+    sent: probe === 'icmp_send' ? { type: (ev.aux >>> 8) & 0xff, code: ev.aux & 0xff } : null,
+    related: inner !== null,
+    local: false,
+    raw: ev,
+  };
+}

@@ -1,0 +1,203 @@
+/**
+ * The streaming state: per flow, a signature summary of its events (one entry per kind of
+ * event: probe, place, direction, flags... with a count and the first and last), the
+ * latency of each hop, the tcpdump view and example paths; per skb, its life so far.
+ * Everything is capped, so memory stays bounded whatever the input.
+ */
+import type { DEvent, FlowId, PacketPath, PathStage } from './model.js';
+import { Histogram } from './latency.js';
+import { CAPTURE_RX, CAPTURE_TX, hopKind, TX_SIDE } from './stages.js';
+
+export const LIMITS = {
+  /** flows followed at once; the oldest is evaluated and let go beyond this */
+  flows: 4096,
+  /** packets (skb lives) open at once */
+  lives: 32768,
+  /** events kept per packet life (its first ones, and the last) */
+  lifeEvents: 64,
+  /** distinct kinds of event per flow */
+  sigEntries: 512,
+  /** example packet paths per flow */
+  paths: 6,
+  /** distinct hops per flow */
+  hops: 64,
+} as const;
+
+export interface SigEntry {
+  readonly first: DEvent;
+  last: DEvent;
+  count: number;
+}
+
+export interface Life {
+  readonly skb: bigint;
+  readonly events: DEvent[];
+  total: number;
+  readonly local: boolean;
+}
+
+export interface HopState {
+  readonly hist: Histogram;
+  readonly from: string;
+  readonly to: string;
+  readonly kind: string;
+  readonly netns: number;
+  readonly dev: string;
+  readonly dir: 0 | 1;
+}
+
+export interface CaptureState {
+  readonly netns: number;
+  readonly dev: string;
+  readonly seen: [number, number];
+  readonly missed: [number, number];
+}
+
+export class FlowState {
+  events = 0;
+  packets = 0;
+  firstTs = 0;
+  lastTs = 0;
+  sigOverflow = 0;
+  readonly sig = new Map<string, SigEntry>();
+  readonly hops = new Map<string, HopState>();
+  readonly capture = new Map<string, CaptureState>();
+  readonly paths: PacketPath[] = [];
+  /** namespaces where packets of each direction were made (locally originated) */
+  readonly origin: [Set<number>, Set<number>] = [new Set(), new Set()];
+  constructor(readonly id: FlowId) {}
+
+  add(e: DEvent): void {
+    if (this.events++ === 0) this.firstTs = e.ts;
+    this.lastTs = e.ts;
+    const nf = e.nf;
+    const key =
+      e.probe + '|' + e.netns + '|' + e.dev + '|' + e.dir + '|' + e.tcpFlags + '|' + e.icmpType + '|' + e.icmpCode + '|' +
+      (e.local ? 1 : 0) + (e.related ? 1 : 0) + '|' + (e.reason ?? '') + '|' + (e.at ?? '') +
+      (nf ? '|' + nf.table + '.' + nf.chain + '.' + nf.verdict + '|' + (nf.rule ?? '') : '') +
+      (e.sent ? '|s' + e.sent.type + '.' + e.sent.code : '') + (e.route ? '|r' + e.route.type : '');
+    const s = this.sig.get(key);
+    if (s) {
+      s.count++;
+      s.last = e;
+    } else if (this.sig.size < LIMITS.sigEntries) this.sig.set(key, { first: e, last: e, count: 1 });
+    else this.sigOverflow++;
+  }
+
+  /** Latency hops, the tcpdump view and an example path, from a packet's closed life. */
+  absorb(life: Life): void {
+    this.packets++;
+    const ev = life.events;
+    const first = ev[0];
+    if (!first) return;
+    if (life.local && first.flow === this.id) this.origin[first.dir].add(first.netns);
+    for (let i = 0; i < ev.length; i++) {
+      const e = ev[i]!;
+      if (e.flow !== this.id) continue;
+      this.captureAt(e);
+      if (i > 0) this.hop(ev[i - 1]!, e);
+    }
+    this.keepPath(life);
+  }
+
+  private captureAt(e: DEvent): void {
+    const rx = e.probe === CAPTURE_RX;
+    const tx = e.probe === CAPTURE_TX;
+    const queued = e.probe === 'net_dev_queue';
+    if (!rx && !tx && !queued) return;
+    const key = e.netns + '|' + e.dev;
+    let c = this.capture.get(key);
+    if (!c) this.capture.set(key, (c = { netns: e.netns, dev: e.dev, seen: [0, 0], missed: [0, 0] }));
+    if (rx || tx) c.seen[e.dir]++;
+    else c.missed[e.dir]++; // net_dev_queue: counted as missed until its start_xmit is seen
+    if (tx) c.missed[e.dir] = Math.max(0, c.missed[e.dir] - 1);
+  }
+
+  private hop(a: DEvent, b: DEvent): void {
+    if (a.stage === 'nf' || b.stage === 'nf' || b.stage === 'drop' || b.stage === 'free' && a.stage !== 'rx') return;
+    const key = a.probe + '@' + a.netns + '/' + a.dev + '>' + b.probe + '@' + b.netns + '/' + b.dev + '|' + b.dir;
+    let h = this.hops.get(key);
+    if (!h) {
+      if (this.hops.size >= LIMITS.hops) return;
+      const kind = hopKind(a.probe, b.probe, a.netns === b.netns, a.dev === b.dev);
+      this.hops.set(key, (h = { hist: new Histogram(), from: a.probe, to: b.probe, kind, netns: b.netns, dev: b.dev || a.dev, dir: b.dir }));
+    }
+    h.hist.add(b.ts - a.ts);
+  }
+
+  private keepPath(life: Life): void {
+    const ev = life.events;
+    const first = ev[0]!;
+    const last = ev[ev.length - 1]!;
+    const ended = last.stage === 'drop' || last.stage === 'free';
+    const interesting = last.stage === 'drop' || ev.some((e) => e.stage === 'icmp-send' || e.stage === 'tcp-rst-send');
+    const haveDir = this.paths.some((p) => p.dir === (first.dir === 0 ? 'a>b' : 'b>a'));
+    if (this.paths.length >= LIMITS.paths || (haveDir && !interesting)) return;
+    if (!interesting && this.paths.length >= LIMITS.paths - 2) return;
+    this.paths.push(pathOf(life, ended));
+  }
+}
+
+function pathOf(life: Life, ended: boolean): PacketPath {
+  const ev = life.events;
+  const first = ev[0]!;
+  const last = ev[ev.length - 1]!;
+  const stages: PathStage[] = ev.map((e, i) => ({ n: e.n, probe: e.probe, netns: e.netns, dev: e.dev, dtNs: i === 0 ? 0 : e.ts - ev[i - 1]!.ts }));
+  let end = 'still in flight when the trace ended';
+  if (last.stage === 'drop') end = `dropped ${last.reason ?? '?'}${last.at ? ` at ${last.at}` : ''}`;
+  else if (ended) end = `freed${last.at ? ` at ${last.at}` : ''}`;
+  const f = first.flow!;
+  return {
+    skb: '0x' + life.skb.toString(16),
+    flowId: f.id,
+    dir: first.dir === 0 ? 'a>b' : 'b>a',
+    summary: packetSummary(first),
+    stages,
+    end,
+    totalNs: last.ts - first.ts,
+  };
+}
+
+const FLAG_NAMES: readonly [number, string][] = [[0x02, 'SYN'], [0x10, 'ACK'], [0x01, 'FIN'], [0x04, 'RST'], [0x08, 'PSH']];
+
+/** "SYN", "ACK,SYN", "echo request", "udp 512 bytes" */
+export function packetSummary(e: DEvent): string {
+  if (e.proto === 'tcp') return FLAG_NAMES.filter(([b]) => e.tcpFlags & b).map(([, n]) => n).join(',') || 'no flags';
+  if (e.icmpType >= 0) return `icmp type ${e.icmpType} code ${e.icmpCode}`;
+  return `${e.proto} ${e.len} bytes`;
+}
+
+/** Open packet lives, capped: beyond the cap the oldest is closed as it stands. */
+export class Lives {
+  readonly open = new Map<bigint, Life>();
+  evicted = 0;
+
+  /** Adds an event to its packet's life; returns the life (the event's `local` is set from it). */
+  add(e: DEvent): Life {
+    let life = this.open.get(e.skb);
+    if (!life) {
+      life = { skb: e.skb, events: [], total: 0, local: TX_SIDE.has(e.stage) };
+      this.open.set(e.skb, life);
+    }
+    e.local = life.local;
+    life.total++;
+    if (life.events.length < LIMITS.lifeEvents) life.events.push(e);
+    else life.events[LIMITS.lifeEvents - 1] = e;
+    return life;
+  }
+
+  close(skb: bigint): Life | undefined {
+    const life = this.open.get(skb);
+    if (life) this.open.delete(skb);
+    return life;
+  }
+
+  /** The oldest open life when over the cap. */
+  overflow(): Life | undefined {
+    if (this.open.size <= LIMITS.lives) return undefined;
+    const first = this.open.keys().next();
+    if (first.done) return undefined;
+    this.evicted++;
+    return this.close(first.value);
+  }
+}
