@@ -33,7 +33,16 @@ export interface Life {
   readonly skb: bigint;
   readonly events: DEvent[];
   total: number;
-  readonly local: boolean;
+  /** per namespace: did the packet begin there on the transmit side (made there) */
+  readonly madeIn: Map<number, boolean>;
+}
+
+/** Function probes of the receive side (the others, on a packet's first event in a namespace, mean it was made there). */
+const RX_FUNC = /rcv|receive|gro_|_input|deliver|backlog/;
+
+function madeHere(e: DEvent): boolean {
+  if (e.stage === 'func') return !RX_FUNC.test(e.probe);
+  return TX_SIDE.has(e.stage) || e.stage === 'icmp-send' || e.stage === 'tcp-rst-send';
 }
 
 export interface HopState {
@@ -90,7 +99,7 @@ export class FlowState {
     const ev = life.events;
     const first = ev[0];
     if (!first) return;
-    if (life.local && first.flow === this.id) this.origin[first.dir].add(first.netns);
+    for (const [ns, made] of life.madeIn) if (made) this.origin[first.dir].add(ns);
     for (let i = 0; i < ev.length; i++) {
       const e = ev[i]!;
       if (e.flow !== this.id) continue;
@@ -132,7 +141,7 @@ export class FlowState {
     const ended = last.stage === 'drop' || last.stage === 'free';
     const interesting = last.stage === 'drop' || ev.some((e) => e.stage === 'icmp-send' || e.stage === 'tcp-rst-send');
     const haveDir = this.paths.some((p) => p.dir === (first.dir === 0 ? 'a>b' : 'b>a'));
-    if (this.paths.length >= LIMITS.paths || (haveDir && !interesting)) return;
+    if (this.paths.length >= LIMITS.paths || (haveDir && !interesting) || (ev.length < 3 && !interesting)) return;
     if (!interesting && this.paths.length >= LIMITS.paths - 2) return;
     this.paths.push(pathOf(life, ended));
   }
@@ -176,10 +185,12 @@ export class Lives {
   add(e: DEvent): Life {
     let life = this.open.get(e.skb);
     if (!life) {
-      life = { skb: e.skb, events: [], total: 0, local: TX_SIDE.has(e.stage) };
+      life = { skb: e.skb, events: [], total: 0, madeIn: new Map() };
       this.open.set(e.skb, life);
     }
-    e.local = life.local;
+    let made = life.madeIn.get(e.netns);
+    if (made === undefined) life.madeIn.set(e.netns, (made = madeHere(e)));
+    e.local = made;
     life.total++;
     if (life.events.length < LIMITS.lifeEvents) life.events.push(e);
     else life.events[LIMITS.lifeEvents - 1] = e;

@@ -55,7 +55,7 @@ export const DROP_RULES: readonly Rule[] = [
     anchor: { stage: ['drop'] },
     with: [{ role: 'nf', scope: 'flow', dir: 'same', netns: 'same', match: { nf: { verdict: ['DROP', 'REJECT'] } }, optional: true }],
     verdict: 'netns {netns} drops {flow} ({reason} at {at})',
-    what: 'dropped {reason}: {flow} in netns {netns}, in {at}: {reasonMeaning}',
+    what: '{reasonMeaning}',
     advice: '{reasonAdvice}',
   },
 ];

@@ -21,7 +21,7 @@ export const NETFILTER_RULES: readonly Rule[] = [
     with: [{ role: 'icmp', scope: 'skb', match: { sent: { type: [3] } } }, NF_STEP],
     explains: CONSEQUENCES,
     verdict: '{flow} rejected by netfilter in netns {netns}{by}: the kernel answered {icmp}, the client sees "{sees}"',
-    what: 'a REJECT rule in netns {netns}{by} dropped {flow} [{packet}] and sent {icmp} back; the sender\'s connect() fails at once with "{sees}" (it is not a routing problem even when it says "No route to host")',
+    what: 'netfilter in netns {netns} rejected {flow} [{packet}]{by} and sent {icmp} back; the sender\'s connect() fails at once with "{sees}" (not a routing problem, even when it says "No route to host")',
     advice: 'find the REJECT rule (iptables-save -c, nft -a list ruleset in netns {netns}; firewalld adds one with admin-prohibited) and allow the flow',
     source: 'seed 004 (curl: No route to host, admin prohibited filter)',
   },
@@ -35,7 +35,7 @@ export const NETFILTER_RULES: readonly Rule[] = [
     explains: CONSEQUENCES,
     needs: ['iptable'],
     verdict: '{flow} rejected by netfilter in netns {netns}{by}: {rejectAnswer}, the client sees "{sees}"',
-    what: 'the rule{by} in netns {netns} dropped {flow} [{packet}] and answered {rejectAnswer}; the sender sees "{sees}"',
+    what: 'netfilter in netns {netns} dropped {flow} [{packet}]{by} and answered {rejectAnswer}; the sender sees "{sees}"',
     advice: 'allow the flow, or remove the REJECT rule (iptables-save -c, nft -a list ruleset in netns {netns})',
   },
   {
@@ -45,7 +45,8 @@ export const NETFILTER_RULES: readonly Rule[] = [
     priority: 63,
     anchor: DROPPED,
     with: [
-      { role: 'reset', scope: 'flow', dir: 'reverse', netns: 'same', order: 'after', match: { flags: { all: ['RST'] }, origin: 'local', stage: ['tx-queue', 'tx'] } },
+      // netfilter sends its reset before the dropped packet is freed: no order
+      { role: 'reset', scope: 'flow', dir: 'reverse', netns: 'same', match: { flags: { all: ['RST'] }, origin: 'local', stage: ['tx-queue', 'tx'] } },
       { role: 'stack-reset', scope: 'flow', match: { probe: ['tcp_send_reset'] }, absent: true },
       NF_STEP,
     ],

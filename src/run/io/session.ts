@@ -5,7 +5,8 @@
  */
 import { decodeEvent } from '../../engine/decode.js';
 import { EV_DROP, EV_RET } from '../../engine/event.js';
-import { explainDrops } from '../../diagnose/explain.js';
+import { Diagnoser } from '../../diagnose/engine.js';
+import { whyLines } from '../../diagnose/explain.js';
 import { trimTracerFrames } from '../../kernel/stack.js';
 import type { Finding } from '../../diagnose/explain.js';
 import type { RawEvent } from '../../engine/event.js';
@@ -61,9 +62,6 @@ export interface TraceSummary {
   readonly findings: readonly Finding[];
 }
 
-/** Drops kept for the explanation at the end of a run. */
-const MAX_KEPT_DROPS = 10_000;
-
 function startEngine(
   config: object,
   ringBytes: number,
@@ -107,8 +105,8 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
 
   let events = 0;
   const drops = new Map<string, number>();
-  const dropEvents: RawEvent[] = [];
-  const nfDrops: RawEvent[] = [];
+  // every event goes through the diagnosis engine (bounded memory); its findings are the why: lines
+  const diagnoser = new Diagnoser(resolver);
   const reader = new RingReader(trace.ring);
   const limit = o.catchCount ?? Infinity;
   let done = false;
@@ -118,10 +116,10 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
   const pendingLegacy = new Set<Promise<void>>();
   const onEvent = (ev: RawEvent): void => {
     events++;
+    diagnoser.push(ev);
     if (ev.flags & EV_DROP) {
       const r = resolver.dropReason(ev.dropReason);
       drops.set(r, (drops.get(r) ?? 0) + 1);
-      if (dropEvents.length < MAX_KEPT_DROPS) dropEvents.push(ev);
     }
   };
   /** A drop as it comes off the ring: the legacy table that dropped it, named in order with the observers. */
@@ -156,7 +154,6 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
   /** Counts, keeps what the summary needs, and queues the formatted line. */
   const emit = (ev: RawEvent): void => {
     onEvent(ev);
-    if (ev.nf?.verdict === 'DROP' && nfDrops.length < MAX_KEPT_DROPS) nfDrops.push(ev);
     chunk.push(formatter.format(ev));
   };
   const sink = (view: DataView, bytes: Uint8Array, off: number, len: number): boolean => {
@@ -329,7 +326,7 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
     o.out.off('error', onOutError);
     const dropText = [...drops].map(([r, c]) => `${r} ${c}`).join(', ');
     o.err.write(`pktpath: ${events} events, ${lost} lost${dropText ? `; drops: ${dropText}` : '; no drops'}\n`);
-    const findings = explainDrops(dropEvents, resolver, nfDrops);
+    const findings = whyLines(diagnoser.report({ lost: Number(lost) }));
     for (const f of findings) o.err.write(`pktpath: why: ${f.text}\n`);
     return { events, lost, drops, attached: attached.length, skipped: skipped.length, findings };
   }
