@@ -37,6 +37,8 @@ export interface CheckResult {
 }
 
 const WILDCARD = new Set(['0.0.0.0', '::', '*']);
+/** a latency finding needs this many packets through the hop */
+const MIN_SAMPLES = 3;
 
 function dstOf(a: DEvent): { addr: string; port: number } | null {
   const f = a.flow;
@@ -154,7 +156,7 @@ function dominantHop(i: CheckInput): CheckResult | null {
   const flow = i.flow;
   if (!flow) return null;
   const dir = i.anchor.dir;
-  const hops = [...flow.hops.values()].filter((h) => h.dir === dir && h.hist.count > 0);
+  const hops = [...flow.hops.values()].filter((h) => h.dir === dir && h.hist.count >= MIN_SAMPLES);
   const total = hops.reduce((s, h) => s + h.hist.quantile(0.5), 0);
   const top = hops.sort((x, y) => y.hist.quantile(0.5) - x.hist.quantile(0.5))[0];
   if (!top) return null;
@@ -164,7 +166,7 @@ function dominantHop(i: CheckInput): CheckResult | null {
   return {
     vars: {
       who: dir === 0 ? 'packets' : 'replies',
-      hopWords: HOP_WORDS[top.kind] ?? HOP_WORDS.other!,
+      hopWords: (HOP_WORDS[top.kind] ?? HOP_WORDS.other!).replace('{qdisc}', q ? `${q.kind} qdisc` : 'qdisc'),
       hop: `${top.from} -> ${top.to}`,
       median: durationText(p50),
       p90: durationText(top.hist.quantile(0.9)),

@@ -21,6 +21,7 @@ import type { Hit } from './findings.js';
 import { RULES } from './rules/index.js';
 import type { Rule } from './rules/types.js';
 import { flowReport, verdictOf } from './report.js';
+import { QdiscWaits } from './qdisc.js';
 import type { NameOf } from './words.js';
 
 export interface DiagnoseOptions {
@@ -48,6 +49,7 @@ export class Diagnoser {
   private readonly buckets = new Map<number, Map<string, Bucket>>();
   private readonly has = new Set<Need>();
   private readonly hits: Hit[] = [];
+  private readonly qdiscs = new QdiscWaits();
   private readonly flowReports: ReturnType<typeof flowReport>[] = [];
   private readonly nameOf: NameOf;
   private events = 0;
@@ -64,7 +66,15 @@ export class Diagnoser {
     const e = normalize(ev, ++this.events, this.names, this.flows);
     this.noteInputs(ev, e);
     const life = this.lifeOf(e);
-    if (e.flow) this.stateOf(e.flow).add(e);
+    if (e.flow) {
+      const st = this.stateOf(e.flow);
+      st.add(e);
+      if (e.stage === 'qdisc-in') this.qdiscs.enqueue(e);
+      else if (e.stage === 'qdisc-out') {
+        const wait = this.qdiscs.dequeue(e);
+        if (wait !== null) st.sample('qdisc_enqueue', e.netns, e.dev, e, wait);
+      }
+    }
     if (!life) lifeCandidates([e], this.rules, (c) => this.keep(c));
     else if (e.stage === 'drop' || e.stage === 'free') this.closeLife(this.lives.close(e.skb));
     const old = this.lives.overflow();
@@ -74,9 +84,22 @@ export class Diagnoser {
   private lifeOf(e: DEvent): Life | undefined {
     if (e.skb === 0n || e.stage === 'nf' || e.stage === 'route' || e.stage === 'tcp-rst-recv') return undefined;
     const open = this.lives.open.get(e.skb);
-    const last = open?.events[open.events.length - 1];
-    if (last && e.ts - last.ts > LIFE_GAP_NS) this.closeLife(this.lives.close(e.skb));
+    if (open && this.isNewPacket(open, e)) this.closeLife(this.lives.close(e.skb));
     return this.lives.add(e);
+  }
+
+  /**
+   * An skb address is reused once the packet is freed, and not every free is traced (its
+   * headers may be gone): an event long after, in the other direction, or entering a
+   * device the packet already entered, belongs to a new packet.
+   */
+  private isNewPacket(life: Life, e: DEvent): boolean {
+    const last = life.events[life.events.length - 1];
+    if (!last) return false;
+    if (e.ts - last.ts > LIFE_GAP_NS) return true;
+    if (e.flow && last.flow === e.flow && last.dir !== e.dir && !e.related && e.stage !== 'tcp-rst-send' && e.stage !== 'icmp-send') return true;
+    if (e.stage !== 'tx-queue' && e.stage !== 'rx') return false;
+    return life.events.some((x) => x.probe === e.probe && x.netns === e.netns && x.dev === e.dev);
   }
 
   private noteInputs(ev: RawEvent, e: DEvent): void {

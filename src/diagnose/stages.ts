@@ -64,7 +64,7 @@ export function hopKind(from: string, to: string, sameNetns: boolean, sameDev: b
 
 /** Words for a hop kind, as the latency finding tells it. */
 export const HOP_WORDS: Readonly<Record<string, string>> = {
-  qdisc: 'waited in the qdisc',
+  qdisc: 'waited in the {qdisc}',
   'tx-queue': 'waited between the device layer and the driver (tc egress, qdisc)',
   'tx-driver': 'spent in the driver',
   veth: 'crossed the veth pair',

@@ -123,15 +123,22 @@ export class FlowState {
   }
 
   private hop(a: DEvent, b: DEvent): void {
-    if (a.stage === 'nf' || b.stage === 'nf' || b.stage === 'drop' || b.stage === 'free' && a.stage !== 'rx') return;
-    const key = a.probe + '@' + a.netns + '/' + a.dev + '>' + b.probe + '@' + b.netns + '/' + b.dev + '|' + b.dir;
+    if (a.stage === 'nf' || b.stage === 'nf' || b.stage === 'drop' || (b.stage === 'free' && a.stage !== 'rx')) return;
+    // the qdisc wait is measured per queue (qdisc.ts): the skb that leaves may not be the one that entered
+    if (a.stage === 'qdisc-in') return;
+    this.sample(a.probe, a.netns, a.dev, b, b.ts - a.ts);
+  }
+
+  /** Adds one latency sample of the hop from (probe, netns, dev) to event b. */
+  sample(from: string, netns: number, dev: string, b: DEvent, ns: number): void {
+    const key = from + '@' + netns + '/' + dev + '>' + b.probe + '@' + b.netns + '/' + b.dev + '|' + b.dir;
     let h = this.hops.get(key);
     if (!h) {
       if (this.hops.size >= LIMITS.hops) return;
-      const kind = hopKind(a.probe, b.probe, a.netns === b.netns, a.dev === b.dev);
-      this.hops.set(key, (h = { hist: new Histogram(), from: a.probe, to: b.probe, kind, netns: b.netns, dev: b.dev || a.dev, dir: b.dir }));
+      const kind = hopKind(from, b.probe, netns === b.netns, dev === b.dev);
+      this.hops.set(key, (h = { hist: new Histogram(), from, to: b.probe, kind, netns: b.netns, dev: b.dev || dev, dir: b.dir }));
     }
-    h.hist.add(b.ts - a.ts);
+    h.hist.add(ns);
   }
 
   private keepPath(life: Life): void {

@@ -55,7 +55,7 @@ export function icmpWords(family: 4 | 6, type: number, code: number): { icmp: st
 
 /** Fills {name} from ctx; an unknown name stays as written, so a typo shows. */
 export function fill(template: string, ctx: Readonly<Record<string, string>>): string {
-  return template.replace(/\{([a-z:_-]+)\}/gi, (m, k: string) => ctx[k] ?? m);
+  return template.replace(/\{([a-z0-9:_-]+)\}/gi, (m, k: string) => ctx[k] ?? m);
 }
 
 export interface NameOf {
