@@ -504,7 +504,7 @@ export function makeTextFormatter(resolver: Resolver, opts: FormatOptions): Form
  *   tuple       {proto, saddr, daddr, sport, dport, flags, icmp_type, icmp_code, icmp_id} or null;
  *               icmp_* only for icmp/icmpv6 (tuple.ts toTuple has the same shape)
  *   drop_reason kernel name ("NO_SOCKET"), only on drops
- *   location    "func+0xoff", only on drops with a known location
+ *   location    "func+0xoff", on drops and consume_skb events with a known location
  *   stack       ["func+0xoff", ...], only when opts.stack and the event carries frames
  *   info        per-probe extras (PROBE_INFO), only for probes that have them
  */
@@ -552,6 +552,9 @@ export function makeJsonFormatter(resolver: Resolver, opts: FormatOptions): Form
       if (ev.flags & EV_DROP) {
         s += ',"drop_reason":' + jsonString(reasons.get(ev.dropReason));
         if (ev.location !== 0n) s += ',"location":' + jsonString(symbols.get(ev.location));
+      } else if (ev.location !== 0n && p.name === 'consume_skb') {
+        // where a packet was freed normally tells the diagnosis who took it (an XDP program, a socket...)
+        s += ',"location":' + jsonString(symbols.get(ev.location));
       }
       if (ev.flags & EV_KEPT) s += ',"kept":true';
       if (ev.nf) {
