@@ -156,7 +156,8 @@ function dominantHop(i: CheckInput): CheckResult | null {
   const flow = i.flow;
   if (!flow) return null;
   const dir = i.anchor.dir;
-  const hops = [...flow.hops.values()].filter((h) => h.dir === dir && h.hist.count >= MIN_SAMPLES);
+  // the wait for the application to read is the application's time, not the path's
+  const hops = [...flow.hops.values()].filter((h) => h.dir === dir && h.hist.count >= MIN_SAMPLES && h.kind !== 'rx-to-socket');
   const total = hops.reduce((s, h) => s + h.hist.quantile(0.5), 0);
   const top = hops.sort((x, y) => y.hist.quantile(0.5) - x.hist.quantile(0.5))[0];
   if (!top) return null;

@@ -11,6 +11,8 @@ import { describe, test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describeEvents, requireRoot, skipUnlessMet, spawnTrace, whileTracing } from '../helpers/netns.js';
 import type { TraceResult } from '../helpers/netns.js';
 import { buildScene, describeReport, diagnose } from '../helpers/scenes.js';
@@ -63,6 +65,8 @@ async function runCase(t: TestContext, c: Case): Promise<void> {
       outcome = await c.run(s, p);
       await sleep(SETTLE_MS);
     });
+    // PKTPATH_DIAG_KEEP=DIR keeps each case's recorded events (fixtures, debugging)
+    if (process.env.PKTPATH_DIAG_KEEP) writeFileSync(join(process.env.PKTPATH_DIAG_KEEP, `${c.rule}-${p}.jsonl`), res.events.map((e) => JSON.stringify(e)).join('\n') + '\n');
     const { report } = diagnose(res.events, c.facts?.(s, p));
     check(c, s, report, res, outcome);
   } finally {
@@ -71,7 +75,10 @@ async function runCase(t: TestContext, c: Case): Promise<void> {
 }
 
 describe('pktpath diagnosis on real traffic', () => {
+  // PKTPATH_DIAG_CASE=REGEX runs only the matching cases (while working on one)
+  const only = process.env.PKTPATH_DIAG_CASE ? new RegExp(process.env.PKTPATH_DIAG_CASE) : null;
   for (const c of [...CASES, ...MORE_CASES]) {
+    if (only && !only.test(`${c.rule}: ${c.name}`)) continue;
     test(`${c.rule}: ${c.name}`, { timeout: 90_000, ...(c.todo ? { todo: c.todo } : {}) }, (t) => runCase(t, c));
   }
 });

@@ -9,6 +9,7 @@ export const DEVICE_RULES: readonly Rule[] = [
     priority: 50,
     anchor: { reason: ['QDISC_DROP', 'QDISC_OVERLIMIT', 'QDISC_CONGESTED', 'CAKE_FLOOD', 'FQ_BAND_LIMIT', 'FQ_HORIZON_LIMIT', 'FQ_FLOW_LIMIT'] },
     with: [{ role: 'queued', scope: 'flow', dir: 'same', match: { probe: ['qdisc_enqueue'] }, optional: true }],
+    explains: ['latency.dominant-hop'],
     verdict: 'the qdisc of {dev} in netns {netns} is full and drops packets of {flow} ({reason})',
     what: 'packets of {flow} were queued to send on {dev} in netns {netns} faster than its qdisc lets them out, and it dropped them ({reason}): tcpdump never shows such a packet, the qdisc comes before the capture point',
     advice: 'tc -s qdisc show dev {dev} (drops, overlimits, backlog); raise the rate or the limit, or slow the sender',
