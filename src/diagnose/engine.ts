@@ -99,7 +99,9 @@ export class Diagnoser {
     if (e.ts - last.ts > LIFE_GAP_NS) return true;
     if (e.flow && last.flow === e.flow && last.dir !== e.dir && !e.related && e.stage !== 'tcp-rst-send' && e.stage !== 'icmp-send') return true;
     if (e.stage !== 'tx-queue' && e.stage !== 'rx') return false;
-    return life.events.some((x) => x.probe === e.probe && x.netns === e.netns && x.dev === e.dev);
+    if (life.events.some((x) => x.probe === e.probe && x.netns === e.netns && x.dev === e.dev)) return true;
+    // a packet is queued to send only where it was made or where it arrived
+    return e.stage === 'tx-queue' && e.netns !== life.events[0]!.netns && !life.events.some((x) => x.netns === e.netns && x.stage === 'rx');
   }
 
   private noteInputs(ev: RawEvent, e: DEvent): void {

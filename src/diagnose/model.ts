@@ -51,7 +51,8 @@ export interface DEvent {
   readonly ts: number;
   readonly probe: string;
   readonly stage: Stage;
-  readonly netns: number;
+  /** the namespace; an event the kernel could not place (0) takes its packet's last one */
+  netns: number;
   readonly dev: string;
   readonly skb: bigint;
   readonly flow: FlowId | null;

@@ -42,6 +42,8 @@ const RX_FUNC = /rcv|receive|gro_|_input|deliver|backlog/;
 
 function madeHere(e: DEvent): boolean {
   if (e.stage === 'func') return !RX_FUNC.test(e.probe);
+  // a received packet always has its device; one dropped or freed before it has one was made here
+  if ((e.stage === 'drop' || e.stage === 'free' || e.stage === 'icmp-send') && e.dev === '') return true;
   return TX_SIDE.has(e.stage) || e.stage === 'icmp-send' || e.stage === 'tcp-rst-send';
 }
 
@@ -195,6 +197,8 @@ export class Lives {
       life = { skb: e.skb, events: [], total: 0, madeIn: new Map() };
       this.open.set(e.skb, life);
     }
+    const last = life.events[life.events.length - 1];
+    if (e.netns === 0 && last) e.netns = last.netns;
     let made = life.madeIn.get(e.netns);
     if (made === undefined) life.madeIn.set(e.netns, (made = madeHere(e)));
     e.local = made;

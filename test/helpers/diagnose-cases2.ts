@@ -269,11 +269,8 @@ export const MORE_CASES: readonly Case[] = [
     name: 'benign: connections never accepted are purged when the listener closes',
     rule: 'benign.queue-purge',
     trace: (s, p) => tcp(s, p),
-    setup: (s, p) => listen(s, p, { backlog: 4, accept: false, lifeS: 1.5 }),
-    run: async (s, p) => {
-      const r = await out(s.py('cli', `import socket, time\ns=socket.socket(); s.connect((${JSON.stringify(s.v4.srv)}, ${p})); s.send(b'hello'); s.close(); time.sleep(2.5); print('closed')`, 8000));
-      return r;
-    },
+    setup: (s, p) => listen(s, p, { backlog: 4, accept: false, lifeS: 4 }),
+    run: (s, p) => out(s.py('cli', `import socket, time\ns=socket.socket(); s.connect((${JSON.stringify(s.v4.srv)}, ${p})); s.send(b'hello'); s.close(); time.sleep(4.5); print('closed')`, 10_000)),
     outcome: /closed/,
     at: 'srv',
     evidence: ['kfree_skb'],

@@ -9,7 +9,7 @@ const DROPPED = { reason: ['NETFILTER_DROP'] } as const;
 /** the --iptable step that decided (optional: without --iptable the rule is not named) */
 const NF_STEP: Relation = { role: 'nf', scope: 'flow', dir: 'same', netns: 'same', match: { nf: { verdict: ['DROP', 'REJECT'] } }, optional: true };
 const RECEIVED: Relation = { role: 'received', scope: 'skb', order: 'before', netns: 'same', match: { probe: ['netif_receive_skb'] } };
-const CONSEQUENCES = ['tcp.syn-unanswered', 'tcp.retransmit', 'tcp.rst-received', 'tcp.rst-injected', 'benign.rst-after-close'];
+const CONSEQUENCES = ['tcp.syn-unanswered', 'tcp.retransmit', 'tcp.rst-received', 'benign.rst-after-close'];
 
 export const NETFILTER_RULES: readonly Rule[] = [
   {
@@ -50,7 +50,8 @@ export const NETFILTER_RULES: readonly Rule[] = [
       { role: 'stack-reset', scope: 'flow', match: { probe: ['tcp_send_reset'] }, absent: true },
       NF_STEP,
     ],
-    explains: [...CONSEQUENCES, 'tcp.no-listener'],
+    // a router's reset looks forged to the client: it is, by the rule
+    explains: [...CONSEQUENCES, 'tcp.no-listener', 'tcp.rst-injected'],
     verdict: '{flow} rejected with a TCP reset by netfilter in netns {netns}{by}: the client sees "Connection refused"',
     what: 'a rule in netns {netns}{by} dropped {flow} [{packet}] and answered with a TCP reset made by netfilter, not by a socket: to the client it looks exactly like a closed port ("Connection refused")',
     advice: 'find the REJECT --reject-with tcp-reset rule (iptables-save -c, nft -a list ruleset in netns {netns}); the service itself may well be listening',
