@@ -24,6 +24,8 @@ export interface Case {
   readonly at?: Role;
   /** probes the finding's evidence must include */
   readonly evidence?: readonly string[];
+  /** evidence roles the finding must include (e.g. icmp-lost) */
+  readonly roles?: readonly string[];
   /** words the finding (verdict or what) must hold */
   readonly words?: RegExp;
   /** other error/warn rules allowed to fire in the same run */

@@ -80,7 +80,61 @@ def forge(pkt):
 sn = AsyncSniffer(iface=${JSON.stringify(dev)}, filter='tcp dst port ${p} and tcp[tcpflags] & tcp-syn != 0', prn=forge, count=1, timeout=8)
 sn.start(); time.sleep(0.5); print('ready', flush=True); sn.join()`);
 
+/** Cases whose telling evidence waits for inputs the kernel side or other parts do not give yet. */
+const WAITING: readonly Case[] = [
+  {
+    ...pmtuCase(false),
+    name: 'PMTU black hole: the ICMP "fragmentation needed" shown dropped at the sender, tied to the flow by its quoted header',
+    roles: ['icmp-lost'],
+    todo: 'needs ICMP errors matched through their quoted inner header (kernel side: RawEvent.inner)',
+  },
+  {
+    name: 'a reset forged from the server\'s own network position: only its TTL and IP ID give it away (seed 003)',
+    rule: 'tcp.rst-injected',
+    tools: ['scapy'],
+    trace: (s, p) => tcp(s, p),
+    setup: (s, p) => listen(s, p, { lifeS: 10 }),
+    run: async (s, p) => {
+      // the forger sits on the server's own device: same origin namespace, other TTL and IP ID
+      const forger = s.py('srv', FORGE_PY(s.dev.srv, p), 30_000);
+      await sleep(4000);
+      const r = await out(s.py('cli', connectPy(s.v4.srv, p, 2), 8000));
+      await forger;
+      return r;
+    },
+    at: 'cli',
+    words: /TTL is 120/,
+    also: ['tcp.rst-received'],
+    todo: 'needs the IP TTL of each packet (kernel side: RawEvent.ipTtl)',
+  },
+  {
+    name: 'no listener on the address asked, but one on 127.0.0.1: said so from sock_diag',
+    rule: 'tcp.no-listener',
+    trace: (s, p) => tcp(s, p),
+    setup: async (s, p) => {
+      void s.py('srv', listenPy('127.0.0.1', p, { lifeS: 8 }), 12_000);
+      await sleep(500);
+    },
+    run: (s, p) => out(s.py('cli', connectPy(s.v4.srv, p, 2), 6000)),
+    outcome: /ECONNREFUSED/,
+    at: 'srv',
+    words: /A socket listens on 127\.0\.0\.1/,
+    todo: 'needs socket facts from sock_diag (src/sockets, branch l-host, fed to Diagnoser.report)',
+  },
+  {
+    name: 'accept queue full, confirmed by TcpExtListenOverflows',
+    rule: 'tcp.accept-queue-full',
+    trace: (s, p) => tcp(s, p),
+    setup: (s, p) => listen(s, p, { backlog: 1, accept: false, lifeS: 12 }),
+    run: async (s, p) => (await Promise.all([1, 2, 3, 4].map(() => out(s.py('cli', connectPy(s.v4.srv, p, 3.5, 4), 12_000))))).join(' '),
+    at: 'srv',
+    words: /TcpExtListenOverflows \+\d/,
+    todo: 'needs counter deltas (src/stats, branch l-host, fed to Diagnoser.report)',
+  },
+];
+
 export const MORE_CASES: readonly Case[] = [
+  ...WAITING,
   pmtuCase(false),
   pmtuCase(true),
   {

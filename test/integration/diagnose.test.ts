@@ -45,6 +45,7 @@ function check(c: Case, s: Scene, report: Report, res: TraceResult, outcome: str
   for (const probe of c.evidence ?? []) {
     assert.ok(f.evidence.some((e) => e.probe === probe), `${c.rule}: no ${probe} event in the evidence ${JSON.stringify(f.evidence)}${dump}`);
   }
+  for (const role of c.roles ?? []) assert.ok(f.evidence.some((e) => e.role === role), `${c.rule}: no "${role}" evidence ${JSON.stringify(f.evidence)}${dump}`);
   for (const e of f.evidence) assert.ok(e.n >= 1 && e.n <= res.events.length, `evidence #${e.n} is not an event of the run`);
   if (c.words) assert.match(`${f.verdict} ${f.what}`, c.words, `${c.rule}: words${dump}`);
   const wrong = report.findings.filter((x) => (x.level === 'error' || x.level === 'warn') && x.rule !== c.rule && !(c.also ?? []).includes(x.rule));
