@@ -84,7 +84,7 @@ function acceptQueueFull(i: CheckInput): CheckResult | null {
 function origins(flow: FlowState, dir: 0 | 1): { rst: Map<number, DEvent>; other: Set<number> } {
   const rst = new Map<number, DEvent>();
   const other = new Set<number>();
-  for (const s of flow.sig.values()) {
+  for (const s of flow.entries()) {
     const e = s.first;
     if (e.dir !== dir || !e.local || e.stage === 'tcp-rst-recv') continue;
     if (e.tcpFlags & 0x04) {
@@ -97,7 +97,7 @@ function origins(flow: FlowState, dir: 0 | 1): { rst: Map<number, DEvent>; other
 /** The most common value of a field among the peer's packets (TTL, IP ID pattern). */
 function peerTtl(flow: FlowState, anchor: DEvent): number | null {
   const counts = new Map<number, number>();
-  for (const s of flow.sig.values()) {
+  for (const s of flow.entries()) {
     const e = s.first;
     if (e.dir !== anchor.dir || e.netns !== anchor.netns || e.stage !== 'rx' || e.tcpFlags & 0x04) continue;
     const ttl = e.raw.ipTtl;
@@ -157,11 +157,11 @@ function dominantHop(i: CheckInput): CheckResult | null {
   if (!flow) return null;
   const dir = i.anchor.dir;
   // the wait for the application to read is the application's time, not the path's
-  const hops = [...flow.hops.values()].filter((h) => h.dir === dir && h.hist.count >= MIN_SAMPLES && h.kind !== 'rx-to-socket');
-  const total = hops.reduce((s, h) => s + h.hist.quantile(0.5), 0);
-  const top = hops.sort((x, y) => y.hist.quantile(0.5) - x.hist.quantile(0.5))[0];
-  if (!top) return null;
-  const p50 = top.hist.quantile(0.5);
+  const hops = [...flow.hops.values()].filter((h) => h.dir === dir && h.hist.count >= MIN_SAMPLES && h.kind !== 'rx-to-socket').map((h) => ({ h, p50: h.hist.quantile(0.5) }));
+  const total = hops.reduce((s, x) => s + x.p50, 0);
+  const best = hops.sort((x, y) => y.p50 - x.p50)[0];
+  if (!best) return null;
+  const { h: top, p50 } = best;
   if (p50 < i.env.dominantNs || p50 < total * 0.5) return null;
   const q = i.env.facts.qdiscs?.find((x) => x.netns === top.netns && x.dev === top.dev);
   return {
@@ -189,7 +189,7 @@ function sameSizeResent(i: CheckInput): CheckResult | null {
   const a = i.anchor;
   let resent: DEvent | null = null;
   let count = 0;
-  for (const s of flow.sig.values()) {
+  for (const s of flow.entries()) {
     const e = s.last;
     if (e.dir !== a.dir || !e.local || e.n <= a.n || (e.stage !== 'tx-queue' && e.stage !== 'tcp-retrans')) continue;
     if (e.len + 64 < a.len) continue; // the sender went smaller: it heard the MTU

@@ -16,7 +16,7 @@ import { FlowState, Lives, LIMITS } from './state.js';
 import type { Life } from './state.js';
 import { compileRules, judge, lacking, lifeCandidates } from './evaluate.js';
 import type { Candidate, RuleSet } from './evaluate.js';
-import { buildFindings } from './findings.js';
+import { FindingSet } from './findings.js';
 import type { Hit } from './findings.js';
 import { RULES } from './rules/index.js';
 import type { Rule } from './rules/types.js';
@@ -32,6 +32,10 @@ export interface DiagnoseOptions {
 
 /** Candidates kept per rule and flow; beyond, only counted. */
 const KEPT_CANDIDATES = 8;
+/** Reports kept of flows let go early (the others are counted in inputs.flows). */
+const MAX_EVICTED_REPORTS = 256;
+/** How often (events) lives idle for LIFE_GAP_NS are closed. */
+const SWEEP_EVERY = 4096;
 /** Packets of a life more than this far apart are two packets that shared an address. */
 const LIFE_GAP_NS = 5e9;
 
@@ -48,12 +52,13 @@ export class Diagnoser {
   private readonly lives = new Lives();
   private readonly buckets = new Map<number, Map<string, Bucket>>();
   private readonly has = new Set<Need>();
-  private readonly hits: Hit[] = [];
   private readonly qdiscs = new QdiscWaits();
+  private findingSet: FindingSet | null = null;
   private readonly flowReports: ReturnType<typeof flowReport>[] = [];
   private readonly nameOf: NameOf;
   private events = 0;
   private flowsEvicted = 0;
+  private flowsSeen = 0;
 
   constructor(resolver: Resolver, private readonly opts: DiagnoseOptions = {}) {
     this.rules = compileRules(opts.rules ?? RULES);
@@ -72,13 +77,14 @@ export class Diagnoser {
       if (e.stage === 'qdisc-in') this.qdiscs.enqueue(e);
       else if (e.stage === 'qdisc-out') {
         const wait = this.qdiscs.dequeue(e);
-        if (wait !== null) st.sample('qdisc_enqueue', e.netns, e.dev, e, wait);
+        if (wait !== null) st.sample(this.names.place('qdisc_enqueue', e.netns, e.dev), 'qdisc_enqueue', e.netns, e.dev, e, wait);
       }
     }
     if (!life) lifeCandidates([e], this.rules, (c) => this.keep(c));
     else if (e.stage === 'drop' || e.stage === 'free') this.closeLife(this.lives.close(e.skb));
     const old = this.lives.overflow();
     if (old) this.closeLife(old);
+    if (this.events % SWEEP_EVERY === 0) for (const l of this.lives.idle(e.ts - LIFE_GAP_NS)) this.closeLife(l);
   }
 
   private lifeOf(e: DEvent): Life | undefined {
@@ -119,6 +125,7 @@ export class Diagnoser {
   private stateOf(f: FlowId): FlowState {
     let s = this.states.get(f.id);
     if (!s) {
+      this.flowsSeen++;
       if (this.states.size >= LIMITS.flows) this.evictOldestFlow();
       this.states.set(f.id, (s = new FlowState(f)));
     }
@@ -148,6 +155,7 @@ export class Diagnoser {
     if (!byRule) return;
     this.buckets.delete(fid);
     const state = this.states.get(fid) ?? null;
+    const hits: Hit[] = [];
     for (const b of byRule.values()) {
       const rule = b.kept[0]?.rule.rule;
       if (!rule) continue;
@@ -158,8 +166,13 @@ export class Diagnoser {
       }
       const held = b.kept.map((c) => ({ c, j: judge(c, state, env) })).filter((x) => x.j !== null);
       const weight = held.length === b.kept.length ? b.count / b.kept.length : 1;
-      for (const x of held) this.hits.push({ c: x.c, j: x.j!, weight });
+      for (const x of held) hits.push({ c: x.c, j: x.j!, weight });
     }
+    this.findingsOf().add(hits);
+  }
+
+  private findingsOf(): FindingSet {
+    return (this.findingSet ??= new FindingSet(this.nameOf, this.has));
   }
 
   private env(facts: Facts): Parameters<typeof judge>[2] {
@@ -174,7 +187,7 @@ export class Diagnoser {
     const fid = first.value;
     this.judgeFlow(fid, this.env(this.evictFacts));
     const s = this.states.get(fid)!;
-    this.flowReports.push(flowReport(s, this.nameOf));
+    if (this.flowReports.length < MAX_EVICTED_REPORTS) this.flowReports.push(flowReport(s, this.nameOf));
     this.states.delete(fid);
     this.flows.delete(s.id.key);
     this.flowsEvicted++;
@@ -187,17 +200,17 @@ export class Diagnoser {
     if (facts.counters) this.has.add('counters');
     const env = this.env(facts);
     for (const fid of [...this.buckets.keys()]) this.judgeFlow(fid, env);
-    const findings: Finding[] = buildFindings(this.hits, this.nameOf, this.has);
+    const findings: Finding[] = this.findingsOf().findings();
     const flows = [...this.flowReports, ...[...this.states.values()].map((s) => flowReport(s, this.nameOf))].sort((x, y) => x.id - y.id);
     return {
       schema: 'pktpath.diagnosis/1',
-      verdict: verdictOf(findings, this.events, flows.length),
+      verdict: verdictOf(findings, this.events, this.flowsSeen),
       findings,
       flows,
       inputs: {
         events: this.events,
         lost: facts.lost ?? 0,
-        flows: flows.length,
+        flows: this.flowsSeen,
         flowsEvicted: this.flowsEvicted,
         packetsEvicted: this.lives.evicted,
         missing: [...this.pendingMissing].filter((n) => !this.has.has(n)).sort(),

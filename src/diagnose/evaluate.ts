@@ -102,7 +102,7 @@ function flowRelation(r: { rel: Relation; pred: Pred }, anchor: DEvent, flow: Fl
   const { rel, pred } = r;
   let count = 0;
   const proofs: Proof[] = [];
-  for (const s of flow?.sig.values() ?? []) {
+  for (const s of flow?.entries() ?? []) {
     if (!entryAllowed(rel, s, anchor) || !pred(s.first)) continue;
     count += s.count;
     const shown = rel.order === 'after' && s.first.n <= anchor.n ? s.last : s.first;

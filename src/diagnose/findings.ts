@@ -158,21 +158,41 @@ function perFlow(hits: readonly Hit[], names: NameOf, has: ReadonlySet<Need>): K
   return found;
 }
 
-/** Findings: per flow, then the same cause in several flows told once, counted; by level, then time. */
-export function buildFindings(hits: readonly Hit[], names: NameOf, has: ReadonlySet<Need>): Finding[] {
-  const merged = new Map<string, Finding>();
-  for (const { f } of perFlow(hits, names, has).sort((x, y) => x.f.firstNs - y.f.firstNs)) {
-    const w = f.where;
-    const key = `${f.rule}|${w.netns}|${w.dev ?? ''}|${w.function ?? ''}|${w.hook ?? ''}|${f.reason ?? ''}|${f.rule === 'latency.dominant-hop' ? f.flowId : ''}`;
-    const m = merged.get(key);
-    if (!m) {
-      merged.set(key, { ...f, explains: [...f.explains] });
-      continue;
+/** Distinct causes kept across flows (beyond, further ones are counted in the last). */
+const MAX_CAUSES = 1024;
+
+/**
+ * Findings across flows: the hits of one flow at a time (perFlow), then the same cause in
+ * several flows told once, counted. Holds no hit after add() returns.
+ */
+export class FindingSet {
+  private readonly merged = new Map<string, Finding>();
+  dropped = 0;
+
+  constructor(
+    private readonly names: NameOf,
+    private readonly has: ReadonlySet<Need>,
+  ) {}
+
+  /** Adds the hits of one flow (or of the flowless events). */
+  add(hits: readonly Hit[]): void {
+    for (const { f } of perFlow(hits, this.names, this.has)) {
+      const w = f.where;
+      const key = `${f.rule}|${w.netns}|${w.dev ?? ''}|${w.function ?? ''}|${w.hook ?? ''}|${f.reason ?? ''}|${f.rule === 'latency.dominant-hop' ? f.flowId : ''}`;
+      const m = this.merged.get(key);
+      if (m) {
+        const first = f.firstNs < m.firstNs ? f : m;
+        this.merged.set(key, { ...first, n: 0, count: m.count + f.count, flows: (m.flows ?? 1) + 1, explains: [...new Set([...m.explains, ...f.explains])] });
+      } else if (this.merged.size < MAX_CAUSES) this.merged.set(key, { ...f, explains: [...f.explains] });
+      else this.dropped++;
     }
-    merged.set(key, { ...m, count: m.count + f.count, flows: (m.flows ?? 1) + 1, explains: [...new Set([...m.explains, ...f.explains])] });
   }
-  const out = [...merged.values()];
-  out.sort((x, y) => LEVEL_ORDER[y.level] - LEVEL_ORDER[x.level] || x.firstNs - y.firstNs);
-  out.forEach((f, i) => (f.n = i + 1));
-  return out;
+
+  /** By level, then time; numbered from 1. */
+  findings(): Finding[] {
+    const out = [...this.merged.values()];
+    out.sort((x, y) => LEVEL_ORDER[y.level] - LEVEL_ORDER[x.level] || x.firstNs - y.firstNs);
+    out.forEach((f, i) => (f.n = i + 1));
+    return out;
+  }
 }

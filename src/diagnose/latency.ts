@@ -23,9 +23,12 @@ export class Histogram {
   sum = 0;
   private readonly exact: number[] = [];
   private buckets: Uint32Array | null = null;
+  /** exact samples, sorted, until the next add */
+  private sorted: number[] | null = null;
 
   add(ns: number): void {
     const v = ns < 0 ? 0 : ns;
+    this.sorted = null;
     this.count++;
     this.sum += v;
     if (v > this.max) this.max = v;
@@ -44,7 +47,7 @@ export class Histogram {
   quantile(q: number): number {
     if (this.count === 0) return 0;
     if (this.buckets === null) {
-      const s = [...this.exact].sort((x, y) => x - y);
+      const s = (this.sorted ??= [...this.exact].sort((x, y) => x - y));
       return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
     }
     const want = Math.max(1, Math.ceil(q * this.count));

@@ -42,6 +42,8 @@ export interface FlowId {
   readonly family: 4 | 6;
   readonly a: Endpoint;
   readonly b: Endpoint;
+  /** the a side's address:port as the flow key spells it (direction test without formatting) */
+  readonly aKey: string;
 }
 
 /** An event as the engine reads it: names resolved, flow and direction attached. */
@@ -53,6 +55,8 @@ export interface DEvent {
   readonly stage: Stage;
   /** the namespace; an event the kernel could not place (0) takes its packet's last one */
   netns: number;
+  /** "probe@netns/dev", made once per event for the summaries' keys */
+  place: string;
   readonly dev: string;
   readonly skb: bigint;
   readonly flow: FlowId | null;

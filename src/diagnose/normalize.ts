@@ -63,13 +63,13 @@ export class FlowTable {
         family: fam,
         a: { addr: formatAddr(t.saddr, fam), port: sp },
         b: { addr: formatAddr(t.daddr, fam), port: dp },
+        aKey: s,
       };
       this.byKey.set(key, flow);
       return { flow, dir: 0 };
     }
     // a is the first sender; same addresses both ways (a packet to itself) count as a -> b
-    const fromA = flow.a.port === sp && flow.a.addr === formatAddr(t.saddr, fam);
-    return { flow, dir: fromA ? 0 : 1 };
+    return { flow, dir: s === flow.aKey ? 0 : 1 };
   }
 
   delete(key: string): void {
@@ -82,7 +82,24 @@ export class Names {
   private readonly probes = new Map<number, string>();
   private readonly reasons = new Map<number, string>();
   private readonly symbols = new Map<bigint, string>();
+  private readonly places = new Map<number, Map<string, string>>();
   constructor(readonly r: Resolver) {}
+
+  /** "probe@netns/dev", interned per namespace */
+  place(probe: string, netns: number, dev: string): string {
+    let byNs = this.places.get(netns);
+    if (!byNs) {
+      if (this.places.size > 4096) this.places.clear();
+      this.places.set(netns, (byNs = new Map()));
+    }
+    const k = dev === '' ? probe : probe + '/' + dev;
+    let v = byNs.get(k);
+    if (v === undefined) {
+      if (byNs.size > 4096) byNs.clear();
+      byNs.set(k, (v = probe + '@' + netns + '/' + dev));
+    }
+    return v;
+  }
 
   probe(id: number): string {
     let v = this.probes.get(id);
@@ -127,6 +144,7 @@ export function normalize(ev: RawEvent, n: number, names: Names, flows: FlowTabl
     probe,
     stage,
     netns: ev.netns,
+    place: names.place(probe, ev.netns, ev.ifname),
     dev: ev.ifname,
     skb: ev.skb,
     flow: target?.flow ?? null,

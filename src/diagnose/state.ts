@@ -12,9 +12,9 @@ export const LIMITS = {
   /** flows followed at once; the oldest is evaluated and let go beyond this */
   flows: 4096,
   /** packets (skb lives) open at once */
-  lives: 32768,
+  lives: 8192,
   /** events kept per packet life (its first ones, and the last) */
-  lifeEvents: 64,
+  lifeEvents: 32,
   /** distinct kinds of event per flow */
   sigEntries: 512,
   /** example packet paths per flow */
@@ -70,7 +70,9 @@ export class FlowState {
   firstTs = 0;
   lastTs = 0;
   sigOverflow = 0;
-  readonly sig = new Map<string, SigEntry>();
+  private sigSize = 0;
+  private readonly common = new Map<string, Map<number, SigEntry>>();
+  private readonly rare = new Map<string, SigEntry>();
   readonly hops = new Map<string, HopState>();
   readonly capture = new Map<string, CaptureState>();
   readonly paths: PacketPath[] = [];
@@ -81,18 +83,36 @@ export class FlowState {
   add(e: DEvent): void {
     if (this.events++ === 0) this.firstTs = e.ts;
     this.lastTs = e.ts;
+    // common events (path stages) are keyed by place and a packed number, the rare ones
+    // (drops, frees, netfilter steps, routes, ICMP sent) by a full string
+    if (e.reason === null && e.at === null && e.nf === null && e.sent === null && e.route === null) {
+      const shape = e.dir | (e.tcpFlags << 1) | ((e.local ? 1 : 0) << 9) | ((e.related ? 1 : 0) << 10) | (((e.icmpType + 1) & 0x1ff) << 11) | (((e.icmpCode + 1) & 0x1ff) << 20);
+      let byShape = this.common.get(e.place);
+      if (!byShape) this.common.set(e.place, (byShape = new Map()));
+      this.count(byShape, shape, e);
+      return;
+    }
     const nf = e.nf;
     const key =
-      e.probe + '|' + e.netns + '|' + e.dev + '|' + e.dir + '|' + e.tcpFlags + '|' + e.icmpType + '|' + e.icmpCode + '|' +
-      (e.local ? 1 : 0) + (e.related ? 1 : 0) + '|' + (e.reason ?? '') + '|' + (e.at ?? '') +
-      (nf ? '|' + nf.table + '.' + nf.chain + '.' + nf.verdict + '|' + (nf.rule ?? '') : '') +
+      e.place + '|' + e.dir + '|' + e.tcpFlags + '|' + e.icmpType + '|' + e.icmpCode + '|' + (e.local ? 1 : 0) + (e.related ? 1 : 0) + '|' +
+      (e.reason ?? '') + '|' + (e.at ?? '') + (nf ? '|' + nf.table + '.' + nf.chain + '.' + nf.verdict + '|' + (nf.rule ?? '') : '') +
       (e.sent ? '|s' + e.sent.type + '.' + e.sent.code : '') + (e.route ? '|r' + e.route.type : '');
-    const s = this.sig.get(key);
+    this.count(this.rare, key, e);
+  }
+
+  private count<K>(m: Map<K, SigEntry>, key: K, e: DEvent): void {
+    const s = m.get(key);
     if (s) {
       s.count++;
       s.last = e;
-    } else if (this.sig.size < LIMITS.sigEntries) this.sig.set(key, { first: e, last: e, count: 1 });
+    } else if (this.sigSize++ < LIMITS.sigEntries) m.set(key, { first: e, last: e, count: 1 });
     else this.sigOverflow++;
+  }
+
+  /** Every kind of event seen in this flow, with its first and last occurrence and count. */
+  *entries(): IterableIterator<SigEntry> {
+    for (const m of this.common.values()) yield* m.values();
+    yield* this.rare.values();
   }
 
   /** Latency hops, the tcpdump view and an example path, from a packet's closed life. */
@@ -128,12 +148,12 @@ export class FlowState {
     if (a.stage === 'nf' || b.stage === 'nf' || b.stage === 'drop' || (b.stage === 'free' && a.stage !== 'rx')) return;
     // the qdisc wait is measured per queue (qdisc.ts): the skb that leaves may not be the one that entered
     if (a.stage === 'qdisc-in') return;
-    this.sample(a.probe, a.netns, a.dev, b, b.ts - a.ts);
+    this.sample(a.place, a.probe, a.netns, a.dev, b, b.ts - a.ts);
   }
 
   /** Adds one latency sample of the hop from (probe, netns, dev) to event b. */
-  sample(from: string, netns: number, dev: string, b: DEvent, ns: number): void {
-    const key = from + '@' + netns + '/' + dev + '>' + b.probe + '@' + b.netns + '/' + b.dev + '|' + b.dir;
+  sample(fromPlace: string, from: string, netns: number, dev: string, b: DEvent, ns: number): void {
+    const key = fromPlace + '>' + b.place + (b.dir ? '|1' : '|0');
     let h = this.hops.get(key);
     if (!h) {
       if (this.hops.size >= LIMITS.hops) return;
@@ -198,7 +218,10 @@ export class Lives {
       this.open.set(e.skb, life);
     }
     const last = life.events[life.events.length - 1];
-    if (e.netns === 0 && last) e.netns = last.netns;
+    if (e.netns === 0 && last && last.netns !== 0) {
+      e.netns = last.netns;
+      e.place = `${e.probe}@${e.netns}/${e.dev}`;
+    }
     let made = life.madeIn.get(e.netns);
     if (made === undefined) life.madeIn.set(e.netns, (made = madeHere(e)));
     e.local = made;
@@ -212,6 +235,17 @@ export class Lives {
     const life = this.open.get(skb);
     if (life) this.open.delete(skb);
     return life;
+  }
+
+  /** Closes and returns the lives whose last event is older than `before` (ns). */
+  idle(before: number): Life[] {
+    const out: Life[] = [];
+    for (const life of this.open.values()) {
+      const last = life.events[life.events.length - 1];
+      if (last && last.ts < before) out.push(life);
+    }
+    for (const l of out) this.open.delete(l.skb);
+    return out;
   }
 
   /** The oldest open life when over the cap. */
