@@ -157,7 +157,7 @@ function dominantHop(i: CheckInput): CheckResult | null {
   if (!flow) return null;
   const dir = i.anchor.dir;
   // the wait for the application to read is the application's time, not the path's
-  const hops = [...flow.hops.values()].filter((h) => h.dir === dir && h.hist.count >= MIN_SAMPLES && h.kind !== 'rx-to-socket').map((h) => ({ h, p50: h.hist.quantile(0.5) }));
+  const hops = flow.hopList().filter((h) => h.dir === dir && h.hist.count >= MIN_SAMPLES && h.kind !== 'rx-to-socket').map((h) => ({ h, p50: h.hist.quantile(0.5) }));
   const total = hops.reduce((s, x) => s + x.p50, 0);
   const best = hops.sort((x, y) => y.p50 - x.p50)[0];
   if (!best) return null;

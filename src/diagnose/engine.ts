@@ -15,7 +15,7 @@ import { FlowTable, Names, normalize } from './normalize.js';
 import { FlowState, Lives, LIMITS } from './state.js';
 import type { Life } from './state.js';
 import { compileRules, judge, lacking, lifeCandidates } from './evaluate.js';
-import type { Candidate, RuleSet } from './evaluate.js';
+import type { Candidate, CandidateSink, CompiledRule, RuleSet } from './evaluate.js';
 import { FindingSet } from './findings.js';
 import type { Hit } from './findings.js';
 import { RULES } from './rules/index.js';
@@ -80,7 +80,7 @@ export class Diagnoser {
         if (wait !== null) st.sample(this.names.place('qdisc_enqueue', e.netns, e.dev), 'qdisc_enqueue', e.netns, e.dev, e, wait);
       }
     }
-    if (!life) lifeCandidates([e], this.rules, (c) => this.keep(c));
+    if (!life) lifeCandidates([e], this.rules, this.sink);
     else if (e.stage === 'drop' || e.stage === 'free') this.closeLife(this.lives.close(e.skb));
     const old = this.lives.overflow();
     if (old) this.closeLife(old);
@@ -132,21 +132,30 @@ export class Diagnoser {
     return s;
   }
 
-  private keep(c: Candidate): void {
-    const fid = c.anchor.flow?.id ?? 0;
+  private bucket(rule: CompiledRule, anchor: DEvent): Bucket {
+    const fid = anchor.flow?.id ?? 0;
     let byRule = this.buckets.get(fid);
     if (!byRule) this.buckets.set(fid, (byRule = new Map()));
-    let b = byRule.get(c.rule.rule.id);
-    if (!b) byRule.set(c.rule.rule.id, (b = { kept: [], count: 0 }));
-    b.count++;
-    if (b.kept.length < KEPT_CANDIDATES) b.kept.push(c);
+    let b = byRule.get(rule.rule.id);
+    if (!b) byRule.set(rule.rule.id, (b = { kept: [], count: 0 }));
+    return b;
   }
+
+  private readonly sink: CandidateSink = {
+    full: (rule, anchor) => this.bucket(rule, anchor).kept.length >= KEPT_CANDIDATES,
+    more: (rule, anchor) => void this.bucket(rule, anchor).count++,
+    keep: (c) => {
+      const b = this.bucket(c.rule, c.anchor);
+      b.count++;
+      if (b.kept.length < KEPT_CANDIDATES) b.kept.push(c);
+    },
+  };
 
   private closeLife(life: Life | undefined): void {
     if (!life || !life.events.length) return;
     const first = life.events[0]!;
     if (first.flow) this.states.get(first.flow.id)?.absorb(life);
-    lifeCandidates(life.events, this.rules, (c) => this.keep(c));
+    lifeCandidates(life.events, this.rules, this.sink);
   }
 
   /** Judges the candidates of one flow (0: events without a flow) into hits. */

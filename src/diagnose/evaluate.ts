@@ -18,6 +18,8 @@ export interface CompiledRule {
   readonly rule: Rule;
   readonly anchor: Pred;
   readonly rels: readonly { readonly rel: Relation; readonly pred: Pred }[];
+  /** the rule has same-packet evidence to check */
+  readonly skbRels: boolean;
 }
 
 export interface RuleSet {
@@ -28,7 +30,12 @@ export interface RuleSet {
 }
 
 export function compileRules(rules: readonly Rule[]): RuleSet {
-  const all = rules.map((rule) => ({ rule, anchor: compileMatch(rule.anchor), rels: (rule.with ?? []).map((rel) => ({ rel, pred: compileMatch(rel.match) })) }));
+  const all = rules.map((rule) => ({
+    rule,
+    anchor: compileMatch(rule.anchor),
+    rels: (rule.with ?? []).map((rel) => ({ rel, pred: compileMatch(rel.match) })),
+    skbRels: (rule.with ?? []).some((r) => r.scope === 'skb'),
+  }));
   const byProbe = new Map<string, CompiledRule[]>();
   const any: CompiledRule[] = [];
   for (const c of all) {
@@ -65,8 +72,16 @@ function skbRelation(r: { rel: Relation; pred: Pred }, anchor: DEvent, life: rea
   return [{ role: rel.role, e: found[0]!, count: found.length }];
 }
 
+/** Where candidates go: `full` says a rule's candidates for a flow are only counted now. */
+export interface CandidateSink {
+  full(rule: CompiledRule, anchor: DEvent): boolean;
+  /** counts one more candidate without keeping it */
+  more(rule: CompiledRule, anchor: DEvent): void;
+  keep(c: Candidate): void;
+}
+
 /** Candidates of one closed packet life. */
-export function lifeCandidates(life: readonly DEvent[], rules: RuleSet, out: (c: Candidate) => void): void {
+export function lifeCandidates(life: readonly DEvent[], rules: RuleSet, out: CandidateSink): void {
   for (const anchor of life) {
     const list = rules.byProbe.get(anchor.probe);
     if (list) for (const c of list) tryAnchor(c, anchor, life, out);
@@ -74,8 +89,10 @@ export function lifeCandidates(life: readonly DEvent[], rules: RuleSet, out: (c:
   }
 }
 
-function tryAnchor(c: CompiledRule, anchor: DEvent, life: readonly DEvent[], out: (c: Candidate) => void): void {
+function tryAnchor(c: CompiledRule, anchor: DEvent, life: readonly DEvent[], out: CandidateSink): void {
   if (!c.anchor(anchor)) return;
+  // no same-packet evidence to check and enough kept: count it, build nothing
+  if (!c.skbRels && out.full(c, anchor)) return out.more(c, anchor);
   const proofs: Proof[] = [{ role: 'anchor', e: anchor, count: 1 }];
   for (const r of c.rels) {
     if (r.rel.scope !== 'skb') continue;
@@ -83,7 +100,7 @@ function tryAnchor(c: CompiledRule, anchor: DEvent, life: readonly DEvent[], out
     if (p === null) return;
     proofs.push(...p);
   }
-  out({ rule: c, anchor, life, proofs });
+  out.keep({ rule: c, anchor, life, proofs });
 }
 
 function entryAllowed(rel: Relation, s: SigEntry, anchor: DEvent): boolean {

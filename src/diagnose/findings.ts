@@ -133,37 +133,53 @@ function bestPerAnchor(hits: readonly Hit[]): Hit[] {
   return hits.filter((h) => h.c.rule.rule.priority === best.get(h.c.anchor.n));
 }
 
-type Keyed = { f: Finding; rule: Hit['c']['rule']['rule'] };
+interface Group {
+  first: Hit;
+  count: number;
+  explains: string[];
+}
 
-/** Per flow: one finding per rule and place, then explained ones folded into their explanation. */
-function perFlow(hits: readonly Hit[], names: NameOf, has: ReadonlySet<Need>): Keyed[] {
-  const groups = new Map<string, { first: Hit; count: number }>();
+/** Per flow: one group per rule and place, then explained ones folded into their explanation. */
+function perFlow(hits: readonly Hit[]): Group[] {
+  const groups = new Map<string, Group>();
   for (const h of bestPerAnchor(hits)) {
     const a = h.c.anchor;
-    const key = `${h.c.rule.rule.id}|${a.flow?.id ?? 0}|${h.j.netns ?? a.netns}|${a.at ?? ''}|${h.j.group ?? ''}|${a.reason ?? ''}`;
+    const key = `${h.c.rule.rule.id}|${h.j.netns ?? a.netns}|${a.at ?? ''}|${h.j.group ?? ''}|${a.reason ?? ''}`;
     const g = groups.get(key);
     if (g) {
       g.count += h.weight;
       if (h.c.anchor.n < g.first.c.anchor.n) g.first = h;
-    } else groups.set(key, { first: h, count: h.weight });
+    } else groups.set(key, { first: h, count: h.weight, explains: [] });
   }
-  let found: Keyed[] = [...groups.values()].map((g) => ({ f: findingOf(g.first, Math.round(g.count), names, has), rule: g.first.c.rule.rule }));
+  let found = [...groups.values()];
+  const ruleOf = (g: Group): Hit['c']['rule']['rule'] => g.first.c.rule.rule;
   // higher priority explainers first, so an explanation is never folded into its own consequence
-  for (const x of [...found].filter((y) => y.rule.explains?.length).sort((p, q) => q.rule.priority - p.rule.priority)) {
+  for (const x of [...found].filter((y) => ruleOf(y).explains?.length).sort((p, q) => ruleOf(q).priority - ruleOf(p).priority)) {
     if (!found.includes(x)) continue;
-    const folded = found.filter((g) => g !== x && g.f.flowId !== null && g.f.flowId === x.f.flowId && x.rule.explains!.includes(g.rule.id));
-    for (const g of folded) for (const id of [g.rule.id, ...g.f.explains]) if (!x.f.explains.includes(id)) x.f.explains.push(id);
+    const folded = found.filter((g) => g !== x && g.first.c.anchor.flow !== null && ruleOf(x).explains!.includes(ruleOf(g).id));
+    for (const g of folded) for (const id of [ruleOf(g).id, ...g.explains]) if (!x.explains.includes(id)) x.explains.push(id);
     found = found.filter((g) => !folded.includes(g));
   }
   return found;
 }
 
-/** Distinct causes kept across flows (beyond, further ones are counted in the last). */
+/** Distinct causes kept across flows (beyond, further ones are only counted). */
 const MAX_CAUSES = 1024;
 
+/** What makes two flows' findings the same cause: rule and place, not the words. */
+function causeKey(g: Group): string {
+  const h = g.first;
+  const a = h.c.anchor;
+  const nf = pickNf(a, h.j.proofs)?.nf;
+  const dev = h.j.dev ?? a.dev;
+  const hook = nf ? `${nf.pf}.${nf.table}.${nf.chain}` : '';
+  const rule = h.c.rule.rule.id;
+  return `${rule}|${h.j.netns ?? a.netns}|${dev}|${a.at ?? ''}|${hook}|${a.reason ?? ''}|${rule === 'latency.dominant-hop' ? a.flow?.id : ''}`;
+}
+
 /**
- * Findings across flows: the hits of one flow at a time (perFlow), then the same cause in
- * several flows told once, counted. Holds no hit after add() returns.
+ * Findings across flows: the hits of one flow at a time, then the same cause in several
+ * flows told once, counted (its words made once). Holds no hit after add() returns.
  */
 export class FindingSet {
   private readonly merged = new Map<string, Finding>();
@@ -176,14 +192,15 @@ export class FindingSet {
 
   /** Adds the hits of one flow (or of the flowless events). */
   add(hits: readonly Hit[]): void {
-    for (const { f } of perFlow(hits, this.names, this.has)) {
-      const w = f.where;
-      const key = `${f.rule}|${w.netns}|${w.dev ?? ''}|${w.function ?? ''}|${w.hook ?? ''}|${f.reason ?? ''}|${f.rule === 'latency.dominant-hop' ? f.flowId : ''}`;
+    if (!hits.length) return;
+    for (const g of perFlow(hits)) {
+      const key = causeKey(g);
       const m = this.merged.get(key);
+      const count = Math.round(g.count);
       if (m) {
-        const first = f.firstNs < m.firstNs ? f : m;
-        this.merged.set(key, { ...first, n: 0, count: m.count + f.count, flows: (m.flows ?? 1) + 1, explains: [...new Set([...m.explains, ...f.explains])] });
-      } else if (this.merged.size < MAX_CAUSES) this.merged.set(key, { ...f, explains: [...f.explains] });
+        const earlier = g.first.c.anchor.ts < m.firstNs ? { ...findingOf(g.first, count, this.names, this.has), explains: m.explains } : m;
+        this.merged.set(key, { ...earlier, count: m.count + count, flows: (m.flows ?? 1) + 1, explains: [...new Set([...m.explains, ...g.explains])] });
+      } else if (this.merged.size < MAX_CAUSES) this.merged.set(key, { ...findingOf(g.first, count, this.names, this.has), explains: [...g.explains] });
       else this.dropped++;
     }
   }

@@ -25,14 +25,6 @@ function addrKey(b: Uint8Array, family: 4 | 6): string {
   return s;
 }
 
-/** Ports of a tuple for flow identity: the echo id for ICMP echo, 0 for other ICMP. */
-function portsOf(t: RawTuple): [number, number] {
-  if (t.l4proto === IPPROTO_ICMP || t.l4proto === IPPROTO_ICMPV6) {
-    return isEcho(t.l4proto, t.icmpType) ? [t.icmpId, t.icmpId] : [0, 0];
-  }
-  return [t.sport, t.dport];
-}
-
 /** "tcp 10.0.0.1:40000 -> 10.0.0.2:8080" (IPv6 in brackets), "icmp 10.0.0.1 -> 10.0.0.2". */
 export function flowText(f: FlowId, dir: 0 | 1 = 0): string {
   const [x, y] = dir === 0 ? [f.a, f.b] : [f.b, f.a];
@@ -41,15 +33,48 @@ export function flowText(f: FlowId, dir: 0 | 1 = 0): string {
   return ports ? `${f.proto} ${w(x.addr)}:${x.port} -> ${w(y.addr)}:${y.port}` : `${f.proto} ${x.addr} -> ${y.addr}`;
 }
 
+/** The last tuple looked up, copied: consecutive events are mostly the same packet. */
+class LastTuple {
+  fam = 0;
+  l4 = -1;
+  sp = -1;
+  dp = -1;
+  readonly s = new Uint8Array(16);
+  readonly d = new Uint8Array(16);
+  result: { flow: FlowId; dir: 0 | 1 } | null = null;
+
+  same(t: RawTuple, sp: number, dp: number): boolean {
+    if (this.result === null || t.family !== this.fam || t.l4proto !== this.l4 || sp !== this.sp || dp !== this.dp) return false;
+    const n = t.family === 4 ? 4 : 16;
+    for (let i = 0; i < n; i++) if (t.saddr[i] !== this.s[i] || t.daddr[i] !== this.d[i]) return false;
+    return true;
+  }
+
+  remember(t: RawTuple, sp: number, dp: number, result: { flow: FlowId; dir: 0 | 1 }): void {
+    this.fam = t.family;
+    this.l4 = t.l4proto;
+    this.sp = sp;
+    this.dp = dp;
+    this.s.set(t.saddr.subarray(0, 16));
+    this.d.set(t.daddr.subarray(0, 16));
+    this.result = result;
+  }
+}
+
 export class FlowTable {
   readonly byKey = new Map<string, FlowId>();
   private next = 1;
+  private readonly last = new LastTuple();
 
   /** The flow of a tuple and the tuple's direction in it; null for tuples without addresses. */
   lookup(t: RawTuple | null, create: boolean): { flow: FlowId; dir: 0 | 1 } | null {
     if (!t || (t.family !== 4 && t.family !== 6)) return null;
+    const icmp = t.l4proto === IPPROTO_ICMP || t.l4proto === IPPROTO_ICMPV6;
+    const echoId = icmp && isEcho(t.l4proto, t.icmpType) ? t.icmpId : 0;
+    const sp = icmp ? echoId : t.sport;
+    const dp = icmp ? echoId : t.dport;
+    if (this.last.same(t, sp, dp)) return this.last.result;
     const fam = t.family;
-    const [sp, dp] = portsOf(t);
     const s = addrKey(t.saddr, fam) + ':' + sp;
     const d = addrKey(t.daddr, fam) + ':' + dp;
     const key = t.l4proto + '|' + (s < d ? s + '|' + d : d + '|' + s);
@@ -66,14 +91,16 @@ export class FlowTable {
         aKey: s,
       };
       this.byKey.set(key, flow);
-      return { flow, dir: 0 };
     }
     // a is the first sender; same addresses both ways (a packet to itself) count as a -> b
-    return { flow, dir: s === flow.aKey ? 0 : 1 };
+    const result = { flow, dir: s === flow.aKey ? (0 as const) : (1 as const) };
+    this.last.remember(t, sp, dp, result);
+    return result;
   }
 
   delete(key: string): void {
     this.byKey.delete(key);
+    this.last.result = null;
   }
 }
 
@@ -82,21 +109,22 @@ export class Names {
   private readonly probes = new Map<number, string>();
   private readonly reasons = new Map<number, string>();
   private readonly symbols = new Map<bigint, string>();
-  private readonly places = new Map<number, Map<string, string>>();
+  private readonly places = new Map<number, Map<string, Map<string, string>>>();
   constructor(readonly r: Resolver) {}
 
-  /** "probe@netns/dev", interned per namespace */
+  /** "probe@netns/dev", interned: netns -> probe -> dev */
   place(probe: string, netns: number, dev: string): string {
     let byNs = this.places.get(netns);
     if (!byNs) {
       if (this.places.size > 4096) this.places.clear();
       this.places.set(netns, (byNs = new Map()));
     }
-    const k = dev === '' ? probe : probe + '/' + dev;
-    let v = byNs.get(k);
+    let byProbe = byNs.get(probe);
+    if (!byProbe) byNs.set(probe, (byProbe = new Map()));
+    let v = byProbe.get(dev);
     if (v === undefined) {
-      if (byNs.size > 4096) byNs.clear();
-      byNs.set(k, (v = probe + '@' + netns + '/' + dev));
+      if (byProbe.size > 1024) byProbe.clear();
+      byProbe.set(dev, (v = probe + '@' + netns + '/' + dev));
     }
     return v;
   }

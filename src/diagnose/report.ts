@@ -12,7 +12,7 @@ function dirText(d: 0 | 1): string {
 }
 
 function latencyOf(s: FlowState): HopLatency[] {
-  return [...s.hops.values()]
+  return s.hopList()
     .filter((h) => h.hist.count > 0)
     .map((h) => ({
       flowId: s.id.id,

@@ -73,7 +73,9 @@ export class FlowState {
   private sigSize = 0;
   private readonly common = new Map<string, Map<number, SigEntry>>();
   private readonly rare = new Map<string, SigEntry>();
-  readonly hops = new Map<string, HopState>();
+  /** from place -> to place -> [a>b, b>a] */
+  private readonly hops = new Map<string, Map<string, [HopState | undefined, HopState | undefined]>>();
+  private hopCount = 0;
   readonly capture = new Map<string, CaptureState>();
   readonly paths: PacketPath[] = [];
   /** namespaces where packets of each direction were made (locally originated) */
@@ -153,14 +155,25 @@ export class FlowState {
 
   /** Adds one latency sample of the hop from (probe, netns, dev) to event b. */
   sample(fromPlace: string, from: string, netns: number, dev: string, b: DEvent, ns: number): void {
-    const key = fromPlace + '>' + b.place + (b.dir ? '|1' : '|0');
-    let h = this.hops.get(key);
+    let byTo = this.hops.get(fromPlace);
+    if (!byTo) this.hops.set(fromPlace, (byTo = new Map()));
+    let pair = byTo.get(b.place);
+    if (!pair) byTo.set(b.place, (pair = [undefined, undefined]));
+    let h = pair[b.dir];
     if (!h) {
-      if (this.hops.size >= LIMITS.hops) return;
+      if (this.hopCount >= LIMITS.hops) return;
+      this.hopCount++;
       const kind = hopKind(from, b.probe, netns === b.netns, dev === b.dev);
-      this.hops.set(key, (h = { hist: new Histogram(), from, to: b.probe, kind, netns: b.netns, dev: b.dev || dev, dir: b.dir }));
+      pair[b.dir] = h = { hist: new Histogram(), from, to: b.probe, kind, netns: b.netns, dev: b.dev || dev, dir: b.dir };
     }
     h.hist.add(ns);
+  }
+
+  /** Every hop measured in this flow. */
+  hopList(): HopState[] {
+    const out: HopState[] = [];
+    for (const byTo of this.hops.values()) for (const pair of byTo.values()) for (const h of pair) if (h) out.push(h);
+    return out;
   }
 
   private keepPath(life: Life): void {
