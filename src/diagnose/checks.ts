@@ -100,7 +100,7 @@ function peerTtl(flow: FlowState, anchor: DEvent): number | null {
   for (const s of flow.entries()) {
     const e = s.first;
     if (e.dir !== anchor.dir || e.netns !== anchor.netns || e.stage !== 'rx' || e.tcpFlags & 0x04) continue;
-    const ttl = e.raw.ipTtl;
+    const ttl = e.ttl;
     if (ttl !== undefined) counts.set(ttl, (counts.get(ttl) ?? 0) + s.count);
   }
   let best: number | null = null;
@@ -111,7 +111,7 @@ function peerTtl(flow: FlowState, anchor: DEvent): number | null {
 function spoofedRst(i: CheckInput): CheckResult | null {
   const flow = i.flow;
   if (!flow) return null;
-  const ttl = i.anchor.raw.ipTtl;
+  const ttl = i.anchor.ttl;
   const usual = ttl !== undefined ? peerTtl(flow, i.anchor) : null;
   if (ttl !== undefined && usual !== null && Math.abs(ttl - usual) > 1) {
     return { vars: { how: `its TTL is ${ttl} where the peer's packets arrive with ${usual}`, origin: 'a box on the path' } };
@@ -128,8 +128,8 @@ function spoofedRst(i: CheckInput): CheckResult | null {
 }
 
 function sameMac(a: DEvent, b: DEvent): boolean {
-  const x = a.raw.dstMac;
-  const y = b.raw.dstMac;
+  const x = a.mac;
+  const y = b.mac;
   for (let k = 0; k < 6; k++) if (x[k] !== y[k]) return false;
   return x.some((v) => v !== 0);
 }
@@ -154,7 +154,8 @@ function mirred(i: CheckInput): CheckResult | null {
 
 function dominantHop(i: CheckInput): CheckResult | null {
   const flow = i.flow;
-  if (!flow) return null;
+  // no hop can be long in a flow shorter than the threshold
+  if (!flow || flow.lastTs - flow.firstTs < i.env.dominantNs) return null;
   const dir = i.anchor.dir;
   // the wait for the application to read is the application's time, not the path's
   const hops = flow.hopList().filter((h) => h.dir === dir && h.hist.count >= MIN_SAMPLES && h.kind !== 'rx-to-socket').map((h) => ({ h, p50: h.hist.quantile(0.5) }));

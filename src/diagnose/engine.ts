@@ -31,7 +31,7 @@ export interface DiagnoseOptions {
 }
 
 /** Candidates kept per rule and flow; beyond, only counted. */
-const KEPT_CANDIDATES = 8;
+const KEPT_CANDIDATES = 4;
 /** Reports kept of flows let go early (the others are counted in inputs.flows). */
 const MAX_EVICTED_REPORTS = 256;
 /** How often (events) lives idle for LIFE_GAP_NS are closed. */

@@ -49,12 +49,12 @@ function rejectWords(rule: string, family: 4 | 6): { answer: string; sees: strin
 export function pickNf(a: DEvent, proofs: readonly Proof[]): DEvent | undefined {
   if (a.nf) return a;
   const steps = proofs.map((p) => p.e).filter((e) => e.nf && e.nf.verdict !== 'ACCEPT');
-  return steps.find((e) => e.nf!.rule) ?? steps.find((e) => !e.raw.nfNames) ?? steps[0];
+  return steps.find((e) => e.nf!.rule) ?? steps.find((e) => !e.fexit) ?? steps[0];
 }
 
 function derivedVars(a: DEvent, proofs: readonly Proof[], has: ReadonlySet<Need>, count: number): Record<string, string> {
   const family = a.flow?.family ?? 4;
-  const vars: Record<string, string> = { times: count > 1 ? ` (${count} times)` : '', count: String(count), mac: macText(a.raw.dstMac) };
+  const vars: Record<string, string> = { times: count > 1 ? ` (${count} times)` : '', count: String(count), mac: macText(a.mac) };
   const sent = proofs.find((p) => p.e.sent)?.e;
   if (sent?.sent) {
     const w = icmpWords(family, sent.sent.type, sent.sent.code);
@@ -64,7 +64,7 @@ function derivedVars(a: DEvent, proofs: readonly Proof[], has: ReadonlySet<Need>
   const nf = nfEv?.nf;
   if (nf) {
     const hook = `${nf.pf}.${nf.table}.${nf.chain}`;
-    vars.by = nf.rule ? ` by rule "${nf.rule}" in ${hook}` : nfEv.raw.nfNames ? ` in ${hook}` : ` by the policy of ${hook}`;
+    vars.by = nf.rule ? ` by rule "${nf.rule}" in ${hook}` : nfEv.fexit ? ` in ${hook}` : ` by the policy of ${hook}`;
     if (nf.rule) {
       const r = rejectWords(nf.rule, family);
       vars.rejectAnswer = r.answer;
@@ -111,7 +111,7 @@ function findingOf(h: Hit, count: number, names: NameOf, has: ReadonlySet<Need>)
       ...((j.dev ?? (a.dev || recv?.dev)) ? { dev: j.dev ?? (a.dev || recv!.dev) } : {}),
       ...(nf ? { hook: `${nf.pf}.${nf.table}.${nf.chain}` } : {}),
       ...(nf?.rule ? { rule: nf.rule } : {}),
-      ...(nf && !nf.rule && !nfEv!.raw.nfNames ? { policy: true } : {}),
+      ...(nf && !nf.rule && !nfEv!.fexit ? { policy: true } : {}),
       ...(a.at ? { function: a.at } : {}),
     },
     evidence: evidenceOf(j.proofs, names),

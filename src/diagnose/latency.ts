@@ -3,7 +3,7 @@
  * quarter-octave log histogram (about 19% wide buckets, 180 counters) beyond that.
  */
 
-const EXACT = 256;
+const EXACT = 64;
 const BUCKETS = 180;
 
 function bucketOf(ns: number): number {
@@ -23,12 +23,12 @@ export class Histogram {
   sum = 0;
   private readonly exact: number[] = [];
   private buckets: Uint32Array | null = null;
-  /** exact samples, sorted, until the next add */
-  private sorted: number[] | null = null;
+  /** the exact samples are in order (they are sorted in place when asked for a quantile) */
+  private sorted = true;
 
   add(ns: number): void {
     const v = ns < 0 ? 0 : ns;
-    this.sorted = null;
+    this.sorted = false;
     this.count++;
     this.sum += v;
     if (v > this.max) this.max = v;
@@ -47,7 +47,11 @@ export class Histogram {
   quantile(q: number): number {
     if (this.count === 0) return 0;
     if (this.buckets === null) {
-      const s = (this.sorted ??= [...this.exact].sort((x, y) => x - y));
+      if (!this.sorted) {
+        this.exact.sort((x, y) => x - y);
+        this.sorted = true;
+      }
+      const s = this.exact;
       return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
     }
     const want = Math.max(1, Math.ceil(q * this.count));

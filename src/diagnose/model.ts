@@ -43,7 +43,7 @@ export interface FlowId {
   readonly a: Endpoint;
   readonly b: Endpoint;
   /** the a side's address:port as the flow key spells it (direction test without formatting) */
-  readonly aKey: string;
+  readonly aKey: string | number;
 }
 
 /** An event as the engine reads it: names resolved, flow and direction attached. */
@@ -80,7 +80,15 @@ export interface DEvent {
   readonly related: boolean;
   /** the skb began on the transmit side in this trace (locally made), not received from a device */
   local: boolean;
-  readonly raw: RawEvent;
+  /** the frame's destination MAC (zeros before the L2 header exists) */
+  readonly mac: Uint8Array;
+  /** IP TTL / hop limit and IPv4 ID, when the kernel side gives them */
+  readonly ttl: number | undefined;
+  readonly ipId: number | undefined;
+  /** a netfilter verdict from an evaluation function (fexit), which knows no rule */
+  readonly fexit: boolean;
+  /** probe-specific value (qdisc handle, xmit rc...) */
+  readonly aux: number;
 }
 
 /* ------------------------------------------------------------------ other inputs */

@@ -55,14 +55,23 @@ class LastTuple {
     this.l4 = t.l4proto;
     this.sp = sp;
     this.dp = dp;
-    this.s.set(t.saddr.subarray(0, 16));
-    this.d.set(t.daddr.subarray(0, 16));
+    const n = t.family === 4 ? 4 : 16;
+    for (let i = 0; i < n; i++) {
+      this.s[i] = t.saddr[i] ?? 0;
+      this.d[i] = t.daddr[i] ?? 0;
+    }
     this.result = result;
   }
 }
 
+function v4(b: Uint8Array): number {
+  return (((b[0] ?? 0) << 24) | ((b[1] ?? 0) << 16) | ((b[2] ?? 0) << 8) | (b[3] ?? 0)) >>> 0;
+}
+
 export class FlowTable {
-  readonly byKey = new Map<string, FlowId>();
+  /** l4 protocol -> lower endpoint -> higher endpoint -> flow */
+  private readonly byProto: (Map<string | number, Map<string | number, FlowId>> | undefined)[] = [];
+  private readonly keys = new Map<string, [number, string | number, string | number]>();
   private next = 1;
   private readonly last = new LastTuple();
 
@@ -75,22 +84,35 @@ export class FlowTable {
     const dp = icmp ? echoId : t.dport;
     if (this.last.same(t, sp, dp)) return this.last.result;
     const fam = t.family;
-    const s = addrKey(t.saddr, fam) + ':' + sp;
-    const d = addrKey(t.daddr, fam) + ':' + dp;
-    const key = t.l4proto + '|' + (s < d ? s + '|' + d : d + '|' + s);
-    let flow = this.byKey.get(key);
+    let s: string | number;
+    let d: string | number;
+    if (fam === 4) {
+      // IPv4: each endpoint as one number (address * 65536 + port), no strings
+      s = v4(t.saddr) * 65536 + sp;
+      d = v4(t.daddr) * 65536 + dp;
+    } else {
+      s = addrKey(t.saddr, fam) + ':' + sp;
+      d = addrKey(t.daddr, fam) + ':' + dp;
+    }
+    const lo = s < d ? s : d;
+    const hi = s < d ? d : s;
+    let byLo = this.byProto[t.l4proto & 0xff]?.get(lo);
+    let flow = byLo?.get(hi);
     if (!flow) {
       if (!create) return null;
       flow = {
         id: this.next++,
-        key,
+        key: `${t.l4proto}|${lo}|${hi}`,
         proto: protoName(t.l4proto, t.l3proto),
         family: fam,
         a: { addr: formatAddr(t.saddr, fam), port: sp },
         b: { addr: formatAddr(t.daddr, fam), port: dp },
         aKey: s,
       };
-      this.byKey.set(key, flow);
+      const byP = (this.byProto[t.l4proto & 0xff] ??= new Map());
+      if (!byLo) byP.set(lo, (byLo = new Map()));
+      byLo.set(hi, flow);
+      this.keys.set(flow.key, [t.l4proto & 0xff, lo, hi]);
     }
     // a is the first sender; same addresses both ways (a packet to itself) count as a -> b
     const result = { flow, dir: s === flow.aKey ? (0 as const) : (1 as const) };
@@ -99,7 +121,13 @@ export class FlowTable {
   }
 
   delete(key: string): void {
-    this.byKey.delete(key);
+    const k = this.keys.get(key);
+    if (k) {
+      const byLo = this.byProto[k[0]]?.get(k[1]);
+      byLo?.delete(k[2]);
+      if (byLo?.size === 0) this.byProto[k[0]]!.delete(k[1]);
+      this.keys.delete(key);
+    }
     this.last.result = null;
   }
 }
@@ -189,6 +217,10 @@ export function normalize(ev: RawEvent, n: number, names: Names, flows: FlowTabl
     sent: probe === 'icmp_send' ? { type: (ev.aux >>> 8) & 0xff, code: ev.aux & 0xff } : null,
     related: inner !== null,
     local: false,
-    raw: ev,
+    mac: ev.dstMac,
+    ttl: ev.ipTtl,
+    ipId: ev.ipId,
+    fexit: !!ev.nfNames,
+    aux: ev.aux,
   };
 }

@@ -26,7 +26,7 @@ export class QdiscWaits {
   private readonly queues = new Map<string, Item[]>();
 
   private queueOf(e: DEvent): Item[] {
-    const key = `${e.netns}|${e.dev}|${e.raw.aux}`;
+    const key = `${e.netns}|${e.dev}|${e.aux}`;
     let q = this.queues.get(key);
     if (!q) {
       if (this.queues.size >= MAX_QUEUES) this.queues.clear();

@@ -32,7 +32,7 @@ function latencyOf(s: FlowState): HopLatency[] {
 }
 
 function tcpdumpOf(s: FlowState, names: NameOf): TcpdumpView[] {
-  return [...s.capture.values()].map((c) => {
+  return s.captureList().map((c) => {
     const name = names.netns(c.netns);
     const missed = c.missed[0] + c.missed[1];
     const seen = c.seen[0] + c.seen[1];
@@ -54,7 +54,7 @@ export function flowReport(s: FlowState, names: NameOf): FlowReport {
     b: ep(f.b),
     events: s.events,
     packets: s.packets,
-    paths: s.paths,
+    paths: s.paths(),
     latency: latencyOf(s),
     tcpdump: tcpdumpOf(s, names),
   };

@@ -33,8 +33,8 @@ export interface Life {
   readonly skb: bigint;
   readonly events: DEvent[];
   total: number;
-  /** per namespace: did the packet begin there on the transmit side (made there) */
-  readonly madeIn: Map<number, boolean>;
+  /** per namespace the packet visited: [netns, 1 if it was made there else 0, ...] */
+  readonly madeIn: number[];
 }
 
 /** Function probes of the receive side (the others, on a packet's first event in a namespace, mean it was made there). */
@@ -76,8 +76,10 @@ export class FlowState {
   /** from place -> to place -> [a>b, b>a] */
   private readonly hops = new Map<string, Map<string, [HopState | undefined, HopState | undefined]>>();
   private hopCount = 0;
-  readonly capture = new Map<string, CaptureState>();
-  readonly paths: PacketPath[] = [];
+  /** netns -> device -> what tcpdump there would see */
+  private readonly captures = new Map<number, Map<string, CaptureState>>();
+  /** packet lives kept as example paths (made into PacketPaths only for the report) */
+  private readonly pathLives: { life: Life; ended: boolean }[] = [];
   /** namespaces where packets of each direction were made (locally originated) */
   readonly origin: [Set<number>, Set<number>] = [new Set(), new Set()];
   constructor(readonly id: FlowId) {}
@@ -112,10 +114,16 @@ export class FlowState {
   }
 
   /** Every kind of event seen in this flow, with its first and last occurrence and count. */
-  *entries(): IterableIterator<SigEntry> {
-    for (const m of this.common.values()) yield* m.values();
-    yield* this.rare.values();
+  entries(): readonly SigEntry[] {
+    if (this.entryCache && this.entryCacheSize === this.sigSize) return this.entryCache;
+    const out: SigEntry[] = [];
+    for (const m of this.common.values()) for (const e of m.values()) out.push(e);
+    for (const e of this.rare.values()) out.push(e);
+    this.entryCacheSize = this.sigSize;
+    return (this.entryCache = out);
   }
+  private entryCache: SigEntry[] | null = null;
+  private entryCacheSize = -1;
 
   /** Latency hops, the tcpdump view and an example path, from a packet's closed life. */
   absorb(life: Life): void {
@@ -123,7 +131,7 @@ export class FlowState {
     const ev = life.events;
     const first = ev[0];
     if (!first) return;
-    for (const [ns, made] of life.madeIn) if (made) this.origin[first.dir].add(ns);
+    for (let i = 0; i < life.madeIn.length; i += 2) if (life.madeIn[i + 1]) this.origin[first.dir].add(life.madeIn[i]!);
     for (let i = 0; i < ev.length; i++) {
       const e = ev[i]!;
       if (e.flow !== this.id) continue;
@@ -138,9 +146,10 @@ export class FlowState {
     const tx = e.probe === CAPTURE_TX;
     const queued = e.probe === 'net_dev_queue';
     if (!rx && !tx && !queued) return;
-    const key = e.netns + '|' + e.dev;
-    let c = this.capture.get(key);
-    if (!c) this.capture.set(key, (c = { netns: e.netns, dev: e.dev, seen: [0, 0], missed: [0, 0] }));
+    let byDev = this.captures.get(e.netns);
+    if (!byDev) this.captures.set(e.netns, (byDev = new Map()));
+    let c = byDev.get(e.dev);
+    if (!c) byDev.set(e.dev, (c = { netns: e.netns, dev: e.dev, seen: [0, 0], missed: [0, 0] }));
     if (rx || tx) c.seen[e.dir]++;
     else c.missed[e.dir]++; // net_dev_queue: counted as missed until its start_xmit is seen
     if (tx) c.missed[e.dir] = Math.max(0, c.missed[e.dir] - 1);
@@ -169,6 +178,13 @@ export class FlowState {
     h.hist.add(ns);
   }
 
+  /** What tcpdump would see, per namespace and device. */
+  captureList(): CaptureState[] {
+    const out: CaptureState[] = [];
+    for (const byDev of this.captures.values()) out.push(...byDev.values());
+    return out;
+  }
+
   /** Every hop measured in this flow. */
   hopList(): HopState[] {
     const out: HopState[] = [];
@@ -182,10 +198,15 @@ export class FlowState {
     const last = ev[ev.length - 1]!;
     const ended = last.stage === 'drop' || last.stage === 'free';
     const interesting = last.stage === 'drop' || ev.some((e) => e.stage === 'icmp-send' || e.stage === 'tcp-rst-send');
-    const haveDir = this.paths.some((p) => p.dir === (first.dir === 0 ? 'a>b' : 'b>a'));
-    if (this.paths.length >= LIMITS.paths || (haveDir && !interesting) || (ev.length < 3 && !interesting)) return;
-    if (!interesting && this.paths.length >= LIMITS.paths - 2) return;
-    this.paths.push(pathOf(life, ended));
+    const haveDir = this.pathLives.some((p) => p.life.events[0]!.dir === first.dir);
+    if (this.pathLives.length >= LIMITS.paths || (haveDir && !interesting) || (ev.length < 3 && !interesting)) return;
+    if (!interesting && this.pathLives.length >= LIMITS.paths - 2) return;
+    this.pathLives.push({ life, ended });
+  }
+
+  /** Example packet paths, in order. */
+  paths(): PacketPath[] {
+    return this.pathLives.map((p) => pathOf(p.life, p.ended));
   }
 }
 
@@ -227,7 +248,7 @@ export class Lives {
   add(e: DEvent): Life {
     let life = this.open.get(e.skb);
     if (!life) {
-      life = { skb: e.skb, events: [], total: 0, madeIn: new Map() };
+      life = { skb: e.skb, events: [], total: 0, madeIn: [] };
       this.open.set(e.skb, life);
     }
     const last = life.events[life.events.length - 1];
@@ -235,9 +256,11 @@ export class Lives {
       e.netns = last.netns;
       e.place = `${e.probe}@${e.netns}/${e.dev}`;
     }
-    let made = life.madeIn.get(e.netns);
-    if (made === undefined) life.madeIn.set(e.netns, (made = madeHere(e)));
-    e.local = made;
+    const m = life.madeIn;
+    let i = 0;
+    while (i < m.length && m[i] !== e.netns) i += 2;
+    if (i === m.length) m.push(e.netns, madeHere(e) ? 1 : 0);
+    e.local = m[i + 1] === 1;
     life.total++;
     if (life.events.length < LIMITS.lifeEvents) life.events.push(e);
     else life.events[LIMITS.lifeEvents - 1] = e;
