@@ -158,11 +158,16 @@ function dominantHop(i: CheckInput): CheckResult | null {
   if (!flow || flow.lastTs - flow.firstTs < i.env.dominantNs) return null;
   const dir = i.anchor.dir;
   // the wait for the application to read is the application's time, not the path's
-  const hops = flow.hopList().filter((h) => h.dir === dir && h.hist.count >= MIN_SAMPLES && h.kind !== 'rx-to-socket').map((h) => ({ h, p50: h.hist.quantile(0.5) }));
-  const total = hops.reduce((s, x) => s + x.p50, 0);
-  const best = hops.sort((x, y) => y.p50 - x.p50)[0];
-  if (!best) return null;
-  const { h: top, p50 } = best;
+  let total = 0;
+  let top: ReturnType<FlowState['hopList']>[number] | null = null;
+  let p50 = 0;
+  for (const h of flow.hopList()) {
+    if (h.dir !== dir || h.hist.count < MIN_SAMPLES || h.kind === 'rx-to-socket') continue;
+    const m = h.hist.quantile(0.5);
+    total += m;
+    if (m > p50) [top, p50] = [h, m];
+  }
+  if (!top) return null;
   if (p50 < i.env.dominantNs || p50 < total * 0.5) return null;
   const q = i.env.facts.qdiscs?.find((x) => x.netns === top.netns && x.dev === top.dev);
   return {
