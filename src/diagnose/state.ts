@@ -10,7 +10,7 @@ import { CAPTURE_RX, CAPTURE_TX, hopKind, TX_SIDE } from './stages.js';
 
 export const LIMITS = {
   /** flows followed at once; the oldest is evaluated and let go beyond this */
-  flows: 4096,
+  flows: 2048,
   /** packets (skb lives) open at once */
   lives: 8192,
   /** events kept per packet life (its first ones, and the last) */
