@@ -120,6 +120,31 @@ function buildProgram(result: { code: number }): Command {
     });
 
   program
+    .command('diagnose')
+    .description('run a command (after --) or watch traffic (--duration), and tell what happened to its packets: verdict, findings, paths, latency')
+    .usage('[filters] [--duration 10s] [--json] [-- CMD [ARGS...]]')
+    .option('-H, --ipaddr <addr>', 'IPv4 or IPv6 address, either side')
+    .option('-P, --port <port>', 'TCP or UDP port, either side')
+    .option('--proto <proto>', 'tcp|udp|icmp|any')
+    .option('--icmpid <id>', 'ICMP echo identifier')
+    .option('-N, --netns <netns>', 'network namespace: inode, name under /run/netns, or path')
+    .option('-i, --ifname <name>', 'interface name')
+    .option('--mark <value[/mask]>', 'skb mark, e.g. 0x10/0xff')
+    .option('--route', 'trace route lookups too (reverse-path and no-route findings say more)')
+    .option('--iptable', 'trace the netfilter path too (findings name the rule that decided)')
+    .option('--duration <time>', 'watch existing traffic this long (10s, 500ms, 2m)')
+    .option('--grace <time>', 'keep tracing this long after the command exits', '1s')
+    .option('--json', 'the report as one JSON document (README: Report)')
+    .option('--verbose', 'say which probes attached and why others did not')
+    .addOption(new Option('--ring-mb <mb>', 'ring buffer size in MiB').default(String(DEFAULT_RING_MB)))
+    .argument('[command...]', 'the command to run and diagnose, after --')
+    .action(async (command: string[], raw: RawTraceOptions & { ringMb?: string; duration?: string; grace?: string; json?: boolean }) => {
+      const { diagnoseAction } = await import('./diagnose.js');
+      checkAgainstSystem(parseTraceOptions({ ...raw, json: false }));
+      result.code = await diagnoseAction({ ...raw, ringBytes: ringBytes(raw.ringMb) }, command);
+    });
+
+  program
     .command('doctor')
     .description('what this machine offers pktpath: kernel, BTF, libbpf, privileges, backends, tracepoints')
     .action(() => {

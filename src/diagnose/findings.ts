@@ -89,8 +89,10 @@ function evidenceOf(proofs: readonly Proof[], names: NameOf): EvidenceEvent[] {
 }
 
 /** One finding from the first hit of a group, counted over the group. */
-function findingOf(h: Hit, count: number, names: NameOf, has: ReadonlySet<Need>): Finding {
+function findingOf(h: Hit, groupCount: number, names: NameOf, has: ReadonlySet<Need>): Finding {
   const { c, j } = h;
+  // a latency finding counts the packets through the hop, not the packets that pointed at it
+  const count = j.vars.samples !== undefined ? Number(j.vars.samples) : groupCount;
   const rule = c.rule.rule;
   const a = c.anchor;
   const vars = { ...derivedVars(a, j.proofs, has, count), ...j.vars };
@@ -199,7 +201,8 @@ export class FindingSet {
       const count = Math.round(g.count);
       if (m) {
         const earlier = g.first.c.anchor.ts < m.firstNs ? { ...findingOf(g.first, count, this.names, this.has), explains: m.explains } : m;
-        this.merged.set(key, { ...earlier, count: m.count + count, flows: (m.flows ?? 1) + 1, explains: [...new Set([...m.explains, ...g.explains])] });
+        const more = g.first.j.vars.samples !== undefined ? Number(g.first.j.vars.samples) : count;
+        this.merged.set(key, { ...earlier, count: m.count + more, flows: (m.flows ?? 1) + 1, explains: [...new Set([...m.explains, ...g.explains])] });
       } else if (this.merged.size < MAX_CAUSES) this.merged.set(key, { ...findingOf(g.first, count, this.names, this.has), explains: [...g.explains] });
       else this.dropped++;
     }

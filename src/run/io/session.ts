@@ -7,6 +7,7 @@ import { decodeEvent } from '../../engine/decode.js';
 import { EV_DROP, EV_RET } from '../../engine/event.js';
 import { Diagnoser } from '../../diagnose/engine.js';
 import { whyLines } from '../../diagnose/explain.js';
+import type { Facts, Report } from '../../diagnose/model.js';
 import { trimTracerFrames } from '../../kernel/stack.js';
 import type { Finding } from '../../diagnose/explain.js';
 import type { RawEvent } from '../../engine/event.js';
@@ -50,6 +51,8 @@ export interface TraceRunOptions {
   readonly onReady?: () => void;
   /** resolves when the run should end early (demo, tests); signals always end it */
   readonly until?: Promise<unknown>;
+  /** `pktpath diagnose`: hand the engine's report to `done` (with these facts) instead of printing why: lines */
+  readonly diagnose?: { readonly facts: () => Facts; readonly done: (report: Report, netns: (inode: number) => string) => void };
 }
 
 export interface TraceSummary {
@@ -326,7 +329,9 @@ export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
     o.out.off('error', onOutError);
     const dropText = [...drops].map(([r, c]) => `${r} ${c}`).join(', ');
     o.err.write(`pktpath: ${events} events, ${lost} lost${dropText ? `; drops: ${dropText}` : '; no drops'}\n`);
-    const findings = whyLines(diagnoser.report({ lost: Number(lost) }));
+    const report = diagnoser.report({ ...o.diagnose?.facts(), lost: Number(lost) });
+    o.diagnose?.done(report, (i) => resolver.netnsName(i) ?? String(i));
+    const findings = o.diagnose ? [] : whyLines(report);
     for (const f of findings) o.err.write(`pktpath: why: ${f.text}\n`);
     return { events, lost, drops, attached: attached.length, skipped: skipped.length, findings };
   }
