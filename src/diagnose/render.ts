@@ -21,7 +21,7 @@ function findingLines(f: Finding): string[] {
     w.function ? `function ${w.function}` : '',
   ].filter(Boolean);
   const lines = [
-    `${String(f.n).padStart(2)}. [${f.level}] ${f.rule}: ${f.title}${f.count > 1 ? ` (${f.count} times)` : ''}`,
+    `${String(f.n).padStart(2)}. [${f.level}] ${f.rule}: ${f.title}${f.count > 1 && !f.rule.startsWith('latency.') ? ` (${f.count} times)` : ''}`,
     `    what: ${f.what}`,
     `    where: ${where.join(', ')}`,
     `    evidence: ${f.evidence.map((e) => `#${e.n}${e.count > 1 ? ` (x${e.count})` : ''} ${e.text}`).join('; ')}`,

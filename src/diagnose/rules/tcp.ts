@@ -131,6 +131,17 @@ export const TCP_RULES: readonly Rule[] = [
     source: 'seed 004 (checksum not recomputed)',
   },
   {
+    id: 'benign.timewait',
+    level: 'benign',
+    title: 'segment for a closing connection',
+    priority: 55,
+    anchor: { reason: ['NOT_SPECIFIED', 'TCP_CLOSE'], at: ['tcp_v4_rcv', 'tcp_v6_rcv'], proto: ['tcp'], flags: { none: ['SYN', 'RST'] } },
+    with: [{ role: 'fin', scope: 'flow', order: 'before', match: { proto: ['tcp'], flags: { all: ['FIN'] } } }],
+    verdict: 'a late segment of {flow} reached netns {netns} after the connection closed: harmless',
+    what: 'after the FIN exchange of {flow}, a {packet} segment reached netns {netns}; the TIME_WAIT (or just closed) socket dealt with it and TCP freed it without a reason ({reason} at {at})',
+    advice: 'nothing: connections end this way',
+  },
+  {
     id: 'benign.tcp-old-data',
     level: 'benign',
     title: 'duplicate of data already received',
