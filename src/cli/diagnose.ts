@@ -7,17 +7,21 @@
  * matching them by process (the command's process tree) waits for the kernel side.
  */
 import { Writable } from 'node:stream';
+import { Option } from 'commander';
+import type { Command } from 'commander';
 import type { Report } from '../diagnose/model.js';
 import { nothingSeen, parseDiagnoseOptions } from '../diagnose/options.js';
 import type { DiagnoseOptions, RawDiagnoseOptions } from '../diagnose/options.js';
 import { renderReport } from '../diagnose/render.js';
-import { readQdiscs } from '../diagnose/io/facts.js';
+import { readQdiscs, readSocketFacts, watchCounters } from '../diagnose/io/facts.js';
+import type { Facts } from '../diagnose/model.js';
 import { startCommand } from '../diagnose/io/command.js';
 import type { CommandRun } from '../diagnose/io/command.js';
 import { resolveNetns } from '../kernel/io/netns.js';
 import { runTrace } from '../run/io/session.js';
-import { configValues, parseTraceOptions } from './options.js';
+import { parseTraceOptions } from './options.js';
 import type { RawTraceOptions, TraceOptions } from './options.js';
+import { DEFAULT_RING_MB, runRequest } from './request.js';
 
 /** How long a command still running when the trace stops gets before it is killed. */
 const KILL_WAIT_MS = 2000;
@@ -76,29 +80,36 @@ function printReport(report: Report, netns: (i: number) => string, d: DiagnoseOp
   else process.stdout.write(`${renderReport(report, { netns })}\n`);
 }
 
+/** Facts for the report: counters watched from the start, sockets and qdiscs read at the end. */
+function factsWatch(): { start(): void; facts(): Facts } {
+  let counters: ReturnType<typeof watchCounters> = null;
+  return {
+    start: () => void (counters = watchCounters()),
+    facts: () => ({ qdiscs: readQdiscs(), sockets: readSocketFacts(), ...(counters ? { counters: counters.moved() } : {}) }),
+  };
+}
+
+type RawDiagnose = RawTraceOptions & RawDiagnoseOptions & { ringMb?: string };
+
 /** Runs a diagnosis; returns the exit code (0: a report was made, whatever it says). */
-export async function diagnoseAction(raw: RawTraceOptions & RawDiagnoseOptions & { ringBytes: number }, command: readonly string[]): Promise<number> {
+export async function diagnoseAction(raw: RawDiagnose, command: readonly string[]): Promise<number> {
   const opts = parseTraceOptions({ ...raw, json: false });
   const d = parseDiagnoseOptions(raw, command);
-  const inode = opts.netns !== null ? resolveNetns(opts.netns) : 0;
+  const netnsInode = opts.netns !== null ? resolveNetns(opts.netns) : 0;
   let stop: () => void = () => {};
   const until = new Promise<void>((resolve) => (stop = resolve));
   const { watch, onReady } = watcher(d, stop);
+  const facts = factsWatch();
   let result: { report: Report; netns: (i: number) => string } | null = null;
-  await runTrace({
-    config: configValues(opts, inode),
-    route: opts.route,
-    iptable: opts.iptable ? opts : undefined,
-    json: true,
-    time: 'default',
-    stack: false,
-    verbose: opts.verbose,
-    ringBytes: raw.ringBytes,
+  await runTrace(runRequest(opts, { netnsInode, ringMb: raw.ringMb }), {
     out: discard(),
     err: process.stderr,
-    onReady,
+    onReady: () => {
+      facts.start();
+      onReady();
+    },
     until,
-    diagnose: { facts: () => ({ qdiscs: readQdiscs() }), done: (report, netns) => (result = { report, netns }) },
+    diagnose: { facts: () => facts.facts(), done: (report: Report, netns: (i: number) => string) => (result = { report, netns }) },
   });
   if (watch.startError) throw watch.startError;
   await settle(watch);
@@ -106,4 +117,31 @@ export async function diagnoseAction(raw: RawTraceOptions & RawDiagnoseOptions &
   const r: { report: Report; netns: (i: number) => string } = result;
   printReport(r.report, r.netns, d, raw, watch, opts);
   return 0;
+}
+
+/** `pktpath diagnose`, registered on the program. */
+export function addDiagnoseCommand(program: Command, result: { code: number }, check: (opts: TraceOptions) => void): void {
+  program
+    .command('diagnose')
+    .description('run a command (after --) or watch traffic (--duration), and tell what happened to its packets: verdict, findings, paths, latency')
+    .usage('[filters] [--duration 10s] [--json] [-- CMD [ARGS...]]')
+    .option('-H, --ipaddr <addr>', 'IPv4 or IPv6 address, either side')
+    .option('-P, --port <port>', 'TCP or UDP port, either side')
+    .option('--proto <proto>', 'tcp|udp|icmp|any')
+    .option('--icmpid <id>', 'ICMP echo identifier')
+    .option('-N, --netns <netns>', 'network namespace: inode, name under /run/netns, or path')
+    .option('-i, --ifname <name>', 'interface name')
+    .option('--mark <value[/mask]>', 'skb mark, e.g. 0x10/0xff')
+    .option('--route', 'trace route lookups too (reverse-path and no-route findings say more)')
+    .option('--iptable', 'trace the netfilter path too (findings name the rule that decided)')
+    .option('--duration <time>', 'watch existing traffic this long (10s, 500ms, 2m)')
+    .option('--grace <time>', 'keep tracing this long after the command exits', '1s')
+    .option('--json', 'the report as one JSON document (README: Report)')
+    .option('--verbose', 'say which probes attached and why others did not')
+    .addOption(new Option('--ring-mb <mb>', 'ring buffer size in MiB').default(String(DEFAULT_RING_MB)))
+    .argument('[command...]', 'the command to run and diagnose, after --')
+    .action(async (command: string[], raw: RawDiagnose) => {
+      check(parseTraceOptions({ ...raw, json: false }));
+      result.code = await diagnoseAction(raw, command);
+    });
 }

@@ -6,7 +6,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { PassThrough } from 'node:stream';
-import { configValues, parseTraceOptions } from '../cli/options.js';
+import { parseTraceOptions } from '../cli/options.js';
+import { runRequest } from '../cli/request.js';
 import type { Report } from '../diagnose/model.js';
 import { renderReport } from '../diagnose/render.js';
 import { readQdiscs } from '../diagnose/io/facts.js';
@@ -51,13 +52,7 @@ export async function delayScene(s: Scene, out: NodeJS.WritableStream): Promise<
   let report: Report | null = null;
   const err = new PassThrough();
   err.resume();
-  await runTrace({
-    config: configValues(opts, 0),
-    json: true,
-    time: 'default',
-    stack: false,
-    verbose: false,
-    ringBytes: 4 << 20,
+  await runTrace(runRequest(opts, { ringMb: '4' }), {
     out: new Writable({ write: (_c, _e, cb) => cb() }),
     err,
     until,
@@ -70,7 +65,7 @@ export async function delayScene(s: Scene, out: NodeJS.WritableStream): Promise<
     },
     diagnose: {
       facts: () => ({ qdiscs: readQdiscs() }),
-      done: (r, netns) => {
+      done: (r: Report, netns: (i: number) => string) => {
         report = r;
         const text = renderReport(r, { netns, paths: 1 });
         for (const line of text.split('\n').filter((l) => !/^\s+(advice|evidence):/.test(l))) out.write(`   ${line}\n`);

@@ -9,9 +9,9 @@
  *   const report = d.report({ sockets, counters });
  */
 import type { RawEvent } from '../engine/event.js';
-import type { Resolver } from '../output/resolver.js';
 import type { DEvent, Facts, Finding, FlowId, Need, Report } from './model.js';
-import { FlowTable, Names, normalize } from './normalize.js';
+import { FlowTable, NameCache, normalize } from './normalize.js';
+import type { Names } from './normalize.js';
 import { FlowState, Lives, LIMITS } from './state.js';
 import type { Life } from './state.js';
 import { compileRules, judge, lacking, lifeCandidates } from './evaluate.js';
@@ -46,7 +46,7 @@ interface Bucket {
 
 export class Diagnoser {
   private readonly rules: RuleSet;
-  private readonly names: Names;
+  private readonly names: NameCache;
   private readonly flows = new FlowTable();
   private readonly states = new Map<number, FlowState>();
   private readonly lives = new Lives();
@@ -60,9 +60,9 @@ export class Diagnoser {
   private flowsEvicted = 0;
   private flowsSeen = 0;
 
-  constructor(resolver: Resolver, private readonly opts: DiagnoseOptions = {}) {
+  constructor(resolver: Names, private readonly opts: DiagnoseOptions = {}) {
     this.rules = compileRules(opts.rules ?? RULES);
-    this.names = new Names(resolver);
+    this.names = new NameCache(resolver);
     this.nameOf = { netns: (i) => resolver.netnsName(i) ?? String(i) };
   }
 

@@ -5,7 +5,7 @@
  * Diagnoser instead and use whyLines(report): more rules can then hold.
  */
 import type { RawEvent } from '../engine/event.js';
-import type { Resolver } from '../output/resolver.js';
+import type { Names } from './normalize.js';
 import { Diagnoser } from './engine.js';
 import type { Facts, Finding as DiagFinding, Report } from './model.js';
 
@@ -58,7 +58,7 @@ export function whyLines(report: Report): Finding[] {
  * Explains a run's drops. `nfSteps` are --iptable events: a NETFILTER_DROP is then told
  * with the table, chain and rule that decided.
  */
-export function explainDrops(events: Iterable<RawEvent>, r: Resolver, nfSteps: readonly RawEvent[] = [], facts: Facts = {}): Finding[] {
+export function explainDrops(events: Iterable<RawEvent>, r: Names, nfSteps: readonly RawEvent[] = [], facts: Facts = {}): Finding[] {
   const all = [...events, ...nfSteps].sort((a, b) => (a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : 0));
   const d = new Diagnoser(r);
   for (const ev of all) d.push(ev);

@@ -6,7 +6,11 @@
 import { EV_DROP, EV_FROM_FLOW } from '../engine/event.js';
 import type { RawEvent, RawTuple } from '../engine/event.js';
 import type { Resolver } from '../output/resolver.js';
-import { formatAddr, protoName } from '../output/tuple.js';
+
+/** What the engine asks of a resolver: names for probes, drop reasons, addresses, namespaces. */
+export type Names = Pick<Resolver, 'probeName' | 'dropReason' | 'symbol' | 'netnsName'>;
+import { protoName } from '../output/tuple.js';
+import { formatAddr } from '../shared/addr.js';
 import { routeOf, ROUTE_PROBES } from '../route/route.js';
 import type { DEvent, FlowId } from './model.js';
 import { stageOf } from './stages.js';
@@ -133,12 +137,12 @@ export class FlowTable {
 }
 
 /** Names for numbers, memoized: the same few probes, reasons and locations recur. */
-export class Names {
+export class NameCache {
   private readonly probes = new Map<number, string>();
   private readonly reasons = new Map<number, string>();
   private readonly symbols = new Map<bigint, string>();
   private readonly places = new Map<number, Map<string, Map<string, string>>>();
-  constructor(readonly r: Resolver) {}
+  constructor(readonly r: Names) {}
 
   /** "probe@netns/dev", interned: netns -> probe -> dev */
   place(probe: string, netns: number, dev: string): string {
@@ -180,7 +184,7 @@ export class Names {
 }
 
 /** Builds the engine's view of one event; `n` is its ordinal in the stream. */
-export function normalize(ev: RawEvent, n: number, names: Names, flows: FlowTable): DEvent {
+export function normalize(ev: RawEvent, n: number, names: NameCache, flows: FlowTable): DEvent {
   const probe = ev.nf ? 'netfilter' : names.probe(ev.probe);
   const drop = (ev.flags & EV_DROP) !== 0;
   const named = stageOf(probe);

@@ -10,8 +10,9 @@
  */
 import { EV_DROP, EV_FROM_FLOW, EV_HAS_TUPLE, EV_KEPT } from '../engine/event.js';
 import type { RawEvent, RawTuple } from '../engine/event.js';
-import type { Resolver } from '../output/resolver.js';
-import { parseAddr, TCP_FLAG_ORDER } from '../output/tuple.js';
+import type { Names as EngineNames } from './normalize.js';
+import { TCP_FLAG_ORDER } from '../output/tuple.js';
+import { parseAddr } from '../shared/addr.js';
 
 /** One line of `trace --json`, as far as the engine reads it. */
 export interface JsonEvent {
@@ -36,6 +37,7 @@ export interface JsonEvent {
   info?: Record<string, number | string>;
   nf?: RawEvent['nf'];
   route?: { table: number; type: string; oif: string; gw: string; err: number };
+  related?: boolean;
   ttl?: number;
   ip_id?: number;
   tcp_seq?: number;
@@ -92,7 +94,7 @@ function macOf(text: string | undefined): Uint8Array {
 }
 
 /** Turns names into numbers and back, consistently over one replay. */
-export class ReplayResolver implements Resolver {
+export class ReplayResolver implements EngineNames {
   private readonly probeIds = new Map<string, number>();
   private readonly probeNames: string[] = [];
   private readonly reasonIds = new Map<string, number>();
@@ -198,6 +200,7 @@ function withOptional(ev: RawEvent, j: JsonEvent): RawEvent {
   if (j.mtu !== undefined) ev.mtu = j.mtu;
   if (j.icmp_mtu !== undefined) ev.icmpMtu = j.icmp_mtu;
   if (j.inner) ev.inner = tupleOf(j.inner);
+  if (j.related) ev.related = true;
   return ev;
 }
 

@@ -43,6 +43,15 @@ export const EV_KEPT = 0x40;
 /** a struct pp_nf_names follows the event (nft_do_chain / ipt_do_table returns) */
 export const EV_NAMES = 0x80;
 
+/** pp_pkt.valid (bpf/event.h PP_PKT_*): which packet fields beyond the tuple were read */
+export const PKT_IP = 0x01;
+export const PKT_TCP = 0x02;
+export const PKT_GSO = 0x04;
+export const PKT_MTU = 0x08;
+export const PKT_INNER = 0x10;
+export const PKT_ICMP_MTU = 0x20;
+export const PKT_RELATED = 0x40;
+
 /** One kernel event with numbers only: what the decoder gives, before names are looked up. */
 export interface RawEvent {
   tsNs: bigint;
@@ -77,9 +86,8 @@ export interface RawEvent {
   nf?: { pf: number; table: string; chain: string; hook: string | null; verdict: string; rule: string | null };
 
   /*
-   * Packet fields the diagnosis reads when the kernel side provides them (issue 9, part 2).
-   * All optional: absent means "not captured", never zero. The engine (src/diagnose) names
-   * the rules that wait for them; the kernel side fills them from bpf/event.h when added.
+   * Packet fields beyond the tuple (bpf/event.h struct pp_pkt), which the diagnosis reads.
+   * Absent (undefined) means "not read at this probe", never zero.
    */
   /** IPv4 TTL or IPv6 hop limit of the packet at this probe */
   ipTtl?: number;
@@ -105,4 +113,6 @@ export interface RawEvent {
   inner?: RawTuple | null;
   /** ICMP "fragmentation needed" next-hop MTU / ICMPv6 packet-too-big MTU, when the packet is one */
   icmpMtu?: number;
+  /** the event matched the filter only through `inner`: an ICMP error about a traced flow */
+  related?: boolean;
 }
