@@ -31,6 +31,8 @@ export interface Case {
   /** other error/warn rules allowed to fire in the same run */
   readonly also?: readonly string[];
   readonly facts?: (s: Scene, port: number) => Facts;
+  /** read the machine's facts as pktpath diagnose does: counters before and after, sockets after */
+  readonly readFacts?: boolean;
   /** the input this case waits for (the test is a todo until the kernel side gives it) */
   readonly todo?: string;
 }

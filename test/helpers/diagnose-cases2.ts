@@ -8,6 +8,8 @@ import type { Scene } from './scenes.js';
 import { connectPy, listenPy } from './scenes.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** A file whose creation tells a listener to close. */
+const flagFile = (port: number): string => join(tmpdir(), `pp-diag-close-${process.pid}-${port}`);
 const out = async (p: Promise<{ stdout: string }>): Promise<string> => (await p).stdout.trim();
 const tcp = (s: Scene, p: number, v6 = false): string[] => ['-H', v6 ? s.v6.srv : s.v4.srv, '-P', String(p), '--proto', 'tcp'];
 
@@ -80,32 +82,32 @@ def forge(pkt):
 sn = AsyncSniffer(iface=${JSON.stringify(dev)}, filter='tcp dst port ${p} and tcp[tcpflags] & tcp-syn != 0', prn=forge, count=1, timeout=8)
 sn.start(); time.sleep(0.5); print('ready', flush=True); sn.join()`);
 
-/** Cases whose telling evidence waits for inputs the kernel side or other parts do not give yet. */
+/** Cases whose telling evidence comes from the newer inputs: an ICMP error's quoted header, the TTL, sock_diag, counters. */
 const WAITING: readonly Case[] = [
   {
     ...pmtuCase(false),
     name: 'PMTU black hole: the ICMP "fragmentation needed" shown dropped at the sender, tied to the flow by its quoted header',
     roles: ['icmp-lost'],
-    todo: 'needs ICMP errors matched through their quoted inner header (kernel side: RawEvent.inner)',
   },
   {
     name: 'a reset forged from the server\'s own network position: only its TTL and IP ID give it away (seed 003)',
     rule: 'tcp.rst-injected',
     tools: ['scapy'],
     trace: (s, p) => tcp(s, p),
-    setup: (s, p) => listen(s, p, { lifeS: 10 }),
+    setup: (s, p) => listen(s, p, { lifeS: 30, untilFile: flagFile(p) }),
     run: async (s, p) => {
       // the forger sits on the server's own device: same origin namespace, other TTL and IP ID
       const forger = s.py('srv', FORGE_PY(s.dev.srv, p), 30_000);
       await sleep(4000);
       const r = await out(s.py('cli', connectPy(s.v4.srv, p, 2), 8000));
       await forger;
+      writeFileSync(flagFile(p), '');
       return r;
     },
     at: 'cli',
-    words: /TTL is 120/,
-    also: ['tcp.rst-received'],
-    todo: 'needs the IP TTL of each packet (kernel side: RawEvent.ipTtl)',
+    words: /TTL is 120 where the peer's packets arrive with 64/,
+    // the listener closing at the end frees what the connection still held there
+    also: ['tcp.rst-received', 'drop'],
   },
   {
     name: 'no listener on the address asked, but one on 127.0.0.1: said so from sock_diag',
@@ -119,17 +121,17 @@ const WAITING: readonly Case[] = [
     outcome: /ECONNREFUSED/,
     at: 'srv',
     words: /A socket listens on 127\.0\.0\.1/,
-    todo: 'needs socket facts from sock_diag (src/sockets, branch l-host, fed to Diagnoser.report)',
+    readFacts: true,
   },
   {
     name: 'accept queue full, confirmed by TcpExtListenOverflows',
     rule: 'tcp.accept-queue-full',
     trace: (s, p) => tcp(s, p),
-    setup: (s, p) => listen(s, p, { backlog: 1, accept: false, lifeS: 12 }),
+    setup: (s, p) => listen(s, p, { backlog: 1, accept: false, lifeS: 30, untilFile: flagFile(p) }),
     run: async (s, p) => (await Promise.all([1, 2, 3, 4].map(() => out(s.py('cli', connectPy(s.v4.srv, p, 3.5, 4), 12_000))))).join(' '),
     at: 'srv',
     words: /TcpExtListenOverflows \+\d/,
-    todo: 'needs counter deltas (src/stats, branch l-host, fed to Diagnoser.report)',
+    readFacts: true,
   },
 ];
 
@@ -323,8 +325,14 @@ export const MORE_CASES: readonly Case[] = [
     name: 'benign: connections never accepted are purged when the listener closes',
     rule: 'benign.queue-purge',
     trace: (s, p) => tcp(s, p),
-    setup: (s, p) => listen(s, p, { backlog: 4, accept: false, lifeS: 4 }),
-    run: (s, p) => out(s.py('cli', `import socket, time\ns=socket.socket(); s.connect((${JSON.stringify(s.v4.srv)}, ${p})); s.send(b'hello'); s.close(); time.sleep(4.5); print('closed')`, 10_000)),
+    setup: (s, p) => listen(s, p, { backlog: 4, accept: false, lifeS: 20, untilFile: flagFile(p) }),
+    run: async (s, p) => {
+      const r = await out(s.py('cli', `import socket, time\ns=socket.socket(); s.connect((${JSON.stringify(s.v4.srv)}, ${p})); s.send(b'hello'); s.close(); time.sleep(0.5); print('closed')`, 8000));
+      // now the listener closes, with the connection it never accepted
+      writeFileSync(flagFile(p), '');
+      await sleep(1000);
+      return r;
+    },
     outcome: /closed/,
     at: 'srv',
     evidence: ['kfree_skb'],
@@ -336,14 +344,16 @@ export const MORE_CASES: readonly Case[] = [
     rule: 'benign.tcp-old-data',
     tools: ['iptables'],
     trace: (s, p) => tcp(s, p),
-    setup: (s, p) => listen(s, p, { lifeS: 8 }),
+    setup: (s, p) => listen(s, p, { lifeS: 20, untilFile: flagFile(p) }),
     run: async (s, p) => {
       const client = out(s.py('cli', `import socket, time\ns=socket.socket(); s.connect((${JSON.stringify(s.v4.srv)}, ${p})); time.sleep(0.5); s.send(b'x'*100); time.sleep(3); print('done')`, 10_000));
       await sleep(300);
       await s.sh('srv', `iptables -I OUTPUT -p tcp --sport ${p} -j DROP`);
       await sleep(1500);
       await s.sh('srv', `iptables -D OUTPUT -p tcp --sport ${p} -j DROP`);
-      return client;
+      const r = await client;
+      writeFileSync(flagFile(p), '');
+      return r;
     },
     outcome: /done/,
     at: 'srv',
@@ -355,7 +365,7 @@ export const MORE_CASES: readonly Case[] = [
     rule: 'sock.rcvbuf-full',
     trace: (s) => ['-H', s.v4.srv, '--proto', 'udp'],
     setup: async (s, p) => {
-      void s.py('srv', `import socket, time\ns=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024); s.bind((${JSON.stringify(s.v4.srv)}, ${p})); time.sleep(6)`, 10_000);
+      void s.py('srv', `import socket, time\ns=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024); s.bind((${JSON.stringify(s.v4.srv)}, ${p})); time.sleep(20)`, 25_000);
       await sleep(400);
     },
     run: (s, p) => out(s.py('cli', `import socket\ns=socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nfor i in range(40): s.sendto(b'x'*1000, (${JSON.stringify(s.v4.srv)}, ${p}))\nprint('sent')`)),

@@ -149,13 +149,16 @@ except OSError as e: print(errno.errorcode.get(e.errno, str(e.errno)))
 }
 
 /** Python: a TCP listener that accepts (or not) and then sleeps; prints "listening". */
-export function listenPy(host: string, port: number, o: { backlog?: number; accept?: boolean; send?: number; lifeS?: number } = {}): string {
+export function listenPy(host: string, port: number, o: { backlog?: number; accept?: boolean; send?: number; lifeS?: number; untilFile?: string } = {}): string {
+  const wait = o.untilFile
+    ? `\nwhile not os.path.exists(${JSON.stringify(o.untilFile)}) and time.time() < end: time.sleep(0.05)\nsys.exit(0)`
+    : '';
   return `
-import socket, time, sys
+import socket, time, sys, os
 s = socket.socket(socket.AF_INET6 if ':' in ${JSON.stringify(host)} else socket.AF_INET)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind((${JSON.stringify(host)}, ${port})); s.listen(${o.backlog ?? 16}); print('listening', flush=True)
-end = time.time() + ${o.lifeS ?? 10}
+end = time.time() + ${o.lifeS ?? 10}${wait}
 if ${o.accept === false ? 'False' : 'True'}:
     s.settimeout(${o.lifeS ?? 10})
     try:
