@@ -5,16 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Case } from './diagnose-cases.js';
 import type { Scene } from './scenes.js';
-import { connectPy, listenPy } from './scenes.js';
+import { connectPy, flagFile, listenPy } from './scenes.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-/** A file whose creation tells a listener to close. */
-const flagFile = (port: number): string => join(tmpdir(), `pp-diag-close-${process.pid}-${port}`);
 const out = async (p: Promise<{ stdout: string }>): Promise<string> => (await p).stdout.trim();
 const tcp = (s: Scene, p: number, v6 = false): string[] => ['-H', v6 ? s.v6.srv : s.v4.srv, '-P', String(p), '--proto', 'tcp'];
 
 async function listen(s: Scene, p: number, o: Parameters<typeof listenPy>[2] = {}, v6 = false): Promise<void> {
-  void s.py('srv', listenPy(v6 ? s.v6.srv : s.v4.srv, p, o), ((o.lifeS ?? 10) + 5) * 1000);
+  // the listener lives until the case is over (the runner makes the flag file), 60 s at most
+  const opts = { lifeS: 60, untilFile: flagFile(p), ...o };
+  void s.py('srv', listenPy(v6 ? s.v6.srv : s.v4.srv, p, opts), (opts.lifeS + 5) * 1000);
   for (let i = 0; i < 50; i++) {
     if ((await s.sh('srv', `ss -Hltn 'sport = :${p}'`, { allowFail: true })).stdout.trim()) return;
     await sleep(100);
@@ -50,7 +50,7 @@ function pmtuCase(v6: boolean): Case {
     setup: async (s, p) => {
       await s.sh('rtr', `ip link set dev ${s.dev.rtrS} mtu 1280`);
       await s.sh('cli', v6 ? 'ip6tables -A INPUT -p icmpv6 --icmpv6-type packet-too-big -j DROP' : 'iptables -A INPUT -p icmp -j DROP');
-      await listen(s, p, { lifeS: 8 }, v6);
+      await listen(s, p, {}, v6);
     },
     run: (s, p) => out(s.py('cli', sendPy(v6 ? s.v6.srv : s.v4.srv, p, 30000, 3), 10_000)),
     at: 'rtr',
@@ -94,7 +94,7 @@ const WAITING: readonly Case[] = [
     rule: 'tcp.rst-injected',
     tools: ['scapy'],
     trace: (s, p) => tcp(s, p),
-    setup: (s, p) => listen(s, p, { lifeS: 30, untilFile: flagFile(p) }),
+    setup: (s, p) => listen(s, p),
     run: async (s, p) => {
       // the forger sits on the server's own device: same origin namespace, other TTL and IP ID
       const forger = s.py('srv', FORGE_PY(s.dev.srv, p), 30_000);
@@ -114,7 +114,7 @@ const WAITING: readonly Case[] = [
     rule: 'tcp.no-listener',
     trace: (s, p) => tcp(s, p),
     setup: async (s, p) => {
-      void s.py('srv', listenPy('127.0.0.1', p, { lifeS: 8 }), 12_000);
+      void s.py('srv', listenPy('127.0.0.1', p, { lifeS: 60, untilFile: flagFile(p) }), 65_000);
       await sleep(500);
     },
     run: (s, p) => out(s.py('cli', connectPy(s.v4.srv, p, 2), 6000)),
@@ -127,7 +127,7 @@ const WAITING: readonly Case[] = [
     name: 'accept queue full, confirmed by TcpExtListenOverflows',
     rule: 'tcp.accept-queue-full',
     trace: (s, p) => tcp(s, p),
-    setup: (s, p) => listen(s, p, { backlog: 1, accept: false, lifeS: 30, untilFile: flagFile(p) }),
+    setup: (s, p) => listen(s, p, { backlog: 1, accept: false }),
     run: async (s, p) => (await Promise.all([1, 2, 3, 4].map(() => out(s.py('cli', connectPy(s.v4.srv, p, 3.5, 4), 12_000))))).join(' '),
     at: 'srv',
     words: /TcpExtListenOverflows \+\d/,
@@ -219,7 +219,7 @@ export const MORE_CASES: readonly Case[] = [
     trace: (s, p) => tcp(s, p),
     setup: async (s, p) => {
       await s.sh('srv', `tc qdisc add dev ${s.dev.srv} root tbf rate 300kbit burst 3000 latency 5s`);
-      await listen(s, p, { send: 60000, lifeS: 6 });
+      await listen(s, p, { send: 60000 });
     },
     run: (s, p) => out(s.py('cli', `import socket\ns=socket.socket(); s.connect((${JSON.stringify(s.v4.srv)}, ${p})); n=0\nwhile n < 60000:\n    d = s.recv(65536)\n    if not d: break\n    n += len(d)\nprint('got', n)`, 15_000)),
     outcome: /got 60000/,
@@ -269,7 +269,7 @@ export const MORE_CASES: readonly Case[] = [
     name: 'a listener that never accepts: its accept queue fills, SYNs go unanswered',
     rule: 'tcp.accept-queue-full',
     trace: (s, p) => tcp(s, p),
-    setup: (s, p) => listen(s, p, { backlog: 1, accept: false, lifeS: 12 }),
+    setup: (s, p) => listen(s, p, { backlog: 1, accept: false }),
     run: async (s, p) => (await Promise.all([1, 2, 3, 4].map(() => out(s.py('cli', connectPy(s.v4.srv, p, 3.5, 4), 12_000))))).join(' '),
     outcome: /timeout/,
     at: 'srv',
@@ -283,7 +283,7 @@ export const MORE_CASES: readonly Case[] = [
     tools: ['scapy', 'iptables'],
     trace: (s, p) => tcp(s, p),
     setup: async (s, p) => {
-      await listen(s, p, { lifeS: 10 });
+      await listen(s, p);
       // the genuine answer is held back, the forged one wins
       await s.sh('rtr', `iptables -A FORWARD -p tcp --sport ${p} --tcp-flags SYN,ACK SYN,ACK -j DROP`);
     },
@@ -325,7 +325,7 @@ export const MORE_CASES: readonly Case[] = [
     name: 'benign: connections never accepted are purged when the listener closes',
     rule: 'benign.queue-purge',
     trace: (s, p) => tcp(s, p),
-    setup: (s, p) => listen(s, p, { backlog: 4, accept: false, lifeS: 20, untilFile: flagFile(p) }),
+    setup: (s, p) => listen(s, p, { backlog: 4, accept: false }),
     run: async (s, p) => {
       const r = await out(s.py('cli', `import socket, time\ns=socket.socket(); s.connect((${JSON.stringify(s.v4.srv)}, ${p})); s.send(b'hello'); s.close(); time.sleep(0.5); print('closed')`, 8000));
       // now the listener closes, with the connection it never accepted
@@ -344,7 +344,7 @@ export const MORE_CASES: readonly Case[] = [
     rule: 'benign.tcp-old-data',
     tools: ['iptables'],
     trace: (s, p) => tcp(s, p),
-    setup: (s, p) => listen(s, p, { lifeS: 20, untilFile: flagFile(p) }),
+    setup: (s, p) => listen(s, p),
     run: async (s, p) => {
       const client = out(s.py('cli', `import socket, time\ns=socket.socket(); s.connect((${JSON.stringify(s.v4.srv)}, ${p})); time.sleep(0.5); s.send(b'x'*100); time.sleep(3); print('done')`, 10_000));
       await sleep(300);

@@ -11,11 +11,11 @@ import { describe, test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeEvents, requireRoot, skipUnlessMet, spawnTrace, whileTracing } from '../helpers/netns.js';
 import type { TraceResult } from '../helpers/netns.js';
-import { buildScene, describeReport, diagnose } from '../helpers/scenes.js';
+import { buildScene, describeReport, diagnose, flagFile } from '../helpers/scenes.js';
 import type { Scene } from '../helpers/scenes.js';
 import { CASES } from '../helpers/diagnose-cases.js';
 import { MORE_CASES } from '../helpers/diagnose-cases2.js';
@@ -74,7 +74,9 @@ async function runCase(t: TestContext, c: Case): Promise<void> {
     const { report } = diagnose(res.events, facts);
     check(c, s, report, res, outcome);
   } finally {
+    writeFileSync(flagFile(p), ''); // the case's listeners close
     s.destroy();
+    rmSync(flagFile(p), { force: true });
   }
 }
 
