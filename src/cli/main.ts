@@ -16,6 +16,7 @@ import { netnsNames, resolveNetns } from '../kernel/io/netns.js';
 import { runTrace } from '../run/io/session.js';
 import { addSocketsCommand } from './sockets.js';
 import { addStatsCommand } from './stats.js';
+import { addDiagnoseCommand } from './diagnose.js';
 import { versions, versionText } from './version.js';
 import { compileExpressionArg, expressionArgument, refuseWithExpression } from './expression.js';
 
@@ -113,6 +114,7 @@ function buildProgram(result: { code: number }): Command {
 
   addSocketsCommand(program, result);
   addStatsCommand(program, result);
+  addDiagnoseCommand(program, result, checkAgainstSystem);
 
   program
     .command('demo')

@@ -13,8 +13,10 @@
  * started and is thrown; from polling on, a failure ends the run through the same stop,
  * with its summary, and is thrown after it.
  */
-import { explainDrops } from '../../diagnose/explain.js';
+import { Diagnoser } from '../../diagnose/engine.js';
+import { whyLines } from '../../diagnose/explain.js';
 import type { Finding } from '../../diagnose/explain.js';
+import type { Facts, Report } from '../../diagnose/model.js';
 import { EVENT } from '../../engine/layout.js';
 import { catalog } from '../../engine/io/catalog.js';
 import { makeJsonFormatter, makeTextFormatter } from '../../output/index.js';
@@ -43,6 +45,8 @@ export interface RunIo {
   readonly onReady?: () => void;
   /** resolves when the run should end early (demo, tests); signals always end it */
   readonly until?: Promise<unknown>;
+  /** `pktpath diagnose`: the engine's report goes to `done` (with these facts) instead of why: lines */
+  readonly diagnose?: { readonly facts: () => Facts; readonly done: (report: Report, netns: (inode: number) => string) => void };
 }
 
 export interface TraceSummary extends RunCounts {
@@ -121,6 +125,8 @@ class TraceSession {
   private readonly output: LineOutput;
   private readonly pipeline: Pipeline;
   private readonly resolver: RunResolver;
+  /** every event goes through the diagnosis engine (bounded memory): its findings are the why: lines */
+  private readonly diagnoser: Diagnoser;
   private readonly releaseSignals: () => void;
   private netfilter: NetfilterPath | undefined;
   private failure: unknown;
@@ -132,6 +138,7 @@ class TraceSession {
     private readonly engine: RunEngine,
   ) {
     this.resolver = deps.resolver();
+    this.diagnoser = new Diagnoser(this.resolver);
     const fmt = { time: req.output.time, stack: req.output.stack };
     const formatter = req.output.json ? makeJsonFormatter(this.resolver, fmt) : makeTextFormatter(this.resolver, fmt);
     this.output = new LineOutput(io.out);
@@ -142,6 +149,7 @@ class TraceSession {
       observerProbe: deps.observerProbe(),
       catchCount: req.catchCount,
       onLate: () => this.afterLate(),
+      onEvent: (ev) => this.diagnoser.push(ev),
       onError: (m) => this.say(m),
     });
     this.releaseSignals = ownSignals(deps.signals, (sig) => this.onSignal(sig), (sig) => this.force(sig));
@@ -301,7 +309,9 @@ class TraceSession {
       outputClosed: this.stop.cause === 'output-closed',
       undecided,
     };
-    const findings = explainDrops(p.dropEvents, this.resolver, p.nfDrops);
+    const report = this.diagnoser.report({ ...this.io.diagnose?.facts(), lost });
+    this.io.diagnose?.done(report, (i) => this.resolver.netnsName(i) ?? String(i));
+    const findings = this.io.diagnose ? [] : whyLines(report);
     this.io.err.write(summaryText(counts, findings));
     const attached = this.engine.probes.filter((x) => x.attached).length;
     return { ...counts, attached, skipped: this.engine.probes.length - attached, findings, unwritten };
