@@ -17,6 +17,7 @@ import { runTrace } from '../run/io/session.js';
 import { addSocketsCommand } from './sockets.js';
 import { addStatsCommand } from './stats.js';
 import { addDiagnoseCommand } from './diagnose.js';
+import { addReportCommand, reportFiles } from './report.js';
 import { versions, versionText } from './version.js';
 
 /** Checks that need the machine: the pid and the interface exist. */
@@ -35,11 +36,14 @@ function checkAgainstSystem(opts: TraceOptions): void {
   }
 }
 
-async function traceAction(raw: RawTraceOptions & { ringMb?: string }): Promise<number> {
+type RawTrace = RawTraceOptions & { ringMb?: string; html?: string; perfetto?: string };
+
+async function traceAction(raw: RawTrace): Promise<number> {
   const opts = parseTraceOptions(raw);
   const netnsInode = opts.netns !== null ? resolveNetns(opts.netns) : 0;
   checkAgainstSystem(opts);
-  const summary = await runTrace(runRequest(opts, { netnsInode, ringMb: raw.ringMb }), { out: process.stdout, err: process.stderr });
+  const report = reportFiles(raw);
+  const summary = await runTrace(runRequest(opts, { netnsInode, ringMb: raw.ringMb, report }), { out: process.stdout, err: process.stderr });
   // stdout's reader stopped reading: what it still holds is counted in the summary, not waited for
   // (a pending write would keep the process alive until the reader reads)
   if (summary.unwritten) process.exit(0);
@@ -96,7 +100,9 @@ function buildProgram(result: { code: number }): Command {
     .option('--route', 'show each route lookup: table, type, output device, gateway, error')
     .option('--iptable', 'show the netfilter table/chain/verdict path and the rule that decided')
     .addOption(new Option('--ring-mb <mb>', 'ring buffer size in MiB').default(String(DEFAULT_RING_MB)))
-    .action(async (raw: RawTraceOptions & { ringMb?: string }) => {
+    .option('--html <file>', 'also write the run as an HTML report (verdict, path diagrams, timeline)')
+    .option('--perfetto <file>', 'also write the run as Chrome trace event JSON (ui.perfetto.dev)')
+    .action(async (raw: RawTrace) => {
       result.code = await traceAction(raw);
     });
 
@@ -110,6 +116,7 @@ function buildProgram(result: { code: number }): Command {
   addSocketsCommand(program, result);
   addStatsCommand(program, result);
   addDiagnoseCommand(program, result, checkAgainstSystem);
+  addReportCommand(program, result);
 
   program
     .command('demo')

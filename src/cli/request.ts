@@ -8,6 +8,7 @@ import type { ConfigValues, TraceOptions } from './options.js';
 import type { TimeMode } from '../output/index.js';
 import { FUNC_BACKENDS } from '../engine/io/loader.js';
 import type { FunctionChoice } from '../functions/io/plan.js';
+import type { ReportFiles } from '../report/live.js';
 
 /** A trace run, typed: what src/run/io/session.ts runs. */
 export interface RunRequest {
@@ -32,6 +33,8 @@ export interface RunRequest {
   readonly iptable: boolean;
   /** kernel functions to trace besides the tracepoints; null: tracepoints only */
   readonly functions: FunctionChoice | null;
+  /** --html / --perfetto: the run's report, written after the summary */
+  readonly report: ReportFiles | null;
 }
 
 export const DEFAULT_RING_MB = 8;
@@ -52,7 +55,7 @@ export function ringBytesOf(mb: string | undefined): number {
  * @example
  *   const req = runRequest(parseTraceOptions({ ipaddr: '10.0.0.2', json: true }), { ringMb: '4' });
  */
-export function runRequest(opts: TraceOptions, where: { netnsInode?: number; ringMb?: string } = {}): RunRequest {
+export function runRequest(opts: TraceOptions, where: { netnsInode?: number; ringMb?: string; report?: ReportFiles | null } = {}): RunRequest {
   return {
     options: opts,
     config: configValues(opts, where.netnsInode ?? 0),
@@ -71,5 +74,6 @@ export function runRequest(opts: TraceOptions, where: { netnsInode?: number; rin
             ...(opts.excludeRegex ? { exclude: opts.excludeRegex } : {}),
             backends: opts.backend === 'auto' ? FUNC_BACKENDS : [opts.backend],
           },
+    report: where.report ?? null,
   };
 }

@@ -5,6 +5,7 @@
  * verdict. A drop is always a box of its own, red, with its reason, location and rule.
  */
 import type { Finding, Report } from '../diagnose/model.js';
+import { durationText } from '../diagnose/latency.js';
 import type { Box, Packet, Step, Tone } from './model.js';
 
 /** Which findings cite which events, and how the diagnosis judged them. */
@@ -35,6 +36,16 @@ const SOCKET_LABEL: Readonly<Record<string, string>> = {
   tcp_bad_csum: 'bad checksum',
 };
 
+/** "0x80080000" -> "8008:" (tc's major:minor, as `tc qdisc show` prints it) */
+export function handleText(h: string | number | undefined): string {
+  if (h === undefined) return '';
+  const v = typeof h === 'number' ? h : parseInt(h, h.startsWith('0x') ? 16 : 10);
+  if (!Number.isFinite(v)) return String(h);
+  const major = (v >>> 16).toString(16);
+  const minor = v & 0xffff;
+  return `${major}:${minor ? minor.toString(16) : ''}`;
+}
+
 /** "nft_do_chain+0x3e8" -> "nft_do_chain" */
 function fn(location: string | undefined): string | null {
   return location ? location.replace(/\+0x[0-9a-f]+(\/0x[0-9a-f]+)?$/, '') : null;
@@ -59,8 +70,10 @@ function labelOf(steps: readonly Step[]): { label: string; lines: string[] } {
       return { label: 'receive', lines: [devLine(s)] };
     case 'queue':
       return { label: 'device queue', lines: [devLine(s)] };
-    case 'qdisc':
-      return { label: `qdisc ${String(j.info?.handle ?? '')}`.trim(), lines: [devLine(s)] };
+    case 'qdisc': {
+      const wait = Math.max(0, ...steps.map((x) => x.waitNs ?? 0));
+      return { label: `qdisc ${handleText(j.info?.handle)}`.trim(), lines: [devLine(s), ...(wait ? [`waited ${durationText(wait)}`] : [])] };
+    }
     case 'transmit':
       return { label: 'transmit', lines: [devLine(s)] };
     case 'route': {
@@ -135,7 +148,7 @@ export function boxesOf(p: Packet, flow: number, cites: Citations): Box[] {
       lines,
       events: g.map((x) => x.n),
       tone: toneOf(g, cites),
-      dwellNs: first !== null && last !== null ? last - first : 0,
+      dwellNs: Math.max(first !== null && last !== null ? last - first : 0, ...g.map((x) => x.waitNs ?? 0)),
       findings,
       first,
       last,

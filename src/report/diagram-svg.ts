@@ -38,7 +38,7 @@ function rowSvg(r: Row, boxH: number): string {
 
 function boxLines(b: PlacedBox): string[] {
   const lines = [...b.lines];
-  if (b.dwellNs >= DWELL_SHOWN_NS) lines.unshift(`held ${durationText(b.dwellNs)}`);
+  if (b.dwellNs >= DWELL_SHOWN_NS && !lines.some((l) => l.startsWith('waited'))) lines.unshift(`held ${durationText(b.dwellNs)}`);
   return lines.slice(0, 3);
 }
 

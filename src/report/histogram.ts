@@ -22,8 +22,9 @@ export interface StageRow {
   readonly count: number;
   /** counts per bin: BIN_EDGES.length + 1 bins */
   readonly bins: readonly number[];
-  readonly p50Ns: number;
-  readonly p99Ns: number;
+  /** the bins holding the median and the 99th percentile (binLabel names them) */
+  readonly p50Bin: number;
+  readonly p99Bin: number;
   readonly maxNs: number;
 }
 
@@ -45,11 +46,16 @@ export class StageLatency {
 
   constructor(private readonly maxOpen = 65_536) {}
 
-  /** One event, in time order; skb 0 (nft trace steps, route lookups) carries no packet time. */
-  add(skb: bigint | string, ts: number, kind: BoxKind): void {
+  /**
+   * One event, in time order; skb 0 (nft trace steps, route lookups) carries no packet
+   * time. A qdisc's time comes from `waitNs` (the queue's own measure), not from the skb,
+   * which a shaper may have replaced by its segments.
+   */
+  add(skb: bigint | string, ts: number, kind: BoxKind, waitNs: number | null = null): void {
+    if (waitNs !== null) this.sample('qdisc', waitNs);
     if (skb === 0n || skb === '0x0' || skb === '') return;
     const prev = this.last.get(skb);
-    if (prev && ts >= prev.ts && ts - prev.ts <= GAP_NS) this.sample(prev.kind, ts - prev.ts);
+    if (prev && prev.kind !== 'qdisc' && ts >= prev.ts && ts - prev.ts <= GAP_NS) this.sample(prev.kind, ts - prev.ts);
     if (ends(kind)) {
       this.last.delete(skb);
       return;
@@ -75,20 +81,20 @@ export class StageLatency {
         const bins = this.bins.get(k)!;
         const count = bins.reduce((a, b) => a + b, 0);
         const max = this.maxes.get(k) ?? 0;
-        return { stage: k, count, bins: [...bins], p50Ns: Math.min(max, quantile(bins, count, 0.5)), p99Ns: Math.min(max, quantile(bins, count, 0.99)), maxNs: max };
+        return { stage: k, count, bins: [...bins], p50Bin: quantileBin(bins, count, 0.5), p99Bin: quantileBin(bins, count, 0.99), maxNs: max };
       });
   }
 }
 
-/** The upper bound of the bin holding the q-quantile. */
-function quantile(bins: readonly number[], count: number, q: number): number {
+/** The bin holding the q-quantile. */
+function quantileBin(bins: readonly number[], count: number, q: number): number {
   const want = Math.max(1, Math.ceil(q * count));
   let acc = 0;
   for (let i = 0; i < bins.length; i++) {
     acc += bins[i]!;
-    if (acc >= want) return BIN_EDGES[i] ?? Infinity;
+    if (acc >= want) return i;
   }
-  return Infinity;
+  return bins.length - 1;
 }
 
 /** "<100 ns", "1-2 us", ">10 s" */

@@ -7,7 +7,7 @@
  */
 import { durationText } from '../diagnose/latency.js';
 import type { FlowReport } from '../diagnose/model.js';
-import { reportClient } from './client.js';
+import { clientScript } from './client.js';
 import { diagramSvg, markerDefs } from './diagram-svg.js';
 import type { ReportDoc } from './document.js';
 import { findingsHtml } from './findings-html.js';
@@ -81,7 +81,7 @@ function eventsJson(doc: ReportDoc): string {
 }
 
 function script(): string {
-  return `${durationText.toString()}\n${ticks.toString()}\n(${reportClient.toString()})(document, durationText, ticks);`;
+  return clientScript([durationText, ticks]);
 }
 
 /** The whole page. */

@@ -44,8 +44,11 @@ function laneOrder(flow: Flow): number[] {
   return order;
 }
 
+/** A packet that waited this long in a qdisc is drawn before the others (the delay case). */
+const SLOW_WAIT_NS = 1e6;
+
 function interesting(p: Packet): boolean {
-  return p.errorKind !== null || p.retransmit || p.steps.some((s) => s.kind === 'drop' || s.kind === 'icmp' || s.j.probe === 'tcp_send_reset');
+  return p.errorKind !== null || p.retransmit || p.steps.some((s) => s.kind === 'drop' || s.kind === 'icmp' || s.j.probe === 'tcp_send_reset' || (s.waitNs ?? 0) >= SLOW_WAIT_NS);
 }
 
 /** The packets drawn: all when they fit, else the interesting ones first, then the earliest. */

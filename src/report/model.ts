@@ -30,6 +30,8 @@ export interface Step {
   readonly dev: string;
   /** monotonic ns; null for a netfilter step from nft trace (stamped when read, not when it happened) */
   readonly ts: number | null;
+  /** qdisc_dequeue: how long the packet (or the GSO packet it was cut from) waited in the queue */
+  readonly waitNs?: number;
 }
 
 /** A packet: one skb's life, or the events a flow had without an skb (nft trace steps, route lookups). */

@@ -15,6 +15,7 @@ import { ReplayResolver, rawOfJson } from '../diagnose/replay.js';
 import type { DEvent, FlowId } from '../diagnose/model.js';
 import type { Flow, JsonEvent, KeptEvent, Packet, Step } from './model.js';
 import { KIND_OF_STAGE } from './kinds.js';
+import { QdiscWaits } from '../diagnose/qdisc.js';
 import { nfRank, placeUntimed, rankOf } from './road.js';
 
 
@@ -69,6 +70,7 @@ class Grouper {
   private readonly loose: Step[] = [];
   private readonly flowIds = new Map<number, FlowId>();
   private readonly flowEvents = new Map<number, number>();
+  private readonly waits = new QdiscWaits();
 
   run(events: readonly KeptEvent[]): Grouped {
     for (const k of events) this.add(k);
@@ -87,7 +89,8 @@ class Grouper {
 
   private add(k: KeptEvent): void {
     const d = normalize(rawOfJson(k.j, this.resolver), k.n, this.names, this.table);
-    const step: Step = { n: k.n, j: k.j, kind: KIND_OF_STAGE[d.stage], netns: d.netns, dev: d.dev, ts: untimed(d, k.j) ? null : d.ts };
+    const wait = d.stage === 'qdisc-in' ? (this.waits.enqueue(d), null) : d.stage === 'qdisc-out' ? this.waits.dequeue(d) : null;
+    const step: Step = { n: k.n, j: k.j, kind: KIND_OF_STAGE[d.stage], netns: d.netns, dev: d.dev, ts: untimed(d, k.j) ? null : d.ts, ...(wait !== null ? { waitNs: wait } : {}) };
     if (!d.flow) {
       this.loose.push(step);
       return;

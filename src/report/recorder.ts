@@ -25,6 +25,8 @@ export interface EventView {
   readonly kind: BoxKind;
   /** tcp_send_reset: a reset made */
   readonly reset?: boolean;
+  /** qdisc_dequeue: how long the packet waited in the queue (waits.ts) */
+  readonly waitNs?: number | null;
 }
 
 export interface Recorded {
@@ -49,7 +51,7 @@ export class ReportRecorder {
   /** One event of the run, in order; `line` is asked for only when the event is kept. */
   push(e: EventView, line: () => string): void {
     const n = ++this.total;
-    this.latency.add(e.skb, e.tsNs, e.kind);
+    this.latency.add(e.skb, e.tsNs, e.kind, e.waitNs ?? null);
     if (this.lines.length < this.limits.maxEvents) {
       this.lines.push({ n, line: line() });
       return;

@@ -11,11 +11,13 @@ import type { DocLimits, ReportDoc, ReportMeta } from './document.js';
 import { kindOfJson } from './kinds.js';
 import { ReportRecorder } from './recorder.js';
 import type { RecorderLimits } from './recorder.js';
+import { QueueWaits } from './waits.js';
 
 export class ReportReplay {
   private readonly resolver = new ReplayResolver();
   private readonly diagnoser = new Diagnoser(this.resolver);
   private readonly recorder: ReportRecorder;
+  private readonly waits = new QueueWaits();
   /** lines that were not events */
   skipped = 0;
 
@@ -38,8 +40,10 @@ export class ReportReplay {
       this.skipped++;
       return;
     }
-    this.diagnoser.push(rawOfJson(j, this.resolver));
-    this.recorder.push({ skb: j.skb ?? '0x0', tsNs: Number(j.ts_ns), kind: kindOfJson(j), reset: j.probe === 'tcp_send_reset' }, () => l);
+    const raw = rawOfJson(j, this.resolver);
+    this.diagnoser.push(raw);
+    const waitNs = this.waits.of(raw, j.probe);
+    this.recorder.push({ skb: j.skb ?? '0x0', tsNs: Number(j.ts_ns), kind: kindOfJson(j), reset: j.probe === 'tcp_send_reset', waitNs }, () => l);
   }
 
   /** Events read so far. */

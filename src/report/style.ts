@@ -65,6 +65,7 @@ marker.mk-a path { fill: #52606d; } marker.mk-back path { fill: var(--blue); } m
 .tick { stroke: #e1e7ee; } .tick-label { font-size: 10px; fill: #52606d; }
 .pk { fill: none; stroke-width: 1.2; opacity: .55; vector-effect: non-scaling-stroke; }
 .pt { stroke-width: 2; vector-effect: non-scaling-stroke; cursor: pointer; }
+.wait { stroke: #f9a825; stroke-width: 5; opacity: .6; vector-effect: non-scaling-stroke; cursor: pointer; }
 .pt.drop { stroke: var(--red); stroke-width: 3.5; }
 .pt.sel { stroke: #000; stroke-width: 4; }
 .controls button { font-size: 13px; padding: 1px 10px; margin-right: 4px; }

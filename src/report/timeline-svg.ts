@@ -42,8 +42,9 @@ function yOf(row: number): number {
 
 function pointSvg(p: TimelinePoint, span: number, colour: string, title: string): string {
   const x = px(xOf(p.t, span));
+  const wait = p.waitNs ? el('line', { class: 'wait', x1: px(xOf(Math.max(0, p.t - p.waitNs), span)), x2: x, y1: px(yOf(p.row)), y2: px(yOf(p.row)), 'data-ev': p.n }, `<title>${esc(`#${p.n} ${title}: waited ${durationText(p.waitNs)} in the qdisc`)}</title>`) : '';
   const h = p.drop ? 7 : 5;
-  return el('line', { class: p.drop ? 'pt drop' : 'pt', x1: x, x2: x, y1: px(yOf(p.row) - h), y2: px(yOf(p.row) + h), stroke: p.drop ? undefined : colour, 'data-ev': p.n }, `<title>${esc(`#${p.n} ${title} at +${durationText(p.t)}`)}</title>`);
+  return wait + el('line', { class: p.drop ? 'pt drop' : 'pt', x1: x, x2: x, y1: px(yOf(p.row) - h), y2: px(yOf(p.row) + h), stroke: p.drop ? undefined : colour, 'data-ev': p.n }, `<title>${esc(`#${p.n} ${title} at +${durationText(p.t)}`)}</title>`);
 }
 
 /** The timeline SVG (with the ids the page's zoom uses). */
@@ -75,7 +76,7 @@ export function timelineSvg(tl: Timeline): string {
 
 /** The per-stage latency histogram: one row of bars per stage, bins of 1-2-5 steps. */
 export function histogramSvg(rows: readonly StageRow[]): string {
-  const left = 300;
+  const left = 420;
   const binW = 30;
   const rowH = 44;
   const bins = BIN_EDGES.length + 1;
@@ -85,7 +86,7 @@ export function histogramSvg(rows: readonly StageRow[]): string {
     .map((r, i) => {
       const y0 = 20 + i * rowH;
       const max = Math.max(1, ...r.bins);
-      const label = `${r.stage}: ${r.count}, p50 ${durationText(r.p50Ns)}, p99 ${durationText(r.p99Ns)}, max ${durationText(r.maxNs)}`;
+      const label = `${r.stage} (${r.count}): p50 ${binLabel(r.p50Bin)}, p99 ${binLabel(r.p99Bin)}, max ${durationText(r.maxNs)}`;
       const bars = r.bins
         .map((c, b) => {
           if (!c) return '';

@@ -18,6 +18,8 @@ export interface TimelinePoint {
   readonly t: number;
   readonly row: number;
   readonly drop: boolean;
+  /** a qdisc dequeue: how long it waited (drawn as a bar ending at t) */
+  readonly waitNs?: number;
 }
 
 export interface TimelinePacket {
@@ -63,7 +65,7 @@ export function buildTimeline(flows: readonly Flow[], loose: readonly Step[]): T
   const rowOf = new Map(rows.map((r, i) => [`${r.netns}|${r.stage}`, i]));
   const t0 = all.reduce((m, s) => Math.min(m, s.ts!), all.length ? Infinity : 0);
   const t1 = all.reduce((m, s) => Math.max(m, s.ts!), t0);
-  const point = (s: Step): TimelinePoint => ({ n: s.n, t: s.ts! - t0, row: rowOf.get(`${s.netns}|${stageRow(s.kind)}`)!, drop: s.kind === 'drop' });
+  const point = (s: Step): TimelinePoint => ({ n: s.n, t: s.ts! - t0, row: rowOf.get(`${s.netns}|${stageRow(s.kind)}`)!, drop: s.kind === 'drop', ...(s.waitNs ? { waitNs: s.waitNs } : {}) });
   const packets: TimelinePacket[] = flows.flatMap((f) =>
     f.packets.map((p) => ({
       flow: f.id,
