@@ -44,9 +44,11 @@ function startsNewPacket(life: Life, e: DEvent): boolean {
   if (e.ts - last.ts > LIFE_GAP_NS) return true;
   if (e.flow && last.flow && e.flow !== last.flow && !e.related) return true;
   if (e.flow && last.flow === e.flow && last.dir !== e.dir && !e.related && e.stage !== 'tcp-rst-send' && e.stage !== 'icmp-send') return true;
+  const txSide = e.stage === 'tx-queue' || e.stage === 'qdisc-in' || e.stage === 'qdisc-out' || e.stage === 'tx';
+  // a packet is sent only from where it was made or where it arrived: an untraced free let the address be reused
+  if (txSide && e.netns !== life.ds[0]!.netns && !life.ds.some((x) => x.netns === e.netns && x.stage === 'rx')) return true;
   if (e.stage !== 'tx-queue' && e.stage !== 'rx') return false;
-  if (life.ds.some((x) => x.probe === e.probe && x.netns === e.netns && x.dev === e.dev)) return true;
-  return e.stage === 'tx-queue' && e.netns !== life.ds[0]!.netns && !life.ds.some((x) => x.netns === e.netns && x.stage === 'rx');
+  return life.ds.some((x) => x.probe === e.probe && x.netns === e.netns && x.dev === e.dev);
 }
 
 export interface Grouped {
@@ -194,10 +196,14 @@ export function tidyOrder(steps: readonly Step[]): Step[] {
   return out;
 }
 
-/** An earlier packet that went somewhere (not a copy freed while waiting for ARP) and is the same segment. */
+/**
+ * An earlier packet that is the same segment and left its device or was dropped (not a
+ * copy freed while waiting for ARP, nor the GSO packet a shaper cut this one from). A
+ * bare ACK is never a resend: ACKs repeat their sequence number.
+ */
 function sameSegment(p: Packet, back: boolean, summary: string, seq: number | undefined, flags: string): boolean {
-  if (p.back !== back || p.summary !== summary) return false;
-  if (!p.steps.some((s) => s.kind === 'queue' || s.kind === 'transmit' || s.kind === 'receive' || s.kind === 'drop')) return false;
+  if (p.back !== back || p.summary !== summary || flags === 'ACK') return false;
+  if (!p.steps.some((s) => s.kind === 'transmit' || s.kind === 'drop')) return false;
   return seq !== undefined ? p.steps.some((s) => s.j.tcp_seq === seq) : /SYN|FIN/.test(flags);
 }
 

@@ -37,9 +37,13 @@ export function rankOf(s: Step): number {
   return RANK_OF_KIND[s.kind];
 }
 
-/** A netfilter step's rank from its hook ("prerouting", or the chain name when the hook is unknown); a DROP goes just before the drop. */
+/**
+ * A netfilter step's rank from its hook ("prerouting", or the chain name when the hook
+ * is unknown). A DROP (a REJECT is traced as a DROP) ends the road: it goes after
+ * whatever came before in its namespace, before the ICMP error a REJECT sends and the drop.
+ */
 export function nfRank(hook: string, verdict: string): number {
-  if (verdict === 'DROP' || verdict === 'REJECT') return 98;
+  if (verdict === 'DROP' || verdict === 'REJECT') return 44;
   return RANK_OF_HOOK[hook.toLowerCase()] ?? 45;
 }
 
