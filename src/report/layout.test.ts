@@ -6,16 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fixtureText } from '../../test/helpers/fixtures.js';
-import { REPORT_CASES, checkReportCase } from '../../test/helpers/report-expect.js';
+import { REPORT_CASES, checkReportCase, docOf } from '../../test/helpers/report-expect.js';
 import { ReportReplay } from './replay.js';
-import type { ReportDoc } from './document.js';
-
-/** A recorded run, replayed into a report document. */
-export function docOf(...path: string[]): ReportDoc {
-  const r = new ReportReplay();
-  for (const line of fixtureText(...path).split('\n')) r.push(line);
-  return r.finish({ source: path.join('/'), made: '2026-01-01T00:00:00Z' });
-}
 
 const FIXTURES: readonly [string, string[]][] = [
   ['closed-port', ['diagnose', 'tcp.no-listener.jsonl']],

@@ -6,6 +6,15 @@
 import assert from 'node:assert/strict';
 import type { ReportDoc } from '../../src/report/document.js';
 import type { Diagram, Edge, PlacedBox } from '../../src/report/model.js';
+import { ReportReplay } from '../../src/report/replay.js';
+import { fixtureText } from './fixtures.js';
+
+/** A recorded run (test/fixtures/...), replayed into a report document. */
+export function docOf(...path: string[]): ReportDoc {
+  const r = new ReportReplay();
+  for (const line of fixtureText(...path).split('\n')) r.push(line);
+  return r.finish({ source: path.join('/'), made: '2026-01-01T00:00:00Z' });
+}
 
 export interface ReportCase {
   readonly name: string;
