@@ -70,9 +70,9 @@ function acceptQueueFull(i: CheckInput): CheckResult | null {
   const socks = i.env.facts.sockets;
   const words: string[] = [];
   if (socks && dst) {
+    // read after the run: the listener may be gone by then, so its absence proves nothing
     const l = socks.find((s: SocketFact) => s.state === 'LISTEN' && s.netns === i.anchor.netns && s.local.port === dst.port);
-    if (!l) return null; // nothing listens: not a queue problem
-    if (l.recvQ !== undefined && l.sendQ !== undefined) words.push(` The listener ${l.local.addr}:${l.local.port}${l.process ? ` (${l.process})` : ''} has ${l.recvQ} connections waiting for accept() with a backlog of ${l.sendQ}.`);
+    if (l && l.recvQ !== undefined && l.sendQ !== undefined) words.push(` The listener ${l.local.addr}:${l.local.port}${l.process ? ` (${l.process})` : ''} has ${l.recvQ} connections waiting for accept() with a backlog of ${l.sendQ}.`);
   } else i.env.missing.add('sockets');
   const c = i.env.facts.counters?.filter((x) => x.netns === i.anchor.netns && (x.name === 'TcpExtListenOverflows' || x.name === 'TcpExtListenDrops'));
   if (c?.length) words.push(` ${c.map((x) => `${x.name} +${x.delta}`).join(', ')} in that namespace.`);

@@ -60,6 +60,7 @@ function derivedVars(a: DEvent, proofs: readonly Proof[], has: ReadonlySet<Need>
     const w = icmpWords(family, sent.sent.type, sent.sent.code);
     Object.assign(vars, { icmp: w.icmp, sees: w.sees, icmpSent: ` and sent ${w.icmp} back (#${sent.n})` });
   } else vars.icmpSent = '';
+  if (a.icmpType >= 0) vars.icmpType = icmpWords(family, a.icmpType, a.icmpCode).icmp;
   const nfEv = pickNf(a, proofs);
   const nf = nfEv?.nf;
   if (nf) {

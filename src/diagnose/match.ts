@@ -58,7 +58,9 @@ export function compileMatch(m: EventMatch): Pred {
     const all = bits(m.flags.all);
     const none = bits(m.flags.none);
     const exactly = m.flags.exactly ? bits(m.flags.exactly) : -1;
-    preds.push((e) => e.proto === 'tcp' && (e.tcpFlags & all) === all && (e.tcpFlags & none) === 0 && (exactly < 0 || e.tcpFlags === exactly));
+    // only `none` asked: a packet that is not TCP has none of the flags
+    const tcpOnly = all !== 0 || exactly >= 0;
+    preds.push((e) => (e.proto === 'tcp' ? (e.tcpFlags & all) === all && (e.tcpFlags & none) === 0 && (exactly < 0 || e.tcpFlags === exactly) : !tcpOnly));
   }
   if (m.icmp) preds.push(icmpPred(m.icmp, (e) => (e.icmpType >= 0 ? { type: e.icmpType, code: e.icmpCode } : null)));
   if (m.sent) preds.push(icmpPred(m.sent, (e) => e.sent));

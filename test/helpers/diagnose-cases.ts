@@ -6,7 +6,7 @@
  */
 import type { Facts } from '../../src/diagnose/index.js';
 import type { Role, Scene } from './scenes.js';
-import { connectPy, listenPy } from './scenes.js';
+import { connectPy, flagFile, listenPy } from './scenes.js';
 
 export interface Case {
   readonly name: string;
@@ -31,6 +31,8 @@ export interface Case {
   /** other error/warn rules allowed to fire in the same run */
   readonly also?: readonly string[];
   readonly facts?: (s: Scene, port: number) => Facts;
+  /** read the machine's facts as pktpath diagnose does: counters before and after, sockets after */
+  readonly readFacts?: boolean;
   /** the input this case waits for (the test is a todo until the kernel side gives it) */
   readonly todo?: string;
 }
@@ -42,7 +44,9 @@ const connect = (s: Scene, p: number, timeoutS = 2, v6 = false): Promise<string>
 
 /** A listener in srv, started in the background; resolves once it listens. */
 async function listen(s: Scene, p: number, o: Parameters<typeof listenPy>[2] = {}, v6 = false): Promise<void> {
-  void s.py('srv', listenPy(v6 ? s.v6.srv : s.v4.srv, p, o), ((o.lifeS ?? 10) + 5) * 1000);
+  // the listener lives until the case is over (the runner makes the flag file), 60 s at most
+  const opts = { lifeS: 60, untilFile: flagFile(p), ...o };
+  void s.py('srv', listenPy(v6 ? s.v6.srv : s.v4.srv, p, opts), (opts.lifeS + 5) * 1000);
   for (let i = 0; i < 50; i++) {
     const r = await s.sh('srv', `ss -Hltn 'sport = :${p}'`, { allowFail: true });
     if (r.stdout.trim()) return;

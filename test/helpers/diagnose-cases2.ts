@@ -5,14 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Case } from './diagnose-cases.js';
 import type { Scene } from './scenes.js';
-import { connectPy, listenPy } from './scenes.js';
+import { connectPy, flagFile, listenPy } from './scenes.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const out = async (p: Promise<{ stdout: string }>): Promise<string> => (await p).stdout.trim();
 const tcp = (s: Scene, p: number, v6 = false): string[] => ['-H', v6 ? s.v6.srv : s.v4.srv, '-P', String(p), '--proto', 'tcp'];
 
 async function listen(s: Scene, p: number, o: Parameters<typeof listenPy>[2] = {}, v6 = false): Promise<void> {
-  void s.py('srv', listenPy(v6 ? s.v6.srv : s.v4.srv, p, o), ((o.lifeS ?? 10) + 5) * 1000);
+  // the listener lives until the case is over (the runner makes the flag file), 60 s at most
+  const opts = { lifeS: 60, untilFile: flagFile(p), ...o };
+  void s.py('srv', listenPy(v6 ? s.v6.srv : s.v4.srv, p, opts), (opts.lifeS + 5) * 1000);
   for (let i = 0; i < 50; i++) {
     if ((await s.sh('srv', `ss -Hltn 'sport = :${p}'`, { allowFail: true })).stdout.trim()) return;
     await sleep(100);
@@ -48,7 +50,7 @@ function pmtuCase(v6: boolean): Case {
     setup: async (s, p) => {
       await s.sh('rtr', `ip link set dev ${s.dev.rtrS} mtu 1280`);
       await s.sh('cli', v6 ? 'ip6tables -A INPUT -p icmpv6 --icmpv6-type packet-too-big -j DROP' : 'iptables -A INPUT -p icmp -j DROP');
-      await listen(s, p, { lifeS: 8 }, v6);
+      await listen(s, p, {}, v6);
     },
     run: (s, p) => out(s.py('cli', sendPy(v6 ? s.v6.srv : s.v4.srv, p, 30000, 3), 10_000)),
     at: 'rtr',
@@ -80,56 +82,56 @@ def forge(pkt):
 sn = AsyncSniffer(iface=${JSON.stringify(dev)}, filter='tcp dst port ${p} and tcp[tcpflags] & tcp-syn != 0', prn=forge, count=1, timeout=8)
 sn.start(); time.sleep(0.5); print('ready', flush=True); sn.join()`);
 
-/** Cases whose telling evidence waits for inputs the kernel side or other parts do not give yet. */
+/** Cases whose telling evidence comes from the newer inputs: an ICMP error's quoted header, the TTL, sock_diag, counters. */
 const WAITING: readonly Case[] = [
   {
     ...pmtuCase(false),
     name: 'PMTU black hole: the ICMP "fragmentation needed" shown dropped at the sender, tied to the flow by its quoted header',
     roles: ['icmp-lost'],
-    todo: 'needs ICMP errors matched through their quoted inner header (kernel side: RawEvent.inner)',
   },
   {
     name: 'a reset forged from the server\'s own network position: only its TTL and IP ID give it away (seed 003)',
     rule: 'tcp.rst-injected',
     tools: ['scapy'],
     trace: (s, p) => tcp(s, p),
-    setup: (s, p) => listen(s, p, { lifeS: 10 }),
+    setup: (s, p) => listen(s, p),
     run: async (s, p) => {
       // the forger sits on the server's own device: same origin namespace, other TTL and IP ID
       const forger = s.py('srv', FORGE_PY(s.dev.srv, p), 30_000);
       await sleep(4000);
       const r = await out(s.py('cli', connectPy(s.v4.srv, p, 2), 8000));
       await forger;
+      writeFileSync(flagFile(p), '');
       return r;
     },
     at: 'cli',
-    words: /TTL is 120/,
-    also: ['tcp.rst-received'],
-    todo: 'needs the IP TTL of each packet (kernel side: RawEvent.ipTtl)',
+    words: /TTL is 120 where the peer's packets arrive with 64/,
+    // the listener closing at the end frees what the connection still held there
+    also: ['tcp.rst-received', 'drop'],
   },
   {
     name: 'no listener on the address asked, but one on 127.0.0.1: said so from sock_diag',
     rule: 'tcp.no-listener',
     trace: (s, p) => tcp(s, p),
     setup: async (s, p) => {
-      void s.py('srv', listenPy('127.0.0.1', p, { lifeS: 8 }), 12_000);
+      void s.py('srv', listenPy('127.0.0.1', p, { lifeS: 60, untilFile: flagFile(p) }), 65_000);
       await sleep(500);
     },
     run: (s, p) => out(s.py('cli', connectPy(s.v4.srv, p, 2), 6000)),
     outcome: /ECONNREFUSED/,
     at: 'srv',
     words: /A socket listens on 127\.0\.0\.1/,
-    todo: 'needs socket facts from sock_diag (src/sockets, branch l-host, fed to Diagnoser.report)',
+    readFacts: true,
   },
   {
     name: 'accept queue full, confirmed by TcpExtListenOverflows',
     rule: 'tcp.accept-queue-full',
     trace: (s, p) => tcp(s, p),
-    setup: (s, p) => listen(s, p, { backlog: 1, accept: false, lifeS: 12 }),
+    setup: (s, p) => listen(s, p, { backlog: 1, accept: false }),
     run: async (s, p) => (await Promise.all([1, 2, 3, 4].map(() => out(s.py('cli', connectPy(s.v4.srv, p, 3.5, 4), 12_000))))).join(' '),
     at: 'srv',
     words: /TcpExtListenOverflows \+\d/,
-    todo: 'needs counter deltas (src/stats, branch l-host, fed to Diagnoser.report)',
+    readFacts: true,
   },
 ];
 
@@ -217,7 +219,7 @@ export const MORE_CASES: readonly Case[] = [
     trace: (s, p) => tcp(s, p),
     setup: async (s, p) => {
       await s.sh('srv', `tc qdisc add dev ${s.dev.srv} root tbf rate 300kbit burst 3000 latency 5s`);
-      await listen(s, p, { send: 60000, lifeS: 6 });
+      await listen(s, p, { send: 60000 });
     },
     run: (s, p) => out(s.py('cli', `import socket\ns=socket.socket(); s.connect((${JSON.stringify(s.v4.srv)}, ${p})); n=0\nwhile n < 60000:\n    d = s.recv(65536)\n    if not d: break\n    n += len(d)\nprint('got', n)`, 15_000)),
     outcome: /got 60000/,
@@ -267,7 +269,7 @@ export const MORE_CASES: readonly Case[] = [
     name: 'a listener that never accepts: its accept queue fills, SYNs go unanswered',
     rule: 'tcp.accept-queue-full',
     trace: (s, p) => tcp(s, p),
-    setup: (s, p) => listen(s, p, { backlog: 1, accept: false, lifeS: 12 }),
+    setup: (s, p) => listen(s, p, { backlog: 1, accept: false }),
     run: async (s, p) => (await Promise.all([1, 2, 3, 4].map(() => out(s.py('cli', connectPy(s.v4.srv, p, 3.5, 4), 12_000))))).join(' '),
     outcome: /timeout/,
     at: 'srv',
@@ -281,7 +283,7 @@ export const MORE_CASES: readonly Case[] = [
     tools: ['scapy', 'iptables'],
     trace: (s, p) => tcp(s, p),
     setup: async (s, p) => {
-      await listen(s, p, { lifeS: 10 });
+      await listen(s, p);
       // the genuine answer is held back, the forged one wins
       await s.sh('rtr', `iptables -A FORWARD -p tcp --sport ${p} --tcp-flags SYN,ACK SYN,ACK -j DROP`);
     },
@@ -323,8 +325,14 @@ export const MORE_CASES: readonly Case[] = [
     name: 'benign: connections never accepted are purged when the listener closes',
     rule: 'benign.queue-purge',
     trace: (s, p) => tcp(s, p),
-    setup: (s, p) => listen(s, p, { backlog: 4, accept: false, lifeS: 4 }),
-    run: (s, p) => out(s.py('cli', `import socket, time\ns=socket.socket(); s.connect((${JSON.stringify(s.v4.srv)}, ${p})); s.send(b'hello'); s.close(); time.sleep(4.5); print('closed')`, 10_000)),
+    setup: (s, p) => listen(s, p, { backlog: 4, accept: false }),
+    run: async (s, p) => {
+      const r = await out(s.py('cli', `import socket, time\ns=socket.socket(); s.connect((${JSON.stringify(s.v4.srv)}, ${p})); s.send(b'hello'); s.close(); time.sleep(0.5); print('closed')`, 8000));
+      // now the listener closes, with the connection it never accepted
+      writeFileSync(flagFile(p), '');
+      await sleep(1000);
+      return r;
+    },
     outcome: /closed/,
     at: 'srv',
     evidence: ['kfree_skb'],
@@ -336,14 +344,16 @@ export const MORE_CASES: readonly Case[] = [
     rule: 'benign.tcp-old-data',
     tools: ['iptables'],
     trace: (s, p) => tcp(s, p),
-    setup: (s, p) => listen(s, p, { lifeS: 8 }),
+    setup: (s, p) => listen(s, p),
     run: async (s, p) => {
       const client = out(s.py('cli', `import socket, time\ns=socket.socket(); s.connect((${JSON.stringify(s.v4.srv)}, ${p})); time.sleep(0.5); s.send(b'x'*100); time.sleep(3); print('done')`, 10_000));
       await sleep(300);
       await s.sh('srv', `iptables -I OUTPUT -p tcp --sport ${p} -j DROP`);
       await sleep(1500);
       await s.sh('srv', `iptables -D OUTPUT -p tcp --sport ${p} -j DROP`);
-      return client;
+      const r = await client;
+      writeFileSync(flagFile(p), '');
+      return r;
     },
     outcome: /done/,
     at: 'srv',
@@ -355,7 +365,7 @@ export const MORE_CASES: readonly Case[] = [
     rule: 'sock.rcvbuf-full',
     trace: (s) => ['-H', s.v4.srv, '--proto', 'udp'],
     setup: async (s, p) => {
-      void s.py('srv', `import socket, time\ns=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024); s.bind((${JSON.stringify(s.v4.srv)}, ${p})); time.sleep(6)`, 10_000);
+      void s.py('srv', `import socket, time\ns=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024); s.bind((${JSON.stringify(s.v4.srv)}, ${p})); time.sleep(20)`, 25_000);
       await sleep(400);
     },
     run: (s, p) => out(s.py('cli', `import socket\ns=socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nfor i in range(40): s.sendto(b'x'*1000, (${JSON.stringify(s.v4.srv)}, ${p}))\nprint('sent')`)),

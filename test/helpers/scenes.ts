@@ -12,6 +12,8 @@
  * deleted by destroy() and on exit.
  */
 import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Diagnoser, ReplayResolver, rawOfJson } from '../../src/diagnose/index.js';
 import type { Facts, Report } from '../../src/diagnose/index.js';
 import { allocateSubnet, deleteNetnsSync, ipSync, netnsInode, recordNamespaces, releaseSubnet } from './netns.js';
@@ -135,6 +137,11 @@ function sceneOf(s: { ns: Record<Role, string>; x: number; y: number; router: bo
 
 /* ------------------------------------------------------------------ traffic */
 
+/** A file whose creation tells the listeners of a case to close (the runner makes it at the end). */
+export function flagFile(port: number): string {
+  return join(tmpdir(), `pp-diag-close-${process.pid}-${port}`);
+}
+
 /** Python: connect to host:port, print "connected", "timeout" or the errno name. */
 export function connectPy(host: string, port: number, timeoutS = 2, hold = 0): string {
   return `
@@ -149,9 +156,12 @@ except OSError as e: print(errno.errorcode.get(e.errno, str(e.errno)))
 }
 
 /** Python: a TCP listener that accepts (or not) and then sleeps; prints "listening". */
-export function listenPy(host: string, port: number, o: { backlog?: number; accept?: boolean; send?: number; lifeS?: number } = {}): string {
+export function listenPy(host: string, port: number, o: { backlog?: number; accept?: boolean; send?: number; lifeS?: number; untilFile?: string } = {}): string {
+  const wait = o.untilFile
+    ? `\nwhile not os.path.exists(${JSON.stringify(o.untilFile)}) and time.time() < end: time.sleep(0.05)\nsys.exit(0)`
+    : '';
   return `
-import socket, time, sys
+import socket, time, sys, os
 s = socket.socket(socket.AF_INET6 if ':' in ${JSON.stringify(host)} else socket.AF_INET)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind((${JSON.stringify(host)}, ${port})); s.listen(${o.backlog ?? 16}); print('listening', flush=True)
@@ -162,7 +172,7 @@ if ${o.accept === false ? 'False' : 'True'}:
         c, _ = s.accept()
         if ${o.send ?? 0}: c.sendall(b'y' * ${o.send ?? 0})
     except Exception: pass
-time.sleep(max(0, end - time.time()))
+time.sleep(0 if ${o.untilFile ? 'True' : 'False'} else max(0, end - time.time()))${wait}
 `;
 }
 

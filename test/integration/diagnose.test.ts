@@ -11,16 +11,17 @@ import { describe, test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeEvents, requireRoot, skipUnlessMet, spawnTrace, whileTracing } from '../helpers/netns.js';
 import type { TraceResult } from '../helpers/netns.js';
-import { buildScene, describeReport, diagnose } from '../helpers/scenes.js';
+import { buildScene, describeReport, diagnose, flagFile } from '../helpers/scenes.js';
 import type { Scene } from '../helpers/scenes.js';
 import { CASES } from '../helpers/diagnose-cases.js';
 import { MORE_CASES } from '../helpers/diagnose-cases2.js';
 import type { Case } from '../helpers/diagnose-cases.js';
 import type { Report } from '../../src/diagnose/index.js';
+import { readSocketFacts, watchCounters } from '../../src/diagnose/io/facts.js';
 
 const SETTLE_MS = 700;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -61,6 +62,7 @@ async function runCase(t: TestContext, c: Case): Promise<void> {
   const s = buildScene(c.rule.replace(/[^a-z]/g, '').slice(0, 6), c.router);
   try {
     await c.setup?.(s, p);
+    const counters = c.readFacts ? watchCounters() : null;
     let outcome = '';
     const res = await whileTracing(await spawnTrace(c.trace(s, p)), async () => {
       outcome = await c.run(s, p);
@@ -68,10 +70,13 @@ async function runCase(t: TestContext, c: Case): Promise<void> {
     });
     // PKTPATH_DIAG_KEEP=DIR keeps each case's recorded events (fixtures, debugging)
     if (process.env.PKTPATH_DIAG_KEEP) writeFileSync(join(process.env.PKTPATH_DIAG_KEEP, `${c.rule}-${p}.jsonl`), res.events.map((e) => JSON.stringify(e)).join('\n') + '\n');
-    const { report } = diagnose(res.events, c.facts?.(s, p));
+    const facts = c.readFacts ? { sockets: readSocketFacts(), ...(counters ? { counters: counters.moved() } : {}) } : c.facts?.(s, p);
+    const { report } = diagnose(res.events, facts);
     check(c, s, report, res, outcome);
   } finally {
+    writeFileSync(flagFile(p), ''); // the case's listeners close
     s.destroy();
+    rmSync(flagFile(p), { force: true });
   }
 }
 

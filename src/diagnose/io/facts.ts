@@ -17,7 +17,7 @@ import type { CounterDelta, QdiscFact, SocketFact } from '../model.js';
 import { parseTcQdiscs } from '../qdiscs.js';
 
 /** Namespaces asked at most (a machine with hundreds of test namespaces stays quick). */
-const MAX_NAMESPACES = 64;
+const MAX_NAMESPACES = 128;
 
 function tcIn(ns: string | null): string {
   const args = ns === null ? ['-j', 'qdisc', 'show'] : ['-n', ns, '-j', 'qdisc', 'show'];

@@ -43,6 +43,8 @@ export const REASONS: Readonly<Record<string, { readonly meaning: string; readon
   TCP_OFO_DROP: { meaning: 'an out-of-order segment did not fit the receive buffer', advice: 'raise the receive buffer; look for loss on the path' },
   IPV6DISABLED: { meaning: 'IPv6 is disabled on that interface', advice: 'sysctl net.ipv6.conf.<if>.disable_ipv6' },
   UNICAST_IN_L2_MULTICAST: { meaning: 'a unicast IP packet inside an L2 multicast/broadcast frame', advice: 'check the sender' },
+  TCP_ABORT_ON_DATA: { meaning: 'data arrived for a socket its application had already closed: TCP answers with a reset', advice: 'the application closed before reading all its peer sent' },
+  QUEUE_PURGE: { meaning: 'it was freed with a queue its owner purged (a socket closing, a device going down)', advice: 'usually harmless: a socket closed with packets still queued' },
   NOT_SPECIFIED: { meaning: 'the kernel freed it without giving a reason', advice: 'run with --dropstack to see where' },
 };
 

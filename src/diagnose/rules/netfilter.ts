@@ -5,11 +5,12 @@
  */
 import type { Relation, Rule } from './types.js';
 
-const DROPPED = { reason: ['NETFILTER_DROP'] } as const;
+/** a drop of the flow's own packets (an ICMP error about the flow has its own rule) */
+const DROPPED = { reason: ['NETFILTER_DROP'], related: false } as const;
 /** the --iptable step that decided (optional: without --iptable the rule is not named) */
 const NF_STEP: Relation = { role: 'nf', scope: 'flow', dir: 'same', netns: 'same', match: { nf: { verdict: ['DROP', 'REJECT'] } }, optional: true };
 const RECEIVED: Relation = { role: 'received', scope: 'skb', order: 'before', netns: 'same', match: { probe: ['netif_receive_skb'] } };
-const CONSEQUENCES = ['tcp.syn-unanswered', 'tcp.retransmit', 'tcp.rst-received', 'benign.rst-after-close'];
+const CONSEQUENCES = ['tcp.syn-unanswered', 'tcp.retransmit', 'tcp.rst-received', 'benign.rst-after-close', 'latency.dominant-hop'];
 
 export const NETFILTER_RULES: readonly Rule[] = [
   {
