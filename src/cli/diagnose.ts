@@ -22,6 +22,7 @@ import { runTrace } from '../run/io/session.js';
 import { parseTraceOptions } from './options.js';
 import type { RawTraceOptions, TraceOptions } from './options.js';
 import { DEFAULT_RING_MB, runRequest } from './request.js';
+import { reportFiles } from './report.js';
 
 /** How long a command still running when the trace stops gets before it is killed. */
 const KILL_WAIT_MS = 2000;
@@ -89,7 +90,7 @@ function factsWatch(): { start(): void; facts(): Facts } {
   };
 }
 
-type RawDiagnose = RawTraceOptions & RawDiagnoseOptions & { ringMb?: string };
+type RawDiagnose = RawTraceOptions & RawDiagnoseOptions & { ringMb?: string; html?: string; perfetto?: string };
 
 /** Runs a diagnosis; returns the exit code (0: a report was made, whatever it says). */
 export async function diagnoseAction(raw: RawDiagnose, command: readonly string[]): Promise<number> {
@@ -101,7 +102,7 @@ export async function diagnoseAction(raw: RawDiagnose, command: readonly string[
   const { watch, onReady } = watcher(d, stop);
   const facts = factsWatch();
   let result: { report: Report; netns: (i: number) => string } | null = null;
-  await runTrace(runRequest(opts, { netnsInode, ringMb: raw.ringMb }), {
+  await runTrace(runRequest(opts, { netnsInode, ringMb: raw.ringMb, report: reportFiles(raw) }), {
     out: discard(),
     err: process.stderr,
     onReady: () => {
@@ -137,6 +138,8 @@ export function addDiagnoseCommand(program: Command, result: { code: number }, c
     .option('--duration <time>', 'watch existing traffic this long (10s, 500ms, 2m)')
     .option('--grace <time>', 'keep tracing this long after the command exits', '1s')
     .option('--json', 'the report as one JSON document (README: Report)')
+    .option('--html <file>', 'also write the report as an HTML page (path diagrams, timeline)')
+    .option('--perfetto <file>', 'also write the run as Chrome trace event JSON (ui.perfetto.dev)')
     .option('--verbose', 'say which probes attached and why others did not')
     .addOption(new Option('--ring-mb <mb>', 'ring buffer size in MiB').default(String(DEFAULT_RING_MB)))
     .argument('[command...]', 'the command to run and diagnose, after --')

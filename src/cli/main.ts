@@ -17,6 +17,7 @@ import { runTrace } from '../run/io/session.js';
 import { addSocketsCommand } from './sockets.js';
 import { addStatsCommand } from './stats.js';
 import { addDiagnoseCommand } from './diagnose.js';
+import { addReportCommand, reportFiles } from './report.js';
 import { versions, versionText } from './version.js';
 import { compileExpressionArg, expressionArgument, refuseWithExpression } from './expression.js';
 
@@ -36,13 +37,16 @@ function checkAgainstSystem(opts: TraceOptions): void {
   }
 }
 
-async function traceAction(words: string[], raw: RawTraceOptions & { ringMb?: string }): Promise<number> {
+type RawTrace = RawTraceOptions & { ringMb?: string; html?: string; perfetto?: string };
+
+async function traceAction(words: string[], raw: RawTrace): Promise<number> {
   const opts = parseTraceOptions(raw);
   const filter = compileExpressionArg(words);
   refuseWithExpression(filter, opts);
   const netnsInode = opts.netns !== null ? resolveNetns(opts.netns) : 0;
   checkAgainstSystem(opts);
-  const req = runRequest(opts, { netnsInode, ringMb: raw.ringMb, ...(filter ? { filter } : {}) });
+  const report = reportFiles(raw);
+  const req = runRequest(opts, { netnsInode, ringMb: raw.ringMb, ...(filter ? { filter } : {}), report });
   const summary = await runTrace(req, { out: process.stdout, err: process.stderr });
   // stdout's reader stopped reading: what it still holds is counted in the summary, not waited for
   // (a pending write would keep the process alive until the reader reads)
@@ -100,8 +104,10 @@ function buildProgram(result: { code: number }): Command {
     .option('--route', 'show each route lookup: table, type, output device, gateway, error')
     .option('--iptable', 'show the netfilter table/chain/verdict path and the rule that decided')
     .addOption(new Option('--ring-mb <mb>', 'ring buffer size in MiB').default(String(DEFAULT_RING_MB)))
+    .option('--html <file>', 'also write the run as an HTML report (verdict, path diagrams, timeline)')
+    .option('--perfetto <file>', 'also write the run as Chrome trace event JSON (ui.perfetto.dev)')
     .addArgument(expressionArgument())
-    .action(async (words: string[], raw: RawTraceOptions & { ringMb?: string }) => {
+    .action(async (words: string[], raw: RawTrace) => {
       result.code = await traceAction(words, raw);
     });
 
@@ -115,6 +121,7 @@ function buildProgram(result: { code: number }): Command {
   addSocketsCommand(program, result);
   addStatsCommand(program, result);
   addDiagnoseCommand(program, result, checkAgainstSystem);
+  addReportCommand(program, result);
 
   program
     .command('demo')

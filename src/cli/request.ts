@@ -9,6 +9,7 @@ import type { TimeMode } from '../output/index.js';
 import { FUNC_BACKENDS } from '../engine/io/loader.js';
 import type { FunctionChoice } from '../functions/io/plan.js';
 import type { CompiledFilter } from '../filter/filter.js';
+import type { ReportFiles } from '../report/live.js';
 
 /** A trace run, typed: what src/run/io/session.ts runs. */
 export interface RunRequest {
@@ -35,6 +36,8 @@ export interface RunRequest {
   readonly functions: FunctionChoice | null;
   /** the pcap-filter expression every probe runs (src/cli/expression.ts); null: none */
   readonly filter: CompiledFilter | null;
+  /** --html / --perfetto: the run's report, written after the summary */
+  readonly report: ReportFiles | null;
 }
 
 export const DEFAULT_RING_MB = 8;
@@ -55,7 +58,10 @@ export function ringBytesOf(mb: string | undefined): number {
  * @example
  *   const req = runRequest(parseTraceOptions({ ipaddr: '10.0.0.2', json: true }), { ringMb: '4' });
  */
-export function runRequest(opts: TraceOptions, where: { netnsInode?: number; ringMb?: string; filter?: CompiledFilter } = {}): RunRequest {
+export function runRequest(
+  opts: TraceOptions,
+  where: { netnsInode?: number; ringMb?: string; filter?: CompiledFilter; report?: ReportFiles | null } = {},
+): RunRequest {
   return {
     options: opts,
     config: configValues(opts, where.netnsInode ?? 0),
@@ -75,5 +81,6 @@ export function runRequest(opts: TraceOptions, where: { netnsInode?: number; rin
             backends: opts.backend === 'auto' ? FUNC_BACKENDS : [opts.backend],
           },
     filter: where.filter ?? null,
+    report: where.report ?? null,
   };
 }

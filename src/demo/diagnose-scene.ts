@@ -19,6 +19,8 @@ export interface Scene {
   readonly serverIp: string;
   readonly dev: string;
   readonly port: number;
+  /** where the HTML report goes (the scene says so) */
+  readonly html: string;
 }
 
 const BYTES = 40_000;
@@ -52,7 +54,8 @@ export async function delayScene(s: Scene, out: NodeJS.WritableStream): Promise<
   let report: Report | null = null;
   const err = new PassThrough();
   err.resume();
-  await runTrace(runRequest(opts, { ringMb: '4' }), {
+  const files = { html: s.html, perfetto: null, source: `pktpath diagnose --proto tcp -H ${s.serverIp} -P ${s.port} --html ${s.html} -- <client download>` };
+  await runTrace(runRequest(opts, { ringMb: '4', report: files }), {
     out: new Writable({ write: (_c, _e, cb) => cb() }),
     err,
     until,
@@ -73,5 +76,6 @@ export async function delayScene(s: Scene, out: NodeJS.WritableStream): Promise<
     },
   });
   await server;
+  out.write(`   the picture of it (path diagram, timeline, latency per stage): ${s.html}\n`);
   return report;
 }

@@ -11,6 +11,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { PktpathError, EnvironmentError } from '../shared/errors.js';
 import { parseTraceOptions } from '../cli/options.js';
 import { runRequest } from '../cli/request.js';
@@ -152,7 +154,8 @@ export async function runDemo(): Promise<number> {
 
     heading(`3. pktpath diagnose: a download from ${SERVER} is slow (a tbf shaper on its eth0), and why`);
     out.write(`   pktpath diagnose --proto tcp -H ${SERVER_IP} -P ${PORT + 1} -- <client download>\n`);
-    const r3 = await delayScene({ client: CLIENT, server: SERVER, serverIp: SERVER_IP, dev: 'eth0', port: PORT + 1 }, out);
+    const html = join(tmpdir(), 'pktpath-demo-report.html');
+    const r3 = await delayScene({ client: CLIENT, server: SERVER, serverIp: SERVER_IP, dev: 'eth0', port: PORT + 1, html }, out);
 
     heading('What it means');
     out.write(

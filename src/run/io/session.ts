@@ -36,6 +36,9 @@ import type { OutStream } from './output.js';
 import { ownSignals, runPhases, SIGNAL_EXIT, StopRequest } from './lifecycle.js';
 import type { PhaseFailure, RunSignal, SignalSource } from './lifecycle.js';
 import { startRunEngine } from './engine.js';
+import { LiveRecorder } from '../../report/live.js';
+import { buildDoc } from '../../report/document.js';
+import { writeReport } from '../../report/io/files.js';
 import type { RunEngine } from './engine.js';
 
 export interface RunIo {
@@ -127,6 +130,9 @@ class TraceSession {
   private readonly resolver: RunResolver;
   /** every event goes through the diagnosis engine (bounded memory): its findings are the why: lines */
   private readonly diagnoser: Diagnoser;
+  /** --html / --perfetto: what the report keeps of the run (bounded) */
+  private readonly recorder: LiveRecorder | null;
+  private report: Report | null = null;
   private readonly releaseSignals: () => void;
   private netfilter: NetfilterPath | undefined;
   private failure: unknown;
@@ -139,6 +145,7 @@ class TraceSession {
   ) {
     this.resolver = deps.resolver();
     this.diagnoser = new Diagnoser(this.resolver);
+    this.recorder = req.report ? new LiveRecorder(this.resolver, { stack: req.output.stack }) : null;
     const fmt = { time: req.output.time, stack: req.output.stack };
     const formatter = req.output.json ? makeJsonFormatter(this.resolver, fmt) : makeTextFormatter(this.resolver, fmt);
     this.output = new LineOutput(io.out);
@@ -149,7 +156,10 @@ class TraceSession {
       observerProbe: deps.observerProbe(),
       catchCount: req.catchCount,
       onLate: () => this.afterLate(),
-      onEvent: (ev) => this.diagnoser.push(ev),
+      onEvent: (ev) => {
+        this.diagnoser.push(ev);
+        this.recorder?.push(ev);
+      },
       onError: (m) => this.say(m),
     });
     this.releaseSignals = ownSignals(deps.signals, (sig) => this.onSignal(sig), (sig) => this.force(sig));
@@ -207,6 +217,7 @@ class TraceSession {
       { name: 'netfilter drain', run: () => this.drainNetfilter() },
       { name: 'output', run: async () => void (unwritten = await this.settleOutput()) },
       { name: 'summary', run: () => void (summary = this.summarize(unwritten)) },
+      { name: 'report', run: () => this.writeReport() },
       { name: 'detach', run: () => this.engine.close() },
     ]);
     this.releaseSignals();
@@ -309,12 +320,20 @@ class TraceSession {
       outputClosed: this.stop.cause === 'output-closed',
       undecided,
     };
-    const report = this.diagnoser.report({ ...this.io.diagnose?.facts(), lost });
+    const report = (this.report = this.diagnoser.report({ ...this.io.diagnose?.facts(), lost }));
     this.io.diagnose?.done(report, (i) => this.resolver.netnsName(i) ?? String(i));
     const findings = this.io.diagnose ? [] : whyLines(report);
     this.io.err.write(summaryText(counts, findings));
     const attached = this.engine.probes.filter((x) => x.attached).length;
     return { ...counts, attached, skipped: this.engine.probes.length - attached, findings, unwritten };
+  }
+
+  /** --html / --perfetto: the page and the trace, from what the recorder kept and the diagnosis. */
+  private writeReport(): void {
+    const files = this.req.report;
+    if (!files || !this.recorder) return;
+    const doc = buildDoc(this.recorder.recorded(), this.report, { source: files.source, made: new Date().toISOString() });
+    for (const line of writeReport(doc, files)) this.say(line);
   }
 
   private announceReady(): void {
