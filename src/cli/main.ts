@@ -13,6 +13,7 @@ import { diagnose, formatDoctor } from '../doctor/io/doctor.js';
 import { netnsNames, resolveNetns } from '../kernel/io/netns.js';
 import { runTrace } from '../run/io/session.js';
 import { FUNC_BACKENDS } from '../engine/io/loader.js';
+import { addAnalyzeCommand } from './analyze.js';
 
 const DEFAULT_RING_MB = 8;
 
@@ -125,6 +126,8 @@ function buildProgram(result: { code: number }): Command {
     .action(() => {
       result.code = doctorAction();
     });
+
+  addAnalyzeCommand(program, result);
 
   program
     .command('demo')

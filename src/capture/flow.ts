@@ -1,0 +1,269 @@
+/**
+ * What the analysis keeps per flow: a fixed set of counters per direction, a small ring
+ * of recent segments, and at most a few records of resets and ICMP errors. Nothing grows
+ * with the number of packets.
+ */
+import type { Packet } from './decode.js';
+import { seqLe } from './seq.js';
+import type { SegRing } from './seq.js';
+
+/** Resets and ICMP errors kept per flow (the rest are counted). */
+export const FLOW_RECORDS = 8;
+/** Retransmission gaps kept per side, for the words. */
+export const GAPS_KEPT = 8;
+
+/** How often each of up to four values was seen (TTLs of one side). */
+export interface Tally {
+  readonly values: number[];
+  readonly counts: number[];
+  /** more than four distinct values were seen */
+  overflow: boolean;
+}
+
+export function tally(t: Tally, v: number): void {
+  const i = t.values.indexOf(v);
+  if (i >= 0) t.counts[i]!++;
+  else if (t.values.length < 4) {
+    t.values.push(v);
+    t.counts.push(1);
+  } else t.overflow = true;
+}
+
+export interface Retrans {
+  count: number;
+  fast: number;
+  rto: number;
+  /** sooner than an RTO without duplicate ACKs: tail-loss probes, RACK, SACK recovery */
+  early: number;
+  /** the first transmission was not in the capture (or fell out of the ring) */
+  unknown: number;
+  /** of which SYNs (and SYN-ACKs) */
+  syn: number;
+  /** the same segment seen twice on different interfaces of the capture (not counted above) */
+  duplicates: number;
+  firstN: number;
+  gaps: number[];
+  maxGap: number;
+  /** the segment resent most often: its sequence, size, count, first frame and gaps */
+  worst: { seq: number; size: number; count: number; n: number; gaps: number[]; t: number } | null;
+}
+
+export interface ZeroWindow {
+  /** time the current stall began, -1 when the window is open */
+  since: number;
+  sinceN: number;
+  count: number;
+  firstN: number;
+  total: number;
+  longest: number;
+  /** probes the peer sent while the window was zero */
+  probes: number;
+  /** still zero at the end of the capture */
+  openAtEnd: boolean;
+}
+
+export interface RttStats {
+  n: number;
+  min: number;
+  max: number;
+  sum: number;
+}
+
+/** One direction of a flow: what its sender did. */
+export interface Side {
+  pkts: number;
+  /** payload bytes (TCP/UDP), retransmissions included */
+  bytes: number;
+  ttl: Tally;
+  /** IPv4 ID of non-reset packets: how many were 0, and the last non-zero */
+  idZero: number;
+  idOther: number;
+  lastId: number;
+  /** MSS and window scale this side announced in its SYN, -1 when not seen */
+  mss: number;
+  wscale: number;
+  isn: number;
+  /** highest sequence number sent + 1; -1 before the first segment */
+  nextSeq: number;
+  seqKnown: boolean;
+  /** highest ACK this side sent, its window, and duplicate ACKs in a row */
+  lastAck: number;
+  ackKnown: boolean;
+  lastWin: number;
+  dupAcks: number;
+  dupAckAt: number;
+  dupAckT: number;
+  maxSeg: number;
+  maxIpLen: number;
+  /** segments larger than the peer's MSS (or 1460/1440 when unknown) */
+  over: number;
+  overN: number;
+  overDir: [number, number, number];
+  /** sequence jumped ahead: segments missing from the capture */
+  holes: number;
+  retrans: Retrans;
+  rtt: RttStats;
+  zw: ZeroWindow;
+  ring: SegRing | null;
+  fin: boolean;
+  rsts: number;
+  /** time and frame of this side's first and last packet that is not a reset */
+  firstT: number;
+  lastT: number;
+  firstN: number;
+  /** smallest next-hop MTU an ICMP error told this side, its frame and time */
+  pmtu: number;
+  pmtuN: number;
+  pmtuT: number;
+  /** largest payload retransmitted after that ICMP */
+  bigAfterPmtu: number;
+}
+
+export interface RstRecord {
+  readonly n: number;
+  readonly t: number;
+  readonly side: 0 | 1;
+  readonly ttl: number;
+  readonly ipId: number;
+  readonly flags: number;
+  readonly seq: number;
+  /** the sender's packets that were not resets, before this one */
+  readonly before: number;
+  /** the sender's last non-zero IP ID before it, -1 when none */
+  readonly lastId: number;
+}
+
+export interface IcmpRecord {
+  readonly n: number;
+  readonly t: number;
+  readonly family: 4 | 6;
+  readonly type: number;
+  readonly code: number;
+  /** who sent the error (binary address) */
+  readonly from: string;
+  readonly ttl: number;
+  readonly mtu: number;
+  /** the side whose packet the error quotes */
+  readonly side: 0 | 1;
+  /** IP length of the quoted packet */
+  readonly len: number;
+}
+
+export interface Flow {
+  readonly id: number;
+  readonly key: string;
+  readonly proto: number;
+  readonly family: 4 | 6;
+  /** side 0 sent the first packet seen (the client when the SYN is in the capture) */
+  readonly addr: [string, string];
+  readonly port: [number, number];
+  firstT: number;
+  lastT: number;
+  firstN: number;
+  lastN: number;
+  sides: [Side, Side];
+  synT: number;
+  synN: number;
+  synCount: number;
+  synGaps: number[];
+  synAckT: number;
+  synAckCount: number;
+  ackT: number;
+  rsts: RstRecord[];
+  rstCount: number;
+  icmp: IcmpRecord[];
+  icmpCount: number;
+  /** CLOCK bit for eviction: set on every packet */
+  touched: boolean;
+}
+
+function newSide(): Side {
+  return {
+    pkts: 0,
+    bytes: 0,
+    ttl: { values: [], counts: [], overflow: false },
+    idZero: 0,
+    idOther: 0,
+    lastId: -1,
+    mss: -1,
+    wscale: -1,
+    isn: 0,
+    nextSeq: 0,
+    seqKnown: false,
+    lastAck: 0,
+    ackKnown: false,
+    lastWin: -1,
+    dupAcks: 0,
+    dupAckAt: 0,
+    dupAckT: 0,
+    maxSeg: 0,
+    maxIpLen: 0,
+    over: 0,
+    overN: 0,
+    overDir: [0, 0, 0],
+    holes: 0,
+    retrans: { count: 0, fast: 0, rto: 0, early: 0, unknown: 0, syn: 0, duplicates: 0, firstN: 0, gaps: [], maxGap: 0, worst: null },
+    rtt: { n: 0, min: Infinity, max: 0, sum: 0 },
+    zw: { since: -1, sinceN: 0, count: 0, firstN: 0, total: 0, longest: 0, probes: 0, openAtEnd: false },
+    ring: null,
+    fin: false,
+    rsts: 0,
+    firstT: -1,
+    lastT: -1,
+    firstN: 0,
+    pmtu: 0,
+    pmtuN: 0,
+    pmtuT: 0,
+    bigAfterPmtu: 0,
+  };
+}
+
+export function newFlow(id: number, key: string, p: Packet, swap: boolean, t: number, n: number): Flow {
+  const addr: [string, string] = swap ? [p.dst, p.src] : [p.src, p.dst];
+  const port: [number, number] = swap ? [p.dport, p.sport] : [p.sport, p.dport];
+  return {
+    id,
+    key,
+    proto: p.proto,
+    family: p.family as 4 | 6,
+    addr,
+    port,
+    firstT: t,
+    lastT: t,
+    firstN: n,
+    lastN: n,
+    sides: [newSide(), newSide()],
+    synT: -1,
+    synN: 0,
+    synCount: 0,
+    synGaps: [],
+    synAckT: -1,
+    synAckCount: 0,
+    ackT: -1,
+    rsts: [],
+    rstCount: 0,
+    icmp: [],
+    icmpCount: 0,
+    touched: true,
+  };
+}
+
+/**
+ * The direction-free key of a 5-tuple, and whether (src, sport) is the greater end.
+ * Addresses are binary strings, so the key costs two short concatenations.
+ */
+export function flowKey(proto: number, src: string, sport: number, dst: string, dport: number): { key: string; flipped: boolean } {
+  const flipped = src > dst || (src === dst && sport > dport);
+  const key = flipped ? `${proto}|${dst}|${src}|${dport}|${sport}` : `${proto}|${src}|${dst}|${sport}|${dport}`;
+  return { key, flipped };
+}
+
+/** Was `seq` of side `s` acknowledged by the peer before the capture ended? */
+export function acked(f: Flow, s: 0 | 1, seq: number): boolean {
+  const peer = f.sides[s === 0 ? 1 : 0];
+  return peer.ackKnown && !seqLe(peer.lastAck, seq);
+}
+
+export function handshakeDone(f: Flow): boolean {
+  return f.synAckT >= 0 && f.ackT >= 0;
+}
