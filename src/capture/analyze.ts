@@ -17,7 +17,7 @@ import type { CaptureDescription, CaptureInterface, CaptureSink, InterfaceStats,
 import { ReportBuilder } from './report.js';
 import type { AnalysisReport, Counts } from './report.js';
 import { FlowTable } from './table.js';
-import { onTcp } from './tcp.js';
+import { duplicateCapture, onTcp } from './tcp.js';
 import type { Seen } from './tcp.js';
 import { orphanIcmp } from './orphans.js';
 import type { Orphans } from './orphans.js';
@@ -126,6 +126,7 @@ export class Analyzer implements CaptureSink {
     f.lastN = at.n;
     const s: 0 | 1 = p.src === f.addr[0] && p.sport === f.port[0] ? 0 : 1;
     const side = f.sides[s];
+    if (p.proto === PROTO.TCP && duplicateCapture(side, p, at)) return;
     side.pkts++;
     side.bytes += p.payload;
     if (p.proto === PROTO.TCP) onTcp(f, s, p, at);

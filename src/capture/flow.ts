@@ -39,8 +39,6 @@ export interface Retrans {
   unknown: number;
   /** of which SYNs (and SYN-ACKs) */
   syn: number;
-  /** the same segment seen twice on different interfaces of the capture (not counted above) */
-  duplicates: number;
   firstN: number;
   gaps: number[];
   maxGap: number;
@@ -105,6 +103,16 @@ export interface Side {
   rtt: RttStats;
   zw: ZeroWindow;
   ring: SegRing | null;
+  /** the previous packet, to know the same one captured again (on another interface, or twice) */
+  prevT: number;
+  prevIfKey: number;
+  prevSeq: number;
+  prevAck: number;
+  prevFlags: number;
+  prevLen: number;
+  prevIpId: number;
+  /** packets the capture holds twice (not counted anywhere else) */
+  dupCaptured: number;
   fin: boolean;
   rsts: number;
   /** time and frame of this side's first and last packet that is not a reset */
@@ -202,10 +210,18 @@ function newSide(): Side {
     overN: 0,
     overDir: [0, 0, 0],
     holes: 0,
-    retrans: { count: 0, fast: 0, rto: 0, early: 0, unknown: 0, syn: 0, duplicates: 0, firstN: 0, gaps: [], maxGap: 0, worst: null },
+    retrans: { count: 0, fast: 0, rto: 0, early: 0, unknown: 0, syn: 0, firstN: 0, gaps: [], maxGap: 0, worst: null },
     rtt: { n: 0, min: Infinity, max: 0, sum: 0 },
     zw: { since: -1, sinceN: 0, count: 0, firstN: 0, total: 0, longest: 0, probes: 0, openAtEnd: false },
     ring: null,
+    prevT: -1,
+    prevIfKey: 0,
+    prevSeq: 0,
+    prevAck: 0,
+    prevFlags: 0,
+    prevLen: 0,
+    prevIpId: -1,
+    dupCaptured: 0,
     fin: false,
     rsts: 0,
     firstT: -1,

@@ -88,6 +88,8 @@ export interface FlowSummary {
   readonly zeroWindows: readonly [number, number];
   /** sequence jumps: segments missing from the capture */
   readonly notCaptured: readonly [number, number];
+  /** packets the capture holds twice (another interface of the same host), left out of the counts */
+  readonly capturedTwice: readonly [number, number];
   readonly resets: number;
   readonly icmpErrors: number;
   readonly findings: readonly string[];
@@ -196,6 +198,7 @@ export function summarize(f: Flow, found: readonly Found[]): FlowSummary {
     retransmissions: pair(f, (s) => s.retrans.count),
     zeroWindows: pair(f, (s) => s.zw.count),
     notCaptured: pair(f, (s) => s.holes),
+    capturedTwice: pair(f, (s) => s.dupCaptured),
     resets: f.rstCount,
     icmpErrors: f.icmpCount,
     findings: [...new Set(found.map((x) => x.id))],

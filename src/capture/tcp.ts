@@ -26,6 +26,27 @@ export interface Seen {
   readonly ifKey: number;
 }
 
+/**
+ * The same packet captured again: seen on another interface of the capture (tcpdump -i
+ * any on a host with a bridge or veth pair), or twice on one with the same IP ID, within
+ * DUP_CAPTURE_NS. Such a copy is counted apart, never as a retransmission or a duplicate ACK.
+ */
+export function duplicateCapture(me: Side, p: Packet, at: Seen): boolean {
+  const same = me.prevT >= 0 && at.t - me.prevT < DUP_CAPTURE_NS && p.seq === me.prevSeq && p.ack === me.prevAck && p.flags === me.prevFlags && p.payload === me.prevLen;
+  if (same && (at.ifKey !== me.prevIfKey || (p.ipId > 0 && p.ipId === me.prevIpId))) {
+    me.dupCaptured++;
+    return true;
+  }
+  me.prevT = at.t;
+  me.prevIfKey = at.ifKey;
+  me.prevSeq = p.seq;
+  me.prevAck = p.ack;
+  me.prevFlags = p.flags;
+  me.prevLen = p.payload;
+  me.prevIpId = p.ipId;
+  return false;
+}
+
 export function onTcp(f: Flow, s: 0 | 1, p: Packet, at: Seen): void {
   const me = f.sides[s];
   const peer = f.sides[s === 0 ? 1 : 0];
@@ -118,7 +139,7 @@ function resent(me: Side, peer: Side, p: Packet, end: number, at: Seen): void {
     const sameIf = ring.ifKey[k] === at.ifKey;
     const soon = at.t - ring.t[k]! < DUP_CAPTURE_NS;
     if (soon && (!sameIf || (p.ipId > 0 && ring.ipId[k] === p.ipId))) {
-      r.duplicates++;
+      me.dupCaptured++;
       return;
     }
   }
@@ -138,7 +159,7 @@ function resent(me: Side, peer: Side, p: Packet, end: number, at: Seen): void {
   if (ring && k >= 0) {
     ring.resent[k] = Math.min(255, ring.resent[k]! + 1);
     ring.t[k] = at.t;
-    worst(r, ring.resent[k]!, p, gap, at);
+    worst(r, ring.resent[k]!, p, gap, at, ring.n[k]!);
   } else {
     record(me, p, end, at);
     me.ring!.resent[(me.ring!.head + RING - 1) % RING] = 1;
@@ -146,7 +167,8 @@ function resent(me: Side, peer: Side, p: Packet, end: number, at: Seen): void {
 }
 
 /** Keeps the segment resent most often, with its gaps (a doubling series is a timeout backing off). */
-function worst(r: Side['retrans'], times: number, p: Packet, gap: number, at: Seen): void {
+/** `first` is the frame of the segment's first copy. */
+function worst(r: Side['retrans'], times: number, p: Packet, gap: number, at: Seen, first: number): void {
   const w = r.worst;
   if (w && w.seq === p.seq) {
     w.count = times;
@@ -155,7 +177,7 @@ function worst(r: Side['retrans'], times: number, p: Packet, gap: number, at: Se
     return;
   }
   if (w && w.count >= times) return;
-  r.worst = { seq: p.seq, size: p.payload, count: times, n: at.n, gaps: gap >= 0 ? [gap] : [], t: at.t };
+  r.worst = { seq: p.seq, size: p.payload, count: times, n: first, gaps: gap >= 0 ? [gap] : [], t: at.t };
 }
 
 /** ACK number: duplicate ACKs, and round trips of the peer's data. */
