@@ -5,11 +5,11 @@
  * judged when the table evicts it or the capture ends, and only its summary and findings
  * stay, so memory does not grow with the file.
  */
-import { decodeIp, newPacket, PROTO } from './decode.js';
+import { decodeIp, newPacket, PROTO, srcBin } from './decode.js';
 import type { Packet } from './decode.js';
 import { linkTypeSupported } from './format.js';
-import { newFlow, FLOW_RECORDS } from './flow.js';
-import type { Flow } from './flow.js';
+import { flowKey, newFlow, FLOW_RECORDS } from './flow.js';
+import type { Flow, FlowKey } from './flow.js';
 import { judgeFlow } from './judge.js';
 import { linkHeader } from './link.js';
 import type { LinkInfo } from './link.js';
@@ -42,7 +42,10 @@ export class Analyzer implements CaptureSink {
   private readonly table: FlowTable;
   private readonly builder: ReportBuilder;
   private readonly orphans: Orphans = { list: [], count: 0 };
+  private readonly key: FlowKey = { k1: 0, k2: 0, key: '' };
   readonly counts: Counts = { packets: 0, bytes: 0, cut: 0, ip: 0, tcp: 0, udp: 0, icmp: 0, other: 0, nonIp: 0, short: 0, fragments: 0, unsupported: {} };
+  /** packets per interface: section 0 in an array (the common case), others in the map */
+  private readonly ifCounts: number[] = [];
   private readonly perIface = new Map<number, number>();
   private readonly ifaces: (CaptureInterface & { section: number })[] = [];
   private readonly stats_: InterfaceStats[] = [];
@@ -65,8 +68,11 @@ export class Analyzer implements CaptureSink {
     c.packets++;
     c.bytes += r.origLen;
     if (r.caplen < r.origLen) c.cut++;
-    const ik = r.section * 65536 + r.iface;
-    this.perIface.set(ik, (this.perIface.get(ik) ?? 0) + 1);
+    if (r.section === 0 && r.iface < 4096) this.ifCounts[r.iface] = (this.ifCounts[r.iface] ?? 0) + 1;
+    else {
+      const ik = r.section * 65536 + r.iface;
+      this.perIface.set(ik, (this.perIface.get(ik) ?? 0) + 1);
+    }
     if (this.sec0 < 0) {
       this.sec0 = r.sec;
       this.nsec0 = r.nsec;
@@ -111,35 +117,44 @@ export class Analyzer implements CaptureSink {
     c.other++;
   }
 
+  private find(k: FlowKey, family: number): Flow | undefined {
+    return family === 4 ? this.table.get4(k.k1, k.k2) : this.table.get6(k.key);
+  }
+
   private l4(p: Packet, at: Seen): void {
-    const flipped = p.src > p.dst || (p.src === p.dst && p.sport > p.dport);
-    const key = flipped ? `${p.proto}|${p.dst}|${p.src}|${p.dport}|${p.sport}` : `${p.proto}|${p.src}|${p.dst}|${p.sport}|${p.dport}`;
-    let f = this.table.get(key);
+    const k = this.key;
+    flowKey(p.family, p.proto, p.srcN, p.dstN, p.src, p.dst, p.sport, p.dport, k);
+    let f = this.find(k, p.family);
     if (!f) {
       // the client is side 0: swap when the first packet seen is a SYN-ACK
       const swap = p.proto === PROTO.TCP && (p.flags & (TCP_FLAG.SYN | TCP_FLAG.ACK)) === (TCP_FLAG.SYN | TCP_FLAG.ACK);
-      f = newFlow(this.nextFlowId++, key, p, swap, at.t, at.n);
+      f = newFlow(this.nextFlowId++, k, p, swap, at.t, at.n);
       this.table.add(f);
     }
     f.touched = true;
     f.lastT = at.t;
     f.lastN = at.n;
-    const s: 0 | 1 = p.src === f.addr[0] && p.sport === f.port[0] ? 0 : 1;
+    const fromA = p.family === 4 ? p.srcN === f.aN : p.src === f.addr[0];
+    const s: 0 | 1 = fromA && p.sport === f.port[0] ? 0 : 1;
     const side = f.sides[s];
     if (p.proto === PROTO.TCP && duplicateCapture(side, p, at)) return;
     side.pkts++;
     side.bytes += p.payload;
-    if (p.proto === PROTO.TCP) onTcp(f, s, p, at);
+    if (p.proto !== PROTO.TCP) return;
+    onTcp(f, s, p, at);
+    // a finished connection is the first the table lets go of when it is full
+    if (f.rstCount > 0 || (f.sides[0].fin && f.sides[1].fin)) f.touched = false;
   }
 
   /** An ICMP error: attach it to the flow its quoted header belongs to. */
   private icmpError(p: Packet, at: Seen): void {
     const q = p.inner;
-    const flipped = q.src > q.dst || (q.src === q.dst && q.sport > q.dport);
-    const key = flipped ? `${q.proto}|${q.dst}|${q.src}|${q.dport}|${q.sport}` : `${q.proto}|${q.src}|${q.dst}|${q.sport}|${q.dport}`;
-    const f = this.table.get(key);
+    const k = this.key;
+    flowKey(q.family, q.proto, q.srcN, q.dstN, q.src, q.dst, q.sport, q.dport, k);
+    const f = this.find(k, q.family);
     if (!f) return orphanIcmp(this.orphans, p, at.n);
-    const s: 0 | 1 = q.src === f.addr[0] && q.sport === f.port[0] ? 0 : 1;
+    const fromA = q.family === 4 ? q.srcN === f.aN : q.src === f.addr[0];
+    const s: 0 | 1 = fromA && q.sport === f.port[0] ? 0 : 1;
     f.icmpCount++;
     if (p.icmpMtu > 0) {
       const side = f.sides[s];
@@ -150,7 +165,7 @@ export class Analyzer implements CaptureSink {
       }
     }
     if (f.icmp.length >= FLOW_RECORDS) return;
-    f.icmp.push({ n: at.n, t: at.t, family: p.family as 4 | 6, type: p.icmpType, code: p.icmpCode, from: p.src, ttl: p.ttl, mtu: p.icmpMtu, side: s, len: q.len });
+    f.icmp.push({ n: at.n, t: at.t, family: p.family as 4 | 6, type: p.icmpType, code: p.icmpCode, from: srcBin(p), ttl: p.ttl, mtu: p.icmpMtu, side: s, len: q.len });
   }
 
   /** Judges the flows still live and returns the report. */
@@ -160,7 +175,7 @@ export class Analyzer implements CaptureSink {
       file,
       desc,
       counts: this.counts,
-      perIface: this.perIface,
+      perIface: new Map([...this.ifCounts.entries()].filter(([, n]) => n !== undefined).concat([...this.perIface])),
       ifaces: this.ifaces,
       stats: this.stats_,
       span: { sec0: this.sec0, nsec0: this.nsec0, sec1: this.lastSec, nsec1: this.lastNsec },

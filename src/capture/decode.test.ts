@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addrText, decodeIp, flagsText, newPacket } from './decode.js';
+import { addrText, decodeIp, flagsText, newPacket, srcBin } from './decode.js';
 import { linkHeader } from './link.js';
 import type { LinkInfo } from './link.js';
 import { cooked, ether, icmpError, ip, tcp, TCP, udp, v6 } from '../../test/helpers/frames.js';
@@ -46,7 +46,7 @@ for (const c of LINKS) {
     assert.equal(p.mss, c.family === 4 ? 1400 : 1220);
     assert.equal(p.ttl, c.family === 4 ? 61 : 60);
     assert.equal(p.ipId, c.family === 4 ? 4242 : -1);
-    assert.equal(addrText(p.src), c.family === 4 ? '10.1.2.3' : 'fd00::1');
+    assert.equal(addrText(srcBin(p)), c.family === 4 ? '10.1.2.3' : 'fd00::1');
   });
 }
 

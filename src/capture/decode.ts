@@ -5,6 +5,7 @@
  * change what a segment carried. ICMP errors get their quoted header parsed: which flow
  * they answer.
  */
+import { u16be, u32be } from './bytes.js';
 import { ETH_IPV4, ETH_IPV6 } from './link.js';
 
 export const PROTO = { ICMP: 1, TCP: 6, UDP: 17, ICMPV6: 58 } as const;
@@ -14,7 +15,9 @@ export const TCP_FLAG = { FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10,
 export interface Quoted {
   family: 0 | 4 | 6;
   proto: number;
-  /** addresses as binary strings (latin1, 4 or 16 characters) */
+  /** IPv4 addresses as numbers; IPv6 ones as binary strings (16 latin1 characters) */
+  srcN: number;
+  dstN: number;
   src: string;
   dst: string;
   /** -1 when the quote is too short for the ports */
@@ -36,6 +39,9 @@ export interface Packet {
   df: boolean;
   /** 0 not a fragment, 1 first fragment, 2 a later fragment (no L4 header) */
   frag: 0 | 1 | 2;
+  /** IPv4 addresses as numbers (no string per packet); IPv6 ones as binary strings: see srcBin/dstBin */
+  srcN: number;
+  dstN: number;
   src: string;
   dst: string;
   proto: number;
@@ -69,6 +75,8 @@ export function newPacket(): Packet {
     ipId: -1,
     df: false,
     frag: 0,
+    srcN: 0,
+    dstN: 0,
     src: '',
     dst: '',
     proto: 0,
@@ -84,7 +92,7 @@ export function newPacket(): Packet {
     icmpType: -1,
     icmpCode: -1,
     icmpMtu: -1,
-    inner: { family: 0, proto: 0, src: '', dst: '', sport: -1, dport: -1, seq: -1, len: 0 },
+    inner: { family: 0, proto: 0, srcN: 0, dstN: 0, src: '', dst: '', sport: -1, dport: -1, seq: -1, len: 0 },
     short: false,
   };
 }
@@ -124,17 +132,17 @@ export function decodeIp(buf: Buffer, l3: number, end: number, ethType: number, 
 function ipv4(buf: Buffer, at: number, end: number, frameLen: number, p: Packet): boolean {
   if (end - at < 20 || buf[at]! >> 4 !== 4) return (p.short = end - at < 20);
   const ihl = (buf[at]! & 0xf) * 4;
-  const tot = buf.readUInt16BE(at + 2);
+  const tot = u16be(buf, at + 2);
   p.family = 4;
   p.ipLen = tot === 0 ? frameLen : tot;
-  p.ipId = buf.readUInt16BE(at + 4);
-  const frag = buf.readUInt16BE(at + 6);
+  p.ipId = u16be(buf, at + 4);
+  const frag = u16be(buf, at + 6);
   p.df = (frag & 0x4000) !== 0;
   p.frag = (frag & 0x1fff) !== 0 ? 2 : frag & 0x2000 ? 1 : 0;
   p.ttl = buf[at + 8]!;
   p.proto = buf[at + 9]!;
-  p.src = buf.toString('latin1', at + 12, at + 16);
-  p.dst = buf.toString('latin1', at + 16, at + 20);
+  p.srcN = u32be(buf, at + 12);
+  p.dstN = u32be(buf, at + 16);
   if (ihl < 20 || end - at < ihl) return (p.short = true);
   if (p.frag === 2) return true;
   l4(buf, at + ihl, end, p.ipLen - ihl, p);
@@ -143,7 +151,7 @@ function ipv4(buf: Buffer, at: number, end: number, frameLen: number, p: Packet)
 
 function ipv6(buf: Buffer, at: number, end: number, frameLen: number, p: Packet): boolean {
   if (end - at < 40) return (p.short = true);
-  const plen = buf.readUInt16BE(at + 4);
+  const plen = u16be(buf, at + 4);
   p.family = 6;
   p.ipLen = plen === 0 ? frameLen : 40 + plen; // 0: a jumbogram or a BIG TCP packet
   p.ttl = buf[at + 7]!;
@@ -155,7 +163,7 @@ function ipv6(buf: Buffer, at: number, end: number, frameLen: number, p: Packet)
     if (next === 44) {
       // fragment header: offset and M flag
       if (end - off < 8) return (p.short = true);
-      const fo = buf.readUInt16BE(off + 2);
+      const fo = u16be(buf, off + 2);
       p.frag = fo >> 3 !== 0 ? 2 : fo & 1 ? 1 : 0;
       next = buf[off]!;
       off += 8;
@@ -179,8 +187,8 @@ function l4(buf: Buffer, at: number, end: number, len: number, p: Packet): void 
       return tcp(buf, at, end, len, p);
     case 17:
       if (end - at < 8) return void (p.short = true);
-      p.sport = buf.readUInt16BE(at);
-      p.dport = buf.readUInt16BE(at + 2);
+      p.sport = u16be(buf, at);
+      p.dport = u16be(buf, at + 2);
       p.payload = Math.max(0, len - 8);
       return;
     case 1:
@@ -193,13 +201,13 @@ function l4(buf: Buffer, at: number, end: number, len: number, p: Packet): void 
 
 function tcp(buf: Buffer, at: number, end: number, len: number, p: Packet): void {
   if (end - at < 20) return void (p.short = true);
-  p.sport = buf.readUInt16BE(at);
-  p.dport = buf.readUInt16BE(at + 2);
-  p.seq = buf.readUInt32BE(at + 4);
-  p.ack = buf.readUInt32BE(at + 8);
+  p.sport = u16be(buf, at);
+  p.dport = u16be(buf, at + 2);
+  p.seq = u32be(buf, at + 4);
+  p.ack = u32be(buf, at + 8);
   const hl = (buf[at + 12]! >> 4) * 4;
   p.flags = buf[at + 13]!;
-  p.win = buf.readUInt16BE(at + 14);
+  p.win = u16be(buf, at + 14);
   p.payload = Math.max(0, len - hl);
   if (p.flags & TCP_FLAG.SYN && hl > 20) synOptions(buf, at + 20, Math.min(at + hl, end), p);
 }
@@ -216,7 +224,7 @@ function synOptions(buf: Buffer, at: number, end: number, p: Packet): void {
     if (at + 1 >= end) return;
     const len = buf[at + 1]!;
     if (len < 2 || at + len > end) return;
-    if (kind === 2 && len === 4) p.mss = buf.readUInt16BE(at + 2);
+    if (kind === 2 && len === 4) p.mss = u16be(buf, at + 2);
     else if (kind === 3 && len === 3) p.wscale = buf[at + 2]!;
     at += len;
   }
@@ -232,8 +240,8 @@ function icmp(buf: Buffer, at: number, end: number, p: Packet): void {
   const v6 = p.proto === 58;
   const error = v6 ? p.icmpType < 128 : ICMP4_ERRORS.has(p.icmpType);
   if (!error) return;
-  if (!v6 && p.icmpType === 3 && p.icmpCode === 4) p.icmpMtu = buf.readUInt16BE(at + 6);
-  if (v6 && p.icmpType === 2) p.icmpMtu = buf.readUInt32BE(at + 4);
+  if (!v6 && p.icmpType === 3 && p.icmpCode === 4) p.icmpMtu = u16be(buf, at + 6);
+  if (v6 && p.icmpType === 2) p.icmpMtu = u32be(buf, at + 4);
   quoted(buf, at + 8, end, p.inner);
 }
 
@@ -249,24 +257,38 @@ function quoted(buf: Buffer, at: number, end: number, q: Quoted): void {
   if (v === 4) {
     const ihl = (buf[at]! & 0xf) * 4;
     q.family = 4;
-    q.len = buf.readUInt16BE(at + 2);
+    q.len = u16be(buf, at + 2);
     q.proto = buf[at + 9]!;
-    q.src = buf.toString('latin1', at + 12, at + 16);
-    q.dst = buf.toString('latin1', at + 16, at + 20);
+    q.srcN = u32be(buf, at + 12);
+    q.dstN = u32be(buf, at + 16);
     l4at = at + ihl;
   } else if (v === 6 && end - at >= 40) {
     q.family = 6;
-    q.len = 40 + buf.readUInt16BE(at + 4);
+    q.len = 40 + u16be(buf, at + 4);
     q.proto = buf[at + 6]!;
     q.src = buf.toString('latin1', at + 8, at + 24);
     q.dst = buf.toString('latin1', at + 24, at + 40);
     l4at = at + 40;
   } else return;
   if ((q.proto === 6 || q.proto === 17) && end - l4at >= 4) {
-    q.sport = buf.readUInt16BE(l4at);
-    q.dport = buf.readUInt16BE(l4at + 2);
-    if (q.proto === 6 && end - l4at >= 8) q.seq = buf.readUInt32BE(l4at + 4);
+    q.sport = u16be(buf, l4at);
+    q.dport = u16be(buf, l4at + 2);
+    if (q.proto === 6 && end - l4at >= 8) q.seq = u32be(buf, l4at + 4);
   }
+}
+
+/** The binary string (4 latin1 characters) of an IPv4 address number. */
+export function bin4(n: number): string {
+  return String.fromCharCode(n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255);
+}
+
+/** Source and destination as binary strings (4 or 16 characters), whatever the family. */
+export function srcBin(p: { family: number; srcN: number; src: string }): string {
+  return p.family === 4 ? bin4(p.srcN) : p.src;
+}
+
+export function dstBin(p: { family: number; dstN: number; dst: string }): string {
+  return p.family === 4 ? bin4(p.dstN) : p.dst;
 }
 
 /** Printable form of a binary address string (dotted quad, or RFC 5952 IPv6). */

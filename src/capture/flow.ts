@@ -3,6 +3,7 @@
  * of recent segments, and at most a few records of resets and ICMP errors. Nothing grows
  * with the number of packets.
  */
+import { dstBin, srcBin } from './decode.js';
 import type { Packet } from './decode.js';
 import { seqLe } from './seq.js';
 import type { SegRing } from './seq.js';
@@ -159,7 +160,12 @@ export interface IcmpRecord {
 
 export interface Flow {
   readonly id: number;
+  /** IPv4: the two numbers the table finds it by; IPv6: the key string */
+  readonly k1: number;
+  readonly k2: number;
   readonly key: string;
+  /** IPv4: side 0's address as a number (-1 for IPv6) */
+  readonly aN: number;
   readonly proto: number;
   readonly family: 4 | 6;
   /** side 0 sent the first packet seen (the client when the SYN is in the capture) */
@@ -234,12 +240,22 @@ function newSide(): Side {
   };
 }
 
-export function newFlow(id: number, key: string, p: Packet, swap: boolean, t: number, n: number): Flow {
-  const addr: [string, string] = swap ? [p.dst, p.src] : [p.src, p.dst];
+export interface FlowKey {
+  k1: number;
+  k2: number;
+  key: string;
+}
+
+export function newFlow(id: number, k: FlowKey, p: Packet, swap: boolean, t: number, n: number): Flow {
+  const [src, dst] = [srcBin(p), dstBin(p)];
+  const addr: [string, string] = swap ? [dst, src] : [src, dst];
   const port: [number, number] = swap ? [p.dport, p.sport] : [p.sport, p.dport];
   return {
     id,
-    key,
+    k1: k.k1,
+    k2: k.k2,
+    key: k.key,
+    aN: p.family === 4 ? (swap ? p.dstN : p.srcN) : -1,
     proto: p.proto,
     family: p.family as 4 | 6,
     addr,
@@ -265,13 +281,22 @@ export function newFlow(id: number, key: string, p: Packet, swap: boolean, t: nu
 }
 
 /**
- * The direction-free key of a 5-tuple, and whether (src, sport) is the greater end.
- * Addresses are binary strings, so the key costs two short concatenations.
+ * The direction-free key of a 5-tuple, into `out`: for IPv4, two exact numbers (lower
+ * endpoint's address * 2^16 + port; the higher one's, doubled, plus 1 for TCP); for
+ * IPv6 a string of the binary addresses.
  */
-export function flowKey(proto: number, src: string, sport: number, dst: string, dport: number): { key: string; flipped: boolean } {
-  const flipped = src > dst || (src === dst && sport > dport);
-  const key = flipped ? `${proto}|${dst}|${src}|${dport}|${sport}` : `${proto}|${src}|${dst}|${sport}|${dport}`;
-  return { key, flipped };
+export function flowKey(family: number, proto: number, srcN: number, dstN: number, src: string, dst: string, sport: number, dport: number, out: FlowKey): void {
+  if (family === 4) {
+    const flip = srcN > dstN || (srcN === dstN && sport > dport);
+    out.k1 = flip ? dstN * 65536 + dport : srcN * 65536 + sport;
+    out.k2 = (flip ? srcN * 65536 + sport : dstN * 65536 + dport) * 2 + (proto === 6 ? 1 : 0);
+    out.key = '';
+    return;
+  }
+  const flip = src > dst || (src === dst && sport > dport);
+  out.k1 = 0;
+  out.k2 = 0;
+  out.key = flip ? `${proto}|${dst}|${src}|${dport}|${sport}` : `${proto}|${src}|${dst}|${sport}|${dport}`;
 }
 
 /** Was `seq` of side `s` acknowledged by the peer before the capture ended? */

@@ -3,6 +3,7 @@
  * cooked v1 and v2 (`tcpdump -i any`; they also say which way the packet went and, v2,
  * on which interface), raw IP, and BSD/OpenBSD loopback.
  */
+import { u16be, u32be } from './bytes.js';
 import { DIR, LINKTYPE } from './format.js';
 import type { Dir } from './format.js';
 
@@ -33,10 +34,10 @@ function dirOfPktType(t: number): Dir {
  * TCI and the next type); returns where the network header starts.
  */
 function skipTags(buf: Buffer, typeAt: number, next: number, end: number, out: LinkInfo): number {
-  let type = buf.readUInt16BE(typeAt);
+  let type = u16be(buf, typeAt);
   for (let k = 0; k < 3 && VLAN_TAGS.has(type) && next + 4 <= end; k++) {
-    out.vlan = buf.readUInt16BE(next) & 0xfff;
-    type = buf.readUInt16BE(next + 2);
+    out.vlan = u16be(buf, next) & 0xfff;
+    type = u16be(buf, next + 2);
     next += 4;
   }
   out.ethType = type;
@@ -70,13 +71,13 @@ export function linkHeader(linkType: number, buf: Buffer, off: number, caplen: n
       return true;
     case LINKTYPE.LINUX_SLL:
       if (caplen < 16) return false;
-      out.dir = dirOfPktType(buf.readUInt16BE(off));
+      out.dir = dirOfPktType(u16be(buf, off));
       out.l3 = skipTags(buf, off + 14, off + 16, end, out);
       return true;
     case LINKTYPE.LINUX_SLL2:
       if (caplen < 20) return false;
       out.dir = dirOfPktType(buf[off + 10]!);
-      out.ifindex = buf.readUInt32BE(off + 4);
+      out.ifindex = u32be(buf, off + 4);
       out.l3 = skipTags(buf, off, off + 20, end, out); // tags follow the 20-byte header
       return true;
     case LINKTYPE.RAW:
@@ -94,13 +95,13 @@ export function linkHeader(linkType: number, buf: Buffer, off: number, caplen: n
     case LINKTYPE.NULL: {
       if (caplen < 4) return false;
       const le = buf.readUInt32LE(off);
-      out.ethType = ethTypeOfFamily(le > 0xffff ? buf.readUInt32BE(off) : le);
+      out.ethType = ethTypeOfFamily(le > 0xffff ? u32be(buf, off) : le);
       out.l3 = off + 4;
       return true;
     }
     case LINKTYPE.LOOP:
       if (caplen < 4) return false;
-      out.ethType = ethTypeOfFamily(buf.readUInt32BE(off));
+      out.ethType = ethTypeOfFamily(u32be(buf, off));
       out.l3 = off + 4;
       return true;
     default:

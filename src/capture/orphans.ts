@@ -2,7 +2,7 @@
  * ICMP errors about packets the capture does not hold (the flow began before it, was
  * evicted, or was filtered out): still worth a finding, told from the quoted header.
  */
-import { addrText } from './decode.js';
+import { addrText, dstBin, srcBin } from './decode.js';
 import type { Packet } from './decode.js';
 import { make } from './found.js';
 import type { Found } from './found.js';
@@ -31,8 +31,8 @@ export function orphanIcmp(o: Orphans, p: Packet, n: number): void {
   o.count++;
   if (o.list.length >= KEPT) return;
   const q = p.inner;
-  const rec: IcmpRecord = { n, t: 0, family: p.family as 4 | 6, type: p.icmpType, code: p.icmpCode, from: p.src, ttl: p.ttl, mtu: p.icmpMtu, side: 0, len: q.len };
-  o.list.push({ rec, proto: q.proto, src: q.src, sport: q.sport, dst: q.dst, dport: q.dport });
+  const rec: IcmpRecord = { n, t: 0, family: p.family as 4 | 6, type: p.icmpType, code: p.icmpCode, from: srcBin(p), ttl: p.ttl, mtu: p.icmpMtu, side: 0, len: q.len };
+  o.list.push({ rec, proto: q.proto, src: srcBin(q), sport: q.sport, dst: dstBin(q), dport: q.dport });
 }
 
 export function orphanFindings(o: Orphans): Found[] {

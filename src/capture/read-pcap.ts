@@ -3,6 +3,7 @@
  * header and the bytes. Both byte orders, microsecond and nanosecond magic, and the
  * "modified" variant whose records carry 8 more bytes (ifindex, protocol, pkt_type).
  */
+import { u32be, u32le } from './bytes.js';
 import { DIR, MAX_RECORD, PCAP_FILE_HEADER, PCAP_MAGIC } from './format.js';
 import type { Dir } from './format.js';
 import { CaptureError, newRawPacket } from './records.js';
@@ -72,9 +73,9 @@ export class PcapParser implements RecordParser {
     const sink = this.sink;
     const scale = this.nanos ? 1 : 1000;
     while (end - at >= hdr) {
-      const sec = le ? buf.readUInt32LE(at) : buf.readUInt32BE(at);
-      const frac = le ? buf.readUInt32LE(at + 4) : buf.readUInt32BE(at + 4);
-      const caplen = le ? buf.readUInt32LE(at + 8) : buf.readUInt32BE(at + 8);
+      const sec = le ? u32le(buf, at) : u32be(buf, at);
+      const frac = le ? u32le(buf, at + 4) : u32be(buf, at + 4);
+      const caplen = le ? u32le(buf, at + 8) : u32be(buf, at + 8);
       if (caplen > MAX_RECORD) this.corrupt(`record ${p.n + 1} claims ${caplen} captured bytes`, fileOffset + at - start);
       if (end - at < hdr + caplen) {
         this.want = hdr + caplen;
@@ -83,7 +84,7 @@ export class PcapParser implements RecordParser {
       p.n++;
       p.sec = sec;
       p.nsec = frac * scale;
-      p.origLen = le ? buf.readUInt32LE(at + 12) : buf.readUInt32BE(at + 12);
+      p.origLen = le ? u32le(buf, at + 12) : u32be(buf, at + 12);
       p.dir = this.modified ? dirOfPktType(buf[at + 22]!) : DIR.unknown;
       p.buf = buf;
       p.off = at + hdr;

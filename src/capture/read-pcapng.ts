@@ -5,6 +5,7 @@
  * SPB, the obsolete Packet Block, NRB (counted) and ISB; other blocks are skipped, as
  * the spec asks of readers.
  */
+import { u32be, u32le } from './bytes.js';
 import { BLOCK, BYTE_ORDER_MAGIC, DIR, MAX_RECORD, OPT } from './format.js';
 import type { Dir } from './format.js';
 import { CaptureError, newRawPacket } from './records.js';
@@ -66,7 +67,7 @@ export class PcapngParser implements RecordParser {
     let at = start;
     while (end - at >= 12) {
       const off = fileOffset + at - start;
-      let type = this.le ? buf.readUInt32LE(at) : buf.readUInt32BE(at);
+      let type = this.le ? u32le(buf, at) : u32be(buf, at);
       if (type === BLOCK.SHB) {
         const bom = buf.readUInt32LE(at + 8);
         if (bom !== BYTE_ORDER_MAGIC && bom !== 0x4d3c2b1a) this.corrupt(`section header with byte-order magic 0x${bom.toString(16)}`, off);
@@ -75,14 +76,14 @@ export class PcapngParser implements RecordParser {
       } else if (this.section < 0) {
         this.corrupt('the first block is not a section header', off);
       }
-      const len = this.le ? buf.readUInt32LE(at + 4) : buf.readUInt32BE(at + 4);
+      const len = this.le ? u32le(buf, at + 4) : u32be(buf, at + 4);
       if (len < 12 || len % 4 !== 0) this.corrupt(`block of type 0x${type.toString(16)} with length ${len}`, off);
       if (len > MAX_RECORD) this.corrupt(`block of type 0x${type.toString(16)} claims ${len} bytes`, off);
       if (end - at < len) {
         this.want = len;
         return at;
       }
-      const trailer = this.le ? buf.readUInt32LE(at + len - 4) : buf.readUInt32BE(at + len - 4);
+      const trailer = this.le ? u32le(buf, at + len - 4) : u32be(buf, at + len - 4);
       if (trailer !== len) this.corrupt(`block of type 0x${type.toString(16)}: length ${len} at its start but ${trailer} at its end`, off);
       this.block(type, buf, at, len, off);
       at += len;
@@ -252,13 +253,13 @@ export class PcapngParser implements RecordParser {
   private enhanced(buf: Buffer, at: number, len: number, off: number): void {
     if (len < 32) this.corrupt(`enhanced packet block of ${len} bytes`, off);
     const le = this.le;
-    const id = le ? buf.readUInt32LE(at + 8) : buf.readUInt32BE(at + 8);
+    const id = le ? u32le(buf, at + 8) : u32be(buf, at + 8);
     const st = this.ifaces[id] ?? this.iface(id, `packet ${this.pkt.n + 1}`, off);
-    const caplen = le ? buf.readUInt32LE(at + 20) : buf.readUInt32BE(at + 20);
+    const caplen = le ? u32le(buf, at + 20) : u32be(buf, at + 20);
     if (caplen > len - 32) this.corrupt(`packet ${this.pkt.n + 1} claims ${caplen} captured bytes in a block of ${len}`, off);
-    this.stamp(st, le ? buf.readUInt32LE(at + 12) : buf.readUInt32BE(at + 12), le ? buf.readUInt32LE(at + 16) : buf.readUInt32BE(at + 16));
+    this.stamp(st, le ? u32le(buf, at + 12) : u32be(buf, at + 12), le ? u32le(buf, at + 16) : u32be(buf, at + 16));
     this.packetOptions(buf, at + 28 + ((caplen + 3) & ~3), at + len - 4, off);
-    this.emit(st, buf, at + 28, caplen, le ? buf.readUInt32LE(at + 24) : buf.readUInt32BE(at + 24), off);
+    this.emit(st, buf, at + 28, caplen, le ? u32le(buf, at + 24) : u32be(buf, at + 24), off);
   }
 
   private simple(buf: Buffer, at: number, len: number, off: number): void {

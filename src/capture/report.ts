@@ -220,11 +220,11 @@ export class ReportBuilder {
 
   addFlow(f: Flow, found: readonly Found[]): void {
     for (const x of found) this.addFound(x);
-    const s = summarize(f, found);
-    if (this.list.length < this.limit) return void this.list.push(s);
-    const plain = found.length ? this.list.findIndex((y) => y.findings.length === 0) : -1;
-    if (plain >= 0) this.list[plain] = s;
+    if (this.list.length < this.limit) return void this.list.push(summarize(f, found));
     this.notListed++;
+    // a flow with findings takes the place of one without
+    const plain = found.length ? this.list.findIndex((y) => y.findings.length === 0) : -1;
+    if (plain >= 0) this.list[plain] = summarize(f, found);
   }
 
   addFound(x: Found): void {

@@ -20,16 +20,19 @@ export function seqAdd(a: number, n: number): number {
 
 export const RING = 32;
 
-/** The last RING segments a side sent: sequence range, time, frame, IP ID, capture interface. */
+/** Fields of one slot, in one Float64Array (one allocation per ring, not seven). */
+const START = 0;
+const END = 1;
+const T = 2;
+const N = 3;
+const IPID = 4;
+const IFKEY = 5;
+const RESENT = 6;
+const STRIDE = 7;
+
+/** The last RING segments a side sent: sequence range, time, frame, IP ID, capture interface, resends. */
 export class SegRing {
-  readonly start = new Uint32Array(RING);
-  readonly end = new Uint32Array(RING);
-  readonly t = new Float64Array(RING);
-  readonly n = new Float64Array(RING);
-  readonly ipId = new Int32Array(RING);
-  readonly ifKey = new Int32Array(RING);
-  /** how many times the segment was sent again */
-  readonly resent = new Uint8Array(RING);
+  private readonly a = new Float64Array(RING * STRIDE);
   /** next slot to write */
   head = 0;
   size = 0;
@@ -37,15 +40,16 @@ export class SegRing {
   private acked = 0;
 
   push(start: number, end: number, t: number, n: number, ipId: number, ifKey: number): void {
-    const k = this.head;
-    this.start[k] = start;
-    this.end[k] = end;
-    this.t[k] = t;
-    this.n[k] = n;
-    this.ipId[k] = ipId;
-    this.ifKey[k] = ifKey;
-    this.resent[k] = 0;
-    this.head = (k + 1) % RING;
+    const o = this.head * STRIDE;
+    const a = this.a;
+    a[o + START] = start;
+    a[o + END] = end;
+    a[o + T] = t;
+    a[o + N] = n;
+    a[o + IPID] = ipId;
+    a[o + IFKEY] = ifKey;
+    a[o + RESENT] = 0;
+    this.head = (this.head + 1) % RING;
     if (this.size < RING) this.size++;
     else if (this.acked > 0) this.acked--;
   }
@@ -59,9 +63,40 @@ export class SegRing {
   find(seq: number): number {
     for (let i = this.size - 1; i >= 0; i--) {
       const k = this.slot(i);
-      if (this.start[k] === seq) return k;
+      if (this.a[k * STRIDE + START] === seq) return k;
     }
     return -1;
+  }
+
+  t(k: number): number {
+    return this.a[k * STRIDE + T]!;
+  }
+
+  n(k: number): number {
+    return this.a[k * STRIDE + N]!;
+  }
+
+  ipId(k: number): number {
+    return this.a[k * STRIDE + IPID]!;
+  }
+
+  ifKey(k: number): number {
+    return this.a[k * STRIDE + IFKEY]!;
+  }
+
+  resent(k: number): number {
+    return this.a[k * STRIDE + RESENT]!;
+  }
+
+  /** Counts one more copy of slot k, sent at t; returns how many copies after the first. */
+  resend(k: number, t: number): number {
+    this.a[k * STRIDE + T] = t;
+    return ++this.a[k * STRIDE + RESENT]!;
+  }
+
+  /** The newest slot (just pushed) was itself a resend of a segment no longer in the ring. */
+  markNewestResent(): void {
+    this.a[((this.head + RING - 1) % RING) * STRIDE + RESENT] = 1;
   }
 
   /**
@@ -70,10 +105,11 @@ export class SegRing {
    */
   ackUpTo(ack: number, now: number): number {
     let rtt = -1;
+    const a = this.a;
     while (this.acked < this.size) {
-      const k = this.slot(this.acked);
-      if (!seqLe(this.end[k]!, ack)) break;
-      rtt = this.resent[k] === 0 ? now - this.t[k]! : -1;
+      const o = this.slot(this.acked) * STRIDE;
+      if (!seqLe(a[o + END]!, ack)) break;
+      rtt = a[o + RESENT] === 0 ? now - a[o + T]! : -1;
       this.acked++;
     }
     return rtt;

@@ -9,7 +9,7 @@ import type { Packet } from './decode.js';
 import type { Dir } from './format.js';
 import { FLOW_RECORDS, GAPS_KEPT, tally } from './flow.js';
 import type { Flow, Side } from './flow.js';
-import { RING, SegRing, seqAdd, seqLe, seqLt } from './seq.js';
+import { SegRing, seqAdd, seqLe, seqLt } from './seq.js';
 
 /** Linux's smallest RTO is 200 ms; other stacks use 200 ms to 1 s. Below this, a resend without duplicate ACKs is "early". */
 export const RTO_MIN_NS = 180e6;
@@ -136,14 +136,13 @@ function resent(me: Side, peer: Side, p: Packet, end: number, at: Seen): void {
   const k = ring ? ring.find(p.seq) : -1;
   const r = me.retrans;
   if (ring && k >= 0) {
-    const sameIf = ring.ifKey[k] === at.ifKey;
-    const soon = at.t - ring.t[k]! < DUP_CAPTURE_NS;
-    if (soon && (!sameIf || (p.ipId > 0 && ring.ipId[k] === p.ipId))) {
+    const soon = at.t - ring.t(k) < DUP_CAPTURE_NS;
+    if (soon && (ring.ifKey(k) !== at.ifKey || (p.ipId > 0 && ring.ipId(k) === p.ipId))) {
       me.dupCaptured++;
       return;
     }
   }
-  const gap = ring && k >= 0 ? at.t - ring.t[k]! : -1;
+  const gap = ring && k >= 0 ? at.t - ring.t(k) : -1;
   if (r.count === 0) r.firstN = at.n;
   r.count++;
   if (p.flags & TCP_FLAG.SYN) r.syn++;
@@ -157,16 +156,14 @@ function resent(me: Side, peer: Side, p: Packet, end: number, at: Seen): void {
   }
   if (me.pmtu > 0 && at.t > me.pmtuT && p.payload > me.bigAfterPmtu) me.bigAfterPmtu = p.payload;
   if (ring && k >= 0) {
-    ring.resent[k] = Math.min(255, ring.resent[k]! + 1);
-    ring.t[k] = at.t;
-    worst(r, ring.resent[k]!, p, gap, at, ring.n[k]!);
+    const first = ring.n(k);
+    worst(r, ring.resend(k, at.t), p, gap, at, first);
   } else {
     record(me, p, end, at);
-    me.ring!.resent[(me.ring!.head + RING - 1) % RING] = 1;
+    me.ring!.markNewestResent();
   }
 }
 
-/** Keeps the segment resent most often, with its gaps (a doubling series is a timeout backing off). */
 /** `first` is the frame of the segment's first copy. */
 function worst(r: Side['retrans'], times: number, p: Packet, gap: number, at: Seen, first: number): void {
   const w = r.worst;

@@ -24,6 +24,7 @@ async function readStdin(stream: CaptureStream): Promise<void> {
   }
 }
 
+/** Reads ahead: the next chunk is being read while the current one is parsed. */
 async function readFile(path: string, stream: CaptureStream): Promise<void> {
   let fh;
   try {
@@ -31,17 +32,27 @@ async function readFile(path: string, stream: CaptureStream): Promise<void> {
   } catch (err) {
     throw readError(path, err);
   }
+  const read = (b: Buffer): Promise<number> =>
+    fh.read(b, 0, CHUNK, null).then(
+      (r) => r.bytesRead,
+      (err: unknown) => Promise.reject(readError(path, err)),
+    );
   try {
-    const chunk = Buffer.allocUnsafe(CHUNK);
+    const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)] as const;
+    let k = 0;
+    let pending = read(bufs[0]);
     for (;;) {
-      let n: number;
-      try {
-        n = (await fh.read(chunk, 0, CHUNK, null)).bytesRead;
-      } catch (err) {
-        throw readError(path, err);
-      }
+      const n = await pending;
       if (n === 0) return;
-      stream.push(chunk.subarray(0, n));
+      const cur = bufs[k]!;
+      k ^= 1;
+      pending = read(bufs[k]!);
+      try {
+        stream.push(cur.subarray(0, n));
+      } catch (err) {
+        await pending.catch(() => 0); // let the read in flight end before the file closes
+        throw err;
+      }
     }
   } finally {
     await fh.close();
