@@ -8,6 +8,9 @@ import type { Packet } from './decode.js';
 import { seqLe } from './seq.js';
 import type { SegRing } from './seq.js';
 
+/** Segments at least this big can meet a smaller MTU on the path (IPv6's minimum MTU is 1280). */
+export const BIG_SEGMENT = 1200;
+
 /** Resets and ICMP errors kept per flow (the rest are counted). */
 export const FLOW_RECORDS = 8;
 /** Retransmission gaps kept per side, for the words. */
@@ -43,8 +46,8 @@ export interface Retrans {
   firstN: number;
   gaps: number[];
   maxGap: number;
-  /** the segment resent most often: its sequence, size, count, first frame and gaps */
-  worst: { seq: number; size: number; count: number; n: number; gaps: number[]; t: number } | null;
+  /** the segment resent most often: its sequence, size, copies after the first, first frame and time, gaps */
+  worst: { seq: number; size: number; count: number; n: number; t0: number; gaps: number[]; t: number } | null;
 }
 
 export interface ZeroWindow {
@@ -115,6 +118,8 @@ export interface Side {
   /** packets the capture holds twice (not counted anywhere else) */
   dupCaptured: number;
   fin: boolean;
+  /** time of the last new segment smaller than BIG_SEGMENT (a FIN counts), -1 when none */
+  smallT: number;
   rsts: number;
   /** time and frame of this side's first and last packet that is not a reset */
   firstT: number;
@@ -229,6 +234,7 @@ function newSide(): Side {
     prevIpId: -1,
     dupCaptured: 0,
     fin: false,
+    smallT: -1,
     rsts: 0,
     firstT: -1,
     lastT: -1,

@@ -5,15 +5,13 @@
  * the ICMP error, and whether the sender then sent smaller segments.
  */
 import { addrText } from './decode.js';
-import { acked, handshakeDone } from './flow.js';
+import { acked, BIG_SEGMENT, handshakeDone } from './flow.js';
 import type { Flow, IcmpRecord } from './flow.js';
 import { make, sideWords } from './found.js';
 import type { Found } from './found.js';
 import { icmpKind, icmpWords } from './icmp.js';
 import { gapsText } from './words.js';
 
-/** Segments at least this big can meet a smaller MTU (IPv6's minimum MTU is 1280). */
-const BIG = 1200;
 /** IP and TCP headers without options */
 const HEADERS = 40;
 
@@ -31,12 +29,25 @@ function icmpSeenWords(f: Flow, s: 0 | 1, size: number): string {
   return `${icmp} (MTU ${r.mtu}) from ${addrText(r.from)} reached the capture point at packet #${r.n}, yet ${src} kept sending ${size}-byte segments: the ICMP is dropped after the capture point (a firewall on ${src} that drops ICMP) or ignored (a socket with path MTU discovery off)`;
 }
 
+/**
+ * Evidence that small packets die as well, so size is not the cause: the peer resent its
+ * SYN-ACK (our small ACK did not reach it), or a small segment sent after the stuck one
+ * drew no answer at all.
+ */
+function smallLostToo(f: Flow, s: 0 | 1, since: number): boolean {
+  const me = f.sides[s];
+  const peer = f.sides[s === 0 ? 1 : 0];
+  if (s === 0 && f.synAckCount > 1) return true;
+  return me.smallT > since && peer.lastT < me.smallT;
+}
+
 function blackHole(f: Flow, s: 0 | 1): Found | null {
   const me = f.sides[s];
   const w = me.retrans.worst;
-  if (!w || w.count < 2 || w.size < BIG || acked(f, s, w.seq)) return null;
+  if (!w || w.count < 2 || w.size < BIG_SEGMENT || acked(f, s, w.seq)) return null;
   const peer = f.sides[s === 0 ? 1 : 0];
   if (!handshakeDone(f) && peer.pkts === 0) return null; // nothing got through at all: not an MTU problem
+  if (smallLostToo(f, s, w.t0)) return null;
   const words = { ...sideWords(f, s), size: String(w.size), first: String(w.n), count: String(w.count + 1), gaps: gapsText(w.gaps), icmpWords: icmpSeenWords(f, s, w.size) };
   const icmp = firstTooBig(f, s);
   return make('pmtu.black-hole', f, words, icmp ? [w.n, icmp.n] : [w.n]);

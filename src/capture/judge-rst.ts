@@ -11,7 +11,7 @@ import { sideWords } from './found.js';
 import { durationText, plural, ttlOrigin } from './words.js';
 
 export interface ResetVerdict {
-  readonly id: 'tcp.rst-injected' | 'tcp.refused' | 'tcp.reset';
+  readonly id: 'tcp.rst-injected' | 'tcp.refused' | 'tcp.reset' | 'tcp.reset-after-forged';
   readonly words: Record<string, string>;
 }
 
@@ -57,6 +57,8 @@ export function resetWords(f: Flow, r: RstRecord): ResetVerdict {
   const me = f.sides[r.side];
   const answersSyn = r.side === 1 && f.synCount > 0 && me.pkts - me.rsts === 0 && (r.flags & TCP_FLAG.ACK) !== 0;
   if (answersSyn) return { id: 'tcp.refused', words: base };
+  const forged = f.rsts.find((x) => x.side !== r.side && x.t <= r.t && forgeryClues(f, x).length > 0);
+  if (forged) return { id: 'tcp.reset-after-forged', words: { ...base, forged: String(forged.n) } };
   const idWords = r.ipId < 0 ? '' : `and IP ID (${r.ipId}) `;
   return { id: 'tcp.reset', words: { ...base, before: String(r.before), idWords } };
 }

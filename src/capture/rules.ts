@@ -50,6 +50,14 @@ export const CAPTURE_RULES = [
     advice: 'look at what {src} received just before packet #{rst} and at its application\'s logs',
   },
   {
+    id: 'tcp.reset-after-forged',
+    level: 'benign',
+    title: 'reset answering packets after a forged reset',
+    verdict: '{src} reset {flow} because a forged reset had already closed its end',
+    what: '{src} sent a reset (packet #{rst}) after the forged one of packet #{forged} had closed its end of {flow}: the peer, which never closed, went on sending, and a connection unknown to {src} is answered with a reset',
+    advice: 'nothing of its own: see tcp.rst-injected',
+  },
+  {
     id: 'tcp.syn-unanswered',
     level: 'error',
     title: 'SYN retransmitted, nothing came back',

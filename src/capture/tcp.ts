@@ -7,7 +7,7 @@
 import { TCP_FLAG } from './decode.js';
 import type { Packet } from './decode.js';
 import type { Dir } from './format.js';
-import { FLOW_RECORDS, GAPS_KEPT, tally } from './flow.js';
+import { BIG_SEGMENT, FLOW_RECORDS, GAPS_KEPT, tally } from './flow.js';
 import type { Flow, Side } from './flow.js';
 import { SegRing, seqAdd, seqLe, seqLt } from './seq.js';
 
@@ -116,6 +116,7 @@ function segment(f: Flow, me: Side, peer: Side, p: Packet, seqLen: number, at: S
   }
   if (seqLt(me.nextSeq, end)) {
     if (seqLt(me.nextSeq, p.seq)) me.holes++;
+    if (p.payload < BIG_SEGMENT) me.smallT = at.t;
     me.nextSeq = end;
     record(me, p, end, at);
     return;
@@ -174,7 +175,7 @@ function worst(r: Side['retrans'], times: number, p: Packet, gap: number, at: Se
     return;
   }
   if (w && w.count >= times) return;
-  r.worst = { seq: p.seq, size: p.payload, count: times, n: first, gaps: gap >= 0 ? [gap] : [], t: at.t };
+  r.worst = { seq: p.seq, size: p.payload, count: times, n: first, t0: gap >= 0 ? at.t - gap : at.t, gaps: gap >= 0 ? [gap] : [], t: at.t };
 }
 
 /** ACK number: duplicate ACKs, and round trips of the peer's data. */
