@@ -46,7 +46,7 @@ function hopsWords(f: Flow, r: RstRecord): string {
   const o = ttlOrigin(r.ttl);
   const me = f.sides[r.side];
   const peer = me.ttl.values[0];
-  const theirs = peer === undefined ? '' : `, ${sideWords(f, r.side).src}'s own packets ${ttlOrigin(peer).hops} hops (TTL ${peer})`;
+  const theirs = peer === undefined ? '' : `, ${sideWords(f, r.side).src}'s own packets ${plural(ttlOrigin(peer).hops, 'hop')} (TTL ${peer})`;
   return `the reset came about ${o.hops} hops from an initial TTL of ${o.initial}${theirs}`;
 }
 

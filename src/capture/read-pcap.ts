@@ -106,7 +106,7 @@ export class PcapParser implements RecordParser {
     if (!this.header) throw new CaptureError(`${this.name}: truncated pcap: the file header needs 24 bytes, the file has ${leftover}`);
     if (leftover > 0) {
       throw new CaptureError(
-        `${this.name}: truncated pcap: the file ends ${leftover} bytes into record ${this.pkt.n + 1} (at byte ${fileOffset}), which needs ${this.want}; ${this.pkt.n} complete packets before it`,
+        `${this.name}: truncated pcap: the file ends ${leftover} bytes into record ${this.pkt.n + 1} (at byte ${fileOffset}), which needs ${this.want}; ${this.pkt.n} complete packet${this.pkt.n === 1 ? '' : 's'} before it`,
       );
     }
   }

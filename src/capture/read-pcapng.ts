@@ -304,7 +304,7 @@ export class PcapngParser implements RecordParser {
     if (this.section < 0) throw new CaptureError(`${this.name}: truncated pcapng: no complete section header (${leftover} bytes)`);
     if (leftover > 0) {
       throw new CaptureError(
-        `${this.name}: truncated pcapng: the file ends ${leftover} bytes into a block (at byte ${fileOffset}) that needs ${this.want}; ${this.pkt.n} complete packets before it`,
+        `${this.name}: truncated pcapng: the file ends ${leftover} bytes into a block (at byte ${fileOffset}) that needs ${this.want}; ${this.pkt.n} complete packet${this.pkt.n === 1 ? '' : 's'} before it`,
       );
     }
   }
