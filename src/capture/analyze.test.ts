@@ -277,3 +277,17 @@ test('non-IP frames and unsupported link types are counted, not fatal', () => {
   assert.equal(r.verdict.level, 'ok');
   assert.match(r.verdict.text, /no IP packets among the 1/);
 });
+
+test('IPv6: a flow with a forged reset and an ICMPv6 packet too big, both found', () => {
+  const c = new Conversation({ addr: 'fd00:1::1', port: 40000 }, { addr: 'fd00:2::2', port: 443, ttl: 61 }).handshake(0, 2);
+  const big = c.data(0, 5, 1400);
+  c.raw(5.5, icmpError('fd00:1::fe', 'fd00:1::1', 2, 0, big, 1280));
+  c.data(0, 6, 1200, { at: c.next(0) - 1400 });
+  c.data(1, 8, 100);
+  c.rst(1, 9, { ttl: 50 });
+  const r = analyze(pcapFile(c.sorted()));
+  assert.match(finding(r, 'tcp.rst-injected').what, /its TTL is 50 where fd00:2::2's other 2 packets arrive with 61/);
+  const tb = finding(r, 'pmtu.too-big');
+  assert.match(tb.what, /fd00:1::fe answered tcp \[fd00:1::1\]:40000 -> \[fd00:2::2\]:443 with ICMPv6 2\/0 \(packet too big\) \(next-hop MTU 1280\)/);
+  assert.equal(r.flows.list[0]!.a, '[fd00:1::1]:40000');
+});

@@ -8,7 +8,7 @@
 import { decodeIp, newPacket, PROTO, srcBin } from './decode.js';
 import type { Packet } from './decode.js';
 import { linkTypeSupported } from './format.js';
-import { flowKey, newFlow, FLOW_RECORDS } from './flow.js';
+import { flowKey, newFlow, FLOW_RECORDS, NONE } from './flow.js';
 import type { Flow, FlowKey } from './flow.js';
 import { judgeFlow } from './judge.js';
 import { linkHeader } from './link.js';
@@ -165,6 +165,7 @@ export class Analyzer implements CaptureSink {
       }
     }
     if (f.icmp.length >= FLOW_RECORDS) return;
+    if (f.icmp === NONE) f.icmp = [];
     f.icmp.push({ n: at.n, t: at.t, family: p.family as 4 | 6, type: p.icmpType, code: p.icmpCode, from: srcBin(p), ttl: p.ttl, mtu: p.icmpMtu, side: s, len: q.len });
   }
 

@@ -16,21 +16,22 @@ export const FLOW_RECORDS = 8;
 /** Retransmission gaps kept per side, for the words. */
 export const GAPS_KEPT = 8;
 
-/** How often each of up to four values was seen (TTLs of one side). */
-export interface Tally {
-  readonly values: number[];
-  readonly counts: number[];
-  /** more than four distinct values were seen */
-  overflow: boolean;
+/**
+ * An empty list shared by every flow until it gets its first entry (most flows never
+ * do): frozen, so a writer that forgets to replace it fails loudly.
+ */
+export const NONE: never[] = Object.freeze([]) as unknown as never[];
+
+/** Adds `v` to a side's TTLs: up to four distinct values, packed one byte each. */
+export function addTtl(side: Side, v: number): void {
+  for (let k = 0; k < side.ttlN; k++) if (((side.ttls >>> (8 * k)) & 0xff) === v) return;
+  if (side.ttlN < 4) side.ttls = (side.ttls | (v << (8 * side.ttlN++))) >>> 0;
+  else side.ttlOver = true;
 }
 
-export function tally(t: Tally, v: number): void {
-  const i = t.values.indexOf(v);
-  if (i >= 0) t.counts[i]!++;
-  else if (t.values.length < 4) {
-    t.values.push(v);
-    t.counts.push(1);
-  } else t.overflow = true;
+/** The distinct TTLs a side's packets came with, in the order first seen. */
+export function ttlValues(side: Side): number[] {
+  return Array.from({ length: side.ttlN }, (_, k) => (side.ttls >>> (8 * k)) & 0xff);
 }
 
 export interface Retrans {
@@ -76,7 +77,10 @@ export interface Side {
   pkts: number;
   /** payload bytes (TCP/UDP), retransmissions included */
   bytes: number;
-  ttl: Tally;
+  /** TTLs of its packets that are not resets (addTtl/ttlValues) */
+  ttls: number;
+  ttlN: number;
+  ttlOver: boolean;
   /** IPv4 ID of non-reset packets: how many were 0, and the last non-zero */
   idZero: number;
   idOther: number;
@@ -100,7 +104,9 @@ export interface Side {
   /** segments larger than the peer's MSS (or 1460/1440 when unknown) */
   over: number;
   overN: number;
-  overDir: [number, number, number];
+  /** of which captured going in, and going out (when the capture says) */
+  overIn: number;
+  overOut: number;
   /** sequence jumped ahead: segments missing from the capture */
   holes: number;
   retrans: Retrans;
@@ -200,7 +206,9 @@ function newSide(): Side {
   return {
     pkts: 0,
     bytes: 0,
-    ttl: { values: [], counts: [], overflow: false },
+    ttls: 0,
+    ttlN: 0,
+    ttlOver: false,
     idZero: 0,
     idOther: 0,
     lastId: -1,
@@ -219,9 +227,10 @@ function newSide(): Side {
     maxIpLen: 0,
     over: 0,
     overN: 0,
-    overDir: [0, 0, 0],
+    overIn: 0,
+    overOut: 0,
     holes: 0,
-    retrans: { count: 0, fast: 0, rto: 0, early: 0, unknown: 0, syn: 0, firstN: 0, gaps: [], maxGap: 0, worst: null },
+    retrans: { count: 0, fast: 0, rto: 0, early: 0, unknown: 0, syn: 0, firstN: 0, gaps: NONE, maxGap: 0, worst: null },
     rtt: { n: 0, min: Infinity, max: 0, sum: 0 },
     zw: { since: -1, sinceN: 0, count: 0, firstN: 0, total: 0, longest: 0, probes: 0, openAtEnd: false },
     ring: null,
@@ -274,13 +283,13 @@ export function newFlow(id: number, k: FlowKey, p: Packet, swap: boolean, t: num
     synT: -1,
     synN: 0,
     synCount: 0,
-    synGaps: [],
+    synGaps: NONE,
     synAckT: -1,
     synAckCount: 0,
     ackT: -1,
-    rsts: [],
+    rsts: NONE,
     rstCount: 0,
-    icmp: [],
+    icmp: NONE,
     icmpCount: 0,
     touched: true,
   };

@@ -2,7 +2,8 @@
 import type { Flow } from './flow.js';
 import { RULE_BY_ID, fill } from './rules.js';
 import type { Level } from './rules.js';
-import { endpoint, flowText } from './words.js';
+import { addrText } from './decode.js';
+import { flowText } from './words.js';
 
 /** One finding on one flow (the report groups those of one rule). */
 export interface Found {
@@ -25,8 +26,8 @@ export function sideWords(f: Flow, s: 0 | 1): Words {
   const o = s === 0 ? 1 : 0;
   return {
     flow: flowText(f, 0),
-    src: endpoint(f.addr[s], f.port[s]).replace(/:\d+$/, ''),
-    dst: endpoint(f.addr[o], f.port[o]).replace(/:\d+$/, ''),
+    src: addrText(f.addr[s]),
+    dst: addrText(f.addr[o]),
     sport: String(f.port[s]),
     dport: String(f.port[o]),
     proto: f.proto === 6 ? 'tcp' : 'udp',

@@ -5,6 +5,7 @@
  * that forges resets is further or nearer, starts from its own TTL and IP ID, often
  * reuses one IP ID, and can answer before the real peer does.
  */
+import { ttlValues } from './flow.js';
 import type { Flow, RstRecord } from './flow.js';
 import { TCP_FLAG } from './decode.js';
 import { sideWords } from './found.js';
@@ -29,8 +30,8 @@ export function forgeryClues(f: Flow, r: RstRecord): string[] {
   const src = sideWords(f, r.side).src;
   const others = me.pkts - me.rsts;
   const clues: string[] = [];
-  const ttls = me.ttl.values;
-  if (others > 0 && !me.ttl.overflow && ttls.every((v) => Math.abs(v - r.ttl) > 1)) {
+  const ttls = ttlValues(me);
+  if (others > 0 && !me.ttlOver && ttls.every((v) => Math.abs(v - r.ttl) > 1)) {
     clues.push(`its TTL is ${r.ttl} where ${src}'s other ${plural(others, 'packet')} arrive with ${ttls.join(' or ')}`);
   }
   if (r.ipId > 0 && me.idZero > 0 && me.idOther === 0) clues.push(`its IP ID is ${r.ipId} where ${src}'s other packets carry 0`);
@@ -45,7 +46,7 @@ export function forgeryClues(f: Flow, r: RstRecord): string[] {
 function hopsWords(f: Flow, r: RstRecord): string {
   const o = ttlOrigin(r.ttl);
   const me = f.sides[r.side];
-  const peer = me.ttl.values[0];
+  const peer = ttlValues(me)[0];
   const theirs = peer === undefined ? '' : `, ${sideWords(f, r.side).src}'s own packets ${plural(ttlOrigin(peer).hops, 'hop')} (TTL ${peer})`;
   return `the reset came about ${o.hops} hops from an initial TTL of ${o.initial}${theirs}`;
 }

@@ -103,7 +103,7 @@ function offload(f: Flow, s: 0 | 1): Found | null {
   const me: Side = f.sides[s];
   if (me.over === 0) return null;
   const peer = f.sides[s === 0 ? 1 : 0];
-  const [, inb, outb] = me.overDir;
+  const [inb, outb] = [me.overIn, me.overOut];
   const where =
     outb > 0 && inb === 0
       ? 'before the kernel or the NIC cut them to size (TSO/GSO: the capture host was sending them)'

@@ -7,7 +7,7 @@
 import { TCP_FLAG } from './decode.js';
 import type { Packet } from './decode.js';
 import type { Dir } from './format.js';
-import { BIG_SEGMENT, FLOW_RECORDS, GAPS_KEPT, tally } from './flow.js';
+import { addTtl, BIG_SEGMENT, FLOW_RECORDS, GAPS_KEPT, NONE } from './flow.js';
 import type { Flow, Side } from './flow.js';
 import { SegRing, seqAdd, seqLe, seqLt } from './seq.js';
 
@@ -57,7 +57,7 @@ export function onTcp(f: Flow, s: 0 | 1, p: Packet, at: Seen): void {
     me.firstN = at.n;
   }
   me.lastT = at.t;
-  tally(me.ttl, p.ttl);
+  addTtl(me, p.ttl);
   if (p.ipId > 0) {
     me.idOther++;
     me.lastId = p.ipId;
@@ -77,7 +77,7 @@ function handshake(f: Flow, s: 0 | 1, me: Side, p: Packet, t: number, n: number)
   me.wscale = p.wscale;
   me.isn = p.seq;
   if (!(p.flags & TCP_FLAG.ACK)) {
-    if (f.synCount > 0 && f.synGaps.length < GAPS_KEPT) f.synGaps.push(t - f.synT);
+    if (f.synCount > 0 && f.synGaps.length < GAPS_KEPT) (f.synGaps === NONE ? (f.synGaps = []) : f.synGaps).push(t - f.synT);
     if (f.synCount === 0) f.synN = n;
     f.synT = t;
     f.synCount++;
@@ -91,6 +91,7 @@ function onReset(f: Flow, s: 0 | 1, me: Side, p: Packet, at: Seen): void {
   me.rsts++;
   f.rstCount++;
   if (f.rsts.length >= FLOW_RECORDS) return;
+  if (f.rsts === NONE) f.rsts = [];
   f.rsts.push({ n: at.n, t: at.t, side: s, ttl: p.ttl, ipId: p.ipId, flags: p.flags, seq: p.seq, before: me.pkts - me.rsts, lastId: me.lastId });
 }
 
@@ -102,7 +103,8 @@ function sizes(me: Side, peer: Side, p: Packet, family: 4 | 6, at: Seen): void {
   if (p.payload > limit) {
     if (me.over === 0) me.overN = at.n;
     me.over++;
-    me.overDir[at.dir]++;
+    if (at.dir === 1) me.overIn++;
+    else if (at.dir === 2) me.overOut++;
   }
 }
 
@@ -152,7 +154,7 @@ function resent(me: Side, peer: Side, p: Packet, end: number, at: Seen): void {
   else if (gap >= RTO_MIN_NS || p.flags & TCP_FLAG.SYN) r.rto++;
   else r.early++;
   if (gap >= 0) {
-    if (r.gaps.length < GAPS_KEPT) r.gaps.push(gap);
+    if (r.gaps.length < GAPS_KEPT) (r.gaps === NONE ? (r.gaps = []) : r.gaps).push(gap);
     if (gap > r.maxGap) r.maxGap = gap;
   }
   if (me.pmtu > 0 && at.t > me.pmtuT && p.payload > me.bigAfterPmtu) me.bigAfterPmtu = p.payload;
