@@ -27,7 +27,7 @@ $(OUT)/flood.bpf.o: bench/flood.bpf.c bpf/event.h $(OUT)/vmlinux.h
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(OUT)/pktpath.node: native/pktpath.c | $(OUT)
-	$(CC) $(CFLAGS) -shared -fPIC -DNODE_GYP_MODULE_NAME=pktpath -I $(NODE_INC) $< -o $@ -lbpf -lelf -lz
+	$(CC) $(CFLAGS) -shared -fPIC -DNODE_GYP_MODULE_NAME=pktpath -I $(NODE_INC) $< -o $@ -lbpf -lelf -lz -lpthread
 
 $(OUT)/flood-bench: bench/flood-bench.c bpf/event.h | $(OUT)
 	$(CC) $(CFLAGS) -I bpf $< -o $@ -lbpf -lelf -lz -lpthread

@@ -1,5 +1,5 @@
 /**
- * Micro-benchmark of the event formatters (src/output/format.ts).
+ * Micro-benchmark of the event formatters (src/output/text.ts, json.ts).
  *
  * A fixed mix of synthetic events, like a real trace: IPv4 TCP mostly, some IPv6 and UDP,
  * each skb seen by several probes in a row, a few drops and per-probe extras, the
@@ -7,12 +7,18 @@
  * formatting is measured. Each formatted string is touched (charCodeAt) so V8 has to
  * flatten it, as writing it to a stream would. The result is the mean of the fastest of
  * five rounds, so that other work on the machine disturbs it less.
+ *
+ * Runs alone too (no root needed): node dist/bench/format.js [events]
+ *   format: text_ns=<n> json_ns=<n> text_cpu_ns=<n> json_cpu_ns=<n> text_norepeat_ns=<n> json_norepeat_ns=<n>
  */
+import { fileURLToPath } from 'node:url';
+import { probeFieldTable, probeNames } from '../src/engine/catalog.js';
 import type { RawEvent, RawTuple } from '../src/engine/event.js';
 import { EV_DROP, EV_HAS_TUPLE } from '../src/engine/event.js';
+import { catalog } from '../src/engine/io/catalog.js';
 import type { Resolver } from '../src/output/resolver.js';
-import { makeJsonFormatter, makeTextFormatter } from '../src/output/format.js';
-import type { Formatter } from '../src/output/format.js';
+import { makeJsonFormatter, makeTextFormatter } from '../src/output/index.js';
+import type { Formatter } from '../src/output/index.js';
 
 export interface BenchResult {
   /** mean wall-clock ns per event, text formatter */
@@ -28,15 +34,14 @@ export interface BenchResult {
   jsonNoRepeatNs: number;
 }
 
-const PROBES = ['', 'napi_gro_receive_entry', 'netif_rx', 'netif_receive_skb', 'net_dev_queue', 'qdisc_enqueue',
-  'qdisc_dequeue', 'net_dev_start_xmit', 'net_dev_xmit', 'fib_table_lookup', 'tcp_retransmit_skb', 'tcp_send_reset',
-  'tcp_receive_reset', 'tcp_bad_csum', 'icmp_send', 'kfree_skb', 'consume_skb', 'fib6_table_lookup'];
-
 function benchResolver(): Resolver {
   const offset = 1_667_528_786_000_000_000n;
   const syms = new Map<bigint, string>([[0xffffffff81a00010n, 'tcp_v4_rcv+0x6d3']]);
+  const names = probeNames(catalog());
+  const fields = probeFieldTable(catalog());
   return {
-    probeName: (id) => PROBES[id] ?? String(id),
+    probeName: (id) => names[id] ?? String(id),
+    probeFields: (id) => fields[id],
     dropReason: (v) => (v === 2 ? 'NO_SOCKET' : String(v)),
     symbol: (a) => syms.get(a) ?? '0x' + a.toString(16),
     netnsName: (inode) => (inode === 4026533234 ? 'pod-a' : undefined),
@@ -155,4 +160,21 @@ export function benchFormat(n: number): BenchResult {
     textNoRepeatNs: textMixed.wall,
     jsonNoRepeatNs: jsonMixed.wall,
   };
+}
+
+/** One machine-readable line of benchFormat's figures. */
+export function formatBenchLine(r: BenchResult): string {
+  return (
+    `format: text_ns=${r.textNs.toFixed(0)} json_ns=${r.jsonNs.toFixed(0)} text_cpu_ns=${r.textCpuNs.toFixed(0)} ` +
+    `json_cpu_ns=${r.jsonCpuNs.toFixed(0)} text_norepeat_ns=${r.textNoRepeatNs.toFixed(0)} json_norepeat_ns=${r.jsonNoRepeatNs.toFixed(0)}`
+  );
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const n = Number(process.argv[2] ?? 300_000);
+  if (!Number.isInteger(n) || n < 1000) {
+    process.stderr.write(`bench/format: events must be an integer >= 1000, got ${JSON.stringify(process.argv[2])}\n`);
+    process.exit(2);
+  }
+  console.log(formatBenchLine(benchFormat(n)));
 }

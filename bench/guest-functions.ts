@@ -4,16 +4,19 @@
  * event rate through a function backend against the tracepoint engine on the same
  * (guest) machine.
  *
- *   node dist/bench/guest-functions.js BACKEND OUT.json
+ *   node dist/bench/guest-functions.js BACKEND OUT.json [--defaults-only]
+ *
+ * --defaults-only: the default set's attach and detach times alone (no --all, no traffic).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { configValues, parseTraceOptions } from '../src/cli/options.js';
+import { parseTraceOptions } from '../src/cli/options.js';
+import { runRequest } from '../src/cli/request.js';
 import { planFunctions } from '../src/functions/io/plan.js';
 import { native } from '../src/engine/io/native.js';
 import { kernelRelease } from '../src/kernel/io/kernel.js';
 import { RingReader } from '../src/engine/io/ringbuf.js';
-import { startTracepoints } from '../src/engine/io/loader.js';
+import { loadTrace } from '../src/engine/io/loader.js';
 import type { FuncBackend } from '../src/engine/io/loader.js';
 import { createTopology } from '../test/helpers/netns.js';
 
@@ -33,12 +36,11 @@ export interface GuestBench {
   readonly eventsPerS: { functions: number; tracepoints: number; lostFunctions: number; lostTracepoints: number };
 }
 
-const NO_MATCH = configValues(parseTraceOptions({ ipaddr: '10.199.250.250' }));
-
 function attachFigures(backend: FuncBackend, all: boolean): AttachFigures {
-  const planned = planFunctions({ all, backends: [backend] });
+  const req = runRequest(parseTraceOptions({ ipaddr: '10.199.250.250', backend, all }));
+  const planned = planFunctions(req.functions!);
   const t0 = process.hrtime.bigint();
-  const trace = startTracepoints(NO_MATCH, { ringBytes: 1 << 20, functions: planned.plan });
+  const trace = loadTrace(req.config, { ringBytes: 1 << 20, functions: planned.plan });
   const t1 = process.hrtime.bigint();
   const attached = trace.probes.filter((p) => p.attached && p.via === backend).length;
   trace.close();
@@ -48,9 +50,9 @@ function attachFigures(backend: FuncBackend, all: boolean): AttachFigures {
 
 /** Events per second the pipeline receives while a bounded TCP transfer runs, all of it matching. */
 async function eventRate(backend: FuncBackend | null, server: string, serverNs: string, clientNs: string): Promise<{ rate: number; lost: number }> {
-  const config = configValues(parseTraceOptions({ ipaddr: server, proto: 'tcp' }));
-  const functions = backend ? planFunctions({ all: false, backends: [backend] }).plan : undefined;
-  const trace = startTracepoints(config, { ringBytes: 32 << 20, functions });
+  const req = runRequest(parseTraceOptions({ ipaddr: server, proto: 'tcp', backend: backend ?? 'tracepoints' }), { ringMb: '32' });
+  const functions = req.functions ? planFunctions(req.functions).plan : undefined;
+  const trace = loadTrace(req.config, { ringBytes: req.ringBytes, functions });
   const n = native();
   const reader = new RingReader(trace.ring);
   let events = 0;
@@ -73,8 +75,15 @@ async function eventRate(backend: FuncBackend | null, server: string, serverNs: 
 }
 
 async function main(): Promise<void> {
-  const [backend, out] = process.argv.slice(2) as [FuncBackend, string];
+  const [backend, out, mode] = process.argv.slice(2) as [FuncBackend, string, string | undefined];
   const defaults = attachFigures(backend, false);
+  if (mode === '--defaults-only') {
+    // the same set detached one link after another, as close() did before it detached in parallel
+    native().setDetachThreads(1);
+    const serial = attachFigures(backend, false);
+    writeFileSync(out, JSON.stringify({ kernel: kernelRelease(), backend, defaults, serialDetachS: serial.detachS }));
+    return;
+  }
   let all: AttachFigures | { error: string };
   try {
     all = attachFigures(backend, true);

@@ -84,7 +84,10 @@ struct pp_extra {
 	__u8 flags;
 	__u8 frees;   /* this probe ends the skb's life (kfree_skb, consume_skb) */
 	__u8 emitted; /* out: set by pp_emit */
+	__u8 queued;   /* the skb is a segment queued in sk (a constant): see pp_event_tuple */
+	struct sock *sk; /* the socket the tracepoint hands over, for the namespace when the skb has none */
 	const struct pp_nf_names *names; /* appended to the event (PP_EV_NAMES); never with a stack */
+	struct pp_pkt pkt; /* packet fields beyond the tuple, filled while parsing */
 };
 
 /* Reserves, fills the common part and submits. t/has_tuple already matched the filter. */
@@ -144,6 +147,11 @@ static __always_inline int pp_emit(void *ctx, __u16 probe, struct sk_buff *skb, 
 		ev->ifindex = BPF_CORE_READ(dev, ifindex);
 		bpf_probe_read_kernel_str(ev->ifname, sizeof(ev->ifname), &dev->name);
 	}
+	__builtin_memcpy(&ev->pkt, &x->pkt, sizeof(ev->pkt));
+	if (dev) {
+		ev->pkt.mtu = BPF_CORE_READ(dev, mtu);
+		ev->pkt.valid |= PP_PKT_MTU;
+	}
 	if (skb) {
 		unsigned char *head = BPF_CORE_READ(skb, head);
 		__u16 mac = BPF_CORE_READ(skb, mac_header);
@@ -152,6 +160,11 @@ static __always_inline int pp_emit(void *ctx, __u16 probe, struct sk_buff *skb, 
 		ev->pkt_type = BPF_CORE_READ_BITFIELD_PROBED(skb, pkt_type);
 		if (mac != PP_NO_HDR)
 			bpf_probe_read_kernel(ev->dst_mac, 6, head + mac);
+		/* skb_shinfo(): skb->end is an offset from head on 64-bit kernels */
+		struct skb_shared_info *si = (struct skb_shared_info *)(head + BPF_CORE_READ(skb, end));
+		ev->pkt.gso_size = BPF_CORE_READ(si, gso_size);
+		ev->pkt.gso_segs = BPF_CORE_READ(si, gso_segs);
+		ev->pkt.valid |= PP_PKT_GSO;
 	}
 	if (with_stack) {
 		long n = bpf_get_stack(ctx, (void *)(ev + 1), PP_MAX_STACK * sizeof(__u64), 0);
@@ -190,6 +203,24 @@ static __always_inline int pp_match_meta(struct sk_buff *skb, struct net_device 
 	return pp_match_meta_pid(skb, dev, netns, 1);
 }
 
+/*
+ * The event's tuple: from the packet headers, or for a segment queued in TCP's retransmit
+ * queue (x->queued) from its socket, outgoing: its headers are only ever built on the
+ * clones that are transmitted, and its device and route fields hold the queue's links.
+ * Its flags are in its TCP control block.
+ */
+static __always_inline int pp_event_tuple(struct sk_buff *skb, struct pp_tuple *t, struct pp_extra *x)
+{
+	if (!x->queued)
+		return pp_parse_pkt(skb, t, &x->pkt, x->direct);
+	if (!x->sk || !pp_parse_sock(x->sk, t, 1))
+		return 0;
+	__u32 off = bpf_core_field_offset(struct sk_buff, cb) + bpf_core_field_offset(struct tcp_skb_cb, tcp_flags);
+	bpf_probe_read_kernel(&t->tcp_flags, 1, (void *)skb + off);
+	x->flags |= PP_EV_FROM_SK;
+	return 1;
+}
+
 /* dev_arg: the device the tracepoint names, when the skb may already have moved on */
 static __always_inline int pp_skb_event_dev(void *ctx, __u16 probe, struct sk_buff *skb, struct pp_extra *x,
 					    struct net_device *dev_arg)
@@ -199,12 +230,12 @@ static __always_inline int pp_skb_event_dev(void *ctx, __u16 probe, struct sk_bu
 
 	if (!skb)
 		return 0;
-	struct net_device *dev = dev_arg ? dev_arg : pp_skb_dev(skb, &route_dev, x->direct);
+	struct net_device *dev = dev_arg || x->queued ? dev_arg : pp_skb_dev(skb, &route_dev, x->direct);
 	__u64 key = (__u64)skb;
 	if (CFG.observe && (x->hookprog || x->frees) && pp_following() && bpf_map_lookup_elem(&nf_follow, &key)) {
 		/* matched at an observer before: no filter applies until it leaves netfilter */
-		int has = pp_parse_skb(skb, &t, x->direct);
-		__u32 ns = pp_skb_netns(skb, dev, route_dev);
+		int has = pp_event_tuple(skb, &t, x);
+		__u32 ns = pp_skb_netns(skb, dev, route_dev, x->sk);
 		if (x->frees) {
 			if (bpf_map_delete_elem(&nf_follow, &key) == 0) {
 				__u32 idx = 2;
@@ -221,8 +252,8 @@ filter:
 	if (CFG.keep && bpf_map_lookup_elem(&kept, &key)) {
 		/* followed: no filter applies any more; forget it when it is freed */
 		x->flags |= PP_EV_KEPT;
-		int has = pp_parse_skb(skb, &t, x->direct);
-		__u32 ns = pp_skb_netns(skb, dev, route_dev);
+		int has = pp_event_tuple(skb, &t, x);
+		__u32 ns = pp_skb_netns(skb, dev, route_dev, x->sk);
 		if (x->frees)
 			bpf_map_delete_elem(&kept, &key);
 		return pp_emit(ctx, probe, skb, dev, ns, &t, has, x, 0, 0);
@@ -232,14 +263,14 @@ filter:
 	__u32 netns = 0;
 	/* the namespace costs three reads: only before the match when the filter needs it */
 	if (CFG.netns)
-		netns = pp_skb_netns(skb, dev, route_dev);
+		netns = pp_skb_netns(skb, dev, route_dev, x->sk);
 	if (!pp_match_meta_pid(skb, dev, netns, !x->hookprog))
 		return 0;
-	int has = pp_parse_skb(skb, &t, x->direct);
-	if (!pp_match_tuple(&t, has))
+	int has = pp_event_tuple(skb, &t, x);
+	if (!pp_match_tuple(&t, has) && !pp_match_related(&x->pkt))
 		return 0;
 	if (!CFG.netns)
-		netns = pp_skb_netns(skb, dev, route_dev);
+		netns = pp_skb_netns(skb, dev, route_dev, x->sk);
 	if (CFG.keep && !x->frees) {
 		__u8 one = 1;
 		bpf_map_update_elem(&kept, &key, &one, BPF_ANY);
@@ -266,7 +297,6 @@ SKB_ONLY(netif_rx, 0)
 SKB_ONLY(netif_receive_skb, 0)
 SKB_ONLY(net_dev_queue, 0)
 SKB_ONLY(net_dev_start_xmit, 0)
-SKB_ONLY(tcp_retransmit_skb, 1)
 SKB_ONLY(tcp_bad_csum, 0)
 
 /*
@@ -295,12 +325,17 @@ static __always_inline int on_qdisc_dequeue(__u64 *ctx, int direct)
 	return pp_skb_event(ctx, PP_PROBE_qdisc_dequeue, (struct sk_buff *)ctx[3], &x);
 }
 
-/* kfree_skb(skb, location [, reason [, rx_sk]]) */
+/*
+ * kfree_skb(skb, location [, reason [, rx_sk]]): rx_sk (6.11+) is the socket a received
+ * skb was dropped by, the only trace of its namespace once TCP took its device and route.
+ */
 static __always_inline int on_kfree_skb(__u64 *ctx, int direct)
 {
 	struct pp_extra x = { .location = ctx[1], .flags = PP_EV_DROP, .frees = 1, .direct = direct };
 	if (CFG.has_kfree_reason)
 		x.drop_reason = (__u32)ctx[2];
+	if (CFG.has_kfree_rx_sk)
+		x.sk = (struct sock *)ctx[3];
 	return pp_skb_event(ctx, PP_PROBE_kfree_skb, (struct sk_buff *)ctx[0], &x);
 }
 
@@ -320,12 +355,26 @@ static __always_inline int on_icmp_send(__u64 *ctx, int direct)
 	return pp_skb_event(ctx, PP_PROBE_icmp_send, (struct sk_buff *)ctx[0], &x);
 }
 
-/* tcp_send_reset(sk, skb [, reason]): skb is the packet that caused the reset, NULL for active resets */
+/*
+ * tcp_retransmit_skb(sk, skb [, err]): the segment waits in the socket's retransmit queue,
+ * with neither headers, device nor owner: flow and namespace come from the socket.
+ */
+static __always_inline int on_tcp_retransmit_skb(__u64 *ctx, int direct)
+{
+	struct pp_extra x = { .sk = (struct sock *)ctx[0], .queued = 1, .direct = direct };
+	return pp_skb_event(ctx, PP_PROBE_tcp_retransmit_skb, (struct sk_buff *)ctx[1], &x);
+}
+
+/*
+ * tcp_send_reset(sk, skb [, reason]): skb is the packet that caused the reset, NULL for
+ * active resets; sk (NULL when no socket took the packet) names the namespace of a packet
+ * that lost its device on the way into TCP.
+ */
 static __always_inline int on_tcp_send_reset(__u64 *ctx, int direct)
 {
 	struct sock *sk = (struct sock *)ctx[0];
 	struct sk_buff *skb = (struct sk_buff *)ctx[1];
-	struct pp_extra x = { .direct = direct };
+	struct pp_extra x = { .sk = sk, .direct = direct };
 	if (CFG.has_rst_reason)
 		x.aux = (int)ctx[2];
 	if (skb)
@@ -333,10 +382,10 @@ static __always_inline int on_tcp_send_reset(__u64 *ctx, int direct)
 	if (!sk)
 		return 0;
 	struct pp_tuple t = {};
-	__u32 netns = pp_net_inum(BPF_CORE_READ(sk, __sk_common.skc_net.net));
+	__u32 netns = pp_sock_netns(sk);
 	if (!pp_match_meta(0, 0, netns))
 		return 0;
-	int has = pp_parse_sock(sk, &t);
+	int has = pp_parse_sock(sk, &t, 0);
 	if (!pp_match_tuple(&t, has))
 		return 0;
 	x.flags = PP_EV_FROM_SK;
@@ -351,12 +400,12 @@ static __always_inline int on_tcp_receive_reset(__u64 *ctx, int direct)
 	struct pp_extra x = { .flags = PP_EV_FROM_SK };
 	if (!sk)
 		return 0;
-	__u32 netns = pp_net_inum(BPF_CORE_READ(sk, __sk_common.skc_net.net));
+	__u32 netns = pp_sock_netns(sk);
 	if (CFG.has_mark || CFG.has_ifname)
 		return 0; /* no packet here to match a mark or an interface on */
 	if (!pp_match_meta(0, 0, netns))
 		return 0;
-	int has = pp_parse_sock(sk, &t);
+	int has = pp_parse_sock(sk, &t, 0);
 	t.tcp_flags = 0x04; /* RST */
 	if (!pp_match_tuple(&t, has))
 		return 0;

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -30,18 +31,22 @@
 #define PP_BPF_PROG_TYPE_NETFILTER 32
 #define PP_BPF_NETFILTER 45
 
-#define MAX_LINKS 4096
+#define MAX_LINKS 16384
 #define LOG_CAP (64 * 1024)
+/* Threads that detach links at once (fentry: each link is one trampoline to take down) */
+#define MAX_DETACH_THREADS 64
 
 /* ---- libbpf log capture: kept for error messages, echoed with verbose ---- */
 static char g_log[LOG_CAP];
 static size_t g_log_len;
 static int g_verbose;
+/* libbpf may print from the detach threads */
+static pthread_mutex_t g_log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int print_fn(enum libbpf_print_level level, const char *fmt, va_list args)
 {
 	/* libbpf prints a whole verifier log in one call: keep its end, where the verdict is */
-	static char line[LOG_CAP];
+	static __thread char line[LOG_CAP];
 	int n = vsnprintf(line, sizeof(line), fmt, args);
 	if (n < 0)
 		return 0;
@@ -49,6 +54,7 @@ static int print_fn(enum libbpf_print_level level, const char *fmt, va_list args
 		n = sizeof(line) - 1;
 	if (level == LIBBPF_DEBUG && !g_verbose)
 		return 0;
+	pthread_mutex_lock(&g_log_lock);
 	if (g_log_len + n >= LOG_CAP) { /* keep the tail: the verifier's verdict is at the end */
 		size_t drop = g_log_len + n - LOG_CAP + 1;
 		if (drop > g_log_len)
@@ -61,6 +67,7 @@ static int print_fn(enum libbpf_print_level level, const char *fmt, va_list args
 	g_log[g_log_len] = 0;
 	if (g_verbose > 1)
 		fputs(line, stderr);
+	pthread_mutex_unlock(&g_log_lock);
 	return 0;
 }
 
@@ -96,14 +103,25 @@ static int get_string(napi_env env, napi_value v, char *buf, size_t cap)
 	return napi_get_value_string_utf8(env, v, buf, cap, &len) == napi_ok ? 0 : -1;
 }
 
+/*
+ * One attachment: a libbpf link, or a link fd we created ourselves (fentry/fexit clones,
+ * netfilter hooks) with, for a clone, the program fd it runs. Its index is its id.
+ */
+struct link_rec {
+	struct bpf_link *link;
+	int fd;
+	int prog_fd;
+};
+
 struct obj_handle {
 	struct bpf_object *obj;
-	struct bpf_link *links[MAX_LINKS];
+	struct link_rec *links;
 	int nlinks;
-	/* fentry/fexit clones: program and link fds we own */
-	int clone_fds[2 * MAX_LINKS];
-	int nclone_fds;
+	int cap;
+	int closing; /* closeAsync is detaching: no other call may touch the handle */
 };
+
+static int g_detach_threads = 16;
 
 static struct obj_handle *get_obj(napi_env env, napi_value v)
 {
@@ -113,28 +131,108 @@ static struct obj_handle *get_obj(napi_env env, napi_value v)
 		return NULL;
 	}
 	struct obj_handle *h = p;
-	if (!h->obj) {
+	if (!h->obj || h->closing) {
 		napi_throw_error(env, NULL, "BPF object already closed");
 		return NULL;
 	}
 	return h;
 }
 
-static void close_clones(struct obj_handle *h)
+/* A new empty record; its index, or -1 (too many links, or no memory). */
+static int add_link(struct obj_handle *h)
 {
-	/* links first, then programs: each pair was stored (prog, link) */
-	for (int i = h->nclone_fds - 1; i >= 0; i--)
-		close(h->clone_fds[i]);
-	h->nclone_fds = 0;
+	if (h->nlinks >= MAX_LINKS)
+		return -1;
+	if (h->nlinks == h->cap) {
+		int cap = h->cap ? 2 * h->cap : 64;
+		struct link_rec *l = realloc(h->links, cap * sizeof(*l));
+		if (!l)
+			return -1;
+		h->links = l;
+		h->cap = cap;
+	}
+	h->links[h->nlinks] = (struct link_rec){ .link = NULL, .fd = -1, .prog_fd = -1 };
+	return h->nlinks++;
+}
+
+static void destroy_one(struct link_rec *r)
+{
+	if (r->link)
+		bpf_link__destroy(r->link);
+	if (r->fd >= 0)
+		close(r->fd); /* the link first, then the program it runs */
+	if (r->prog_fd >= 0)
+		close(r->prog_fd);
+	r->link = NULL;
+	r->fd = r->prog_fd = -1;
+}
+
+struct detach_job {
+	struct link_rec **recs;
+	int n;
+	int next;
+};
+
+static void *detach_worker(void *arg)
+{
+	struct detach_job *job = arg;
+	for (;;) {
+		int i = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED);
+		if (i >= job->n)
+			return NULL;
+		destroy_one(job->recs[i]);
+	}
+}
+
+/*
+ * Destroys these links from several threads at once. Taking down a fentry trampoline
+ * waits for RCU grace periods; one thread per link lets those waits overlap instead of
+ * adding up (about 15 s for 120 trampolines under QEMU TCG when done one by one).
+ */
+static void destroy_links(struct link_rec **recs, int n)
+{
+	int threads = n < g_detach_threads ? n : g_detach_threads;
+	struct detach_job job = { .recs = recs, .n = n, .next = 0 };
+	pthread_t tid[MAX_DETACH_THREADS];
+	int started = 0;
+	for (int i = 1; i < threads; i++)
+		if (pthread_create(&tid[started], NULL, detach_worker, &job) == 0)
+			started++;
+	detach_worker(&job); /* this thread takes its share (all of it when no thread started) */
+	for (int i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+}
+
+/* Every live link of the handle, for destroy_links; NULL when there are none (or no memory: then one by one). */
+static void destroy_all_links(struct obj_handle *h)
+{
+	struct link_rec **recs = h->nlinks ? malloc(h->nlinks * sizeof(*recs)) : NULL;
+	int n = 0;
+	for (int i = 0; i < h->nlinks; i++) {
+		struct link_rec *r = &h->links[i];
+		if (!r->link && r->fd < 0 && r->prog_fd < 0)
+			continue;
+		if (recs)
+			recs[n++] = r;
+		else
+			destroy_one(r);
+	}
+	if (recs)
+		destroy_links(recs, n);
+	free(recs);
+}
+
+static void free_links(struct obj_handle *h)
+{
+	free(h->links);
+	h->links = NULL;
+	h->nlinks = h->cap = 0;
 }
 
 static void destroy_handle(struct obj_handle *h)
 {
-	close_clones(h);
-	for (int i = 0; i < h->nlinks; i++)
-		if (h->links[i])
-			bpf_link__destroy(h->links[i]);
-	h->nlinks = 0;
+	destroy_all_links(h);
+	free_links(h);
 	if (h->obj)
 		bpf_object__close(h->obj);
 	h->obj = NULL;
@@ -145,6 +243,18 @@ static void finalize_obj(napi_env env, void *data, void *hint)
 	struct obj_handle *h = data;
 	destroy_handle(h);
 	free(h);
+}
+
+/* setDetachThreads(n): how many threads close() uses to detach links (1: one by one) */
+static napi_value set_detach_threads(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	int32_t n;
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	CHECK(napi_get_value_int32(env, argv[0], &n));
+	g_detach_threads = n < 1 ? 1 : n > MAX_DETACH_THREADS ? MAX_DETACH_THREADS : n;
+	return NULL;
 }
 
 /* setVerbose(level) */
@@ -161,9 +271,15 @@ static napi_value set_verbose(napi_env env, napi_callback_info info)
 static napi_value take_log(napi_env env, napi_callback_info info)
 {
 	napi_value s;
-	CHECK(napi_create_string_utf8(env, g_log, g_log_len, &s));
+	pthread_mutex_lock(&g_log_lock);
+	napi_status st = napi_create_string_utf8(env, g_log, g_log_len, &s);
 	g_log_len = 0;
 	g_log[0] = 0;
+	pthread_mutex_unlock(&g_log_lock);
+	if (st != napi_ok) {
+		napi_throw_error(env, NULL, "napi: takeLog");
+		return NULL;
+	}
 	return s;
 }
 
@@ -376,30 +492,57 @@ static napi_value obj_load(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
-/* attach(h, prog): link index */
+/* Records a libbpf link; its id, or throws (and destroys it) when the table is full. */
+static napi_value keep_link(napi_env env, struct obj_handle *h, struct bpf_link *l)
+{
+	napi_value r;
+	int i = add_link(h);
+	if (i < 0) {
+		bpf_link__destroy(l);
+		return throw_errno(env, "attach: too many links", E2BIG);
+	}
+	h->links[i].link = l;
+	CHECK(napi_create_int32(env, i, &r));
+	return r;
+}
+
+/* Records a link fd (and the clone program fd it runs, or -1); its id, or throws (and closes them). */
+static napi_value keep_fds(napi_env env, struct obj_handle *h, int lfd, int pfd)
+{
+	napi_value r;
+	int i = add_link(h);
+	if (i < 0) {
+		close(lfd);
+		if (pfd >= 0)
+			close(pfd);
+		return throw_errno(env, "attach: too many links", E2BIG);
+	}
+	h->links[i].fd = lfd;
+	h->links[i].prog_fd = pfd;
+	CHECK(napi_create_int32(env, i, &r));
+	return r;
+}
+
+/* attach(h, prog): link id */
 static napi_value prog_attach(napi_env env, napi_callback_info info)
 {
 	size_t argc = 2;
-	napi_value argv[2], r;
+	napi_value argv[2];
 	struct obj_handle *h;
 	struct bpf_program *p = prog_args(env, info, &argc, argv, &h);
 	if (!p)
 		return NULL;
-	if (h->nlinks >= MAX_LINKS)
-		return throw_errno(env, "attach: too many links", E2BIG);
 	struct bpf_link *l = bpf_program__attach(p);
 	if (!l)
 		return throw_errno(env, "attach", errno);
-	h->links[h->nlinks] = l;
-	CHECK(napi_create_int32(env, h->nlinks++, &r));
-	return r;
+	return keep_link(env, h, l);
 }
 
 /* attachKprobeMulti(h, prog, [syms], retprobe): link index */
 static napi_value prog_attach_kprobe_multi(napi_env env, napi_callback_info info)
 {
 	size_t argc = 4;
-	napi_value argv[4], r;
+	napi_value argv[4];
 	struct obj_handle *h;
 	struct bpf_program *p = prog_args(env, info, &argc, argv, &h);
 	if (!p)
@@ -409,8 +552,6 @@ static napi_value prog_attach_kprobe_multi(napi_env env, napi_callback_info info
 	CHECK(napi_get_array_length(env, argv[2], &n));
 	if (argc > 3)
 		CHECK(napi_get_value_bool(env, argv[3], &ret));
-	if (h->nlinks >= MAX_LINKS)
-		return throw_errno(env, "attach: too many links", E2BIG);
 	char **syms = calloc(n ? n : 1, sizeof(char *));
 	if (!syms)
 		return throw_errno(env, "attach", ENOMEM);
@@ -430,16 +571,14 @@ static napi_value prog_attach_kprobe_multi(napi_env env, napi_callback_info info
 	free(syms);
 	if (!l)
 		return throw_errno(env, "attach kprobe.multi", err);
-	h->links[h->nlinks] = l;
-	CHECK(napi_create_int32(env, h->nlinks++, &r));
-	return r;
+	return keep_link(env, h, l);
 }
 
 /* attachKprobe(h, prog, func, retprobe): link index */
 static napi_value prog_attach_kprobe(napi_env env, napi_callback_info info)
 {
 	size_t argc = 4;
-	napi_value argv[4], r;
+	napi_value argv[4];
 	char fn[256];
 	bool ret = false;
 	struct obj_handle *h;
@@ -450,14 +589,10 @@ static napi_value prog_attach_kprobe(napi_env env, napi_callback_info info)
 		return throw_errno(env, "function name expected", EINVAL);
 	if (argc > 3)
 		CHECK(napi_get_value_bool(env, argv[3], &ret));
-	if (h->nlinks >= MAX_LINKS)
-		return throw_errno(env, "attach: too many links", E2BIG);
 	struct bpf_link *l = bpf_program__attach_kprobe(p, ret, fn);
 	if (!l)
 		return throw_errno(env, "attach kprobe", errno);
-	h->links[h->nlinks] = l;
-	CHECK(napi_create_int32(env, h->nlinks++, &r));
-	return r;
+	return keep_link(env, h, l);
 }
 
 /*
@@ -468,15 +603,13 @@ static napi_value prog_attach_kprobe(napi_env env, napi_callback_info info)
 static napi_value prog_attach_clone(napi_env env, napi_callback_info info)
 {
 	size_t argc = 3;
-	napi_value argv[3], r;
+	napi_value argv[3];
 	uint32_t btf_id;
 	struct obj_handle *h;
 	struct bpf_program *p = prog_args(env, info, &argc, argv, &h);
 	if (!p)
 		return NULL;
 	CHECK(napi_get_value_uint32(env, argv[2], &btf_id));
-	if (h->nclone_fds + 2 > 2 * MAX_LINKS)
-		return throw_errno(env, "attach: too many clones", E2BIG);
 	const struct bpf_insn *insns = bpf_program__insns(p);
 	size_t cnt = bpf_program__insn_cnt(p);
 	if (!insns || !cnt)
@@ -509,10 +642,7 @@ static napi_value prog_attach_clone(napi_env env, napi_callback_info info)
 		close(fd);
 		return throw_errno(env, "attach clone", err);
 	}
-	h->clone_fds[h->nclone_fds++] = fd;
-	h->clone_fds[h->nclone_fds++] = lfd;
-	CHECK(napi_create_int32(env, h->nclone_fds / 2, &r));
-	return r;
+	return keep_fds(env, h, lfd, fd);
 }
 
 /* Enters the network namespace at path for the calling thread; *self gets the way back. */
@@ -576,7 +706,7 @@ static napi_value prog_set_netfilter(napi_env env, napi_callback_info info)
 static napi_value prog_attach_netfilter(napi_env env, napi_callback_info info)
 {
 	size_t argc = 6;
-	napi_value argv[6], r;
+	napi_value argv[6];
 	uint32_t pf, hook;
 	int32_t prio;
 	char path[512] = "";
@@ -595,8 +725,6 @@ static napi_value prog_attach_netfilter(napi_env env, napi_callback_info info)
 		if (t == napi_string && get_string(env, argv[5], path, sizeof(path)))
 			return throw_errno(env, "netns path too long", EINVAL);
 	}
-	if (h->nclone_fds + 1 > 2 * MAX_LINKS)
-		return throw_errno(env, "attach: too many links", E2BIG);
 	int pfd = bpf_program__fd(p);
 	if (pfd < 0)
 		return throw_errno(env, "attach netfilter: program not loaded", EINVAL);
@@ -616,9 +744,7 @@ static napi_value prog_attach_netfilter(napi_env env, napi_callback_info info)
 	leave_netns(self);
 	if (lfd < 0)
 		return throw_errno(env, "attach netfilter", err);
-	h->clone_fds[h->nclone_fds++] = lfd;
-	CHECK(napi_create_int32(env, h->nclone_fds, &r));
-	return r;
+	return keep_fds(env, h, lfd, -1);
 }
 
 /*
@@ -666,25 +792,36 @@ static napi_value read_in_netns(napi_env env, napi_callback_info info)
 	return r;
 }
 
-/* detachAll(h) */
-static napi_value obj_detach_all(napi_env env, napi_callback_info info)
+/* detach(h, [ids]): destroys these links (in parallel); unknown or gone ids are ignored */
+static napi_value obj_detach(napi_env env, napi_callback_info info)
 {
-	size_t argc = 1;
-	napi_value argv[1];
+	size_t argc = 2;
+	napi_value argv[2];
 	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	void *p = NULL;
-	if (napi_get_value_external(env, argv[0], &p) != napi_ok || !p)
+	struct obj_handle *h = get_obj(env, argv[0]);
+	if (!h)
 		return NULL;
-	struct obj_handle *h = p;
-	for (int i = 0; i < h->nlinks; i++)
-		if (h->links[i])
-			bpf_link__destroy(h->links[i]);
-	h->nlinks = 0;
-	close_clones(h);
+	uint32_t n = 0;
+	if (argc > 1)
+		CHECK(napi_get_array_length(env, argv[1], &n));
+	struct link_rec **recs = calloc(n ? n : 1, sizeof(*recs));
+	if (!recs)
+		return throw_errno(env, "detach", ENOMEM);
+	int k = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		napi_value v;
+		int32_t id;
+		if (napi_get_element(env, argv[1], i, &v) != napi_ok || napi_get_value_int32(env, v, &id) != napi_ok)
+			continue;
+		if (id >= 0 && id < h->nlinks)
+			recs[k++] = &h->links[id];
+	}
+	destroy_links(recs, k);
+	free(recs);
 	return NULL;
 }
 
-/* close(h) — detach everything and free the object; idempotent */
+/* close(h) — detach everything (in parallel) and free the object; idempotent */
 static napi_value obj_close(napi_env env, napi_callback_info info)
 {
 	size_t argc = 1;
@@ -693,8 +830,72 @@ static napi_value obj_close(napi_env env, napi_callback_info info)
 	void *p = NULL;
 	if (napi_get_value_external(env, argv[0], &p) != napi_ok || !p)
 		return NULL;
-	destroy_handle(p);
+	struct obj_handle *h = p;
+	if (h->closing)
+		return NULL; /* closeAsync owns it now */
+	destroy_handle(h);
 	return NULL;
+}
+
+/* closeAsync: the links are destroyed on a worker thread, the object freed back on this one. */
+struct close_work {
+	napi_async_work work;
+	napi_deferred deferred;
+	napi_ref keep; /* the handle's external, alive until the work is done */
+	struct obj_handle *h;
+};
+
+static void close_execute(napi_env env, void *data)
+{
+	struct close_work *w = data;
+	destroy_all_links(w->h);
+}
+
+static void close_complete(napi_env env, napi_status status, void *data)
+{
+	struct close_work *w = data;
+	struct obj_handle *h = w->h;
+	free_links(h);
+	if (h->obj)
+		bpf_object__close(h->obj);
+	h->obj = NULL;
+	h->closing = 0;
+	napi_value undef;
+	napi_get_undefined(env, &undef);
+	napi_resolve_deferred(env, w->deferred, undef);
+	napi_delete_reference(env, w->keep);
+	napi_delete_async_work(env, w->work);
+	free(w);
+}
+
+/* closeAsync(h): Promise — close() without blocking the event loop while links detach */
+static napi_value obj_close_async(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1], promise, name;
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	void *p = NULL;
+	if (argc < 1 || napi_get_value_external(env, argv[0], &p) != napi_ok || !p)
+		return throw_errno(env, "closeAsync: handle expected", EINVAL);
+	struct obj_handle *h = p;
+	struct close_work *w = calloc(1, sizeof(*w));
+	if (!w)
+		return throw_errno(env, "closeAsync", ENOMEM);
+	CHECK(napi_create_promise(env, &w->deferred, &promise));
+	if (!h->obj || h->closing) { /* closed, or closing: the caller keeps the first promise */
+		napi_value undef;
+		napi_get_undefined(env, &undef);
+		napi_resolve_deferred(env, w->deferred, undef);
+		free(w);
+		return promise;
+	}
+	w->h = h;
+	h->closing = 1;
+	CHECK(napi_create_reference(env, argv[0], 1, &w->keep));
+	CHECK(napi_create_string_utf8(env, "pktpath-detach", NAPI_AUTO_LENGTH, &name));
+	CHECK(napi_create_async_work(env, NULL, name, close_execute, close_complete, w, &w->work));
+	CHECK(napi_queue_async_work(env, w->work));
+	return promise;
 }
 
 /* mapFd(h, name) / progFd(h, name) */
@@ -945,6 +1146,240 @@ static napi_value probe_prog_type(napi_env env, napi_callback_info info)
 	return r;
 }
 
+/* ---- host view: netlink requests and ethtool statistics inside a network namespace ---- */
+#include <linux/ethtool.h>
+#include <linux/netlink.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#define NL_RECV_CHUNK (64 * 1024)
+#define NL_DEFAULT_MAX (64 * 1024 * 1024)
+
+/*
+ * A socket created inside the network namespace at path ("" = this one). A socket keeps
+ * the namespace it was created in, so the thread comes straight back after socket().
+ */
+static int socket_in_netns(const char *path, int domain, int type, int proto, int *err)
+{
+	int self;
+	*err = enter_netns(path, &self);
+	if (*err)
+		return -1;
+	int fd = socket(domain, type | SOCK_CLOEXEC, proto);
+	*err = fd < 0 ? errno : 0;
+	leave_netns(self);
+	return fd;
+}
+
+/* Optional netns path argument: a string, or null/undefined for this namespace. */
+static int netns_arg(napi_env env, napi_value v, char *path, size_t cap)
+{
+	napi_valuetype t;
+	path[0] = 0;
+	if (napi_typeof(env, v, &t) != napi_ok)
+		return -1;
+	return t == napi_string ? get_string(env, v, path, cap) : 0;
+}
+
+struct nl_buf {
+	char *data;
+	size_t len, cap, max;
+};
+
+static int nl_append(struct nl_buf *b, const char *src, size_t n)
+{
+	if (b->len + n > b->max)
+		return E2BIG;
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : NL_RECV_CHUNK;
+		while (cap < b->len + n)
+			cap *= 2;
+		char *d = realloc(b->data, cap);
+		if (!d)
+			return ENOMEM;
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, src, n);
+	b->len += n;
+	return 0;
+}
+
+/* 1 when a chunk ends the reply: DONE or ERROR (dumps), or any message of a plain request. */
+static int nl_chunk_ends(const char *chunk, size_t n, uint32_t seq, int dump)
+{
+	for (const struct nlmsghdr *h = (const void *)chunk; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+		if (h->nlmsg_seq != seq)
+			continue;
+		if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR)
+			return 1;
+		if (!dump && !(h->nlmsg_flags & NLM_F_MULTI))
+			return 1;
+	}
+	return 0;
+}
+
+/* Sends req on fd and gathers the replies into b; 0 or an errno. */
+static int nl_exchange(int fd, const void *req, size_t req_len, struct nl_buf *b)
+{
+	const struct nlmsghdr *rh = req;
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	struct timeval tv = { .tv_sec = 5 };
+	static char chunk[NL_RECV_CHUNK];
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (sendto(fd, req, req_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
+		return errno;
+	for (;;) {
+		ssize_t n = recv(fd, chunk, sizeof(chunk), MSG_TRUNC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN ? ETIMEDOUT : errno;
+		if ((size_t)n > sizeof(chunk))
+			return EMSGSIZE;
+		int err = nl_append(b, chunk, (size_t)n);
+		if (err)
+			return err;
+		if (n == 0 || nl_chunk_ends(chunk, (size_t)n, rh->nlmsg_seq, !!(rh->nlmsg_flags & NLM_F_DUMP)))
+			return 0;
+	}
+}
+
+/*
+ * netlinkRequest(netnsPath|null, protocol, request: Uint8Array, maxBytes?): ArrayBuffer.
+ * Sends one netlink request (sock_diag, rtnetlink, ...) from a socket opened in that
+ * namespace and returns every reply message, raw, up to NLMSG_DONE or NLMSG_ERROR for a
+ * dump, or the reply of a plain request. The parsing is TypeScript's.
+ */
+static napi_value netlink_request(napi_env env, napi_callback_info info)
+{
+	size_t argc = 4;
+	napi_value argv[4], ab;
+	char path[512];
+	int32_t proto;
+	double max = NL_DEFAULT_MAX;
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (argc < 3)
+		return throw_errno(env, "netlinkRequest(netns, protocol, request)", EINVAL);
+	if (netns_arg(env, argv[0], path, sizeof(path)))
+		return throw_errno(env, "netns path too long", EINVAL);
+	CHECK(napi_get_value_int32(env, argv[1], &proto));
+	napi_typedarray_type t;
+	size_t req_len, off;
+	void *req;
+	napi_value req_ab;
+	CHECK(napi_get_typedarray_info(env, argv[2], &t, &req_len, &req, &req_ab, &off));
+	if (t != napi_uint8_array || req_len < sizeof(struct nlmsghdr))
+		return throw_errno(env, "netlink request: a Uint8Array holding a netlink message expected", EINVAL);
+	if (argc > 3)
+		CHECK(napi_get_value_double(env, argv[3], &max));
+	int err;
+	int fd = socket_in_netns(path, AF_NETLINK, SOCK_RAW, proto, &err);
+	if (fd < 0)
+		return throw_errno(env, path[0] ? "netlink socket in netns" : "netlink socket", err);
+	struct nl_buf b = { .max = max > 0 ? (size_t)max : NL_DEFAULT_MAX };
+	err = nl_exchange(fd, req, req_len, &b);
+	close(fd);
+	void *dst;
+	if (!err && napi_create_arraybuffer(env, b.len, &dst, &ab) != napi_ok)
+		err = ENOMEM;
+	if (!err && b.len)
+		memcpy(dst, b.data, b.len);
+	free(b.data);
+	if (err)
+		return throw_errno(env, "netlink request", err);
+	return ab;
+}
+
+static int ethtool_ioctl(int fd, const char *ifname, void *data)
+{
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = data;
+	return ioctl(fd, SIOCETHTOOL, &ifr) ? errno : 0;
+}
+
+/* How many ETH_SS_STATS strings the driver has: >= 0, or -errno. */
+static int64_t ethtool_stat_count(int fd, const char *ifname)
+{
+	struct {
+		struct ethtool_sset_info hdr;
+		uint32_t count;
+	} s = { .hdr = { .cmd = ETHTOOL_GSSET_INFO, .sset_mask = 1ULL << ETH_SS_STATS } };
+	int err = ethtool_ioctl(fd, ifname, &s);
+	if (err)
+		return -err;
+	return (s.hdr.sset_mask & (1ULL << ETH_SS_STATS)) ? s.count : 0;
+}
+
+/* GSTRINGS then GSTATS for n statistics into two fresh ArrayBuffers; 0 or an errno. */
+static int ethtool_read(napi_env env, int fd, const char *ifname, uint32_t n, napi_value *names, napi_value *values)
+{
+	struct ethtool_gstrings *gs;
+	struct ethtool_stats *st;
+	size_t gs_len = sizeof(*gs) + (size_t)n * ETH_GSTRING_LEN;
+	size_t st_len = sizeof(*st) + (size_t)n * sizeof(uint64_t);
+	if (napi_create_arraybuffer(env, gs_len, (void **)&gs, names) != napi_ok ||
+	    napi_create_arraybuffer(env, st_len, (void **)&st, values) != napi_ok)
+		return ENOMEM;
+	memset(gs, 0, gs_len);
+	memset(st, 0, st_len);
+	gs->cmd = ETHTOOL_GSTRINGS;
+	gs->string_set = ETH_SS_STATS;
+	gs->len = n;
+	int err = ethtool_ioctl(fd, ifname, gs);
+	if (err)
+		return err;
+	st->cmd = ETHTOOL_GSTATS;
+	st->n_stats = n;
+	err = ethtool_ioctl(fd, ifname, st);
+	if (!err && (gs->len != n || st->n_stats != n))
+		err = EAGAIN; /* the driver's count changed between the calls */
+	return err;
+}
+
+/*
+ * ethtoolStats(netnsPath|null, ifname): { strings, stats } | null. The driver's own
+ * statistics (what `ethtool -S` prints) through the SIOCETHTOOL ioctl: strings is the
+ * raw struct ethtool_gstrings (ETH_SS_STATS), stats the raw struct ethtool_stats.
+ * null when the device has no driver statistics.
+ */
+static napi_value ethtool_stats(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2;
+	napi_value argv[2], o, names, values, nul;
+	char path[512], ifname[IFNAMSIZ];
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (argc < 2 || netns_arg(env, argv[0], path, sizeof(path)) || get_string(env, argv[1], ifname, sizeof(ifname)))
+		return throw_errno(env, "ethtoolStats(netns, ifname)", EINVAL);
+	int err;
+	int fd = socket_in_netns(path, AF_INET, SOCK_DGRAM, 0, &err);
+	if (fd < 0)
+		return throw_errno(env, path[0] ? "ethtool socket in netns" : "ethtool socket", err);
+	int64_t n = ethtool_stat_count(fd, ifname);
+	if (n > 0 && n <= 65536)
+		err = ethtool_read(env, fd, ifname, (uint32_t)n, &names, &values);
+	close(fd);
+	if (n == 0 || n == -EOPNOTSUPP) {
+		napi_get_null(env, &nul);
+		return nul;
+	}
+	if (n < 0)
+		return throw_errno(env, ifname, (int)-n);
+	if (n > 65536)
+		return throw_errno(env, ifname, E2BIG);
+	if (err)
+		return throw_errno(env, ifname, err);
+	CHECK(napi_create_object(env, &o));
+	CHECK(napi_set_named_property(env, o, "strings", names));
+	CHECK(napi_set_named_property(env, o, "stats", values));
+	return o;
+}
+
 #define EXPORT(name, fn)                                                        \
 	do {                                                                    \
 		napi_value f;                                                   \
@@ -973,8 +1408,10 @@ static napi_value init(napi_env env, napi_value exports)
 	EXPORT("setNetfilter", prog_set_netfilter);
 	EXPORT("attachNetfilter", prog_attach_netfilter);
 	EXPORT("readInNetns", read_in_netns);
-	EXPORT("detachAll", obj_detach_all);
+	EXPORT("detach", obj_detach);
 	EXPORT("close", obj_close);
+	EXPORT("closeAsync", obj_close_async);
+	EXPORT("setDetachThreads", set_detach_threads);
 	EXPORT("mapFd", map_fd);
 	EXPORT("progFd", prog_fd);
 	EXPORT("mapLookup", map_lookup);
@@ -983,6 +1420,8 @@ static napi_value init(napi_env env, napi_value exports)
 	EXPORT("pollStop", poll_stop);
 	EXPORT("libbpfVersion", libbpf_ver);
 	EXPORT("probeProgType", probe_prog_type);
+	EXPORT("netlinkRequest", netlink_request);
+	EXPORT("ethtoolStats", ethtool_stats);
 	return exports;
 }
 

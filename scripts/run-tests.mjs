@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs every test with node's built-in runner, in three tiers:
-//   unit        dist/src/**/*.test.js       no root needed, in parallel
+//   unit        dist/src/**/*.test.js, dist/test/unit, dist/test/contracts (the backend contract: skips without root)
 //   integration dist/test/integration/*     root + BTF, real namespaces, one file at a time
 //   guest       dist/test/guest/*           guest kernels under QEMU (skips with a reason when it cannot run)
 // Usage: node scripts/run-tests.mjs [unit|integration|guest ...]
@@ -21,7 +21,7 @@ function find(dir) {
 }
 
 const tiers = {
-  unit: { files: find(join(dist, 'src')).concat(find(join(dist, 'test', 'unit'))), concurrency: 2 },
+  unit: { files: find(join(dist, 'src')).concat(find(join(dist, 'test', 'unit')), find(join(dist, 'test', 'contracts'))), concurrency: 2 },
   integration: { files: find(join(dist, 'test', 'integration')), concurrency: 1 },
   guest: { files: find(join(dist, 'test', 'guest')), concurrency: 1 },
 };

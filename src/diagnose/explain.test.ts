@@ -7,6 +7,7 @@ import type { Resolver } from '../output/resolver.js';
 
 const resolver: Resolver = {
   probeName: () => 'kfree_skb',
+  probeFields: () => [],
   dropReason: (v) => (v === 2 ? 'NO_SOCKET' : v === 6 ? 'NETFILTER_DROP' : v === 99 ? 'BRAND_NEW' : String(v)),
   symbol: (a) => (a === 0xffffffff81000100n ? 'tcp_v4_rcv+0x91' : 'nft_do_chain+0x3e8'),
   netnsName: (ino) => (ino === 1 ? 'srv' : undefined),

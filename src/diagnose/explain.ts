@@ -6,7 +6,8 @@
 import { EV_DROP } from '../engine/event.js';
 import type { RawEvent } from '../engine/event.js';
 import type { Resolver } from '../output/resolver.js';
-import { formatAddr, protoName } from '../output/tuple.js';
+import { formatAddr } from '../shared/addr.js';
+import { protoName } from '../output/tuple.js';
 
 export interface DropRule {
   /** what happened; {flow}, {daddr}, {dport}, {proto} are filled from the packet */

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseCatalog, probeNames } from './catalog.js';
+import { parseCatalog, probeFieldTable, probeNames } from './catalog.js';
 import { elfSymbols } from '../kernel/elf.js';
 import { ROOT } from '../shared/io/paths.js';
 
@@ -37,11 +37,52 @@ test('the BPF object has both flavours of a program for every catalogued tracepo
 
 test('parseCatalog rejects duplicates and missing fields', () => {
   const tp = { id: 1, name: 'a', category: 'net', stage: 'link-rx', since: '4.0', what: 'x' };
-  const functionProbes = { entry: 200, return: 201 };
+  const functionProbes = { entry: 200, return: 201, returnInfo: [] };
   const netfilterProbes = { observer: 202 };
   assert.throws(() => parseCatalog({ tracepoints: [tp, { ...tp, name: 'b' }], functionProbes, netfilterProbes }), /duplicate/);
   assert.throws(() => parseCatalog({ tracepoints: [{ ...tp, what: undefined }], functionProbes, netfilterProbes }), /lacks "what"/);
   assert.throws(() => parseCatalog({ tracepoints: [tp] }), /functionProbes/);
   assert.throws(() => parseCatalog({ tracepoints: [tp], functionProbes }), /netfilterProbes/);
   assert.throws(() => parseCatalog({}), /array missing/);
+});
+
+test('parseCatalog checks what each probe says about its extra fields', () => {
+  const tp = { id: 1, name: 'a', category: 'net', stage: 'link-rx', since: '4.0', what: 'x' };
+  const functionProbes = { entry: 200, return: 201, returnInfo: [] };
+  const netfilterProbes = { observer: 202 };
+  const withInfo = (info: unknown) => () => parseCatalog({ tracepoints: [{ ...tp, info }], functionProbes, netfilterProbes });
+  const cases: [string, unknown, RegExp | null][] = [
+    ['fine', [{ key: 'rc', src: 'aux', conv: 'int' }, { key: 'gw', src: 'auxAddr', conv: 'addr' }], null],
+    ['not a list', { key: 'rc' }, /not a list/],
+    ['unknown src', [{ key: 'rc', src: 'aux9', conv: 'int' }], /unknown src "aux9"/],
+    ['conv that does not fit the src', [{ key: 'gw', src: 'auxAddr', conv: 'hex' }], /conv "hex" does not fit src auxAddr/],
+    ['unknown conv', [{ key: 'rc', src: 'aux', conv: 'float' }], /conv "float"/],
+    ['key that JSON would need to escape', [{ key: 'r"c', src: 'aux', conv: 'int' }], /not a plain name/],
+    ['missing key', [{ src: 'aux', conv: 'int' }], /not a plain name/],
+    ['same key twice', [{ key: 'rc', src: 'aux', conv: 'int' }, { key: 'rc', src: 'aux2', conv: 'u32' }], /"rc" twice/],
+  ];
+  for (const [name, info, err] of cases) {
+    if (err === null) assert.doesNotThrow(withInfo(info), name);
+    else assert.throws(withInfo(info), err, name);
+  }
+  assert.throws(() => parseCatalog({ tracepoints: [tp], functionProbes: { entry: 200, return: 201 }, netfilterProbes }), /returnInfo/);
+  const badRet = { ...functionProbes, returnInfo: [{ key: 'ret', src: 'aux', conv: 'addr' }] };
+  assert.throws(() => parseCatalog({ tracepoints: [tp], functionProbes: badRet, netfilterProbes }), /function returns field "ret"/);
+});
+
+test('probeFieldTable: the shipped catalogue describes the extras of the probes that have them', () => {
+  const fields = probeFieldTable(catalog);
+  const byName = (n: string) => fields[catalog.tracepoints.find((t) => t.name === n)!.id]!.map((f) => `${f.key}:${f.src}:${f.conv}`);
+  const cases: [string, string[]][] = [
+    ['net_dev_xmit', ['rc:aux:int']],
+    ['tcp_send_reset', ['reason:aux:int']],
+    ['fib_table_lookup', ['table:aux2:u32', 'err:aux:int', 'gw:auxAddr:addr']],
+    ['fib6_table_lookup', ['table:aux2:u32', 'err:aux:int', 'gw:auxAddr:addr']],
+    ['qdisc_enqueue', ['handle:aux:hex', 'parent:aux2:hex']],
+    ['qdisc_dequeue', ['handle:aux:hex', 'parent:aux2:hex']],
+    ['icmp_send', ['type:aux:hi8', 'code:aux:lo8']],
+    ['kfree_skb', []],
+  ];
+  for (const [name, want] of cases) assert.deepEqual(byName(name), want, name);
+  assert.deepEqual(catalog.functionProbes.returnInfo, [{ key: 'ret', src: 'aux', conv: 'int' }]);
 });

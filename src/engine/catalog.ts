@@ -1,9 +1,22 @@
 /**
  * The probe catalogue (src/engine/probes.json): which kernel hooks pktpath knows,
- * their ids (shared with bpf/probes.gen.h), stack stage and purpose.
+ * their ids (shared with bpf/probes.gen.h), stack stage, purpose and what their
+ * probe-specific fields (aux, aux2, aux_addr) mean.
  */
 
 export type Stage = 'link-rx' | 'link-tx' | 'qdisc' | 'route' | 'ip' | 'netfilter' | 'tcp' | 'udp' | 'icmp' | 'drop' | 'free';
+
+/** One probe-specific value of an event: where it comes from and how it is shown. */
+export type ProbeField =
+  | {
+      /** the name in text (" key=value") and in JSON ("info": {"key": value}) */
+      readonly key: string;
+      readonly src: 'aux' | 'aux2';
+      /** int: signed decimal; u32: unsigned decimal; hex: "0x..." (a JSON string); hi8/lo8: bits 8-15 / 0-7 */
+      readonly conv: 'int' | 'u32' | 'hex' | 'hi8' | 'lo8';
+    }
+  /** ev.auxAddr as an address string; left out when the event has none */
+  | { readonly key: string; readonly src: 'auxAddr'; readonly conv: 'addr' };
 
 export interface TracepointProbe {
   readonly id: number;
@@ -14,24 +27,50 @@ export interface TracepointProbe {
   readonly since: string;
   /** what the hook means, in plain words */
   readonly what: string;
+  /** the probe's extra values, in the order they are shown; absent when it has none */
+  readonly info?: readonly ProbeField[];
 }
 
 export interface Catalog {
   readonly tracepoints: readonly TracepointProbe[];
   /** the probe ids of function-level events (entry and return); the function comes from func_ip */
-  readonly functionProbes: { readonly entry: number; readonly return: number };
+  readonly functionProbes: { readonly entry: number; readonly return: number; readonly returnInfo: readonly ProbeField[] };
   /** the probe id of netfilter observer events (src/netfilter/legacy/observers.ts) */
   readonly netfilterProbes: { readonly observer: number };
 }
 
-/** Validates the parsed JSON: unique ids and names, every field present. */
+const FIELD_CONVS: Readonly<Record<string, readonly string[]>> = {
+  aux: ['int', 'u32', 'hex', 'hi8', 'lo8'],
+  aux2: ['int', 'u32', 'hex', 'hi8', 'lo8'],
+  auxAddr: ['addr'],
+};
+/** Keys go into JSON unquoted by the formatter's fast path, so they stay plain identifiers. */
+const FIELD_KEY = /^[a-z][a-z0-9_]*$/;
+
+/** Checks one probe's "info" list: known sources, a conversion that fits the source, unique plain keys. */
+function checkProbeFields(where: string, info: unknown): void {
+  if (info === undefined) return;
+  if (!Array.isArray(info)) throw new Error(`probe catalogue: ${where} "info" is not a list`);
+  const keys = new Set<string>();
+  for (const f of info as { key?: unknown; src?: unknown; conv?: unknown }[]) {
+    const convs = typeof f?.src === 'string' ? FIELD_CONVS[f.src] : undefined;
+    if (typeof f?.key !== 'string' || !FIELD_KEY.test(f.key)) throw new Error(`probe catalogue: ${where} field key ${JSON.stringify(f?.key)} is not a plain name`);
+    if (!convs) throw new Error(`probe catalogue: ${where} field "${f.key}" has unknown src ${JSON.stringify(f.src)}`);
+    if (typeof f.conv !== 'string' || !convs.includes(f.conv)) throw new Error(`probe catalogue: ${where} field "${f.key}": conv ${JSON.stringify(f.conv)} does not fit src ${f.src}`);
+    if (keys.has(f.key)) throw new Error(`probe catalogue: ${where} field "${f.key}" twice`);
+    keys.add(f.key);
+  }
+}
+
+/** Validates the parsed JSON: unique ids and names, every field present, well-formed extras. */
 export function parseCatalog(json: unknown): Catalog {
   const c = json as { tracepoints?: unknown };
   if (!c || !Array.isArray(c.tracepoints)) throw new Error('probe catalogue: "tracepoints" array missing');
-  const fp = (c as { functionProbes?: { entry?: unknown; return?: unknown } }).functionProbes;
-  if (!fp || typeof fp.entry !== 'number' || typeof fp.return !== 'number') {
-    throw new Error('probe catalogue: "functionProbes" {entry, return} missing');
+  const fp = (c as { functionProbes?: { entry?: unknown; return?: unknown; returnInfo?: unknown } }).functionProbes;
+  if (!fp || typeof fp.entry !== 'number' || typeof fp.return !== 'number' || !Array.isArray(fp.returnInfo)) {
+    throw new Error('probe catalogue: "functionProbes" {entry, return, returnInfo} missing');
   }
+  checkProbeFields('function returns', fp.returnInfo);
   const np = (c as { netfilterProbes?: { observer?: unknown } }).netfilterProbes;
   if (!np || typeof np.observer !== 'number') throw new Error('probe catalogue: "netfilterProbes" {observer} missing');
   const ids = new Set<number>();
@@ -42,6 +81,7 @@ export function parseCatalog(json: unknown): Catalog {
     }
     if (!Number.isInteger(tp.id) || tp.id <= 0 || tp.id > 0xffff) throw new Error(`probe catalogue: bad id ${tp.id}`);
     if (ids.has(tp.id) || names.has(tp.name)) throw new Error(`probe catalogue: duplicate ${tp.id}/${tp.name}`);
+    checkProbeFields(tp.name, tp.info);
     ids.add(tp.id);
     names.add(tp.name);
   }
@@ -53,4 +93,11 @@ export function probeNames(c: Catalog): string[] {
   const names: string[] = [];
   for (const tp of c.tracepoints) names[tp.id] = tp.name;
   return names;
+}
+
+/** id -> the probe's extra fields (empty when it has none), for the hot path. */
+export function probeFieldTable(c: Catalog): (readonly ProbeField[])[] {
+  const fields: (readonly ProbeField[])[] = [];
+  for (const tp of c.tracepoints) fields[tp.id] = tp.info ?? [];
+  return fields;
 }

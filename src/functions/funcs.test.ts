@@ -362,7 +362,6 @@ test('host vmlinux BTF: skb functions', (t) => {
   const all = skbFunctions(btf);
   const ms = performance.now() - t0;
   t.diagnostic(`${all.length} functions take a struct sk_buff * in their first ${MAX_SKB_ARG} arguments; found in ${ms.toFixed(1)} ms`);
-  assert.ok(ms < 500, `skbFunctions took ${ms} ms`);
   assert.ok(all.length > 1000, `${all.length} skb functions`);
 
   const get = (n: string): SkbFunc => {

@@ -432,7 +432,6 @@ test('host vmlinux BTF', async (t) => {
   const sk = btf.structLayout('sk_buff');
   const indexMs = performance.now() - t0 - parseMs;
   t.diagnostic(`parsed ${data.length} bytes, ${btf.endId - 1} types in ${parseMs.toFixed(1)} ms; first lookup (builds index) ${indexMs.toFixed(1)} ms`);
-  assert.ok(parseMs < 300, `parse took ${parseMs} ms`);
 
   assert.ok(sk, 'struct sk_buff');
   const byName = new Map(sk.members.map((m) => [m.name, m]));

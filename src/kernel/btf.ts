@@ -694,21 +694,8 @@ export class Btf {
     const name = nameOff === 0 ? '' : this.str(nameOff);
     const p = off + TYPE_HEADER_LEN;
     switch (kind) {
-      case K.int: {
-        const e = v.getUint32(p, true);
-        const enc = (e >>> 24) & 0x0f;
-        return {
-          id,
-          name,
-          kind: 'int',
-          size: sizeOrType,
-          bits: e & 0xff,
-          bitOffset: (e >>> 16) & 0xff,
-          signed: (enc & 1) !== 0,
-          char: (enc & 2) !== 0,
-          bool: (enc & 4) !== 0,
-        };
-      }
+      case K.int:
+        return this.decodeInt(id, name, sizeOrType, v.getUint32(p, true));
       case K.ptr:
       case K.typedef:
       case K.volatile:
@@ -717,85 +704,24 @@ export class Btf {
       case K.type_tag:
         return { id, name, kind: KIND_NAMES[kind] as BtfRefKind, type: sizeOrType };
       case K.array:
-        return {
-          id,
-          name,
-          kind: 'array',
-          elemType: v.getUint32(p, true),
-          indexType: v.getUint32(p + 4, true),
-          nelems: v.getUint32(p + 8, true),
-        };
+        return { id, name, kind: 'array', elemType: v.getUint32(p, true), indexType: v.getUint32(p + 4, true), nelems: v.getUint32(p + 8, true) };
       case K.struct:
-      case K.union: {
-        const members: BtfMember[] = new Array<BtfMember>(vlen);
-        for (let i = 0; i < vlen; i++) {
-          const m = p + i * 12;
-          const mName = v.getUint32(m, true);
-          const raw = v.getUint32(m + 8, true);
-          members[i] = {
-            name: mName === 0 ? '' : this.str(mName),
-            typeId: v.getUint32(m + 4, true),
-            bitOffset: kflag ? raw & 0xffffff : raw,
-            bitSize: kflag ? raw >>> 24 : 0,
-          };
-        }
-        return { id, name, kind: kind === K.struct ? 'struct' : 'union', size: sizeOrType, members };
-      }
-      case K.enum: {
-        const values = new Array<{ name: string; value: number }>(vlen);
-        for (let i = 0; i < vlen; i++) {
-          const e = p + i * 8;
-          const eName = v.getUint32(e, true);
-          values[i] = {
-            name: eName === 0 ? '' : this.str(eName),
-            value: kflag ? v.getInt32(e + 4, true) : v.getUint32(e + 4, true),
-          };
-        }
-        return { id, name, kind: 'enum', size: sizeOrType, signed: kflag, values };
-      }
-      case K.enum64: {
-        const values = new Array<{ name: string; value: bigint }>(vlen);
-        for (let i = 0; i < vlen; i++) {
-          const e = p + i * 12;
-          const eName = v.getUint32(e, true);
-          const u = (BigInt(v.getUint32(e + 8, true)) << 32n) | BigInt(v.getUint32(e + 4, true));
-          values[i] = { name: eName === 0 ? '' : this.str(eName), value: kflag ? BigInt.asIntN(64, u) : u };
-        }
-        return { id, name, kind: 'enum64', size: sizeOrType, signed: kflag, values };
-      }
+      case K.union:
+        return { id, name, kind: kind === K.struct ? 'struct' : 'union', size: sizeOrType, members: this.decodeMembers(p, vlen, kflag) };
+      case K.enum:
+        return { id, name, kind: 'enum', size: sizeOrType, signed: kflag, values: this.decodeEnum(p, vlen, kflag) };
+      case K.enum64:
+        return { id, name, kind: 'enum64', size: sizeOrType, signed: kflag, values: this.decodeEnum64(p, vlen, kflag) };
       case K.fwd:
         return { id, name, kind: 'fwd', fwdKind: kflag ? 'union' : 'struct' };
       case K.func:
         return { id, name, kind: 'func', type: sizeOrType, linkage: linkage(vlen) };
-      case K.func_proto: {
-        const params: BtfParam[] = [];
-        let variadic = false;
-        for (let i = 0; i < vlen; i++) {
-          const q = p + i * 8;
-          const pName = v.getUint32(q, true);
-          const pType = v.getUint32(q + 4, true);
-          if (i === vlen - 1 && pName === 0 && pType === 0) {
-            variadic = true;
-            break;
-          }
-          params.push({ name: pName === 0 ? '' : this.str(pName), typeId: pType });
-        }
-        return { id, name, kind: 'func_proto', returnType: sizeOrType, params, variadic };
-      }
+      case K.func_proto:
+        return this.decodeProto(id, name, sizeOrType, p, vlen);
       case K.var:
         return { id, name, kind: 'var', type: sizeOrType, linkage: linkage(v.getUint32(p, true)) };
-      case K.datasec: {
-        const vars = new Array<BtfVarSecinfo>(vlen);
-        for (let i = 0; i < vlen; i++) {
-          const s = p + i * 12;
-          vars[i] = {
-            typeId: v.getUint32(s, true),
-            offset: v.getUint32(s + 4, true),
-            size: v.getUint32(s + 8, true),
-          };
-        }
-        return { id, name, kind: 'datasec', size: sizeOrType, vars };
-      }
+      case K.datasec:
+        return { id, name, kind: 'datasec', size: sizeOrType, vars: this.decodeSecinfo(p, vlen) };
       case K.float:
         return { id, name, kind: 'float', size: sizeOrType };
       case K.decl_tag:
@@ -804,6 +730,84 @@ export class Btf {
         // Unreachable: parseBtf rejects unknown kinds.
         throw new BtfError(`type ${id} has unknown kind ${kind}`);
     }
+  }
+
+  /** INT: the encoding word after the header. */
+  private decodeInt(id: number, name: string, size: number, e: number): BtfType {
+    const enc = (e >>> 24) & 0x0f;
+    return { id, name, kind: 'int', size, bits: e & 0xff, bitOffset: (e >>> 16) & 0xff, signed: (enc & 1) !== 0, char: (enc & 2) !== 0, bool: (enc & 4) !== 0 };
+  }
+
+  /** STRUCT/UNION members: {name, type, offset}; with kind_flag the offset holds bitfield size << 24 | bit offset. */
+  private decodeMembers(p: number, vlen: number, kflag: boolean): BtfMember[] {
+    const v = this.view;
+    const members: BtfMember[] = new Array<BtfMember>(vlen);
+    for (let i = 0; i < vlen; i++) {
+      const m = p + i * 12;
+      const mName = v.getUint32(m, true);
+      const raw = v.getUint32(m + 8, true);
+      members[i] = {
+        name: mName === 0 ? '' : this.str(mName),
+        typeId: v.getUint32(m + 4, true),
+        bitOffset: kflag ? raw & 0xffffff : raw,
+        bitSize: kflag ? raw >>> 24 : 0,
+      };
+    }
+    return members;
+  }
+
+  /** ENUM values {name, value}; kind_flag: signed. */
+  private decodeEnum(p: number, vlen: number, kflag: boolean): { name: string; value: number }[] {
+    const v = this.view;
+    const values = new Array<{ name: string; value: number }>(vlen);
+    for (let i = 0; i < vlen; i++) {
+      const e = p + i * 8;
+      const eName = v.getUint32(e, true);
+      values[i] = { name: eName === 0 ? '' : this.str(eName), value: kflag ? v.getInt32(e + 4, true) : v.getUint32(e + 4, true) };
+    }
+    return values;
+  }
+
+  /** ENUM64 values {name, lo32, hi32}; kind_flag: signed. */
+  private decodeEnum64(p: number, vlen: number, kflag: boolean): { name: string; value: bigint }[] {
+    const v = this.view;
+    const values = new Array<{ name: string; value: bigint }>(vlen);
+    for (let i = 0; i < vlen; i++) {
+      const e = p + i * 12;
+      const eName = v.getUint32(e, true);
+      const u = (BigInt(v.getUint32(e + 8, true)) << 32n) | BigInt(v.getUint32(e + 4, true));
+      values[i] = { name: eName === 0 ? '' : this.str(eName), value: kflag ? BigInt.asIntN(64, u) : u };
+    }
+    return values;
+  }
+
+  /** FUNC_PROTO parameters {name, type}; a last {0, 0} means variadic. */
+  private decodeProto(id: number, name: string, returnType: number, p: number, vlen: number): BtfType {
+    const v = this.view;
+    const params: BtfParam[] = [];
+    let variadic = false;
+    for (let i = 0; i < vlen; i++) {
+      const q = p + i * 8;
+      const pName = v.getUint32(q, true);
+      const pType = v.getUint32(q + 4, true);
+      if (i === vlen - 1 && pName === 0 && pType === 0) {
+        variadic = true;
+        break;
+      }
+      params.push({ name: pName === 0 ? '' : this.str(pName), typeId: pType });
+    }
+    return { id, name, kind: 'func_proto', returnType, params, variadic };
+  }
+
+  /** DATASEC variables {type, offset, size}. */
+  private decodeSecinfo(p: number, vlen: number): BtfVarSecinfo[] {
+    const v = this.view;
+    const vars = new Array<BtfVarSecinfo>(vlen);
+    for (let i = 0; i < vlen; i++) {
+      const s = p + i * 12;
+      vars[i] = { typeId: v.getUint32(s, true), offset: v.getUint32(s + 4, true), size: v.getUint32(s + 8, true) };
+    }
+    return vars;
   }
 
   private flatten(t: BtfComposite, baseBits: number, out: StructMember[], depth: number): void {

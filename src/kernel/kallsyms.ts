@@ -125,6 +125,40 @@ export class Kallsyms {
   }
 }
 
+/** The value of the hex digits in line[start, end) (at most 8: 32 bits), or -1 when one is not hex. */
+function hexValue(line: string, start: number, end: number): number {
+  let v = 0;
+  for (let j = start; j < end; j++) {
+    const c = line.charCodeAt(j);
+    const lc = c | 0x20;
+    if (c >= 0x30 && c <= 0x39) v = v * 16 + (c - 0x30);
+    else if (lc >= 0x61 && lc <= 0x66) v = v * 16 + (lc - 0x57);
+    else return -1;
+  }
+  return v;
+}
+
+/** Module names met so far; index 0 is vmlinux. */
+class ModuleTable {
+  readonly names: (string | undefined)[] = [undefined];
+  private readonly ids = new Map<string, number>();
+
+  /** The index of the "[module]" field after the tab at `sep` (0: not a module field). */
+  indexOf(line: string, sep: number): number {
+    const field = line.slice(sep + 1).trim();
+    if (field.length <= 2 || !field.startsWith('[') || !field.endsWith(']')) return 0;
+    const module = field.slice(1, -1);
+    let mi = this.ids.get(module) ?? 0;
+    if (mi === 0) {
+      mi = this.names.length;
+      if (mi > 0xffff) throw new Error('kallsyms: more than 65535 modules');
+      this.names.push(module);
+      this.ids.set(module, mi);
+    }
+    return mi;
+  }
+}
+
 /**
  * Parses /proc/kallsyms text ("ffffffff81000000 T _text", optionally followed by
  * "\t[module]"). Keeps t/T/w/W symbols; skips malformed lines.
@@ -136,8 +170,7 @@ export function parseKallsyms(text: string): Kallsyms {
   const lo = new Uint32Array(max);
   const mods = new Uint16Array(max);
   const names: string[] = [];
-  const modules: (string | undefined)[] = [undefined];
-  const moduleIds = new Map<string, number>();
+  const modules = new ModuleTable();
   let count = 0;
   let sorted = true;
   let prevHi = 0;
@@ -149,53 +182,37 @@ export function parseKallsyms(text: string): Kallsyms {
     // "<hex address> <type> <name>[\t[module]]"
     const sp = line.indexOf(' ');
     if (sp <= 0 || sp > 16 || line.charCodeAt(sp + 2) !== 0x20 || !isTextType(line.charCodeAt(sp + 1))) continue;
+    // the address in two 32-bit halves
     const split = sp > 8 ? sp - 8 : 0;
-    let h = 0;
-    let l = 0;
-    let ok = true;
-    for (let j = 0; j < sp; j++) {
-      const c = line.charCodeAt(j);
-      const lc = c | 0x20;
-      let d: number;
-      if (c >= 0x30 && c <= 0x39) d = c - 0x30;
-      else if (lc >= 0x61 && lc <= 0x66) d = lc - 0x57;
-      else {
-        ok = false;
-        break;
-      }
-      if (j < split) h = h * 16 + d;
-      else l = l * 16 + d;
-    }
-    if (!ok) continue;
+    const h = hexValue(line, 0, split);
+    const l = hexValue(line, split, sp);
+    if (h < 0 || l < 0) continue;
     const sep = line.indexOf('\t', sp + 3);
     const name = sep < 0 ? line.slice(sp + 3) : line.slice(sp + 3, sep);
     if (name.length === 0 || name.includes(' ')) continue;
-    let mi = 0;
-    if (sep >= 0) {
-      const field = line.slice(sep + 1).trim();
-      if (field.length > 2 && field.startsWith('[') && field.endsWith(']')) {
-        const module = field.slice(1, -1);
-        mi = moduleIds.get(module) ?? 0;
-        if (mi === 0) {
-          mi = modules.length;
-          if (mi > 0xffff) throw new Error('kallsyms: more than 65535 modules');
-          modules.push(module);
-          moduleIds.set(module, mi);
-        }
-      }
-    }
-    hi[count] = h;
-    lo[count] = l;
-    mods[count] = mi;
-    names.push(name);
     if (h < prevHi || (h === prevHi && l < prevLo)) sorted = false;
     prevHi = h;
     prevLo = l;
+    hi[count] = h;
+    lo[count] = l;
+    mods[count] = sep < 0 ? 0 : modules.indexOf(line, sep);
+    names.push(name);
     count++;
   }
 
-  if (sorted) return new Kallsyms(hi.slice(0, count), lo.slice(0, count), names, mods.slice(0, count), modules);
+  if (sorted) return new Kallsyms(hi.slice(0, count), lo.slice(0, count), names, mods.slice(0, count), modules.names);
+  return sortedByAddress(hi, lo, mods, names, count, modules.names);
+}
 
+/** The symbols in address order (stable: aliases keep their listed order). */
+function sortedByAddress(
+  hi: Uint32Array,
+  lo: Uint32Array,
+  mods: Uint16Array,
+  names: readonly string[],
+  count: number,
+  modules: readonly (string | undefined)[],
+): Kallsyms {
   const order = new Uint32Array(count);
   for (let i = 0; i < count; i++) order[i] = i;
   order.sort((x, y) => hi[x]! - hi[y]! || lo[x]! - lo[y]! || x - y);

@@ -5,7 +5,7 @@
  * event; this turns such an event into its `nf` step. Pure.
  */
 import type { RawEvent } from '../engine/event.js';
-import type { NfJson, NfVerdictName } from './nft/trace.js';
+import type { NfJson, NfVerdictName } from './model.js';
 import { HOOK_CHAIN, NF_INET_HOOKS } from './legacy/observers.js';
 
 /** NF_DROP .. NF_REPEAT, the low byte of a hook verdict (the rest carries an errno or queue number). */

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { icmpCodeOf, tupleOfPacket } from './events.js';
-import { parseTraceLine } from './nft/trace.js';
-import type { NftTracePacket } from './nft/trace.js';
+import { parseTraceLine } from './nft/parse.js';
+import type { NftTracePacket } from './model.js';
 
 test('tupleOfPacket: ICMP type and code from the names nft prints', () => {
   const unreach: NftTracePacket = { family: 4, saddr: '10.0.0.254', daddr: '10.0.0.1', l4proto: 'icmp', icmpType: 'destination-unreachable', icmpCode: 'admin-prohibited' };

@@ -5,9 +5,10 @@
  */
 import type { RawEvent, RawTuple } from '../engine/event.js';
 import { EV_HAS_TUPLE } from '../engine/event.js';
-import type { NfTrace, NftTracePacket } from './nft/trace.js';
-import { nfJson } from './nft/trace.js';
-import { ETH_P_IP, ETH_P_IPV6, parseAddr } from '../output/tuple.js';
+import type { NfTrace, NftTracePacket } from './model.js';
+import { nfJson } from './nft/path.js';
+import { parseAddr } from '../shared/addr.js';
+import { ETH_P_IP, ETH_P_IPV6 } from '../output/tuple.js';
 
 const L4: Readonly<Record<string, number>> = { tcp: 6, udp: 17, icmp: 1, icmpv6: 58, sctp: 132, gre: 47, esp: 50 };
 const ICMP_TYPES: Readonly<Record<string, [number, number]>> = {

@@ -1,8 +1,8 @@
 /**
- * Names for the numbers in an event. The pure core formats events through this
- * interface; src/os builds the real one from BTF, /proc/kallsyms and /run/netns.
+ * Names for the numbers in an event. The formatters work through this interface;
+ * io/resolver.ts builds the real one from the probe catalogue, BTF, /proc/kallsyms and /run/netns.
  */
-import type { InfoField } from './format.js';
+import type { ProbeField } from '../engine/catalog.js';
 
 export interface Resolver {
   /** Probe name for a probe id ("ip_rcv", "kfree_skb", ...). */
@@ -15,6 +15,6 @@ export interface Resolver {
   netnsName(inode: number): string | undefined;
   /** Converts a CLOCK_MONOTONIC timestamp (ns) to Unix epoch nanoseconds. */
   wallClockNs(monoNs: bigint): bigint;
-  /** Extra fields of a probe id that the static table does not know (function returns). */
-  probeFields?(id: number): readonly InfoField[] | undefined;
+  /** What the probe's extra values mean (probes.json "info"; function returns: "returnInfo"); undefined or [] when none. */
+  probeFields(id: number): readonly ProbeField[] | undefined;
 }

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RawEvent } from '../engine/event.js';
 import { ROUTE_PROBES, routeOf } from './route.js';
-import { makeJsonFormatter, makeTextFormatter } from '../output/format.js';
+import { makeJsonFormatter, makeTextFormatter } from '../output/index.js';
+import { catalogFields } from '../../test/helpers/formatting.js';
 import type { Resolver } from '../output/resolver.js';
 
 function lookup(table: number, err: number, ifname = 'eth0', gw?: number[]): RawEvent {
@@ -88,6 +89,7 @@ test('an IPv6 lookup prints its route in text and JSON like an IPv4 one', () => 
   const names: Record<number, string> = { 9: 'fib_table_lookup', 17: 'fib6_table_lookup' };
   const resolver: Resolver = {
     probeName: (id) => names[id] ?? `probe${id}`,
+    probeFields: (id) => catalogFields(names[id]),
     dropReason: String,
     symbol: (a) => '0x' + a.toString(16),
     netnsName: () => undefined,

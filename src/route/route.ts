@@ -13,7 +13,7 @@
  * table (as for -EAGAIN in IPv4), so it comes as err -11 with no type: "no-match".
  */
 import type { RawEvent } from '../engine/event.js';
-import { formatAddr } from '../output/tuple.js';
+import { formatAddr } from '../shared/addr.js';
 
 export interface Route {
   /** routing table id (254 main, 255 local, ...) */

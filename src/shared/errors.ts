@@ -29,10 +29,24 @@ export class EnvironmentError extends PktpathError {
   readonly exitCode = 3;
 }
 
-/** The kernel refused: BPF load or attach failures (exit 4). */
+/** The loader's phases, in order (src/engine/io/loader.ts). */
+export type LoadPhase = 'open' | 'select' | 'configure' | 'load' | 'attach' | 'ring';
+
+/**
+ * The kernel refused: BPF load or attach failures (exit 4). `phase` and `probe` say where
+ * (for example phase 'load', probe 'fentry_skb_1'), when the loader knows.
+ */
 export class KernelError extends PktpathError {
   override readonly name = 'KernelError';
   readonly exitCode = 4;
+  readonly phase?: LoadPhase;
+  readonly probe?: string;
+
+  constructor(message: string, options?: { cause?: unknown; phase?: LoadPhase; probe?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    if (options?.phase) this.phase = options.phase;
+    if (options?.probe) this.probe = options.probe;
+  }
 }
 
 /** Exit code for any thrown value: the error's own for PktpathErrors, 1 otherwise. */

@@ -115,7 +115,14 @@ for (const c of CASES) {
     assertPing(res, dump);
 
     const nomatch = res.runs.nomatch!;
-    assert.deepEqual(nomatch.result.events, [], `a filter that matches nothing printed events:\n${describeEvents(nomatch.result.events)}`);
+    const ctl = res.control!;
+    const ndump = `:\n${describeEvents(nomatch.result.events)}\nstderr:\n${nomatch.result.stderr.slice(-1500)}\nnotes: ${nomatch.notes}`;
+    assert.ok(
+      nomatch.result.events.some((ev) => ev.probe === 'ip_rcv' && ev.netns === res.server.inode && ev.tuple?.icmp_type === 8 && ev.tuple.daddr === ctl),
+      `-H ${ctl}: the control ping should be seen at ip_rcv in the server${ndump}`,
+    );
+    const other = nomatch.result.events.filter((ev) => ev.tuple?.saddr !== ctl && ev.tuple?.daddr !== ctl);
+    assert.deepEqual(other, [], `-H ${ctl} printed events of the traffic it excludes${ndump}`);
 
     if (c.keep) {
       const keep = res.runs.keep!;

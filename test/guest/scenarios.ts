@@ -6,13 +6,14 @@
  *
  * One trace (filter: the server address, the default function set) covers three
  * scenarios in turn: TCP to a closed port, an iptables OUTPUT DROP in the client, and a
- * ping. A second trace checks that a filter matching nothing prints nothing. With
+ * ping. A second trace checks that a filter prints nothing of traffic it excludes, next to a
+ * control flow it matches. With
  * --keep-dnat a third follows a DNAT'd connection with --keep.
  */
 import { writeFileSync } from 'node:fs';
 import { kernelRelease } from '../../src/kernel/io/kernel.js';
-import { createTopology, spawnTrace, UNUSED_V4 } from '../helpers/netns.js';
-import { CLOSED_PORT, DNAT_REAL_PORT, DNAT_VIP_HOST, DNAT_VIP_PORT, DROP_PORT } from './constants.js';
+import { createTopology, ping, spawnTrace } from '../helpers/netns.js';
+import { CLOSED_PORT, CONTROL_HOST, DNAT_REAL_PORT, DNAT_VIP_HOST, DNAT_VIP_PORT, DROP_PORT } from './constants.js';
 import type { GuestResults } from './constants.js';
 
 
@@ -50,16 +51,21 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 1000));
       results.runs.main = { args, readyMs, result: await trace.stop(STOP_MS), notes };
     }
-    // 2. a filter that matches nothing, while the same traffic flows
+    // 2. a filter that matches none of the same traffic, and one control flow it does match
+    //    (a second address of the server's): the control proves the probes were running
     {
-      const args = ['--backend', backend, '-H', UNUSED_V4, '--func', '^(ip_rcv|tcp_v4_rcv|__dev_queue_xmit|ip_output)$'];
+      const control = server.replace(/\.\d+$/, `.${CONTROL_HOST}`);
+      results.control = control;
+      await topo.exec(topo.server, ['ip', 'addr', 'add', `${control}/24`, 'dev', topo.server.ifname]);
+      const args = ['--backend', backend, '-H', control, '--func', '^(ip_rcv|tcp_v4_rcv|__dev_queue_xmit|ip_output)$'];
       const t0 = Date.now();
       const trace = await spawnTrace(args, { readyTimeoutMs: READY_MS });
       const readyMs = Date.now() - t0;
       await topo.connect(topo.client, server, CLOSED_PORT, 5000);
       await topo.ping(topo.client, server, { count: 1, waitS: 2 });
+      const p = await ping(topo.client.ns, control, { count: 1, waitS: 2 });
       await new Promise((r) => setTimeout(r, 500));
-      results.runs.nomatch = { args, readyMs, result: await trace.stop(STOP_MS), notes: [] };
+      results.runs.nomatch = { args, readyMs, result: await trace.stop(STOP_MS), notes: [`control ping: ${p.received}/${p.sent}`] };
     }
     // 3. --keep through DNAT: the filter names the virtual address, the packet leaves for the real one
     if (flags.includes('--keep-dnat')) {

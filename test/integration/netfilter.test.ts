@@ -22,6 +22,8 @@
  *   (8) --route: route.type follows the route found: "local" for local delivery, not for a
  *       remote address
  *   (9) namespaces created and iptables-legacy rules loaded after the trace started
+ *  (10) Ctrl-C as a terminal sends it (SIGINT to the process group) right after a burst of
+ *       nft and iptables-legacy drops: every DROP step printed, as many as the rules counted
  *
  * Namespaces are pp-nf<tag>-<pid>-<n>-cli|srv|rtr. All addresses are in 10.199.X.0/24
  * with X in 200..209, taken with allocateSubnet of test/helpers/netns.ts (its lock files), so
@@ -33,7 +35,7 @@
 import { describe, test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +48,7 @@ import {
   exec,
   ipSync,
   netnsInode,
+  PKTPATH_BIN,
   reclaimStaleNetns,
   recordNamespaces,
   releaseSubnet,
@@ -735,7 +738,7 @@ async function cleanupCase(t: TestContext): Promise<void> {
 
     const assertClean = async (when: string): Promise<void> => {
       for (const ns of namespaces) {
-        assert.deepEqual(await pktpathTables(ns), [], `${when}: pktpath tables left in ${ns}`);
+        assert.deepEqual(await pktpathTables(ns), [], `${when}: pktpath tables left in ${ns} (this test's runs: ${pids.join(', ')})`);
         const now = await rulesOf(ns);
         const was = before.get(ns)!;
         assert.equal(now.ipt, was.ipt, `${when}: iptables-save changed in ${ns}`);
@@ -936,6 +939,79 @@ async function routeLocal(t: TestContext): Promise<void> {
   });
 }
 
+// ------------------------------------------------------------------ (10) Ctrl-C right after a burst
+
+/*
+ * A terminal's Ctrl-C goes to the whole foreground process group. Right after a burst of
+ * UDP packets dropped by an nft rule and by an iptables-legacy rule, the run (a process
+ * group of its own, as a shell makes it) gets SIGINT there: it must print the netfilter
+ * DROP step of every drop, as many as the rules counted, then its summary, and exit 0.
+ */
+
+/** Sends `count` UDP datagrams from `ns` as fast as it can, every fourth to `legacyPort`, the others to `nftPort`. */
+async function udpBurst(ns: string, dst: string, count: number, nftPort: number, legacyPort: number): Promise<void> {
+  const py = [
+    'import socket',
+    's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+    `for i in range(${count}):`,
+    '    try:',
+    `        s.sendto(b"x", ("${dst}", ${legacyPort} if i % 4 == 0 else ${nftPort}))`,
+    '    except PermissionError:',
+    '        pass  # dropped on output',
+  ].join('\n');
+  await exec(ns, ['python3', '-c', py], { timeoutMs: 20_000 });
+}
+
+/** `pktpath trace --json args` leading a process group of its own; SIGINT goes to the group. */
+async function groupTrace(args: readonly string[]): Promise<{ interrupt(): Promise<{ code: number | null; stdout: string; stderr: string }> }> {
+  const child = spawn(PKTPATH_BIN, ['trace', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const kill = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  closed.finally(() => clearTimeout(kill)).catch(() => undefined);
+  const up = await until(() => /\bready\b/.test(stderr) || child.exitCode !== null, 30_000);
+  assert.ok(up && child.exitCode === null, `pktpath trace ${args.join(' ')}: not ready:\n${stderr}`);
+  return {
+    async interrupt() {
+      process.kill(-child.pid!, 'SIGINT'); // as the terminal does: pktpath and every child still in its group
+      return { code: await closed, stdout, stderr };
+    },
+  };
+}
+
+async function ctrlCAfterBurst(t: TestContext): Promise<void> {
+  if (!ready(t, 'legacy', { commands: [...NEEDS.commands, 'iptables-legacy-save', 'python3'] })) return;
+  await withLab('ctrlc', makePair, async ({ cli, srv }) => {
+    const [nftPort, legacyPort, burst] = [freshPort(), freshPort(), 400];
+    // priority 10: after the legacy filter table (0) and the observer that follows it (+1)
+    await nftApply(cli.ns, userChain('out', 'type filter hook output priority 10', [`udp dport ${nftPort} counter drop`]));
+    await exec(cli.ns, ['iptables-legacy', '-A', 'OUTPUT', '-p', 'udp', '--dport', String(legacyPort), '-j', 'DROP']);
+    const run = await groupTrace(['--iptable', '-N', cli.ns, '-H', srv.v4, '--proto', 'udp']);
+    await udpBurst(cli.ns, srv.v4, burst, nftPort, legacyPort);
+    const res = await run.interrupt();
+    const events = res.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as TraceEvent);
+    const summary = /pktpath: (\d+) events, (\d+) lost/.exec(res.stderr);
+    assert.equal(res.code, 0, `exit code after SIGINT\n${res.stderr}`);
+    assert.ok(summary, `the summary line\n${res.stderr}`);
+    assert.equal(summary[2], '0', 'no event lost on the ring (else the counts below cannot match)');
+    // positive control: the rules counted the burst
+    const nftCount = Number(/counter packets (\d+)/.exec((await exec(cli.ns, ['nft', 'list', 'table', 'inet', USER_TABLE])).stdout)?.[1]);
+    const legacySave = (await exec(cli.ns, ['iptables-legacy-save', '-c', '-t', 'filter'])).stdout;
+    const legacyCount = Number(new RegExp(`^\\[(\\d+):\\d+\\] -A OUTPUT .*--dport ${legacyPort} .*-j DROP$`, 'm').exec(legacySave)?.[1]);
+    assert.deepEqual([nftCount, legacyCount], [(burst * 3) / 4, burst / 4], 'the rules counted every packet of the burst');
+    const steps = (table: string, port: number): number =>
+      events.filter((ev) => nfOf(ev)?.verdict === 'DROP' && nfOf(ev)?.table === table && ev.tuple?.dport === port).length;
+    assert.deepEqual(
+      { nft: steps(USER_TABLE, nftPort), legacy: steps('filter', legacyPort) },
+      { nft: nftCount, legacy: legacyCount },
+      `every drop's netfilter step printed before the exit\n${res.stderr}`,
+    );
+  });
+}
+
 // ------------------------------------------------------------------ tests
 
 describe('pktpath trace --iptable / --route (integration)', () => {
@@ -961,4 +1037,7 @@ describe('pktpath trace --iptable / --route (integration)', () => {
   test('(7) two runs at once: each prints only the netfilter paths its own filter matched', { timeout: TEST_TIMEOUT }, (t) => concurrentRuns(t));
   test('(8) --route: route.type follows the route found (local delivery is "local", a remote address is not)', { timeout: TEST_TIMEOUT }, (t) => routeLocal(t));
   test('(9) namespaces and iptables-legacy rules that appear during the run are picked up', { timeout: TEST_TIMEOUT }, (t) => lateArrivals(t));
+  test('(10) Ctrl-C (SIGINT to the process group) right after a burst: every nft and iptables-legacy DROP step printed, then the summary', { timeout: TEST_TIMEOUT }, (t) =>
+    ctrlCAfterBurst(t),
+  );
 });

@@ -2,7 +2,7 @@
  * Integration tests of `pktpath trace --json` against real traffic between two network
  * namespaces (test/helpers/netns.ts). They reproduce the original tool's investigations:
  * a reset from a closed port, a SYN dropped by netfilter, a ping that must go through
- * cleanly, and filters that must match nothing.
+ * cleanly, and filters that must match nothing of the traffic they exclude.
  *
  * Needs root, a kernel with BTF, and a built CLI (bin/pktpath, build/pktpath.bpf.o);
  * otherwise every test is skipped with the reason.
@@ -13,8 +13,8 @@ import { readFileSync } from 'node:fs';
 import {
   RECEIVE_PROBES,
   TRANSMIT_PROBES,
-  UNUSED_V4,
   describeEvents,
+  ping,
   requireRoot,
   runCli,
   spawnTrace,
@@ -221,27 +221,59 @@ describe('pktpath trace (integration)', () => {
   });
 
   // ---------------------------------------------------------------- (d)
-  test('(d) filters that match nothing print nothing', { timeout: TEST_TIMEOUT }, async (t) => {
+  /*
+   * Each filter runs over traffic it excludes and over one control flow it matches, in the
+   * same trace: the control proves the probes were attached and running, so "nothing of the
+   * excluded traffic" cannot come from a trace that saw nothing at all.
+   */
+  test('(d) filters print nothing of the traffic they exclude, and do show a matching control flow', { timeout: TEST_TIMEOUT }, async (t) => {
     if (!requireRoot(t)) return;
     await withTopology(
       async (topo) => {
         const server = topo.server.v4;
-        const traffic = async (): Promise<void> => {
+        const excluded = async (): Promise<void> => {
           const p = await topo.ping(topo.client, server, { count: 2, intervalS: 0.2, waitS: 1 });
           assert.equal(p.received, 2, `ping should work: ${p.stdout} ${p.stderr}`);
           await topo.ping(topo.server, topo.client.v4, { count: 1, waitS: 1 });
           await topo.connect(topo.client, server, freshPort(), 1000);
-          await sleep(SETTLE_MS);
         };
+        const involves = (ev: TraceEvent, addr: string, port?: number): boolean =>
+          !!ev.tuple && (ev.tuple.saddr === addr || ev.tuple.daddr === addr) && (port === undefined || ev.tuple.sport === port || ev.tuple.dport === port);
 
-        const byAddr = await traced(['-H', UNUSED_V4], traffic);
+        // -H: the control is a second address of the server's, in this topology's subnet
+        const ctlAddr = server.replace(/\.\d+$/, '.3');
+        await topo.exec(topo.server, ['ip', 'addr', 'add', `${ctlAddr}/24`, 'dev', topo.server.ifname]);
+        const byAddr = await traced(['-H', ctlAddr], async (trace) => {
+          await excluded();
+          const p = await ping(topo.client.ns, ctlAddr, { count: 1, waitS: 1 });
+          assert.equal(p.received, 1, `control ping to ${ctlAddr}: ${p.stdout} ${p.stderr}`);
+          await trace.waitFor((ev) => ev.tuple?.icmp_type === 0 && ev.tuple.saddr === ctlAddr, EXPECT_MS);
+          await sleep(SETTLE_MS);
+        });
         assertCleanRun(byAddr);
-        assert.deepEqual(byAddr.events, [], `-H ${UNUSED_V4} should match nothing:\n${describeEvents(byAddr.events)}`);
+        const addrDump = `:\n${describeEvents(byAddr.events)}\nstderr:\n${byAddr.stderr}`;
+        assert.ok(
+          byAddr.events.some((ev) => ev.netns === topo.server.inode && RECEIVE_PROBES.has(ev.probe) && ev.tuple?.icmp_type === 8 && ev.tuple.daddr === ctlAddr),
+          `-H ${ctlAddr}: the control ping should arrive in the server netns${addrDump}`,
+        );
+        assert.deepEqual(byAddr.events.filter((ev) => !involves(ev, ctlAddr)), [], `-H ${ctlAddr} should match nothing of the other traffic${addrDump}`);
 
-        const unusedPort = freshPort();
-        const byPort = await traced(['-H', server, '-P', String(unusedPort), '--proto', 'tcp'], traffic);
+        // -P: the control is a connection to one more closed port
+        const ctlPort = freshPort();
+        const byPort = await traced(['-H', server, '-P', String(ctlPort), '--proto', 'tcp'], async (trace) => {
+          await excluded();
+          const c = await topo.connect(topo.client, server, ctlPort, 2000);
+          assert.equal(c.outcome, 'refused', `control connect to the closed port ${ctlPort}: ${c.outcome} ${c.detail}`);
+          await trace.waitFor((ev) => ev.probe === 'kfree_skb' && ev.drop_reason === 'NO_SOCKET', EXPECT_MS);
+          await sleep(SETTLE_MS);
+        });
         assertCleanRun(byPort);
-        assert.deepEqual(byPort.events, [], `-P ${unusedPort} should match nothing:\n${describeEvents(byPort.events)}`);
+        const portDump = `:\n${describeEvents(byPort.events)}\nstderr:\n${byPort.stderr}`;
+        assert.ok(
+          byPort.events.some((ev) => ev.probe === 'kfree_skb' && ev.drop_reason === 'NO_SOCKET' && isSynTo(ev, topo.client.v4, server, ctlPort)),
+          `-P ${ctlPort}: the control SYN should be seen dropped NO_SOCKET${portDump}`,
+        );
+        assert.deepEqual(byPort.events.filter((ev) => !involves(ev, server, ctlPort)), [], `-P ${ctlPort} should match nothing of the other traffic${portDump}`);
       },
       { tag: 'nomatch' },
     );

@@ -39,6 +39,7 @@ export interface Native {
   setMapInitialValue(h: ObjHandle, map: string, value: Uint8Array): void;
   setMaxEntries(h: ObjHandle, map: string, n: number): void;
   load(h: ObjHandle): void;
+  /** Attaches a loaded program the way its section says; returns the link's id (for detach). */
   attach(h: ObjHandle, prog: string): number;
   attachKprobeMulti(h: ObjHandle, prog: string, syms: string[], retprobe: boolean): number;
   attachKprobe(h: ObjHandle, prog: string, func: string, retprobe: boolean): number;
@@ -53,8 +54,17 @@ export interface Native {
   attachNetfilter(h: ObjHandle, prog: string, pf: number, hook: number, priority: number, netnsPath: string | null): number;
   /** The first 64 KiB of a file as seen from the network namespace at `netnsPath` (null: this one). */
   readInNetns(netnsPath: string | null, file: string): string;
-  detachAll(h: ObjHandle): void;
+  /** Destroys these links (ids from the attach calls), several at a time; ids already gone are ignored. */
+  detach(h: ObjHandle, links: readonly number[]): void;
+  /** Destroys every link (several at a time) and frees the object; idempotent. */
   close(h: ObjHandle): void;
+  /**
+   * close() on a worker thread: the event loop keeps running while the links detach
+   * (fentry trampolines take long). The handle is unusable from the call on.
+   */
+  closeAsync(h: ObjHandle): Promise<void>;
+  /** How many threads detach links at once (1: one after another); default 16. */
+  setDetachThreads(n: number): void;
   mapFd(h: ObjHandle, map: string): number;
   progFd(h: ObjHandle, prog: string): number;
   mapLookup(fd: number, key: Uint8Array, valueSize: number): ArrayBuffer | null;

@@ -10,7 +10,7 @@ import type { DefaultEntry, ModuleBtf, Skipped } from '../funcs.js';
 import { btfModules, kernelBtf, moduleBtf } from '../../kernel/io/kernel.js';
 import { ROOT } from '../../shared/io/paths.js';
 import { traceableFunctions } from './traceable.js';
-import type { FuncBackend, FuncTarget, FunctionPlan } from '../../engine/io/loader.js';
+import type { FuncBackend, FuncTarget, FunctionPlan } from '../../engine/backends.js';
 
 export interface FunctionChoice {
   readonly all: boolean;

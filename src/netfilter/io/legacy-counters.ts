@@ -14,13 +14,11 @@
  * `filter`). Read-only: no rule, counter or table is ever changed.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { EnvironmentError, UsageError } from '../../shared/errors.js';
+import { EnvironmentError } from '../../shared/errors.js';
 import { describeCandidate, diffCounted, hasRules, isAcceptCandidate, isDropCandidate, parseIptablesSave } from '../legacy/iptsave.js';
 import type { DropCandidate, IptTable } from '../legacy/iptsave.js';
-import type { NfHook } from '../nft/trace.js';
-import { NETNS_RUN_DIR } from '../../kernel/io/netns.js';
+import type { NfHook } from '../model.js';
+import { interrupted, nsArgv, requireNamedNetns } from './exec.js';
 
 export type { DropCandidate, IptTable } from '../legacy/iptsave.js';
 
@@ -59,13 +57,6 @@ export interface LegacySnapshot {
   endNs: bigint;
 }
 
-function validNetns(netns: string | null): void {
-  if (netns === null) return;
-  if (!/^[A-Za-z0-9_.-]+$/.test(netns) || netns === '.' || netns === '..' || !existsSync(join(NETNS_RUN_DIR, netns))) {
-    throw new UsageError(`unknown network namespace "${netns}": not a name under ${NETNS_RUN_DIR}`);
-  }
-}
-
 function withSbin(path: string | undefined): string {
   const dirs = (path ?? '/usr/local/bin:/usr/bin:/bin').split(':').filter(Boolean);
   for (const d of ['/usr/local/sbin', '/usr/sbin', '/sbin']) if (!dirs.includes(d)) dirs.push(d);
@@ -94,19 +85,25 @@ const names = (text: string | undefined): string[] =>
     .map((s) => s.trim())
     .filter(Boolean);
 
-/**
- * Snapshot of the legacy rulesets (with counters) in a namespace: a name under
- * /run/netns, or null for pktpath's own. Throws UsageError for an unknown namespace,
- * EnvironmentError when `ip`/`sh` cannot run, Error when a save fails or its output
- * does not parse.
- */
-export function legacySnapshot(netns: string | null): Promise<LegacySnapshot> {
-  validNetns(netns);
-  const [file, argv] = netns === null ? ['sh', ['-c', SCRIPT]] : ['ip', ['netns', 'exec', netns, 'sh', '-c', SCRIPT]];
-  const where = netns === null ? '' : ` in netns ${netns}`;
+/** How the snapshot script ended. */
+interface ScriptRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  stdout: string;
+  /** stderr lines joined with " | " */
+  err: string;
+  startNs: bigint;
+  endNs: bigint;
+}
+
+/** Runs the snapshot script in a namespace (null: ours). Rejects only when the process cannot start. */
+function runScript(netns: string | null): Promise<ScriptRun> {
+  const [file, argv] = nsArgv(netns, ['sh', '-c', SCRIPT]);
   return new Promise((resolve, reject) => {
     const startNs = process.hrtime.bigint();
-    const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH: withSbin(process.env.PATH), LC_ALL: 'C' } });
+    const env = { ...process.env, PATH: withSbin(process.env.PATH), LC_ALL: 'C' };
+    const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'], env, detached: true });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -122,30 +119,47 @@ export function legacySnapshot(netns: string | null): Promise<LegacySnapshot> {
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const endNs = process.hrtime.bigint();
       const err = stderr.trim().split('\n').filter(Boolean).join(' | ');
-      if (timedOut) return reject(new Error(`iptables-legacy-save${where}: no answer after ${SNAPSHOT_TIMEOUT_MS} ms`));
-      if (code === 92) return reject(new EnvironmentError(`reading /proc/net/ip_tables_names${where} needs root`));
-      if (code === 90 || code === 91) {
-        const tool = code === 90 ? 'iptables-legacy-save' : 'ip6tables-legacy-save';
-        return reject(new Error(`${tool} -c${where} failed: ${err || 'no message'}`));
-      }
-      if (code !== 0) return reject(new Error(`snapshot of legacy rules${where} failed (${code ?? signal}): ${err || 'no message'}`));
-      const s = sections(stdout);
-      if (!s.has('end')) return reject(new Error(`snapshot of legacy rules${where}: output cut short`));
-      try {
-        resolve({
-          names: { ipv4: names(s.get('names4')), ipv6: names(s.get('names6')) },
-          ipv4: parseIptablesSave(s.get('save4') ?? ''),
-          ipv6: parseIptablesSave(s.get('save6') ?? ''),
-          startNs,
-          endNs,
-        });
-      } catch (e) {
-        reject(new Error(`legacy rules${where}: ${(e as Error).message}`, { cause: e }));
-      }
+      resolve({ code, signal, timedOut, stdout, err, startNs, endNs: process.hrtime.bigint() });
     });
   });
+}
+
+/** The snapshot a run of the script gives; throws what went wrong (see the exit codes in SCRIPT). */
+function snapshotOf(r: ScriptRun, where: string): LegacySnapshot {
+  if (r.timedOut) throw new Error(`iptables-legacy-save${where}: no answer after ${SNAPSHOT_TIMEOUT_MS} ms`);
+  if (r.code === 92) throw new EnvironmentError(`reading /proc/net/ip_tables_names${where} needs root`);
+  if (r.code === 90 || r.code === 91) {
+    const tool = r.code === 90 ? 'iptables-legacy-save' : 'ip6tables-legacy-save';
+    throw new Error(`${tool} -c${where} failed: ${r.err || 'no message'}`);
+  }
+  if (r.code !== 0) throw new Error(`snapshot of legacy rules${where} failed (${r.code ?? r.signal}): ${r.err || 'no message'}`);
+  const s = sections(r.stdout);
+  if (!s.has('end')) throw new Error(`snapshot of legacy rules${where}: output cut short`);
+  try {
+    return {
+      names: { ipv4: names(s.get('names4')), ipv6: names(s.get('names6')) },
+      ipv4: parseIptablesSave(s.get('save4') ?? ''),
+      ipv6: parseIptablesSave(s.get('save6') ?? ''),
+      startNs: r.startNs,
+      endNs: r.endNs,
+    };
+  } catch (e) {
+    throw new Error(`legacy rules${where}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/**
+ * Snapshot of the legacy rulesets (with counters) in a namespace: a name under
+ * /run/netns, or null for pktpath's own. Throws UsageError for an unknown namespace,
+ * EnvironmentError when `ip`/`sh` cannot run, Error when a save fails or its output
+ * does not parse.
+ */
+export async function legacySnapshot(netns: string | null): Promise<LegacySnapshot> {
+  requireNamedNetns(netns);
+  let r = await runScript(netns);
+  if (interrupted(r.signal)) r = await runScript(netns);
+  return snapshotOf(r, netns === null ? '' : ` in netns ${netns}`);
 }
 
 /** True when the snapshot holds a legacy rule or a non-ACCEPT builtin policy (either family). */

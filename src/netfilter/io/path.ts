@@ -7,28 +7,29 @@
  *   around each legacy table (src/netfilter/legacy/observers.ts, kernel 6.4+) give the table steps,
  *   and rule counters (src/netfilter/io/legacy-counters.ts) name the rule. On older kernels only the drops
  *   are named, from counters. See docs/netfilter.md.
+ *
+ * stop() drains: the legacy steps whose counter snapshot is pending and the paths the nft
+ * monitors were already told about are delivered before the monitors end and the tables
+ * go. Signals are the run session's: this module installs no handler.
  */
-import { OWN_TABLE_RE } from '../nft/trace.js';
-import type { NfJson, NfTrace, NftTraceFilter } from '../nft/trace.js';
-
-type NfStepJson = NfJson;
+import { join } from 'node:path';
+import { OWN_TABLE_RE } from '../model.js';
+import type { NfJson, NfTrace } from '../model.js';
+import type { NftTraceFilter } from '../nft/table.js';
 import type { TraceOptions } from '../../cli/options.js';
-import { netnsNames, resolveNetns, currentNetns } from '../../kernel/io/netns.js';
+import { NETNS_RUN_DIR, currentNetns, netnsNames, resolveNetns } from '../../kernel/io/netns.js';
 import { LegacyWatcher } from './legacy-counters.js';
 import type { LegacyDrop } from './legacy-counters.js';
 import { reclaimStale, startNftTrace } from './nft-session.js';
+import type { NftTraceSession } from './nft-session.js';
 import { LegacyPathTracker, planObservers, priorityCandidates } from '../legacy/observers.js';
 import type { LegacyStep, ObserverSpot } from '../legacy/observers.js';
-import { native } from '../../engine/io/native.js';
 import type { NativeError } from '../../engine/io/native.js';
 import type { Observers } from '../../engine/io/loader.js';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { NETNS_RUN_DIR } from '../../kernel/io/netns.js';
-import type { NftTraceSession } from './nft-session.js';
+import { MAX_NAMESPACES, NamespaceWatch } from './watch.js';
+import type { WatchedPath } from './watch.js';
 
-/** At most this many namespaces get a trace session of their own. */
-const MAX_NAMESPACES = 64;
+type NfStepJson = NfJson;
 
 export interface NetfilterPath {
   /** namespaces traced, by name ("" = pktpath's own) */
@@ -48,7 +49,23 @@ export interface NetfilterPath {
   explainLegacyDrop(netns: number, tsNs: bigint, family: 4 | 6): Promise<NfStepJson | null>;
   /** namespaces that could not be traced, with the reason */
   readonly problems: readonly string[];
+  /**
+   * Stops, delivering first what is under way: every explainLegacy* call made before
+   * stop() has settled (its callers' handlers have run), and every path the nft monitors
+   * were told about has gone to onTrace. Then the monitors end and the tables go.
+   */
   stop(): Promise<void>;
+  /** For a forced exit: monitors killed and tables deleted now, synchronously; nothing more is delivered. */
+  cleanupSync(): void;
+}
+
+/** What the run hears from the netfilter path. */
+interface Listeners {
+  /** a packet's nft path, with its namespace inode */
+  onTrace: (trace: NfTrace, netnsInode: number) => void;
+  onError: (msg: string) => void;
+  /** what was added during the run */
+  onInfo: (msg: string) => void;
 }
 
 /** Whether a rule of this process's own tracing table matched the packet (it set nftrace). */
@@ -90,23 +107,171 @@ export function nftFilterOf(opts: TraceOptions): NftTraceFilter {
   };
 }
 
-/** How often namespaces and legacy tables that appear during a run are looked for. */
-const POLL_MS = 1000;
-/** How often a namespace whose legacy tables hold no rule is looked at again (one iptables-legacy-save). */
-const RULES_RECHECK_MS = 3000;
+/** The namespace's inode; null, reported, when it is gone (deleted while being added: other tools come and go). */
+function inodeOf(netns: string | null, report: (p: string) => void): number | null {
+  try {
+    return netns === null ? currentNetns() : resolveNetns(netns);
+  } catch (err) {
+    report(`${netns}: ${(err as Error).message}`);
+    return null;
+  }
+}
 
-/** Legacy table names of a namespace (null: ours), read in place: no process is started. */
-function legacyTableNames(netns: string | null): string {
-  const n = native();
-  const path = netns === null ? null : join(NETNS_RUN_DIR, netns);
-  const read = (f: string): string => {
+/** The run's --iptable path: one nft trace session per namespace, counters and observers where there are legacy rules. */
+class NetfilterPaths implements NetfilterPath, WatchedPath {
+  readonly namespaces: string[] = [];
+  readonly legacy: string[] = [];
+  readonly observed: { name: string; spots: number }[] = [];
+  readonly tracker = new LegacyPathTracker();
+  stopped = false;
+  private readonly sessions: NftTraceSession[] = [];
+  private readonly watchers = new Map<number, { name: string; w: LegacyWatcher }>();
+  /** explainLegacy* calls not settled yet */
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private stopping: Promise<void> | null = null;
+  readonly watch: NamespaceWatch;
+
+  constructor(
+    private readonly filter: NftTraceFilter,
+    private readonly on: Listeners,
+    private readonly observers: Observers | undefined,
+    readonly problems: string[],
+    newNamespaces: boolean,
+    targets: readonly (string | null)[],
+  ) {
+    this.watch = new NamespaceWatch(this, newNamespaces, targets, on.onError, on.onInfo);
+  }
+
+  async watchLegacy(netns: string | null, report: (p: string) => void): Promise<boolean> {
+    const name = netns ?? '';
+    let w: LegacyWatcher | null;
     try {
-      return n.readInNetns(path, f);
-    } catch {
-      return ''; // no x_tables in that family (the file is missing)
+      w = await LegacyWatcher.start(netns);
+    } catch (err) {
+      report(`${netns ?? 'this namespace'}: iptables-legacy counters unreadable: ${(err as Error).message}`);
+      return false;
     }
-  };
-  return `${read('/proc/thread-self/net/ip_tables_names')}|${read('/proc/thread-self/net/ip6_tables_names')}`.replace(/\s+/g, ' ');
+    if (!w || this.stopped) return false;
+    const inode = inodeOf(netns, report);
+    if (inode === null) return false;
+    this.watchers.set(inode, { name, w });
+    this.legacy.push(name);
+    if (this.observers) this.attachObservers(this.observers, netns, inode, w, report);
+    return true;
+  }
+
+  private attachObservers(observers: Observers, netns: string | null, inode: number, w: LegacyWatcher, report: (p: string) => void): void {
+    const spots = planObservers(w.snapshot.names);
+    try {
+      for (const s of spots) attachSpot(observers, s, netns === null ? null : join(NETNS_RUN_DIR, netns));
+      this.tracker.setSpots(inode, spots);
+      if (spots.length) this.observed.push({ name: netns ?? '', spots: spots.length });
+    } catch (err) {
+      report(`${netns ?? 'this namespace'}: netfilter observers: ${(err as Error).message}; iptables-legacy drops are named from counters only`);
+    }
+  }
+
+  async startSession(netns: string | null, report: (p: string) => void): Promise<void> {
+    const inode = inodeOf(netns, report);
+    if (inode === null) return;
+    try {
+      const session = await startNftTrace({
+        netns,
+        filter: this.filter,
+        reclaim: false,
+        // nft monitor shows every traced packet of the namespace, also those another
+        // pktpath run (or the user) marked: keep the ones our own rule matched
+        onTrace: (t) => {
+          if (markedByUs(t)) this.on.onTrace(t, inode);
+        },
+        onError: (e) => this.on.onError(`netfilter path in ${netns ?? 'this namespace'}: ${e.message}`),
+      });
+      if (this.stopped) return void (await session.stop());
+      this.sessions.push(session);
+      this.namespaces.push(netns ?? '');
+    } catch (err) {
+      report(`${netns ?? 'this namespace'}: ${(err as Error).message}`);
+    }
+  }
+
+  spotsIn(name: string): number | undefined {
+    return this.observed.find((o) => o.name === name)?.spots;
+  }
+
+  explainLegacyStep(netns: number, tsNs: bigint, step: LegacyStep): Promise<NfStepJson> {
+    return this.track(
+      (async () => {
+        const base: NfStepJson = { pf: step.pf, table: step.table, chain: step.chain, hook: step.hook, verdict: step.verdict, rule: null };
+        const entry = this.watchers.get(netns);
+        if (!entry) return base;
+        const d = await entry.w.explainStep({ atNs: tsNs, family: step.family, table: step.table, hook: step.hook, verdict: step.verdict });
+        return d ? { ...base, rule: ruleText(d) } : base;
+      })(),
+    );
+  }
+
+  explainLegacyDrop(netns: number, tsNs: bigint, family: 4 | 6): Promise<NfStepJson | null> {
+    return this.track(
+      (async () => {
+        const entry = this.watchers.get(netns);
+        if (!entry) return null;
+        const d = await entry.w.explainDrop({ atNs: tsNs, family });
+        if (!d) return null;
+        return { pf: d.pf, table: d.table, chain: d.chain, hook: d.hook, verdict: 'DROP' as const, rule: ruleText(d) };
+      })(),
+    );
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.stopInOrder();
+    return this.stopping;
+  }
+
+  cleanupSync(): void {
+    this.stopped = true;
+    this.watch.stopSync();
+    for (const s of this.sessions) s.cleanupSync();
+  }
+
+  /**
+   * Counter snapshots and nft monitors drain side by side; each session ends its monitor
+   * once drained. Every session is stopped even when one fails; the first failure is thrown then.
+   */
+  private async stopInOrder(): Promise<void> {
+    this.stopped = true;
+    const results = await Promise.allSettled([this.watch.stop(), this.settled(), ...this.sessions.map((s) => s.stop())]);
+    await this.settled(); // calls made while the monitors drained
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** Resolves once every explainLegacy* call made so far has settled, and its callers' handlers have run. */
+  private async settled(): Promise<void> {
+    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+    await new Promise((r) => setImmediate(r)); // the handlers chained on them are microtasks: all run before this
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inFlight.add(p);
+    const done = (): void => void this.inFlight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+}
+
+/** The namespaces to trace from the start: the one -N names, or this one and every namespace under /run/netns. */
+function targetsOf(netnsOpt: string | null, problems: string[]): (string | null)[] {
+  const names = netnsNames();
+  if (netnsOpt !== null) {
+    const inode = resolveNetns(netnsOpt);
+    const name = names.get(inode);
+    if (name) return [name];
+    if (inode === currentNetns()) return [null];
+    problems.push(`netns ${netnsOpt}: not under /run/netns, so nft trace cannot enter it`);
+    return [];
+  }
+  if (names.size > MAX_NAMESPACES) problems.push(`only the first ${MAX_NAMESPACES} of ${names.size} namespaces are traced`);
+  return [null, ...[...names.values()].slice(0, MAX_NAMESPACES)];
 }
 
 /**
@@ -123,165 +288,11 @@ export async function startNetfilterPath(
   observers?: Observers,
   onInfo: (msg: string) => void = () => {},
 ): Promise<NetfilterPath> {
-  const names = netnsNames();
-  const targets: (string | null)[] = [];
   const problems: string[] = [];
-  if (opts.netns !== null) {
-    const inode = resolveNetns(opts.netns);
-    const name = names.get(inode);
-    if (name) targets.push(name);
-    else if (inode === currentNetns()) targets.push(null);
-    else problems.push(`netns ${opts.netns}: not under /run/netns, so nft trace cannot enter it`);
-  } else {
-    targets.push(null, ...[...names.values()].slice(0, MAX_NAMESPACES));
-    if (names.size > MAX_NAMESPACES) problems.push(`only the first ${MAX_NAMESPACES} of ${names.size} namespaces are traced`);
-  }
+  const targets = targetsOf(opts.netns, problems);
   await reclaimStale(); // what a killed run left behind
-  const filter = nftFilterOf(opts);
-  const sessions: NftTraceSession[] = [];
-  const watchers = new Map<number, { name: string; w: LegacyWatcher }>();
-  const tracker = new LegacyPathTracker();
-  const observed: { name: string; spots: number }[] = [];
-  const legacy: string[] = [];
-  const namespaces: string[] = [];
-  /**
-   * Traced namespaces without legacy rules, by name ('' = ours): the table names last seen
-   * and when the rules were last looked at (tables that exist but hold no rule are looked
-   * at again every RULES_RECHECK_MS: a rule added to them changes no names).
-   */
-  const unwatched = new Map<string, { tables: string; atMs: number }>();
-  let stopped = false;
-
-  const inodeOf = (netns: string | null): number => (netns === null ? currentNetns() : resolveNetns(netns));
-
-  /** Starts counters and observers for a namespace's legacy rules; false when it has none. */
-  const watchLegacy = async (netns: string | null, report: (p: string) => void): Promise<boolean> => {
-    const name = netns ?? '';
-    let w: LegacyWatcher | null;
-    try {
-      w = await LegacyWatcher.start(netns);
-    } catch (err) {
-      report(`${netns ?? 'this namespace'}: iptables-legacy counters unreadable: ${(err as Error).message}`);
-      return false;
-    }
-    if (!w || stopped) return false;
-    const inode = inodeOf(netns);
-    watchers.set(inode, { name, w });
-    legacy.push(name);
-    if (observers) {
-      const spots = planObservers(w.snapshot.names);
-      try {
-        for (const s of spots) attachSpot(observers, s, netns === null ? null : join(NETNS_RUN_DIR, netns));
-        tracker.setSpots(inode, spots);
-        if (spots.length) observed.push({ name, spots: spots.length });
-      } catch (err) {
-        report(`${netns ?? 'this namespace'}: netfilter observers: ${(err as Error).message}; iptables-legacy drops are named from counters only`);
-      }
-    }
-    return true;
-  };
-
-  const startSession = async (netns: string | null, report: (p: string) => void): Promise<void> => {
-    const inode = inodeOf(netns);
-    try {
-      const session = await startNftTrace({
-        netns,
-        filter,
-        reclaim: false,
-        // nft monitor shows every traced packet of the namespace, also those another
-        // pktpath run (or the user) marked: keep the ones our own rule matched
-        onTrace: (t) => {
-          if (markedByUs(t)) onTrace(t, inode);
-        },
-        onError: (e) => onError(`netfilter path in ${netns ?? 'this namespace'}: ${e.message}`),
-      });
-      if (stopped) return void (await session.stop());
-      sessions.push(session);
-      namespaces.push(netns ?? '');
-    } catch (err) {
-      report(`${netns ?? 'this namespace'}: ${(err as Error).message}`);
-    }
-  };
-
-  const addNamespace = async (netns: string | null, report: (p: string) => void): Promise<void> => {
-    // the table names are read only for a namespace the poll has to keep looking at
-    if (!(await watchLegacy(netns, report))) unwatched.set(netns ?? '', { tables: legacyTableNames(netns), atMs: Date.now() });
-    await startSession(netns, report);
-  };
-
-  const attempted = new Set<string>(targets.map((t) => t ?? ''));
-  await Promise.all(targets.map((netns) => addNamespace(netns, (p) => problems.push(p))));
-
-  // ---- what appears during the run
-  let polling = false;
-  const poll = async (): Promise<void> => {
-    // a namespace deleted while it was being added is not a problem worth a line
-    const lateIn = (netns: string | null) => (p: string): void => {
-      if (netns === null || existsSync(join(NETNS_RUN_DIR, netns))) onError(`netfilter path: ${p}`);
-    };
-    if (opts.netns === null) {
-      for (const name of netnsNames().values()) {
-        if (stopped || attempted.has(name)) continue;
-        if (attempted.size > MAX_NAMESPACES) break;
-        attempted.add(name);
-        await addNamespace(name, lateIn(name));
-        const spots = observed.find((o) => o.name === name)?.spots;
-        onInfo(`netfilter path: now tracing namespace ${name}, created during the run${spots ? `; iptables-legacy path via BPF netfilter observers at ${spots} hook positions` : ''}`);
-      }
-    }
-    for (const [name, seen] of [...unwatched]) {
-      if (stopped) return;
-      const netns = name === '' ? null : name;
-      if (netns !== null && !existsSync(join(NETNS_RUN_DIR, netns))) {
-        unwatched.delete(name); // gone
-        continue;
-      }
-      const now = legacyTableNames(netns);
-      const hasTables = /\w/.test(now);
-      if (now === seen.tables && !(hasTables && Date.now() - seen.atMs >= RULES_RECHECK_MS)) continue;
-      unwatched.set(name, { tables: now, atMs: Date.now() });
-      if (!hasTables) continue;
-      if (await watchLegacy(netns, lateIn(netns))) {
-        unwatched.delete(name);
-        const spots = observed.find((o) => o.name === name)?.spots;
-        onInfo(`netfilter path: iptables-legacy rules appeared in ${name || 'this namespace'}: now watched${spots ? `, with BPF netfilter observers at ${spots} hook positions` : ''}`);
-      }
-    }
-  };
-  const timer = setInterval(() => {
-    if (polling || stopped) return;
-    polling = true;
-    poll()
-      .catch((err: unknown) => onError(`netfilter path: ${(err as Error).message}`))
-      .finally(() => (polling = false));
-  }, POLL_MS);
-  timer.unref();
-
-  return {
-    namespaces,
-    legacy,
-    observed,
-    tracker,
-    explainLegacyStep: async (netns, tsNs, step) => {
-      const base: NfStepJson = { pf: step.pf, table: step.table, chain: step.chain, hook: step.hook, verdict: step.verdict, rule: null };
-      const entry = watchers.get(netns);
-      if (!entry) return base;
-      const d = await entry.w.explainStep({ atNs: tsNs, family: step.family, table: step.table, hook: step.hook, verdict: step.verdict });
-      if (!d) return base;
-      return { ...base, rule: ruleText(d) };
-    },
-    explainLegacyDrop: async (netns, tsNs, family) => {
-      const entry = watchers.get(netns);
-      if (!entry) return null;
-      const d = await entry.w.explainDrop({ atNs: tsNs, family });
-      if (!d) return null;
-      return { pf: d.pf, table: d.table, chain: d.chain, hook: d.hook, verdict: 'DROP', rule: ruleText(d) };
-    },
-    problems,
-    stop: async () => {
-      stopped = true;
-      clearInterval(timer);
-      await Promise.all(sessions.map((s) => s.stop()));
-    },
-  };
+  const path = new NetfilterPaths(nftFilterOf(opts), { onTrace, onError, onInfo }, observers, problems, opts.netns === null, targets);
+  await Promise.all(targets.map((netns) => path.watch.add(netns, (p) => problems.push(p))));
+  path.watch.start();
+  return path;
 }

@@ -20,7 +20,7 @@
  * Arguments with spaces are double-quoted, with `"` and `\` escaped by a backslash
  * (`-m comment --comment "a \"b\""`). Pure: no I/O.
  */
-import type { NfHook } from '../nft/trace.js';
+import type { NfHook } from '../model.js';
 
 export interface IptChain {
   name: string;

@@ -21,7 +21,7 @@
  * Pure: planning and decoding only; src/netfilter/io/path.ts attaches.
  */
 import type { RawEvent } from '../../engine/event.js';
-import type { NfHook } from '../nft/trace.js';
+import type { NfHook } from '../model.js';
 import { BUILTIN_HOOK } from './iptsave.js';
 
 export type LegacyFamily = 'ipv4' | 'ipv6';

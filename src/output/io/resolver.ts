@@ -1,12 +1,11 @@
 /**
- * The real Resolver: probe names from the catalogue, drop reasons from the running
+ * The real Resolver: probe names and extras from the catalogue, drop reasons from the running
  * kernel's BTF (numbers differ between kernels), symbols from /proc/kallsyms,
  * netns names from /run/netns, and the monotonic-to-wall-clock offset.
  */
 import { dropReasonNames } from '../../kernel/btf.js';
-import type { InfoField } from '../format.js';
 import type { Resolver } from '../resolver.js';
-import { probeNames } from '../../engine/catalog.js';
+import { probeFieldTable, probeNames } from '../../engine/catalog.js';
 import { catalog } from '../../engine/io/catalog.js';
 import { kallsyms, kernelBtf, reloadKallsyms } from '../../kernel/io/kernel.js';
 import { netnsNames } from '../../kernel/io/netns.js';
@@ -27,12 +26,13 @@ export interface RunResolver extends Resolver {
   namedProbe(name: string): number;
 }
 
-const RET_FIELDS: readonly InfoField[] = [{ key: 'ret', src: 'aux', conv: 'int' }];
 /** Synthetic ids for functions start above every catalogued id. */
 const FIRST_FUNCTION_ID = 1024;
 
 export function makeResolver(): RunResolver {
   const names = probeNames(catalog());
+  const fields = probeFieldTable(catalog());
+  const retFields = catalog().functionProbes.returnInfo;
   const reasons = dropReasonNames(kernelBtf());
   let syms = kallsyms();
   let symsReadAt = Date.now();
@@ -75,7 +75,7 @@ export function makeResolver(): RunResolver {
       }
       return id;
     },
-    probeFields: (id) => (retIds.has(id) ? RET_FIELDS : undefined),
+    probeFields: (id) => (retIds.has(id) ? retFields : fields[id]),
     probeName: (id) => names[id] ?? `probe#${id}`,
     dropReason: (v) => reasons.get(v) ?? String(v),
     symbol: (addr) => {
