@@ -1,4 +1,5 @@
 /** The `analyze` command: options in, src/capture/io/analyze.ts does the work. */
+import { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { UsageError } from '../shared/errors.js';
 import { analyzeCommand } from '../capture/io/analyze.js';
@@ -25,4 +26,9 @@ export function addAnalyzeCommand(program: Command, result: { code: number }): v
     .action(async (file: string, raw: RawAnalyzeOptions) => {
       result.code = await analyzeCommand({ file, json: raw.json === true, maxFlows: maxFlows(raw.maxFlows), out: process.stdout });
     });
+}
+
+/** A stdout stand-in that takes every line and keeps none (trace -w -: stdout is the pcapng). */
+export function discard(): Writable {
+  return new Writable({ write: (_chunk, _enc, done) => done() });
 }

@@ -7,7 +7,7 @@ import type { RawTraceOptions, TraceOptions } from './options.js';
 const DEFAULTS: TraceOptions = {
   addr: null, port: null, proto: 'any', icmpId: null, pid: null, netns: null, ifname: null, mark: null,
   catchCount: null, time: 'default', json: false, dropStack: false, callStack: false, verbose: false,
-  backend: 'auto', allFuncs: false, funcRegex: null, excludeRegex: null, keep: false, route: false, iptable: false,
+  backend: 'auto', allFuncs: false, funcRegex: null, excludeRegex: null, keep: false, route: false, iptable: false, write: null, snaplen: 256,
 };
 
 test('parseTraceOptions accepts', () => {
@@ -116,7 +116,7 @@ test('configValues', () => {
   const zero16 = new Uint8Array(16);
   const base = {
     addr: zero16, addr_family: 0, l4proto: 0, want_stack: 0, port: 0, icmp_id: 0, has_icmp_id: 0, has_mark: 0,
-    mark: 0, mark_mask: 0, pid: 0, netns: 0, has_ifname: 0, ifname: zero16, keep: 0,
+    mark: 0, mark_mask: 0, pid: 0, netns: 0, has_ifname: 0, ifname: zero16, keep: 0, snaplen: 0,
   };
   const ifname = (s: string) => {
     const b = new Uint8Array(16);

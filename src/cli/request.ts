@@ -32,6 +32,8 @@ export interface RunRequest {
   readonly iptable: boolean;
   /** kernel functions to trace besides the tracepoints; null: tracepoints only */
   readonly functions: FunctionChoice | null;
+  /** -w: write the traced packets as pcapng (file "-": standard output) */
+  readonly write: { readonly file: string; readonly snaplen: number } | null;
 }
 
 export const DEFAULT_RING_MB = 8;
@@ -62,6 +64,7 @@ export function runRequest(opts: TraceOptions, where: { netnsInode?: number; rin
     ringBytes: ringBytesOf(where.ringMb),
     route: opts.route,
     iptable: opts.iptable,
+    write: opts.write !== null ? { file: opts.write, snaplen: opts.snaplen } : null,
     functions:
       opts.backend === 'tracepoints'
         ? null

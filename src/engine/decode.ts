@@ -101,7 +101,17 @@ export function decodeEvent(view: DataView, bytes: Uint8Array, off: number, len:
     inner: valid & PKT_INNER ? decodeTuple(view, bytes, pk + PKT.inner) : null,
     icmpMtu: valid & PKT_ICMP_MTU ? view.getUint32(pk + PKT.icmp_mtu, true) : undefined,
     related: (valid & PKT_RELATED) !== 0,
+    bytes: packetBytes(view, bytes, off, len),
   };
+}
+
+/** -w: the packet bytes after the event (and its stack or names), copied out of the ring. */
+function packetBytes(view: DataView, bytes: Uint8Array, off: number, len: number): Uint8Array | null {
+  const n = view.getUint16(off + EVENT.cap_len, true);
+  if (n === 0) return null;
+  const at = view.getUint16(off + EVENT.bytes_off, true);
+  if (at < EVENT.size || at + n > len) return null; // a record that cannot hold what it says: no bytes rather than garbage
+  return bytes.slice(off + at, off + at + n);
 }
 
 /** The pp_pkt part of a record: what encodeEvent writes for the optional packet fields. */

@@ -71,6 +71,8 @@ export interface PipelineOptions {
   readonly maxInFlight?: number;
   /** events held for a step, all skbs together; beyond, events are printed at once */
   readonly maxHeld?: number;
+  /** every event, numbered as its output line (-w: the packets' pcapng), whatever stdout took */
+  readonly onEvent?: (ev: RawEvent, n: number) => void;
 }
 
 /** Drops kept for the explanation at the end of a run. */
@@ -215,6 +217,7 @@ export class Pipeline {
       if (this.dropEvents.length < this.keep) this.dropEvents.push(ev);
     }
     if (ev.nf?.verdict === 'DROP' && this.nfDrops.length < this.keep) this.nfDrops.push(ev);
+    this.o.onEvent?.(ev, this.events + this.backpressure + 1);
     if (!this.o.out.writable()) {
       this.backpressure++;
       return;

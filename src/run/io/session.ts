@@ -16,6 +16,7 @@
 import { explainDrops } from '../../diagnose/explain.js';
 import type { Finding } from '../../diagnose/explain.js';
 import { EVENT } from '../../engine/layout.js';
+import type { RawEvent } from '../../engine/event.js';
 import { catalog } from '../../engine/io/catalog.js';
 import { makeJsonFormatter, makeTextFormatter } from '../../output/index.js';
 import { makeResolver } from '../../output/io/resolver.js';
@@ -35,10 +36,15 @@ import { ownSignals, runPhases, SIGNAL_EXIT, StopRequest } from './lifecycle.js'
 import type { PhaseFailure, RunSignal, SignalSource } from './lifecycle.js';
 import { startRunEngine } from './engine.js';
 import type { RunEngine } from './engine.js';
+import { TracePcapng } from '../../capture/trace-pcapng.js';
+import { traceStep } from '../../capture/trace-step.js';
+import type { PcapngOut } from '../../capture/io/pcapng-out.js';
 
 export interface RunIo {
   readonly out: OutStream;
   readonly err: NodeJS.WritableStream;
+  /** -w: where the packets go as pcapng (the request's write says the snaplen) */
+  readonly pcapng?: PcapngOut;
   /** called once the probes are attached (tests, demo) */
   readonly onReady?: () => void;
   /** resolves when the run should end early (demo, tests); signals always end it */
@@ -124,6 +130,8 @@ class TraceSession {
   private readonly releaseSignals: () => void;
   private netfilter: NetfilterPath | undefined;
   private failure: unknown;
+  /** -w: the packets as pcapng */
+  private readonly capture: TracePcapng | null;
 
   constructor(
     private readonly req: RunRequest,
@@ -135,7 +143,11 @@ class TraceSession {
     const fmt = { time: req.output.time, stack: req.output.stack };
     const formatter = req.output.json ? makeJsonFormatter(this.resolver, fmt) : makeTextFormatter(this.resolver, fmt);
     this.output = new LineOutput(io.out);
+    const pcap = io.pcapng;
+    this.capture = req.write && pcap ? new TracePcapng((b) => pcap.write(b), { section: { application: 'pktpath', os: 'Linux' }, snaplen: req.write.snaplen }) : null;
+    const capture = this.capture;
     this.pipeline = new Pipeline({
+      ...(capture ? { onEvent: (ev: RawEvent, n: number) => capture.push(traceStep(ev, n, this.resolver)) } : {}),
       names: this.resolver,
       format: (ev) => formatter.format(ev),
       out: this.output,
@@ -197,6 +209,7 @@ class TraceSession {
     const failures = await runPhases([
       { name: 'stop reading the ring', run: () => this.drainRing() },
       { name: 'netfilter drain', run: () => this.drainNetfilter() },
+      { name: 'pcapng', run: () => this.closeCapture() },
       { name: 'output', run: async () => void (unwritten = await this.settleOutput()) },
       { name: 'summary', run: () => void (summary = this.summarize(unwritten)) },
       { name: 'detach', run: () => this.engine.close() },
@@ -273,6 +286,18 @@ class TraceSession {
       this.pipeline.close();
       this.output.flush();
     }
+  }
+
+  /** -w: the packets whose life had not ended yet, then the file; what was written, on stderr. */
+  private async closeCapture(): Promise<void> {
+    const c = this.capture;
+    const out = this.io.pcapng;
+    if (!c || !out) return;
+    c.finish();
+    await out.close();
+    const lost = out.lost ? `, ${out.lost} lost (its reader was too slow)` : '';
+    const early = c.writtenEarly ? `, ${c.writtenEarly} written before their end (too many in flight)` : '';
+    this.say(`pcapng: ${c.packets} packet copies written to ${out.name}${lost}${early}`);
   }
 
   /** Lines that will not reach the reader: after a signal, its reader gets SETTLE_MS to take what is queued. */
