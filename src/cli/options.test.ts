@@ -92,6 +92,10 @@ test('parseTraceOptions rejects with one clear line', () => {
     [{ catchCount: '0' }, 'invalid --catch-count "0": expected a positive integer'],
     [{ catchCount: 'many' }, 'invalid --catch-count "many": expected a positive integer'],
     [{ time: true, timestamp: true }, '-T/--time and -t/--timestamp cannot be used together'],
+    [{ snaplen: '128' }, '--snaplen applies to -w FILE (the packets written as pcapng)'],
+    [{ write: 'x.pcapng', snaplen: '32' }, 'invalid --snaplen "32": expected 64-4096 bytes'],
+    [{ write: 'x.pcapng', snaplen: '4097' }, 'invalid --snaplen "4097": expected 64-4096 bytes'],
+    [{ write: '' }, 'invalid -w "": expected a file name, or - for standard output'],
   ];
   for (const [raw, message] of cases) {
     assert.throws(() => parseTraceOptions(raw), (e: unknown) => {
@@ -102,6 +106,13 @@ test('parseTraceOptions rejects with one clear line', () => {
       return true;
     }, JSON.stringify(raw));
   }
+});
+
+test('-w and --snaplen reach the kernel config only together: without -w no byte is copied', () => {
+  assert.equal(configValues(parseTraceOptions({})).snaplen, 0);
+  const w = parseTraceOptions({ write: 'out.pcapng' });
+  assert.deepEqual([w.write, w.snaplen, configValues(w).snaplen], ['out.pcapng', 256, 256]);
+  assert.equal(configValues(parseTraceOptions({ write: '-', snaplen: '1500' })).snaplen, 1500);
 });
 
 test('validIfname', () => {

@@ -166,7 +166,14 @@ function encodeTuple(t: RawTuple, buf: Uint8Array, v: DataView, b: number): void
 /** Builds the bytes of a record, for tests and benchmarks (the inverse of decodeEvent). */
 export function encodeEvent(ev: RawEvent): Uint8Array {
   const depth = ev.stack && !ev.nfNames ? Math.min(ev.stack.length, SIZES.maxStack) : 0;
-  const buf = new Uint8Array(EVENT.size + (ev.nfNames ? NF_NAMES.size : depth * 8));
+  const tail = EVENT.size + (ev.nfNames ? NF_NAMES.size : depth * 8);
+  const snap = ev.bytes ? Math.min(ev.bytes.length, SIZES.maxSnap) : 0;
+  const buf = new Uint8Array(tail + snap);
+  if (snap) {
+    buf.set(ev.bytes!.subarray(0, snap), tail);
+    new DataView(buf.buffer).setUint16(EVENT.cap_len, snap, true);
+    new DataView(buf.buffer).setUint16(EVENT.bytes_off, tail, true);
+  }
   const v = new DataView(buf.buffer);
   v.setBigUint64(EVENT.ts_ns, ev.tsNs, true);
   v.setBigUint64(EVENT.skb, ev.skb, true);
