@@ -46,7 +46,7 @@ function dt(ns: number): string {
   return ns < 1e3 ? `+${Math.round(ns)}ns` : ns < 1e6 ? `+${Math.round(ns / 100) / 10}us` : `+${Math.round(ns / 1e4) / 100}ms`;
 }
 
-function pathText(path: readonly StoryStep[]): string {
+export function pathText(path: readonly StoryStep[]): string {
   let place = '';
   const parts = path.slice(0, PATH_STEPS).map((s, i) => {
     const here = `${s.netns}/${s.dev}`;
@@ -60,9 +60,19 @@ function pathText(path: readonly StoryStep[]): string {
 
 /** The comment lines for one copy of a packet. */
 export function packetComments(s: PacketStory): string[] {
-  const ev = s.at.event !== undefined ? ` (event ${s.at.event})` : '';
-  const out = [`pktpath: ${s.summary}; seen at ${s.at.probe} on ${s.at.dev} in netns ${s.at.netns}${ev}`];
-  if (s.path.length) out.push(`path: ${pathText(s.path)}`);
+  return [vantageComment(s.summary, s.at), ...lifeComments({ ...s, pathLine: s.path.length ? pathText(s.path) : '' })];
+}
+
+/** The first line, the one that differs between the copies of a packet: where this copy was taken. */
+export function vantageComment(summary: string, at: PacketStory['at']): string {
+  const ev = at.event !== undefined ? ` (event ${at.event})` : '';
+  return clip(`pktpath: ${summary}; seen at ${at.probe} on ${at.dev} in netns ${at.netns}${ev}`);
+}
+
+/** The lines every copy of a packet shares: its path, netfilter steps, drop and finding. */
+export function lifeComments(s: Pick<PacketStory, 'netfilter' | 'drop' | 'finding'> & { readonly pathLine: string }): string[] {
+  const out: string[] = [];
+  if (s.pathLine) out.push(`path: ${s.pathLine}`);
   if (s.netfilter?.length) out.push(`netfilter: ${s.netfilter.map((n) => `${n.hook} ${n.verdict}${n.rule ? ` rule "${n.rule}"` : ''}`).join('; ')}`);
   if (s.drop) out.push(`drop: ${s.drop.reason} at ${s.drop.location}`);
   if (s.finding) out.push(`finding: ${s.finding.id} (${s.finding.level}): ${s.finding.text}`);

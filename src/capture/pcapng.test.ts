@@ -40,6 +40,7 @@ function sample(): Buffer {
   w.packet({ iface: srv, tsNs: T0 + 30_000n, data: mk(rst, 3, true), origLen: 20 + rst.length, dir: 'out' });
   w.stats({ iface: srv, tsNs: T0 + 40_000n, received: 3n, dropped: 0n });
   assert.deepEqual([w.packets, w.interfaces], [3, 2]);
+  w.flush();
   return Buffer.concat(chunks);
 }
 
@@ -65,6 +66,7 @@ test('the writer cuts packets to the interface snaplen and refuses an undescribe
   const w = new PcapngWriter((b) => chunks.push(b), { application: 't' });
   const id = w.interfaceId({ netns: 'n', dev: 'd', linkType: 101, snaplen: 40 });
   w.packet({ iface: id, tsNs: 0n, data: Buffer.alloc(100, 0x45), origLen: 100 });
+  w.flush();
   let caplen = -1;
   let orig = -1;
   const s = new CaptureStream('c', { packet: (p) => ((caplen = p.caplen), (orig = p.origLen)) });

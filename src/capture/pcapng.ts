@@ -40,12 +40,15 @@ export interface PacketRecord {
   readonly iface: number;
   /** nanoseconds since the epoch */
   readonly tsNs: bigint;
-  /** the bytes captured (at most the interface's snaplen) */
+  /** the bytes captured (cut to the interface's snaplen) */
   readonly data: Uint8Array;
+  /** bytes before `data` in the packet (a link-layer header made for it), so neither is copied twice */
+  readonly head?: Uint8Array;
   /** length on the wire */
   readonly origLen: number;
   readonly dir?: Direction;
-  readonly comments?: readonly string[];
+  /** opt_comment values; a Buffer is taken as already UTF-8 encoded */
+  readonly comments?: readonly (string | Buffer)[];
   /** epb_dropcount: packets lost between this one and the one before on this interface */
   readonly dropCount?: number;
   /** epb_packetid: the same id on every copy of one packet (one per device it crossed) */
@@ -123,32 +126,76 @@ export function interfaceBlock(i: InterfaceSpec): Buffer {
   return block(BLOCK.IDB, body, opts);
 }
 
-function u32(v: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(v >>> 0, 0);
-  return b;
-}
-
 function u64(v: bigint): Buffer {
   const b = Buffer.alloc(8);
   b.writeBigUInt64LE(v, 0);
   return b;
 }
 
+/** A comment as written: a string (its UTF-8 length measured once) or already encoded bytes. */
+type Comment = { readonly text: string; readonly bytes: number } | Buffer;
+
+function measured(cs: readonly (string | Buffer)[] | undefined): Comment[] {
+  return (cs ?? []).map((c) => {
+    const n = typeof c === 'string' ? Buffer.byteLength(c, 'utf8') : c.length;
+    if (n > 0xffff) throw new RangeError(`pcapng option ${OPT.comment} of ${n} bytes (at most 65535)`);
+    return typeof c === 'string' ? { text: c, bytes: n } : c;
+  });
+}
+
+function commentLen(c: Comment): number {
+  return Buffer.isBuffer(c) ? c.length : c.bytes;
+}
+
+/** The EPB's size: header, captured bytes (head + data, cut to `cap`), options. */
+function epbSize(p: PacketRecord, cs: readonly Comment[], cap: number): number {
+  let opts = cs.reduce((n, c) => n + 4 + pad4(commentLen(c)), 0);
+  if (p.dir) opts += 8;
+  if (p.dropCount !== undefined) opts += 12;
+  if (p.packetId !== undefined) opts += 12;
+  return 32 + pad4(cap) + (opts ? opts + 4 : 0);
+}
+
+/** Writes an EPB of `len` bytes at out[at]: header, bytes, options in place, zero padding. */
+function writeEpb(out: Buffer, at: number, len: number, p: PacketRecord, cs: readonly Comment[], cap: number): void {
+  out.fill(0, at, at + len);
+  out.writeUInt32LE(BLOCK.EPB, at);
+  out.writeUInt32LE(len, at + 4);
+  out.writeUInt32LE(p.iface, at + 8);
+  out.writeUInt32LE(Number(p.tsNs >> 32n) >>> 0, at + 12);
+  out.writeUInt32LE(Number(p.tsNs & 0xffffffffn) >>> 0, at + 16);
+  out.writeUInt32LE(cap, at + 20);
+  const head = p.head?.subarray(0, cap) ?? new Uint8Array(0);
+  out.writeUInt32LE(Math.max(p.origLen, head.length + p.data.length), at + 24);
+  out.set(head, at + 28);
+  out.set(p.data.subarray(0, cap - head.length), at + 28 + head.length);
+  let o = at + 28 + pad4(cap);
+  const opt = (code: number, n: number): number => {
+    out.writeUInt16LE(code, o);
+    out.writeUInt16LE(n, o + 2);
+    const v = o + 4;
+    o += 4 + pad4(n);
+    return v;
+  };
+  for (const c of cs) {
+    const v = opt(OPT.comment, commentLen(c));
+    if (Buffer.isBuffer(c)) c.copy(out, v);
+    else out.write(c.text, v, c.bytes, 'utf8');
+  }
+  if (p.dir) out.writeUInt32LE(p.dir === 'in' ? 1 : 2, opt(OPT.epb_flags, 4));
+  if (p.dropCount !== undefined) out.writeBigUInt64LE(BigInt(p.dropCount), opt(OPT.epb_dropcount, 8));
+  if (p.packetId !== undefined) out.writeBigUInt64LE(p.packetId, opt(OPT.epb_packetid, 8));
+  out.writeUInt32LE(len, at + len - 4);
+}
+
+/** One EPB as a Buffer (comments may come encoded, so a comment shared by several copies is encoded once). */
 export function enhancedPacketBlock(p: PacketRecord): Buffer {
-  const body = Buffer.alloc(20 + p.data.length);
-  body.writeUInt32LE(p.iface, 0);
-  body.writeUInt32LE(Number(p.tsNs >> 32n) >>> 0, 4);
-  body.writeUInt32LE(Number(p.tsNs & 0xffffffffn) >>> 0, 8);
-  body.writeUInt32LE(p.data.length, 12);
-  body.writeUInt32LE(Math.max(p.origLen, p.data.length), 16);
-  body.set(p.data, 20);
-  const opts: Option[] = [];
-  for (const c of p.comments ?? []) opts.push([OPT.comment, text(c)]);
-  if (p.dir) opts.push([OPT.epb_flags, u32(p.dir === 'in' ? 1 : 2)]);
-  if (p.dropCount !== undefined) opts.push([OPT.epb_dropcount, u64(BigInt(p.dropCount))]);
-  if (p.packetId !== undefined) opts.push([OPT.epb_packetid, u64(p.packetId)]);
-  return block(BLOCK.EPB, body, opts);
+  const cs = measured(p.comments);
+  const cap = (p.head?.length ?? 0) + p.data.length;
+  const len = epbSize(p, cs, cap);
+  const out = Buffer.allocUnsafe(len);
+  writeEpb(out, 0, len, p, cs, cap);
+  return out;
 }
 
 export function statisticsBlock(s: StatsRecord): Buffer {
@@ -166,12 +213,18 @@ export function statisticsBlock(s: StatsRecord): Buffer {
  * A pcapng stream: the section header at once, an interface block the first time an
  * interface is named, then packets. Interface ids are handed out in that order.
  */
+/** Bytes the writer gathers before handing them to its sink (one call per chunk, not per block). */
+const CHUNK = 1024 * 1024;
+
 export class PcapngWriter {
   private readonly ids = new Map<string, number>();
   private readonly snaplens: number[] = [];
+  private chunk: Buffer = Buffer.allocUnsafe(CHUNK);
+  private used = 0;
   packets = 0;
   bytes = 0;
 
+  /** `sink` gets whole blocks, gathered in chunks of up to 1 MiB; call flush() to hand over what waits. */
   constructor(
     private readonly sink: (chunk: Buffer) => void,
     section: SectionOptions,
@@ -180,8 +233,33 @@ export class PcapngWriter {
   }
 
   private emit(b: Buffer): void {
+    const at = this.room(b.length);
+    if (at < 0) return this.direct(b);
+    b.copy(this.chunk, at);
+  }
+
+  /** Where `n` bytes go in the chunk (handing the chunk over first when full); -1 when `n` is more than a chunk. */
+  private room(n: number): number {
+    if (this.used + n > CHUNK) this.flush();
+    if (n > CHUNK) return -1;
+    const at = this.used;
+    this.used += n;
+    this.bytes += n;
+    return at;
+  }
+
+  private direct(b: Buffer): void {
     this.bytes += b.length;
     this.sink(b);
+  }
+
+  /** Hands what is gathered to the sink (a fresh chunk follows: the sink may keep this one). */
+  flush(): void {
+    if (!this.used) return;
+    const full = this.chunk.subarray(0, this.used);
+    this.chunk = Buffer.allocUnsafe(CHUNK);
+    this.used = 0;
+    this.sink(full);
   }
 
   /** The id of (netns, dev, link type), writing its interface block the first time. */
@@ -204,9 +282,16 @@ export class PcapngWriter {
   packet(p: PacketRecord): void {
     const snap = this.snaplens[p.iface];
     if (snap === undefined) throw new RangeError(`pcapng packet for interface ${p.iface}, but ${this.ids.size} are described`);
-    const data = snap > 0 && p.data.length > snap ? p.data.subarray(0, snap) : p.data;
+    const whole = (p.head?.length ?? 0) + p.data.length;
+    const cap = snap > 0 ? Math.min(snap, whole) : whole;
+    const cs = measured(p.comments);
+    const len = epbSize(p, cs, cap);
     this.packets++;
-    this.emit(enhancedPacketBlock(data === p.data ? p : { ...p, data }));
+    const at = this.room(len);
+    if (at >= 0) return writeEpb(this.chunk, at, len, p, cs, cap);
+    const out = Buffer.allocUnsafe(len);
+    writeEpb(out, 0, len, p, cs, cap);
+    this.direct(out);
   }
 
   stats(s: StatsRecord): void {
@@ -225,13 +310,18 @@ export const PKT_OUTGOING = 4;
  * (tcpdump -r), which wants the same link type on all of them.
  */
 export function cookedV2(l3: Uint8Array, o: { protocol: number; ifindex: number; pktType: number; mac?: Uint8Array }): Buffer {
-  const h = Buffer.alloc(20 + l3.length);
+  const h = cookedV2Header(o);
+  return Buffer.concat([h, l3]);
+}
+
+/** The 20-byte Linux cooked v2 header alone (the writer puts it before the bytes: PacketRecord.head). */
+export function cookedV2Header(o: { protocol: number; ifindex: number; pktType: number; mac?: Uint8Array }): Buffer {
+  const h = Buffer.alloc(20);
   h.writeUInt16BE(o.protocol, 0);
   h.writeUInt32BE(o.ifindex >>> 0, 4);
   h.writeUInt16BE(o.mac ? 1 : 0xffff, 8); // ARPHRD_ETHER, or none
   h[10] = o.pktType;
   h[11] = o.mac ? Math.min(8, o.mac.length) : 0;
   if (o.mac) h.set(o.mac.subarray(0, 8), 12);
-  h.set(l3, 20);
   return h;
 }

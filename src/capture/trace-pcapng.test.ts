@@ -35,6 +35,7 @@ test('one EPB per (netns, device) the packet crossed, each with the whole life a
   const w = new TracePcapng((b) => chunks.push(b), { section: { application: 't' }, snaplen: 256 });
   for (const s of LIFE) w.push(s);
   assert.equal(w.packets, 2, 'written when the life ended');
+  w.flushOut();
   const { ifaces, pkts } = read(Buffer.concat(chunks));
   assert.deepEqual(ifaces, ['cli/pp7c', 'srv/pp7s']);
   assert.deepEqual(pkts.map((p) => [p.iface, p.dir]), [[0, 2], [1, 1]]);

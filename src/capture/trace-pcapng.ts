@@ -8,9 +8,9 @@
  * The events are plain data (TraceStep), so the run's event decoder maps to them and
  * this stays pure.
  */
-import { packetComments } from './comment.js';
-import type { PacketStory, StoryNetfilter, StoryStep } from './comment.js';
-import { cookedV2, PcapngWriter, PKT_HOST, PKT_OUTGOING } from './pcapng.js';
+import { lifeComments, pathText, vantageComment } from './comment.js';
+import type { PacketStory, StoryNetfilter } from './comment.js';
+import { cookedV2Header, PcapngWriter, PKT_HOST, PKT_OUTGOING } from './pcapng.js';
 import type { Direction, SectionOptions } from './pcapng.js';
 
 export interface TraceStep {
@@ -59,6 +59,8 @@ export class TracePcapng {
   truncatedSteps = 0;
   /** lives written before their end because too many were waiting */
   writtenEarly = 0;
+  private readonly headers = new Map<string, Buffer>();
+  private readonly ifaces = new Map<string, number>();
 
   constructor(
     sink: (chunk: Buffer) => void,
@@ -92,9 +94,15 @@ export class TracePcapng {
     this.flush(first.value);
   }
 
-  /** Writes every packet still waiting (end of the run). */
+  /** Writes every packet still waiting (end of the run), and hands everything to the sink. */
   finish(): void {
     for (const skb of [...this.lives.keys()]) this.flush(skb);
+    this.writer.flush();
+  }
+
+  /** Hands what was written so far to the sink (after each read of the ring: a pipe reader sees packets as they come). */
+  flushOut(): void {
+    this.writer.flush();
   }
 
   private flush(skb: bigint): void {
@@ -102,33 +110,56 @@ export class TracePcapng {
     this.lives.delete(skb);
     if (!life?.length) return;
     const id = this.nextId++;
-    for (const copy of copies(life)) this.write(copy, life, id);
+    const t0 = life[0]!.tsNs;
+    // what every copy says about the packet, made once
+    let drop: TraceStep['drop'] = null;
+    let finding: TraceStep['finding'] = null;
+    const netfilter: StoryNetfilter[] = [];
+    for (const st of life) {
+      drop ??= st.drop ?? null;
+      finding ??= st.finding ?? null;
+      if (st.netfilter) netfilter.push(st.netfilter);
+    }
+    const shared = lifeComments({ pathLine: pathOf(life, t0), netfilter, drop, finding });
+    for (const copy of copies(life)) this.write(copy, Number(copy.tsNs - t0), shared, id);
   }
 
-  private write(at: TraceStep, life: readonly TraceStep[], packetId: bigint): void {
-    const t0 = life[0]!.tsNs;
-    const step = (s: TraceStep): StoryStep => ({ probe: s.probe, netns: s.netns, dev: s.dev || '-', dtNs: Number(s.tsNs - t0) });
-    const story: PacketStory = {
-      summary: at.summary,
-      at: { ...step(at), event: at.n },
-      path: life.map(step),
-      netfilter: life.flatMap((s) => (s.netfilter ? [s.netfilter] : [])),
-      drop: life.find((s) => s.drop)?.drop ?? null,
-      finding: life.find((s) => s.finding)?.finding ?? null,
-    };
-    const iface = this.writer.interfaceId({ netns: at.netns, dev: at.dev || '-', linkType: 276, snaplen: this.opts.snaplen + 20, description: `${at.dev || 'no device'} (ifindex ${at.ifindex}) in network namespace ${at.netns}` });
-    const data = cookedV2(at.bytes!, { protocol: at.protocol, ifindex: at.ifindex, pktType: at.dir === 'out' ? PKT_OUTGOING : PKT_HOST, mac: at.mac ?? undefined });
-    this.writer.packet({ iface, tsNs: at.tsNs, data, origLen: 20 + at.len, dir: at.dir ?? undefined, comments: packetComments(story), packetId });
+  private write(at: TraceStep, dtNs: number, shared: readonly string[], packetId: bigint): void {
+    const dev = at.dev || '-';
+    const key = `${at.netns}\0${dev}`;
+    let iface = this.ifaces.get(key);
+    if (iface === undefined) {
+      iface = this.writer.interfaceId({ netns: at.netns, dev, linkType: 276, snaplen: this.opts.snaplen + 20, description: `${at.dev || 'no device'} (ifindex ${at.ifindex}) in network namespace ${at.netns}` });
+      this.ifaces.set(key, iface);
+    }
+    const comments = [vantageComment(at.summary, { probe: at.probe, netns: at.netns, dev, dtNs, event: at.n }), ...shared];
+    this.writer.packet({ iface, tsNs: at.tsNs, head: this.cooked(at), data: at.bytes!, origLen: 20 + at.len, dir: at.dir ?? undefined, comments, packetId });
+  }
+
+  /** The cooked header of a copy: the same few for a whole run, so made once each. */
+  private cooked(at: TraceStep): Buffer {
+    const pktType = at.dir === 'out' ? PKT_OUTGOING : PKT_HOST;
+    const key = `${at.ifindex}/${pktType}/${at.protocol}`;
+    let h = this.headers.get(key);
+    if (!h) {
+      if (this.headers.size >= 4096) this.headers.clear();
+      h = cookedV2Header({ protocol: at.protocol, ifindex: at.ifindex, pktType, mac: at.mac ?? undefined });
+      if (!at.mac) this.headers.set(key, h);
+    }
+    return h;
   }
 }
 
-/** The step whose bytes stand for each (netns, device) the packet crossed, in order. */
+/** The packet's steps as the path comment's text. */
+function pathOf(life: readonly TraceStep[], t0: bigint): string {
+  return pathText(life.map((st) => ({ probe: st.probe, netns: st.netns, dev: st.dev || '-', dtNs: Number(st.tsNs - t0) })));
+}
+
+/** The step whose bytes stand for each (netns, device) the packet crossed, in order (few: a linear scan). */
 export function copies(life: readonly TraceStep[]): TraceStep[] {
-  const seen = new Map<string, TraceStep>();
+  const out: TraceStep[] = [];
   for (const s of life) {
-    if (!s.bytes) continue;
-    const key = `${s.netns}\0${s.dev}`;
-    if (!seen.has(key)) seen.set(key, s);
+    if (s.bytes && !out.some((o) => o.netns === s.netns && o.dev === s.dev)) out.push(s);
   }
-  return [...seen.values()];
+  return out;
 }

@@ -205,6 +205,7 @@ export function pcapngFile(frames: readonly Frame[], linkType = 1, snaplen = 262
     const id = w.interfaceId({ netns: 'test', dev: `if${f.iface ?? 0}`, linkType, snaplen });
     w.packet({ iface: id, tsNs: f.tsNs, data: f.data, origLen: f.origLen ?? f.data.length, dir: f.dir });
   }
+  w.flush();
   return Buffer.concat(chunks);
 }
 

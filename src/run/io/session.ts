@@ -226,6 +226,7 @@ class TraceSession {
     try {
       this.engine.drain(this.pipeline.record, SLICE);
       this.output.flush();
+      this.capture?.flushOut();
       if (this.pipeline.full()) this.stop.request('catch-count');
     } catch (err) {
       this.fail(err); // never out of a libuv callback: the addon would make it fatal
