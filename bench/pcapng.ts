@@ -38,7 +38,7 @@ export async function benchPcapng(seconds = 3, rate = '62M'): Promise<PcapngBenc
       const dir = mkdtempSync(join(tmpdir(), 'pktpath-bench-pcapng-'));
       const file = join(dir, 'flow.pcapng');
       const srv = spawn('ip', ['netns', 'exec', topo.server.ns, 'iperf3', '-s', '-1', '-B', topo.server.v4], { stdio: 'ignore' });
-      const trace = spawn(process.execPath, [PKTPATH_BIN, 'trace', '-H', topo.server.v4, '-P', '5201', '--proto', 'udp', '-w', file], { stdio: ['ignore', openSync('/dev/null', 'w'), 'pipe'], cwd: REPO_ROOT });
+      const trace = spawn(process.execPath, [PKTPATH_BIN, 'trace', '-H', topo.server.v4, '-P', '5201', '--proto', 'udp', ...(process.env.PKTPATH_BENCH_NO_W ? [] : ['-w', file])], { stdio: ['ignore', openSync('/dev/null', 'w'), 'pipe'], cwd: REPO_ROOT });
       let stderr = '';
       trace.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
       const closed = new Promise((r) => trace.on('close', r));
@@ -58,7 +58,7 @@ export async function benchPcapng(seconds = 3, rate = '62M'): Promise<PcapngBenc
           pktsPerS: Math.round((sum?.packets ?? NaN) / (sum?.seconds ?? seconds)),
           events: s?.events ?? NaN,
           copies,
-          fileBytes: statSync(file).size,
+          fileBytes: process.env.PKTPATH_BENCH_NO_W ? 0 : statSync(file).size,
         };
       } finally {
         trace.kill('SIGKILL');

@@ -149,8 +149,11 @@ static __always_inline int pp_emit(void *ctx, __u16 probe, struct sk_buff *skb, 
 	struct pp_event *ev;
 
 	/* -w: room for the packet bytes after the stack or names; CFG.snaplen is a frozen
-	 * constant, so without -w this block is pruned and a run pays nothing */
-	if (CFG.snaplen && skb) {
+	 * constant, so without -w this block is pruned and a run pays nothing. Bytes only
+	 * where a device receives or is handed the packet, and at drops: the pcapng copies
+	 * (one per device) and the packets that never reached one. */
+	int snap = CFG.snaplen && skb && (probe <= PP_PROBE_net_dev_queue || (x->flags & PP_EV_DROP));
+	if (snap) {
 		if (x->names)
 			ev = bpf_ringbuf_reserve(&events, sizeof(*ev) + sizeof(struct pp_nf_names) + CFG.snaplen, 0);
 		else if (with_stack)
@@ -231,7 +234,7 @@ static __always_inline int pp_emit(void *ctx, __u16 probe, struct sk_buff *skb, 
 			ev->flags |= PP_EV_STACK;
 		}
 	}
-	if (CFG.snaplen && skb) /* last: fewest values live, the stack is tight */
+	if (snap) /* last: fewest values live, the stack is tight */
 		pp_copy_bytes(ev, skb, x->names ? sizeof(*ev) + sizeof(struct pp_nf_names) : with_stack ? sizeof(*ev) + PP_MAX_STACK * sizeof(__u64) : sizeof(*ev));
 	bpf_ringbuf_submit(ev, 0);
 	pp_count(1);

@@ -9,7 +9,7 @@ const syn = ip('10.199.7.1', '10.199.7.2', 6, tcp(40000, 8080, { flags: TCP.SYN 
 const T0 = 1_700_000_000_000_000_000n;
 
 function step(n: number, skb: bigint, probe: string, netns: string, dev: string, dir: 'in' | 'out' | null, o: Partial<TraceStep> = {}): TraceStep {
-  return { n, tsNs: T0 + BigInt(n) * 1000n, skb, probe, netns, dev, ifindex: 2, dir, bytes: syn, len: syn.length, protocol: 0x0800, summary: 'tcp 10.199.7.1:40000 -> 10.199.7.2:8080 [S]', last: false, ...o };
+  return { n, tsNs: T0 + BigInt(n) * 1000n, skb, probe, netns, dev, ifindex: 2, dir, bytes: syn, len: syn.length, protocol: 0x0800, summary: () => 'tcp 10.199.7.1:40000 -> 10.199.7.2:8080 [S]', last: false, ...o };
 }
 
 /** A refused SYN: leaves cli on pp7c, reaches srv on pp7s, dropped there. */

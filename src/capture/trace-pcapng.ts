@@ -34,7 +34,8 @@ export interface TraceStep {
   readonly protocol: number;
   /** the source MAC when the skb had one */
   readonly mac?: Uint8Array | null;
-  readonly summary: string;
+  /** the packet as one line (made only for the steps that become a copy) */
+  readonly summary: () => string;
   readonly netfilter?: StoryNetfilter | null;
   readonly drop?: { readonly reason: string; readonly location: string } | null;
   readonly finding?: PacketStory['finding'];
@@ -132,7 +133,7 @@ export class TracePcapng {
       iface = this.writer.interfaceId({ netns: at.netns, dev, linkType: 276, snaplen: this.opts.snaplen + 20, description: `${at.dev || 'no device'} (ifindex ${at.ifindex}) in network namespace ${at.netns}` });
       this.ifaces.set(key, iface);
     }
-    const comments = [vantageComment(at.summary, { probe: at.probe, netns: at.netns, dev, dtNs, event: at.n }), ...shared];
+    const comments = [vantageComment(at.summary(), { probe: at.probe, netns: at.netns, dev, dtNs, event: at.n }), ...shared];
     this.writer.packet({ iface, tsNs: at.tsNs, head: this.cooked(at), data: at.bytes!, origLen: 20 + at.len, dir: at.dir ?? undefined, comments, packetId });
   }
 

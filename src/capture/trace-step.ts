@@ -60,7 +60,7 @@ export function traceStep(ev: RawEvent, n: number, names: Resolver): TraceStep {
     protocol: protocolOf(ev),
     // the cooked header's address is the sender's MAC; the event has the destination's: none rather than a wrong one
     mac: null,
-    summary: packetSummary(ev),
+    summary: () => packetSummary(ev),
     netfilter: nf,
     drop,
     last: drop !== null || END.has(probe),
