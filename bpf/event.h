@@ -137,6 +137,10 @@ struct pp_config {
 	__u32 mark;
 	__u32 mark_mask;
 	char ifname[PP_IFNAMSIZ];
+	__u8 pcap;          /* a pcap-filter expression runs at every probe (bpf/pcap.h) */
+	__u8 pcap_l3;       /* it has a raw-IP form: skbs without a link-layer header can match */
+	__u16 pcap_need_l2; /* bytes from the link-layer header it reads */
+	__u16 pcap_need_l3; /* bytes from the network header it reads */
 };
 
 #endif

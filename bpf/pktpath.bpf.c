@@ -15,6 +15,7 @@
 #include <bpf/bpf_endian.h>
 #include "probes.gen.h"
 #include "parse.h"
+#include "pcap.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -329,6 +330,8 @@ filter:
 		netns = pp_skb_netns(skb, dev, route_dev, x->sk);
 	if (!pp_match_meta_pid(skb, dev, netns, !x->hookprog))
 		return 0;
+	if (CFG.pcap && !pp_pcap_match(skb, dev, x->direct))
+		return 0;
 	int has = pp_event_tuple(skb, &t, x);
 	if (!pp_match_tuple(&t, has) && !pp_match_related(&x->pkt))
 		return 0;
@@ -442,8 +445,8 @@ static __always_inline int on_tcp_send_reset(__u64 *ctx, int direct)
 		x.aux = (int)ctx[2];
 	if (skb)
 		return pp_skb_event(ctx, PP_PROBE_tcp_send_reset, skb, &x);
-	if (!sk)
-		return 0;
+	if (!sk || CFG.pcap)
+		return 0; /* an active reset has no packet to run an expression on */
 	struct pp_tuple t = {};
 	__u32 netns = pp_sock_netns(sk);
 	if (!pp_match_meta(0, 0, netns))
@@ -464,8 +467,8 @@ static __always_inline int on_tcp_receive_reset(__u64 *ctx, int direct)
 	if (!sk)
 		return 0;
 	__u32 netns = pp_sock_netns(sk);
-	if (CFG.has_mark || CFG.has_ifname)
-		return 0; /* no packet here to match a mark or an interface on */
+	if (CFG.has_mark || CFG.has_ifname || CFG.pcap)
+		return 0; /* no packet here to match a mark, an interface or an expression on */
 	if (!pp_match_meta(0, 0, netns))
 		return 0;
 	int has = pp_parse_sock(sk, &t, 0);
@@ -501,8 +504,8 @@ static __always_inline int on_fib_table_lookup(__u64 *ctx, int direct)
 	__u8 gw_family = 0;
 	__u32 netns = 0;
 
-	if (!fl)
-		return 0;
+	if (!fl || CFG.pcap)
+		return 0; /* a route lookup has no packet to run an expression on */
 	if (nhc) {
 		dev = BPF_CORE_READ(nhc, nhc_dev);
 		/* an IPv4 next hop sits in a struct fib_nh whose fib_info holds the route type */
@@ -565,8 +568,8 @@ static __always_inline int on_fib6_table_lookup(__u64 *ctx, int direct)
 
 	if (!bpf_core_type_exists(struct fib6_result))
 		return 0;
-	if (!fl || !res)
-		return 0;
+	if (!fl || !res || CFG.pcap)
+		return 0; /* a route lookup has no packet to run an expression on */
 	__u32 netns = pp_net_inum(net);
 	if (CFG.netns && netns != CFG.netns)
 		return 0;

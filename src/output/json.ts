@@ -11,7 +11,7 @@
  *   tuple       {proto, saddr, daddr, sport, dport, flags, icmp_type, icmp_code, icmp_id} or null;
  *               icmp_* only for icmp/icmpv6 (tuple.ts toTuple has the same shape)
  *   drop_reason kernel name ("NO_SOCKET"), only on drops
- *   location    "func+0xoff", only on drops with a known location
+ *   location    "func+0xoff", on drops and consume_skb events with a known location
  *   kept        true, only for a packet that was kept (EV_KEPT)
  *   nf          {pf, table, chain, hook, verdict, rule}, only for a netfilter step
  *   stack       ["func+0xoff", ...], only when opts.stack and the event carries frames
@@ -120,6 +120,9 @@ export function makeJsonFormatter(resolver: Resolver, opts: FormatOptions): Form
     if (ev.flags & EV_DROP) {
       s += ',"drop_reason":' + jsonString(reasons.get(ev.dropReason));
       if (ev.location !== 0n) s += ',"location":' + jsonString(symbols.get(ev.location));
+    } else if (ev.location !== 0n && p.name === 'consume_skb') {
+      // where a packet was freed normally tells the diagnosis who took it (an XDP program, a socket...)
+      s += ',"location":' + jsonString(symbols.get(ev.location));
     }
     if (ev.flags & EV_KEPT) s += ',"kept":true';
     if (ev.nf) s += nfJson(ev.nf);

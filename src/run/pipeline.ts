@@ -64,6 +64,11 @@ export interface PipelineOptions {
   readonly catchCount?: number | null;
   /** lines were added outside a ring read (a rule named later, an nft trace): write them out */
   readonly onLate?: () => void;
+  /**
+   * every event the run takes (printed or lost to back-pressure), numbered as its output
+   * line would be: the diagnosis reads them all, -w writes their packets
+   */
+  readonly onEvent?: (ev: RawEvent, n: number) => void;
   readonly onError?: (message: string) => void;
   /** drops (and netfilter DROP steps) kept for the explanation */
   readonly maxKeptDrops?: number;
@@ -71,8 +76,6 @@ export interface PipelineOptions {
   readonly maxInFlight?: number;
   /** events held for a step, all skbs together; beyond, events are printed at once */
   readonly maxHeld?: number;
-  /** every event, numbered as its output line (-w: the packets' pcapng), whatever stdout took */
-  readonly onEvent?: (ev: RawEvent, n: number) => void;
 }
 
 /** Drops kept for the explanation at the end of a run. */
@@ -211,13 +214,13 @@ export class Pipeline {
   /** Counts, keeps what the summary needs, and pushes the formatted line (or counts it as lost to back-pressure). */
   private emit(ev: RawEvent): void {
     if (this.full()) return;
+    this.o.onEvent?.(ev, this.events + this.backpressure + 1);
     if (ev.flags & EV_DROP) {
       const r = this.o.names.dropReason(ev.dropReason);
       this.drops.set(r, (this.drops.get(r) ?? 0) + 1);
       if (this.dropEvents.length < this.keep) this.dropEvents.push(ev);
     }
     if (ev.nf?.verdict === 'DROP' && this.nfDrops.length < this.keep) this.nfDrops.push(ev);
-    this.o.onEvent?.(ev, this.events + this.backpressure + 1);
     if (!this.o.out.writable()) {
       this.backpressure++;
       return;

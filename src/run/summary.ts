@@ -18,6 +18,8 @@ export interface RunCounts {
   readonly drops: ReadonlyMap<string, number>;
   /** stdout's reader went away (EPIPE): what was not written is for that, not for slowness */
   readonly outputClosed?: boolean;
+  /** packets the expression could not decide: the bytes it reads lie outside the skb's linear data */
+  readonly undecided?: number;
 }
 
 /**
@@ -35,5 +37,6 @@ export function summaryLine(c: RunCounts): string {
 
 /** The summary line and the explanations, each ending in a newline. */
 export function summaryText(c: RunCounts, findings: readonly Finding[]): string {
-  return [summaryLine(c), ...findings.map((f) => `pktpath: why: ${f.text}`)].map((l) => `${l}\n`).join('');
+  const undecided = c.undecided ? [`pktpath: ${c.undecided} packets not shown: the expression reads bytes that lie outside the skb's linear data there`] : [];
+  return [summaryLine(c), ...undecided, ...findings.map((f) => `pktpath: why: ${f.text}`)].map((l) => `${l}\n`).join('');
 }

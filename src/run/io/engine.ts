@@ -29,6 +29,8 @@ export interface RunEngine {
   pending(): number;
   /** events the ring buffer had no room for, so far */
   lost(): number;
+  /** packets the expression could not decide (bytes it reads outside the skb's linear data), so far */
+  undecided(): number;
   /**
    * Detaches every probe and frees the object; idempotent. May return a promise: a
    * detach that does not block the event loop lets a second Ctrl-C through (fentry
@@ -39,7 +41,7 @@ export interface RunEngine {
 
 function loadRunTrace(req: RunRequest, say: (line: string) => void): { trace: LoadedTrace; label: string } {
   const exclude = req.route ? [] : ['fib_table_lookup', 'fib6_table_lookup'];
-  const base = { ringBytes: req.ringBytes, exclude, observers: req.iptable };
+  const base = { ringBytes: req.ringBytes, exclude, observers: req.iptable, ...(req.filter ? { filter: req.filter } : {}) };
   if (!req.functions) return { trace: loadTrace(req.config, base), label: 'tracepoints' };
   const planned = planFunctions(req.functions);
   if (req.verbose) {
@@ -81,6 +83,7 @@ export function startRunEngine(req: RunRequest, say: (line: string) => void): Ru
     },
     pending: () => reader.pending(),
     lost: () => trace.stats().lost,
+    undecided: () => trace.stats().undecided,
     close: () => trace.closeAsync(),
   };
 }

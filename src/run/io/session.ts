@@ -13,10 +13,11 @@
  * started and is thrown; from polling on, a failure ends the run through the same stop,
  * with its summary, and is thrown after it.
  */
-import { explainDrops } from '../../diagnose/explain.js';
+import { Diagnoser } from '../../diagnose/engine.js';
+import { whyLines } from '../../diagnose/explain.js';
 import type { Finding } from '../../diagnose/explain.js';
+import type { Facts, Report } from '../../diagnose/model.js';
 import { EVENT } from '../../engine/layout.js';
-import type { RawEvent } from '../../engine/event.js';
 import { catalog } from '../../engine/io/catalog.js';
 import { makeJsonFormatter, makeTextFormatter } from '../../output/index.js';
 import { makeResolver } from '../../output/io/resolver.js';
@@ -35,6 +36,9 @@ import type { OutStream } from './output.js';
 import { ownSignals, runPhases, SIGNAL_EXIT, StopRequest } from './lifecycle.js';
 import type { PhaseFailure, RunSignal, SignalSource } from './lifecycle.js';
 import { startRunEngine } from './engine.js';
+import { LiveRecorder } from '../../report/live.js';
+import { buildDoc } from '../../report/document.js';
+import { writeReport } from '../../report/io/files.js';
 import type { RunEngine } from './engine.js';
 import { TracePcapng } from '../../capture/trace-pcapng.js';
 import { traceStep } from '../../capture/trace-step.js';
@@ -49,6 +53,8 @@ export interface RunIo {
   readonly onReady?: () => void;
   /** resolves when the run should end early (demo, tests); signals always end it */
   readonly until?: Promise<unknown>;
+  /** `pktpath diagnose`: the engine's report goes to `done` (with these facts) instead of why: lines */
+  readonly diagnose?: { readonly facts: () => Facts; readonly done: (report: Report, netns: (inode: number) => string) => void };
 }
 
 export interface TraceSummary extends RunCounts {
@@ -127,6 +133,11 @@ class TraceSession {
   private readonly output: LineOutput;
   private readonly pipeline: Pipeline;
   private readonly resolver: RunResolver;
+  /** every event goes through the diagnosis engine (bounded memory): its findings are the why: lines */
+  private readonly diagnoser: Diagnoser;
+  /** --html / --perfetto: what the report keeps of the run (bounded) */
+  private readonly recorder: LiveRecorder | null;
+  private report: Report | null = null;
   private readonly releaseSignals: () => void;
   private netfilter: NetfilterPath | undefined;
   private failure: unknown;
@@ -140,6 +151,8 @@ class TraceSession {
     private readonly engine: RunEngine,
   ) {
     this.resolver = deps.resolver();
+    this.diagnoser = new Diagnoser(this.resolver);
+    this.recorder = req.report ? new LiveRecorder(this.resolver, { stack: req.output.stack }) : null;
     const fmt = { time: req.output.time, stack: req.output.stack };
     const formatter = req.output.json ? makeJsonFormatter(this.resolver, fmt) : makeTextFormatter(this.resolver, fmt);
     this.output = new LineOutput(io.out);
@@ -147,13 +160,17 @@ class TraceSession {
     this.capture = req.write && pcap ? new TracePcapng((b) => pcap.write(b), { section: { application: 'pktpath', os: 'Linux' }, snaplen: req.write.snaplen }) : null;
     const capture = this.capture;
     this.pipeline = new Pipeline({
-      ...(capture ? { onEvent: (ev: RawEvent, n: number) => capture.push(traceStep(ev, n, this.resolver)) } : {}),
       names: this.resolver,
       format: (ev) => formatter.format(ev),
       out: this.output,
       observerProbe: deps.observerProbe(),
       catchCount: req.catchCount,
       onLate: () => this.afterLate(),
+      onEvent: (ev, n) => {
+        this.diagnoser.push(ev);
+        this.recorder?.push(ev);
+        capture?.push(traceStep(ev, n, this.resolver));
+      },
       onError: (m) => this.say(m),
     });
     this.releaseSignals = ownSignals(deps.signals, (sig) => this.onSignal(sig), (sig) => this.force(sig));
@@ -212,6 +229,7 @@ class TraceSession {
       { name: 'pcapng', run: () => this.closeCapture() },
       { name: 'output', run: async () => void (unwritten = await this.settleOutput()) },
       { name: 'summary', run: () => void (summary = this.summarize(unwritten)) },
+      { name: 'report', run: () => this.writeReport() },
       { name: 'detach', run: () => this.engine.close() },
     ]);
     this.releaseSignals();
@@ -310,8 +328,10 @@ class TraceSession {
   private summarize(unwritten: number): TraceSummary {
     const p = this.pipeline;
     let lost = 0;
+    let undecided = 0;
     try {
       lost = this.engine.lost();
+      undecided = this.engine.undecided();
     } catch (err) {
       this.failure ??= err; // the summary is still printed
     }
@@ -323,11 +343,22 @@ class TraceSession {
       firstMalformed: p.firstMalformed,
       drops: p.drops,
       outputClosed: this.stop.cause === 'output-closed',
+      undecided,
     };
-    const findings = explainDrops(p.dropEvents, this.resolver, p.nfDrops);
+    const report = (this.report = this.diagnoser.report({ ...this.io.diagnose?.facts(), lost }));
+    this.io.diagnose?.done(report, (i) => this.resolver.netnsName(i) ?? String(i));
+    const findings = this.io.diagnose ? [] : whyLines(report);
     this.io.err.write(summaryText(counts, findings));
     const attached = this.engine.probes.filter((x) => x.attached).length;
     return { ...counts, attached, skipped: this.engine.probes.length - attached, findings, unwritten };
+  }
+
+  /** --html / --perfetto: the page and the trace, from what the recorder kept and the diagnosis. */
+  private writeReport(): void {
+    const files = this.req.report;
+    if (!files || !this.recorder) return;
+    const doc = buildDoc(this.recorder.recorded(), this.report, { source: files.source, made: new Date().toISOString() });
+    for (const line of writeReport(doc, files)) this.say(line);
   }
 
   private announceReady(): void {
