@@ -91,6 +91,55 @@ struct pp_extra {
 	struct pp_pkt pkt; /* packet fields beyond the tuple, filled while parsing */
 };
 
+/* Where pp_copy_bytes reads the skb's offsets: the start of the record's byte room. */
+struct pp_snap_scratch {
+	__u64 head;
+	__u64 data;
+	__u32 tail;
+	__u16 nh;
+	__u16 mac;
+};
+
+/*
+ * -w: the packet from its network header on, as much as the skb's linear data holds, at
+ * most CFG.snaplen bytes, at bytes_off in the record (reserved with CFG.snaplen of room).
+ * The programs' stacks are full, so the skb's offsets are read into that room first
+ * (user space keeps snaplen >= 64), then overwritten by the bytes. Where the network
+ * header starts is pp_l3_offset's rule.
+ */
+static __always_inline void pp_copy_bytes(struct pp_event *ev, struct sk_buff *skb, __u32 bytes_off)
+{
+	if (CFG.snaplen < sizeof(struct pp_snap_scratch))
+		return;
+	struct pp_snap_scratch *h = (void *)ev + bytes_off;
+	bpf_probe_read_kernel(&h->head, 8, (void *)skb + bpf_core_field_offset(struct sk_buff, head));
+	bpf_probe_read_kernel(&h->data, 8, (void *)skb + bpf_core_field_offset(struct sk_buff, data));
+	bpf_probe_read_kernel(&h->tail, 4, (void *)skb + bpf_core_field_offset(struct sk_buff, tail));
+	bpf_probe_read_kernel(&h->nh, 2, (void *)skb + bpf_core_field_offset(struct sk_buff, network_header));
+	bpf_probe_read_kernel(&h->mac, 2, (void *)skb + bpf_core_field_offset(struct sk_buff, mac_header));
+	__u64 head = h->head;
+	__u16 nh = h->nh, mac = h->mac;
+	__u16 data_off = (__u16)(h->data - head);
+	__u32 tail = h->tail; /* an offset from head on 64-bit kernels */
+	__u32 l3 = data_off;
+	if (nh != PP_NO_HDR && nh != 0 && (mac == PP_NO_HDR || nh > mac))
+		l3 = nh;
+	else if (mac != PP_NO_HDR && data_off == mac)
+		l3 = mac + PP_ETH_HLEN;
+	if (tail <= l3)
+		return;
+	__u32 n = tail - l3;
+	if (n > CFG.snaplen)
+		n = CFG.snaplen;
+	n &= PP_MAX_SNAP * 2 - 1; /* a bound the verifier can see (snaplen <= PP_MAX_SNAP) */
+	if (n == 0 || n > CFG.snaplen)
+		return;
+	if (bpf_probe_read_kernel((void *)ev + bytes_off, n, (void *)head + l3))
+		return;
+	ev->cap_len = n;
+	ev->bytes_off = bytes_off;
+}
+
 /* Reserves, fills the common part and submits. t/has_tuple already matched the filter. */
 static __always_inline int pp_emit(void *ctx, __u16 probe, struct sk_buff *skb, struct net_device *dev,
 				   __u32 netns, const struct pp_tuple *t, int has_tuple,
@@ -100,7 +149,19 @@ static __always_inline int pp_emit(void *ctx, __u16 probe, struct sk_buff *skb, 
 	int with_stack = !x->hookprog && !x->names && (CFG.want_stack == 1 || (CFG.want_stack == 2 && (x->flags & PP_EV_DROP)));
 	struct pp_event *ev;
 
-	if (x->names)
+	/* -w: room for the packet bytes after the stack or names; CFG.snaplen is a frozen
+	 * constant, so without -w this block is pruned and a run pays nothing. Bytes only
+	 * where a device receives or is handed the packet, and at drops: the pcapng copies
+	 * (one per device) and the packets that never reached one. */
+	int snap = CFG.snaplen && skb && (probe <= PP_PROBE_net_dev_queue || (x->flags & PP_EV_DROP));
+	if (snap) {
+		if (x->names)
+			ev = bpf_ringbuf_reserve(&events, sizeof(*ev) + sizeof(struct pp_nf_names) + CFG.snaplen, 0);
+		else if (with_stack)
+			ev = bpf_ringbuf_reserve(&events, sizeof(*ev) + PP_MAX_STACK * sizeof(__u64) + CFG.snaplen, 0);
+		else
+			ev = bpf_ringbuf_reserve(&events, sizeof(*ev) + CFG.snaplen, 0);
+	} else if (x->names)
 		ev = bpf_ringbuf_reserve(&events, sizeof(*ev) + sizeof(struct pp_nf_names), 0);
 	else if (with_stack)
 		ev = bpf_ringbuf_reserve(&events, sizeof(*ev) + PP_MAX_STACK * sizeof(__u64), 0);
@@ -174,6 +235,8 @@ static __always_inline int pp_emit(void *ctx, __u16 probe, struct sk_buff *skb, 
 			ev->flags |= PP_EV_STACK;
 		}
 	}
+	if (snap) /* last: fewest values live, the stack is tight */
+		pp_copy_bytes(ev, skb, x->names ? sizeof(*ev) + sizeof(struct pp_nf_names) : with_stack ? sizeof(*ev) + PP_MAX_STACK * sizeof(__u64) : sizeof(*ev));
 	bpf_ringbuf_submit(ev, 0);
 	pp_count(1);
 	return 0;

@@ -20,6 +20,8 @@ import { addDiagnoseCommand } from './diagnose.js';
 import { addReportCommand, reportFiles } from './report.js';
 import { versions, versionText } from './version.js';
 import { compileExpressionArg, expressionArgument, refuseWithExpression } from './expression.js';
+import { addAnalyzeCommand, discard } from './analyze.js';
+import { openPcapngOut } from '../capture/io/pcapng-out.js';
 
 /** Checks that need the machine: the pid and the interface exist. */
 function checkAgainstSystem(opts: TraceOptions): void {
@@ -47,7 +49,10 @@ async function traceAction(words: string[], raw: RawTrace): Promise<number> {
   checkAgainstSystem(opts);
   const report = reportFiles(raw);
   const req = runRequest(opts, { netnsInode, ringMb: raw.ringMb, ...(filter ? { filter } : {}), report });
-  const summary = await runTrace(req, { out: process.stdout, err: process.stderr });
+  const pcapng = req.write ? openPcapngOut(req.write.file) : undefined;
+  // -w -: standard output carries the pcapng, so the events are not printed
+  const out = req.write?.file === '-' ? discard() : process.stdout;
+  const summary = await runTrace(req, { out, err: process.stderr, ...(pcapng ? { pcapng } : {}) });
   // stdout's reader stopped reading: what it still holds is counted in the summary, not waited for
   // (a pending write would keep the process alive until the reader reads)
   if (summary.unwritten) process.exit(0);
@@ -103,6 +108,8 @@ function buildProgram(result: { code: number }): Command {
     .option('--keep', 'once a packet matched, follow its skb to its end (NAT, encapsulation)')
     .option('--route', 'show each route lookup: table, type, output device, gateway, error')
     .option('--iptable', 'show the netfilter table/chain/verdict path and the rule that decided')
+    .option('-w, --write <file>', 'also write the traced packets as pcapng (- for standard output), one copy per device and namespace they crossed, with what the kernel did in each packet\'s comment')
+    .option('--snaplen <n>', 'with -w: packet bytes captured in the kernel per event, from the network header (64-4096, default 256)')
     .addOption(new Option('--ring-mb <mb>', 'ring buffer size in MiB').default(String(DEFAULT_RING_MB)))
     .option('--html <file>', 'also write the run as an HTML report (verdict, path diagrams, timeline)')
     .option('--perfetto <file>', 'also write the run as Chrome trace event JSON (ui.perfetto.dev)')
@@ -122,6 +129,7 @@ function buildProgram(result: { code: number }): Command {
   addStatsCommand(program, result);
   addDiagnoseCommand(program, result, checkAgainstSystem);
   addReportCommand(program, result);
+  addAnalyzeCommand(program, result);
 
   program
     .command('demo')

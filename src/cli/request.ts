@@ -38,6 +38,8 @@ export interface RunRequest {
   readonly filter: CompiledFilter | null;
   /** --html / --perfetto: the run's report, written after the summary */
   readonly report: ReportFiles | null;
+  /** -w: write the traced packets as pcapng (file "-": standard output) */
+  readonly write: { readonly file: string; readonly snaplen: number } | null;
 }
 
 export const DEFAULT_RING_MB = 8;
@@ -71,6 +73,7 @@ export function runRequest(
     ringBytes: ringBytesOf(where.ringMb),
     route: opts.route,
     iptable: opts.iptable,
+    write: opts.write !== null ? { file: opts.write, snaplen: opts.snaplen } : null,
     functions:
       opts.backend === 'tracepoints'
         ? null

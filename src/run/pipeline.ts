@@ -64,8 +64,11 @@ export interface PipelineOptions {
   readonly catchCount?: number | null;
   /** lines were added outside a ring read (a rule named later, an nft trace): write them out */
   readonly onLate?: () => void;
-  /** every event the run takes (printed or lost to back-pressure): the diagnosis reads them all */
-  readonly onEvent?: (ev: RawEvent) => void;
+  /**
+   * every event the run takes (printed or lost to back-pressure), numbered as its output
+   * line would be: the diagnosis reads them all, -w writes their packets
+   */
+  readonly onEvent?: (ev: RawEvent, n: number) => void;
   readonly onError?: (message: string) => void;
   /** drops (and netfilter DROP steps) kept for the explanation */
   readonly maxKeptDrops?: number;
@@ -211,7 +214,7 @@ export class Pipeline {
   /** Counts, keeps what the summary needs, and pushes the formatted line (or counts it as lost to back-pressure). */
   private emit(ev: RawEvent): void {
     if (this.full()) return;
-    this.o.onEvent?.(ev);
+    this.o.onEvent?.(ev, this.events + this.backpressure + 1);
     if (ev.flags & EV_DROP) {
       const r = this.o.names.dropReason(ev.dropReason);
       this.drops.set(r, (this.drops.get(r) ?? 0) + 1);

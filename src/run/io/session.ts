@@ -40,10 +40,15 @@ import { LiveRecorder } from '../../report/live.js';
 import { buildDoc } from '../../report/document.js';
 import { writeReport } from '../../report/io/files.js';
 import type { RunEngine } from './engine.js';
+import { TracePcapng } from '../../capture/trace-pcapng.js';
+import { traceStep } from '../../capture/trace-step.js';
+import type { PcapngOut } from '../../capture/io/pcapng-out.js';
 
 export interface RunIo {
   readonly out: OutStream;
   readonly err: NodeJS.WritableStream;
+  /** -w: where the packets go as pcapng (the request's write says the snaplen) */
+  readonly pcapng?: PcapngOut;
   /** called once the probes are attached (tests, demo) */
   readonly onReady?: () => void;
   /** resolves when the run should end early (demo, tests); signals always end it */
@@ -136,6 +141,8 @@ class TraceSession {
   private readonly releaseSignals: () => void;
   private netfilter: NetfilterPath | undefined;
   private failure: unknown;
+  /** -w: the packets as pcapng */
+  private readonly capture: TracePcapng | null;
 
   constructor(
     private readonly req: RunRequest,
@@ -149,6 +156,9 @@ class TraceSession {
     const fmt = { time: req.output.time, stack: req.output.stack };
     const formatter = req.output.json ? makeJsonFormatter(this.resolver, fmt) : makeTextFormatter(this.resolver, fmt);
     this.output = new LineOutput(io.out);
+    const pcap = io.pcapng;
+    this.capture = req.write && pcap ? new TracePcapng((b) => pcap.write(b), { section: { application: 'pktpath', os: 'Linux' }, snaplen: req.write.snaplen }) : null;
+    const capture = this.capture;
     this.pipeline = new Pipeline({
       names: this.resolver,
       format: (ev) => formatter.format(ev),
@@ -156,9 +166,10 @@ class TraceSession {
       observerProbe: deps.observerProbe(),
       catchCount: req.catchCount,
       onLate: () => this.afterLate(),
-      onEvent: (ev) => {
+      onEvent: (ev, n) => {
         this.diagnoser.push(ev);
         this.recorder?.push(ev);
+        capture?.push(traceStep(ev, n, this.resolver));
       },
       onError: (m) => this.say(m),
     });
@@ -215,6 +226,7 @@ class TraceSession {
     const failures = await runPhases([
       { name: 'stop reading the ring', run: () => this.drainRing() },
       { name: 'netfilter drain', run: () => this.drainNetfilter() },
+      { name: 'pcapng', run: () => this.closeCapture() },
       { name: 'output', run: async () => void (unwritten = await this.settleOutput()) },
       { name: 'summary', run: () => void (summary = this.summarize(unwritten)) },
       { name: 'report', run: () => this.writeReport() },
@@ -232,6 +244,7 @@ class TraceSession {
     try {
       this.engine.drain(this.pipeline.record, SLICE);
       this.output.flush();
+      this.capture?.flushOut();
       if (this.pipeline.full()) this.stop.request('catch-count');
     } catch (err) {
       this.fail(err); // never out of a libuv callback: the addon would make it fatal
@@ -292,6 +305,18 @@ class TraceSession {
       this.pipeline.close();
       this.output.flush();
     }
+  }
+
+  /** -w: the packets whose life had not ended yet, then the file; what was written, on stderr. */
+  private async closeCapture(): Promise<void> {
+    const c = this.capture;
+    const out = this.io.pcapng;
+    if (!c || !out) return;
+    c.finish();
+    await out.close();
+    const lost = out.lost ? `, ${out.lost} lost (its reader was too slow)` : '';
+    const early = c.writtenEarly ? `, ${c.writtenEarly} written before their end (too many in flight)` : '';
+    this.say(`pcapng: ${c.packets} packet copies written to ${out.name}${lost}${early}`);
   }
 
   /** Lines that will not reach the reader: after a signal, its reader gets SETTLE_MS to take what is queued. */
