@@ -28,7 +28,11 @@ export function hostError(ns: Netns, what: string, err: unknown): Error {
   const errno = (err as { errno?: number }).errno;
   const where = `network namespace ${netnsLabel(ns)}`;
   if (errno === 1) return new EnvironmentError(`${what} in ${where}: not permitted (needs root)`, { cause: err });
-  if (errno === 2 && /enter netns|in netns/.test(String((err as Error).message))) return new NetnsGoneError(`${what}: ${where} is gone`, { cause: err });
+  // ENOENT: its file under /run/netns is gone; EINVAL: the file is still there but `ip netns
+  // del` has unmounted it, so setns finds no namespace behind it
+  if ((errno === 2 || errno === 22) && /enter netns|in netns/.test(String((err as Error).message))) {
+    return new NetnsGoneError(`${what}: ${where} is gone`, { cause: err });
+  }
   const msg = err instanceof Error ? err.message : String(err);
   return new KernelError(`${what} in ${where}: ${msg}`, { cause: err });
 }
