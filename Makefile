@@ -8,7 +8,7 @@ ARCH       := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function -I bpf -I $(OUT)
 CFLAGS     ?= -O2 -g -Wall -Wextra -Wno-unused-parameter
 
-all: $(OUT)/pktpath.bpf.o $(OUT)/flood.bpf.o $(OUT)/pktpath.node $(OUT)/flood-bench
+all: $(OUT)/pktpath.bpf.o $(OUT)/drops.bpf.o $(OUT)/flood.bpf.o $(OUT)/pktpath.node $(OUT)/flood-bench
 
 $(OUT):
 	mkdir -p $(OUT)
@@ -21,6 +21,10 @@ bpf/probes.gen.h: src/engine/probes.json scripts/gen-probes.mjs
 	node scripts/gen-probes.mjs
 
 $(OUT)/pktpath.bpf.o: bpf/pktpath.bpf.c bpf/event.h bpf/probes.gen.h bpf/parse.h $(OUT)/vmlinux.h
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# pktpath drops: its own object, sharing the parser and the filter (parse.h)
+$(OUT)/drops.bpf.o: bpf/drops.bpf.c bpf/drops.h bpf/event.h bpf/parse.h $(OUT)/vmlinux.h
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(OUT)/flood.bpf.o: bench/flood.bpf.c bpf/event.h $(OUT)/vmlinux.h

@@ -16,6 +16,7 @@ import { runTrace } from '../run/io/session.js';
 import { FUNC_BACKENDS } from '../engine/io/loader.js';
 import { addSocketsCommand } from './sockets.js';
 import { addStatsCommand } from './stats.js';
+import { addDropsCommand } from './drops.js';
 
 const DEFAULT_RING_MB = 8;
 
@@ -131,6 +132,7 @@ function buildProgram(result: { code: number }): Command {
 
   addSocketsCommand(program, result);
   addStatsCommand(program, result);
+  addDropsCommand(program, result);
 
   program
     .command('demo')
