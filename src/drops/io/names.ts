@@ -12,6 +12,7 @@ import type { Netns } from '../../netlink/io/namespaces.js';
 import { readLinks } from '../../netlink/io/request.js';
 import { trimTracerFrames } from '../../kernel/stack.js';
 import type { Namer } from '../rows.js';
+import { trimFreeingFrames } from '../frames.js';
 
 const RETRY_MS = 3000;
 
@@ -79,7 +80,7 @@ export function makeNamer(stackOf: (id: number) => bigint[] | undefined): Namer 
       if (!frames) {
         const addrs = stackOf(id);
         if (!addrs) return undefined;
-        frames = trimTracerFrames(addrs, (a) => r.symbol(a)).map((a) => r.symbol(a));
+        frames = trimFreeingFrames(trimTracerFrames(addrs, (a) => r.symbol(a)).map((a) => r.symbol(a)));
         stacks.set(id, frames);
       }
       return frames;
