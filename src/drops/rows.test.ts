@@ -65,14 +65,15 @@ test('NOT_SPECIFIED is hidden unless --all, and never on a kernel without reason
   assert.deepEqual([rows(false, true), rows(true, true), rows(false, false)], [true, false, false]);
 });
 
-test('--stack: a row\'s top stacks with their counts; a stack the kernel could not record has no frames', () => {
-  const t = new DropTable(fakeNamer, { all: false, reasonsKnown: true });
-  t.update([entry(key({ stackId: 7 }), 9), entry(key({ stackId: -14 }), 1), entry(key({ stackId: 3 }), 2)]);
+test('--stack: a row\'s top stacks with their counts, told apart by their frames; a stack the kernel could not record has none', () => {
+  const namer = { ...fakeNamer, stack: (id: number) => (id === 7 || id === 8 ? ['nf_hook_slow+0x4f', 'ip_local_deliver+0x3a'] : id === 9 ? ['tcp_v4_rcv+0x1'] : undefined) };
+  const t = new DropTable(namer, { all: false, reasonsKnown: true });
+  t.update([entry(key({ stackId: 7 }), 9), entry(key({ stackId: 8 }), 1), entry(key({ stackId: -14 }), 2), entry(key({ stackId: 9 }), 3)]);
   const r = t.snapshot(1, 'interval')[0]!;
-  assert.equal(r.total, 12);
+  assert.equal(r.total, 15);
   assert.deepEqual(r.stacks, [
-    { count: 9, frames: ['nf_hook_slow+0x4f', 'ip_local_deliver+0x3a'] },
+    { count: 10, frames: ['nf_hook_slow+0x4f', 'ip_local_deliver+0x3a'] },
+    { count: 3, frames: ['tcp_v4_rcv+0x1'] },
     { count: 2, frames: [] },
-    { count: 1, frames: [] },
   ]);
 });

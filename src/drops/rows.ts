@@ -69,6 +69,8 @@ interface RowState {
 
 const SAMPLES_PER_ROW = 2;
 const STACKS_PER_ROW = 3;
+/** frames kept (and compared) per stack */
+export const STACK_FRAMES = 8;
 
 /** The key without its stack: which row it adds to. */
 function rawId(k: DropKey): string {
@@ -176,10 +178,14 @@ export class DropTable {
     };
   }
 
+  /** Stacks told apart by their innermost STACK_FRAMES frames (deeper, they differ by how softirq was entered). */
   private topStacks(r: RowState): StackCount[] {
-    return [...r.stacks]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, STACKS_PER_ROW)
-      .map(([id, count]) => ({ count, frames: id >= 0 ? (this.namer.stack(id) ?? []) : [] }));
+    const byFrames = new Map<string, StackCount>();
+    for (const [id, count] of r.stacks) {
+      const frames = id >= 0 ? (this.namer.stack(id) ?? []).slice(0, STACK_FRAMES) : [];
+      const k = frames.join('<');
+      byFrames.set(k, { count: (byFrames.get(k)?.count ?? 0) + count, frames });
+    }
+    return [...byFrames.values()].sort((a, b) => b.count - a.count).slice(0, STACKS_PER_ROW);
   }
 }

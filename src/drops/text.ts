@@ -14,7 +14,6 @@ import type { DropRow } from './rows.js';
 export type Screen = { readonly columns: number; readonly rows: number } | null;
 
 const HEADER = ['COUNT', 'RATE/s', 'TOTAL', 'REASON', 'LOCATION', 'NETNS', 'DEVICE', 'PROTO', 'SAMPLE'];
-const STACK_FRAMES = 8;
 
 function rate(v: number): string {
   return v >= 100 ? v.toFixed(0) : v.toFixed(1);
@@ -46,7 +45,7 @@ function cells(x: DropRow): string[] {
 function details(x: DropRow): string[] {
   const out = [`    ${x.meaning}`];
   for (const s of x.stacks) {
-    const frames = s.frames.length ? s.frames.slice(0, STACK_FRAMES).join(' < ') : '(not recorded: the stack map was full or two stacks collided)';
+    const frames = s.frames.length ? s.frames.join(' < ') : '(not recorded: the stack map was full or two stacks collided)';
     out.push(`    stack x${s.count}: ${frames}`);
   }
   return out;

@@ -10,7 +10,8 @@ import type { Writable } from 'node:stream';
 import type { Netns } from '../../netlink/io/namespaces.js';
 import { netnsLabel } from '../../netlink/io/namespaces.js';
 import type { CounterCatalog } from '../../stats/meaning.js';
-import { readSnapshot } from '../../stats/io/read.js';
+import { namespaceCounters, readSnapshot } from '../../stats/io/read.js';
+import { PktpathError } from '../../shared/errors.js';
 import { diffSnapshots } from '../../stats/snapshot.js';
 import type { Snapshot } from '../../stats/snapshot.js';
 import { formatReportJson } from '../json.js';
@@ -73,10 +74,29 @@ export class DropsSession {
     this.drainTimer.unref();
   }
 
+  /**
+   * The watched namespaces' counters and the host's softnet ones. A namespace that goes
+   * away while it is read (other tools' namespaces come and go; setns then fails with
+   * ENOENT or EINVAL) is skipped with a note, unless -N named it.
+   */
   private counters(): Snapshot {
-    const { snapshot, gone } = readSnapshot(this.o.namespaces(), !this.o.fixedNetns);
-    for (const ns of gone) this.o.err.write(`pktpath: network namespace ${netnsLabel(ns)} went away; its counters are no longer read\n`);
-    return snapshot;
+    const snap = readSnapshot([]).snapshot; // softnet
+    for (const ns of this.o.namespaces()) {
+      try {
+        snap.counters.push(...namespaceCounters(ns));
+      } catch (err) {
+        if (this.o.fixedNetns || !(err instanceof PktpathError)) throw err;
+        this.noteOnce(`pktpath: counters of network namespace ${netnsLabel(ns)} not read: ${err.message}\n`);
+      }
+    }
+    return snap;
+  }
+
+  private readonly notes = new Set<string>();
+  private noteOnce(line: string): void {
+    if (this.notes.has(line) || this.notes.size > 100) return;
+    this.notes.add(line);
+    this.o.err.write(line);
   }
 
   private refresh(): void {
