@@ -8,7 +8,7 @@ ARCH       := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function -I bpf -I $(OUT)
 CFLAGS     ?= -O2 -g -Wall -Wextra -Wno-unused-parameter
 
-all: $(OUT)/pktpath.bpf.o $(OUT)/drops.bpf.o $(OUT)/flood.bpf.o $(OUT)/pktpath.node $(OUT)/flood-bench
+all: $(OUT)/pktpath.bpf.o $(OUT)/drops.bpf.o $(OUT)/flood.bpf.o $(OUT)/pktpath.node $(OUT)/flood-bench $(OUT)/udp-flood
 
 $(OUT):
 	mkdir -p $(OUT)
@@ -35,6 +35,10 @@ $(OUT)/pktpath.node: native/pktpath.c | $(OUT)
 
 $(OUT)/flood-bench: bench/flood-bench.c bpf/event.h | $(OUT)
 	$(CC) $(CFLAGS) -I bpf $< -o $@ -lbpf -lelf -lz -lpthread
+
+# the drop flood of the pktpath drops bench
+$(OUT)/udp-flood: bench/udp-flood.c | $(OUT)
+	$(CC) $(CFLAGS) $< -o $@
 
 clean:
 	rm -rf $(OUT) bpf/probes.gen.h

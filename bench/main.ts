@@ -2,6 +2,8 @@
  * npm run bench: the numbers behind pktpath's speed claims. Prints a table, then one
  * machine-readable line, last:
  *   bench: ratio_vs_c=<x> events_per_s=<n> lost=<n> format_ns_text=<n> format_ns_json=<n> throughput_kept=<0..1>
+ *          ... drops_throughput_kept=<x> drops_flood_pps=<n> drops_count_exact=<0|1>
+ * `--only drops` runs the pktpath drops block alone (its table, then its fields on the last line).
  */
 import { benchFormat } from './format.js';
 import { cConsumer, jsConsumer } from './ringbuf.js';
@@ -9,6 +11,7 @@ import { median, throughputKept } from './throughput.js';
 import { observerCost } from './netfilter.js';
 import { GUEST_CASES, guestUnavailable, runGuestBench } from './functions.js';
 import type { GuestBench } from './guest-functions.js';
+import { dropsFloodCost, dropsQuietCost } from './drops.js';
 
 const RING_EVENTS = 4_000_000;
 const RING_ROUNDS = 5;
@@ -16,10 +19,39 @@ const RING_ROUNDS = 5;
 const rows: [string, string, string][] = [];
 const row = (what: string, value: string, target = ''): void => void rows.push([what, value, target]);
 
+/** 5. pktpath drops: the quiet transfer's throughput kept, and a drop flood; its fields for the last line. */
+async function dropsBlock(): Promise<string> {
+  const q = await dropsQuietCost(5, 2);
+  row('veth TCP, pktpath drops running (Gbit/s, median)', `${q.withGbps.toFixed(2)} (without: ${q.baseGbps.toFixed(2)})`);
+  row('pktpath drops: throughput kept (median of pairwise ratios)', q.kept.toFixed(3), '>= 0.98');
+  row('  pktpath CPU during the transfers (share of one core) / drops per s', `${q.cpu.toFixed(3)} / ${q.runsPerS.toFixed(0)}`);
+  const f = await dropsFloodCost(5, 2);
+  row(`drop flood: nft DROP rule hits/s (${f.senders} udp-flood senders, ${f.seconds} s)`, f.pps.toFixed(0), '>= 200,000');
+  row('drop flood: pktpath count / the rule\'s counter', `${f.pktpathCount} / ${f.ruleCount}`, 'equal');
+  row('drop flood: lost (samples + uncounted)', String(f.lost), '0');
+  row('drop flood: pktpath CPU (share of one core)', f.cpu.toFixed(3), '< 0.05');
+  row('drop flood: kfree_skb program, ns per drop', f.nsPerDrop.toFixed(0));
+  return `drops_throughput_kept=${q.kept.toFixed(3)} drops_flood_pps=${f.pps.toFixed(0)} drops_count_exact=${f.exact ? 1 : 0}`;
+}
+
+function printRows(): void {
+  const w = Math.max(...rows.map((r) => r[0].length));
+  const v = Math.max(...rows.map((r) => r[1].length));
+  console.log(`${'measure'.padEnd(w)}  ${'value'.padStart(v)}  target`);
+  for (const [a, b, tgt] of rows) console.log(`${a.padEnd(w)}  ${b.padStart(v)}  ${tgt}`);
+}
+
 async function main(): Promise<void> {
   if (process.geteuid?.() !== 0) {
     process.stderr.write('bench: needs root (loads BPF programs, creates namespaces)\n');
     process.exit(3);
+  }
+  const only = process.argv.indexOf('--only');
+  if (only >= 0 && process.argv[only + 1] === 'drops') {
+    const fields = await dropsBlock();
+    printRows();
+    console.log(`bench: ${fields}`);
+    return;
   }
   // 1. ring buffer: same producer, C (libbpf ring_buffer__poll) vs pktpath's in-place reader
   const c: number[] = [];
@@ -98,16 +130,21 @@ async function main(): Promise<void> {
   const head = guest[0];
   const headAll = head && !('error' in head.all) ? head.all : undefined;
 
-  const w = Math.max(...rows.map((r) => r[0].length));
-  const v = Math.max(...rows.map((r) => r[1].length));
-  console.log(`${'measure'.padEnd(w)}  ${'value'.padStart(v)}  target`);
-  for (const [a, b, tgt] of rows) console.log(`${a.padEnd(w)}  ${b.padStart(v)}  ${tgt}`);
+  // 5. pktpath drops
+  let drops = 'drops_throughput_kept=n/a drops_flood_pps=n/a drops_count_exact=0';
+  try {
+    drops = await dropsBlock();
+  } catch (err) {
+    row('pktpath drops', `not measured: ${(err as Error).message.slice(0, 160)}`);
+  }
+
+  printRows();
   console.log(
     `bench: ratio_vs_c=${ratio.toFixed(2)} events_per_s=${jsRate.toFixed(0)} lost=${lost} ` +
       `format_ns_text=${f.textNs.toFixed(0)} format_ns_json=${f.jsonNs.toFixed(0)} throughput_kept=${t.kept.toFixed(3)} ` +
       `throughput_kept_legacy_observers=${obsKept} ` +
       `attach_default_s=${head ? head.defaults.attachS.toFixed(1) : 'n/a'} attach_all_s=${headAll ? headAll.attachS.toFixed(1) : 'n/a'} ` +
-      `all_funcs=${headAll ? headAll.funcs : 'n/a'}`,
+      `all_funcs=${headAll ? headAll.funcs : 'n/a'} ${drops}`,
   );
 }
 
