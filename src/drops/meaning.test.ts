@@ -12,6 +12,8 @@ const udp: RawTuple = {
 test('the meaning comes from the diagnosis rules, filled in from a sample when there is one', () => {
   assert.match(reasonMeaning('NO_SOCKET', udp), /^no socket is bound to 10\.0\.0\.2:53\/udp in that namespace/);
   assert.match(reasonMeaning('NO_SOCKET', null), /^no socket is bound to the destination port in that namespace/);
+  const v6 = { ...udp, family: 6 as const, daddr: new Uint8Array([0xfd, 0, ...new Array<number>(13).fill(0), 2]), l3proto: 0x86dd };
+  assert.match(reasonMeaning('NO_SOCKET', v6), /^no socket is bound to \[fd00::2\]:53\/udp/);
   assert.doesNotMatch(reasonMeaning('NO_SOCKET', null), /\{/);
   assert.match(reasonMeaning('QDISC_DROP', null), /queueing discipline/);
   assert.match(reasonMeaning('SOME_NEW_REASON', null), /no explanation in pktpath yet/);

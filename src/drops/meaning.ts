@@ -17,8 +17,9 @@ export function reasonMeaning(reason: string, tuple: RawTuple | null): string {
     return rule.what.replace('{daddr}:{dport}/{proto}', 'the destination port').replace(/\{\w+\}/g, '?');
   }
   const ports = tuple.l4proto === 6 || tuple.l4proto === 17;
+  const addr = formatAddr(tuple.daddr, tuple.family);
   const fill: Record<string, string> = {
-    daddr: formatAddr(tuple.daddr, tuple.family),
+    daddr: tuple.family === 6 && ports ? `[${addr}]` : addr,
     dport: ports ? String(tuple.dport) : '-',
     proto: protoName(tuple.l4proto, tuple.l3proto),
   };
