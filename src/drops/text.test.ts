@@ -33,7 +33,7 @@ const rows = [row('NETFILTER_DROP', 5, 20), row('NO_SOCKET', 0, 2), row('NOT_SPE
 test('plain text: an interval shows the rows that moved, each with its meaning, then the counters that moved', () => {
   const text = formatReportText(report('interval', rows), true);
   const lines = text.split('\n');
-  assert.equal(lines[0], 'drops, interval 3 (1.00 s): 5 drops in 2 rows; hidden: 9 NOT_SPECIFIED and benign frees (--all shows them); left out by the filter: 7; lost: 2 uncounted, 1 samples');
+  assert.equal(lines[0], 'drops, interval 3 (1.00 s): 5 drops in 1 of 2 rows; hidden: 9 NOT_SPECIFIED and benign frees (--all shows them); left out by the filter: 7; lost: 2 uncounted, 1 samples');
   assert.match(lines[1]!, /^COUNT\s+RATE\/s\s+TOTAL\s+REASON\s+LOCATION\s+NETNS\s+DEVICE\s+PROTO\s+SAMPLE$/);
   assert.match(lines[2]!, /^5\s+5\.0\s+20\s+NETFILTER_DROP\s+nf_hook_slow\s+blue\s+veth0\s+udp\s+U:10\.0\.0\.1:5000->10\.0\.0\.2:7777$/);
   assert.equal(lines[3], '    a netfilter rule (iptables or nftables) dropped it');

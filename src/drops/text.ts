@@ -26,8 +26,10 @@ function plural(n: number, one: string): string {
 export function title(r: DropReport, filtered: boolean): string {
   const sums = shownSums(r);
   const what = r.type === 'total' ? `total since the start (${r.seconds.toFixed(2)} s)` : `interval ${r.index} (${r.seconds.toFixed(2)} s)`;
-  const count = r.type === 'total' ? sums.total : sums.delta;
-  const parts = [`drops, ${what}: ${plural(count, 'drop')} in ${plural(r.rows.length, 'row')}`];
+  const rows = plural(r.rows.length, 'row');
+  const moved = r.rows.filter((x) => x.delta > 0).length;
+  const where = r.type === 'total' ? rows : `${moved} of ${rows}`;
+  const parts = [`drops, ${what}: ${plural(r.type === 'total' ? sums.total : sums.delta, 'drop')} in ${where}`];
   if (r.all) parts.push('all reasons shown (--all)');
   else if (r.hidden.reasons.length) {
     const n = r.type === 'total' ? r.hidden.total : r.hidden.delta;
