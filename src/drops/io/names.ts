@@ -11,6 +11,7 @@ import { listNamespaces, netnsLabel } from '../../netlink/io/namespaces.js';
 import type { Netns } from '../../netlink/io/namespaces.js';
 import { readLinks } from '../../netlink/io/request.js';
 import { trimTracerFrames } from '../../kernel/stack.js';
+import { reloadKallsyms } from '../../kernel/io/kernel.js';
 import type { Namer } from '../rows.js';
 import { trimFreeingFrames } from '../frames.js';
 
@@ -36,6 +37,9 @@ class Throttle {
 }
 
 export function makeNamer(stackOf: (id: number) => bigint[] | undefined): Namer {
+  // read after our program is loaded: a stack's first frames are in it, and in the BPF
+  // programs and modules loaded since the start
+  reloadKallsyms();
   const r = makeResolver();
   const hostInode = inodeOf('/proc/1/ns/net');
   const throttle = new Throttle();
