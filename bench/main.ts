@@ -11,28 +11,13 @@ import { median, throughputKept } from './throughput.js';
 import { observerCost } from './netfilter.js';
 import { GUEST_CASES, guestUnavailable, runGuestBench } from './functions.js';
 import type { GuestBench } from './guest-functions.js';
-import { dropsFloodCost, dropsQuietCost } from './drops.js';
+import { dropsPart } from './drops.js';
 
 const RING_EVENTS = 4_000_000;
 const RING_ROUNDS = 5;
 
 const rows: [string, string, string][] = [];
 const row = (what: string, value: string, target = ''): void => void rows.push([what, value, target]);
-
-/** 5. pktpath drops: the quiet transfer's throughput kept, and a drop flood; its fields for the last line. */
-async function dropsBlock(): Promise<string> {
-  const q = await dropsQuietCost(5, 2);
-  row('veth TCP, pktpath drops running (Gbit/s, median)', `${q.withGbps.toFixed(2)} (without: ${q.baseGbps.toFixed(2)})`);
-  row('pktpath drops: throughput kept (median of pairwise ratios)', q.kept.toFixed(3), '>= 0.98');
-  row('  pktpath CPU during the transfers (share of one core) / drops per s', `${q.cpu.toFixed(3)} / ${q.runsPerS.toFixed(0)}`);
-  const f = await dropsFloodCost(5, 2);
-  row(`drop flood: nft DROP rule hits/s (${f.senders} udp-flood senders, ${f.seconds} s)`, f.pps.toFixed(0), '>= 200,000');
-  row('drop flood: pktpath count / the rule\'s counter', `${f.pktpathCount} / ${f.ruleCount}`, 'equal');
-  row('drop flood: lost (samples + uncounted)', String(f.lost), '0');
-  row('drop flood: pktpath CPU (share of one core)', f.cpu.toFixed(3), '< 0.05');
-  row('drop flood: kfree_skb program, ns per drop', f.nsPerDrop.toFixed(0));
-  return `drops_throughput_kept=${q.kept.toFixed(3)} drops_flood_pps=${f.pps.toFixed(0)} drops_count_exact=${f.exact ? 1 : 0}`;
-}
 
 function printRows(): void {
   const w = Math.max(...rows.map((r) => r[0].length));
@@ -48,7 +33,7 @@ async function main(): Promise<void> {
   }
   const only = process.argv.indexOf('--only');
   if (only >= 0 && process.argv[only + 1] === 'drops') {
-    const fields = await dropsBlock();
+    const fields = await dropsPart(row);
     printRows();
     console.log(`bench: ${fields}`);
     return;
@@ -133,7 +118,7 @@ async function main(): Promise<void> {
   // 5. pktpath drops
   let drops = 'drops_throughput_kept=n/a drops_flood_pps=n/a drops_count_exact=0';
   try {
-    drops = await dropsBlock();
+    drops = await dropsPart(row);
   } catch (err) {
     row('pktpath drops', `not measured: ${(err as Error).message.slice(0, 160)}`);
   }
