@@ -43,6 +43,7 @@ test('rows differ by reason, namespace, device and protocol, and come biggest ch
     ['NETFILTER_DROP blue veth0 udp 50', 'NO_SOCKET 99 if3 udp 4', 'NO_SOCKET blue veth0 udp6 3', 'NO_SOCKET blue if8 udp 2', 'NO_SOCKET blue veth0 udp 1'],
   );
   assert.match(rows[0]!.meaning, /netfilter rule/);
+  assert.deepEqual(t.netnsWithDrops().sort((a, b) => a - b), [99, 4026532000], 'the namespaces whose counters are read');
 });
 
 test('samples: each row keeps its two latest distinct flows; a device nobody names takes the sample\'s name', () => {

@@ -126,6 +126,13 @@ export class DropTable {
     }
   }
 
+  /** The namespaces (inodes) that have had drops. */
+  netnsWithDrops(): number[] {
+    const out = new Set<number>();
+    for (const r of this.rows.values()) if (r.total > 0 && r.key.netns) out.add(r.key.netns);
+    return [...out];
+  }
+
   /** Samples from the side channel: each row keeps its latest distinct flows. */
   addSamples(samples: readonly DropSample[]): void {
     for (const s of samples) {

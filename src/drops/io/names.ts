@@ -16,6 +16,8 @@ import type { Namer } from '../rows.js';
 import { trimFreeingFrames } from '../frames.js';
 
 const RETRY_MS = 3000;
+/** how long a namespace not found is taken as gone */
+const GONE_MS = 30_000;
 
 function inodeOf(path: string): number | undefined {
   try {
@@ -36,21 +38,38 @@ class Throttle {
   }
 }
 
-export function makeNamer(stackOf: (id: number) => bigint[] | undefined): Namer {
+/**
+ * Namespaces by inode (this one, the named ones, the processes'). A miss lists them again
+ * (a /proc walk) at most every few seconds, and an inode still missing after that (its
+ * namespace is gone) is not looked for again for a while.
+ */
+export class NetnsDirectory {
+  private readonly throttle = new Throttle();
+  private known = new Map<number, Netns>();
+  private readonly missing = new Map<number, number>();
+
+  find(inode: number): Netns | undefined {
+    const found = this.known.get(inode);
+    if (found) return found;
+    if (Date.now() - (this.missing.get(inode) ?? -Infinity) < GONE_MS) return undefined;
+    if (this.throttle.due('netns')) this.known = new Map(listNamespaces({ processes: true }).map((n) => [n.inode, n]));
+    const again = this.known.get(inode);
+    if (!again) this.missing.set(inode, Date.now());
+    return again;
+  }
+}
+
+export function makeNamer(stackOf: (id: number) => bigint[] | undefined, dir: NetnsDirectory): Namer {
   // read after our program is loaded: a stack's first frames are in it, and in the BPF
   // programs and modules loaded since the start
   reloadKallsyms();
   const r = makeResolver();
   const hostInode = inodeOf('/proc/1/ns/net');
   const throttle = new Throttle();
-  let known = new Map<number, Netns>();
   const devices = new Map<number, Map<number, string>>();
   const stacks = new Map<number, string[]>();
   const labels = new Map<number, string>();
-  const findNetns = (inode: number): Netns | undefined => {
-    if (!known.has(inode) && throttle.due('netns')) known = new Map(listNamespaces({ processes: true }).map((n) => [n.inode, n]));
-    return known.get(inode);
-  };
+  const findNetns = (inode: number): Netns | undefined => dir.find(inode);
   const readDevices = (inode: number): void => {
     const ns = findNetns(inode);
     if (!ns) return;

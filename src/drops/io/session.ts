@@ -1,7 +1,9 @@
 /**
  * A running `pktpath drops`: every interval the kernel's table is read once, the
- * waiting samples are taken, the counters of the watched namespaces are read (src/stats)
- * and a report is printed (a redrawn screen on a terminal, plain lines, or JSON). The
+ * waiting samples are taken, counters are read (src/stats: every namespace once at the
+ * start; then each interval this namespace and those with drops, or -N's, so the cost
+ * follows the drops, not the number of namespaces; ../counters.ts keeps them) and a
+ * report is printed (a redrawn screen on a terminal, plain lines, or JSON). The
  * ring of samples is drained every 200 ms in between, so its size bounds memory and a
  * slow reader turns into counted sample loss, never into growth. After the last interval
  * (-c, --duration) or on SIGINT/SIGTERM, the total since the start.
@@ -13,7 +15,8 @@ import type { CounterCatalog } from '../../stats/meaning.js';
 import { namespaceCounters, readSnapshot } from '../../stats/io/read.js';
 import { PktpathError } from '../../shared/errors.js';
 import { diffSnapshots } from '../../stats/snapshot.js';
-import type { Snapshot } from '../../stats/snapshot.js';
+import type { Moved, Snapshot } from '../../stats/snapshot.js';
+import { CounterBook } from '../counters.js';
 import { formatReportJson } from '../json.js';
 import { counterFamilies, dropFamilies, lostFamily, SeriesBudget } from '../metrics.js';
 import type { MetricFamily } from '../metrics.js';
@@ -24,7 +27,7 @@ import { DropTable } from '../rows.js';
 import { formatReportText, formatScreen } from '../text.js';
 import type { Screen } from '../text.js';
 import type { LoadedDrops } from './load.js';
-import { makeNamer } from './names.js';
+import { makeNamer, NetnsDirectory } from './names.js';
 import { ProbeReader } from './read.js';
 
 const DRAIN_MS = 200;
@@ -35,7 +38,7 @@ export interface SessionOptions {
   readonly opts: DropsOptions;
   /** a filter (-N, -i, --proto, -H, -P) is set: say how many drops it left out */
   readonly filtered: boolean;
-  /** the namespaces whose counters are read, asked again before every read */
+  /** every namespace whose counters may be read (-N's alone, or this one and the named ones), asked again before every read */
   readonly namespaces: () => readonly Netns[];
   /** -N named the namespace: its disappearance is an error */
   readonly fixedNetns: boolean;
@@ -50,8 +53,8 @@ export class DropsSession {
   private readonly reader: ProbeReader;
   private readonly table: DropTable;
   private readonly startMs = performance.now();
-  private readonly first: Snapshot;
-  private prev: Snapshot;
+  private readonly book: CounterBook;
+  private readonly dir = new NetnsDirectory();
   private prevMs = this.startMs;
   private index = 0;
   private readonly drainTimer: NodeJS.Timeout;
@@ -64,12 +67,11 @@ export class DropsSession {
   ) {
     this.reader = new ProbeReader(probe);
     this.table = new DropTable(
-      makeNamer((id) => this.reader.stack(id)),
+      makeNamer((id) => this.reader.stack(id), this.dir),
       { all: o.opts.all, reasonsKnown: probe.reasonsKnown },
     );
     this.dropBudget = new SeriesBudget(o.opts.top);
-    this.first = this.counters();
-    this.prev = this.first;
+    this.book = new CounterBook(this.counters(o.namespaces()));
     this.drainTimer = setInterval(() => this.table.addSamples(this.reader.samples()), DRAIN_MS);
     this.drainTimer.unref();
   }
@@ -79,9 +81,9 @@ export class DropsSession {
    * away while it is read (other tools' namespaces come and go; setns then fails with
    * ENOENT or EINVAL) is skipped with a note, unless -N named it.
    */
-  private counters(): Snapshot {
+  private counters(namespaces: readonly Netns[]): Snapshot {
     const snap = readSnapshot([]).snapshot; // softnet
-    for (const ns of this.o.namespaces()) {
+    for (const ns of namespaces) {
       try {
         snap.counters.push(...namespaceCounters(ns));
       } catch (err) {
@@ -99,17 +101,33 @@ export class DropsSession {
     this.o.err.write(line);
   }
 
+  /** An interval reads -N's namespace; else this one and those with drops (found by inode, named or a process's). */
+  private watched(): Netns[] {
+    const all = this.o.namespaces();
+    if (this.o.fixedNetns) return [...all];
+    const own = all.filter((n) => n.path === null);
+    const mine = new Set(own.map((n) => n.inode));
+    const withDrops = this.table.netnsWithDrops().filter((i) => !mine.has(i));
+    return [...own, ...withDrops.flatMap((i) => this.dir.find(i) ?? [])];
+  }
+
   private refresh(): void {
     this.table.update(this.reader.entries());
     this.table.addSamples(this.reader.samples());
+  }
+
+  /** The counters' change since their last read (or the start), read now. */
+  private moved(prevAtMs: number): Moved[] {
+    const [prev, next] = this.book.interval(this.counters(this.watched()), prevAtMs);
+    return diffSnapshots(prev, next, this.o.catalog);
   }
 
   /** The report of the interval since the previous one. */
   interval(): DropReport {
     this.refresh();
     const now = performance.now();
-    const next = this.counters();
     const seconds = (now - this.prevMs) / 1000;
+    const moved = this.moved(this.prevMs);
     const r = buildReport({
       type: 'interval',
       index: ++this.index,
@@ -118,9 +136,8 @@ export class DropsSession {
       all: this.o.opts.all,
       rows: this.table.snapshot(seconds, 'interval'),
       probe: this.reader.counters(),
-      moved: diffSnapshots(this.prev, next, this.o.catalog),
+      moved,
     });
-    this.prev = next;
     this.prevMs = now;
     return r;
   }
@@ -128,7 +145,10 @@ export class DropsSession {
   /** The report of everything since the start. */
   total(): DropReport {
     this.refresh();
-    const seconds = (performance.now() - this.startMs) / 1000;
+    const now = performance.now();
+    const seconds = (now - this.startMs) / 1000;
+    this.moved(this.prevMs);
+    const [first, last] = this.book.total(now);
     return buildReport({
       type: 'total',
       index: this.index,
@@ -137,7 +157,7 @@ export class DropsSession {
       all: this.o.opts.all,
       rows: this.table.snapshot(seconds, 'total'),
       probe: this.reader.counters(),
-      moved: diffSnapshots(this.first, this.counters(), this.o.catalog),
+      moved: diffSnapshots(first, last, this.o.catalog),
     });
   }
 
