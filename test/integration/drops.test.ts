@@ -11,7 +11,8 @@
  *       counts; SIGTERM: exit 0, and no program, map or link of the run is left (bpftool)
  *   (3) the filter in the kernel: -N S --proto udp -P 9 counts only the closed UDP port
  *       (the other drops of the same run are "left out by the filter"); --stack names
- *       the receiving function; Ctrl-C (SIGINT) in text mode prints the summary
+ *       the receiving function; Ctrl-C (SIGINT) in text mode prints the summary, and
+ *       leaves no program, map or link
  *   (4) bad input: one line and exit 2 (bad interval, address, --top, namespace,
  *       interface), exit 3 for a port in use and without root
  *
@@ -137,18 +138,20 @@ describe('pktpath drops', { timeout: TEST_TIMEOUT }, () => {
     );
   });
 
-  test('the filter runs in the kernel: -N --proto udp -P 9 counts the closed UDP ports only (v4 and v6); --stack; Ctrl-C prints the summary', async (t) => {
+  test('the filter runs in the kernel: -N --proto udp -P 9 counts the closed UDP ports only (v4 and v6); --stack; Ctrl-C prints the summary and leaves nothing', async (t) => {
     if (!requireMe(t)) return;
     await withTopology(
       async (topo) => {
         setUpDrops(topo);
         const run = spawnDrops(['-N', topo.server.ns, '--proto', 'udp', '-P', '9', '--stack', '--interval', '300ms']);
         await run.ready;
+        const ids = bpfIdsOf(run.pid);
         const kernel = await dropWorkload(topo);
         await new Promise((r) => setTimeout(r, 500));
         run.kill('SIGINT');
         const { code, stdout, stderr } = await run.done;
         assert.equal(code, 0, stderr);
+        await assertGone(ids);
         const summary = stdout.slice(stdout.lastIndexOf('drops, total since the start'));
         const head = summary.split('\n')[0]!;
         assert.match(head, new RegExp(`^drops, total since the start \\([\\d.]+ s\\): ${kernel.udp4NoSocket + kernel.udp6NoSocket} drops in 2 rows; hidden: \\d+ NOT_SPECIFIED and benign frees \\(--all shows them\\); left out by the filter: (\\d+); lost: 0 uncounted, 0 samples$`));
