@@ -163,7 +163,7 @@ export async function dropsPart(row: (what: string, value: string, target?: stri
   row('veth TCP, pktpath drops running (Gbit/s, median)', `${q.withGbps.toFixed(2)} (without: ${q.baseGbps.toFixed(2)})`);
   row('pktpath drops: throughput kept (median of pairwise ratios)', q.kept.toFixed(3), '>= 0.98');
   row('  pktpath CPU during the transfers (share of one core) / drops per s', `${q.cpu.toFixed(3)} / ${q.runsPerS.toFixed(0)}`);
-  const f = await dropsFloodCost(5, 2);
+  const f = await dropsFloodCost(5, 3);
   row(`drop flood: nft DROP rule hits/s (${f.senders} udp-flood senders, ${f.seconds} s)`, f.pps.toFixed(0), '>= 200,000');
   row("drop flood: pktpath count / the rule's counter", `${f.pktpathCount} / ${f.ruleCount}`, 'equal');
   row('drop flood: lost (samples + uncounted)', String(f.lost), '0');

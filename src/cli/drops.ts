@@ -83,6 +83,8 @@ async function dropsAction(raw: RawOptions): Promise<number> {
   const onSignal = (): void => stop.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // the reader went away (EPIPE, `| head`): stop as on a signal, what is left unwritten is dropped
+  process.stdout.on('error', onSignal);
   const probe = (() => {
     try {
       return loadDrops({ filter: fields, tableSize: TABLE_SIZE, ringBytes: RING_BYTES, samplePeriodNs: SAMPLE_PERIOD_NS, sampleBurst: SAMPLE_BURST, stacks: opts.stack ? STACKS : 0 });
@@ -100,6 +102,7 @@ async function dropsAction(raw: RawOptions): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     session?.close();
+    if (!stop.signal.aborted) process.stdout.off('error', onSignal);
     probe.close();
     await exporter?.close();
   }

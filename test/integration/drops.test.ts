@@ -194,6 +194,10 @@ describe('pktpath drops', { timeout: TEST_TIMEOUT }, () => {
     const r = await runProc('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', PKTPATH_BIN, 'drops', '-c', '1']);
     assert.equal(r.code, 3, r.stderr);
     assert.match(r.stderr.trim(), /^pktpath: needs root/);
+    // a reader that goes away (EPIPE) stops it like a signal: exit 0, no stack trace
+    const bash = await runProc('bash', ['-c', `${PKTPATH_BIN} drops --all --interval 200ms -c 50 | head -c 1 >/dev/null; echo "exit=\${PIPESTATUS[0]}"`], 20_000);
+    assert.match(bash.stdout, /^exit=0$/m, bash.stderr);
+    assert.doesNotMatch(bash.stderr, /EPIPE|Unhandled|at /);
   });
 });
 
