@@ -23,3 +23,11 @@ test('a namespace made after the start counts from 0; a counter never seen in a 
   assert.deepEqual(deltas(book.interval(snap(2000, c(3, 9), { ...c(1, 1), name: 'Udp6NoPorts' }), 1000)), ['ns3+4']);
   assert.deepEqual(deltas(book.total(3000)), ['ns3+9']);
 });
+
+test('a read between intervals (a scrape) counts for the total, not for the next interval\'s change', () => {
+  const book = new CounterBook(snap(0, c(1, 10)));
+  book.observe(snap(500, c(1, 14), c(5, 2)));
+  assert.deepEqual(deltas(book.total(600)), ['ns1+4', 'ns5+2']);
+  assert.deepEqual(deltas(book.interval(snap(1000, c(1, 15), c(5, 3)), 0)), ['ns1+5', 'ns5+3']);
+  assert.deepEqual(deltas(book.total(1100)), ['ns1+5', 'ns5+3']);
+});

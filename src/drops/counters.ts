@@ -9,34 +9,49 @@ import { counterKey } from '../stats/snapshot.js';
 import type { Counter, Snapshot } from '../stats/snapshot.js';
 
 export class CounterBook {
+  /** each counter at the start (0 for a namespace made since) */
   private readonly base = new Map<string, Counter>();
-  private readonly last = new Map<string, Counter>();
+  /** each counter's latest read, for the total */
+  private readonly latest = new Map<string, Counter>();
+  /** each counter's value at the last interval that read it */
+  private readonly seen = new Map<string, Counter>();
   private readonly startNetns = new Set<number>();
 
   constructor(private readonly first: Snapshot) {
     for (const c of first.counters) {
-      this.base.set(counterKey(c), c);
-      this.last.set(counterKey(c), c);
+      const key = counterKey(c);
+      this.base.set(key, c);
+      this.latest.set(key, c);
+      this.seen.set(key, c);
       this.startNetns.add(c.netns);
     }
   }
 
+  /** A counter's zero, the first time one of a namespace made after the start is read. */
+  private zeroOf(c: Counter, key: string): Counter | undefined {
+    if (this.startNetns.has(c.netns)) return undefined;
+    let z = this.base.get(key);
+    if (!z) {
+      z = { ...c, value: 0 };
+      this.base.set(key, z);
+    }
+    return z;
+  }
+
   /**
-   * The pair to diff for a read made at `next.atMs` after the previous interval ended at
-   * `prevAtMs`, holding only the counters that changed (the others cannot have moved;
-   * a thousand unchanged counters per namespace cost the diff more than the read).
+   * The pair to diff for an interval's read made at `next.atMs`, the previous interval
+   * having ended at `prevAtMs`: each counter from its value at the last interval that
+   * read it. Only the counters that changed are in it (the others cannot have moved; a
+   * thousand unchanged counters per namespace cost the diff more than the read).
    */
   interval(next: Snapshot, prevAtMs: number): [Snapshot, Snapshot] {
     const prev: Counter[] = [];
     const changed: Counter[] = [];
     for (const c of next.counters) {
       const key = counterKey(c);
-      let b = this.last.get(key);
-      if (!b && !this.startNetns.has(c.netns)) {
-        b = { ...c, value: 0 }; // a namespace made after the start: its counters began at 0
-        this.base.set(key, b);
-      }
-      this.last.set(key, c);
+      const b = this.seen.get(key) ?? this.zeroOf(c, key);
+      this.seen.set(key, c);
+      this.latest.set(key, c);
       if (b && b.value !== c.value) {
         prev.push(b);
         changed.push(c);
@@ -45,11 +60,20 @@ export class CounterBook {
     return [{ atMs: prevAtMs, counters: prev }, { atMs: next.atMs, counters: changed }];
   }
 
+  /** A read that is no interval (a scrape): it counts for the total only. */
+  observe(next: Snapshot): void {
+    for (const c of next.counters) {
+      const key = counterKey(c);
+      this.zeroOf(c, key);
+      this.latest.set(key, c);
+    }
+  }
+
   /** The pair to diff for everything since the start, up to `atMs` (changed counters only). */
   total(atMs: number): [Snapshot, Snapshot] {
     const first: Counter[] = [];
     const last: Counter[] = [];
-    for (const [key, c] of this.last) {
+    for (const [key, c] of this.latest) {
       const b = this.base.get(key);
       if (b && b.value !== c.value) {
         first.push(b);

@@ -147,7 +147,7 @@ export class DropsSession {
     this.refresh();
     const now = performance.now();
     const seconds = (now - this.startMs) / 1000;
-    this.moved(this.prevMs);
+    this.book.observe(this.counters(this.watched()));
     const [first, last] = this.book.total(now);
     return buildReport({
       type: 'total',
