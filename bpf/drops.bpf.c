@@ -3,7 +3,7 @@
  * pktpath drops: every drop on the host, counted in the kernel.
  *
  * One program on skb:kfree_skb (tp_btf, or raw_tp where the kernel's BTF lacks the
- * tracepoint) adds each drop to a per-CPU hash keyed by reason, location, namespace,
+ * tracepoint) adds each drop to a per-CPU LRU hash keyed by reason, location, namespace,
  * device and protocol. User space reads the table once per refresh, so a flood of drops
  * costs no ring-buffer traffic. Example packets reach user space through a small ring
  * buffer, at most DCFG.sample_burst at once and one per sample_period_ns afterwards for
@@ -28,8 +28,12 @@ volatile const struct pp_drops_config DCFG = {};
 const struct pp_drop_val *pp_drop_val_layout __attribute__((unused));
 const struct pp_drop_sample *pp_drop_sample_layout __attribute__((unused));
 
+/*
+ * An LRU: a full table evicts its least recently used key (a namespace long gone, say)
+ * rather than refusing new ones; user space keeps what an evicted key had counted.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
 	__uint(max_entries, 16384); /* set by user space before load */
 	__type(key, struct pp_drop_key);
 	__type(value, struct pp_drop_val);

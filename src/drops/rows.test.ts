@@ -78,3 +78,17 @@ test('--stack: a row\'s top stacks with their counts, told apart by their frames
     { count: 2, frames: [] },
   ]);
 });
+
+test('a key the kernel evicted (LRU) keeps its counts in its row; one that came back counts from 0', () => {
+  const t = new DropTable(fakeNamer, { all: false, reasonsKnown: true });
+  const a = key();
+  const b = key({ location: 0xffffffff81000020n });
+  t.update([entry(a, 5), entry(b, 3)]);
+  assert.equal(t.snapshot(1, 'interval')[0]!.total, 8);
+  t.update([entry(b, 4)]);
+  assert.deepEqual([t.snapshot(1, 'interval')[0]!.total, t.snapshot(1, 'total')[0]!.total], [9, 9], 'a gone: its 5 stay');
+  t.update([entry(a, 2), entry(b, 4)]);
+  assert.equal(t.snapshot(1, 'interval')[0]!.delta, 2, 'a back from 0');
+  t.update([entry(a, 1), entry(b, 4)]);
+  assert.equal(t.snapshot(1, 'total')[0]!.total, 12, 'a evicted and back between two reads: the 1 counted since');
+});

@@ -88,6 +88,8 @@ export class DropTable {
   private readonly rows = new Map<string, RowState>();
   /** raw key -> row id: each location address is named once */
   private readonly rowOf = new Map<string, string>();
+  /** the kernel's keys (with their stack) as last read */
+  private readonly keys = new Map<string, { row: RowState; count: number; bytes: number }>();
 
   constructor(
     private readonly namer: Namer,
@@ -109,21 +111,30 @@ export class DropTable {
     return this.rows.get(id)!;
   }
 
-  /** The kernel's whole table, as read now (counts since the load). */
+  /**
+   * The kernel's whole table, as read now (counts since each key went in). Each key adds
+   * its change since the previous read to its row. A key that is gone (the table is an
+   * LRU: a full table evicts its least recently used key) leaves what it had counted in
+   * its row; one whose count went down was evicted and came back, and counts from 0.
+   */
   update(entries: readonly DropEntry[]): void {
-    const seen = new Set<RowState>();
+    const live = new Set<string>();
     for (const e of entries) {
-      const r = this.rowFor(e.key);
-      if (!seen.has(r)) {
-        seen.add(r);
-        r.total = 0;
-        r.bytes = 0;
-        r.stacks.clear();
+      const id = `${rawId(e.key)}|${e.key.stackId}`;
+      live.add(id);
+      let k = this.keys.get(id);
+      if (!k) {
+        k = { row: this.rowFor(e.key), count: 0, bytes: 0 };
+        this.keys.set(id, k);
       }
-      r.total += e.count;
-      r.bytes += e.bytes;
-      if (e.key.stackId !== -1) r.stacks.set(e.key.stackId, (r.stacks.get(e.key.stackId) ?? 0) + e.count);
+      const dc = e.count >= k.count ? e.count - k.count : e.count;
+      k.row.total += dc;
+      k.row.bytes += e.bytes >= k.bytes ? e.bytes - k.bytes : e.bytes;
+      if (e.key.stackId !== -1 && dc) k.row.stacks.set(e.key.stackId, (k.row.stacks.get(e.key.stackId) ?? 0) + dc);
+      k.count = e.count;
+      k.bytes = e.bytes;
     }
+    for (const id of this.keys.keys()) if (!live.has(id)) this.keys.delete(id);
   }
 
   /** The namespaces (inodes) that have had drops. */
