@@ -9,8 +9,9 @@
  *       kernel's; a sample flow per row; the counters that moved beside them; the total
  *   (2) the exporter: curl /metrics passes promtool check metrics and carries the same
  *       counts; SIGTERM: exit 0, and no program, map or link of the run is left (bpftool)
- *   (3) the filter in the kernel: -N S --proto udp -P 9 counts only the closed UDP port
- *       (the other drops of the same run are "left out by the filter"); --stack names
+ *   (3) the filter in the kernel: -N S --proto udp -P 9 counts only the closed UDP ports
+ *       (the other drops of the same run are "left out by the filter"), -i C's veth only
+ *       the tbf's drops, -H S's IPv6 address only the UDP6 ones (three runs at once); --stack names
  *       the receiving function; Ctrl-C (SIGINT) in text mode prints the summary, and
  *       leaves no program, map or link
  *   (4) bad input: one line and exit 2 (bad interval, address, --top, namespace,
@@ -138,13 +139,16 @@ describe('pktpath drops', { timeout: TEST_TIMEOUT }, () => {
     );
   });
 
-  test('the filter runs in the kernel: -N --proto udp -P 9 counts the closed UDP ports only (v4 and v6); --stack; Ctrl-C prints the summary and leaves nothing', async (t) => {
+  test('the filter runs in the kernel: -N --proto udp -P 9 counts the closed UDP ports only (v4 and v6), -i the tbf\'s drops, -H v6 the UDP6 ones; --stack; Ctrl-C prints the summary and leaves nothing', async (t) => {
     if (!requireMe(t)) return;
     await withTopology(
       async (topo) => {
         setUpDrops(topo);
         const run = spawnDrops(['-N', topo.server.ns, '--proto', 'udp', '-P', '9', '--stack', '--interval', '300ms']);
-        await run.ready;
+        // two more runs on the same traffic: -i (the client's veth: only the tbf's drops) and -H (the server's IPv6 address)
+        const byDev = spawnDrops(['--json', '-i', topo.client.ifname, '--interval', '300ms']);
+        const byAddr = spawnDrops(['--json', '-H', topo.server.v6, '--interval', '300ms']);
+        await Promise.all([run.ready, byDev.ready, byAddr.ready]);
         const ids = bpfIdsOf(run.pid);
         const kernel = await dropWorkload(topo);
         await new Promise((r) => setTimeout(r, 500));
@@ -152,6 +156,14 @@ describe('pktpath drops', { timeout: TEST_TIMEOUT }, () => {
         const { code, stdout, stderr } = await run.done;
         assert.equal(code, 0, stderr);
         await assertGone(ids);
+        const rowsOf = async (r: ReturnType<typeof spawnDrops>): Promise<string[]> => {
+          r.kill('SIGTERM');
+          const d = await r.done;
+          assert.equal(d.code, 0, d.stderr);
+          return reports(d.stdout).at(-1)!.rows.map((x) => `${x.reason} ${x.netns} ${x.device} ${x.proto} ${x.total}`);
+        };
+        assert.deepEqual(await rowsOf(byDev), [`QDISC_DROP ${topo.client.ns} ${topo.client.ifname} udp ${kernel.qdiscDrops}`]);
+        assert.deepEqual(await rowsOf(byAddr), [`NO_SOCKET ${topo.server.ns} ${topo.server.ifname} udp6 ${kernel.udp6NoSocket}`]);
         const summary = stdout.slice(stdout.lastIndexOf('drops, total since the start'));
         const head = summary.split('\n')[0]!;
         assert.match(head, new RegExp(`^drops, total since the start \\([\\d.]+ s\\): ${kernel.udp4NoSocket + kernel.udp6NoSocket} drops in 2 rows; hidden: \\d+ NOT_SPECIFIED and benign frees \\(--all shows them\\); left out by the filter: (\\d+); lost: 0 uncounted, 0 samples$`));
