@@ -155,10 +155,10 @@ export async function dropsFloodCost(seconds = 5, senders = 2): Promise<FloodCos
 }
 
 /**
- * The block of bench/main.ts: its table rows through `row`, and its fields for the last
- * line: drops_throughput_kept=<x> drops_flood_pps=<n> drops_count_exact=<0|1>.
+ * The drops part of bench/main.ts: its table rows through `row`, and its fields for the
+ * last line: drops_throughput_kept, drops_flood_pps, drops_count_exact.
  */
-export async function dropsPart(row: (what: string, value: string, target?: string) => void): Promise<string> {
+export async function dropsPart(row: (what: string, value: string, target?: string) => void): Promise<Record<string, string>> {
   const q = await dropsQuietCost(5, 2);
   row('veth TCP, pktpath drops running (Gbit/s, median)', `${q.withGbps.toFixed(2)} (without: ${q.baseGbps.toFixed(2)})`);
   row('pktpath drops: throughput kept (median of pairwise ratios)', q.kept.toFixed(3), '>= 0.98');
@@ -169,5 +169,5 @@ export async function dropsPart(row: (what: string, value: string, target?: stri
   row('drop flood: lost (samples + uncounted)', String(f.lost), '0');
   row('drop flood: pktpath CPU (share of one core)', f.cpu.toFixed(3), '< 0.05');
   row('drop flood: kfree_skb program, ns per drop', f.nsPerDrop.toFixed(0));
-  return `drops_throughput_kept=${q.kept.toFixed(3)} drops_flood_pps=${f.pps.toFixed(0)} drops_count_exact=${f.exact ? 1 : 0}`;
+  return { drops_throughput_kept: q.kept.toFixed(3), drops_flood_pps: f.pps.toFixed(0), drops_count_exact: f.exact ? '1' : '0' };
 }

@@ -10,7 +10,8 @@
  * each key on each CPU (a token bucket kept as a GCRA time in the key's per-CPU value);
  * the ring never wakes the reader, which drains it on its own clock.
  *
- * The filter (-N, -i, --proto, -H, -P) is the trace's: CFG and its checks from parse.h.
+ * The filter (-N, -i, --proto, -H, -P, a pcap-filter expression) is the trace's: CFG and
+ * its checks from parse.h and pcap.h.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -18,6 +19,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_endian.h>
 #include "parse.h"
+#include "pcap.h"
 #include "drops.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -121,14 +123,14 @@ static __always_inline int on_drop(void *ctx, struct sk_buff *skb, __u64 locatio
 
 	if (!skb)
 		return 0;
-	struct net_device *dev = pp_skb_dev(skb, &route_dev, direct);
-	__u32 netns = pp_skb_netns(skb, dev, route_dev, rx_sk);
-	if (!dev)
-		dev = route_dev;
+	/* skb_dev is the skb's own (a typed pointer in tp_btf, which pcap.h reads directly) */
+	struct net_device *skb_dev = pp_skb_dev(skb, &route_dev, direct);
+	__u32 netns = pp_skb_netns(skb, skb_dev, route_dev, rx_sk);
+	struct net_device *dev = skb_dev ? skb_dev : route_dev;
 	int has = pp_parse_skb(skb, &t, direct);
 	/* drops take -N and -i but no -p or --mark: the meta part of the trace's filter is these two */
 	int meta = (!CFG.netns || netns == CFG.netns) && (!CFG.has_ifname || pp_ifname_match(dev));
-	if (!meta || !pp_match_tuple(&t, has)) {
+	if (!meta || !pp_match_tuple(&t, has) || (CFG.pcap && !pp_pcap_match(skb, skb_dev, direct))) {
 		pp_drops_count(PP_DROPS_FILTERED);
 		return 0;
 	}

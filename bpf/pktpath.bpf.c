@@ -15,6 +15,7 @@
 #include <bpf/bpf_endian.h>
 #include "probes.gen.h"
 #include "parse.h"
+#include "pcap.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -87,6 +88,7 @@ struct pp_extra {
 	__u8 queued;   /* the skb is a segment queued in sk (a constant): see pp_event_tuple */
 	struct sock *sk; /* the socket the tracepoint hands over, for the namespace when the skb has none */
 	const struct pp_nf_names *names; /* appended to the event (PP_EV_NAMES); never with a stack */
+	struct pp_pkt pkt; /* packet fields beyond the tuple, filled while parsing */
 };
 
 /* Reserves, fills the common part and submits. t/has_tuple already matched the filter. */
@@ -146,6 +148,11 @@ static __always_inline int pp_emit(void *ctx, __u16 probe, struct sk_buff *skb, 
 		ev->ifindex = BPF_CORE_READ(dev, ifindex);
 		bpf_probe_read_kernel_str(ev->ifname, sizeof(ev->ifname), &dev->name);
 	}
+	__builtin_memcpy(&ev->pkt, &x->pkt, sizeof(ev->pkt));
+	if (dev) {
+		ev->pkt.mtu = BPF_CORE_READ(dev, mtu);
+		ev->pkt.valid |= PP_PKT_MTU;
+	}
 	if (skb) {
 		unsigned char *head = BPF_CORE_READ(skb, head);
 		__u16 mac = BPF_CORE_READ(skb, mac_header);
@@ -154,6 +161,11 @@ static __always_inline int pp_emit(void *ctx, __u16 probe, struct sk_buff *skb, 
 		ev->pkt_type = BPF_CORE_READ_BITFIELD_PROBED(skb, pkt_type);
 		if (mac != PP_NO_HDR)
 			bpf_probe_read_kernel(ev->dst_mac, 6, head + mac);
+		/* skb_shinfo(): skb->end is an offset from head on 64-bit kernels */
+		struct skb_shared_info *si = (struct skb_shared_info *)(head + BPF_CORE_READ(skb, end));
+		ev->pkt.gso_size = BPF_CORE_READ(si, gso_size);
+		ev->pkt.gso_segs = BPF_CORE_READ(si, gso_segs);
+		ev->pkt.valid |= PP_PKT_GSO;
 	}
 	if (with_stack) {
 		long n = bpf_get_stack(ctx, (void *)(ev + 1), PP_MAX_STACK * sizeof(__u64), 0);
@@ -201,7 +213,7 @@ static __always_inline int pp_match_meta(struct sk_buff *skb, struct net_device 
 static __always_inline int pp_event_tuple(struct sk_buff *skb, struct pp_tuple *t, struct pp_extra *x)
 {
 	if (!x->queued)
-		return pp_parse_skb(skb, t, x->direct);
+		return pp_parse_pkt(skb, t, &x->pkt, x->direct);
 	if (!x->sk || !pp_parse_sock(x->sk, t, 1))
 		return 0;
 	__u32 off = bpf_core_field_offset(struct sk_buff, cb) + bpf_core_field_offset(struct tcp_skb_cb, tcp_flags);
@@ -255,8 +267,10 @@ filter:
 		netns = pp_skb_netns(skb, dev, route_dev, x->sk);
 	if (!pp_match_meta_pid(skb, dev, netns, !x->hookprog))
 		return 0;
+	if (CFG.pcap && !pp_pcap_match(skb, dev, x->direct))
+		return 0;
 	int has = pp_event_tuple(skb, &t, x);
-	if (!pp_match_tuple(&t, has))
+	if (!pp_match_tuple(&t, has) && !pp_match_related(&x->pkt))
 		return 0;
 	if (!CFG.netns)
 		netns = pp_skb_netns(skb, dev, route_dev, x->sk);
@@ -368,8 +382,8 @@ static __always_inline int on_tcp_send_reset(__u64 *ctx, int direct)
 		x.aux = (int)ctx[2];
 	if (skb)
 		return pp_skb_event(ctx, PP_PROBE_tcp_send_reset, skb, &x);
-	if (!sk)
-		return 0;
+	if (!sk || CFG.pcap)
+		return 0; /* an active reset has no packet to run an expression on */
 	struct pp_tuple t = {};
 	__u32 netns = pp_sock_netns(sk);
 	if (!pp_match_meta(0, 0, netns))
@@ -390,8 +404,8 @@ static __always_inline int on_tcp_receive_reset(__u64 *ctx, int direct)
 	if (!sk)
 		return 0;
 	__u32 netns = pp_sock_netns(sk);
-	if (CFG.has_mark || CFG.has_ifname)
-		return 0; /* no packet here to match a mark or an interface on */
+	if (CFG.has_mark || CFG.has_ifname || CFG.pcap)
+		return 0; /* no packet here to match a mark, an interface or an expression on */
 	if (!pp_match_meta(0, 0, netns))
 		return 0;
 	int has = pp_parse_sock(sk, &t, 0);
@@ -427,8 +441,8 @@ static __always_inline int on_fib_table_lookup(__u64 *ctx, int direct)
 	__u8 gw_family = 0;
 	__u32 netns = 0;
 
-	if (!fl)
-		return 0;
+	if (!fl || CFG.pcap)
+		return 0; /* a route lookup has no packet to run an expression on */
 	if (nhc) {
 		dev = BPF_CORE_READ(nhc, nhc_dev);
 		/* an IPv4 next hop sits in a struct fib_nh whose fib_info holds the route type */
@@ -491,8 +505,8 @@ static __always_inline int on_fib6_table_lookup(__u64 *ctx, int direct)
 
 	if (!bpf_core_type_exists(struct fib6_result))
 		return 0;
-	if (!fl || !res)
-		return 0;
+	if (!fl || !res || CFG.pcap)
+		return 0; /* a route lookup has no packet to run an expression on */
 	__u32 netns = pp_net_inum(net);
 	if (CFG.netns && netns != CFG.netns)
 		return 0;

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS=(clang llvm iputils-ping netcat-openbsd libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 iptables nftables tcpdump iperf3 libpcap-dev make g++ python3 procps ethtool)
+APT_PKGS=(clang llvm iputils-ping netcat-openbsd libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 iptables nftables tcpdump iperf3 libpcap-dev python3-scapy tcpreplay make g++ python3 procps ethtool)
 # promtool (Debian ships it in the prometheus package): the drops exporter's tests check /metrics with it
 APT_PKGS+=(prometheus)
 missing=()

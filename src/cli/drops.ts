@@ -3,7 +3,7 @@
  * (or JSON, or a Prometheus endpoint with --listen), with the counters that moved.
  *
  * Order of the checks, so each failure has its exit code and nothing is left behind:
- * options (2), the filter's namespace and interface (2), privileges (3), the listening
+ * options and the pcap-filter expression (2), the filter's namespace and interface (2), privileges (3), the listening
  * socket (3: port in use), the BPF load (4). SIGINT/SIGTERM stop the loop; the exporter
  * and every BPF link and program are closed on the way out.
  */
@@ -22,6 +22,10 @@ import { startExporter } from '../drops/io/exporter.js';
 import type { Exporter } from '../drops/io/exporter.js';
 import { loadDrops } from '../drops/io/load.js';
 import { DropsSession, runSession } from '../drops/io/session.js';
+import { DROPS_OBJECT } from '../drops/io/load.js';
+import { compileExpression } from '../filter/io/image.js';
+import type { CompiledFilter } from '../filter/filter.js';
+import { expressionArgument, expressionOf } from './expression.js';
 import type { SessionOptions } from '../drops/io/session.js';
 
 type RawOptions = RawDropsOptions & Pick<RawTraceOptions, 'netns' | 'ifname' | 'proto' | 'ipaddr' | 'port'>;
@@ -46,13 +50,23 @@ function checkInterface(ifname: string): void {
   throw new UsageError(`invalid --ifname "${ifname}": no such interface in any network namespace here`);
 }
 
-function filterOf(raw: RawOptions): { trace: TraceOptions; fields: object; filtered: boolean } {
+interface Filter {
+  readonly trace: TraceOptions;
+  readonly fields: object;
+  readonly expression?: CompiledFilter;
+  readonly filtered: boolean;
+}
+
+/** The flags and the pcap-filter expression (compiled for drops' own object: exit 2 before anything loads). */
+function filterOf(raw: RawOptions, words: readonly string[]): Filter {
   const trace = parseTraceOptions({ netns: raw.netns, ifname: raw.ifname, proto: raw.proto, ipaddr: raw.ipaddr, port: raw.port });
+  const text = expressionOf(words);
+  const expression = text === null ? undefined : compileExpression(text, DROPS_OBJECT);
   const inode = trace.netns !== null ? resolveNetns(trace.netns) : 0;
   const c = configValues(trace, inode);
   const fields = { addr: c.addr, addr_family: c.addr_family, l4proto: c.l4proto, port: c.port, netns: c.netns, has_ifname: c.has_ifname, ifname: c.ifname };
-  const filtered = trace.netns !== null || trace.ifname !== null || trace.proto !== 'any' || trace.addr !== null || trace.port !== null;
-  return { trace, fields, filtered };
+  const flags = trace.netns !== null || trace.ifname !== null || trace.proto !== 'any' || trace.addr !== null || trace.port !== null;
+  return { trace, fields, filtered: flags || expression !== undefined, ...(expression ? { expression } : {}) };
 }
 
 function sessionOptions(opts: DropsOptions, trace: TraceOptions, filtered: boolean): SessionOptions {
@@ -70,9 +84,9 @@ function sessionOptions(opts: DropsOptions, trace: TraceOptions, filtered: boole
   };
 }
 
-async function dropsAction(raw: RawOptions): Promise<number> {
+async function dropsAction(words: readonly string[], raw: RawOptions): Promise<number> {
   const opts = parseDropsOptions(raw);
-  const { trace, fields, filtered } = filterOf(raw);
+  const { trace, fields, filtered, expression } = filterOf(raw, words);
   if (trace.ifname !== null) checkInterface(trace.ifname);
   requirePrivileges();
   const so = sessionOptions(opts, trace, filtered);
@@ -87,7 +101,8 @@ async function dropsAction(raw: RawOptions): Promise<number> {
   process.stdout.on('error', onSignal);
   const probe = (() => {
     try {
-      return loadDrops({ filter: fields, tableSize: TABLE_SIZE, ringBytes: RING_BYTES, samplePeriodNs: SAMPLE_PERIOD_NS, sampleBurst: SAMPLE_BURST, stacks: opts.stack ? STACKS : 0 });
+      const stacks = opts.stack ? STACKS : 0;
+      return loadDrops({ filter: fields, tableSize: TABLE_SIZE, ringBytes: RING_BYTES, samplePeriodNs: SAMPLE_PERIOD_NS, sampleBurst: SAMPLE_BURST, stacks, ...(expression ? { expression } : {}) });
     } catch (err) {
       void exporter?.close();
       throw err;
@@ -127,7 +142,8 @@ export function addDropsCommand(program: Command, result: { code: number }): voi
     .option('--proto <proto>', 'tcp|udp|icmp|any')
     .option('-H, --ipaddr <addr>', 'IPv4 or IPv6 address, either side')
     .option('-P, --port <port>', 'TCP or UDP port, either side')
-    .action(async (raw: RawOptions) => {
-      result.code = await dropsAction(raw);
+    .addArgument(expressionArgument())
+    .action(async (words: string[], raw: RawOptions) => {
+      result.code = await dropsAction(words, raw);
     });
 }

@@ -7,18 +7,19 @@ import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { Command, CommanderError, Option } from 'commander';
 import { exitCodeOf, PktpathError, UsageError } from '../shared/errors.js';
-import { configValues, parseTraceOptions } from './options.js';
+import { parseTraceOptions } from './options.js';
+import { DEFAULT_RING_MB, runRequest } from './request.js';
 import type { RawTraceOptions, TraceOptions } from './options.js';
 import { runDoctorChecks } from '../doctor/io/checks.js';
 import { formatDoctor } from '../doctor/report.js';
 import { netnsNames, resolveNetns } from '../kernel/io/netns.js';
 import { runTrace } from '../run/io/session.js';
-import { FUNC_BACKENDS } from '../engine/io/loader.js';
 import { addSocketsCommand } from './sockets.js';
 import { addStatsCommand } from './stats.js';
+import { addDiagnoseCommand } from './diagnose.js';
+import { versions, versionText } from './version.js';
+import { compileExpressionArg, expressionArgument, refuseWithExpression } from './expression.js';
 import { addDropsCommand } from './drops.js';
-
-const DEFAULT_RING_MB = 8;
 
 /** Checks that need the machine: the pid and the interface exist. */
 function checkAgainstSystem(opts: TraceOptions): void {
@@ -36,41 +37,17 @@ function checkAgainstSystem(opts: TraceOptions): void {
   }
 }
 
-function ringBytes(mb: string | undefined): number {
-  const v = mb === undefined ? DEFAULT_RING_MB : Number(mb);
-  if (!Number.isInteger(v) || v < 1 || v > 1024 || (v & (v - 1)) !== 0) {
-    throw new UsageError(`invalid --ring-mb "${mb}": expected a power of two from 1 to 1024`);
-  }
-  return v * 1024 * 1024;
-}
-
-async function traceAction(raw: RawTraceOptions & { ringMb?: string }): Promise<number> {
+async function traceAction(words: string[], raw: RawTraceOptions & { ringMb?: string }): Promise<number> {
   const opts = parseTraceOptions(raw);
-  const inode = opts.netns !== null ? resolveNetns(opts.netns) : 0;
+  const filter = compileExpressionArg(words);
+  refuseWithExpression(filter, opts);
+  const netnsInode = opts.netns !== null ? resolveNetns(opts.netns) : 0;
   checkAgainstSystem(opts);
-  const summary = await runTrace({
-    config: configValues(opts, inode),
-    route: opts.route,
-    iptable: opts.iptable ? opts : undefined,
-    functions:
-      opts.backend === 'tracepoints'
-        ? undefined
-        : {
-            all: opts.allFuncs,
-            include: opts.funcRegex ?? undefined,
-            exclude: opts.excludeRegex ?? undefined,
-            backends: opts.backend === 'auto' ? FUNC_BACKENDS : [opts.backend],
-          },
-    json: opts.json,
-    time: opts.time,
-    stack: opts.callStack || opts.dropStack,
-    catchCount: opts.catchCount ?? undefined,
-    verbose: opts.verbose,
-    ringBytes: ringBytes(raw.ringMb),
-    out: process.stdout,
-    err: process.stderr,
-  });
-  void summary;
+  const req = runRequest(opts, { netnsInode, ringMb: raw.ringMb, ...(filter ? { filter } : {}) });
+  const summary = await runTrace(req, { out: process.stdout, err: process.stderr });
+  // stdout's reader stopped reading: what it still holds is counted in the summary, not waited for
+  // (a pending write would keep the process alive until the reader reads)
+  if (summary.unwritten) process.exit(0);
   return 0;
 }
 
@@ -91,7 +68,12 @@ function buildProgram(result: { code: number }): Command {
     .configureOutput({
       writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `pktpath: ${s}` : s),
     })
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    .addOption(new Option('-V, --version', 'print the versions of pktpath, libbpf and the running kernel'));
+  program.on('option:version', () => {
+    process.stdout.write(versionText(versions()));
+    throw new CommanderError(0, 'pktpath.version', ''); // run() turns it into exit 0
+  });
 
   program
     .command('trace', { isDefault: true })
@@ -119,8 +101,9 @@ function buildProgram(result: { code: number }): Command {
     .option('--route', 'show each route lookup: table, type, output device, gateway, error')
     .option('--iptable', 'show the netfilter table/chain/verdict path and the rule that decided')
     .addOption(new Option('--ring-mb <mb>', 'ring buffer size in MiB').default(String(DEFAULT_RING_MB)))
-    .action(async (raw: RawTraceOptions & { ringMb?: string }) => {
-      result.code = await traceAction(raw);
+    .addArgument(expressionArgument())
+    .action(async (words: string[], raw: RawTraceOptions & { ringMb?: string }) => {
+      result.code = await traceAction(words, raw);
     });
 
   program
@@ -133,6 +116,7 @@ function buildProgram(result: { code: number }): Command {
   addSocketsCommand(program, result);
   addStatsCommand(program, result);
   addDropsCommand(program, result);
+  addDiagnoseCommand(program, result, checkAgainstSystem);
 
   program
     .command('demo')

@@ -54,7 +54,7 @@ test('samples: each row keeps its two latest distinct flows; a device nobody nam
   const r = t.snapshot(1, 'interval')[0]!;
   assert.deepEqual(r.samples, ['U:10.0.0.1:3000->10.0.0.2:9', 'U:10.0.0.1:1000->10.0.0.2:9']);
   assert.equal(r.device, 'pp9s');
-  assert.match(r.meaning, /no socket is bound to 10\.0\.0\.2:9\/udp/);
+  assert.match(r.meaning, /^no socket is bound to the destination address and port/);
 });
 
 test('NOT_SPECIFIED is hidden unless --all, and never on a kernel without reasons', () => {

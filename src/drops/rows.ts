@@ -5,7 +5,6 @@
  * the last report, a sample flow or two, its top stacks and the reason's meaning. Pure:
  * names come through a Namer, counts through update().
  */
-import type { RawTuple } from '../engine/event.js';
 import { pktInfo } from '../output/tuple.js';
 import type { DropEntry, DropKey, DropSample } from './decode.js';
 import { isHidden } from './hidden.js';
@@ -64,7 +63,6 @@ interface RowState {
   stacks: Map<number, number>;
   samples: string[];
   sampleIfname: string;
-  lastTuple: RawTuple | null;
 }
 
 const SAMPLES_PER_ROW = 2;
@@ -105,7 +103,7 @@ export class DropTable {
       id = `${reason}|${location}|${k.netns}|${k.ifindex}|${k.l3proto}|${k.l4proto}`;
       this.rowOf.set(raw, id);
       if (!this.rows.has(id)) {
-        this.rows.set(id, { id, reason, location, key: k, total: 0, bytes: 0, reported: 0, stacks: new Map(), samples: [], sampleIfname: '', lastTuple: null });
+        this.rows.set(id, { id, reason, location, key: k, total: 0, bytes: 0, reported: 0, stacks: new Map(), samples: [], sampleIfname: '' });
       }
     }
     return this.rows.get(id)!;
@@ -150,7 +148,6 @@ export class DropTable {
       const r = this.rowFor(s.key);
       if (s.ifname) r.sampleIfname = s.ifname;
       if (!s.tuple) continue;
-      r.lastTuple = s.tuple;
       const flow = pktInfo(s.tuple);
       const at = r.samples.indexOf(flow);
       if (at >= 0) r.samples.splice(at, 1);
@@ -192,7 +189,7 @@ export class DropTable {
       samples: [...r.samples],
       stacks: this.topStacks(r),
       hidden: isHidden(r.reason, this.opts.all, this.opts.reasonsKnown),
-      meaning: reasonMeaning(r.reason, r.lastTuple),
+      meaning: reasonMeaning(r.reason),
     };
   }
 

@@ -11,11 +11,12 @@
  *       counts; SIGTERM: exit 0, and no program, map or link of the run is left (bpftool)
  *   (3) the filter in the kernel: -N S --proto udp -P 9 counts only the closed UDP ports
  *       (the other drops of the same run are "left out by the filter"), -i C's veth only
- *       the tbf's drops, -H S's IPv6 address only the UDP6 ones (three runs at once); --stack names
+ *       the tbf's drops, -H S's IPv6 address only the UDP6 ones, a pcap-filter expression
+ *       (udp and dst port 7777 and ip) the nft rule's and the tbf's (four runs at once); --stack names
  *       the receiving function; Ctrl-C (SIGINT) in text mode prints the summary, and
  *       leaves no program, map or link
  *   (4) bad input: one line and exit 2 (bad interval, address, --top, namespace,
- *       interface), exit 3 for a port in use and without root
+ *       interface, expression), exit 3 for a port in use and without root
  *
  * Needs root, BTF, nstat, nft, tc, python3, curl, promtool, bpftool and setpriv; otherwise
  * skipped with the reason.
@@ -139,7 +140,7 @@ describe('pktpath drops', { timeout: TEST_TIMEOUT }, () => {
     );
   });
 
-  test('the filter runs in the kernel: -N --proto udp -P 9 counts the closed UDP ports only (v4 and v6), -i the tbf\'s drops, -H v6 the UDP6 ones; --stack; Ctrl-C prints the summary and leaves nothing', async (t) => {
+  test('the filter runs in the kernel: -N --proto udp -P 9 counts the closed UDP ports only (v4 and v6), -i the tbf\'s drops, -H v6 the UDP6 ones, an expression its port\'s; --stack; Ctrl-C prints the summary and leaves nothing', async (t) => {
     if (!requireMe(t)) return;
     await withTopology(
       async (topo) => {
@@ -148,7 +149,9 @@ describe('pktpath drops', { timeout: TEST_TIMEOUT }, () => {
         // two more runs on the same traffic: -i (the client's veth: only the tbf's drops) and -H (the server's IPv6 address)
         const byDev = spawnDrops(['--json', '-i', topo.client.ifname, '--interval', '300ms']);
         const byAddr = spawnDrops(['--json', '-H', topo.server.v6, '--interval', '300ms']);
-        await Promise.all([run.ready, byDev.ready, byAddr.ready]);
+        // and a pcap-filter expression: the datagrams to the nft rule's port, dropped by it in the server or by the tbf in the client
+        const byExpr = spawnDrops(['--json', '--interval', '300ms', 'udp and dst port 7777 and ip']);
+        await Promise.all([run.ready, byDev.ready, byAddr.ready, byExpr.ready]);
         const ids = bpfIdsOf(run.pid);
         const kernel = await dropWorkload(topo);
         await new Promise((r) => setTimeout(r, 500));
@@ -164,13 +167,17 @@ describe('pktpath drops', { timeout: TEST_TIMEOUT }, () => {
         };
         assert.deepEqual(await rowsOf(byDev), [`QDISC_DROP ${topo.client.ns} ${topo.client.ifname} udp ${kernel.qdiscDrops}`]);
         assert.deepEqual(await rowsOf(byAddr), [`NO_SOCKET ${topo.server.ns} ${topo.server.ifname} udp6 ${kernel.udp6NoSocket}`]);
+        assert.deepEqual((await rowsOf(byExpr)).sort(), [
+          `NETFILTER_DROP ${topo.server.ns} ${topo.server.ifname} udp ${kernel.nftDrops}`,
+          `QDISC_DROP ${topo.client.ns} ${topo.client.ifname} udp ${kernel.qdiscDrops}`,
+        ].sort());
         const summary = stdout.slice(stdout.lastIndexOf('drops, total since the start'));
         const head = summary.split('\n')[0]!;
         assert.match(head, new RegExp(`^drops, total since the start \\([\\d.]+ s\\): ${kernel.udp4NoSocket + kernel.udp6NoSocket} drops in 2 rows; hidden: \\d+ NOT_SPECIFIED and benign frees \\(--all shows them\\); left out by the filter: (\\d+); lost: 0 uncounted, 0 samples$`));
         const left = Number(/left out by the filter: (\d+)/.exec(head)![1]);
         assert.ok(left >= kernel.nftDrops + kernel.qdiscDrops, `the other drops of the run were seen and left out: ${left}`);
         assert.match(summary, new RegExp(`^${kernel.udp4NoSocket}\\s+[\\d.]+\\s+${kernel.udp4NoSocket}\\s+NO_SOCKET\\s+__udp4_lib_rcv\\s+${topo.server.ns}\\s+${topo.server.ifname}\\s+udp\\s+U:${topo.client.v4}:\\d+->${topo.server.v4}:9`, 'm'));
-        assert.match(summary, /^ {4}no socket is bound to .*:9\/udp in that namespace/m);
+        assert.match(summary, /^ {4}no socket is bound to the destination address and port in that namespace/m);
         assert.match(summary, new RegExp(`^ {4}stack x${kernel.udp4NoSocket}: __udp4_lib_rcv\\+0x[0-9a-f]+ < `, 'm'));
       },
       { tag: 'drops' },
@@ -191,6 +198,7 @@ describe('pktpath drops', { timeout: TEST_TIMEOUT }, () => {
       [['--proto', 'sctp'], 2, /^pktpath: invalid --proto "sctp"/],
       [['-N', 'pp-no-such-ns'], 2, /^pktpath: unknown network namespace "pp-no-such-ns"/],
       [['-i', 'ppnosuch0'], 2, /^pktpath: invalid --ifname "ppnosuch0": no such interface/],
+      [['udp', 'port', '99999'], 2, /^pktpath: illegal port number 99999 > 65535$/],
       [['--listen', `127.0.0.1:${port}`], 3, new RegExp(`^pktpath: --listen 127\\.0\\.0\\.1:${port}: the port is already in use$`)],
     ];
     try {

@@ -1,7 +1,8 @@
 /**
  * build/drops.bpf.o in the loader's phases, each failure a KernelError naming its phase:
  *
- *   open       the kernel's BTF and symbols; the object (libbpf open)
+ *   open       the kernel's BTF and symbols; the object (libbpf open), with the run's
+ *              pcap-filter expression written over its placeholders
  *   select     kfree_skb's flavour on this kernel (tp_btf, else raw_tp): that one program
  *   configure  the filter (CFG, the trace's struct pp_config) and the run's own settings
  *              (DCFG) into .rodata; the table, ring and stack map sizes
@@ -24,6 +25,9 @@ import { native } from '../../engine/io/native.js';
 import type { ObjHandle, RingPages } from '../../engine/io/native.js';
 import { objectInfo, phaseError } from '../../engine/io/object.js';
 import { tracepointBackend } from '../../engine/io/attach/tracepoint.js';
+import { filterConfig } from '../../filter/filter.js';
+import type { CompiledFilter } from '../../filter/filter.js';
+import { filterPatches } from '../../filter/io/image.js';
 import { EnvironmentError, KernelError } from '../../shared/errors.js';
 import { BUILD_DIR } from '../../shared/io/paths.js';
 
@@ -40,6 +44,8 @@ export interface DropsRequest {
   readonly sampleBurst: number;
   /** --stack: key by kernel stack, in a stack map of this many entries (0: no stacks) */
   readonly stacks: number;
+  /** a pcap-filter expression, compiled for this object (compileExpression(e, DROPS_OBJECT)) */
+  readonly expression?: CompiledFilter;
   /** tests: force the raw_tp flavour */
   readonly forceRaw?: boolean;
 }
@@ -66,7 +72,7 @@ function configure(h: ObjHandle, req: DropsRequest, kernelFields: Record<string,
   const dcfg = elfSymbols(readFileSync(DROPS_OBJECT)).find((s) => s.name === 'DCFG' && s.section === '.rodata');
   try {
     let rodata: Uint8Array = new Uint8Array(n.mapInitialValue(h, '.rodata'));
-    rodata = encodeConfig(info.btf, rodata, 'CFG', { ...req.filter, ...kernelFields }, info.cfgOffset);
+    rodata = encodeConfig(info.btf, rodata, 'CFG', { ...req.filter, ...filterConfig(req.expression), ...kernelFields }, info.cfgOffset);
     const mine = { sample_period_ns: req.samplePeriodNs, sample_burst: req.sampleBurst, want_stack: req.stacks > 0 ? 1 : 0 };
     n.setMapInitialValue(h, '.rodata', encodeConfig(info.btf, rodata, 'DCFG', mine, dcfg?.value ?? 0));
   } catch (err) {
@@ -87,7 +93,9 @@ function loadOnce(req: DropsRequest, flavour: Flavour, kernelFields: Record<stri
   const n = native();
   let h: ObjHandle;
   try {
-    h = n.open(DROPS_OBJECT);
+    // the expression over bpf/pcap.h's placeholders (without one, bodies that return at once)
+    const { offsets, bodies } = filterPatches(req.expression, DROPS_OBJECT);
+    h = n.openPatched(DROPS_OBJECT, 'drops', offsets, bodies);
   } catch (err) {
     throw phaseError('open', undefined, `${DROPS_OBJECT}: ${(err as Error).message}`, err);
   }
