@@ -8,7 +8,7 @@ ARCH       := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function -I bpf -I $(OUT)
 CFLAGS     ?= -O2 -g -Wall -Wextra -Wno-unused-parameter
 
-all: $(OUT)/pktpath.bpf.o $(OUT)/pcap-run.bpf.o $(OUT)/flood.bpf.o $(OUT)/pktpath.node $(OUT)/flood-bench
+all: $(OUT)/pktpath.bpf.o $(OUT)/drops.bpf.o $(OUT)/pcap-run.bpf.o $(OUT)/flood.bpf.o $(OUT)/pktpath.node $(OUT)/flood-bench $(OUT)/udp-flood
 
 $(OUT):
 	mkdir -p $(OUT)
@@ -26,6 +26,10 @@ $(OUT)/pktpath.bpf.o: bpf/pktpath.bpf.c bpf/event.h bpf/probes.gen.h bpf/parse.h
 $(OUT)/pcap-run.bpf.o: test/bpf/pcap-run.bpf.c bpf/pcap.h bpf/parse.h bpf/event.h $(OUT)/vmlinux.h
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
+# pktpath drops: its own object, sharing the parser and the filters (parse.h, pcap.h)
+$(OUT)/drops.bpf.o: bpf/drops.bpf.c bpf/drops.h bpf/event.h bpf/parse.h bpf/pcap.h $(OUT)/vmlinux.h
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
 $(OUT)/flood.bpf.o: bench/flood.bpf.c bpf/event.h $(OUT)/vmlinux.h
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -34,6 +38,10 @@ $(OUT)/pktpath.node: native/pktpath.c | $(OUT)
 
 $(OUT)/flood-bench: bench/flood-bench.c bpf/event.h | $(OUT)
 	$(CC) $(CFLAGS) -I bpf $< -o $@ -lbpf -lelf -lz -lpthread
+
+# the drop flood of the pktpath drops bench
+$(OUT)/udp-flood: bench/udp-flood.c | $(OUT)
+	$(CC) $(CFLAGS) $< -o $@
 
 clean:
 	rm -rf $(OUT) bpf/probes.gen.h

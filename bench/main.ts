@@ -3,9 +3,10 @@
  * machine-readable line, last:
  *   bench: ratio_vs_c=<x> events_per_s=<n> lost=<n> format_ns_text=<n> format_ns_json=<n> throughput_kept=<0..1> ...
  *     flood_rss_mb=<n> flood_lost=<n> flood_exit_ms=<n> pcapfilter_throughput_kept=<0..1>
+ *     drops_throughput_kept=<x> drops_flood_pps=<n> drops_count_exact=<0|1>
  *
  * Parts run alone with `node dist/bench/main.js --only flood` (a comma-separated list of
- * ring, format, throughput, netfilter, guest, flood, pcapfilter); `--no-guest` leaves the guest part out.
+ * ring, format, throughput, netfilter, guest, flood, pcapfilter, drops); `--no-guest` leaves the guest part out.
  * A part not run shows n/a on the last line.
  */
 import { benchFormat } from './format.js';
@@ -16,13 +17,14 @@ import { BENCH_EXPRESSION, filterTiming, pcapFilterKept } from './pcapfilter.js'
 import { GUEST_CASES, guestUnavailable, runGuestBench } from './functions.js';
 import type { GuestBench } from './guest-functions.js';
 import { flood } from '../test/helpers/flood.js';
+import { dropsPart as dropsBlock } from './drops.js';
 
 const RING_EVENTS = 4_000_000;
 const RING_ROUNDS = 5;
 /** the flood of the memory issue: iperf3 over veth, every packet traced, stdout to a file */
 const FLOOD_SECONDS = 30;
 
-const PARTS = ['ring', 'format', 'throughput', 'netfilter', 'guest', 'flood', 'pcapfilter'] as const;
+const PARTS = ['ring', 'format', 'throughput', 'netfilter', 'guest', 'flood', 'pcapfilter', 'drops'] as const;
 type Part = (typeof PARTS)[number];
 
 const rows: [string, string, string][] = [];
@@ -32,6 +34,7 @@ const line = new Map<string, string>(
   [
     'ratio_vs_c', 'events_per_s', 'lost', 'format_ns_text', 'format_ns_json', 'throughput_kept', 'throughput_kept_legacy_observers',
     'attach_default_s', 'attach_all_s', 'all_funcs', 'flood_rss_mb', 'flood_lost', 'flood_exit_ms', 'pcapfilter_throughput_kept',
+    'drops_throughput_kept', 'drops_flood_pps', 'drops_count_exact',
   ].map((k) => [k, 'n/a']),
 );
 
@@ -151,6 +154,15 @@ async function pcapfilterPart(): Promise<void> {
   }
 }
 
+/** pktpath drops: throughput kept with it running, and a drop flood counted against the rule's counter (bench/drops.ts) */
+async function dropsPart(): Promise<void> {
+  try {
+    for (const [k, v] of Object.entries(await dropsBlock(row))) line.set(k, v);
+  } catch (err) {
+    row('pktpath drops', `not measured: ${(err as Error).message.slice(0, 120)}`);
+  }
+}
+
 const RUN: Record<Part, () => Promise<void>> = {
   ring: ringPart,
   format: formatPart,
@@ -159,6 +171,7 @@ const RUN: Record<Part, () => Promise<void>> = {
   guest: guestPart,
   flood: floodPart,
   pcapfilter: pcapfilterPart,
+  drops: dropsPart,
 };
 
 function chosenParts(argv: readonly string[]): Part[] {

@@ -950,6 +950,139 @@ static napi_value map_lookup(napi_env env, napi_callback_info info)
 	return ab;
 }
 
+/* ---- pktpath drops: whole-map reads and program statistics ---- */
+
+/* Copies every entry with get_next_key + lookup (kernels before 5.6, or maps without batch ops). */
+static int dump_one_by_one(int fd, uint32_t ksz, uint32_t vsz, uint32_t max, char *keys, char *vals, uint32_t *count)
+{
+	char *prev = NULL;
+	uint32_t n = 0;
+	while (n < max && bpf_map_get_next_key(fd, prev, keys + (size_t)n * ksz) == 0) {
+		prev = keys + (size_t)n * ksz;
+		if (bpf_map_lookup_elem(fd, prev, vals + (size_t)n * vsz) == 0)
+			n++; /* an entry deleted meanwhile is skipped */
+		else if (errno != ENOENT)
+			return -errno;
+		else if (n > 0)
+			prev = keys + (size_t)(n - 1) * ksz;
+		else
+			prev = NULL;
+	}
+	*count = n;
+	return 0;
+}
+
+/* Copies every entry with BPF_MAP_LOOKUP_BATCH (5.6+); -EINVAL/-ENOTSUP when the map has none. */
+static int dump_batched(int fd, uint32_t ksz, uint32_t vsz, uint32_t max, char *keys, char *vals, uint32_t *count)
+{
+	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint64_t batch[8] = {0}; /* a hash map's batch token is a bucket index */
+	uint32_t total = 0;
+	int first = 1;
+	while (total < max) {
+		uint32_t n = max - total;
+		int err = bpf_map_lookup_batch(fd, first ? NULL : batch, batch, keys + (size_t)total * ksz,
+					       vals + (size_t)total * vsz, &n, &opts);
+		int e = err ? errno : 0;
+		total += n;
+		first = 0;
+		if (err && e == ENOENT)
+			break; /* the end of the map */
+		if (err) {
+			*count = total;
+			return -e;
+		}
+	}
+	*count = total;
+	return 0;
+}
+
+/*
+ * mapDump(fd, keySize, valueSize, maxEntries): { keys, values, count, batched }: every
+ * entry of a map in one call. valueSize is what the kernel copies per entry (per-CPU
+ * maps: the value rounded up to 8 bytes, times the possible CPUs).
+ */
+static napi_value map_dump(napi_env env, napi_callback_info info)
+{
+	size_t argc = 4;
+	napi_value argv[4], out, kab, vab, v;
+	int32_t fd;
+	uint32_t ksz, vsz, max, count = 0;
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	CHECK(napi_get_value_int32(env, argv[0], &fd));
+	CHECK(napi_get_value_uint32(env, argv[1], &ksz));
+	CHECK(napi_get_value_uint32(env, argv[2], &vsz));
+	CHECK(napi_get_value_uint32(env, argv[3], &max));
+	char *keys = calloc(max ? max : 1, ksz), *vals = calloc(max ? max : 1, vsz);
+	if (!keys || !vals) {
+		free(keys);
+		free(vals);
+		return throw_errno(env, "map dump", ENOMEM);
+	}
+	int batched = 1;
+	int err = dump_batched(fd, ksz, vsz, max, keys, vals, &count);
+	if (err && count == 0 && (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP)) {
+		batched = 0;
+		err = dump_one_by_one(fd, ksz, vsz, max, keys, vals, &count);
+	}
+	if (err) {
+		free(keys);
+		free(vals);
+		return throw_errno(env, "map dump", -err);
+	}
+	void *dk, *dv;
+	CHECK(napi_create_arraybuffer(env, (size_t)count * ksz, &dk, &kab));
+	CHECK(napi_create_arraybuffer(env, (size_t)count * vsz, &dv, &vab));
+	memcpy(dk, keys, (size_t)count * ksz);
+	memcpy(dv, vals, (size_t)count * vsz);
+	free(keys);
+	free(vals);
+	CHECK(napi_create_object(env, &out));
+	CHECK(napi_set_named_property(env, out, "keys", kab));
+	CHECK(napi_set_named_property(env, out, "values", vab));
+	CHECK(napi_create_uint32(env, count, &v));
+	CHECK(napi_set_named_property(env, out, "count", v));
+	CHECK(napi_get_boolean(env, batched, &v));
+	CHECK(napi_set_named_property(env, out, "batched", v));
+	return out;
+}
+
+/* progInfo(fd): { id, runCount, runTimeNs, recursionMisses } (run_* need kernel.bpf_stats_enabled) */
+static napi_value prog_info(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1], out, v;
+	int32_t fd;
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	CHECK(napi_get_value_int32(env, argv[0], &fd));
+	struct bpf_prog_info pi;
+	uint32_t len = sizeof(pi);
+	memset(&pi, 0, sizeof(pi));
+	if (bpf_obj_get_info_by_fd(fd, &pi, &len))
+		return throw_errno(env, "program info", errno);
+	CHECK(napi_create_object(env, &out));
+	CHECK(napi_create_uint32(env, pi.id, &v));
+	CHECK(napi_set_named_property(env, out, "id", v));
+	CHECK(napi_create_double(env, (double)pi.run_cnt, &v));
+	CHECK(napi_set_named_property(env, out, "runCount", v));
+	CHECK(napi_create_double(env, (double)pi.run_time_ns, &v));
+	CHECK(napi_set_named_property(env, out, "runTimeNs", v));
+	CHECK(napi_create_double(env, (double)pi.recursion_misses, &v));
+	CHECK(napi_set_named_property(env, out, "recursionMisses", v));
+	return out;
+}
+
+/* possibleCpus(): how many per-CPU slots a per-CPU map has */
+static napi_value possible_cpus(napi_env env, napi_callback_info info)
+{
+	napi_value v;
+	int n = libbpf_num_possible_cpus();
+	if (n < 0)
+		return throw_errno(env, "possible CPUs", -n);
+	CHECK(napi_create_int32(env, n, &v));
+	return v;
+}
+
 /* ---- ring buffer pages as ArrayBuffers ---- */
 struct mapping {
 	void *addr;
@@ -1593,6 +1726,9 @@ static napi_value init(napi_env env, napi_value exports)
 	EXPORT("probeProgType", probe_prog_type);
 	EXPORT("netlinkRequest", netlink_request);
 	EXPORT("ethtoolStats", ethtool_stats);
+	EXPORT("mapDump", map_dump);
+	EXPORT("progInfo", prog_info);
+	EXPORT("possibleCpus", possible_cpus);
 	EXPORT("pcapCompile", pcap_compile_expr);
 	EXPORT("openMem", obj_open_mem);
 	EXPORT("openPatched", obj_open_patched);

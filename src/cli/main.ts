@@ -22,6 +22,7 @@ import { versions, versionText } from './version.js';
 import { compileExpressionArg, expressionArgument, refuseWithExpression } from './expression.js';
 import { addAnalyzeCommand, discard } from './analyze.js';
 import { openPcapngOut } from '../capture/io/pcapng-out.js';
+import { addDropsCommand } from './drops.js';
 
 /** Checks that need the machine: the pid and the interface exist. */
 function checkAgainstSystem(opts: TraceOptions): void {
@@ -127,6 +128,7 @@ function buildProgram(result: { code: number }): Command {
 
   addSocketsCommand(program, result);
   addStatsCommand(program, result);
+  addDropsCommand(program, result);
   addDiagnoseCommand(program, result, checkAgainstSystem);
   addReportCommand(program, result);
   addAnalyzeCommand(program, result);

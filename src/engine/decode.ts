@@ -18,7 +18,8 @@ function cString(bytes: Uint8Array, off: number, max: number): string {
   return latin1.decode(bytes.subarray(off, end));
 }
 
-function decodeTuple(view: DataView, bytes: Uint8Array, base: number): RawTuple {
+/** Decodes a `struct pp_tuple` at `base` (also used for the drop samples of src/drops). */
+export function decodeTuple(view: DataView, bytes: Uint8Array, base: number): RawTuple {
   const l3proto = view.getUint16(base + TUPLE.l3proto, true);
   const family: 0 | 4 | 6 = l3proto === ETH_P_IPV6 ? 6 : l3proto === ETH_P_IP || l3proto === ETH_P_ARP ? 4 : 0;
   const alen = family === 6 ? 16 : 4;
