@@ -23,7 +23,8 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ ! -d node_modules/commander ] || [ ! -d node_modules/typescript ] || [ package.json -nt node_modules/.package-lock.json ]; then
+# npm ls fails when a dependency that package.json names is missing (a merge that added one)
+if [ ! -d node_modules/commander ] || [ package.json -nt node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] || ! npm ls --depth=0 >/dev/null 2>&1; then
   echo "pktpath setup: npm install" >&2
   npm install --no-audit --no-fund --loglevel=error >/dev/null
 fi
