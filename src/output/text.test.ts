@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 process.env.TZ = 'UTC';
 
 import type { RawEvent } from '../engine/event.js';
-import { EV_DROP, EV_HAS_TUPLE, EV_STACK } from '../engine/event.js';
+import { EV_DROP, EV_HAS_TUPLE, EV_RET, EV_STACK, RET_NO_ENTRY } from '../engine/event.js';
+import { returnValue } from '../functions/returns.js';
+import type { ReturnSpec } from '../functions/returns.js';
 import { makeJsonFormatter } from './json.js';
 import { makeTextFormatter } from './text.js';
 import { MONO0, addr, ev, resolver, tcp } from '../../test/helpers/formatting.js';
@@ -93,4 +95,21 @@ test('text stack frames only when asked', () => {
   const without = makeTextFormatter(resolver(), { time: 'datetime', stack: false }).format(e);
   assert.equal(without, '[2022-11-04 10:26:26.103401 ]' + LINE_TAIL);
   assert.equal(makeTextFormatter(resolver(), { time: 'datetime', stack: true }).format(ev()), '[2022-11-04 10:26:26.103401 ]' + LINE_TAIL);
+});
+
+test('text function returns: ret named from the type, else its value; an unjoined return says so', () => {
+  const specs: Record<number, ReturnSpec> = {
+    300: { kind: 'ptr', type: 'struct sk_buff *', bits: 64 },
+    301: { kind: 'int', type: 'int', bits: 32 },
+  };
+  const r = { ...resolver(), returnOf: (id: number, raw: bigint) => (specs[id] ? returnValue(specs[id]!, raw, (n) => (n === 1 ? 'EPERM' : undefined)) : undefined) };
+  const f = makeTextFormatter(r, { time: 'datetime', stack: false });
+  const ret = EV_HAS_TUPLE | EV_RET;
+  const cases: [string, Partial<RawEvent>, string][] = [
+    ['pointer', { probe: 300, flags: ret, location: 0xffff888004bd76e8n }, ' ret=0xffff888004bd76e8'],
+    ['NULL', { probe: 300, flags: ret, location: 0n }, ' ret=NULL'],
+    ['errno', { probe: 301, flags: ret, location: 0xffffffffn }, ' ret=-EPERM'],
+    ['unjoined', { probe: 301, flags: ret, location: 0n, aux3: RET_NO_ENTRY }, ' ret=0 (entry not seen)'],
+  ];
+  for (const [name, over, tail] of cases) assert.ok(f.format(ev(over)).endsWith(`:probe${over.probe}${tail}`), `${name}: ${f.format(ev(over))}`);
 });

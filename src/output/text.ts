@@ -14,7 +14,9 @@
  *   PKT_INFO    tuple.ts pktInfo(), padded to 40; "-" when the event has no tuple
  *   TRACE_INFO  <skb hex>.<pkt_type>:<probe name>, or <pf>.<table>.<chain>.<VERDICT> for a netfilter step
  *   then        the probe's " key=value" extras (probes.json "info"),
- *               on drops " reason=<NAME>" plus " at <func+0xoff>" when the location is known,
+ *               on a function's return " ret=<its name, else its value>" (" (entry not seen)" when
+ *               what it shows was read at return), on drops " reason=<NAME>" plus " at <func+0xoff>"
+ *               when the location is known,
  *               " kept", " rule=<the netfilter rule>", " type=<route type> oif=<dev>" for route lookups,
  *               " netns=<name>" when the netns has a name under /run/netns.
  *   stack       one frame per line, "    <func+0xoff>", when opts.stack and the event has frames.
@@ -27,7 +29,7 @@ import { LastMac, LastTuple, Memo } from './caches.js';
 import { WallClock, localPrefix } from './clock.js';
 import { infoValue } from './fields.js';
 import type { Resolver } from './resolver.js';
-import { Shared } from './shared.js';
+import { Shared, returnOf } from './shared.js';
 import type { FormatOptions, Formatter, TimeMode } from './shared.js';
 import { SPACES, micro6, padEnd, textSafe } from './strings.js';
 import { pktInfoWith } from './tuple.js';
@@ -108,6 +110,8 @@ export function makeTextFormatter(resolver: Resolver, opts: FormatOptions): Form
       const v = infoValue(f, ev);
       if (v !== undefined) line += ' ' + f.key + '=' + v;
     }
+    const ret = returnOf(resolver, ev);
+    if (ret) line += ' ret=' + (ret.name ?? ret.value) + (ret.entrySeen ? '' : ' (entry not seen)');
     if (ev.flags & EV_DROP) {
       line += ' reason=' + reasons.get(ev.dropReason);
       if (ev.location !== 0n) line += ' at ' + symbols.get(ev.location);

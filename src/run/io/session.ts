@@ -21,6 +21,7 @@ import { planFunctions } from '../../functions/io/plan.js';
 import { startNetfilterPath } from '../../netfilter/io/path.js';
 import type { NetfilterPath } from '../../netfilter/io/path.js';
 import type { FunctionChoice } from '../../functions/io/plan.js';
+import type { ReturnSpec } from '../../functions/returns.js';
 import { loadTrace } from '../../engine/io/loader.js';
 import { catalog } from '../../engine/io/catalog.js';
 import type { LegacyStep } from '../../netfilter/legacy/observers.js';
@@ -72,7 +73,7 @@ function startEngine(
   verbose: boolean,
   route: boolean,
   observers: boolean,
-): { trace: LoadedTrace; label: string } {
+): { trace: LoadedTrace; label: string; returnSpecs?: ReadonlyMap<string, ReturnSpec> } {
   const exclude = route ? [] : ['fib_table_lookup', 'fib6_table_lookup'];
   if (!choice) return { trace: loadTrace(config, { ringBytes, exclude, observers }), label: 'tracepoints' };
   const planned = planFunctions(choice);
@@ -83,14 +84,14 @@ function startEngine(
   const trace = loadTrace(config, { ringBytes, exclude, observers, nfEval: observers, functions: planned.plan });
   const fns = trace.probes.filter((p) => p.attached && p.via && !p.via.startsWith('tp_btf') && p.via !== 'raw_tp').length;
   const label = trace.backend ? `tracepoints and ${fns} functions via ${trace.backend}` : 'tracepoints only (no function backend works here: --verbose says why)';
-  return { trace, label };
+  return { trace, label, returnSpecs: planned.returnSpecs };
 }
 
 /** Runs a trace until SIGINT/SIGTERM, the catch count, `until`, or a closed stdout. */
 export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
-  const { trace, label } = startEngine(o.config, o.ringBytes, o.functions, o.err, o.verbose, o.route ?? false, o.iptable !== undefined);
+  const { trace, label, returnSpecs } = startEngine(o.config, o.ringBytes, o.functions, o.err, o.verbose, o.route ?? false, o.iptable !== undefined);
   const observerProbe = catalog().netfilterProbes.observer;
-  const resolver = makeResolver();
+  const resolver = makeResolver(returnSpecs);
   const fmtOpts = { time: o.time, stack: o.stack };
   const formatter = o.json ? makeJsonFormatter(resolver, fmtOpts) : makeTextFormatter(resolver, fmtOpts);
   const n = native();
