@@ -48,6 +48,35 @@ struct pp_tuple {
 	__u16 icmp_id;    /* echo identifier (host order) */
 };
 
+/* pp_pkt.valid: which packet fields were read */
+#define PP_PKT_IP       0x01 /* ttl (IPv6: hop limit); ip_id for IPv4 */
+#define PP_PKT_TCP      0x02 /* tcp_seq, tcp_ack, tcp_win */
+#define PP_PKT_GSO      0x04 /* gso_size, gso_segs (skb_shinfo) */
+#define PP_PKT_MTU      0x08 /* mtu of the event's device */
+#define PP_PKT_INNER    0x10 /* inner: the header an ICMP/ICMPv6 error quotes */
+#define PP_PKT_ICMP_MTU 0x20 /* icmp_mtu: ICMP frag-needed next-hop MTU, ICMPv6 packet-too-big MTU */
+#define PP_PKT_RELATED  0x40 /* matched the filter only through inner: an error about a traced flow */
+
+/*
+ * Packet fields beyond the tuple, for the diagnosis (TTL of an injected reset, sequence
+ * numbers of a retransmission, GSO segments larger than the MTU, the MTU an ICMP error
+ * announces). Read while the headers are parsed anyway, or after the match.
+ */
+struct pp_pkt {
+	__u32 tcp_seq;    /* host order */
+	__u32 tcp_ack;
+	__u32 mtu;
+	__u32 icmp_mtu;
+	__u16 tcp_win;    /* as sent, not scaled */
+	__u16 ip_id;
+	__u16 gso_size;
+	__u16 gso_segs;
+	__u8 ttl;
+	__u8 valid;       /* PP_PKT_* */
+	__u8 pad[2];
+	struct pp_tuple inner; /* PP_PKT_INNER: the quoted header's tuple */
+};
+
 struct pp_event {
 	__u64 ts_ns;      /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	__u64 skb;        /* skb address, 0 when the probe has none */
@@ -76,6 +105,7 @@ struct pp_event {
 	__u8 aux_family;    /* 4 or 6 when aux_addr is set */
 	__u8 pad2[3];
 	__u64 func_ip;      /* function-level probes: the traced function's address */
+	struct pp_pkt pkt;  /* packet fields beyond the tuple (pkt.valid says which) */
 	/* followed by __u64 stack[stack_depth] when PP_EV_STACK */
 };
 

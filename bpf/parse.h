@@ -98,22 +98,16 @@ struct pp_ip6_ext {
 	__u8 hdrlen;
 };
 
-static __always_inline void pp_parse_l4(unsigned char *l4, __u8 proto, struct pp_tuple *t)
+/* Ports, or ICMP type/code/echo id, of an L4 header into *t. */
+static __always_inline void pp_parse_ports(unsigned char *l4, __u8 proto, struct pp_tuple *t)
 {
 	t->l4proto = proto;
-	if (proto == PP_IPPROTO_TCP) {
-		struct { __be16 s, d; __u32 seq, ack; __u8 off, flags; } th;
-		if (bpf_probe_read_kernel(&th, sizeof(th), l4))
+	if (proto == PP_IPPROTO_TCP || proto == PP_IPPROTO_UDP) {
+		struct { __be16 s, d; } ph;
+		if (bpf_probe_read_kernel(&ph, sizeof(ph), l4))
 			return;
-		t->sport = bpf_ntohs(th.s);
-		t->dport = bpf_ntohs(th.d);
-		t->tcp_flags = th.flags;
-	} else if (proto == PP_IPPROTO_UDP) {
-		struct { __be16 s, d; } uh;
-		if (bpf_probe_read_kernel(&uh, sizeof(uh), l4))
-			return;
-		t->sport = bpf_ntohs(uh.s);
-		t->dport = bpf_ntohs(uh.d);
+		t->sport = bpf_ntohs(ph.s);
+		t->dport = bpf_ntohs(ph.d);
 	} else if (proto == PP_IPPROTO_ICMP || proto == PP_IPPROTO_ICMPV6) {
 		struct { __u8 type, code; __u16 csum; __be16 id, seq; } ih;
 		if (bpf_probe_read_kernel(&ih, sizeof(ih), l4))
@@ -126,8 +120,86 @@ static __always_inline void pp_parse_l4(unsigned char *l4, __u8 proto, struct pp
 	}
 }
 
-/* Fills *t from the packet headers. Returns 1 when an L3 header was found. */
-static __always_inline int pp_parse_skb(struct sk_buff *skb, struct pp_tuple *t, int direct)
+/* ICMP errors quote the packet they are about (RFC 792, RFC 4443 section 3). */
+static __always_inline int pp_icmp_error(__u8 proto, __u8 type)
+{
+	if (proto == PP_IPPROTO_ICMP)
+		return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+	return proto == PP_IPPROTO_ICMPV6 && type >= 1 && type <= 4;
+}
+
+/* The header an ICMP error quotes (at q: its IP header and the first 8 bytes of L4) into p->inner. */
+static __always_inline void pp_parse_inner(unsigned char *q, __u8 icmp_proto, struct pp_pkt *p)
+{
+	struct pp_tuple *t = &p->inner;
+	unsigned char *l4;
+	__u8 proto;
+
+	if (icmp_proto == PP_IPPROTO_ICMP) {
+		struct iphdr ip;
+		if (bpf_probe_read_kernel(&ip, sizeof(ip), q) || ip.version != 4)
+			return;
+		t->l3proto = ETH_P_IP;
+		__builtin_memcpy(t->saddr, &ip.saddr, 4);
+		__builtin_memcpy(t->daddr, &ip.daddr, 4);
+		p->valid |= PP_PKT_INNER;
+		if (bpf_ntohs(ip.frag_off) & 0x1fff) {
+			t->l4proto = ip.protocol;
+			return;
+		}
+		l4 = q + (ip.ihl & 0xf) * 4;
+		proto = ip.protocol;
+	} else {
+		struct ipv6hdr ip6;
+		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), q) || ip6.version != 6)
+			return;
+		t->l3proto = ETH_P_IPV6;
+		__builtin_memcpy(t->saddr, &ip6.saddr, 16);
+		__builtin_memcpy(t->daddr, &ip6.daddr, 16);
+		p->valid |= PP_PKT_INNER;
+		l4 = q + sizeof(ip6);
+		proto = ip6.nexthdr;
+	}
+	pp_parse_ports(l4, proto, t);
+}
+
+/* The L4 header into *t, and what the diagnosis reads beyond the tuple into *p. */
+static __always_inline void pp_parse_l4(unsigned char *l4, __u8 proto, struct pp_tuple *t, struct pp_pkt *p)
+{
+	if (proto == PP_IPPROTO_TCP) {
+		struct { __be16 s, d; __be32 seq, ack; __u8 off, flags; __be16 win; } th;
+		t->l4proto = proto;
+		if (bpf_probe_read_kernel(&th, sizeof(th), l4))
+			return;
+		t->sport = bpf_ntohs(th.s);
+		t->dport = bpf_ntohs(th.d);
+		t->tcp_flags = th.flags;
+		p->tcp_seq = bpf_ntohl(th.seq);
+		p->tcp_ack = bpf_ntohl(th.ack);
+		p->tcp_win = bpf_ntohs(th.win);
+		p->valid |= PP_PKT_TCP;
+		return;
+	}
+	pp_parse_ports(l4, proto, t);
+	if (!pp_icmp_error(proto, t->icmp_type))
+		return;
+	/* ICMP frag-needed (3/4): next-hop MTU in the low half; ICMPv6 packet too big (2): all 32 bits */
+	if (proto == PP_IPPROTO_ICMP ? t->icmp_type == 3 && t->icmp_code == 4 : t->icmp_type == 2) {
+		__be32 word;
+		if (!bpf_probe_read_kernel(&word, sizeof(word), l4 + 4)) {
+			p->icmp_mtu = proto == PP_IPPROTO_ICMP ? bpf_ntohl(word) & 0xffff : bpf_ntohl(word);
+			p->valid |= PP_PKT_ICMP_MTU;
+		}
+	}
+	pp_parse_inner(l4 + 8, proto, p);
+}
+
+/*
+ * Fills *t from the packet headers, and *p with the fields beyond the tuple (TTL, IP ID,
+ * TCP sequence numbers and window, an ICMP error's quoted header). Returns 1 when an L3
+ * header was found.
+ */
+static __always_inline int pp_parse_pkt(struct sk_buff *skb, struct pp_tuple *t, struct pp_pkt *p, int direct)
 {
 	struct pp_skb_hdrs h;
 	pp_read_hdrs(skb, &h, direct);
@@ -154,12 +226,15 @@ static __always_inline int pp_parse_skb(struct sk_buff *skb, struct pp_tuple *t,
 			return 0;
 		__builtin_memcpy(t->saddr, &ip.saddr, 4);
 		__builtin_memcpy(t->daddr, &ip.daddr, 4);
+		p->ttl = ip.ttl;
+		p->ip_id = bpf_ntohs(ip.id);
+		p->valid |= PP_PKT_IP;
 		/* a non-first fragment has no L4 header */
 		if (bpf_ntohs(ip.frag_off) & 0x1fff) {
 			t->l4proto = ip.protocol;
 			return 1;
 		}
-		pp_parse_l4(head + l3 + (ip.ihl & 0xf) * 4, ip.protocol, t);
+		pp_parse_l4(head + l3 + (ip.ihl & 0xf) * 4, ip.protocol, t, p);
 		return 1;
 	}
 	if (proto == ETH_P_IPV6) {
@@ -168,6 +243,8 @@ static __always_inline int pp_parse_skb(struct sk_buff *skb, struct pp_tuple *t,
 			return 0;
 		__builtin_memcpy(t->saddr, &ip6.saddr, 16);
 		__builtin_memcpy(t->daddr, &ip6.daddr, 16);
+		p->ttl = ip6.hop_limit;
+		p->valid |= PP_PKT_IP;
 		__u8 nexthdr = ip6.nexthdr;
 		__u32 off = l3 + sizeof(ip6);
 		/* skip up to three extension headers: hop-by-hop, routing, destination options */
@@ -193,7 +270,7 @@ static __always_inline int pp_parse_skb(struct sk_buff *skb, struct pp_tuple *t,
 			nexthdr = ext.nexthdr;
 			off += (ext.hdrlen + 1) * 8;
 		}
-		pp_parse_l4(head + off, nexthdr, t);
+		pp_parse_l4(head + off, nexthdr, t, p);
 		return 1;
 	}
 	if (proto == ETH_P_ARP) {
@@ -209,6 +286,13 @@ static __always_inline int pp_parse_skb(struct sk_buff *skb, struct pp_tuple *t,
 		return 1;
 	}
 	return 0;
+}
+
+/* The tuple alone (callers that need no more than the filter does). */
+static __always_inline int pp_parse_skb(struct sk_buff *skb, struct pp_tuple *t, int direct)
+{
+	struct pp_pkt p = {};
+	return pp_parse_pkt(skb, t, &p, direct);
 }
 
 /*
@@ -300,6 +384,18 @@ static __always_inline int pp_match_tuple(const struct pp_tuple *t, int has_l3)
 		if (t->icmp_id != CFG.icmp_id)
 			return 0;
 	}
+	return 1;
+}
+
+/*
+ * An ICMP error about a traced flow matches through the header it quotes, so the error
+ * reaches the trace (and the diagnosis) when the filter names only the flow.
+ */
+static __always_inline int pp_match_related(struct pp_pkt *p)
+{
+	if (!(p->valid & PP_PKT_INNER) || !pp_match_tuple(&p->inner, 1))
+		return 0;
+	p->valid |= PP_PKT_RELATED;
 	return 1;
 }
 

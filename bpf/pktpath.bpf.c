@@ -140,6 +140,7 @@ struct pp_extra {
 	void *fctx;      /* a function-level program's context, for its socket argument (func_sk) */
 	const struct pp_nf_names *names; /* appended to the event (PP_EV_NAMES); never with a stack */
 	const struct pp_call_key *call;  /* keep the event in calls under this key, for the function's return */
+	struct pp_pkt pkt; /* packet fields beyond the tuple, filled while parsing */
 };
 
 /*
@@ -227,6 +228,11 @@ static __always_inline void pp_fill(struct pp_event *ev, __u16 probe, struct sk_
 		ev->ifindex = BPF_CORE_READ(dev, ifindex);
 		bpf_probe_read_kernel_str(ev->ifname, sizeof(ev->ifname), &dev->name);
 	}
+	__builtin_memcpy(&ev->pkt, &x->pkt, sizeof(ev->pkt));
+	if (dev) {
+		ev->pkt.mtu = BPF_CORE_READ(dev, mtu);
+		ev->pkt.valid |= PP_PKT_MTU;
+	}
 	if (skb) {
 		unsigned char *head = BPF_CORE_READ(skb, head);
 		__u16 mac = BPF_CORE_READ(skb, mac_header);
@@ -235,6 +241,11 @@ static __always_inline void pp_fill(struct pp_event *ev, __u16 probe, struct sk_
 		ev->pkt_type = BPF_CORE_READ_BITFIELD_PROBED(skb, pkt_type);
 		if (mac != PP_NO_HDR)
 			bpf_probe_read_kernel(ev->dst_mac, 6, head + mac);
+		/* skb_shinfo(): skb->end is an offset from head on 64-bit kernels */
+		struct skb_shared_info *si = (struct skb_shared_info *)(head + BPF_CORE_READ(skb, end));
+		ev->pkt.gso_size = BPF_CORE_READ(si, gso_size);
+		ev->pkt.gso_segs = BPF_CORE_READ(si, gso_segs);
+		ev->pkt.valid |= PP_PKT_GSO;
 	}
 }
 
@@ -330,7 +341,7 @@ static __always_inline int pp_match_meta(struct sk_buff *skb, struct net_device 
 static __always_inline int pp_event_tuple(struct sk_buff *skb, struct pp_tuple *t, struct pp_extra *x)
 {
 	if (!x->queued)
-		return pp_parse_skb(skb, t, x->direct);
+		return pp_parse_pkt(skb, t, &x->pkt, x->direct);
 	if (!x->sk || !pp_parse_sock(x->sk, t, 1))
 		return 0;
 	__u32 off = bpf_core_field_offset(struct sk_buff, cb) + bpf_core_field_offset(struct tcp_skb_cb, tcp_flags);
@@ -385,7 +396,7 @@ filter:
 	if (!pp_match_meta_pid(skb, dev, netns, !x->hookprog))
 		return 0;
 	int has = pp_event_tuple(skb, &t, x);
-	if (!pp_match_tuple(&t, has))
+	if (!pp_match_tuple(&t, has) && !pp_match_related(&x->pkt))
 		return 0;
 	if (!CFG.netns)
 		netns = pp_event_netns(skb, dev, route_dev, x);

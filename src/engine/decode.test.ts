@@ -43,6 +43,17 @@ function sample(over: Partial<RawEvent> = {}): RawEvent {
     auxAddr: null,
     funcIp: 0n,
     nfNames: null,
+    ipTtl: 64,
+    ipId: 0x1234,
+    tcpSeq: 0xfedcba98,
+    tcpAck: 0,
+    tcpWin: 64240,
+    gsoSize: 0,
+    gsoSegs: 1,
+    mtu: 1500,
+    inner: null,
+    icmpMtu: undefined,
+    related: false,
     ...over,
   };
 }
@@ -58,6 +69,22 @@ test('decode(encode(ev)) keeps every field', () => {
   const ev = sample();
   const back = roundTrip(ev, 16);
   assert.deepEqual(back, { ...ev, flags: EV_DROP | EV_HAS_TUPLE });
+});
+
+test('an ICMP error: the quoted header, the announced MTU and the related mark come back; absent fields stay undefined', () => {
+  const inner = { ...sample().tuple!, sport: 40000, dport: 443 };
+  const icmp = { ...sample().tuple!, l4proto: 1, sport: 0, dport: 0, tcpFlags: 0, icmpType: 3, icmpCode: 4 };
+  const ev = sample({ tuple: icmp, tcpSeq: undefined, tcpAck: undefined, tcpWin: undefined, inner, icmpMtu: 1400, related: true, mtu: undefined });
+  const back = roundTrip(ev);
+  assert.deepEqual(back.inner, inner);
+  assert.equal(back.icmpMtu, 1400);
+  assert.equal(back.related, true);
+  assert.equal(back.tcpSeq, undefined);
+  assert.equal(back.mtu, undefined);
+  assert.equal(back.ipId, 0x1234);
+  const v6 = roundTrip(sample({ tuple: { ...sample().tuple!, family: 6, saddr: new Uint8Array(16), daddr: new Uint8Array(16), l3proto: 0x86dd } }));
+  assert.equal(v6.ipId, undefined, 'IPv6 has no IP ID');
+  assert.equal(v6.ipTtl, 64, 'the hop limit');
 });
 
 test('IPv6 tuple keeps 16-byte addresses', () => {

@@ -1,6 +1,6 @@
-import { EV_HAS_TUPLE, EV_NAMES, EV_STACK } from './event.js';
+import { EV_HAS_TUPLE, EV_NAMES, EV_STACK, PKT_GSO, PKT_ICMP_MTU, PKT_INNER, PKT_IP, PKT_MTU, PKT_RELATED, PKT_TCP } from './event.js';
 import type { RawEvent, RawTuple } from './event.js';
-import { EVENT, NF_NAMES, SIZES, TUPLE } from './layout.js';
+import { EVENT, NF_NAMES, PKT, SIZES, TUPLE } from './layout.js';
 
 const ETH_P_IP = 0x0800;
 const ETH_P_IPV6 = 0x86dd;
@@ -52,6 +52,11 @@ export function decodeEvent(view: DataView, bytes: Uint8Array, off: number, len:
     for (let i = 0; i < depth; i++) stack[i] = view.getBigUint64(off + EVENT.size + i * 8, true);
   }
   const auxFamily = bytes[off + EVENT.aux_family] ?? 0;
+  const pk = off + EVENT.pkt;
+  const valid = bytes[pk + PKT.valid] ?? 0;
+  const ip = (valid & PKT_IP) !== 0;
+  const tcp = (valid & PKT_TCP) !== 0;
+  const gso = (valid & PKT_GSO) !== 0;
   const nfNames =
     flags & EV_NAMES && len >= EVENT.size + NF_NAMES.size
       ? { table: cString(bytes, off + EVENT.size + NF_NAMES.table, 32), chain: cString(bytes, off + EVENT.size + NF_NAMES.chain, 32) }
@@ -84,7 +89,68 @@ export function decodeEvent(view: DataView, bytes: Uint8Array, off: number, len:
         : null,
     funcIp: view.getBigUint64(off + EVENT.func_ip, true),
     nfNames,
+    // every field always present (undefined when not read): one object shape for the formatters
+    ipTtl: ip ? bytes[pk + PKT.ttl] : undefined,
+    ipId: ip && flags & EV_HAS_TUPLE && view.getUint16(off + EVENT.tuple + TUPLE.l3proto, true) === ETH_P_IP ? view.getUint16(pk + PKT.ip_id, true) : undefined,
+    tcpSeq: tcp ? view.getUint32(pk + PKT.tcp_seq, true) : undefined,
+    tcpAck: tcp ? view.getUint32(pk + PKT.tcp_ack, true) : undefined,
+    tcpWin: tcp ? view.getUint16(pk + PKT.tcp_win, true) : undefined,
+    gsoSize: gso ? view.getUint16(pk + PKT.gso_size, true) : undefined,
+    gsoSegs: gso ? view.getUint16(pk + PKT.gso_segs, true) : undefined,
+    mtu: valid & PKT_MTU ? view.getUint32(pk + PKT.mtu, true) : undefined,
+    inner: valid & PKT_INNER ? decodeTuple(view, bytes, pk + PKT.inner) : null,
+    icmpMtu: valid & PKT_ICMP_MTU ? view.getUint32(pk + PKT.icmp_mtu, true) : undefined,
+    related: (valid & PKT_RELATED) !== 0,
   };
+}
+
+/** The pp_pkt part of a record: what encodeEvent writes for the optional packet fields. */
+function encodePkt(ev: RawEvent, buf: Uint8Array, v: DataView): void {
+  const pk = EVENT.pkt;
+  let valid = 0;
+  if (ev.ipTtl !== undefined) {
+    valid |= PKT_IP;
+    buf[pk + PKT.ttl] = ev.ipTtl;
+    v.setUint16(pk + PKT.ip_id, ev.ipId ?? 0, true);
+  }
+  if (ev.tcpSeq !== undefined) {
+    valid |= PKT_TCP;
+    v.setUint32(pk + PKT.tcp_seq, ev.tcpSeq, true);
+    v.setUint32(pk + PKT.tcp_ack, ev.tcpAck ?? 0, true);
+    v.setUint16(pk + PKT.tcp_win, ev.tcpWin ?? 0, true);
+  }
+  if (ev.gsoSize !== undefined) {
+    valid |= PKT_GSO;
+    v.setUint16(pk + PKT.gso_size, ev.gsoSize, true);
+    v.setUint16(pk + PKT.gso_segs, ev.gsoSegs ?? 0, true);
+  }
+  if (ev.mtu !== undefined) {
+    valid |= PKT_MTU;
+    v.setUint32(pk + PKT.mtu, ev.mtu, true);
+  }
+  if (ev.icmpMtu !== undefined) {
+    valid |= PKT_ICMP_MTU;
+    v.setUint32(pk + PKT.icmp_mtu, ev.icmpMtu, true);
+  }
+  if (ev.inner) {
+    valid |= PKT_INNER;
+    encodeTuple(ev.inner, buf, v, pk + PKT.inner);
+  }
+  if (ev.related) valid |= PKT_RELATED;
+  buf[pk + PKT.valid] = valid;
+}
+
+function encodeTuple(t: RawTuple, buf: Uint8Array, v: DataView, b: number): void {
+  buf.set(t.saddr, b + TUPLE.saddr);
+  buf.set(t.daddr, b + TUPLE.daddr);
+  v.setUint16(b + TUPLE.sport, t.sport, true);
+  v.setUint16(b + TUPLE.dport, t.dport, true);
+  v.setUint16(b + TUPLE.l3proto, t.l3proto, true);
+  buf[b + TUPLE.l4proto] = t.l4proto;
+  buf[b + TUPLE.tcp_flags] = t.tcpFlags;
+  buf[b + TUPLE.icmp_type] = t.icmpType;
+  buf[b + TUPLE.icmp_code] = t.icmpCode;
+  v.setUint16(b + TUPLE.icmp_id, t.icmpId, true);
 }
 
 /** Builds the bytes of a record, for tests and benchmarks (the inverse of decodeEvent). */
@@ -120,20 +186,8 @@ export function encodeEvent(ev: RawEvent): Uint8Array {
   buf.set(ev.dstMac.subarray(0, 6), EVENT.dst_mac);
   buf.set(new TextEncoder().encode(ev.ifname).subarray(0, SIZES.ifname - 1), EVENT.ifname);
   buf.set(new TextEncoder().encode(ev.comm).subarray(0, SIZES.comm - 1), EVENT.comm);
-  if (ev.tuple) {
-    const t = ev.tuple;
-    const b = EVENT.tuple;
-    buf.set(t.saddr, b + TUPLE.saddr);
-    buf.set(t.daddr, b + TUPLE.daddr);
-    v.setUint16(b + TUPLE.sport, t.sport, true);
-    v.setUint16(b + TUPLE.dport, t.dport, true);
-    v.setUint16(b + TUPLE.l3proto, t.l3proto, true);
-    buf[b + TUPLE.l4proto] = t.l4proto;
-    buf[b + TUPLE.tcp_flags] = t.tcpFlags;
-    buf[b + TUPLE.icmp_type] = t.icmpType;
-    buf[b + TUPLE.icmp_code] = t.icmpCode;
-    v.setUint16(b + TUPLE.icmp_id, t.icmpId, true);
-  }
+  if (ev.tuple) encodeTuple(ev.tuple, buf, v, EVENT.tuple);
+  encodePkt(ev, buf, v);
   if (ev.auxAddr) {
     buf.set(ev.auxAddr.bytes, EVENT.aux_addr);
     buf[EVENT.aux_family] = ev.auxAddr.family;

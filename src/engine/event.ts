@@ -45,6 +45,15 @@ export const EV_NAMES = 0x80;
 /** aux3 of a function return: its entry was not seen, what it shows was read at return (bpf/event.h PP_RET_NO_ENTRY) */
 export const RET_NO_ENTRY = 0x01;
 
+/** pp_pkt.valid (bpf/event.h PP_PKT_*): which packet fields beyond the tuple were read */
+export const PKT_IP = 0x01;
+export const PKT_TCP = 0x02;
+export const PKT_GSO = 0x04;
+export const PKT_MTU = 0x08;
+export const PKT_INNER = 0x10;
+export const PKT_ICMP_MTU = 0x20;
+export const PKT_RELATED = 0x40;
+
 /** One kernel event with numbers only: what the decoder gives, before names are looked up. */
 export interface RawEvent {
   tsNs: bigint;
@@ -78,4 +87,35 @@ export interface RawEvent {
   nfNames?: { table: string; chain: string } | null;
   /** netfilter path step (--iptable): the base chain traversed and how the packet left it */
   nf?: { pf: number; table: string; chain: string; hook: string | null; verdict: string; rule: string | null };
+
+  /*
+   * Packet fields beyond the tuple (bpf/event.h struct pp_pkt), which the diagnosis reads.
+   * Absent (undefined) means "not read at this probe", never zero.
+   */
+  /** IPv4 TTL or IPv6 hop limit of the packet at this probe */
+  ipTtl?: number;
+  /** IPv4 identification field (IPv6: absent) */
+  ipId?: number;
+  /** TCP sequence number (host order) */
+  tcpSeq?: number;
+  /** TCP acknowledgment number (host order) */
+  tcpAck?: number;
+  /** TCP window field as sent (not scaled) */
+  tcpWin?: number;
+  /** skb_shinfo(skb)->gso_size: the segment size of a GSO/GRO packet, 0 when not GSO */
+  gsoSize?: number;
+  /** skb_shinfo(skb)->gso_segs */
+  gsoSegs?: number;
+  /** MTU of the event's device (ifindex) */
+  mtu?: number;
+  /**
+   * ICMP / ICMPv6 error (destination unreachable, packet too big, time exceeded...): the
+   * tuple of the quoted inner header, i.e. the packet the error is about. Lets a flow
+   * filter keep the errors about its flows, and the engine attach them to that flow.
+   */
+  inner?: RawTuple | null;
+  /** ICMP "fragmentation needed" next-hop MTU / ICMPv6 packet-too-big MTU, when the packet is one */
+  icmpMtu?: number;
+  /** the event matched the filter only through `inner`: an ICMP error about a traced flow */
+  related?: boolean;
 }

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseBtf } from '../kernel/btf.js';
 import { readElfSection } from '../kernel/elf.js';
-import { EVENT, NF_NAMES, SIZES, TUPLE } from './layout.js';
+import { EVENT, NF_NAMES, PKT, SIZES, TUPLE } from './layout.js';
 import { ROOT } from '../shared/io/paths.js';
 
 // The kernel/user event layout is defined once, in bpf/event.h. This test holds the
@@ -38,6 +38,15 @@ for (const rel of OBJECTS) {
     assert.equal(tu.size, TUPLE.size);
     for (const m of tu.members) assert.equal(m.offset, TUPLE[m.name as keyof typeof TUPLE], `offset of pp_tuple.${m.name}`);
     assert.equal(tu.members.length, Object.keys(TUPLE).length - 1);
+
+    const pk = btf.structLayout('pp_pkt');
+    assert.ok(pk, 'pp_pkt is in the object BTF');
+    assert.equal(pk.size, PKT.size, 'sizeof(struct pp_pkt)');
+    const pkNames = pk.members.map((m) => m.name).filter((n) => !n.startsWith('pad'));
+    assert.deepEqual([...pkNames].sort(), Object.keys(PKT).filter((k) => k !== 'size').sort(), 'same pp_pkt member set');
+    for (const m of pk.members) {
+      if (!m.name.startsWith('pad')) assert.equal(m.offset, PKT[m.name as keyof typeof PKT], `offset of pp_pkt.${m.name}`);
+    }
 
     const nn = btf.structLayout('pp_nf_names');
     assert.ok(nn, 'pp_nf_names is in the object BTF');

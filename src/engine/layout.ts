@@ -3,7 +3,7 @@
  * test: src/engine/layout.test.ts compares every entry with the compiled object's BTF.
  */
 export const EVENT = {
-  size: 176,
+  size: 248,
   ts_ns: 0,
   skb: 8,
   location: 16,
@@ -28,6 +28,7 @@ export const EVENT = {
   aux_addr: 148,
   aux_family: 164,
   func_ip: 168,
+  pkt: 176,
 } as const;
 
 export const TUPLE = {
@@ -42,6 +43,22 @@ export const TUPLE = {
   icmp_type: 40,
   icmp_code: 41,
   icmp_id: 42,
+} as const;
+
+/** `struct pp_pkt`, the packet fields beyond the tuple (valid: PKT_* bits in event.ts). */
+export const PKT = {
+  size: 72,
+  tcp_seq: 0,
+  tcp_ack: 4,
+  mtu: 8,
+  icmp_mtu: 12,
+  tcp_win: 16,
+  ip_id: 18,
+  gso_size: 20,
+  gso_segs: 22,
+  ttl: 24,
+  valid: 25,
+  inner: 28,
 } as const;
 
 /** `struct pp_nf_names`, after an event with EV_NAMES. */

@@ -20,6 +20,13 @@
  *   stack       ["func+0xoff", ...], only when opts.stack and the event carries frames
  *   info        the probe's extras (probes.json "info"), only for probes that have them
  *   route       {table, type, oif, gw, err}, only for route lookups
+ *   ttl, ip_id  IPv4 TTL / IPv6 hop limit, IPv4 identification: when the IP header was read
+ *   tcp_seq, tcp_ack, tcp_win   when the TCP header was read (window as sent, not scaled)
+ *   gso_size, gso_segs          skb_shinfo's, for events with an skb
+ *   mtu         the MTU of the event's device, when it has one
+ *   inner       an ICMP/ICMPv6 error's quoted header, as a tuple
+ *   icmp_mtu    the MTU an ICMP frag-needed / ICMPv6 packet-too-big announces
+ *   related     true when the event matched the filter only through `inner`
  */
 import type { RawEvent, RawTuple } from '../engine/event.js';
 import { EV_DROP, EV_KEPT } from '../engine/event.js';
@@ -72,6 +79,20 @@ function infoJson(p: ProbeEntry, ev: RawEvent): string {
   return sep === ',"' ? s + '}' : s;
 }
 
+/** The packet fields beyond the tuple (struct pp_pkt), those the kernel read. */
+function pktJson(ev: RawEvent): string {
+  let s = '';
+  if (ev.ipTtl !== undefined) s += ',"ttl":' + ev.ipTtl;
+  if (ev.ipId !== undefined) s += ',"ip_id":' + ev.ipId;
+  if (ev.tcpSeq !== undefined) s += ',"tcp_seq":' + ev.tcpSeq + ',"tcp_ack":' + ev.tcpAck + ',"tcp_win":' + ev.tcpWin;
+  if (ev.gsoSize !== undefined) s += ',"gso_size":' + ev.gsoSize + ',"gso_segs":' + ev.gsoSegs;
+  if (ev.mtu !== undefined) s += ',"mtu":' + ev.mtu;
+  if (ev.inner) s += ',"inner":' + tupleJson(ev.inner);
+  if (ev.icmpMtu !== undefined) s += ',"icmp_mtu":' + ev.icmpMtu;
+  if (ev.related) s += ',"related":true';
+  return s;
+}
+
 function routeJson(ev: RawEvent): string {
   const r = routeOf(ev);
   return ',"route":{"table":' + r.table + ',"type":"' + r.type + '","oif":' + jsonString(r.oif) + ',"gw":"' + r.gw + '","err":' + r.err + '}';
@@ -116,7 +137,7 @@ export function makeJsonFormatter(resolver: Resolver, opts: FormatOptions): Form
       for (let i = 0; i < stack.length; i++) s += (i ? ',' : '') + jsonString(symbols.get(stack[i]!));
       s += ']';
     }
-    s += infoJson(p, ev);
+    s += pktJson(ev) + infoJson(p, ev);
     if (p.route) s += routeJson(ev);
     return s + '}';
   }
