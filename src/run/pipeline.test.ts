@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { Pipeline } from './pipeline.js';
 import type { LineSink, NetfilterJoin, PipelineNames, PipelineOptions } from './pipeline.js';
 import { encodeEvent, decodeEvent } from '../engine/decode.js';
-import { EV_DROP, EV_HAS_TUPLE } from '../engine/event.js';
+import { EV_DROP, EV_HAS_TUPLE, EV_RET } from '../engine/event.js';
+import { NFT_WAIT_NS } from './nft-join.js';
 import type { RawEvent } from '../engine/event.js';
 import type { LegacyStep } from '../netfilter/legacy/observers.js';
 import type { NfJson, NfTrace } from '../netfilter/index.js';
@@ -305,4 +306,71 @@ test('nft trace paths become netfilter events, stamped in order, and are written
   p.close();
   p.nfTrace(trace, NS, 70n);
   assert.equal(out.lines.length, 3);
+});
+
+// ------------------------------------------------------------------ one line per nftables verdict
+
+/** fexit on nft_do_chain: the verdict of one base chain, on its skb. */
+const evalStep = (extra: Partial<RawEvent>): RawEvent =>
+  raw({ funcIp: 0xffffffffc0001000n, flags: EV_HAS_TUPLE | EV_RET, nfNames: { table: 'filter', chain: 'OUTPUT' }, aux: 1, aux2: 3, aux3: 2, ...extra });
+
+/** nft trace's path of the same packet: one base chain, with the rule that decided. */
+function traceOf(verdict: 'ACCEPT' | 'DROP', rule: string, chain = 'OUTPUT'): NfTrace {
+  const hop = { pf: 2, family: 'ip', table: 'filter', chain, hook: 'output', priority: 0, verdict, rule, handle: 3, ruleChain: null, policy: false };
+  const packet = { family: 4, saddr: '10.0.0.1', daddr: '10.0.0.2', l4proto: 'tcp', sport: 1234, dport: 80 };
+  return { traceId: '1', packet, path: [hop], records: [] } as unknown as NfTrace;
+}
+
+test('nftables: a verdict seen by fexit waits for its nft trace line, takes its rule, and is printed once, in the packet order', () => {
+  const { nf } = fakeNetfilter();
+  const { p, out } = pipelineWith({ ...nf, tracesNft: () => true });
+  feedEvents(p, [
+    raw({ probe: 3, tsNs: 1n }),
+    evalStep({ tsNs: 2n, aux: 0 }), // OUTPUT DROP, rule to come from nft trace
+    raw({ probe: 4, tsNs: 3n }), // same skb: waits behind the verdict
+    raw({ probe: 7, tsNs: 4n, skb: 0xbbn }), // another skb: printed at once
+  ]);
+  assert.deepEqual(out.lines, ['3:1', '7:4']);
+  assert.equal(p.waitingSteps, 1);
+  p.nfTrace(traceOf('DROP', 'tcp dport 80 drop # handle 3'), NS, 50n);
+  assert.deepEqual(out.lines, ['3:1', '7:4', '500:2:filter/DROP/tcp dport 80 drop # handle 3', '4:3'], 'one line for the verdict, with the rule; the trace line is not printed');
+  assert.equal(p.nfDrops.length, 1);
+  assert.equal(p.nfDrops[0]!.nf?.rule, 'tcp dport 80 drop # handle 3', 'the explanation gets the rule');
+});
+
+test('nftables: two chains of one skb keep their order; a verdict whose trace never comes is printed without a rule after the wait', () => {
+  const { nf } = fakeNetfilter();
+  const { p, out } = pipelineWith({ ...nf, tracesNft: () => true });
+  feedEvents(p, [
+    evalStep({ tsNs: 10n }),
+    raw({ probe: 4, tsNs: 11n }),
+    evalStep({ tsNs: 12n, nfNames: { table: 'filter', chain: 'POSTROUTING' } }),
+    raw({ probe: 5, tsNs: 13n }),
+  ]);
+  assert.deepEqual(out.lines, []);
+  p.nfTrace(traceOf('ACCEPT', 'r2', 'POSTROUTING'), NS, 40n); // the second chain's line first
+  assert.deepEqual(out.lines, [], 'the second waits behind the first');
+  p.nfTrace(traceOf('ACCEPT', 'r1'), NS, 41n);
+  assert.deepEqual(out.lines, ['500:10:filter/ACCEPT/r1', '4:11', '500:12:filter/ACCEPT/r2', '5:13']);
+  feedEvents(p, [evalStep({ tsNs: 100n, skb: 0xccn }), raw({ probe: 6, tsNs: 101n, skb: 0xccn })]);
+  p.expire(100n + NFT_WAIT_NS);
+  assert.equal(out.lines.length, 4, 'not yet');
+  p.expire(101n + NFT_WAIT_NS);
+  assert.deepEqual(out.lines.slice(4), ['500:100:filter/ACCEPT/null', '6:101']);
+  p.nfTrace(traceOf('ACCEPT', 'late', 'FORWARD'), NS, 200n);
+  assert.deepEqual(out.lines.slice(6), ['1000:200:filter/ACCEPT/late'], 'a trace line with no verdict waiting is printed as it is');
+});
+
+test('nftables: no waiting where nft trace does not run, nor for x_tables verdicts; the end prints what still waits', () => {
+  const { nf } = fakeNetfilter();
+  const none = pipelineWith({ ...nf, tracesNft: () => false });
+  feedEvents(none.p, [evalStep({ tsNs: 1n })]);
+  assert.deepEqual(none.out.lines, ['500:1:filter/ACCEPT/null']);
+  const xt = pipelineWith({ ...nf, tracesNft: () => true });
+  feedEvents(xt.p, [evalStep({ tsNs: 1n, nfNames: { table: 'filter', chain: '' } })]);
+  assert.equal(xt.out.lines.length, 1, 'ipt_do_table has no nft trace line to wait for');
+  const end = pipelineWith({ ...nf, tracesNft: () => true });
+  feedEvents(end.p, [evalStep({ tsNs: 1n }), raw({ probe: 4, tsNs: 2n })]);
+  end.p.close();
+  assert.deepEqual(end.out.lines, ['500:1:filter/ACCEPT/null', '4:2']);
 });

@@ -23,6 +23,8 @@ import { nfEvents } from '../netfilter/events.js';
 import { nfOfEval } from '../netfilter/eval.js';
 import type { LegacyStep } from '../netfilter/legacy/observers.js';
 import { OWN_TABLE_RE } from '../netfilter/index.js';
+import { NftStepJoin, isNftEval } from './nft-join.js';
+import type { WaitingStep } from './nft-join.js';
 import type { NfJson, NfTrace } from '../netfilter/index.js';
 
 /** Names the pipeline needs (src/output/io/resolver.ts RunResolver). */
@@ -53,6 +55,8 @@ export interface NetfilterJoin {
   readonly legacy: readonly string[];
   explainLegacyStep(netns: number, tsNs: bigint, step: LegacyStep): Promise<NfJson>;
   explainLegacyDrop(netns: number, tsNs: bigint, family: 4 | 6): Promise<NfJson | null>;
+  /** whether nft trace runs in the namespace with this inode (its verdicts' rules will come) */
+  tracesNft?(netns: number): boolean;
 }
 
 export interface PipelineOptions {
@@ -112,6 +116,7 @@ export class Pipeline {
   private readonly held = new Map<bigint, Held>();
   private heldEvents = 0;
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly nftSteps = new NftStepJoin();
 
   constructor(o: PipelineOptions) {
     this.o = o;
@@ -158,9 +163,23 @@ export class Pipeline {
     if (this.closed) return;
     for (const ev of nfEvents(trace, { tsNs, netns, probe: this.netfilterProbe() })) {
       if (this.full()) break;
-      this.emit(ev);
+      const verdict = this.nftSteps.complete(ev);
+      if (verdict) this.releaseStep(verdict);
+      else this.emit(ev);
     }
     this.o.onLate?.();
+  }
+
+  /** Prints the nftables verdicts that waited too long for their trace line, without its rule. */
+  expire(nowNs: bigint): void {
+    const late = this.nftSteps.expired(nowNs);
+    for (const ev of late) this.releaseStep(ev);
+    if (late.length) this.o.onLate?.();
+  }
+
+  /** nftables verdicts waiting for their trace line (the session checks them with expire()). */
+  get waitingSteps(): number {
+    return this.nftSteps.size;
   }
 
   /** Resolves when every rule lookup in flight has been answered (and its lines pushed). */
@@ -170,6 +189,7 @@ export class Pipeline {
 
   /** Late answers are ignored from now on; held events still waiting are printed. */
   close(): void {
+    for (const ev of this.nftSteps.drain()) this.releaseStep(ev);
     for (const skb of [...this.held.keys()]) {
       const h = this.held.get(skb)!;
       h.pending = 1;
@@ -196,6 +216,7 @@ export class Pipeline {
       ev.nf = nfOfEval(ev) ?? undefined;
       // the chains of a pktpath run's own tracing table are instrumentation, not the path
       if (ev.nf && OWN_TABLE_RE.test(ev.nf.table)) return;
+      if (isNftEval(ev) && this.netfilter?.tracesNft?.(ev.netns)) return this.waitForRule(ev);
     }
     if (ev.stack) ev.stack = trimTracerFrames(ev.stack, names.symbol);
     if (ev.flags & EV_DROP) this.linkDrop(ev);
@@ -234,6 +255,29 @@ export class Pipeline {
     else if (r === 'NETFILTER_DROP' && nf.legacy.length && !nf.tracker.watches(ev.netns) && ev.tuple && ev.tuple.family) {
       this.legacyDrop(ev, ev.tuple.family);
     }
+  }
+
+  /**
+   * An nftables verdict (fexit on nft_do_chain) in a namespace nft trace watches: it waits
+   * for its trace line, which names the rule, and the skb's later events wait with it.
+   */
+  private waitForRule(ev: RawEvent): void {
+    if (ev.stack) ev.stack = trimTracerFrames(ev.stack, this.o.names.symbol);
+    const h = ev.skb ? this.held.get(ev.skb) : undefined;
+    // behind an earlier step of its skb: it keeps its place among the held events
+    if (h) {
+      h.events.push(ev);
+      this.heldEvents++;
+    }
+    if (ev.skb) this.hold(ev.skb);
+    const out = this.nftSteps.wait({ ev, queued: h !== undefined });
+    if (out) this.releaseStep(out);
+  }
+
+  /** A verdict done waiting: printed (or left to print in its place), and the events of its skb that waited behind it. */
+  private releaseStep(step: WaitingStep): void {
+    if (!step.queued) this.emit(step.ev);
+    if (step.ev.skb) this.release(step.ev.skb);
   }
 
   private hold(skb: bigint): void {

@@ -94,6 +94,8 @@ export function realDeps(): SessionDeps {
 export const SLICE = 2048;
 /** After a signal, how long stdout's reader gets to take what was already written to it. */
 export const SETTLE_MS = 250;
+/** How often nftables verdicts waiting for their trace line are checked for expiry. */
+const NFT_EXPIRY_MS = 250;
 /** How long the stop spends printing what the ring still held. */
 export const FINAL_DRAIN_MS = 200;
 /** The smallest ring record (header + struct pp_event): the final drain reads at most what was there at the stop. */
@@ -126,6 +128,7 @@ class TraceSession {
   private readonly releaseSignals: () => void;
   private netfilter: NetfilterPath | undefined;
   private failure: unknown;
+  private expiry: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     private readonly req: RunRequest,
@@ -166,12 +169,16 @@ class TraceSession {
     });
     this.netfilter = nf;
     this.pipeline.useNetfilter(nf);
+    // verdicts wait for their nft trace line; one that waits too long is printed without its rule
+    this.expiry = setInterval(() => this.expireSteps(), NFT_EXPIRY_MS);
+    this.expiry.unref();
     for (const p of nf.problems) this.say(`netfilter path: ${p}`);
     if (this.req.verbose) this.sayNetfilter(nf);
   }
 
   /** Undoes the start when the run does not get going. */
   async abandon(): Promise<void> {
+    clearInterval(this.expiry);
     this.releaseSignals();
     this.io.out.off('error', this.onOutError);
     await this.engine.close();
@@ -205,10 +212,17 @@ class TraceSession {
     ]);
     this.releaseSignals();
     this.io.out.off('error', this.onOutError);
+    clearInterval(this.expiry);
     const failure = this.failure ?? failures[0];
     for (const f of failures) if (f !== failure) this.say(`${f.phase}: ${(f.error as Error).message}`);
     if (failure !== undefined) throw failure === this.failure ? failure : phaseError(failure as PhaseFailure);
     return summary!;
+  }
+
+  private expireSteps(): void {
+    if (!this.pipeline.waitingSteps) return;
+    this.pipeline.expire(this.deps.nowNs());
+    this.output.flush();
   }
 
   private readonly onReadable = (): void => {
