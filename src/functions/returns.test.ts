@@ -83,7 +83,10 @@ test('returnValue: NULL, booleans, errno names, verdicts, drop reasons, enumerat
     ['enumerator', spec(ids.groT), 3n, 3, 'GRO_NORMAL'],
     ['unknown enumerator', spec(ids.groT), 9n, 9, null],
   ];
-  for (const [what, s, raw, value, want] of cases) assert.deepEqual(returnValue(s, raw, name), { value, name: want }, what);
+  for (const [what, s, raw, value, want] of cases) {
+    const { failed: _failed, ...got } = returnValue(s, raw, name);
+    assert.deepEqual(got, { value, name: want }, what);
+  }
 });
 
 test('errnoTable: the usual name of a shared number, and the kernel-internal ones', () => {
@@ -93,4 +96,27 @@ test('errnoTable: the usual name of a shared number, and the kernel-internal one
   assert.equal(t.get(35), 'EDEADLK');
   assert.equal(t.get(524), 'ENOTSUPP');
   assert.equal(t.get(512), 'ERESTARTSYS');
+});
+
+test('returnValue: failed marks the values that say the packet went no further', () => {
+  const { btf, ids } = kernelLike();
+  const spec = (id: number, conv?: RetConvention): ReturnSpec => returnSpec(btf, id, conv)!;
+  const cases: [string, ReturnSpec, bigint, boolean][] = [
+    ['-EPERM', spec(ids.int), neg(-1), true],
+    ['0', spec(ids.int), 0n, false],
+    ['NULL', spec(ids.skbPtr), 0n, true],
+    ['a pointer', spec(ids.skbPtr), 0xffff888004bd76e8n, false],
+    ['ERR_PTR', spec(ids.skbPtr), neg(-12), true],
+    ['NF_DROP', spec(ids.uint, 'verdict'), 0n, true],
+    ['NF_ACCEPT', spec(ids.uint, 'verdict'), 1n, false],
+    ['NET_RX_DROP', spec(ids.int, 'net_rx'), 1n, true],
+    ['NET_XMIT_SUCCESS', spec(ids.int, 'net_xmit'), 0n, false],
+    ['TC_ACT_SHOT', spec(ids.int, 'tc_act'), 2n, true],
+    ['a drop reason', spec(ids.reason), 3n, true],
+    ['not dropped yet', spec(ids.reason), 0n, false],
+    ['consumed', spec(ids.reason), 1n, false],
+    ['a bool says nothing', spec(ids.boolT), 0n, false],
+    ['an enumerator says nothing', spec(ids.groT), 2n, false],
+  ];
+  for (const [what, s, raw, failed] of cases) assert.equal(returnValue(s, raw, name).failed === true, failed, what);
 });

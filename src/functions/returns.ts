@@ -32,7 +32,18 @@ export interface ReturnValue {
   readonly value: number | string;
   /** its name, when the type or convention gives one */
   readonly name: string | null;
+  /**
+   * The value says the packet did not go on: an errno, NULL or ERR_PTR, NF_DROP, NET_RX_DROP,
+   * NET_XMIT_DROP, TC_ACT_SHOT, a drop reason. Absent when it does not say so (or cannot:
+   * booleans mean different things in different functions).
+   */
+  readonly failed?: true;
 }
+
+/** Names that say the packet went no further. */
+const FAILED = /^(-E|ERR_PTR|NULL$|NF_(DROP|STOLEN|QUEUE)$|NET_RX_DROP$|NET_XMIT_(DROP|CN)$|TC_ACT_(SHOT|STOLEN)$)/;
+/** Drop reasons that are no drop. */
+const NOT_DROPPED = new Set(['NOT_DROPPED_YET', 'CONSUMED']);
 
 const MODIFIERS = new Set(['typedef', 'const', 'volatile', 'restrict', 'type_tag']);
 
@@ -116,6 +127,12 @@ function errnoText(v: bigint, errno: (n: number) => string | undefined): string 
  * names a positive errno number ("EPERM").
  */
 export function returnValue(spec: ReturnSpec, raw: bigint, errno: (n: number) => string | undefined): ReturnValue {
+  const r = rawValue(spec, raw, errno);
+  const dropReason = spec.type === 'enum skb_drop_reason' && r.name !== null && !NOT_DROPPED.has(r.name);
+  return (r.name !== null && FAILED.test(r.name)) || dropReason ? { ...r, failed: true } : r;
+}
+
+function rawValue(spec: ReturnSpec, raw: bigint, errno: (n: number) => string | undefined): ReturnValue {
   if (spec.kind === 'ptr') {
     const p = BigInt.asUintN(64, raw);
     const err = BigInt.asIntN(64, p);

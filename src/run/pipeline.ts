@@ -75,6 +75,8 @@ export interface PipelineOptions {
   readonly maxInFlight?: number;
   /** events held for a step, all skbs together; beyond, events are printed at once */
   readonly maxHeld?: number;
+  /** which events are printed (the short view, src/output/view.ts); absent: every one */
+  readonly shows?: (ev: RawEvent) => boolean;
 }
 
 /** Drops kept for the explanation at the end of a run. */
@@ -99,6 +101,8 @@ export class Pipeline {
   backpressure = 0;
   /** ring records that could not be decoded or handled */
   malformed = 0;
+  /** events the short view folded (counted, not printed) */
+  folded = 0;
   /** what was wrong with the first of them */
   firstMalformed: string | undefined;
   readonly drops = new Map<string, number>();
@@ -236,6 +240,10 @@ export class Pipeline {
       if (this.dropEvents.length < this.keep) this.dropEvents.push(ev);
     }
     if (ev.nf?.verdict === 'DROP' && this.nfDrops.length < this.keep) this.nfDrops.push(ev);
+    if (this.o.shows && !this.o.shows(ev)) {
+      this.folded++;
+      return;
+    }
     if (!this.o.out.writable()) {
       this.backpressure++;
       return;

@@ -18,6 +18,7 @@ import type { Finding } from '../../diagnose/explain.js';
 import { EVENT } from '../../engine/layout.js';
 import { catalog } from '../../engine/io/catalog.js';
 import { makeJsonFormatter, makeTextFormatter } from '../../output/index.js';
+import { ShortView } from '../../output/index.js';
 import { makeResolver } from '../../output/io/resolver.js';
 import type { RunResolver } from '../../output/io/resolver.js';
 import type { ReturnSpec } from '../../functions/returns.js';
@@ -140,6 +141,8 @@ class TraceSession {
     const fmt = { time: req.output.time, stack: req.output.stack };
     const formatter = req.output.json ? makeJsonFormatter(this.resolver, fmt) : makeTextFormatter(this.resolver, fmt);
     this.output = new LineOutput(io.out);
+    // text folds the road between a packet's milestones; --verbose, --all and --json keep every event
+    const view = req.output.json || req.verbose || req.functions?.all ? undefined : new ShortView(this.resolver);
     this.pipeline = new Pipeline({
       names: this.resolver,
       format: (ev) => formatter.format(ev),
@@ -148,6 +151,7 @@ class TraceSession {
       catchCount: req.catchCount,
       onLate: () => this.afterLate(),
       onError: (m) => this.say(m),
+      ...(view ? { shows: (ev) => view.shows(ev) } : {}),
     });
     this.releaseSignals = ownSignals(deps.signals, (sig) => this.onSignal(sig), (sig) => this.force(sig));
     io.out.on('error', this.onOutError);
@@ -313,6 +317,7 @@ class TraceSession {
       firstMalformed: p.firstMalformed,
       drops: p.drops,
       outputClosed: this.stop.cause === 'output-closed',
+      folded: p.folded,
     };
     const findings = explainDrops(p.dropEvents, this.resolver, p.nfDrops);
     this.io.err.write(summaryText(counts, findings));
