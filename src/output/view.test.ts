@@ -63,6 +63,7 @@ test('steps, drops, failed returns and route lookups always show; other returns 
     ['__ip_local_out', a],
     ['consume_skb', a],
     ['ip_local_out', a],
+    ['consume_skb', { skb: 0xcn, netns: CLI }], // a clone never seen before, freed after its transmit
   ]);
   assert.deepEqual(shown, ['ip_local_out', 'netfilter', 'nf_hook_slow', 'fib_table_lookup', 'ip_local_out']);
 });

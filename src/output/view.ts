@@ -13,7 +13,7 @@
  *   - a function's return whose value says the packet went no further (-EPERM, NF_DROP,
  *     NULL, a drop reason...).
  * Everything else on the way (the functions between two milestones, returns that let the
- * packet go on, the frees) is folded: counted, not printed. What a shown line says is what
+ * packet go on, the frees that are no drops) is folded: counted, not printed. What a shown line says is what
  * its event saw; nothing is merged.
  */
 import type { RawEvent } from '../engine/event.js';
@@ -84,9 +84,13 @@ export class ShortView {
   shows(ev: RawEvent): boolean {
     const name = this.names.probeName(ev.probe);
     const decided = this.always(ev, name);
-    const shown = decided ?? this.milestone(ev, name);
-    if (ev.skb && FREES.has(name)) this.skbs.delete(ev.skb);
-    return shown;
+    if (decided !== null) {
+      if (ev.skb && FREES.has(name)) this.skbs.delete(ev.skb);
+      return decided;
+    }
+    // a free ends the skb: no new namespace or milestone there (a clone freed after its transmit, say)
+    if (FREES.has(name)) return void this.skbs.delete(ev.skb), false;
+    return this.milestone(ev, name);
   }
 
   /** true or false for the events that are shown or folded whatever came before; null: it depends. */

@@ -2,24 +2,28 @@
  * One line per nftables verdict (pure). With --iptable and a function backend, a chain's
  * verdict is seen twice: at once, in the packet's order, by fexit on nft_do_chain (with
  * the skb, but no rule), and later by nft trace (with the rule that decided, but no skb,
- * stamped when its line arrived). The fexit step waits here for its trace step, takes its
- * rule, and is printed once; the trace step is then not printed. A step whose trace does
- * not come in time is printed without the rule; a trace step with no waiting counterpart
- * is printed as it is.
+ * stamped when its line arrived). The fexit step waits here for its trace line, takes its
+ * rule, and is printed once in its place; the trace line is then not printed.
+ *
+ * While a verdict waits, every later event waits behind it (whatever its skb), so the
+ * output keeps the order events happened in: a reorder buffer that lets out its head as
+ * soon as the head is ready. A verdict whose trace line does not come within NFT_WAIT_NS
+ * goes out without the rule; a trace line with no verdict waiting is printed as it is.
+ * Bounded: past MAX_QUEUED events the oldest waiting verdict goes out without its rule.
  */
 import type { RawEvent, RawTuple } from '../engine/event.js';
 
 /** How long a verdict waits for its nft trace line (trace lines come late under load and emulation). */
 export const NFT_WAIT_NS = 3_000_000_000n;
-/** Verdicts waiting at once; beyond, the oldest is let go without its rule. */
-const MAX_WAITING = 4096;
+/** Events waiting behind verdicts, all together. */
+export const MAX_QUEUED = 65_536;
 
 const addr = (a: Uint8Array): string => Array.from(a).join('.');
 function tupleKey(t: RawTuple | null): string {
   return t ? `${t.family}/${t.l4proto}/${addr(t.saddr)}:${t.sport}>${addr(t.daddr)}:${t.dport}` : '-';
 }
 
-/** The step's identity: namespace, chain, verdict and packet. */
+/** The step's identity: namespace, chain, verdict and packet (not the family: nft trace names an inet table's by the packet). */
 function keyOf(ev: RawEvent): string {
   const nf = ev.nf!;
   return `${ev.netns}|${nf.table}|${nf.chain}|${nf.verdict}|${tupleKey(ev.tuple)}`;
@@ -30,44 +34,76 @@ export function isNftEval(ev: RawEvent): boolean {
   return ev.nf !== undefined && ev.nfNames !== undefined && ev.nfNames !== null && ev.nfNames.chain !== '';
 }
 
-/** A verdict waiting for its rule. `queued`: it sits among its skb's held events (printed with them). */
-export interface WaitingStep {
+interface Entry {
   readonly ev: RawEvent;
-  readonly queued: boolean;
+  /** a verdict waiting for its trace line: its key; null once ready */
+  key: string | null;
 }
 
 export class NftStepJoin {
-  private readonly waiting: (WaitingStep & { key: string })[] = [];
+  private readonly queue: Entry[] = [];
+  private waiting = 0;
 
+  /** verdicts waiting for their trace line */
   get size(): number {
-    return this.waiting.length;
+    return this.waiting;
   }
 
-  /** An nft_do_chain verdict starts waiting; the one it pushes out when too many wait, if any. */
-  wait(step: WaitingStep): WaitingStep | undefined {
-    this.waiting.push({ ...step, key: keyOf(step.ev) });
-    return this.waiting.length > MAX_WAITING ? this.waiting.shift() : undefined;
+  /** An event on its way out: the events that may go now (it, unless something waits before it). */
+  pass(ev: RawEvent): RawEvent[] {
+    if (!this.queue.length) return [ev];
+    this.queue.push({ ev, key: null });
+    return this.queue.length > MAX_QUEUED ? this.giveUpHead() : [];
   }
 
-  /** The waiting verdict a trace step completes, now with the trace's rule; null: print the trace step. */
-  complete(trace: RawEvent): WaitingStep | null {
+  /** An nft_do_chain verdict starts waiting for its rule; what may go now (only when the queue is full). */
+  wait(ev: RawEvent): RawEvent[] {
+    this.queue.push({ ev, key: keyOf(ev) });
+    this.waiting++;
+    return this.queue.length > MAX_QUEUED ? this.giveUpHead() : [];
+  }
+
+  /**
+   * A trace line: the waiting verdict it completes takes its rule, and what may go now is
+   * returned; null when no verdict waits for it (print the trace line itself).
+   */
+  complete(trace: RawEvent): RawEvent[] | null {
     const key = keyOf(trace);
-    const i = this.waiting.findIndex((w) => w.key === key);
-    if (i < 0) return null;
-    const [w] = this.waiting.splice(i, 1);
-    w!.ev.nf = { ...w!.ev.nf!, rule: trace.nf!.rule }; // in place: a queued one is already in its skb's list
-    return w!;
+    const e = this.queue.find((x) => x.key === key);
+    if (!e) return null;
+    e.ev.nf = { ...e.ev.nf!, rule: trace.nf!.rule };
+    this.ready(e);
+    return this.letOut();
   }
 
-  /** Verdicts that waited longer than NFT_WAIT_NS by `nowNs`, in order: printed without a rule. */
-  expired(nowNs: bigint): WaitingStep[] {
+  /** Verdicts that waited longer than NFT_WAIT_NS by `nowNs` go without their rule; what may go now. */
+  expire(nowNs: bigint): RawEvent[] {
+    for (const e of this.queue) if (e.key !== null && nowNs - e.ev.tsNs > NFT_WAIT_NS) this.ready(e);
+    return this.letOut();
+  }
+
+  /** Everything, in order (the run ends). */
+  drain(): RawEvent[] {
+    for (const e of this.queue) this.ready(e);
+    return this.letOut();
+  }
+
+  private ready(e: Entry): void {
+    if (e.key === null) return;
+    e.key = null;
+    this.waiting--;
+  }
+
+  private giveUpHead(): RawEvent[] {
+    const head = this.queue.find((e) => e.key !== null);
+    if (head) this.ready(head);
+    return this.letOut();
+  }
+
+  /** The ready entries at the head of the queue. */
+  private letOut(): RawEvent[] {
     let n = 0;
-    while (n < this.waiting.length && nowNs - this.waiting[n]!.ev.tsNs > NFT_WAIT_NS) n++;
-    return this.waiting.splice(0, n);
-  }
-
-  /** Every verdict still waiting (the run ends). */
-  drain(): WaitingStep[] {
-    return this.waiting.splice(0);
+    while (n < this.queue.length && this.queue[n]!.key === null) n++;
+    return this.queue.splice(0, n).map((e) => e.ev);
   }
 }

@@ -321,24 +321,25 @@ function traceOf(verdict: 'ACCEPT' | 'DROP', rule: string, chain = 'OUTPUT'): Nf
   return { traceId: '1', packet, path: [hop], records: [] } as unknown as NfTrace;
 }
 
-test('nftables: a verdict seen by fexit waits for its nft trace line, takes its rule, and is printed once, in the packet order', () => {
+test('nftables: a verdict seen by fexit waits for its nft trace line, takes its rule, and is printed once, in the order of events', () => {
   const { nf } = fakeNetfilter();
   const { p, out } = pipelineWith({ ...nf, tracesNft: () => true });
   feedEvents(p, [
     raw({ probe: 3, tsNs: 1n }),
     evalStep({ tsNs: 2n, aux: 0 }), // OUTPUT DROP, rule to come from nft trace
-    raw({ probe: 4, tsNs: 3n }), // same skb: waits behind the verdict
-    raw({ probe: 7, tsNs: 4n, skb: 0xbbn }), // another skb: printed at once
+    raw({ probe: 4, tsNs: 3n }), // waits behind the verdict
+    raw({ probe: 7, tsNs: 4n, skb: 0xbbn }), // another skb waits too: the output keeps the order events happened in
   ]);
-  assert.deepEqual(out.lines, ['3:1', '7:4']);
+  assert.deepEqual(out.lines, ['3:1']);
   assert.equal(p.waitingSteps, 1);
   p.nfTrace(traceOf('DROP', 'tcp dport 80 drop # handle 3'), NS, 50n);
-  assert.deepEqual(out.lines, ['3:1', '7:4', '500:2:filter/DROP/tcp dport 80 drop # handle 3', '4:3'], 'one line for the verdict, with the rule; the trace line is not printed');
+  assert.deepEqual(out.lines, ['3:1', '500:2:filter/DROP/tcp dport 80 drop # handle 3', '4:3', '7:4'], 'one line for the verdict, with the rule; the trace line is not printed');
   assert.equal(p.nfDrops.length, 1);
   assert.equal(p.nfDrops[0]!.nf?.rule, 'tcp dport 80 drop # handle 3', 'the explanation gets the rule');
+  assert.equal(p.waitingSteps, 0);
 });
 
-test('nftables: two chains of one skb keep their order; a verdict whose trace never comes is printed without a rule after the wait', () => {
+test('nftables: two chains keep their order whatever order their lines come in; a verdict whose line never comes goes without a rule after the wait', () => {
   const { nf } = fakeNetfilter();
   const { p, out } = pipelineWith({ ...nf, tracesNft: () => true });
   feedEvents(p, [
@@ -352,7 +353,7 @@ test('nftables: two chains of one skb keep their order; a verdict whose trace ne
   assert.deepEqual(out.lines, [], 'the second waits behind the first');
   p.nfTrace(traceOf('ACCEPT', 'r1'), NS, 41n);
   assert.deepEqual(out.lines, ['500:10:filter/ACCEPT/r1', '4:11', '500:12:filter/ACCEPT/r2', '5:13']);
-  feedEvents(p, [evalStep({ tsNs: 100n, skb: 0xccn }), raw({ probe: 6, tsNs: 101n, skb: 0xccn })]);
+  feedEvents(p, [evalStep({ tsNs: 100n, skb: 0xccn }), raw({ probe: 6, tsNs: 101n, skb: 0xddn })]);
   p.expire(100n + NFT_WAIT_NS);
   assert.equal(out.lines.length, 4, 'not yet');
   p.expire(101n + NFT_WAIT_NS);

@@ -24,7 +24,6 @@ import { nfOfEval } from '../netfilter/eval.js';
 import type { LegacyStep } from '../netfilter/legacy/observers.js';
 import { OWN_TABLE_RE } from '../netfilter/index.js';
 import { NftStepJoin, isNftEval } from './nft-join.js';
-import type { WaitingStep } from './nft-join.js';
 import type { NfJson, NfTrace } from '../netfilter/index.js';
 
 /** Names the pipeline needs (src/output/io/resolver.ts RunResolver). */
@@ -167,18 +166,18 @@ export class Pipeline {
     if (this.closed) return;
     for (const ev of nfEvents(trace, { tsNs, netns, probe: this.netfilterProbe() })) {
       if (this.full()) break;
-      const verdict = this.nftSteps.complete(ev);
-      if (verdict) this.releaseStep(verdict);
-      else this.emit(ev);
+      const ready = this.nftSteps.complete(ev);
+      if (ready) this.emitAll(ready);
+      else this.deliver(ev);
     }
     this.o.onLate?.();
   }
 
-  /** Prints the nftables verdicts that waited too long for their trace line, without its rule. */
+  /** Prints the nftables verdicts that waited too long for their trace line (without its rule), and what waited behind them. */
   expire(nowNs: bigint): void {
-    const late = this.nftSteps.expired(nowNs);
-    for (const ev of late) this.releaseStep(ev);
-    if (late.length) this.o.onLate?.();
+    const ready = this.nftSteps.expire(nowNs);
+    this.emitAll(ready);
+    if (ready.length) this.o.onLate?.();
   }
 
   /** nftables verdicts waiting for their trace line (the session checks them with expire()). */
@@ -193,12 +192,12 @@ export class Pipeline {
 
   /** Late answers are ignored from now on; held events still waiting are printed. */
   close(): void {
-    for (const ev of this.nftSteps.drain()) this.releaseStep(ev);
     for (const skb of [...this.held.keys()]) {
       const h = this.held.get(skb)!;
       h.pending = 1;
       this.release(skb);
     }
+    this.emitAll(this.nftSteps.drain());
     this.closed = true;
   }
 
@@ -220,7 +219,10 @@ export class Pipeline {
       ev.nf = nfOfEval(ev) ?? undefined;
       // the chains of a pktpath run's own tracing table are instrumentation, not the path
       if (ev.nf && OWN_TABLE_RE.test(ev.nf.table)) return;
-      if (isNftEval(ev) && this.netfilter?.tracesNft?.(ev.netns)) return this.waitForRule(ev);
+      if (isNftEval(ev) && this.netfilter?.tracesNft?.(ev.netns)) {
+        if (ev.stack) ev.stack = trimTracerFrames(ev.stack, names.symbol);
+        return this.emitAll(this.nftSteps.wait(ev));
+      }
     }
     if (ev.stack) ev.stack = trimTracerFrames(ev.stack, names.symbol);
     if (ev.flags & EV_DROP) this.linkDrop(ev);
@@ -228,7 +230,16 @@ export class Pipeline {
     if (h && this.heldEvents < (this.o.maxHeld ?? MAX_HELD)) {
       h.events.push(ev);
       this.heldEvents++;
-    } else this.emit(ev);
+    } else this.deliver(ev);
+  }
+
+  /** An event on its way out: printed now, or after the nftables verdicts that wait before it. */
+  private deliver(ev: RawEvent): void {
+    this.emitAll(this.nftSteps.pass(ev));
+  }
+
+  private emitAll(evs: readonly RawEvent[]): void {
+    for (const ev of evs) this.emit(ev);
   }
 
   /** Counts, keeps what the summary needs, and pushes the formatted line (or counts it as lost to back-pressure). */
@@ -265,29 +276,6 @@ export class Pipeline {
     }
   }
 
-  /**
-   * An nftables verdict (fexit on nft_do_chain) in a namespace nft trace watches: it waits
-   * for its trace line, which names the rule, and the skb's later events wait with it.
-   */
-  private waitForRule(ev: RawEvent): void {
-    if (ev.stack) ev.stack = trimTracerFrames(ev.stack, this.o.names.symbol);
-    const h = ev.skb ? this.held.get(ev.skb) : undefined;
-    // behind an earlier step of its skb: it keeps its place among the held events
-    if (h) {
-      h.events.push(ev);
-      this.heldEvents++;
-    }
-    if (ev.skb) this.hold(ev.skb);
-    const out = this.nftSteps.wait({ ev, queued: h !== undefined });
-    if (out) this.releaseStep(out);
-  }
-
-  /** A verdict done waiting: printed (or left to print in its place), and the events of its skb that waited behind it. */
-  private releaseStep(step: WaitingStep): void {
-    if (!step.queued) this.emit(step.ev);
-    if (step.ev.skb) this.release(step.ev.skb);
-  }
-
   private hold(skb: bigint): void {
     const h = this.held.get(skb);
     if (h) h.pending++;
@@ -299,7 +287,7 @@ export class Pipeline {
     if (!h || --h.pending > 0) return;
     this.held.delete(skb);
     this.heldEvents -= h.events.length;
-    for (const e of h.events) this.emit(e);
+    for (const e of h.events) this.deliver(e);
   }
 
   /** Runs a rule lookup; `then` gets its answer unless the run has closed meanwhile. */
@@ -328,7 +316,7 @@ export class Pipeline {
     this.lookup(
       () => nf.explainLegacyDrop(drop.netns, drop.tsNs, family),
       (step) => {
-        if (step) this.emit({ ...drop, flags: drop.flags & ~EV_DROP, probe: this.netfilterProbe(), stack: null, nf: step, tsNs: drop.tsNs + 1n });
+        if (step) this.deliver({ ...drop, flags: drop.flags & ~EV_DROP, probe: this.netfilterProbe(), stack: null, nf: step, tsNs: drop.tsNs + 1n });
       },
     );
   }
@@ -360,7 +348,7 @@ export class Pipeline {
       (named) => {
         // a drop after a shared spot is the table's only if its counters say so
         if (step.verdict === 'DROP' && !step.exact && named.rule === null) return;
-        this.emit({ ...base, nf: named });
+        this.deliver({ ...base, nf: named });
       },
       () => holds && this.release(ev.skb),
     );
