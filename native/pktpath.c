@@ -132,6 +132,8 @@ struct obj_handle {
 };
 
 static int g_detach_threads = 16;
+static char **get_strings(napi_env env, napi_value arr, uint32_t *n);
+static void free_strings(char **v, uint32_t n);
 
 static struct obj_handle *get_obj(napi_env env, napi_value v)
 {
@@ -551,37 +553,45 @@ static napi_value prog_attach(napi_env env, napi_callback_info info)
 	return keep_link(env, h, l);
 }
 
-/* attachKprobeMulti(h, prog, [syms], retprobe): link index */
+/* The JavaScript array of numbers arr as u64 cookies (free it); NULL when absent or out of memory. */
+static __u64 *get_cookies(napi_env env, napi_value arr, uint32_t n)
+{
+	napi_valuetype t;
+	if (napi_typeof(env, arr, &t) != napi_ok || t != napi_object)
+		return NULL;
+	__u64 *out = calloc(n ? n : 1, sizeof(__u64));
+	for (uint32_t i = 0; out && i < n; i++) {
+		napi_value v;
+		double d = 0;
+		napi_get_element(env, arr, i, &v);
+		napi_get_value_double(env, v, &d);
+		out[i] = (__u64)d;
+	}
+	return out;
+}
+
+/* attachKprobeMulti(h, prog, [syms], retprobe, [cookies]?): link index */
 static napi_value prog_attach_kprobe_multi(napi_env env, napi_callback_info info)
 {
-	size_t argc = 4;
-	napi_value argv[4];
+	size_t argc = 5;
+	napi_value argv[5];
 	struct obj_handle *h;
 	struct bpf_program *p = prog_args(env, info, &argc, argv, &h);
 	if (!p)
 		return NULL;
-	uint32_t n;
+	uint32_t n = 0;
 	bool ret = false;
-	CHECK(napi_get_array_length(env, argv[2], &n));
 	if (argc > 3)
 		CHECK(napi_get_value_bool(env, argv[3], &ret));
-	char **syms = calloc(n ? n : 1, sizeof(char *));
+	char **syms = get_strings(env, argv[2], &n);
 	if (!syms)
 		return throw_errno(env, "attach", ENOMEM);
-	for (uint32_t i = 0; i < n; i++) {
-		napi_value s;
-		size_t len;
-		napi_get_element(env, argv[2], i, &s);
-		napi_get_value_string_utf8(env, s, NULL, 0, &len);
-		syms[i] = malloc(len + 1);
-		napi_get_value_string_utf8(env, s, syms[i], len + 1, &len);
-	}
-	LIBBPF_OPTS(bpf_kprobe_multi_opts, opts, .syms = (const char **)syms, .cnt = n, .retprobe = ret);
+	__u64 *cookies = argc > 4 ? get_cookies(env, argv[4], n) : NULL;
+	LIBBPF_OPTS(bpf_kprobe_multi_opts, opts, .syms = (const char **)syms, .cnt = n, .retprobe = ret, .cookies = cookies);
 	struct bpf_link *l = bpf_program__attach_kprobe_multi_opts(p, NULL, &opts);
 	int err = errno;
-	for (uint32_t i = 0; i < n; i++)
-		free(syms[i]);
-	free(syms);
+	free_strings(syms, n);
+	free(cookies);
 	if (!l)
 		return throw_errno(env, "attach kprobe.multi", err);
 	return keep_link(env, h, l);
@@ -750,7 +760,7 @@ static void free_strings(char **v, uint32_t n)
 }
 
 /*
- * attachKprobeSession(h, prog, [syms]): link index. One kprobe.multi link whose program
+ * attachKprobeSession(h, prog, [syms], [cookies]?): link index. One kprobe.multi link whose program
  * runs at each function's entry and, when the entry returned 0, at its return, with a
  * cookie shared by the two. libbpf 1.1 knows no session links: the attr is laid out
  * with Debian's (6.1) uapi header, which has the kprobe_multi fields, and the 6.10
@@ -758,8 +768,8 @@ static void free_strings(char **v, uint32_t n)
  */
 static napi_value prog_attach_kprobe_session(napi_env env, napi_callback_info info)
 {
-	size_t argc = 3;
-	napi_value argv[3];
+	size_t argc = 4;
+	napi_value argv[4];
 	struct obj_handle *h;
 	struct bpf_program *p = prog_args(env, info, &argc, argv, &h);
 	if (!p)
@@ -771,15 +781,18 @@ static napi_value prog_attach_kprobe_session(napi_env env, napi_callback_info in
 	char **syms = get_strings(env, argv[2], &n);
 	if (!syms)
 		return throw_errno(env, "attach kprobe session", ENOMEM);
+	__u64 *cookies = argc > 3 ? get_cookies(env, argv[3], n) : NULL;
 	union bpf_attr attr;
 	memset(&attr, 0, sizeof(attr));
 	attr.link_create.prog_fd = pfd;
 	attr.link_create.attach_type = PP_BPF_TRACE_KPROBE_SESSION;
 	attr.link_create.kprobe_multi.cnt = n;
 	attr.link_create.kprobe_multi.syms = (__u64)(unsigned long)syms;
+	attr.link_create.kprobe_multi.cookies = (__u64)(unsigned long)cookies;
 	int lfd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
 	int err = errno;
 	free_strings(syms, n);
+	free(cookies);
 	if (lfd < 0)
 		return throw_errno(env, "attach kprobe session", err);
 	return keep_fds(env, h, lfd, -1);

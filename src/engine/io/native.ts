@@ -41,7 +41,8 @@ export interface Native {
   load(h: ObjHandle): void;
   /** Attaches a loaded program the way its section says; returns the link's id (for detach). */
   attach(h: ObjHandle, prog: string): number;
-  attachKprobeMulti(h: ObjHandle, prog: string, syms: string[], retprobe: boolean): number;
+  /** One kprobe.multi link for these functions; `cookies[i]` is what bpf_get_attach_cookie gives for syms[i]. */
+  attachKprobeMulti(h: ObjHandle, prog: string, syms: string[], retprobe: boolean, cookies?: number[]): number;
   attachKprobe(h: ObjHandle, prog: string, func: string, retprobe: boolean): number;
   /**
    * Loads a copy of a loaded fentry/fexit program for another kernel function and attaches
@@ -51,7 +52,7 @@ export interface Native {
   /** Makes a kprobe.multi program a kprobe session program (Linux 6.10+); before load. */
   setKprobeSession(h: ObjHandle, prog: string): void;
   /** One kprobe session link for these functions: the program runs at entry and, when that returned 0, at return. */
-  attachKprobeSession(h: ObjHandle, prog: string, syms: string[]): number;
+  attachKprobeSession(h: ObjHandle, prog: string, syms: string[], cookies?: number[]): number;
   /** Makes a program a BPF netfilter hook program (kernel 6.4+); before load. */
   setNetfilter(h: ObjHandle, prog: string): void;
   /**

@@ -1,19 +1,20 @@
 /**
- * kprobe.multi: one link per position of the skb argument for all its functions (fprobe,
- * Linux 5.18+). Functions whose return value is reported go to one kprobe session link
- * per position instead (Linux 6.10+): its program runs at the entry, keeps the entry's
- * event, and runs again at the return. One bad symbol fails a whole batch, so a failing
- * batch is bisected to find it.
+ * kprobe.multi: one link for every function (fprobe, Linux 5.18+), each function's cookie
+ * telling the program where its skb argument is. Functions whose return value is reported
+ * go to one kprobe session link instead (Linux 6.10+): its program runs at the entry,
+ * keeps the entry's event, and runs again at the return. Two links at most: taking one
+ * down costs about as much for a hundred functions as for one, so the exit stays short.
+ * One bad symbol fails a whole batch, so a failing batch is bisected to find it.
  */
 import { native } from '../native.js';
 import type { ObjHandle } from '../native.js';
-import { byPosition, mechanismMissing } from '../../backends.js';
+import { mechanismMissing } from '../../backends.js';
 import type { FunctionTarget, ProbeStatus } from '../../backends.js';
 import { messageOf } from './backend.js';
 import type { AttachBackend, Attachment } from './backend.js';
 
-const entryProgram = (pos: number): string => `kmulti_skb_${pos}`;
-const sessionProgram = (pos: number): string => `ksession_skb_${pos}`;
+const ENTRY_PROGRAM = 'kmulti_skb';
+const SESSION_PROGRAM = 'ksession_skb';
 
 interface Batch {
   readonly prog: string;
@@ -21,16 +22,14 @@ interface Batch {
   readonly fs: readonly FunctionTarget[];
 }
 
-/** The links to make: per position, the plain functions and the ones with a return. */
+/** The links to make: the plain functions, and the ones with a return. */
 function batches(targets: readonly FunctionTarget[]): Batch[] {
-  const out: Batch[] = [];
-  for (const [pos, fs] of byPosition(targets)) {
-    const plain = fs.filter((f) => !f.ret);
-    const ret = fs.filter((f) => f.ret);
-    if (plain.length) out.push({ prog: entryProgram(pos), session: false, fs: plain });
-    if (ret.length) out.push({ prog: sessionProgram(pos), session: true, fs: ret });
-  }
-  return out;
+  const plain = targets.filter((f) => !f.ret);
+  const ret = targets.filter((f) => f.ret);
+  return [
+    ...(plain.length ? [{ prog: ENTRY_PROGRAM, session: false, fs: plain }] : []),
+    ...(ret.length ? [{ prog: SESSION_PROGRAM, session: true, fs: ret }] : []),
+  ];
 }
 
 export const kprobeMultiBackend: AttachBackend<FunctionTarget> = {
@@ -60,7 +59,8 @@ function attachBatch(h: ObjHandle, b: Batch, fs: readonly FunctionTarget[], out:
   const via = b.session ? 'kprobe.session' : 'kprobe.multi';
   try {
     const syms = fs.map((f) => f.name);
-    out.links.push(b.session ? n.attachKprobeSession(h, b.prog, syms) : n.attachKprobeMulti(h, b.prog, syms, false));
+    const cookies = fs.map((f) => f.skbArg); // the program reads the skb from this argument
+    out.links.push(b.session ? n.attachKprobeSession(h, b.prog, syms, cookies) : n.attachKprobeMulti(h, b.prog, syms, false, cookies));
     for (const f of fs) out.status.push({ probe: f.name, attached: true, via });
   } catch (err) {
     if (!out.links.length && mechanismMissing(err)) throw err;
