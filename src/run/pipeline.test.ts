@@ -7,7 +7,7 @@ import { Pipeline } from './pipeline.js';
 import type { LineSink, NetfilterJoin, PipelineNames, PipelineOptions } from './pipeline.js';
 import { encodeEvent, decodeEvent } from '../engine/decode.js';
 import { EV_DROP, EV_HAS_TUPLE, EV_RET } from '../engine/event.js';
-import { NFT_WAIT_NS } from './nft-join.js';
+import { STEP_WAIT_NS } from './steps.js';
 import type { RawEvent } from '../engine/event.js';
 import type { LegacyStep } from '../netfilter/legacy/observers.js';
 import type { NfJson, NfTrace } from '../netfilter/index.js';
@@ -354,9 +354,9 @@ test('nftables: two chains keep their order whatever order their lines come in; 
   p.nfTrace(traceOf('ACCEPT', 'r1'), NS, 41n);
   assert.deepEqual(out.lines, ['500:10:filter/ACCEPT/r1', '4:11', '500:12:filter/ACCEPT/r2', '5:13']);
   feedEvents(p, [evalStep({ tsNs: 100n, skb: 0xccn }), raw({ probe: 6, tsNs: 101n, skb: 0xddn })]);
-  p.expire(100n + NFT_WAIT_NS);
+  p.expire(100n + STEP_WAIT_NS);
   assert.equal(out.lines.length, 4, 'not yet');
-  p.expire(101n + NFT_WAIT_NS);
+  p.expire(101n + STEP_WAIT_NS);
   assert.deepEqual(out.lines.slice(4), ['500:100:filter/ACCEPT/null', '6:101']);
   p.nfTrace(traceOf('ACCEPT', 'late', 'FORWARD'), NS, 200n);
   assert.deepEqual(out.lines.slice(6), ['1000:200:filter/ACCEPT/late'], 'a trace line with no verdict waiting is printed as it is');
@@ -367,11 +367,31 @@ test('nftables: no waiting where nft trace does not run, nor for x_tables verdic
   const none = pipelineWith({ ...nf, tracesNft: () => false });
   feedEvents(none.p, [evalStep({ tsNs: 1n })]);
   assert.deepEqual(none.out.lines, ['500:1:filter/ACCEPT/null']);
-  const xt = pipelineWith({ ...nf, tracesNft: () => true });
-  feedEvents(xt.p, [evalStep({ tsNs: 1n, nfNames: { table: 'filter', chain: '' } })]);
-  assert.equal(xt.out.lines.length, 1, 'ipt_do_table has no nft trace line to wait for');
+  const xt = pipelineWith({ ...fakeNetfilter({ watches: false, legacy: [] }).nf, tracesNft: () => true });
+  feedEvents(xt.p, [evalStep({ tsNs: 1n, aux: 0, nfNames: { table: 'filter', chain: '' } })]);
+  assert.equal(xt.out.lines.length, 1, 'ipt_do_table has no nft trace line to wait for, nor counters without legacy rules');
   const end = pipelineWith({ ...nf, tracesNft: () => true });
   feedEvents(end.p, [evalStep({ tsNs: 1n }), raw({ probe: 4, tsNs: 2n })]);
   end.p.close();
   assert.deepEqual(end.out.lines, ['500:1:filter/ACCEPT/null', '4:2']);
+});
+
+test('iptables-legacy: where observers watch, their step stands for the table verdict fexit saw; elsewhere a drop verdict waits for the counters to name its rule', async () => {
+  const xt = (extra: Partial<RawEvent>): RawEvent => evalStep({ nfNames: { table: 'filter', chain: '' }, ...extra });
+  const watched = pipelineWith(fakeNetfilter({ watches: true }).nf);
+  feedEvents(watched.p, [xt({ tsNs: 1n, aux: 1 }), raw({ probe: 4, tsNs: 2n })]);
+  assert.deepEqual(watched.out.lines, ['4:2'], 'the observers give this table step (with its rule)');
+
+  const { nf, answer } = fakeNetfilter({ watches: false });
+  const { p, out } = pipelineWith(nf);
+  feedEvents(p, [
+    xt({ tsNs: 1n, aux: 1 }), // ACCEPT: no rule will come, printed at once
+    xt({ tsNs: 2n, aux: 0 }), // DROP: waits for the counters
+    raw({ probe: 15, tsNs: 3n, flags: EV_HAS_TUPLE | EV_DROP, dropReason: 12 }), // NETFILTER_DROP: asks the counters
+  ]);
+  assert.deepEqual(out.lines, ['500:1:filter/ACCEPT/null']);
+  answer(0, '-A OUTPUT -p tcp -j DROP');
+  await p.settled();
+  assert.deepEqual(out.lines, ['500:1:filter/ACCEPT/null', '500:2:filter/DROP/-A OUTPUT -p tcp -j DROP', '15:3'], 'one DROP line, with the rule, in its place');
+  assert.deepEqual([...p.drops], [['NETFILTER_DROP', 1]]);
 });

@@ -23,7 +23,7 @@ import { nfEvents } from '../netfilter/events.js';
 import { nfOfEval } from '../netfilter/eval.js';
 import type { LegacyStep } from '../netfilter/legacy/observers.js';
 import { OWN_TABLE_RE } from '../netfilter/index.js';
-import { NftStepJoin, isNftEval } from './nft-join.js';
+import { StepJoin, isNftEval, isXtEval, legacyDropKey, nftKey } from './steps.js';
 import type { NfJson, NfTrace } from '../netfilter/index.js';
 
 /** Names the pipeline needs (src/output/io/resolver.ts RunResolver). */
@@ -119,7 +119,7 @@ export class Pipeline {
   private readonly held = new Map<bigint, Held>();
   private heldEvents = 0;
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly nftSteps = new NftStepJoin();
+  private readonly steps = new StepJoin();
 
   constructor(o: PipelineOptions) {
     this.o = o;
@@ -166,7 +166,7 @@ export class Pipeline {
     if (this.closed) return;
     for (const ev of nfEvents(trace, { tsNs, netns, probe: this.netfilterProbe() })) {
       if (this.full()) break;
-      const ready = this.nftSteps.complete(ev);
+      const ready = this.steps.complete(nftKey(ev), ev.nf!.rule);
       if (ready) this.emitAll(ready);
       else this.deliver(ev);
     }
@@ -175,14 +175,14 @@ export class Pipeline {
 
   /** Prints the nftables verdicts that waited too long for their trace line (without its rule), and what waited behind them. */
   expire(nowNs: bigint): void {
-    const ready = this.nftSteps.expire(nowNs);
+    const ready = this.steps.expire(nowNs);
     this.emitAll(ready);
     if (ready.length) this.o.onLate?.();
   }
 
   /** nftables verdicts waiting for their trace line (the session checks them with expire()). */
   get waitingSteps(): number {
-    return this.nftSteps.size;
+    return this.steps.size;
   }
 
   /** Resolves when every rule lookup in flight has been answered (and its lines pushed). */
@@ -197,7 +197,7 @@ export class Pipeline {
       h.pending = 1;
       this.release(skb);
     }
-    this.emitAll(this.nftSteps.drain());
+    this.emitAll(this.steps.drain());
     this.closed = true;
   }
 
@@ -219,10 +219,7 @@ export class Pipeline {
       ev.nf = nfOfEval(ev) ?? undefined;
       // the chains of a pktpath run's own tracing table are instrumentation, not the path
       if (ev.nf && OWN_TABLE_RE.test(ev.nf.table)) return;
-      if (isNftEval(ev) && this.netfilter?.tracesNft?.(ev.netns)) {
-        if (ev.stack) ev.stack = trimTracerFrames(ev.stack, names.symbol);
-        return this.emitAll(this.nftSteps.wait(ev));
-      }
+      if (ev.nf && this.joinStep(ev)) return;
     }
     if (ev.stack) ev.stack = trimTracerFrames(ev.stack, names.symbol);
     if (ev.flags & EV_DROP) this.linkDrop(ev);
@@ -233,9 +230,30 @@ export class Pipeline {
     } else this.deliver(ev);
   }
 
-  /** An event on its way out: printed now, or after the nftables verdicts that wait before it. */
+  /**
+   * A verdict from fexit on an evaluation function, when another source also gives it:
+   * true when that source's step stands for it or it waits for that source's rule.
+   * nftables: nft trace names the rule. iptables-legacy: where BPF netfilter observers
+   * watch, their steps (ruled from counters) stand for the tables' verdicts; elsewhere the
+   * counters name a drop's rule after the drop.
+   */
+  private joinStep(ev: RawEvent): boolean {
+    const nf = this.netfilter;
+    if (!nf) return false;
+    if (isNftEval(ev) && nf.tracesNft?.(ev.netns)) {
+      this.emitAll(this.steps.wait(ev, nftKey(ev)));
+      return true;
+    }
+    if (!isXtEval(ev)) return false;
+    if (nf.tracker.watches(ev.netns)) return true;
+    if (ev.nf!.verdict !== 'DROP' || !nf.legacy.length || !ev.skb) return false;
+    this.emitAll(this.steps.wait(ev, legacyDropKey(ev.netns, ev.skb)));
+    return true;
+  }
+
+  /** An event on its way out: printed now, or after the verdicts that wait before it. */
   private deliver(ev: RawEvent): void {
-    this.emitAll(this.nftSteps.pass(ev));
+    this.emitAll(this.steps.pass(ev));
   }
 
   private emitAll(evs: readonly RawEvent[]): void {
@@ -316,7 +334,10 @@ export class Pipeline {
     this.lookup(
       () => nf.explainLegacyDrop(drop.netns, drop.tsNs, family),
       (step) => {
-        if (step) this.deliver({ ...drop, flags: drop.flags & ~EV_DROP, probe: this.netfilterProbe(), stack: null, nf: step, tsNs: drop.tsNs + 1n });
+        // the table's own verdict (fexit on ipt_do_table) waits for this rule: one line for the drop
+        const ready = this.steps.complete(legacyDropKey(drop.netns, drop.skb), step?.rule ?? null);
+        if (ready) this.emitAll(ready);
+        else if (step) this.deliver({ ...drop, flags: drop.flags & ~EV_DROP, probe: this.netfilterProbe(), stack: null, nf: step, tsNs: drop.tsNs + 1n });
       },
     );
   }

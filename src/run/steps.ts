@@ -1,20 +1,22 @@
 /**
- * One line per nftables verdict (pure). With --iptable and a function backend, a chain's
- * verdict is seen twice: at once, in the packet's order, by fexit on nft_do_chain (with
- * the skb, but no rule), and later by nft trace (with the rule that decided, but no skb,
- * stamped when its line arrived). The fexit step waits here for its trace line, takes its
- * rule, and is printed once in its place; the trace line is then not printed.
+ * One line per netfilter verdict (pure). With --iptable and a function backend, a
+ * verdict is seen twice: at once, in the packet's order, by fexit on the evaluation
+ * function (nft_do_chain, ipt_do_table: with the skb, but no rule), and later by the
+ * source that names the rule: nft trace for nftables (a line with no skb, stamped when it
+ * arrived), the rule counters for an iptables-legacy drop (looked up after the drop). The
+ * fexit step waits here for that, takes its rule, and is printed once in its place; the
+ * other source's step is then not printed.
  *
  * While a verdict waits, every later event waits behind it (whatever its skb), so the
  * output keeps the order events happened in: a reorder buffer that lets out its head as
- * soon as the head is ready. A verdict whose trace line does not come within NFT_WAIT_NS
- * goes out without the rule; a trace line with no verdict waiting is printed as it is.
- * Bounded: past MAX_QUEUED events the oldest waiting verdict goes out without its rule.
+ * soon as the head is ready. A verdict whose rule does not come within STEP_WAIT_NS goes
+ * out without it; a step with no verdict waiting for it is printed as it is. Bounded: past
+ * MAX_QUEUED events the oldest waiting verdict goes out without its rule.
  */
 import type { RawEvent, RawTuple } from '../engine/event.js';
 
-/** How long a verdict waits for its nft trace line (trace lines come late under load and emulation). */
-export const NFT_WAIT_NS = 3_000_000_000n;
+/** How long a verdict waits for its rule (nft trace lines come late under load and emulation). */
+export const STEP_WAIT_NS = 3_000_000_000n;
 /** Events waiting behind verdicts, all together. */
 export const MAX_QUEUED = 65_536;
 
@@ -23,10 +25,23 @@ function tupleKey(t: RawTuple | null): string {
   return t ? `${t.family}/${t.l4proto}/${addr(t.saddr)}:${t.sport}>${addr(t.daddr)}:${t.dport}` : '-';
 }
 
-/** The step's identity: namespace, chain, verdict and packet (not the family: nft trace names an inet table's by the packet). */
-function keyOf(ev: RawEvent): string {
+/**
+ * An nftables step's identity: namespace, chain, verdict and packet (not the family: nft
+ * trace names an inet table's by the packet).
+ */
+export function nftKey(ev: RawEvent): string {
   const nf = ev.nf!;
   return `${ev.netns}|${nf.table}|${nf.chain}|${nf.verdict}|${tupleKey(ev.tuple)}`;
+}
+
+/** An iptables-legacy drop's identity: namespace and skb (the counters name the rule after the drop). */
+export function legacyDropKey(netns: number, skb: bigint): string {
+  return `legacy|${netns}|${skb}`;
+}
+
+/** Whether a step comes from fexit on ipt_do_table or ip6t_do_table (an x_tables table: no chain name). */
+export function isXtEval(ev: RawEvent): boolean {
+  return ev.nf !== undefined && ev.nfNames !== undefined && ev.nfNames !== null && ev.nfNames.chain === '';
 }
 
 /** Whether a step comes from fexit on nft_do_chain (nftables names a chain; x_tables does not). */
@@ -40,7 +55,7 @@ interface Entry {
   key: string | null;
 }
 
-export class NftStepJoin {
+export class StepJoin {
   private readonly queue: Entry[] = [];
   private waiting = 0;
 
@@ -56,29 +71,28 @@ export class NftStepJoin {
     return this.queue.length > MAX_QUEUED ? this.giveUpHead() : [];
   }
 
-  /** An nft_do_chain verdict starts waiting for its rule; what may go now (only when the queue is full). */
-  wait(ev: RawEvent): RawEvent[] {
-    this.queue.push({ ev, key: keyOf(ev) });
+  /** A verdict starts waiting for its rule, under `key`; what may go now (only when the queue is full). */
+  wait(ev: RawEvent, key: string): RawEvent[] {
+    this.queue.push({ ev, key });
     this.waiting++;
     return this.queue.length > MAX_QUEUED ? this.giveUpHead() : [];
   }
 
   /**
-   * A trace line: the waiting verdict it completes takes its rule, and what may go now is
-   * returned; null when no verdict waits for it (print the trace line itself).
+   * The rule of the verdict waiting under `key` (null: no rule known, go without): what may
+   * go now; null when no verdict waits there (print the other source's step itself).
    */
-  complete(trace: RawEvent): RawEvent[] | null {
-    const key = keyOf(trace);
+  complete(key: string, rule: string | null): RawEvent[] | null {
     const e = this.queue.find((x) => x.key === key);
     if (!e) return null;
-    e.ev.nf = { ...e.ev.nf!, rule: trace.nf!.rule };
+    if (rule !== null) e.ev.nf = { ...e.ev.nf!, rule };
     this.ready(e);
     return this.letOut();
   }
 
-  /** Verdicts that waited longer than NFT_WAIT_NS by `nowNs` go without their rule; what may go now. */
+  /** Verdicts that waited longer than STEP_WAIT_NS by `nowNs` go without their rule; what may go now. */
   expire(nowNs: bigint): RawEvent[] {
-    for (const e of this.queue) if (e.key !== null && nowNs - e.ev.tsNs > NFT_WAIT_NS) this.ready(e);
+    for (const e of this.queue) if (e.key !== null && nowNs - e.ev.tsNs > STEP_WAIT_NS) this.ready(e);
     return this.letOut();
   }
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RawEvent } from '../engine/event.js';
-import { MAX_QUEUED, NftStepJoin } from './nft-join.js';
+import { MAX_QUEUED, StepJoin, nftKey } from './steps.js';
 import { ev } from '../../test/helpers/formatting.js';
 
 const verdict = (tsNs: bigint, chain = 'OUTPUT'): RawEvent =>
@@ -9,22 +9,22 @@ const verdict = (tsNs: bigint, chain = 'OUTPUT'): RawEvent =>
 const line = (chain = 'OUTPUT', rule = 'r'): RawEvent => ev({ skb: 0n, nf: { pf: 2, table: 'filter', chain, hook: 'output', verdict: 'ACCEPT', rule } });
 
 test('the reorder buffer: events pass while nothing waits, queue behind a waiting verdict, go out with it', () => {
-  const j = new NftStepJoin();
+  const j = new StepJoin();
   const a = ev({ tsNs: 1n });
   assert.deepEqual(j.pass(a), [a]);
   const v = verdict(2n);
-  assert.deepEqual(j.wait(v), []);
+  assert.deepEqual(j.wait(v, nftKey(v)), []);
   const b = ev({ tsNs: 3n });
   assert.deepEqual(j.pass(b), []);
-  assert.equal(j.complete(line('INPUT')), null, 'a line no verdict waits for');
-  assert.deepEqual(j.complete(line('OUTPUT', 'accept rule')), [v, b]);
+  assert.equal(j.complete(nftKey(line('INPUT')), 'x'), null, 'a line no verdict waits for');
+  assert.deepEqual(j.complete(nftKey(line('OUTPUT')), 'accept rule'), [v, b]);
   assert.equal(v.nf?.rule, 'accept rule');
   assert.equal(j.size, 0);
 });
 
 test('the reorder buffer is bounded: past MAX_QUEUED the oldest waiting verdict goes without its rule', () => {
-  const j = new NftStepJoin();
-  j.wait(verdict(1n));
+  const j = new StepJoin();
+  j.wait(verdict(1n), 'k');
   let out: RawEvent[] = [];
   for (let i = 0; i < MAX_QUEUED; i++) out = j.pass(ev({ tsNs: BigInt(i + 2) }));
   assert.equal(out.length, MAX_QUEUED + 1, 'the verdict and everything behind it');
