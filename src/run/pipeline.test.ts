@@ -333,7 +333,7 @@ test('nftables: a verdict seen by fexit waits for its nft trace line, takes its 
   assert.deepEqual(out.lines, ['3:1']);
   assert.equal(p.waitingSteps, 1);
   p.nfTrace(traceOf('DROP', 'tcp dport 80 drop # handle 3'), NS, 50n);
-  assert.deepEqual(out.lines, ['3:1', '500:2:filter/DROP/tcp dport 80 drop # handle 3', '4:3', '7:4'], 'one line for the verdict, with the rule; the trace line is not printed');
+  assert.deepEqual(out.lines, ['3:1', '1000:2:filter/DROP/tcp dport 80 drop # handle 3', '4:3', '7:4'], 'one line for the verdict, the netfilter step with the rule; the trace line is not printed');
   assert.equal(p.nfDrops.length, 1);
   assert.equal(p.nfDrops[0]!.nf?.rule, 'tcp dport 80 drop # handle 3', 'the explanation gets the rule');
   assert.equal(p.waitingSteps, 0);
@@ -352,7 +352,7 @@ test('nftables: two chains keep their order whatever order their lines come in; 
   p.nfTrace(traceOf('ACCEPT', 'r2', 'POSTROUTING'), NS, 40n); // the second chain's line first
   assert.deepEqual(out.lines, [], 'the second waits behind the first');
   p.nfTrace(traceOf('ACCEPT', 'r1'), NS, 41n);
-  assert.deepEqual(out.lines, ['500:10:filter/ACCEPT/r1', '4:11', '500:12:filter/ACCEPT/r2', '5:13']);
+  assert.deepEqual(out.lines, ['1000:10:filter/ACCEPT/r1', '4:11', '1000:12:filter/ACCEPT/r2', '5:13']);
   feedEvents(p, [evalStep({ tsNs: 100n, skb: 0xccn }), raw({ probe: 6, tsNs: 101n, skb: 0xddn })]);
   p.expire(100n + STEP_WAIT_NS);
   assert.equal(out.lines.length, 4, 'not yet');
@@ -392,6 +392,6 @@ test('iptables-legacy: where observers watch, their step stands for the table ve
   assert.deepEqual(out.lines, ['500:1:filter/ACCEPT/null']);
   answer(0, '-A OUTPUT -p tcp -j DROP');
   await p.settled();
-  assert.deepEqual(out.lines, ['500:1:filter/ACCEPT/null', '500:2:filter/DROP/-A OUTPUT -p tcp -j DROP', '15:3'], 'one DROP line, with the rule, in its place');
+  assert.deepEqual(out.lines, ['500:1:filter/ACCEPT/null', '1000:2:filter/DROP/-A OUTPUT -p tcp -j DROP', '15:3'], 'one DROP line, the step with the rule, in its place');
   assert.deepEqual([...p.drops], [['NETFILTER_DROP', 1]]);
 });

@@ -166,7 +166,7 @@ export class Pipeline {
     if (this.closed) return;
     for (const ev of nfEvents(trace, { tsNs, netns, probe: this.netfilterProbe() })) {
       if (this.full()) break;
-      const ready = this.steps.complete(nftKey(ev), ev.nf!.rule);
+      const ready = this.steps.complete(nftKey(ev), ev.nf!.rule, ev.probe);
       if (ready) this.emitAll(ready);
       else this.deliver(ev);
     }
@@ -335,7 +335,7 @@ export class Pipeline {
       () => nf.explainLegacyDrop(drop.netns, drop.tsNs, family),
       (step) => {
         // the table's own verdict (fexit on ipt_do_table) waits for this rule: one line for the drop
-        const ready = this.steps.complete(legacyDropKey(drop.netns, drop.skb), step?.rule ?? null);
+        const ready = this.steps.complete(legacyDropKey(drop.netns, drop.skb), step?.rule ?? null, this.netfilterProbe());
         if (ready) this.emitAll(ready);
         else if (step) this.deliver({ ...drop, flags: drop.flags & ~EV_DROP, probe: this.netfilterProbe(), stack: null, nf: step, tsNs: drop.tsNs + 1n });
       },

@@ -16,9 +16,10 @@ test('the reorder buffer: events pass while nothing waits, queue behind a waitin
   assert.deepEqual(j.wait(v, nftKey(v)), []);
   const b = ev({ tsNs: 3n });
   assert.deepEqual(j.pass(b), []);
-  assert.equal(j.complete(nftKey(line('INPUT')), 'x'), null, 'a line no verdict waits for');
-  assert.deepEqual(j.complete(nftKey(line('OUTPUT')), 'accept rule'), [v, b]);
+  assert.equal(j.complete(nftKey(line('INPUT')), 'x', 1000), null, 'a line no verdict waits for');
+  assert.deepEqual(j.complete(nftKey(line('OUTPUT')), 'accept rule', 1000), [v, b]);
   assert.equal(v.nf?.rule, 'accept rule');
+  assert.equal(v.probe, 1000, 'now the netfilter step');
   assert.equal(j.size, 0);
 });
 

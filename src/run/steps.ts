@@ -4,8 +4,9 @@
  * function (nft_do_chain, ipt_do_table: with the skb, but no rule), and later by the
  * source that names the rule: nft trace for nftables (a line with no skb, stamped when it
  * arrived), the rule counters for an iptables-legacy drop (looked up after the drop). The
- * fexit step waits here for that, takes its rule, and is printed once in its place; the
- * other source's step is then not printed.
+ * fexit step waits here for that, takes its rule, and is printed once in its place as the
+ * netfilter step (probe "netfilter", with the skb and time fexit saw); the other source's
+ * step is then not printed.
  *
  * While a verdict waits, every later event waits behind it (whatever its skb), so the
  * output keeps the order events happened in: a reorder buffer that lets out its head as
@@ -79,12 +80,14 @@ export class StepJoin {
   }
 
   /**
-   * The rule of the verdict waiting under `key` (null: no rule known, go without): what may
-   * go now; null when no verdict waits there (print the other source's step itself).
+   * The verdict waiting under `key` is the netfilter step `probe` names, with `rule` (null:
+   * none known): what may go now; null when no verdict waits there (print the other
+   * source's step itself).
    */
-  complete(key: string, rule: string | null): RawEvent[] | null {
+  complete(key: string, rule: string | null, probe: number): RawEvent[] | null {
     const e = this.queue.find((x) => x.key === key);
     if (!e) return null;
+    e.ev.probe = probe;
     if (rule !== null) e.ev.nf = { ...e.ev.nf!, rule };
     this.ready(e);
     return this.letOut();
