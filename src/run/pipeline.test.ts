@@ -214,20 +214,20 @@ function pipelineWith(nf: NetfilterJoin, extra: Partial<PipelineOptions> = {}): 
 
 const feedEvents = (p: Pipeline, evs: readonly RawEvent[]): boolean[] => feed(p, evs.map(encodeEvent));
 
-test("an skb's events wait for its legacy ACCEPT step's rule, then follow it in order", async () => {
+test("events wait for a legacy ACCEPT step's rule, then follow it in the order they happened", async () => {
   const { nf, answer } = fakeNetfilter();
   const { p, out } = pipelineWith(nf);
   feedEvents(p, [
     raw({ probe: 3, tsNs: 1n }),
     raw({ probe: OBSERVER, tsNs: 2n, aux2: 1 }), // the after-spot: filter ACCEPT, rule to be named
-    raw({ probe: 4, tsNs: 3n }), // same skb: held
-    raw({ probe: 7, tsNs: 4n, skb: 0xbbn }), // another skb: printed at once
-    raw({ probe: 8, tsNs: 5n }), // held
+    raw({ probe: 4, tsNs: 3n }), // same skb: waits
+    raw({ probe: 7, tsNs: 4n, skb: 0xbbn }), // another skb: waits too, the output keeps the order
+    raw({ probe: 8, tsNs: 5n }),
   ]);
-  assert.deepEqual(out.lines, ['3:1', '7:4']);
+  assert.deepEqual(out.lines, ['3:1']);
   answer(0, '-A OUTPUT -j ACCEPT');
   await p.settled();
-  assert.deepEqual(out.lines, ['3:1', '7:4', '1000:2:filter/ACCEPT/-A OUTPUT -j ACCEPT', '4:3', '8:5']);
+  assert.deepEqual(out.lines, ['3:1', '1000:2:filter/ACCEPT/-A OUTPUT -j ACCEPT', '4:3', '7:4', '8:5']);
   assert.equal(p.events, 5);
 });
 
@@ -260,7 +260,7 @@ test('netfilter DROP steps are kept for the explanation; the chains of a pktpath
   assert.equal(p.nfDrops.length, 1);
 });
 
-test('bounds: drops kept for the explanation, rule lookups in flight, events held', async () => {
+test('bounds: drops kept for the explanation, rule lookups in flight, events waiting behind steps', async () => {
   const { nf } = fakeNetfilter();
   const drops = Array.from({ length: 5 }, (_, i) => raw({ tsNs: BigInt(i), flags: EV_DROP | EV_HAS_TUPLE, dropReason: 3 }));
   const kept = pipelineWith(nf, { maxKeptDrops: 2 });
@@ -275,21 +275,21 @@ test('bounds: drops kept for the explanation, rule lookups in flight, events hel
   const nf3 = fakeNetfilter();
   const held = pipelineWith(nf3.nf, { maxHeld: 1 });
   feedEvents(held.p, [raw({ probe: OBSERVER, aux2: 1 }), raw({ probe: 4, tsNs: 2n }), raw({ probe: 5, tsNs: 3n })]);
-  assert.deepEqual(held.out.lines, ['5:3'], 'past the bound, events are printed at once');
-  nf3.answer(0, null);
+  assert.deepEqual(held.out.lines, ['1000:100:filter/ACCEPT/null', '4:2', '5:3'], 'past the bound, the step goes without its rule, and what waited behind it');
+  nf3.answer(0, 'late');
   await held.p.settled();
-  assert.deepEqual(held.out.lines, ['5:3', '1000:100:filter/ACCEPT/null', '4:2']);
+  assert.equal(held.out.lines.length, 3, 'its answer, too late, prints nothing');
 });
 
-test('close: held events are printed, answers that come later are ignored', async () => {
+test('close: a step still waiting goes without its rule, and what waited behind it; answers that come later are ignored', async () => {
   const { nf, answer } = fakeNetfilter();
   const { p, out } = pipelineWith(nf);
   feedEvents(p, [raw({ probe: OBSERVER, aux2: 1 }), raw({ probe: 4, tsNs: 2n })]);
   p.close();
-  assert.deepEqual(out.lines, ['4:2']);
+  assert.deepEqual(out.lines, ['1000:100:filter/ACCEPT/null', '4:2']);
   answer(0, 'late');
   await p.settled();
-  assert.deepEqual(out.lines, ['4:2']);
+  assert.deepEqual(out.lines, ['1000:100:filter/ACCEPT/null', '4:2']);
 });
 
 test('nft trace paths become netfilter events, stamped in order, and are written out at once', () => {

@@ -5,8 +5,10 @@
  * drops for the explanation, and joins netfilter steps to the drops they explain:
  *
  * - an observer record (iptables-legacy, BPF netfilter) becomes the table step it proves,
- *   printed once the table's counters have named the rule; the skb's later events wait
- *   for that step (held), so the output keeps the packet's order;
+ *   printed once the table's counters have named the rule; later events wait behind it
+ *   (src/run/steps.ts), so the output keeps the order things happened in;
+ * - a verdict that fexit saw on nft_do_chain / ipt_do_table waits for the rule its other
+ *   source names (nft trace, legacy counters), and is printed once (src/run/steps.ts);
  * - a NETFILTER_DROP inside a legacy table, or in a namespace whose legacy tables only
  *   counters watch, is followed by the step that names the table, chain and rule.
  *
@@ -72,7 +74,7 @@ export interface PipelineOptions {
   readonly maxKeptDrops?: number;
   /** rule lookups in flight at once; beyond, a step is counted as lost to back-pressure */
   readonly maxInFlight?: number;
-  /** events held for a step, all skbs together; beyond, events are printed at once */
+  /** events waiting behind netfilter steps for their rule, all together; beyond, the oldest step goes without it */
   readonly maxHeld?: number;
   /** which events are printed (the short view, src/output/view.ts); absent: every one */
   readonly shows?: (ev: RawEvent) => boolean;
@@ -88,10 +90,6 @@ export function isDropRecord(bytes: Uint8Array, off: number, len: number): boole
   return len >= EVENT.size && ((bytes[off + EVENT.flags] ?? 0) & EV_DROP) !== 0;
 }
 
-interface Held {
-  pending: number;
-  events: RawEvent[];
-}
 
 export class Pipeline {
   /** events printed */
@@ -116,15 +114,16 @@ export class Pipeline {
   private netfilter: NetfilterJoin | undefined;
   private nfProbe: number | undefined;
   private closed = false;
-  private readonly held = new Map<bigint, Held>();
-  private heldEvents = 0;
+  /** observer steps so far, for their keys in the step join */
+  private observed = 0;
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly steps = new StepJoin();
+  private readonly steps: StepJoin;
 
   constructor(o: PipelineOptions) {
     this.o = o;
     this.limit = o.catchCount ?? Infinity;
     this.keep = o.maxKeptDrops ?? MAX_KEPT_DROPS;
+    this.steps = new StepJoin(o.maxHeld ?? MAX_HELD);
   }
 
   /** The catch count is reached: nothing more is taken. */
@@ -190,13 +189,8 @@ export class Pipeline {
     while (this.inFlight.size) await Promise.all([...this.inFlight]);
   }
 
-  /** Late answers are ignored from now on; held events still waiting are printed. */
+  /** Late answers are ignored from now on; steps still waiting, and what waits behind them, are printed. */
   close(): void {
-    for (const skb of [...this.held.keys()]) {
-      const h = this.held.get(skb)!;
-      h.pending = 1;
-      this.release(skb);
-    }
     this.emitAll(this.steps.drain());
     this.closed = true;
   }
@@ -223,11 +217,7 @@ export class Pipeline {
     }
     if (ev.stack) ev.stack = trimTracerFrames(ev.stack, names.symbol);
     if (ev.flags & EV_DROP) this.linkDrop(ev);
-    const h = this.held.size && ev.skb ? this.held.get(ev.skb) : undefined;
-    if (h && this.heldEvents < (this.o.maxHeld ?? MAX_HELD)) {
-      h.events.push(ev);
-      this.heldEvents++;
-    } else this.deliver(ev);
+    this.deliver(ev);
   }
 
   /**
@@ -294,20 +284,6 @@ export class Pipeline {
     }
   }
 
-  private hold(skb: bigint): void {
-    const h = this.held.get(skb);
-    if (h) h.pending++;
-    else this.held.set(skb, { pending: 1, events: [] });
-  }
-
-  private release(skb: bigint): void {
-    const h = this.held.get(skb);
-    if (!h || --h.pending > 0) return;
-    this.held.delete(skb);
-    this.heldEvents -= h.events.length;
-    for (const e of h.events) this.deliver(e);
-  }
-
   /** Runs a rule lookup; `then` gets its answer unless the run has closed meanwhile. */
   private lookup<T>(ask: () => Promise<T>, then: (v: T) => void, after?: () => void): boolean {
     if (this.inFlight.size >= (this.o.maxInFlight ?? MAX_IN_FLIGHT)) {
@@ -344,7 +320,8 @@ export class Pipeline {
 
   /**
    * iptables-legacy table step seen by the observers, emitted once the counters have named
-   * its rule. An ACCEPT holds the skb's later events until then.
+   * its rule. An ACCEPT waits in its place (everything after it waits behind it); a DROP is
+   * told at the drop, after it.
    */
   private legacyTableStep(ev: RawEvent, step: LegacyStep, tsNs: bigint): void {
     const nf = this.netfilter!;
@@ -363,16 +340,18 @@ export class Pipeline {
       aux2: 0,
       aux3: 0,
     };
-    const holds = step.verdict === 'ACCEPT' && ev.skb !== 0n;
+    const key = step.verdict === 'ACCEPT' ? `observed|${++this.observed}` : null;
     const asked = this.lookup(
       () => nf.explainLegacyStep(ev.netns, ev.tsNs, step),
       (named) => {
         // a drop after a shared spot is the table's only if its counters say so
         if (step.verdict === 'DROP' && !step.exact && named.rule === null) return;
-        this.deliver({ ...base, nf: named });
+        if (key) this.emitAll(this.steps.settle(key, () => ({ ...base, nf: named })) ?? []);
+        else this.deliver({ ...base, nf: named });
       },
-      () => holds && this.release(ev.skb),
+      // an answer that never came: the step is not printed, what waited behind it is
+      () => key && this.emitAll(this.steps.settle(key, () => null) ?? []),
     );
-    if (asked && holds) this.hold(ev.skb);
+    if (asked && key) this.emitAll(this.steps.wait({ ...base, nf: { pf: step.pf, table: step.table, chain: step.chain, hook: step.hook, verdict: step.verdict, rule: null } }, key));
   }
 }

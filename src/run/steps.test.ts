@@ -17,9 +17,12 @@ test('the reorder buffer: events pass while nothing waits, queue behind a waitin
   const b = ev({ tsNs: 3n });
   assert.deepEqual(j.pass(b), []);
   assert.equal(j.complete(nftKey(line('INPUT')), 'x', 1000), null, 'a line no verdict waits for');
-  assert.deepEqual(j.complete(nftKey(line('OUTPUT')), 'accept rule', 1000), [v, b]);
-  assert.equal(v.nf?.rule, 'accept rule');
-  assert.equal(v.probe, 1000, 'now the netfilter step');
+  const out = j.complete(nftKey(line('OUTPUT')), 'accept rule', 1000)!;
+  assert.equal(out.length, 2);
+  assert.equal(out[0]!.nf?.rule, 'accept rule');
+  assert.equal(out[0]!.probe, 1000, 'now the netfilter step');
+  assert.equal(out[0]!.tsNs, v.tsNs, 'in its place, at its time');
+  assert.equal(out[1], b);
   assert.equal(j.size, 0);
 });
 
@@ -30,4 +33,13 @@ test('the reorder buffer is bounded: past MAX_QUEUED the oldest waiting verdict 
   for (let i = 0; i < MAX_QUEUED; i++) out = j.pass(ev({ tsNs: BigInt(i + 2) }));
   assert.equal(out.length, MAX_QUEUED + 1, 'the verdict and everything behind it');
   assert.equal(out[0]!.nf?.rule, null);
+});
+
+test('settle: a waiting step replaced, or dropped (null) while what waited behind it goes', () => {
+  const j = new StepJoin();
+  j.wait(verdict(1n), 'a');
+  const b = ev({ tsNs: 2n });
+  j.pass(b);
+  assert.deepEqual(j.settle('a', () => null), [b]);
+  assert.equal(j.settle('a', () => null), null, 'nothing waits there any more');
 });

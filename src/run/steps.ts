@@ -51,7 +51,7 @@ export function isNftEval(ev: RawEvent): boolean {
 }
 
 interface Entry {
-  readonly ev: RawEvent;
+  ev: RawEvent | null;
   /** a verdict waiting for its trace line: its key; null once ready */
   key: string | null;
 }
@@ -59,6 +59,9 @@ interface Entry {
 export class StepJoin {
   private readonly queue: Entry[] = [];
   private waiting = 0;
+
+  /** `maxQueued`: events that may wait behind verdicts, all together */
+  constructor(private readonly maxQueued = MAX_QUEUED) {}
 
   /** verdicts waiting for their trace line */
   get size(): number {
@@ -69,14 +72,14 @@ export class StepJoin {
   pass(ev: RawEvent): RawEvent[] {
     if (!this.queue.length) return [ev];
     this.queue.push({ ev, key: null });
-    return this.queue.length > MAX_QUEUED ? this.giveUpHead() : [];
+    return this.queue.length > this.maxQueued ? this.giveUpHead() : [];
   }
 
   /** A verdict starts waiting for its rule, under `key`; what may go now (only when the queue is full). */
   wait(ev: RawEvent, key: string): RawEvent[] {
     this.queue.push({ ev, key });
     this.waiting++;
-    return this.queue.length > MAX_QUEUED ? this.giveUpHead() : [];
+    return this.queue.length > this.maxQueued ? this.giveUpHead() : [];
   }
 
   /**
@@ -85,17 +88,24 @@ export class StepJoin {
    * source's step itself).
    */
   complete(key: string, rule: string | null, probe: number): RawEvent[] | null {
+    return this.settle(key, (ev) => ({ ...ev, probe, nf: rule === null ? ev.nf! : { ...ev.nf!, rule } }));
+  }
+
+  /**
+   * The step waiting under `key` becomes what `then` makes of it (null: it is not printed
+   * at all): what may go now; null when nothing waits there.
+   */
+  settle(key: string, then: (ev: RawEvent) => RawEvent | null): RawEvent[] | null {
     const e = this.queue.find((x) => x.key === key);
-    if (!e) return null;
-    e.ev.probe = probe;
-    if (rule !== null) e.ev.nf = { ...e.ev.nf!, rule };
+    if (!e || !e.ev) return null;
+    e.ev = then(e.ev);
     this.ready(e);
     return this.letOut();
   }
 
   /** Verdicts that waited longer than STEP_WAIT_NS by `nowNs` go without their rule; what may go now. */
   expire(nowNs: bigint): RawEvent[] {
-    for (const e of this.queue) if (e.key !== null && nowNs - e.ev.tsNs > STEP_WAIT_NS) this.ready(e);
+    for (const e of this.queue) if (e.key !== null && e.ev && nowNs - e.ev.tsNs > STEP_WAIT_NS) this.ready(e);
     return this.letOut();
   }
 
@@ -121,6 +131,6 @@ export class StepJoin {
   private letOut(): RawEvent[] {
     let n = 0;
     while (n < this.queue.length && this.queue[n]!.key === null) n++;
-    return this.queue.splice(0, n).map((e) => e.ev);
+    return this.queue.splice(0, n).flatMap((e) => (e.ev ? [e.ev] : []));
   }
 }

@@ -10,6 +10,7 @@ import type { RecordSink } from '../../engine/io/ringbuf.js';
 import { loadTrace } from '../../engine/io/loader.js';
 import type { LoadedTrace, Observers, ProbeStatus } from '../../engine/io/loader.js';
 import { planFunctions } from '../../functions/io/plan.js';
+import { preloadNfTables } from '../../netfilter/io/nft-cli.js';
 import type { RunRequest } from '../../cli/request.js';
 import type { ReturnSpec } from '../../functions/returns.js';
 
@@ -44,6 +45,8 @@ function loadRunTrace(req: RunRequest, say: (line: string) => void): { trace: Lo
   const exclude = req.route ? [] : ['fib_table_lookup', 'fib6_table_lookup'];
   const base = { ringBytes: req.ringBytes, exclude, observers: req.iptable };
   if (!req.functions) return { trace: loadTrace(req.config, base), label: 'tracepoints' };
+  // the netfilter path's own tables load nf_tables, but only later: load it now, so fexit on nft_do_chain is planned
+  if (req.iptable) preloadNfTables();
   const planned = planFunctions(req.functions);
   if (req.verbose) {
     say(`${planned.discovered} kernel functions take an skb; traceable list: ${planned.traceableSource}`);
