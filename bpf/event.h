@@ -24,7 +24,7 @@
 #define PP_EV_NAMES     0x80 /* a struct pp_nf_names follows the event (netfilter table/chain evaluation) */
 
 /* pp_event.aux3 of a function return (PP_EV_RET without PP_EV_NAMES) */
-#define PP_RET_NO_ENTRY 0x01 /* its entry was not seen: what it shows was read at return */
+#define PP_RET_NO_ENTRY 0x01 /* its entry was not seen: what it shows was read at return, and no namespace or device */
 
 #define PP_NF_NAME_LEN 32
 

@@ -136,6 +136,7 @@ struct pp_extra {
 	__u8 emitted; /* out: set by pp_emit */
 	__u8 queued;   /* the skb is a segment queued in sk (a constant): see pp_event_tuple */
 	__u8 fargs;    /* PP_FARGS_*: how fctx holds the function's arguments (a constant) */
+	__u8 unplaced; /* say no namespace and no device: where the skb is now is not where the call ran */
 	struct sock *sk; /* the socket the tracepoint hands over, for the namespace when the skb has none */
 	void *fctx;      /* a function-level program's context, for its socket argument (func_sk) */
 	const struct pp_nf_names *names; /* appended to the event (PP_EV_NAMES); never with a stack */
@@ -214,7 +215,7 @@ static __always_inline void pp_fill(struct pp_event *ev, __u16 probe, struct sk_
 	ev->cpu = bpf_get_smp_processor_id();
 	if (!x->hookprog)
 		ev->pid = bpf_get_current_pid_tgid() >> 32;
-	ev->netns = netns;
+	ev->netns = x->unplaced ? 0 : netns;
 	ev->flags = x->flags | (has_tuple ? PP_EV_HAS_TUPLE : 0);
 	if (!x->hookprog)
 		bpf_get_current_comm(ev->comm, sizeof(ev->comm));
@@ -224,6 +225,8 @@ static __always_inline void pp_fill(struct pp_event *ev, __u16 probe, struct sk_
 		__builtin_memcpy(ev->aux_addr, aux_addr, 16);
 		ev->aux_family = aux_family;
 	}
+	if (x->unplaced)
+		dev = 0;
 	if (dev) {
 		ev->ifindex = BPF_CORE_READ(dev, ifindex);
 		bpf_probe_read_kernel_str(ev->ifname, sizeof(ev->ifname), &dev->name);
@@ -781,10 +784,15 @@ static __always_inline int pp_return_from_entry(void *ctx, const struct pp_call_
 	return 1;
 }
 
-/* A return whose entry was not kept: what the skb holds now, said so. */
+/*
+ * A return whose entry was not kept (it did not match the filter, or the trace started
+ * during the call): what the skb holds now, said so, and placed nowhere: by now the skb
+ * may be in another namespace or on another device than the call (a veth's transmit
+ * returns after the peer took the packet).
+ */
 static __always_inline int pp_return_unjoined(void *ctx, struct sk_buff *skb, __u64 ret, __u8 fargs, int direct)
 {
-	struct pp_extra x = { .func_ip = bpf_get_func_ip(ctx), .direct = direct, .fargs = fargs, .fctx = ctx,
+	struct pp_extra x = { .func_ip = bpf_get_func_ip(ctx), .direct = direct, .fargs = fargs, .fctx = ctx, .unplaced = 1,
 			      .flags = PP_EV_RET, .aux = (int)ret, .location = ret, .aux3 = PP_RET_NO_ENTRY };
 	return pp_skb_event(ctx, PP_PROBE_FUNC_RET, skb, &x);
 }

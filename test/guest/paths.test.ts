@@ -94,6 +94,10 @@ function assertReturns(res: PathResults, evs: readonly TraceEvent[], dump: strin
     assert.ok(BigInt(ret.ts_ns) >= BigInt(entry!.ts_ns), `${what}: after its entry${dump}`);
     assert.ok('ret_name' in ret, `${what}: ret_name present${dump}`);
   }
+  for (const { ret } of pairs.filter((p) => !p.entry)) {
+    assert.equal(ret.entry_seen, false, `${ret.probe} return without an entry says so${dump}`);
+    assert.deepEqual([ret.netns, ret.ifname], [0, ''], `${ret.probe} return without an entry names no place (the skb may have moved on)${dump}`);
+  }
   const xmit = joined.find((p) => p.ret.probe === '__dev_queue_xmit');
   if (xmit) assert.match(String(xmit.ret.ret_name), /^NET_XMIT_|^-E/, `__dev_queue_xmit's return is named${dump}`);
   const nfHook = pairs.find((p) => p.ret.probe === 'nf_hook_slow' && p.ret.ret === -1);
