@@ -8,7 +8,7 @@ ARCH       := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function -I bpf -I $(OUT)
 CFLAGS     ?= -O2 -g -Wall -Wextra -Wno-unused-parameter
 
-all: $(OUT)/pktpath.bpf.o $(OUT)/flood.bpf.o $(OUT)/pktpath.node $(OUT)/flood-bench
+all: $(OUT)/pktpath.bpf.o $(OUT)/pcap-run.bpf.o $(OUT)/flood.bpf.o $(OUT)/pktpath.node $(OUT)/flood-bench
 
 $(OUT):
 	mkdir -p $(OUT)
@@ -20,14 +20,17 @@ $(OUT)/vmlinux.h: | $(OUT)
 bpf/probes.gen.h: src/engine/probes.json scripts/gen-probes.mjs
 	node scripts/gen-probes.mjs
 
-$(OUT)/pktpath.bpf.o: bpf/pktpath.bpf.c bpf/event.h bpf/probes.gen.h bpf/parse.h $(OUT)/vmlinux.h
+$(OUT)/pktpath.bpf.o: bpf/pktpath.bpf.c bpf/event.h bpf/probes.gen.h bpf/parse.h bpf/pcap.h $(OUT)/vmlinux.h
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/pcap-run.bpf.o: test/bpf/pcap-run.bpf.c bpf/pcap.h bpf/parse.h bpf/event.h $(OUT)/vmlinux.h
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(OUT)/flood.bpf.o: bench/flood.bpf.c bpf/event.h $(OUT)/vmlinux.h
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(OUT)/pktpath.node: native/pktpath.c | $(OUT)
-	$(CC) $(CFLAGS) -shared -fPIC -DNODE_GYP_MODULE_NAME=pktpath -I $(NODE_INC) $< -o $@ -lbpf -lelf -lz -lpthread
+	$(CC) $(CFLAGS) -shared -fPIC -DNODE_GYP_MODULE_NAME=pktpath -I $(NODE_INC) $< -o $@ -lbpf -lpcap -lelf -lz -lpthread
 
 $(OUT)/flood-bench: bench/flood-bench.c bpf/event.h | $(OUT)
 	$(CC) $(CFLAGS) -I bpf $< -o $@ -lbpf -lelf -lz -lpthread

@@ -2,16 +2,18 @@
  * npm run bench: the numbers behind pktpath's speed claims. Prints a table, then one
  * machine-readable line, last:
  *   bench: ratio_vs_c=<x> events_per_s=<n> lost=<n> format_ns_text=<n> format_ns_json=<n> throughput_kept=<0..1> ...
- *     flood_rss_mb=<n> flood_lost=<n> flood_exit_ms=<n> exit_ms_fentry=<n> exit_ms_kprobe.multi=<n> exit_ms_kprobe=<n>
+ *     flood_rss_mb=<n> flood_lost=<n> flood_exit_ms=<n> pcapfilter_throughput_kept=<0..1>
+ *     exit_ms_fentry=<n> exit_ms_kprobe.multi=<n> exit_ms_kprobe=<n>
  *
  * Parts run alone with `node dist/bench/main.js --only flood` (a comma-separated list of
- * ring, format, throughput, netfilter, guest, flood); `--no-guest` leaves the guest part out.
+ * ring, format, throughput, netfilter, guest, flood, pcapfilter); `--no-guest` leaves the guest part out.
  * A part not run shows n/a on the last line.
  */
 import { benchFormat } from './format.js';
 import { cConsumer, jsConsumer } from './ringbuf.js';
 import { median, throughputKept } from './throughput.js';
 import { observerCost } from './netfilter.js';
+import { BENCH_EXPRESSION, filterTiming, pcapFilterKept } from './pcapfilter.js';
 import { GUEST_CASES, guestUnavailable, runGuestBench } from './functions.js';
 import type { GuestBench } from './guest-functions.js';
 import { flood } from '../test/helpers/flood.js';
@@ -21,7 +23,7 @@ const RING_ROUNDS = 5;
 /** the flood of the memory issue: iperf3 over veth, every packet traced, stdout to a file */
 const FLOOD_SECONDS = 30;
 
-const PARTS = ['ring', 'format', 'throughput', 'netfilter', 'guest', 'flood'] as const;
+const PARTS = ['ring', 'format', 'throughput', 'netfilter', 'guest', 'flood', 'pcapfilter'] as const;
 type Part = (typeof PARTS)[number];
 
 const rows: [string, string, string][] = [];
@@ -30,7 +32,7 @@ const row = (what: string, value: string, target = ''): void => void rows.push([
 const line = new Map<string, string>(
   [
     'ratio_vs_c', 'events_per_s', 'lost', 'format_ns_text', 'format_ns_json', 'throughput_kept', 'throughput_kept_legacy_observers',
-    'attach_default_s', 'attach_all_s', 'all_funcs', 'flood_rss_mb', 'flood_lost', 'flood_exit_ms',
+    'attach_default_s', 'attach_all_s', 'all_funcs', 'flood_rss_mb', 'flood_lost', 'flood_exit_ms', 'pcapfilter_throughput_kept',
     ...GUEST_CASES.map((c) => `exit_ms_${c.backend}`),
   ].map((k) => [k, 'n/a']),
 );
@@ -142,6 +144,21 @@ async function floodPart(): Promise<void> {
   line.set('flood_rss_mb', String(f.peakRssMb)).set('flood_lost', String(lost)).set('flood_exit_ms', String(f.exitMs));
 }
 
+/** a pcap-filter expression matching nothing, next to the same filter given as flags; the filter alone, translated vs interpreted */
+async function pcapfilterPart(): Promise<void> {
+  try {
+    const ft = filterTiming();
+    row('pcap-filter alone, ns per packet: translated / bpf_loop interpreter', `${ft.translatedNs - ft.floorNs} / ${ft.interpretedNs - ft.floorNs}`);
+    const p = await pcapFilterKept(5, 2);
+    row(`veth TCP, '${BENCH_EXPRESSION}' / same as flags (Gbit/s)`, `${p.expressionGbps.toFixed(2)} / ${p.flagsGbps.toFixed(2)}`);
+    row('  ns per probe run (BPF stats): expression / flags', `${p.expressionNsPerRun.toFixed(0)} / ${p.flagsNsPerRun.toFixed(0)}`);
+    row('pcap-filter: throughput kept vs the flags (median of pairs)', p.kept.toFixed(3), '>= 0.95');
+    line.set('pcapfilter_throughput_kept', p.kept.toFixed(3));
+  } catch (err) {
+    row('pcap-filter', `not measured: ${(err as Error).message.slice(0, 120)}`);
+  }
+}
+
 const RUN: Record<Part, () => Promise<void>> = {
   ring: ringPart,
   format: formatPart,
@@ -149,6 +166,7 @@ const RUN: Record<Part, () => Promise<void>> = {
   netfilter: netfilterPart,
   guest: guestPart,
   flood: floodPart,
+  pcapfilter: pcapfilterPart,
 };
 
 function chosenParts(argv: readonly string[]): Part[] {

@@ -97,17 +97,23 @@ struct pp_event {
 	__u8 stack_depth; /* frames after the event when PP_EV_STACK */
 	__u8 aux3;        /* probe-specific: fib(6)_table_lookup route type (RTN_*), netfilter pf, function return: PP_RET_* */
 	__u8 dst_mac[6];
-	__u8 pad1[2];
+	__u16 cap_len;    /* -w: bytes of the packet (from its network header) at bytes_off; 0 without -w */
 	char ifname[PP_IFNAMSIZ];
 	char comm[PP_COMMLEN];
 	struct pp_tuple tuple;
 	__u8 aux_addr[16];  /* probe-specific address: fib(6)_table_lookup gateway */
 	__u8 aux_family;    /* 4 or 6 when aux_addr is set */
-	__u8 pad2[3];
+	__u8 pad2;
+	__u16 bytes_off;    /* -w: where the packet bytes start, from the start of the event (after the stack or names) */
 	__u64 func_ip;      /* function-level probes: the traced function's address */
 	struct pp_pkt pkt;  /* packet fields beyond the tuple (pkt.valid says which) */
-	/* followed by __u64 stack[stack_depth] when PP_EV_STACK */
+	/* followed by __u64 stack[stack_depth] when PP_EV_STACK (room for PP_MAX_STACK is
+	 * reserved), or by struct pp_nf_names when PP_EV_NAMES; then, with -w, by cap_len
+	 * packet bytes at bytes_off */
 };
+
+/* -w: the most packet bytes one event carries (--snaplen is at most this) */
+#define PP_MAX_SNAP 4096
 
 /*
  * Run configuration, frozen into .rodata before load so the verifier prunes what a
@@ -129,11 +135,16 @@ struct pp_config {
 	__u8 keep;          /* --keep: follow a matched skb to its end */
 	__u8 observe;       /* netfilter observers loaded: follow a packet that matched at one through netfilter */
 	__u8 has_kfree_rx_sk; /* kfree_skb carries the receiving socket (rx_sk, 6.11+) */
+	__u16 snaplen;      /* -w: packet bytes to copy per event (from the network header); 0 = none, so a run without -w pays nothing */
 	__u32 pid;          /* -p, 0 = any */
 	__u32 netns;        /* -N, 0 = any */
 	__u32 mark;
 	__u32 mark_mask;
 	char ifname[PP_IFNAMSIZ];
+	__u8 pcap;          /* a pcap-filter expression runs at every probe (bpf/pcap.h) */
+	__u8 pcap_l3;       /* it has a raw-IP form: skbs without a link-layer header can match */
+	__u16 pcap_need_l2; /* bytes from the link-layer header it reads */
+	__u16 pcap_need_l3; /* bytes from the network header it reads */
 };
 
 #endif

@@ -15,6 +15,7 @@
 #include <bpf/bpf_endian.h>
 #include "probes.gen.h"
 #include "parse.h"
+#include "pcap.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -143,6 +144,55 @@ struct pp_extra {
 	const struct pp_call_key *call;  /* keep the event in calls under this key, for the function's return */
 	struct pp_pkt pkt; /* packet fields beyond the tuple, filled while parsing */
 };
+
+/* Where pp_copy_bytes reads the skb's offsets: the start of the record's byte room. */
+struct pp_snap_scratch {
+	__u64 head;
+	__u64 data;
+	__u32 tail;
+	__u16 nh;
+	__u16 mac;
+};
+
+/*
+ * -w: the packet from its network header on, as much as the skb's linear data holds, at
+ * most CFG.snaplen bytes, at bytes_off in the record (reserved with CFG.snaplen of room).
+ * The programs' stacks are full, so the skb's offsets are read into that room first
+ * (user space keeps snaplen >= 64), then overwritten by the bytes. Where the network
+ * header starts is pp_l3_offset's rule.
+ */
+static __always_inline void pp_copy_bytes(struct pp_event *ev, struct sk_buff *skb, __u32 bytes_off)
+{
+	if (CFG.snaplen < sizeof(struct pp_snap_scratch))
+		return;
+	struct pp_snap_scratch *h = (void *)ev + bytes_off;
+	bpf_probe_read_kernel(&h->head, 8, (void *)skb + bpf_core_field_offset(struct sk_buff, head));
+	bpf_probe_read_kernel(&h->data, 8, (void *)skb + bpf_core_field_offset(struct sk_buff, data));
+	bpf_probe_read_kernel(&h->tail, 4, (void *)skb + bpf_core_field_offset(struct sk_buff, tail));
+	bpf_probe_read_kernel(&h->nh, 2, (void *)skb + bpf_core_field_offset(struct sk_buff, network_header));
+	bpf_probe_read_kernel(&h->mac, 2, (void *)skb + bpf_core_field_offset(struct sk_buff, mac_header));
+	__u64 head = h->head;
+	__u16 nh = h->nh, mac = h->mac;
+	__u16 data_off = (__u16)(h->data - head);
+	__u32 tail = h->tail; /* an offset from head on 64-bit kernels */
+	__u32 l3 = data_off;
+	if (nh != PP_NO_HDR && nh != 0 && (mac == PP_NO_HDR || nh > mac))
+		l3 = nh;
+	else if (mac != PP_NO_HDR && data_off == mac)
+		l3 = mac + PP_ETH_HLEN;
+	if (tail <= l3)
+		return;
+	__u32 n = tail - l3;
+	if (n > CFG.snaplen)
+		n = CFG.snaplen;
+	n &= PP_MAX_SNAP * 2 - 1; /* a bound the verifier can see (snaplen <= PP_MAX_SNAP) */
+	if (n == 0 || n > CFG.snaplen)
+		return;
+	if (bpf_probe_read_kernel((void *)ev + bytes_off, n, (void *)head + l3))
+		return;
+	ev->cap_len = n;
+	ev->bytes_off = bytes_off;
+}
 
 /*
  * Argument n (1-based, 1..5) of a kprobe'd function. Probe reads: clang folds the cases
@@ -285,7 +335,19 @@ static __always_inline int pp_emit(void *ctx, __u16 probe, struct sk_buff *skb, 
 	struct pp_event *kept = x->call ? pp_keep_call(probe, skb, dev, netns, t, has_tuple, x) : 0;
 	struct pp_event *ev;
 
-	if (x->names)
+	/* -w: room for the packet bytes after the stack or names; CFG.snaplen is a frozen
+	 * constant, so without -w this block is pruned and a run pays nothing. Bytes only
+	 * where a device receives or is handed the packet, and at drops: the pcapng copies
+	 * (one per device) and the packets that never reached one. */
+	int snap = CFG.snaplen && skb && (probe <= PP_PROBE_net_dev_queue || (x->flags & PP_EV_DROP));
+	if (snap) {
+		if (x->names)
+			ev = bpf_ringbuf_reserve(&events, sizeof(*ev) + sizeof(struct pp_nf_names) + CFG.snaplen, 0);
+		else if (with_stack)
+			ev = bpf_ringbuf_reserve(&events, sizeof(*ev) + PP_MAX_STACK * sizeof(__u64) + CFG.snaplen, 0);
+		else
+			ev = bpf_ringbuf_reserve(&events, sizeof(*ev) + CFG.snaplen, 0);
+	} else if (x->names)
 		ev = bpf_ringbuf_reserve(&events, sizeof(*ev) + sizeof(struct pp_nf_names), 0);
 	else if (with_stack)
 		ev = bpf_ringbuf_reserve(&events, sizeof(*ev) + PP_MAX_STACK * sizeof(__u64), 0);
@@ -305,6 +367,8 @@ static __always_inline int pp_emit(void *ctx, __u16 probe, struct sk_buff *skb, 
 	}
 	if (with_stack)
 		pp_stack(ctx, ev);
+	if (snap) /* last: fewest values live, the stack is tight */
+		pp_copy_bytes(ev, skb, x->names ? sizeof(*ev) + sizeof(struct pp_nf_names) : with_stack ? sizeof(*ev) + PP_MAX_STACK * sizeof(__u64) : sizeof(*ev));
 	bpf_ringbuf_submit(ev, 0);
 	pp_count(1);
 	return 0;
@@ -397,6 +461,8 @@ filter:
 	if (CFG.netns)
 		netns = pp_event_netns(skb, dev, route_dev, x);
 	if (!pp_match_meta_pid(skb, dev, netns, !x->hookprog))
+		return 0;
+	if (CFG.pcap && !pp_pcap_match(skb, dev, x->direct))
 		return 0;
 	int has = pp_event_tuple(skb, &t, x);
 	if (!pp_match_tuple(&t, has) && !pp_match_related(&x->pkt))
@@ -511,8 +577,8 @@ static __always_inline int on_tcp_send_reset(__u64 *ctx, int direct)
 		x.aux = (int)ctx[2];
 	if (skb)
 		return pp_skb_event(ctx, PP_PROBE_tcp_send_reset, skb, &x);
-	if (!sk)
-		return 0;
+	if (!sk || CFG.pcap)
+		return 0; /* an active reset has no packet to run an expression on */
 	struct pp_tuple t = {};
 	__u32 netns = pp_sock_netns(sk);
 	if (!pp_match_meta(0, 0, netns))
@@ -533,8 +599,8 @@ static __always_inline int on_tcp_receive_reset(__u64 *ctx, int direct)
 	if (!sk)
 		return 0;
 	__u32 netns = pp_sock_netns(sk);
-	if (CFG.has_mark || CFG.has_ifname)
-		return 0; /* no packet here to match a mark or an interface on */
+	if (CFG.has_mark || CFG.has_ifname || CFG.pcap)
+		return 0; /* no packet here to match a mark, an interface or an expression on */
 	if (!pp_match_meta(0, 0, netns))
 		return 0;
 	int has = pp_parse_sock(sk, &t, 0);
@@ -570,8 +636,8 @@ static __always_inline int on_fib_table_lookup(__u64 *ctx, int direct)
 	__u8 gw_family = 0;
 	__u32 netns = 0;
 
-	if (!fl)
-		return 0;
+	if (!fl || CFG.pcap)
+		return 0; /* a route lookup has no packet to run an expression on */
 	if (nhc) {
 		dev = BPF_CORE_READ(nhc, nhc_dev);
 		/* an IPv4 next hop sits in a struct fib_nh whose fib_info holds the route type */
@@ -634,8 +700,8 @@ static __always_inline int on_fib6_table_lookup(__u64 *ctx, int direct)
 
 	if (!bpf_core_type_exists(struct fib6_result))
 		return 0;
-	if (!fl || !res)
-		return 0;
+	if (!fl || !res || CFG.pcap)
+		return 0; /* a route lookup has no packet to run an expression on */
 	__u32 netns = pp_net_inum(net);
 	if (CFG.netns && netns != CFG.netns)
 		return 0;

@@ -1317,6 +1317,177 @@ static napi_value probe_prog_type(napi_env env, napi_callback_info info)
 	return r;
 }
 
+/* ---- libpcap: pcap-filter(7) expressions to classic BPF, and objects from memory ---- */
+
+/* libpcap's struct bpf_program / bpf_insn clash with libbpf's names: renamed for its header */
+#define bpf_program pcap_bpf_program
+#define bpf_insn pcap_bpf_insn
+#include <pcap/pcap.h>
+#undef bpf_program
+#undef bpf_insn
+
+/*
+ * pcapCompile(expr, linktype, snaplen): Uint8Array of classic BPF instructions (8 bytes
+ * each, host order: u16 code, u8 jt, u8 jf, u32 k), compiled on a dead handle as
+ * tcpdump -r does (optimizer on, netmask unknown). Throws an Error whose message is
+ * libpcap's own text and whose code is "EPCAP".
+ */
+static napi_value pcap_compile_expr(napi_env env, napi_callback_info info)
+{
+	size_t argc = 3, len;
+	napi_value argv[3];
+	int32_t linktype, snaplen;
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (argc < 3 || napi_get_value_string_utf8(env, argv[0], NULL, 0, &len) != napi_ok)
+		return throw_errno(env, "pcapCompile: expression expected", EINVAL);
+	CHECK(napi_get_value_int32(env, argv[1], &linktype));
+	CHECK(napi_get_value_int32(env, argv[2], &snaplen));
+	char *expr = malloc(len + 1);
+	if (!expr)
+		return throw_errno(env, "pcapCompile", ENOMEM);
+	CHECK(napi_get_value_string_utf8(env, argv[0], expr, len + 1, &len));
+	pcap_t *p = pcap_open_dead(linktype, snaplen);
+	if (!p) {
+		free(expr);
+		return throw_errno(env, "pcap_open_dead", ENOMEM);
+	}
+	struct pcap_bpf_program prog;
+	napi_value result = NULL;
+	if (pcap_compile(p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+		napi_value m, c, e;
+		napi_create_string_utf8(env, pcap_geterr(p), NAPI_AUTO_LENGTH, &m);
+		napi_create_string_utf8(env, "EPCAP", NAPI_AUTO_LENGTH, &c);
+		napi_create_error(env, c, m, &e);
+		napi_throw(env, e);
+	} else {
+		void *data;
+		napi_value ab;
+		size_t bytes = (size_t)prog.bf_len * sizeof(struct pcap_bpf_insn);
+		if (napi_create_arraybuffer(env, bytes, &data, &ab) == napi_ok &&
+		    napi_create_typedarray(env, napi_uint8_array, bytes, ab, 0, &result) == napi_ok)
+			memcpy(data, prog.bf_insns, bytes);
+		pcap_freecode(&prog);
+	}
+	pcap_close(p);
+	free(expr);
+	return result;
+}
+
+/* openMem(bytes, name): handle — a BPF object from an ELF image in memory (a patched copy of the file) */
+static napi_value obj_open_mem(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2, len;
+	napi_value argv[2];
+	void *data;
+	char name[256];
+	napi_typedarray_type type;
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (argc < 2 || napi_get_typedarray_info(env, argv[0], &type, &len, &data, NULL, NULL) != napi_ok ||
+	    type != napi_uint8_array || get_string(env, argv[1], name, sizeof(name)))
+		return throw_errno(env, "openMem: bytes and name expected", EINVAL);
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name);
+	/* libbpf copies what it keeps (programs, BTF, map images) before it returns */
+	struct bpf_object *obj = bpf_object__open_mem(data, len, &opts);
+	if (!obj)
+		return throw_errno(env, "open BPF object", errno);
+	struct obj_handle *h = calloc(1, sizeof(*h));
+	if (!h) {
+		bpf_object__close(obj);
+		return throw_errno(env, "open", ENOMEM);
+	}
+	h->obj = obj;
+	napi_value ext;
+	CHECK(napi_create_external(env, h, finalize_obj, NULL, &ext));
+	return ext;
+}
+
+/*
+ * openPatched(path, name, offsets, bodies): handle — the object file read into memory
+ * that is freed as soon as libbpf has opened it, with bodies[i] written at file offset
+ * offsets[i] first (a pcap-filter expression over its placeholders). The image never
+ * lives in the JavaScript heap, so it costs no memory after the open.
+ */
+static napi_value obj_open_patched(napi_env env, napi_callback_info info)
+{
+	size_t argc = 4;
+	napi_value argv[4];
+	char path[4096], name[256];
+	uint32_t n = 0, m = 0;
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (argc < 4 || get_string(env, argv[0], path, sizeof(path)) || get_string(env, argv[1], name, sizeof(name)) ||
+	    napi_get_array_length(env, argv[2], &n) != napi_ok || napi_get_array_length(env, argv[3], &m) != napi_ok || n != m)
+		return throw_errno(env, "openPatched: path, name, offsets and bodies expected", EINVAL);
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return throw_errno(env, "open BPF object", errno);
+	long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+	char *buf = size > 0 ? malloc(size) : NULL;
+	int ok = buf && fseek(f, 0, SEEK_SET) == 0 && fread(buf, 1, size, f) == (size_t)size;
+	int err = ok ? 0 : (errno ? errno : EIO);
+	fclose(f);
+	for (uint32_t i = 0; ok && i < n; i++) {
+		napi_value off_v, body_v;
+		int64_t off;
+		void *data;
+		size_t len;
+		napi_typedarray_type type;
+		ok = napi_get_element(env, argv[2], i, &off_v) == napi_ok && napi_get_value_int64(env, off_v, &off) == napi_ok &&
+		     napi_get_element(env, argv[3], i, &body_v) == napi_ok &&
+		     napi_get_typedarray_info(env, body_v, &type, &len, &data, NULL, NULL) == napi_ok && type == napi_uint8_array &&
+		     off >= 0 && off + (int64_t)len <= size;
+		if (ok)
+			memcpy(buf + off, data, len);
+		else
+			err = EINVAL;
+	}
+	struct bpf_object *obj = NULL;
+	if (ok) {
+		LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name);
+		obj = bpf_object__open_mem(buf, size, &opts); /* libbpf copies what it keeps */
+		err = obj ? 0 : errno;
+	}
+	free(buf);
+	if (!obj)
+		return throw_errno(env, "open BPF object", err);
+	struct obj_handle *h = calloc(1, sizeof(*h));
+	if (!h) {
+		bpf_object__close(obj);
+		return throw_errno(env, "open", ENOMEM);
+	}
+	h->obj = obj;
+	napi_value ext;
+	CHECK(napi_create_external(env, h, finalize_obj, NULL, &ext));
+	return ext;
+}
+
+/*
+ * testRun(progFd, data, repeat): {retval, duration} — BPF_PROG_TEST_RUN on a loaded
+ * program (XDP here) with `data` as the packet; duration is ns per run.
+ */
+static napi_value prog_test_run(napi_env env, napi_callback_info info)
+{
+	size_t argc = 3, len;
+	napi_value argv[3], r, v;
+	int32_t fd, repeat;
+	void *data;
+	napi_typedarray_type type;
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (argc < 3 || napi_get_typedarray_info(env, argv[1], &type, &len, &data, NULL, NULL) != napi_ok ||
+	    type != napi_uint8_array)
+		return throw_errno(env, "testRun: fd, bytes, repeat expected", EINVAL);
+	CHECK(napi_get_value_int32(env, argv[0], &fd));
+	CHECK(napi_get_value_int32(env, argv[2], &repeat));
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = data, .data_size_in = len, .repeat = repeat);
+	if (bpf_prog_test_run_opts(fd, &opts))
+		return throw_errno(env, "BPF_PROG_TEST_RUN", errno);
+	CHECK(napi_create_object(env, &r));
+	CHECK(napi_create_uint32(env, opts.retval, &v));
+	CHECK(napi_set_named_property(env, r, "retval", v));
+	CHECK(napi_create_uint32(env, opts.duration, &v));
+	CHECK(napi_set_named_property(env, r, "duration", v));
+	return r;
+}
+
 /* ---- host view: netlink requests and ethtool statistics inside a network namespace ---- */
 #include <linux/ethtool.h>
 #include <linux/netlink.h>
@@ -1596,6 +1767,10 @@ static napi_value init(napi_env env, napi_value exports)
 	EXPORT("probeProgType", probe_prog_type);
 	EXPORT("netlinkRequest", netlink_request);
 	EXPORT("ethtoolStats", ethtool_stats);
+	EXPORT("pcapCompile", pcap_compile_expr);
+	EXPORT("openMem", obj_open_mem);
+	EXPORT("openPatched", obj_open_patched);
+	EXPORT("testRun", prog_test_run);
 	return exports;
 }
 

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS=(clang llvm iputils-ping netcat-openbsd libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 iptables nftables tcpdump iperf3 libpcap-dev make g++ python3 procps ethtool)
+# tshark: the pcapng writer's files are checked by tshark -r (wireshark-common's setuid question takes its default, no, under DEBIAN_FRONTEND=noninteractive)
+APT_PKGS=(clang llvm iputils-ping netcat-openbsd libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 iptables nftables tcpdump iperf3 libpcap-dev python3-scapy tcpreplay make g++ python3 procps ethtool chromium fonts-dejavu-core tshark)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

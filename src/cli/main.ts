@@ -16,7 +16,12 @@ import { netnsNames, resolveNetns } from '../kernel/io/netns.js';
 import { runTrace } from '../run/io/session.js';
 import { addSocketsCommand } from './sockets.js';
 import { addStatsCommand } from './stats.js';
+import { addDiagnoseCommand } from './diagnose.js';
+import { addReportCommand, reportFiles } from './report.js';
 import { versions, versionText } from './version.js';
+import { compileExpressionArg, expressionArgument, refuseWithExpression } from './expression.js';
+import { addAnalyzeCommand, discard } from './analyze.js';
+import { openPcapngOut } from '../capture/io/pcapng-out.js';
 
 /** Checks that need the machine: the pid and the interface exist. */
 function checkAgainstSystem(opts: TraceOptions): void {
@@ -34,11 +39,20 @@ function checkAgainstSystem(opts: TraceOptions): void {
   }
 }
 
-async function traceAction(raw: RawTraceOptions & { ringMb?: string }): Promise<number> {
+type RawTrace = RawTraceOptions & { ringMb?: string; html?: string; perfetto?: string };
+
+async function traceAction(words: string[], raw: RawTrace): Promise<number> {
   const opts = parseTraceOptions(raw);
+  const filter = compileExpressionArg(words);
+  refuseWithExpression(filter, opts);
   const netnsInode = opts.netns !== null ? resolveNetns(opts.netns) : 0;
   checkAgainstSystem(opts);
-  const summary = await runTrace(runRequest(opts, { netnsInode, ringMb: raw.ringMb }), { out: process.stdout, err: process.stderr });
+  const report = reportFiles(raw);
+  const req = runRequest(opts, { netnsInode, ringMb: raw.ringMb, ...(filter ? { filter } : {}), report });
+  const pcapng = req.write ? openPcapngOut(req.write.file) : undefined;
+  // -w -: standard output carries the pcapng, so the events are not printed
+  const out = req.write?.file === '-' ? discard() : process.stdout;
+  const summary = await runTrace(req, { out, err: process.stderr, ...(pcapng ? { pcapng } : {}) });
   // stdout's reader stopped reading: what it still holds is counted in the summary, not waited for
   // (a pending write would keep the process alive until the reader reads)
   if (summary.unwritten) process.exit(0);
@@ -94,9 +108,14 @@ function buildProgram(result: { code: number }): Command {
     .option('--keep', 'once a packet matched, follow its skb to its end (NAT, encapsulation)')
     .option('--route', 'show each route lookup: table, type, output device, gateway, error')
     .option('--iptable', 'show the netfilter table/chain/verdict path and the rule that decided')
+    .option('-w, --write <file>', 'also write the traced packets as pcapng (- for standard output), one copy per device and namespace they crossed, with what the kernel did in each packet\'s comment')
+    .option('--snaplen <n>', 'with -w: packet bytes captured in the kernel per event, from the network header (64-4096, default 256)')
     .addOption(new Option('--ring-mb <mb>', 'ring buffer size in MiB').default(String(DEFAULT_RING_MB)))
-    .action(async (raw: RawTraceOptions & { ringMb?: string }) => {
-      result.code = await traceAction(raw);
+    .option('--html <file>', 'also write the run as an HTML report (verdict, path diagrams, timeline)')
+    .option('--perfetto <file>', 'also write the run as Chrome trace event JSON (ui.perfetto.dev)')
+    .addArgument(expressionArgument())
+    .action(async (words: string[], raw: RawTrace) => {
+      result.code = await traceAction(words, raw);
     });
 
   program
@@ -108,6 +127,9 @@ function buildProgram(result: { code: number }): Command {
 
   addSocketsCommand(program, result);
   addStatsCommand(program, result);
+  addDiagnoseCommand(program, result, checkAgainstSystem);
+  addReportCommand(program, result);
+  addAnalyzeCommand(program, result);
 
   program
     .command('demo')

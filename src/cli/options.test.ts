@@ -7,7 +7,7 @@ import type { RawTraceOptions, TraceOptions } from './options.js';
 const DEFAULTS: TraceOptions = {
   addr: null, port: null, proto: 'any', icmpId: null, pid: null, netns: null, ifname: null, mark: null,
   catchCount: null, time: 'default', json: false, dropStack: false, callStack: false, verbose: false,
-  backend: 'auto', allFuncs: false, funcRegex: null, excludeRegex: null, keep: false, route: false, iptable: false,
+  backend: 'auto', allFuncs: false, funcRegex: null, excludeRegex: null, keep: false, route: false, iptable: false, write: null, snaplen: 256,
 };
 
 test('parseTraceOptions accepts', () => {
@@ -92,6 +92,10 @@ test('parseTraceOptions rejects with one clear line', () => {
     [{ catchCount: '0' }, 'invalid --catch-count "0": expected a positive integer'],
     [{ catchCount: 'many' }, 'invalid --catch-count "many": expected a positive integer'],
     [{ time: true, timestamp: true }, '-T/--time and -t/--timestamp cannot be used together'],
+    [{ snaplen: '128' }, '--snaplen applies to -w FILE (the packets written as pcapng)'],
+    [{ write: 'x.pcapng', snaplen: '32' }, 'invalid --snaplen "32": expected 64-4096 bytes'],
+    [{ write: 'x.pcapng', snaplen: '4097' }, 'invalid --snaplen "4097": expected 64-4096 bytes'],
+    [{ write: '' }, 'invalid -w "": expected a file name, or - for standard output'],
   ];
   for (const [raw, message] of cases) {
     assert.throws(() => parseTraceOptions(raw), (e: unknown) => {
@@ -102,6 +106,13 @@ test('parseTraceOptions rejects with one clear line', () => {
       return true;
     }, JSON.stringify(raw));
   }
+});
+
+test('-w and --snaplen reach the kernel config only together: without -w no byte is copied', () => {
+  assert.equal(configValues(parseTraceOptions({})).snaplen, 0);
+  const w = parseTraceOptions({ write: 'out.pcapng' });
+  assert.deepEqual([w.write, w.snaplen, configValues(w).snaplen], ['out.pcapng', 256, 256]);
+  assert.equal(configValues(parseTraceOptions({ write: '-', snaplen: '1500' })).snaplen, 1500);
 });
 
 test('validIfname', () => {
@@ -116,7 +127,7 @@ test('configValues', () => {
   const zero16 = new Uint8Array(16);
   const base = {
     addr: zero16, addr_family: 0, l4proto: 0, want_stack: 0, port: 0, icmp_id: 0, has_icmp_id: 0, has_mark: 0,
-    mark: 0, mark_mask: 0, pid: 0, netns: 0, has_ifname: 0, ifname: zero16, keep: 0,
+    mark: 0, mark_mask: 0, pid: 0, netns: 0, has_ifname: 0, ifname: zero16, keep: 0, snaplen: 0,
   };
   const ifname = (s: string) => {
     const b = new Uint8Array(16);

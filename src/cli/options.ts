@@ -46,6 +46,8 @@ export interface RawTraceOptions {
   keep?: RawValue;
   route?: RawValue;
   iptable?: RawValue;
+  write?: RawValue;
+  snaplen?: RawValue;
 }
 
 /** --backend: which mechanism traces kernel functions ("tracepoints": none, "auto": the best that works). */
@@ -93,6 +95,10 @@ export interface TraceOptions {
   route: boolean;
   /** --iptable: show the netfilter table/chain/verdict path */
   iptable: boolean;
+  /** -w FILE: the traced packets as pcapng ("-": standard output) */
+  write: string | null;
+  /** --snaplen: packet bytes captured per event with -w */
+  snaplen: number;
 }
 
 /** Numeric fields of struct pp_config (bpf/event.h) that come from the options; the loader writes them. */
@@ -112,6 +118,7 @@ export type ConfigValues = {
   has_ifname: number;
   ifname: Uint8Array; // 16 bytes, NUL padded
   keep: number; // 1 = follow a matched skb to its end
+  snaplen: number; // -w: packet bytes per event, 0 = none (a run without -w copies nothing)
 };
 
 /** Highest pid Linux can hand out (PID_MAX_LIMIT on 64-bit). */
@@ -251,6 +258,20 @@ const functionRules: Step = (_raw, o) => {
   }
 };
 
+/** -w writes the packets the kernel captured: --snaplen says how many bytes of each. */
+export const DEFAULT_SNAPLEN = 256;
+export const MAX_SNAPLEN = 4096; // PP_MAX_SNAP in bpf/event.h
+
+const writeRules: Step = (raw, o) => {
+  if (given(raw.snaplen) && o.write === null) throw new UsageError('--snaplen applies to -w FILE (the packets written as pcapng)');
+};
+
+function writeOption(v: string | number): string {
+  const s = String(v);
+  if (!s) throw bad('-w', v, 'expected a file name, or - for standard output');
+  return s;
+}
+
 const timeRules: Step = (raw, o) => {
   const datetime = flag(raw.time);
   const relative = flag(raw.timestamp);
@@ -283,6 +304,9 @@ const STEPS: readonly Step[] = [
   flagged('keep', 'keep'),
   flagged('route', 'route'),
   flagged('iptable', 'iptable'),
+  value('write', 'write', writeOption),
+  value('snaplen', 'snaplen', int('--snaplen', 64, MAX_SNAPLEN, `expected 64-${MAX_SNAPLEN} bytes`)),
+  writeRules,
 ];
 
 /** The options when none is given. */
@@ -308,6 +332,8 @@ export const DEFAULT_OPTIONS: TraceOptions = {
   keep: false,
   route: false,
   iptable: false,
+  write: null,
+  snaplen: DEFAULT_SNAPLEN,
 };
 
 /** Validates the raw option values; throws UsageError on the first problem. */
@@ -347,5 +373,6 @@ export function configValues(opts: TraceOptions, netnsInode = 0): ConfigValues {
     has_ifname: opts.ifname !== null ? 1 : 0,
     ifname,
     keep: opts.keep ? 1 : 0,
+    snaplen: opts.write !== null ? opts.snaplen : 0,
   };
 }

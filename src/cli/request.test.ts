@@ -34,6 +34,13 @@ test('runRequest: the config carries the filters and the namespace inode', () =>
   assert.deepEqual([req.config.addr_family, req.config.port, req.config.netns], [4, 80, 4026532281]);
 });
 
+test('runRequest: the compiled expression rides along, none by default', () => {
+  const opts = parseTraceOptions({});
+  assert.equal(runRequest(opts).filter, null);
+  const filter = { expression: 'tcp', bodies: {}, needL2: 14, needL3: 1 };
+  assert.equal(runRequest(opts, { filter }).filter, filter);
+});
+
 test('ringBytesOf: powers of two from 1 to 1024 MiB', () => {
   assert.equal(ringBytesOf(undefined), 8 << 20);
   assert.equal(ringBytesOf('1'), 1 << 20);

@@ -8,6 +8,8 @@ import type { ConfigValues, TraceOptions } from './options.js';
 import type { TimeMode } from '../output/index.js';
 import { FUNC_BACKENDS } from '../engine/io/loader.js';
 import type { FunctionChoice } from '../functions/io/plan.js';
+import type { CompiledFilter } from '../filter/filter.js';
+import type { ReportFiles } from '../report/live.js';
 
 /** A trace run, typed: what src/run/io/session.ts runs. */
 export interface RunRequest {
@@ -32,6 +34,12 @@ export interface RunRequest {
   readonly iptable: boolean;
   /** kernel functions to trace besides the tracepoints; null: tracepoints only */
   readonly functions: FunctionChoice | null;
+  /** the pcap-filter expression every probe runs (src/cli/expression.ts); null: none */
+  readonly filter: CompiledFilter | null;
+  /** --html / --perfetto: the run's report, written after the summary */
+  readonly report: ReportFiles | null;
+  /** -w: write the traced packets as pcapng (file "-": standard output) */
+  readonly write: { readonly file: string; readonly snaplen: number } | null;
 }
 
 export const DEFAULT_RING_MB = 8;
@@ -47,12 +55,15 @@ export function ringBytesOf(mb: string | undefined): number {
 
 /**
  * The run for these options. `netnsInode` is -N resolved to an inode (0: any namespace),
- * `ringMb` the raw --ring-mb value.
+ * `ringMb` the raw --ring-mb value, `filter` the compiled expression.
  *
  * @example
  *   const req = runRequest(parseTraceOptions({ ipaddr: '10.0.0.2', json: true }), { ringMb: '4' });
  */
-export function runRequest(opts: TraceOptions, where: { netnsInode?: number; ringMb?: string } = {}): RunRequest {
+export function runRequest(
+  opts: TraceOptions,
+  where: { netnsInode?: number; ringMb?: string; filter?: CompiledFilter; report?: ReportFiles | null } = {},
+): RunRequest {
   return {
     options: opts,
     config: configValues(opts, where.netnsInode ?? 0),
@@ -62,6 +73,7 @@ export function runRequest(opts: TraceOptions, where: { netnsInode?: number; rin
     ringBytes: ringBytesOf(where.ringMb),
     route: opts.route,
     iptable: opts.iptable,
+    write: opts.write !== null ? { file: opts.write, snaplen: opts.snaplen } : null,
     functions:
       opts.backend === 'tracepoints'
         ? null
@@ -71,5 +83,7 @@ export function runRequest(opts: TraceOptions, where: { netnsInode?: number; rin
             ...(opts.excludeRegex ? { exclude: opts.excludeRegex } : {}),
             backends: opts.backend === 'auto' ? FUNC_BACKENDS : [opts.backend],
           },
+    filter: where.filter ?? null,
+    report: where.report ?? null,
   };
 }

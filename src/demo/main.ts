@@ -1,21 +1,25 @@
 /**
- * `npm run demo`: Mytracer's first two investigations, for real, in under 30 s.
+ * `npm run demo`: Mytracer's three investigations, for real, in under 30 s.
  * Builds two network namespaces joined by a veth pair, traces (1) a TCP connect to
  * a port nobody listens on and (2) the same connect with an iptables OUTPUT DROP in
  * the client: with iptables-nft, then, where the kernel has BPF netfilter programs, with
- * iptables-legacy as in Mytracer's notes (raw, mangle, nat, filter). Prints the paths
- * and the explanations, removes everything, exits 0.
+ * iptables-legacy as in Mytracer's notes (raw, mangle, nat, filter); then (3) diagnoses a
+ * download slowed by a tbf shaper on the server. Prints the paths and the explanations,
+ * removes everything, exits 0.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { PktpathError, EnvironmentError } from '../shared/errors.js';
 import { parseTraceOptions } from '../cli/options.js';
 import { runRequest } from '../cli/request.js';
 import { resolveNetns } from '../kernel/io/netns.js';
 import { runTrace } from '../run/io/session.js';
 import type { TraceSummary } from '../run/io/session.js';
+import { delayScene } from './diagnose-scene.js';
 
 const TAG = `ppdemo${process.pid}`;
 const CLIENT = `${TAG}-cli`;
@@ -148,6 +152,11 @@ export async function runDemo(): Promise<number> {
       });
     }
 
+    heading(`3. pktpath diagnose: a download from ${SERVER} is slow (a tbf shaper on its eth0), and why`);
+    out.write(`   pktpath diagnose --proto tcp -H ${SERVER_IP} -P ${PORT + 1} -- <client download>\n`);
+    const html = join(tmpdir(), 'pktpath-demo-report.html');
+    const r3 = await delayScene({ client: CLIENT, server: SERVER, serverIp: SERVER_IP, dev: 'eth0', port: PORT + 1, html }, out);
+
     heading('What it means');
     out.write(
       `1. The SYN crossed the veth into ${SERVER}, found no socket and was dropped (NO_SOCKET); the kernel answered with ACK,RST,\n` +
@@ -158,7 +167,9 @@ export async function runDemo(): Promise<number> {
         (s3
           ? `2b. iptables-legacy rules are invisible to nft trace: BPF netfilter observers around each table show the SYN\n` +
             `   accepted by raw, mangle and nat and dropped by filter, and the counters name the rule. ${s3.events} events.\n`
-          : ''),
+          : '') +
+        `3. No event to read: the diagnosis measured each stage of every packet and found the replies waiting in the\n` +
+        `   tbf qdisc of ${SERVER}'s eth0 (${r3?.verdict.level === 'warn' ? 'finding above' : 'see above'}); tcpdump there shows them after the wait.\n`,
     );
     return 0;
   } finally {

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EV_DROP } from '../engine/event.js';
 import type { RawEvent } from '../engine/event.js';
-import { DROP_RULES, explainDrops } from './explain.js';
+import { explainDrops } from './explain.js';
+import { REASONS, RULES } from './rules/index.js';
 import type { Resolver } from '../output/resolver.js';
 
 const resolver: Resolver = {
@@ -77,8 +78,7 @@ test('events that are not drops are ignored', () => {
   assert.deepEqual(explainDrops([{ ...drop(2, 1, 1n), flags: 0 }], resolver), []);
 });
 
-test('every rule has both what and advice', () => {
-  for (const [reason, rule] of Object.entries(DROP_RULES)) {
-    assert.ok(rule.what.length > 10 && rule.advice.length > 5, reason);
-  }
+test('every reason and every rule has words and advice', () => {
+  for (const [reason, r] of Object.entries(REASONS)) assert.ok(r.meaning.length > 10 && r.advice.length > 5, reason);
+  for (const r of RULES) assert.ok(r.what.length > 10 && r.advice.length > 5 && r.verdict.length > 10, r.id);
 });

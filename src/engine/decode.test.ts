@@ -54,6 +54,7 @@ function sample(over: Partial<RawEvent> = {}): RawEvent {
     inner: null,
     icmpMtu: undefined,
     related: false,
+    bytes: null,
     ...over,
   };
 }
@@ -69,6 +70,17 @@ test('decode(encode(ev)) keeps every field', () => {
   const ev = sample();
   const back = roundTrip(ev, 16);
   assert.deepEqual(back, { ...ev, flags: EV_DROP | EV_HAS_TUPLE });
+});
+
+test('-w: the packet bytes after the event, after a stack or netfilter names too', () => {
+  const bytes = new Uint8Array([0x45, 0, 0, 40, 1, 2, 3, 4, 5]);
+  for (const over of [{}, { stack: [0xffffffff81000000n, 0xffffffff81000010n] }, { nfNames: { table: 'filter', chain: 'INPUT' } }]) {
+    const back = roundTrip(sample({ bytes, ...over }), 8);
+    assert.deepEqual(back.bytes, bytes, JSON.stringify(Object.keys(over)));
+  }
+  const rec = encodeEvent(sample({ bytes }));
+  new DataView(rec.buffer).setUint16(EVENT.cap_len, 4000, true); // more than the record holds
+  assert.equal(decodeEvent(new DataView(rec.buffer), rec, 0, rec.length).bytes, null);
 });
 
 test('an ICMP error: the quoted header, the announced MTU and the related mark come back; absent fields stay undefined', () => {

@@ -101,7 +101,17 @@ export function decodeEvent(view: DataView, bytes: Uint8Array, off: number, len:
     inner: valid & PKT_INNER ? decodeTuple(view, bytes, pk + PKT.inner) : null,
     icmpMtu: valid & PKT_ICMP_MTU ? view.getUint32(pk + PKT.icmp_mtu, true) : undefined,
     related: (valid & PKT_RELATED) !== 0,
+    bytes: packetBytes(view, bytes, off, len),
   };
+}
+
+/** -w: the packet bytes after the event (and its stack or names), copied out of the ring. */
+function packetBytes(view: DataView, bytes: Uint8Array, off: number, len: number): Uint8Array | null {
+  const n = view.getUint16(off + EVENT.cap_len, true);
+  if (n === 0) return null;
+  const at = view.getUint16(off + EVENT.bytes_off, true);
+  if (at < EVENT.size || at + n > len) return null; // a record that cannot hold what it says: no bytes rather than garbage
+  return bytes.slice(off + at, off + at + n);
 }
 
 /** The pp_pkt part of a record: what encodeEvent writes for the optional packet fields. */
@@ -156,7 +166,14 @@ function encodeTuple(t: RawTuple, buf: Uint8Array, v: DataView, b: number): void
 /** Builds the bytes of a record, for tests and benchmarks (the inverse of decodeEvent). */
 export function encodeEvent(ev: RawEvent): Uint8Array {
   const depth = ev.stack && !ev.nfNames ? Math.min(ev.stack.length, SIZES.maxStack) : 0;
-  const buf = new Uint8Array(EVENT.size + (ev.nfNames ? NF_NAMES.size : depth * 8));
+  const tail = EVENT.size + (ev.nfNames ? NF_NAMES.size : depth * 8);
+  const snap = ev.bytes ? Math.min(ev.bytes.length, SIZES.maxSnap) : 0;
+  const buf = new Uint8Array(tail + snap);
+  if (snap) {
+    buf.set(ev.bytes!.subarray(0, snap), tail);
+    new DataView(buf.buffer).setUint16(EVENT.cap_len, snap, true);
+    new DataView(buf.buffer).setUint16(EVENT.bytes_off, tail, true);
+  }
   const v = new DataView(buf.buffer);
   v.setBigUint64(EVENT.ts_ns, ev.tsNs, true);
   v.setBigUint64(EVENT.skb, ev.skb, true);

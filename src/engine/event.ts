@@ -87,6 +87,8 @@ export interface RawEvent {
   nfNames?: { table: string; chain: string } | null;
   /** netfilter path step (--iptable): the base chain traversed and how the packet left it */
   nf?: { pf: number; table: string; chain: string; hook: string | null; verdict: string; rule: string | null };
+  /** -w: the packet from its network header on, as captured at this probe (at most --snaplen bytes); null without -w or when the skb had none */
+  bytes?: Uint8Array | null;
 
   /*
    * Packet fields beyond the tuple (bpf/event.h struct pp_pkt), which the diagnosis reads.

@@ -22,11 +22,13 @@ export const EVENT = {
   stack_depth: 62,
   aux3: 63,
   dst_mac: 64,
+  cap_len: 70,
   ifname: 72,
   comm: 88,
   tuple: 104,
   aux_addr: 148,
   aux_family: 164,
+  bytes_off: 166,
   func_ip: 168,
   pkt: 176,
 } as const;
@@ -69,4 +71,4 @@ export const NF_NAMES = {
 } as const;
 
 /** Sizes of the fixed arrays, for the same check. */
-export const SIZES = { ifname: 16, comm: 16, dst_mac: 6, addr: 16, maxStack: 32 } as const;
+export const SIZES = { ifname: 16, comm: 16, dst_mac: 6, addr: 16, maxStack: 32, maxSnap: 4096 } as const;

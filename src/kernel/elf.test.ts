@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { elfSectionNames, elfSections, elfSymbols, readElfSection } from './elf.js';
+import { elfSectionNames, elfSections, elfSymbol, elfSymbols, readElfSection } from './elf.js';
+import { ROOT } from '../shared/io/paths.js';
 import { parseBtf } from './btf.js';
 
 interface FakeSection {
@@ -166,4 +167,16 @@ test('pulls .BTF out of a clang-compiled BPF object', (t) => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('elfSymbol finds one symbol as elfSymbols lists it, without decoding the rest', (t) => {
+  const obj = join(ROOT, 'build/pktpath.bpf.o');
+  if (!existsSync(obj)) return t.skip('build/pktpath.bpf.o not built');
+  const file = new Uint8Array(readFileSync(obj));
+  const all = elfSymbols(file);
+  for (const name of ['CFG', 'pp_pcap_l2', 'pp_pcap_l3', 'tpbtf_kfree_skb']) {
+    assert.deepEqual(elfSymbol(file, name), all.find((s) => s.name === name), name);
+  }
+  assert.equal(elfSymbol(file, 'pp_pcap'), undefined, 'a prefix is not a match');
+  assert.equal(elfSymbol(file, 'no_such_symbol'), undefined);
 });

@@ -12,6 +12,8 @@ export interface ElfSection {
   readonly size: number;
   /** sh_link (for `.symtab`: index of its string table). */
   readonly link: number;
+  /** sh_info (for a relocation section: index of the section it applies to). */
+  readonly info: number;
 }
 
 /** One `.symtab` entry. */
@@ -72,7 +74,7 @@ export function elfSections(file: Uint8Array): ElfSection[] {
   if (shstrndx === SHN_XINDEX) shstrndx = v.getUint32(header(0) + 40, true);
   if (shstrndx >= shnum) throw new Error(`bad ELF section name table index ${shstrndx} (${shnum} sections)`);
 
-  const raw: { nameOff: number; type: number; offset: number; size: number; link: number }[] = [];
+  const raw: { nameOff: number; type: number; offset: number; size: number; link: number; info: number }[] = [];
   for (let i = 0; i < shnum; i++) {
     const h = header(i);
     const type = v.getUint32(h + 4, true);
@@ -81,11 +83,11 @@ export function elfSections(file: Uint8Array): ElfSection[] {
     if (type !== SHT_NOBITS && i !== 0 && offset + size > file.byteLength) {
       throw new Error(`ELF section ${i} [${offset}, ${offset + size}) is past the end of the file (${file.byteLength} bytes)`);
     }
-    raw.push({ nameOff: v.getUint32(h, true), type, offset, size, link: v.getUint32(h + 40, true) });
+    raw.push({ nameOff: v.getUint32(h, true), type, offset, size, link: v.getUint32(h + 40, true), info: v.getUint32(h + 44, true) });
   }
   const strtab = raw[shstrndx]!;
   const names = file.subarray(strtab.offset, strtab.offset + strtab.size);
-  return raw.map((s) => ({ name: cstr(names, s.nameOff), type: s.type, offset: s.offset, size: s.size, link: s.link }));
+  return raw.map((s) => ({ name: cstr(names, s.nameOff), type: s.type, offset: s.offset, size: s.size, link: s.link, info: s.info }));
 }
 
 function cstr(table: Uint8Array, off: number): string {
@@ -145,4 +147,37 @@ export function elfSymbols(file: Uint8Array): ElfSymbol[] {
     });
   }
   return out;
+}
+
+/**
+ * The first `.symtab` entry named `name`, found without decoding the others (a BPF object
+ * built with -g has tens of thousands of local labels), or undefined.
+ * @throws Error for non-ELF or unsupported input (see {@link elfSections}).
+ */
+export function elfSymbol(file: Uint8Array, name: string): ElfSymbol | undefined {
+  const sections = elfSections(file);
+  const symtab = sections.find((s) => s.type === SHT_SYMTAB);
+  const strsec = symtab ? sections[symtab.link] : undefined;
+  if (!symtab || !strsec) return undefined;
+  const want = new TextEncoder().encode(`${name}\0`);
+  const v = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  const same = (at: number): boolean => {
+    for (let i = 0; i < want.length; i++) if (file[at + i] !== want[i]) return false;
+    return true;
+  };
+  for (let at = symtab.offset + SYMBOL_LEN; at + SYMBOL_LEN <= symtab.offset + symtab.size; at += SYMBOL_LEN) {
+    const nameAt = strsec.offset + v.getUint32(at, true);
+    if (nameAt + want.length > strsec.offset + strsec.size || !same(nameAt)) continue;
+    const info = v.getUint8(at + 4);
+    const shndx = v.getUint16(at + 6, true);
+    return {
+      name,
+      value: toNumber(v.getBigUint64(at + 8, true), 'symbol value'),
+      size: toNumber(v.getBigUint64(at + 16, true), 'symbol size'),
+      section: shndx === 0 || shndx >= SHN_LORESERVE ? undefined : sections[shndx]?.name,
+      type: info & 0xf,
+      bind: info >> 4,
+    };
+  }
+  return undefined;
 }

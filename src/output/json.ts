@@ -14,7 +14,7 @@
  *               from the function's BTF type ("NULL", "-EPERM", "NF_DROP", "NO_SOCKET") or null;
  *               entry_seen false when the return's entry was not seen (what it shows was read at return)
  *   drop_reason kernel name ("NO_SOCKET"), only on drops
- *   location    "func+0xoff", only on drops with a known location
+ *   location    "func+0xoff", on drops and consume_skb events with a known location
  *   kept        true, only for a packet that was kept (EV_KEPT)
  *   nf          {pf, table, chain, hook, verdict, rule}, only for a netfilter step
  *   stack       ["func+0xoff", ...], only when opts.stack and the event carries frames
@@ -128,6 +128,9 @@ export function makeJsonFormatter(resolver: Resolver, opts: FormatOptions): Form
     if (ev.flags & EV_DROP) {
       s += ',"drop_reason":' + jsonString(reasons.get(ev.dropReason));
       if (ev.location !== 0n) s += ',"location":' + jsonString(symbols.get(ev.location));
+    } else if (ev.location !== 0n && p.name === 'consume_skb') {
+      // where a packet was freed normally tells the diagnosis who took it (an XDP program, a socket...)
+      s += ',"location":' + jsonString(symbols.get(ev.location));
     }
     if (ev.flags & EV_KEPT) s += ',"kept":true';
     if (ev.nf) s += nfJson(ev.nf);

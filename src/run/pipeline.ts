@@ -69,6 +69,12 @@ export interface PipelineOptions {
   readonly catchCount?: number | null;
   /** lines were added outside a ring read (a rule named later, an nft trace): write them out */
   readonly onLate?: () => void;
+  /**
+   * every event the run takes (printed, folded by the short view, or lost to back-pressure),
+   * numbered as its line in the full view would be: the diagnosis reads them all, -w
+   * writes their packets
+   */
+  readonly onEvent?: (ev: RawEvent, n: number) => void;
   readonly onError?: (message: string) => void;
   /** drops (and netfilter DROP steps) kept for the explanation */
   readonly maxKeptDrops?: number;
@@ -253,6 +259,8 @@ export class Pipeline {
   /** Counts, keeps what the summary needs, and pushes the formatted line (or counts it as lost to back-pressure). */
   private emit(ev: RawEvent): void {
     if (this.full()) return;
+    // numbered as its line in the full view (--verbose, --json): folded events count too
+    this.o.onEvent?.(ev, this.events + this.backpressure + this.folded + 1);
     if (ev.flags & EV_DROP) {
       const r = this.o.names.dropReason(ev.dropReason);
       this.drops.set(r, (this.drops.get(r) ?? 0) + 1);

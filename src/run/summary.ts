@@ -20,6 +20,8 @@ export interface RunCounts {
   readonly outputClosed?: boolean;
   /** events the short view folded (--verbose prints them) */
   readonly folded?: number;
+  /** packets the expression could not decide: the bytes it reads lie outside the skb's linear data */
+  readonly undecided?: number;
 }
 
 /**
@@ -38,5 +40,6 @@ export function summaryLine(c: RunCounts): string {
 
 /** The summary line and the explanations, each ending in a newline. */
 export function summaryText(c: RunCounts, findings: readonly Finding[]): string {
-  return [summaryLine(c), ...findings.map((f) => `pktpath: why: ${f.text}`)].map((l) => `${l}\n`).join('');
+  const undecided = c.undecided ? [`pktpath: ${c.undecided} packets not shown: the expression reads bytes that lie outside the skb's linear data there`] : [];
+  return [summaryLine(c), ...undecided, ...findings.map((f) => `pktpath: why: ${f.text}`)].map((l) => `${l}\n`).join('');
 }

@@ -34,12 +34,12 @@ for (const forceRaw of [false, true]) {
       await new Promise((r) => setTimeout(r, 100));
       events.push(...ring.drain());
       assert.ok(events.some((ev) => ev.tuple?.dport === port), `no event for UDP to port ${port}`);
-      assert.deepEqual(trace.stats(), { lost: 0, emitted: events.length });
+      assert.deepEqual(trace.stats(), { lost: 0, emitted: events.length, undecided: 0 });
     } finally {
       trace.close();
       trace.close(); // idempotent
     }
-    assert.deepEqual(trace.stats(), { lost: 0, emitted: 0 }, 'a closed trace has no counters');
+    assert.deepEqual(trace.stats(), { lost: 0, emitted: 0, undecided: 0 }, 'a closed trace has no counters');
   });
 }
 
@@ -50,7 +50,7 @@ test('closeAsync detaches without blocking, and is idempotent', async (t) => {
   assert.equal(trace.closeAsync(), first, 'the same promise');
   trace.close(); // a no-op once closeAsync took over
   await first;
-  assert.deepEqual(trace.stats(), { lost: 0, emitted: 0 });
+  assert.deepEqual(trace.stats(), { lost: 0, emitted: 0, undecided: 0 });
 });
 
 test('a failure names its phase: no tracepoint at all is an attach-phase KernelError', (t) => {

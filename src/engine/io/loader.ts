@@ -34,6 +34,8 @@ import type { TracepointChoice } from '../flavours.js';
 import { loadWithOptionalGroups } from '../optional.js';
 import type { OptionalGroup } from '../optional.js';
 import { catalog } from './catalog.js';
+import { filterConfig } from '../../filter/filter.js';
+import type { CompiledFilter } from '../../filter/filter.js';
 import { native } from './native.js';
 import type { ObjHandle, RingPages } from './native.js';
 import { configureObject, loadObject, openObject, phaseError, selectPrograms } from './object.js';
@@ -59,6 +61,8 @@ export interface TraceRequest {
   readonly nfEval?: boolean;
   /** kernel functions to trace besides the tracepoints */
   readonly functions?: FunctionPlan;
+  /** a pcap-filter expression every probe runs (src/filter/) */
+  readonly filter?: CompiledFilter;
 }
 
 /** The loaded netfilter observer programs (src/netfilter/legacy/observers.ts), ready to hook in. */
@@ -79,7 +83,12 @@ export interface LoadedTrace {
   /** the function backend in use, if any */
   readonly backend?: FuncBackend;
   /** events dropped because the ring buffer was full, and events emitted, so far */
-  stats(): { lost: number; emitted: number };
+  /**
+   * events dropped because the ring buffer was full, events emitted, and packets a
+   * pcap-filter expression could not decide (bytes it reads lie outside the skb's linear
+   * data), so far
+   */
+  stats(): { lost: number; emitted: number; undecided: number };
   /** Detaches every probe (several at a time) and frees the object; idempotent. */
   close(): void;
   /** close() without blocking the event loop while links detach; idempotent (the same promise). */
@@ -321,10 +330,11 @@ function loadFlavours(b: Build, backend: FuncBackend | undefined): Loaded {
 /** Phases open (the object), select, configure and load, once; the handle is closed when one fails. */
 function loadOnce(b: Build, backend: FuncBackend | undefined, forceRaw: boolean): Loaded {
   const choices = chooseFlavours(b.t.tracepoints, b.k.btf, b.k.facts.hasSymbol, forceRaw);
-  const h = openObject();
+  const h = openObject(b.req.filter);
   try {
     selectPrograms(h, programsFor(b, h, backend, choices));
-    configureObject(h, { ...b.fields, ...kernelFeatureFields(b.k.btf), observe: b.g.observers.on ? 1 : 0 }, b.req.ringBytes);
+    const fields = { ...b.fields, ...kernelFeatureFields(b.k.btf), ...filterConfig(b.req.filter), observe: b.g.observers.on ? 1 : 0 };
+    configureObject(h, fields, b.req.ringBytes);
     loadObject(h);
     return { h, choices };
   } catch (err) {
@@ -389,9 +399,10 @@ function groupStatus(b: Build, h: ObjHandle, backend: FuncBackend | undefined): 
 /** Phase ring: the ring buffer and counters, and the one way to stop. */
 function handOff(h: ObjHandle, probes: readonly ProbeStatus[], g: Groups, backend: FuncBackend | undefined): LoadedTrace {
   const n = native();
-  let statsFd: number, ringFd: number, ring: RingPages;
+  let statsFd: number, pcapStatsFd: number, ringFd: number, ring: RingPages;
   try {
     statsFd = n.mapFd(h, 'stats');
+    pcapStatsFd = n.mapFd(h, 'pcap_stats');
     ringFd = n.mapFd(h, 'events');
     ring = n.ringbuf(ringFd);
   } catch (err) {
@@ -399,8 +410,8 @@ function handOff(h: ObjHandle, probes: readonly ProbeStatus[], g: Groups, backen
   }
   let closed = false;
   let closing: Promise<void> | undefined;
-  const readStat = (idx: number): number => {
-    const v = n.mapLookup(statsFd, new Uint8Array(new Uint32Array([idx]).buffer), 8);
+  const readStat = (idx: number, fd = statsFd): number => {
+    const v = n.mapLookup(fd, new Uint8Array(new Uint32Array([idx]).buffer), 8);
     return v ? Number(new BigUint64Array(v)[0]) : 0;
   };
   const observers: Observers | undefined = g.observers.on
@@ -413,7 +424,7 @@ function handOff(h: ObjHandle, probes: readonly ProbeStatus[], g: Groups, backen
     ringFd,
     probes,
     backend,
-    stats: () => (closed ? { lost: 0, emitted: 0 } : { lost: readStat(0), emitted: readStat(1) }),
+    stats: () => (closed ? { lost: 0, emitted: 0, undecided: 0 } : { lost: readStat(0), emitted: readStat(1), undecided: readStat(0, pcapStatsFd) }),
     close: () => {
       if (closed) return;
       closed = true;

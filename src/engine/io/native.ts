@@ -82,6 +82,20 @@ export interface Native {
   pollStop(p: PollHandle): void;
   libbpfVersion(): string;
   probeProgType(type: 'kprobe' | 'tracing' | 'raw_tracepoint' | 'tracepoint'): boolean;
+  /**
+   * libpcap's pcap_compile on a dead handle of `linktype` (DLT_*): classic BPF, 8 bytes an
+   * instruction. Throws an Error with libpcap's message and code "EPCAP".
+   */
+  pcapCompile(expression: string, linktype: number, snaplen: number): Uint8Array;
+  /** Opens a BPF object from an ELF image in memory (libbpf copies what it keeps). */
+  openMem(elf: Uint8Array, name: string): ObjHandle;
+  /**
+   * Opens the object file at `path` with bodies[i] written at file offset offsets[i]
+   * first, in memory that is freed once libbpf has opened it.
+   */
+  openPatched(path: string, name: string, offsets: number[], bodies: Uint8Array[]): ObjHandle;
+  /** BPF_PROG_TEST_RUN: the program's return value and the mean ns per run over `repeat` runs. */
+  testRun(progFd: number, data: Uint8Array, repeat: number): { retval: number; duration: number };
 }
 
 let cached: Native | undefined;

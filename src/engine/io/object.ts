@@ -13,6 +13,8 @@ import { EnvironmentError, KernelError } from '../../shared/errors.js';
 import type { LoadPhase } from '../../shared/errors.js';
 import { BPF_OBJECT } from '../../shared/io/paths.js';
 import { native } from './native.js';
+import { filterPatches } from '../../filter/io/image.js';
+import type { CompiledFilter } from '../../filter/filter.js';
 import type { ObjHandle } from './native.js';
 
 /** A compiled BPF object's BTF and the .rodata offset of its CFG variable. */
@@ -40,11 +42,15 @@ export function phaseError(phase: LoadPhase, probe: string | undefined, detail: 
   return new KernelError(`${phase}${probe ? ` ${probe}` : ''}: ${detail}`, { cause, phase, ...(probe ? { probe } : {}) });
 }
 
-/** Phase open: the object file, opened by libbpf. */
-export function openObject(): ObjHandle {
+/**
+ * Phase open: the object, opened by libbpf from its ELF image with the run's pcap-filter
+ * expression written over bpf/pcap.h's placeholders (without one, bodies that return at once).
+ */
+export function openObject(filter?: CompiledFilter): ObjHandle {
   if (!existsSync(BPF_OBJECT)) throw new EnvironmentError(`BPF object not built (${BPF_OBJECT}): run npm run setup`);
   try {
-    return native().open(BPF_OBJECT);
+    const { offsets, bodies } = filterPatches(filter);
+    return native().openPatched(BPF_OBJECT, 'pktpath', offsets, bodies);
   } catch (err) {
     throw phaseError('open', undefined, `${BPF_OBJECT}: ${(err as Error).message}`, err);
   }

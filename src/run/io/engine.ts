@@ -33,6 +33,8 @@ export interface RunEngine {
   pending(): number;
   /** events the ring buffer had no room for, so far */
   lost(): number;
+  /** packets the expression could not decide (bytes it reads outside the skb's linear data), so far */
+  undecided(): number;
   /**
    * Detaches every probe and frees the object; idempotent. May return a promise: a
    * detach that does not block the event loop lets a second Ctrl-C through (fentry
@@ -43,7 +45,7 @@ export interface RunEngine {
 
 function loadRunTrace(req: RunRequest, say: (line: string) => void): { trace: LoadedTrace; label: string; returnSpecs?: ReadonlyMap<string, ReturnSpec> } {
   const exclude = req.route ? [] : ['fib_table_lookup', 'fib6_table_lookup'];
-  const base = { ringBytes: req.ringBytes, exclude, observers: req.iptable };
+  const base = { ringBytes: req.ringBytes, exclude, observers: req.iptable, ...(req.filter ? { filter: req.filter } : {}) };
   if (!req.functions) return { trace: loadTrace(req.config, base), label: 'tracepoints' };
   // the netfilter path's own tables load nf_tables, but only later: load it now, so fexit on nft_do_chain is planned
   if (req.iptable) preloadNfTables();
@@ -88,6 +90,7 @@ export function startRunEngine(req: RunRequest, say: (line: string) => void): Ru
     },
     pending: () => reader.pending(),
     lost: () => trace.stats().lost,
+    undecided: () => trace.stats().undecided,
     close: () => trace.closeAsync(),
   };
 }

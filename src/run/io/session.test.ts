@@ -70,6 +70,9 @@ class FakeEngine implements RunEngine {
   lost(): number {
     return 3;
   }
+  undecided(): number {
+    return 0;
+  }
   close(): void | Promise<void> {
     this.log.push('detach');
     if (this.slowClose) return new Promise<void>(() => {});

@@ -13,8 +13,10 @@
  * started and is thrown; from polling on, a failure ends the run through the same stop,
  * with its summary, and is thrown after it.
  */
-import { explainDrops } from '../../diagnose/explain.js';
+import { Diagnoser } from '../../diagnose/engine.js';
+import { whyLines } from '../../diagnose/explain.js';
 import type { Finding } from '../../diagnose/explain.js';
+import type { Facts, Report } from '../../diagnose/model.js';
 import { EVENT } from '../../engine/layout.js';
 import { catalog } from '../../engine/io/catalog.js';
 import { makeJsonFormatter, makeTextFormatter } from '../../output/index.js';
@@ -36,15 +38,25 @@ import type { OutStream } from './output.js';
 import { ownSignals, runPhases, SIGNAL_EXIT, StopRequest } from './lifecycle.js';
 import type { PhaseFailure, RunSignal, SignalSource } from './lifecycle.js';
 import { startRunEngine } from './engine.js';
+import { LiveRecorder } from '../../report/live.js';
+import { buildDoc } from '../../report/document.js';
+import { writeReport } from '../../report/io/files.js';
 import type { RunEngine } from './engine.js';
+import { TracePcapng } from '../../capture/trace-pcapng.js';
+import { traceStep } from '../../capture/trace-step.js';
+import type { PcapngOut } from '../../capture/io/pcapng-out.js';
 
 export interface RunIo {
   readonly out: OutStream;
   readonly err: NodeJS.WritableStream;
+  /** -w: where the packets go as pcapng (the request's write says the snaplen) */
+  readonly pcapng?: PcapngOut;
   /** called once the probes are attached (tests, demo) */
   readonly onReady?: () => void;
   /** resolves when the run should end early (demo, tests); signals always end it */
   readonly until?: Promise<unknown>;
+  /** `pktpath diagnose`: the engine's report goes to `done` (with these facts) instead of why: lines */
+  readonly diagnose?: { readonly facts: () => Facts; readonly done: (report: Report, netns: (inode: number) => string) => void };
 }
 
 export interface TraceSummary extends RunCounts {
@@ -126,10 +138,17 @@ class TraceSession {
   private readonly output: LineOutput;
   private readonly pipeline: Pipeline;
   private readonly resolver: RunResolver;
+  /** every event goes through the diagnosis engine (bounded memory): its findings are the why: lines */
+  private readonly diagnoser: Diagnoser;
+  /** --html / --perfetto: what the report keeps of the run (bounded) */
+  private readonly recorder: LiveRecorder | null;
+  private report: Report | null = null;
   private readonly releaseSignals: () => void;
   private netfilter: NetfilterPath | undefined;
   private failure: unknown;
   private expiry: ReturnType<typeof setInterval> | undefined;
+  /** -w: the packets as pcapng */
+  private readonly capture: TracePcapng | null;
 
   constructor(
     private readonly req: RunRequest,
@@ -138,9 +157,14 @@ class TraceSession {
     private readonly engine: RunEngine,
   ) {
     this.resolver = deps.resolver(engine.returnSpecs);
+    this.diagnoser = new Diagnoser(this.resolver);
+    this.recorder = req.report ? new LiveRecorder(this.resolver, { stack: req.output.stack }) : null;
     const fmt = { time: req.output.time, stack: req.output.stack };
     const formatter = req.output.json ? makeJsonFormatter(this.resolver, fmt) : makeTextFormatter(this.resolver, fmt);
     this.output = new LineOutput(io.out);
+    const pcap = io.pcapng;
+    this.capture = req.write && pcap ? new TracePcapng((b) => pcap.write(b), { section: { application: 'pktpath', os: 'Linux' }, snaplen: req.write.snaplen }) : null;
+    const capture = this.capture;
     // text folds the road between a packet's milestones; --verbose, --all and --json keep every event
     const view = req.output.json || req.verbose || req.functions?.all ? undefined : new ShortView(this.resolver);
     this.pipeline = new Pipeline({
@@ -150,6 +174,11 @@ class TraceSession {
       observerProbe: deps.observerProbe(),
       catchCount: req.catchCount,
       onLate: () => this.afterLate(),
+      onEvent: (ev, n) => {
+        this.diagnoser.push(ev);
+        this.recorder?.push(ev);
+        capture?.push(traceStep(ev, n, this.resolver));
+      },
       onError: (m) => this.say(m),
       ...(view ? { shows: (ev) => view.shows(ev) } : {}),
     });
@@ -210,8 +239,10 @@ class TraceSession {
     const failures = await runPhases([
       { name: 'stop reading the ring', run: () => this.drainRing() },
       { name: 'netfilter drain', run: () => this.drainNetfilter() },
+      { name: 'pcapng', run: () => this.closeCapture() },
       { name: 'output', run: async () => void (unwritten = await this.settleOutput()) },
       { name: 'summary', run: () => void (summary = this.summarize(unwritten)) },
+      { name: 'report', run: () => this.writeReport() },
       { name: 'detach', run: () => this.engine.close() },
     ]);
     this.releaseSignals();
@@ -233,6 +264,7 @@ class TraceSession {
     try {
       this.engine.drain(this.pipeline.record, SLICE);
       this.output.flush();
+      this.capture?.flushOut();
       if (this.pipeline.full()) this.stop.request('catch-count');
     } catch (err) {
       this.fail(err); // never out of a libuv callback: the addon would make it fatal
@@ -295,6 +327,18 @@ class TraceSession {
     }
   }
 
+  /** -w: the packets whose life had not ended yet, then the file; what was written, on stderr. */
+  private async closeCapture(): Promise<void> {
+    const c = this.capture;
+    const out = this.io.pcapng;
+    if (!c || !out) return;
+    c.finish();
+    await out.close();
+    const lost = out.lost ? `, ${out.lost} lost (its reader was too slow)` : '';
+    const early = c.writtenEarly ? `, ${c.writtenEarly} written before their end (too many in flight)` : '';
+    this.say(`pcapng: ${c.packets} packet copies written to ${out.name}${lost}${early}`);
+  }
+
   /** Lines that will not reach the reader: after a signal, its reader gets SETTLE_MS to take what is queued. */
   private async settleOutput(): Promise<number> {
     const left = this.stop.cause === 'signal' ? await this.output.settle(SETTLE_MS) : 0;
@@ -304,8 +348,10 @@ class TraceSession {
   private summarize(unwritten: number): TraceSummary {
     const p = this.pipeline;
     let lost = 0;
+    let undecided = 0;
     try {
       lost = this.engine.lost();
+      undecided = this.engine.undecided();
     } catch (err) {
       this.failure ??= err; // the summary is still printed
     }
@@ -318,11 +364,22 @@ class TraceSession {
       drops: p.drops,
       outputClosed: this.stop.cause === 'output-closed',
       folded: p.folded,
+      undecided,
     };
-    const findings = explainDrops(p.dropEvents, this.resolver, p.nfDrops);
+    const report = (this.report = this.diagnoser.report({ ...this.io.diagnose?.facts(), lost }));
+    this.io.diagnose?.done(report, (i) => this.resolver.netnsName(i) ?? String(i));
+    const findings = this.io.diagnose ? [] : whyLines(report);
     this.io.err.write(summaryText(counts, findings));
     const attached = this.engine.probes.filter((x) => x.attached).length;
     return { ...counts, attached, skipped: this.engine.probes.length - attached, findings, unwritten };
+  }
+
+  /** --html / --perfetto: the page and the trace, from what the recorder kept and the diagnosis. */
+  private writeReport(): void {
+    const files = this.req.report;
+    if (!files || !this.recorder) return;
+    const doc = buildDoc(this.recorder.recorded(), this.report, { source: files.source, made: new Date().toISOString() });
+    for (const line of writeReport(doc, files)) this.say(line);
   }
 
   private announceReady(): void {

@@ -1,0 +1,60 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TracePcapng, copies } from './trace-pcapng.js';
+import type { TraceStep } from './trace-pcapng.js';
+import { CaptureStream } from './stream.js';
+import { ip, tcp, TCP } from '../../test/helpers/frames.js';
+
+const syn = ip('10.199.7.1', '10.199.7.2', 6, tcp(40000, 8080, { flags: TCP.SYN }));
+const T0 = 1_700_000_000_000_000_000n;
+
+function step(n: number, skb: bigint, probe: string, netns: string, dev: string, dir: 'in' | 'out' | null, o: Partial<TraceStep> = {}): TraceStep {
+  return { n, tsNs: T0 + BigInt(n) * 1000n, skb, probe, netns, dev, ifindex: 2, dir, bytes: syn, len: syn.length, protocol: 0x0800, summary: () => 'tcp 10.199.7.1:40000 -> 10.199.7.2:8080 [S]', last: false, ...o };
+}
+
+/** A refused SYN: leaves cli on pp7c, reaches srv on pp7s, dropped there. */
+const LIFE: TraceStep[] = [
+  step(1, 0xa0n, 'net_dev_queue', 'cli', 'pp7c', 'out'),
+  step(2, 0xa0n, 'net_dev_start_xmit', 'cli', 'pp7c', 'out'),
+  step(3, 0xa0n, 'netif_receive_skb', 'srv', 'pp7s', 'in'),
+  step(4, 0xa0n, 'kfree_skb', 'srv', 'pp7s', null, { drop: { reason: 'NO_SOCKET', location: 'tcp_v4_rcv+0x91' }, last: true }),
+];
+
+function read(bytes: Buffer): { ifaces: string[]; pkts: { iface: number; dir: number; comments: string[] | null }[] } {
+  const ifaces: string[] = [];
+  const pkts: { iface: number; dir: number; comments: string[] | null }[] = [];
+  const s = new CaptureStream('t', { packet: (p) => pkts.push({ iface: p.iface, dir: p.dir, comments: p.comments }), interface: (i) => ifaces.push(i.name ?? '') });
+  s.push(bytes);
+  s.finish();
+  return { ifaces, pkts };
+}
+
+test('one EPB per (netns, device) the packet crossed, each with the whole life and its drop', () => {
+  assert.deepEqual(copies(LIFE).map((s) => s.n), [1, 3]);
+  const chunks: Buffer[] = [];
+  const w = new TracePcapng((b) => chunks.push(b), { section: { application: 't' }, snaplen: 256 });
+  for (const s of LIFE) w.push(s);
+  assert.equal(w.packets, 2, 'written when the life ended');
+  w.flushOut();
+  const { ifaces, pkts } = read(Buffer.concat(chunks));
+  assert.deepEqual(ifaces, ['cli/pp7c', 'srv/pp7s']);
+  assert.deepEqual(pkts.map((p) => [p.iface, p.dir]), [[0, 2], [1, 1]]);
+  for (const p of pkts) {
+    assert.ok(p.comments!.includes('drop: NO_SOCKET at tcp_v4_rcv+0x91'), 'every copy says how the packet ended');
+    assert.match(p.comments!.find((c) => c.startsWith('path: '))!, /^path: net_dev_queue \[cli\/pp7c\] > net_dev_start_xmit \+1us > netif_receive_skb \[srv\/pp7s\] \+2us > kfree_skb \+3us$/);
+  }
+  assert.match(pkts[1]!.comments![0]!, /seen at netif_receive_skb on pp7s in netns srv \(event 3\)/);
+});
+
+test('bounded: lives that never end are written early, or at finish', () => {
+  const chunks: Buffer[] = [];
+  const w = new TracePcapng((b) => chunks.push(b), { section: { application: 't' }, snaplen: 256, maxLives: 2, maxSteps: 2 });
+  for (let k = 1n; k <= 3n; k++) w.push(step(Number(k), k, 'net_dev_queue', 'cli', 'pp7c', 'out'));
+  assert.equal(w.writtenEarly, 1);
+  w.push(step(9, 2n, 'net_dev_start_xmit', 'cli', 'pp7c', 'out'));
+  w.push(step(10, 2n, 'net_dev_xmit', 'cli', 'pp7c', 'out'));
+  assert.equal(w.truncatedSteps, 1);
+  w.finish();
+  assert.equal(w.packets, 3);
+  assert.equal(read(Buffer.concat(chunks)).pkts.length, 3);
+});

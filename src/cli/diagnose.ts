@@ -1,0 +1,150 @@
+/**
+ * `pktpath diagnose`: trace, run the command (or watch for --duration), and print the
+ * diagnosis report instead of the events: the verdict, numbered findings, paths, latency
+ * and what tcpdump would have shown; `--json` prints it as one JSON document.
+ *
+ * The command's flows are matched by the trace filters given (-H, -P, --proto...) for now;
+ * matching them by process (the command's process tree) waits for the kernel side.
+ */
+import { Writable } from 'node:stream';
+import { Option } from 'commander';
+import type { Command } from 'commander';
+import type { Report } from '../diagnose/model.js';
+import { nothingSeen, parseDiagnoseOptions } from '../diagnose/options.js';
+import type { DiagnoseOptions, RawDiagnoseOptions } from '../diagnose/options.js';
+import { renderReport } from '../diagnose/render.js';
+import { readQdiscs, readSocketFacts, watchCounters } from '../diagnose/io/facts.js';
+import type { Facts } from '../diagnose/model.js';
+import { startCommand } from '../diagnose/io/command.js';
+import type { CommandRun } from '../diagnose/io/command.js';
+import { resolveNetns } from '../kernel/io/netns.js';
+import { runTrace } from '../run/io/session.js';
+import { parseTraceOptions } from './options.js';
+import type { RawTraceOptions, TraceOptions } from './options.js';
+import { DEFAULT_RING_MB, runRequest } from './request.js';
+import { reportFiles } from './report.js';
+
+/** How long a command still running when the trace stops gets before it is killed. */
+const KILL_WAIT_MS = 2000;
+
+/** Discards the event lines: diagnose prints the report, not the trace. */
+const discard = (): Writable => new Writable({ write: (_c, _e, cb) => cb() });
+
+function filtersText(raw: RawTraceOptions): string {
+  const parts: [string, unknown][] = [['-H', raw.ipaddr], ['-P', raw.port], ['--proto', raw.proto], ['-N', raw.netns], ['-i', raw.ifname]];
+  return parts.filter(([, v]) => v !== undefined && v !== null).map(([k, v]) => `${k} ${String(v)}`).join(' ');
+}
+
+interface Watch {
+  command: CommandRun | null;
+  startError: unknown;
+  exit: string | null;
+}
+
+/** Starts the command once the probes are attached; resolves `stop` when the watch is over. */
+function watcher(d: DiagnoseOptions, stop: () => void): { watch: Watch; onReady: () => void } {
+  const watch: Watch = { command: null, startError: null, exit: null };
+  const onReady = (): void => {
+    if (d.durationMs !== null) setTimeout(stop, d.durationMs).unref();
+    if (!d.command) return;
+    const cmd = startCommand(d.command);
+    watch.command = cmd;
+    cmd.started.catch((err: unknown) => {
+      watch.startError = err;
+      stop();
+    });
+    void cmd.exited.then((x) => {
+      watch.exit = x.text;
+      // replies, resets and retransmissions still come after the command gave up
+      setTimeout(stop, d.graceMs).unref();
+    });
+  };
+  return { watch, onReady };
+}
+
+/** The command outlived the trace (Ctrl-C, --duration): stop it, and say how it ended. */
+async function settle(watch: Watch): Promise<void> {
+  const cmd = watch.command;
+  if (!cmd || watch.exit !== null || watch.startError) return;
+  cmd.kill('SIGTERM');
+  const timer = setTimeout(() => cmd.kill('SIGKILL'), KILL_WAIT_MS);
+  watch.exit = (await cmd.exited).text + ' (pktpath stopped it)';
+  clearTimeout(timer);
+}
+
+function printReport(report: Report, netns: (i: number) => string, d: DiagnoseOptions, raw: RawTraceOptions, watch: Watch, opts: TraceOptions): void {
+  if (d.command) process.stderr.write(`pktpath: ${d.command.join(' ')} ${watch.exit ?? 'did not finish'}\n`);
+  if (report.inputs.events === 0) {
+    process.stderr.write(`pktpath: ${nothingSeen({ filters: filtersText(raw), command: d.command, exit: watch.exit, netns: opts.netns })}\n`);
+  }
+  if (d.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  else process.stdout.write(`${renderReport(report, { netns })}\n`);
+}
+
+/** Facts for the report: counters watched from the start, sockets and qdiscs read at the end. */
+function factsWatch(): { start(): void; facts(): Facts } {
+  let counters: ReturnType<typeof watchCounters> = null;
+  return {
+    start: () => void (counters = watchCounters()),
+    facts: () => ({ qdiscs: readQdiscs(), sockets: readSocketFacts(), ...(counters ? { counters: counters.moved() } : {}) }),
+  };
+}
+
+type RawDiagnose = RawTraceOptions & RawDiagnoseOptions & { ringMb?: string; html?: string; perfetto?: string };
+
+/** Runs a diagnosis; returns the exit code (0: a report was made, whatever it says). */
+export async function diagnoseAction(raw: RawDiagnose, command: readonly string[]): Promise<number> {
+  const opts = parseTraceOptions({ ...raw, json: false });
+  const d = parseDiagnoseOptions(raw, command);
+  const netnsInode = opts.netns !== null ? resolveNetns(opts.netns) : 0;
+  let stop: () => void = () => {};
+  const until = new Promise<void>((resolve) => (stop = resolve));
+  const { watch, onReady } = watcher(d, stop);
+  const facts = factsWatch();
+  let result: { report: Report; netns: (i: number) => string } | null = null;
+  await runTrace(runRequest(opts, { netnsInode, ringMb: raw.ringMb, report: reportFiles(raw) }), {
+    out: discard(),
+    err: process.stderr,
+    onReady: () => {
+      facts.start();
+      onReady();
+    },
+    until,
+    diagnose: { facts: () => facts.facts(), done: (report: Report, netns: (i: number) => string) => (result = { report, netns }) },
+  });
+  if (watch.startError) throw watch.startError;
+  await settle(watch);
+  if (!result) return 1;
+  const r: { report: Report; netns: (i: number) => string } = result;
+  printReport(r.report, r.netns, d, raw, watch, opts);
+  return 0;
+}
+
+/** `pktpath diagnose`, registered on the program. */
+export function addDiagnoseCommand(program: Command, result: { code: number }, check: (opts: TraceOptions) => void): void {
+  program
+    .command('diagnose')
+    .description('run a command (after --) or watch traffic (--duration), and tell what happened to its packets: verdict, findings, paths, latency')
+    .usage('[filters] [--duration 10s] [--json] [-- CMD [ARGS...]]')
+    .option('-H, --ipaddr <addr>', 'IPv4 or IPv6 address, either side')
+    .option('-P, --port <port>', 'TCP or UDP port, either side')
+    .option('--proto <proto>', 'tcp|udp|icmp|any')
+    .option('--icmpid <id>', 'ICMP echo identifier')
+    .option('-N, --netns <netns>', 'network namespace: inode, name under /run/netns, or path')
+    .option('-i, --ifname <name>', 'interface name')
+    .option('--mark <value[/mask]>', 'skb mark, e.g. 0x10/0xff')
+    .option('--route', 'trace route lookups too (reverse-path and no-route findings say more)')
+    .option('--iptable', 'trace the netfilter path too (findings name the rule that decided)')
+    .option('--duration <time>', 'watch existing traffic this long (10s, 500ms, 2m)')
+    .option('--grace <time>', 'keep tracing this long after the command exits', '1s')
+    .option('--json', 'the report as one JSON document (README: Report)')
+    .option('--html <file>', 'also write the report as an HTML page (path diagrams, timeline)')
+    .option('--perfetto <file>', 'also write the run as Chrome trace event JSON (ui.perfetto.dev)')
+    .option('--verbose', 'say which probes attached and why others did not')
+    .addOption(new Option('--ring-mb <mb>', 'ring buffer size in MiB').default(String(DEFAULT_RING_MB)))
+    .argument('[command...]', 'the command to run and diagnose, after --')
+    .action(async (command: string[], raw: RawDiagnose) => {
+      check(parseTraceOptions({ ...raw, json: false }));
+      result.code = await diagnoseAction(raw, command);
+    });
+}

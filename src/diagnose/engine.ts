@@ -1,0 +1,230 @@
+/**
+ * The diagnosis engine: feed it every event of a trace (push), then ask for the report.
+ * Streaming and bounded: per-flow summaries and open packet lives are capped (state.ts),
+ * candidates per rule and flow too, so memory does not grow with the trace.
+ *
+ * @example
+ *   const d = new Diagnoser(resolver);
+ *   for (const ev of events) d.push(ev);
+ *   const report = d.report({ sockets, counters });
+ */
+import type { RawEvent } from '../engine/event.js';
+import type { DEvent, Facts, Finding, FlowId, Need, Report } from './model.js';
+import { FlowTable, NameCache, normalize } from './normalize.js';
+import type { Names } from './normalize.js';
+import { FlowState, Lives, LIMITS } from './state.js';
+import type { Life } from './state.js';
+import { compileRules, judge, lacking, lifeCandidates } from './evaluate.js';
+import type { Candidate, CandidateSink, CompiledRule, RuleSet } from './evaluate.js';
+import { FindingSet } from './findings.js';
+import type { Hit } from './findings.js';
+import { RULES } from './rules/index.js';
+import type { Rule } from './rules/types.js';
+import { flowReport, verdictOf } from './report.js';
+import { QdiscWaits } from './qdisc.js';
+import type { NameOf } from './words.js';
+
+export interface DiagnoseOptions {
+  readonly rules?: readonly Rule[];
+  /** a stage "dominates" the latency when its median is at least this long (default 10 ms) */
+  readonly dominantMs?: number;
+}
+
+/** Candidates kept per rule and flow; beyond, only counted. */
+const KEPT_CANDIDATES = 4;
+/** Reports kept of flows let go early (the others are counted in inputs.flows). */
+const MAX_EVICTED_REPORTS = 256;
+/** How often (events) lives idle for LIFE_GAP_NS are closed. */
+const SWEEP_EVERY = 4096;
+/** Packets of a life more than this far apart are two packets that shared an address. */
+const LIFE_GAP_NS = 5e9;
+
+interface Bucket {
+  readonly kept: Candidate[];
+  count: number;
+}
+
+export class Diagnoser {
+  private readonly rules: RuleSet;
+  private readonly names: NameCache;
+  private readonly flows = new FlowTable();
+  private readonly states = new Map<number, FlowState>();
+  private readonly lives = new Lives();
+  private readonly buckets = new Map<number, Map<string, Bucket>>();
+  private readonly has = new Set<Need>();
+  private readonly qdiscs = new QdiscWaits();
+  private findingSet: FindingSet | null = null;
+  private readonly flowReports: ReturnType<typeof flowReport>[] = [];
+  private readonly nameOf: NameOf;
+  private events = 0;
+  private flowsEvicted = 0;
+  private flowsSeen = 0;
+
+  constructor(resolver: Names, private readonly opts: DiagnoseOptions = {}) {
+    this.rules = compileRules(opts.rules ?? RULES);
+    this.names = new NameCache(resolver);
+    this.nameOf = { netns: (i) => resolver.netnsName(i) ?? String(i) };
+  }
+
+  /** Reads one event. Events should come in time order, as the ring buffer gives them. */
+  push(ev: RawEvent): void {
+    const e = normalize(ev, ++this.events, this.names, this.flows);
+    this.noteInputs(ev, e);
+    const life = this.lifeOf(e);
+    if (e.flow) {
+      const st = this.stateOf(e.flow);
+      st.add(e);
+      if (e.stage === 'qdisc-in') this.qdiscs.enqueue(e);
+      else if (e.stage === 'qdisc-out') {
+        const wait = this.qdiscs.dequeue(e);
+        if (wait !== null) st.sample(this.names.place('qdisc_enqueue', e.netns, e.dev), 'qdisc_enqueue', e.netns, e.dev, e, wait);
+      }
+    }
+    if (!life) lifeCandidates([e], this.rules, this.sink);
+    else if (e.stage === 'drop' || e.stage === 'free') this.closeLife(this.lives.close(e.skb));
+    const old = this.lives.overflow();
+    if (old) this.closeLife(old);
+    if (this.events % SWEEP_EVERY === 0) for (const l of this.lives.idle(e.ts - LIFE_GAP_NS)) this.closeLife(l);
+  }
+
+  private lifeOf(e: DEvent): Life | undefined {
+    // a retransmission event's skb is the socket's queued copy, not a packet on the road
+    if (e.skb === 0n || e.stage === 'nf' || e.stage === 'route' || e.stage === 'tcp-rst-recv' || e.stage === 'tcp-retrans') return undefined;
+    const open = this.lives.open.get(e.skb);
+    if (open && this.isNewPacket(open, e)) this.closeLife(this.lives.close(e.skb));
+    return this.lives.add(e);
+  }
+
+  /**
+   * An skb address is reused once the packet is freed, and not every free is traced (its
+   * headers may be gone): an event long after, in the other direction, or entering a
+   * device the packet already entered, belongs to a new packet.
+   */
+  private isNewPacket(life: Life, e: DEvent): boolean {
+    const last = life.events[life.events.length - 1];
+    if (!last) return false;
+    if (e.ts - last.ts > LIFE_GAP_NS) return true;
+    if (e.flow && last.flow === e.flow && last.dir !== e.dir && !e.related && e.stage !== 'tcp-rst-send' && e.stage !== 'icmp-send') return true;
+    if (e.stage !== 'tx-queue' && e.stage !== 'rx') return false;
+    if (life.events.some((x) => x.probe === e.probe && x.netns === e.netns && x.dev === e.dev)) return true;
+    // a packet is queued to send only where it was made or where it arrived
+    return e.stage === 'tx-queue' && e.netns !== life.events[0]!.netns && !life.events.some((x) => x.netns === e.netns && x.stage === 'rx');
+  }
+
+  private noteInputs(ev: RawEvent, e: DEvent): void {
+    if (ev.ipTtl !== undefined) this.has.add('ttl');
+    if (ev.ipId !== undefined) this.has.add('ipid');
+    if (ev.tcpSeq !== undefined) this.has.add('tcpseq');
+    if (ev.gsoSize !== undefined) this.has.add('gso');
+    if (ev.mtu !== undefined) this.has.add('mtu');
+    if (ev.inner) this.has.add('inner');
+    if (e.nf) this.has.add('iptable');
+    if (e.route) this.has.add('route');
+    if (e.probe.startsWith('xdp')) this.has.add('xdp');
+  }
+
+  private stateOf(f: FlowId): FlowState {
+    let s = this.states.get(f.id);
+    if (!s) {
+      this.flowsSeen++;
+      if (this.states.size >= LIMITS.flows) this.evictOldestFlow();
+      this.states.set(f.id, (s = new FlowState(f)));
+    }
+    return s;
+  }
+
+  private bucket(rule: CompiledRule, anchor: DEvent): Bucket {
+    const fid = anchor.flow?.id ?? 0;
+    let byRule = this.buckets.get(fid);
+    if (!byRule) this.buckets.set(fid, (byRule = new Map()));
+    let b = byRule.get(rule.rule.id);
+    if (!b) byRule.set(rule.rule.id, (b = { kept: [], count: 0 }));
+    return b;
+  }
+
+  private readonly sink: CandidateSink = {
+    full: (rule, anchor) => this.bucket(rule, anchor).kept.length >= KEPT_CANDIDATES,
+    more: (rule, anchor) => void this.bucket(rule, anchor).count++,
+    keep: (c) => {
+      const b = this.bucket(c.rule, c.anchor);
+      b.count++;
+      if (b.kept.length < KEPT_CANDIDATES) b.kept.push(c);
+    },
+  };
+
+  private closeLife(life: Life | undefined): void {
+    if (!life || !life.events.length) return;
+    const first = life.events[0]!;
+    if (first.flow) this.states.get(first.flow.id)?.absorb(life);
+    lifeCandidates(life.events, this.rules, this.sink);
+  }
+
+  /** Judges the candidates of one flow (0: events without a flow) into hits. */
+  private judgeFlow(fid: number, env: Parameters<typeof judge>[2]): void {
+    const byRule = this.buckets.get(fid);
+    if (!byRule) return;
+    this.buckets.delete(fid);
+    const state = this.states.get(fid) ?? null;
+    const hits: Hit[] = [];
+    for (const b of byRule.values()) {
+      const rule = b.kept[0]?.rule.rule;
+      if (!rule) continue;
+      const lack = lacking(rule, this.has);
+      if (lack.length) {
+        for (const n of lack) env.missing.add(n);
+        continue;
+      }
+      const held = b.kept.map((c) => ({ c, j: judge(c, state, env) })).filter((x) => x.j !== null);
+      const weight = held.length === b.kept.length ? b.count / b.kept.length : 1;
+      for (const x of held) hits.push({ c: x.c, j: x.j!, weight });
+    }
+    this.findingsOf().add(hits);
+  }
+
+  private findingsOf(): FindingSet {
+    return (this.findingSet ??= new FindingSet(this.nameOf, this.has));
+  }
+
+  private env(facts: Facts): Parameters<typeof judge>[2] {
+    return { facts, names: this.nameOf, missing: this.pendingMissing, dominantNs: (this.opts.dominantMs ?? 10) * 1e6 };
+  }
+  private readonly pendingMissing = new Set<Need>();
+  private evictFacts: Facts = {};
+
+  private evictOldestFlow(): void {
+    const first = this.states.keys().next();
+    if (first.done) return;
+    const fid = first.value;
+    this.judgeFlow(fid, this.env(this.evictFacts));
+    const s = this.states.get(fid)!;
+    if (this.flowReports.length < MAX_EVICTED_REPORTS) this.flowReports.push(flowReport(s, this.nameOf));
+    this.states.delete(fid);
+    this.flows.delete(s.id.key);
+    this.flowsEvicted++;
+  }
+
+  /** Closes what is open and returns the report. Call once, after the last push. */
+  report(facts: Facts = {}): Report {
+    for (const life of [...this.lives.open.values()]) this.closeLife(this.lives.close(life.skb));
+    if (facts.sockets) this.has.add('sockets');
+    if (facts.counters) this.has.add('counters');
+    const env = this.env(facts);
+    for (const fid of [...this.buckets.keys()]) this.judgeFlow(fid, env);
+    const findings: Finding[] = this.findingsOf().findings();
+    const flows = [...this.flowReports, ...[...this.states.values()].map((s) => flowReport(s, this.nameOf))].sort((x, y) => x.id - y.id);
+    return {
+      schema: 'pktpath.diagnosis/1',
+      verdict: verdictOf(findings, this.events, this.flowsSeen),
+      findings,
+      flows,
+      inputs: {
+        events: this.events,
+        lost: facts.lost ?? 0,
+        flows: this.flowsSeen,
+        flowsEvicted: this.flowsEvicted,
+        packetsEvicted: this.lives.evicted,
+        missing: [...this.pendingMissing].filter((n) => !this.has.has(n)).sort(),
+      },
+    };
+  }
+}

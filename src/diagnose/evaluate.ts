@@ -1,0 +1,175 @@
+/**
+ * Rule evaluation, in two steps:
+ *  - when a packet's life closes, each event of it that matches a rule's anchor is
+ *    checked against the rule's same-packet evidence: a candidate;
+ *  - at the end (or when its flow is let go) a candidate is judged against the flow's
+ *    other packets, the counters, the sockets and the rule's named check.
+ */
+import type { Facts, DEvent, Need } from './model.js';
+import { anchorProbes, compileMatch } from './match.js';
+import type { Pred } from './match.js';
+import type { Relation, Rule } from './rules/types.js';
+import type { FlowState, SigEntry } from './state.js';
+import type { Proof } from './words.js';
+import { runCheck } from './checks.js';
+import type { CheckEnv } from './checks.js';
+
+export interface CompiledRule {
+  readonly rule: Rule;
+  readonly anchor: Pred;
+  readonly rels: readonly { readonly rel: Relation; readonly pred: Pred }[];
+  /** the rule has same-packet evidence to check */
+  readonly skbRels: boolean;
+}
+
+export interface RuleSet {
+  readonly all: readonly CompiledRule[];
+  /** rules by the probes their anchor can be; `any` for anchors that do not say */
+  readonly byProbe: ReadonlyMap<string, readonly CompiledRule[]>;
+  readonly any: readonly CompiledRule[];
+}
+
+export function compileRules(rules: readonly Rule[]): RuleSet {
+  const all = rules.map((rule) => ({
+    rule,
+    anchor: compileMatch(rule.anchor),
+    rels: (rule.with ?? []).map((rel) => ({ rel, pred: compileMatch(rel.match) })),
+    skbRels: (rule.with ?? []).some((r) => r.scope === 'skb'),
+  }));
+  const byProbe = new Map<string, CompiledRule[]>();
+  const any: CompiledRule[] = [];
+  for (const c of all) {
+    const probes = anchorProbes(c.rule.anchor);
+    if (!probes) any.push(c);
+    else for (const p of probes) byProbe.set(p, [...(byProbe.get(p) ?? []), c]);
+  }
+  return { all, byProbe, any };
+}
+
+export interface Candidate {
+  readonly rule: CompiledRule;
+  readonly anchor: DEvent;
+  /** the anchor's packet life as it was when it closed (bounded) */
+  readonly life: readonly DEvent[];
+  readonly proofs: readonly Proof[];
+}
+
+/** Same-packet evidence of one relation, or null when it does not hold. */
+function skbRelation(r: { rel: Relation; pred: Pred }, anchor: DEvent, life: readonly DEvent[]): Proof[] | null {
+  const { rel, pred } = r;
+  const found: DEvent[] = [];
+  for (const e of life) {
+    if (e === anchor) continue;
+    if (rel.order === 'before' && e.n > anchor.n) continue;
+    if (rel.order === 'after' && e.n < anchor.n) continue;
+    if (rel.netns === 'same' && e.netns !== anchor.netns) continue;
+    if (rel.netns === 'other' && e.netns === anchor.netns) continue;
+    if (pred(e)) found.push(e);
+  }
+  const enough = found.length >= (rel.min ?? 1);
+  if (rel.absent) return found.length === 0 ? [] : null;
+  if (!enough) return rel.optional ? [] : null;
+  return [{ role: rel.role, e: found[0]!, count: found.length }];
+}
+
+/** Where candidates go: `full` says a rule's candidates for a flow are only counted now. */
+export interface CandidateSink {
+  full(rule: CompiledRule, anchor: DEvent): boolean;
+  /** counts one more candidate without keeping it */
+  more(rule: CompiledRule, anchor: DEvent): void;
+  keep(c: Candidate): void;
+}
+
+/** Candidates of one closed packet life. */
+export function lifeCandidates(life: readonly DEvent[], rules: RuleSet, out: CandidateSink): void {
+  for (const anchor of life) {
+    const list = rules.byProbe.get(anchor.probe);
+    if (list) for (const c of list) tryAnchor(c, anchor, life, out);
+    for (const c of rules.any) tryAnchor(c, anchor, life, out);
+  }
+}
+
+function tryAnchor(c: CompiledRule, anchor: DEvent, life: readonly DEvent[], out: CandidateSink): void {
+  if (!c.anchor(anchor)) return;
+  // no same-packet evidence to check and enough kept: count it, build nothing
+  if (!c.skbRels && out.full(c, anchor)) return out.more(c, anchor);
+  const proofs: Proof[] = [{ role: 'anchor', e: anchor, count: 1 }];
+  for (const r of c.rels) {
+    if (r.rel.scope !== 'skb') continue;
+    const p = skbRelation(r, anchor, life);
+    if (p === null) return;
+    proofs.push(...p);
+  }
+  out.keep({ rule: c, anchor, life, proofs });
+}
+
+function entryAllowed(rel: Relation, s: SigEntry, anchor: DEvent): boolean {
+  const e = s.first;
+  if (rel.dir === 'same' && e.dir !== anchor.dir) return false;
+  if (rel.dir === 'reverse' && e.dir === anchor.dir) return false;
+  if (rel.netns === 'same' && e.netns !== anchor.netns) return false;
+  if (rel.netns === 'other' && e.netns === anchor.netns) return false;
+  if (rel.order === 'before' && e.n >= anchor.n) return false;
+  if (rel.order === 'after' && s.last.n <= anchor.n) return false;
+  return true;
+}
+
+/** Flow-wide evidence of one relation, or null when it does not hold. */
+function flowRelation(r: { rel: Relation; pred: Pred }, anchor: DEvent, flow: FlowState | null): Proof[] | null {
+  const { rel, pred } = r;
+  let count = 0;
+  const proofs: Proof[] = [];
+  for (const s of flow?.entries() ?? []) {
+    if (!entryAllowed(rel, s, anchor) || !pred(s.first)) continue;
+    count += s.count;
+    const shown = rel.order === 'after' && s.first.n <= anchor.n ? s.last : s.first;
+    if (proofs.length < 4) proofs.push({ role: rel.role, e: shown, count: s.count });
+  }
+  if (rel.absent) return count === 0 ? [] : null;
+  if (count < (rel.min ?? 1)) return rel.optional ? [] : null;
+  return proofs;
+}
+
+function countersHold(rule: Rule, anchor: DEvent, facts: Facts): { ok: boolean; vars: Record<string, string> } {
+  const vars: Record<string, string> = {};
+  for (const need of rule.counters ?? []) {
+    if (!facts.counters) {
+      if (need.optional) continue;
+      return { ok: false, vars };
+    }
+    const sum = facts.counters.filter((c) => c.name === need.name && (need.scope === 'any' || c.netns === anchor.netns)).reduce((a, c) => a + c.delta, 0);
+    vars[`counter:${need.name}`] = String(sum);
+    if (sum < need.min) return { ok: false, vars };
+  }
+  return { ok: true, vars };
+}
+
+export interface Judged {
+  readonly proofs: readonly Proof[];
+  readonly vars: Readonly<Record<string, string>>;
+  readonly netns?: number;
+  readonly dev?: string;
+  readonly group?: string;
+}
+
+/** The inputs a rule lacks in this run, or [] when it can be judged. */
+export function lacking(rule: Rule, has: ReadonlySet<Need>): Need[] {
+  return (rule.needs ?? []).filter((n) => !has.has(n));
+}
+
+/** Judges a candidate against its flow and the facts; null when the rule does not hold. */
+export function judge(c: Candidate, flow: FlowState | null, env: CheckEnv): Judged | null {
+  const proofs = [...c.proofs];
+  for (const r of c.rule.rels) {
+    if (r.rel.scope !== 'flow') continue;
+    const p = flowRelation(r, c.anchor, flow);
+    if (p === null) return null;
+    proofs.push(...p);
+  }
+  const counters = countersHold(c.rule.rule, c.anchor, env.facts);
+  if (!counters.ok) return null;
+  if (!c.rule.rule.check) return { proofs, vars: counters.vars };
+  const checked = runCheck(c.rule.rule.check, { anchor: c.anchor, life: c.life, flow, proofs, env });
+  if (!checked) return null;
+  return { proofs: [...proofs, ...(checked.proofs ?? [])], vars: { ...counters.vars, ...checked.vars }, netns: checked.netns, dev: checked.dev, group: checked.group };
+}

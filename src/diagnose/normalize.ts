@@ -1,0 +1,230 @@
+/**
+ * RawEvent + Resolver -> DEvent: names looked up once per distinct value, the flow
+ * interned (one FlowId per conversation, either direction), the stage classified.
+ * Bounded: the flow table holds at most `maxFlows` entries (the engine evicts).
+ */
+import { EV_DROP, EV_FROM_FLOW } from '../engine/event.js';
+import type { RawEvent, RawTuple } from '../engine/event.js';
+import type { Resolver } from '../output/resolver.js';
+
+/** What the engine asks of a resolver: names for probes, drop reasons, addresses, namespaces. */
+export type Names = Pick<Resolver, 'probeName' | 'dropReason' | 'symbol' | 'netnsName'>;
+import { protoName } from '../output/tuple.js';
+import { formatAddr } from '../shared/addr.js';
+import { routeOf, ROUTE_PROBES } from '../route/route.js';
+import type { DEvent, FlowId } from './model.js';
+import { stageOf } from './stages.js';
+
+const IPPROTO_ICMP = 1;
+const IPPROTO_ICMPV6 = 58;
+
+function isEcho(l4: number, type: number): boolean {
+  return l4 === IPPROTO_ICMPV6 ? type === 128 || type === 129 : type === 0 || type === 8;
+}
+
+function addrKey(b: Uint8Array, family: 4 | 6): string {
+  if (family === 4) return String((((b[0] ?? 0) << 24) | ((b[1] ?? 0) << 16) | ((b[2] ?? 0) << 8) | (b[3] ?? 0)) >>> 0);
+  let s = '';
+  for (let i = 0; i < 16; i++) s += (b[i] ?? 0).toString(16).padStart(2, '0');
+  return s;
+}
+
+/** "tcp 10.0.0.1:40000 -> 10.0.0.2:8080" (IPv6 in brackets), "icmp 10.0.0.1 -> 10.0.0.2". */
+export function flowText(f: FlowId, dir: 0 | 1 = 0): string {
+  const [x, y] = dir === 0 ? [f.a, f.b] : [f.b, f.a];
+  const ports = f.proto === 'tcp' || f.proto === 'udp';
+  const w = (a: string): string => (f.family === 6 && ports ? `[${a}]` : a);
+  return ports ? `${f.proto} ${w(x.addr)}:${x.port} -> ${w(y.addr)}:${y.port}` : `${f.proto} ${x.addr} -> ${y.addr}`;
+}
+
+/** The last tuple looked up, copied: consecutive events are mostly the same packet. */
+class LastTuple {
+  fam = 0;
+  l4 = -1;
+  sp = -1;
+  dp = -1;
+  readonly s = new Uint8Array(16);
+  readonly d = new Uint8Array(16);
+  result: { flow: FlowId; dir: 0 | 1 } | null = null;
+
+  same(t: RawTuple, sp: number, dp: number): boolean {
+    if (this.result === null || t.family !== this.fam || t.l4proto !== this.l4 || sp !== this.sp || dp !== this.dp) return false;
+    const n = t.family === 4 ? 4 : 16;
+    for (let i = 0; i < n; i++) if (t.saddr[i] !== this.s[i] || t.daddr[i] !== this.d[i]) return false;
+    return true;
+  }
+
+  remember(t: RawTuple, sp: number, dp: number, result: { flow: FlowId; dir: 0 | 1 }): void {
+    this.fam = t.family;
+    this.l4 = t.l4proto;
+    this.sp = sp;
+    this.dp = dp;
+    const n = t.family === 4 ? 4 : 16;
+    for (let i = 0; i < n; i++) {
+      this.s[i] = t.saddr[i] ?? 0;
+      this.d[i] = t.daddr[i] ?? 0;
+    }
+    this.result = result;
+  }
+}
+
+function v4(b: Uint8Array): number {
+  return (((b[0] ?? 0) << 24) | ((b[1] ?? 0) << 16) | ((b[2] ?? 0) << 8) | (b[3] ?? 0)) >>> 0;
+}
+
+export class FlowTable {
+  /** l4 protocol -> lower endpoint -> higher endpoint -> flow */
+  private readonly byProto: (Map<string | number, Map<string | number, FlowId>> | undefined)[] = [];
+  private readonly keys = new Map<string, [number, string | number, string | number]>();
+  private next = 1;
+  private readonly last = new LastTuple();
+
+  /** The flow of a tuple and the tuple's direction in it; null for tuples without addresses. */
+  lookup(t: RawTuple | null, create: boolean): { flow: FlowId; dir: 0 | 1 } | null {
+    if (!t || (t.family !== 4 && t.family !== 6)) return null;
+    const icmp = t.l4proto === IPPROTO_ICMP || t.l4proto === IPPROTO_ICMPV6;
+    const echoId = icmp && isEcho(t.l4proto, t.icmpType) ? t.icmpId : 0;
+    const sp = icmp ? echoId : t.sport;
+    const dp = icmp ? echoId : t.dport;
+    if (this.last.same(t, sp, dp)) return this.last.result;
+    const fam = t.family;
+    let s: string | number;
+    let d: string | number;
+    if (fam === 4) {
+      // IPv4: each endpoint as one number (address * 65536 + port), no strings
+      s = v4(t.saddr) * 65536 + sp;
+      d = v4(t.daddr) * 65536 + dp;
+    } else {
+      s = addrKey(t.saddr, fam) + ':' + sp;
+      d = addrKey(t.daddr, fam) + ':' + dp;
+    }
+    const lo = s < d ? s : d;
+    const hi = s < d ? d : s;
+    let byLo = this.byProto[t.l4proto & 0xff]?.get(lo);
+    let flow = byLo?.get(hi);
+    if (!flow) {
+      if (!create) return null;
+      flow = {
+        id: this.next++,
+        key: `${t.l4proto}|${lo}|${hi}`,
+        proto: protoName(t.l4proto, t.l3proto),
+        family: fam,
+        a: { addr: formatAddr(t.saddr, fam), port: sp },
+        b: { addr: formatAddr(t.daddr, fam), port: dp },
+        aKey: s,
+      };
+      const byP = (this.byProto[t.l4proto & 0xff] ??= new Map());
+      if (!byLo) byP.set(lo, (byLo = new Map()));
+      byLo.set(hi, flow);
+      this.keys.set(flow.key, [t.l4proto & 0xff, lo, hi]);
+    }
+    // a is the first sender; same addresses both ways (a packet to itself) count as a -> b
+    const result = { flow, dir: s === flow.aKey ? (0 as const) : (1 as const) };
+    this.last.remember(t, sp, dp, result);
+    return result;
+  }
+
+  delete(key: string): void {
+    const k = this.keys.get(key);
+    if (k) {
+      const byLo = this.byProto[k[0]]?.get(k[1]);
+      byLo?.delete(k[2]);
+      if (byLo?.size === 0) this.byProto[k[0]]!.delete(k[1]);
+      this.keys.delete(key);
+    }
+    this.last.result = null;
+  }
+}
+
+/** Names for numbers, memoized: the same few probes, reasons and locations recur. */
+export class NameCache {
+  private readonly probes = new Map<number, string>();
+  private readonly reasons = new Map<number, string>();
+  private readonly symbols = new Map<bigint, string>();
+  private readonly places = new Map<number, Map<string, Map<string, string>>>();
+  constructor(readonly r: Names) {}
+
+  /** "probe@netns/dev", interned: netns -> probe -> dev */
+  place(probe: string, netns: number, dev: string): string {
+    let byNs = this.places.get(netns);
+    if (!byNs) {
+      if (this.places.size > 4096) this.places.clear();
+      this.places.set(netns, (byNs = new Map()));
+    }
+    let byProbe = byNs.get(probe);
+    if (!byProbe) byNs.set(probe, (byProbe = new Map()));
+    let v = byProbe.get(dev);
+    if (v === undefined) {
+      if (byProbe.size > 1024) byProbe.clear();
+      byProbe.set(dev, (v = probe + '@' + netns + '/' + dev));
+    }
+    return v;
+  }
+
+  probe(id: number): string {
+    let v = this.probes.get(id);
+    if (v === undefined) this.probes.set(id, (v = this.r.probeName(id)));
+    return v;
+  }
+  reason(v: number): string {
+    let s = this.reasons.get(v);
+    if (s === undefined) this.reasons.set(v, (s = this.r.dropReason(v)));
+    return s;
+  }
+  /** location function without "+0x..." */
+  at(addr: bigint): string | null {
+    if (addr === 0n) return null;
+    let s = this.symbols.get(addr);
+    if (s === undefined) {
+      if (this.symbols.size > 65536) this.symbols.clear();
+      this.symbols.set(addr, (s = this.r.symbol(addr).replace(/\+0x[0-9a-f]+(\/0x[0-9a-f]+)?$/, '')));
+    }
+    return s;
+  }
+}
+
+/** Builds the engine's view of one event; `n` is its ordinal in the stream. */
+export function normalize(ev: RawEvent, n: number, names: NameCache, flows: FlowTable): DEvent {
+  const probe = ev.nf ? 'netfilter' : names.probe(ev.probe);
+  const drop = (ev.flags & EV_DROP) !== 0;
+  const named = stageOf(probe);
+  // a kfree_skb event without a reason flag is a plain free
+  const stage = named === 'drop' && !drop ? 'free' : ev.nf ? 'nf' : named;
+  const t = ev.tuple;
+  const isRoute = ROUTE_PROBES.has(probe);
+  // route lookups describe a flow before its source is chosen: attach only to a known flow
+  const fd = flows.lookup(t, !isRoute && !(ev.flags & EV_FROM_FLOW));
+  const inner = ev.inner ? flows.lookup(ev.inner, false) : null;
+  const icmp = t !== null && (t.l4proto === IPPROTO_ICMP || t.l4proto === IPPROTO_ICMPV6);
+  const route = isRoute ? routeOf(ev) : null;
+  const target = inner ?? fd;
+  return {
+    n,
+    ts: Number(ev.tsNs),
+    probe,
+    stage,
+    netns: ev.netns,
+    place: names.place(probe, ev.netns, ev.ifname),
+    dev: ev.ifname,
+    skb: ev.skb,
+    flow: target?.flow ?? null,
+    dir: target?.dir ?? 0,
+    proto: t ? protoName(t.l4proto, t.l3proto) : '',
+    tcpFlags: t && t.l4proto === 6 ? t.tcpFlags : 0,
+    icmpType: icmp ? t.icmpType : -1,
+    icmpCode: icmp ? t.icmpCode : -1,
+    len: ev.len,
+    reason: drop ? names.reason(ev.dropReason) : null,
+    at: drop || stage === 'free' ? names.at(ev.location) : null,
+    nf: ev.nf ?? null,
+    route: route ? { type: route.type, err: route.err, oif: route.oif, table: route.table } : null,
+    sent: probe === 'icmp_send' ? { type: (ev.aux >>> 8) & 0xff, code: ev.aux & 0xff } : null,
+    related: inner !== null,
+    local: false,
+    mac: ev.dstMac,
+    ttl: ev.ipTtl,
+    ipId: ev.ipId,
+    fexit: !!ev.nfNames,
+    aux: ev.aux,
+  };
+}

@@ -1,0 +1,295 @@
+/**
+ * The streaming state: per flow, a signature summary of its events (one entry per kind of
+ * event: probe, place, direction, flags... with a count and the first and last), the
+ * latency of each hop, the tcpdump view and example paths; per skb, its life so far.
+ * Everything is capped, so memory stays bounded whatever the input.
+ */
+import type { DEvent, FlowId, PacketPath, PathStage } from './model.js';
+import { Histogram } from './latency.js';
+import { CAPTURE_RX, CAPTURE_TX, hopKind, TX_SIDE } from './stages.js';
+
+export const LIMITS = {
+  /** flows followed at once; the oldest is evaluated and let go beyond this */
+  flows: 2048,
+  /** packets (skb lives) open at once */
+  lives: 8192,
+  /** events kept per packet life (its first ones, and the last) */
+  lifeEvents: 32,
+  /** distinct kinds of event per flow */
+  sigEntries: 512,
+  /** example packet paths per flow */
+  paths: 6,
+  /** distinct hops per flow */
+  hops: 64,
+} as const;
+
+export interface SigEntry {
+  readonly first: DEvent;
+  last: DEvent;
+  count: number;
+}
+
+export interface Life {
+  readonly skb: bigint;
+  readonly events: DEvent[];
+  total: number;
+  /** per namespace the packet visited: [netns, 1 if it was made there else 0, ...] */
+  readonly madeIn: number[];
+}
+
+/** Function probes of the receive side (the others, on a packet's first event in a namespace, mean it was made there). */
+const RX_FUNC = /rcv|receive|gro_|_input|deliver|backlog/;
+
+function madeHere(e: DEvent): boolean {
+  if (e.stage === 'func') return !RX_FUNC.test(e.probe);
+  // a received packet always has its device; one dropped or freed before it has one was made here
+  if ((e.stage === 'drop' || e.stage === 'free' || e.stage === 'icmp-send') && e.dev === '') return true;
+  return TX_SIDE.has(e.stage) || e.stage === 'icmp-send' || e.stage === 'tcp-rst-send';
+}
+
+export interface HopState {
+  readonly hist: Histogram;
+  readonly from: string;
+  readonly to: string;
+  readonly kind: string;
+  readonly netns: number;
+  readonly dev: string;
+  readonly dir: 0 | 1;
+}
+
+export interface CaptureState {
+  readonly netns: number;
+  readonly dev: string;
+  readonly seen: [number, number];
+  readonly missed: [number, number];
+}
+
+export class FlowState {
+  events = 0;
+  packets = 0;
+  firstTs = 0;
+  lastTs = 0;
+  sigOverflow = 0;
+  private sigSize = 0;
+  private readonly common = new Map<string, Map<number, SigEntry>>();
+  private readonly rare = new Map<string, SigEntry>();
+  /** from place -> to place -> [a>b, b>a] */
+  private readonly hops = new Map<string, Map<string, [HopState | undefined, HopState | undefined]>>();
+  private hopCount = 0;
+  /** netns -> device -> what tcpdump there would see */
+  private readonly captures = new Map<number, Map<string, CaptureState>>();
+  /** packet lives kept as example paths (made into PacketPaths only for the report) */
+  private readonly pathLives: { life: Life; ended: boolean }[] = [];
+  /** namespaces where packets of each direction were made (locally originated) */
+  readonly origin: [Set<number>, Set<number>] = [new Set(), new Set()];
+  constructor(readonly id: FlowId) {}
+
+  add(e: DEvent): void {
+    if (this.events++ === 0) this.firstTs = e.ts;
+    this.lastTs = e.ts;
+    // common events (path stages) are keyed by place and a packed number, the rare ones
+    // (drops, frees, netfilter steps, routes, ICMP sent) by a full string
+    if (e.reason === null && e.at === null && e.nf === null && e.sent === null && e.route === null) {
+      const shape = e.dir | (e.tcpFlags << 1) | ((e.local ? 1 : 0) << 9) | ((e.related ? 1 : 0) << 10) | (((e.icmpType + 1) & 0x1ff) << 11) | (((e.icmpCode + 1) & 0x1ff) << 20);
+      let byShape = this.common.get(e.place);
+      if (!byShape) this.common.set(e.place, (byShape = new Map()));
+      this.count(byShape, shape, e);
+      return;
+    }
+    const nf = e.nf;
+    const key =
+      e.place + '|' + e.dir + '|' + e.tcpFlags + '|' + e.icmpType + '|' + e.icmpCode + '|' + (e.local ? 1 : 0) + (e.related ? 1 : 0) + '|' +
+      (e.reason ?? '') + '|' + (e.at ?? '') + (nf ? '|' + nf.table + '.' + nf.chain + '.' + nf.verdict + '|' + (nf.rule ?? '') : '') +
+      (e.sent ? '|s' + e.sent.type + '.' + e.sent.code : '') + (e.route ? '|r' + e.route.type : '');
+    this.count(this.rare, key, e);
+  }
+
+  private count<K>(m: Map<K, SigEntry>, key: K, e: DEvent): void {
+    const s = m.get(key);
+    if (s) {
+      s.count++;
+      s.last = e;
+    } else if (this.sigSize++ < LIMITS.sigEntries) m.set(key, { first: e, last: e, count: 1 });
+    else this.sigOverflow++;
+  }
+
+  /** Every kind of event seen in this flow, with its first and last occurrence and count. */
+  entries(): readonly SigEntry[] {
+    if (this.entryCache && this.entryCacheSize === this.sigSize) return this.entryCache;
+    const out: SigEntry[] = [];
+    for (const m of this.common.values()) for (const e of m.values()) out.push(e);
+    for (const e of this.rare.values()) out.push(e);
+    this.entryCacheSize = this.sigSize;
+    return (this.entryCache = out);
+  }
+  private entryCache: SigEntry[] | null = null;
+  private entryCacheSize = -1;
+
+  /** Latency hops, the tcpdump view and an example path, from a packet's closed life. */
+  absorb(life: Life): void {
+    this.packets++;
+    const ev = life.events;
+    const first = ev[0];
+    if (!first) return;
+    for (let i = 0; i < life.madeIn.length; i += 2) if (life.madeIn[i + 1]) this.origin[first.dir].add(life.madeIn[i]!);
+    for (let i = 0; i < ev.length; i++) {
+      const e = ev[i]!;
+      if (e.flow !== this.id) continue;
+      this.captureAt(e);
+      if (i > 0) this.hop(ev[i - 1]!, e);
+    }
+    this.keepPath(life);
+  }
+
+  private captureAt(e: DEvent): void {
+    const rx = e.probe === CAPTURE_RX;
+    const tx = e.probe === CAPTURE_TX;
+    const queued = e.probe === 'net_dev_queue';
+    if (!rx && !tx && !queued) return;
+    let byDev = this.captures.get(e.netns);
+    if (!byDev) this.captures.set(e.netns, (byDev = new Map()));
+    let c = byDev.get(e.dev);
+    if (!c) byDev.set(e.dev, (c = { netns: e.netns, dev: e.dev, seen: [0, 0], missed: [0, 0] }));
+    if (rx || tx) c.seen[e.dir]++;
+    else c.missed[e.dir]++; // net_dev_queue: counted as missed until its start_xmit is seen
+    if (tx) c.missed[e.dir] = Math.max(0, c.missed[e.dir] - 1);
+  }
+
+  private hop(a: DEvent, b: DEvent): void {
+    if (a.stage === 'nf' || b.stage === 'nf' || b.stage === 'drop' || (b.stage === 'free' && a.stage !== 'rx')) return;
+    // the qdisc wait is measured per queue (qdisc.ts): the skb that leaves may not be the one that entered
+    if (a.stage === 'qdisc-in') return;
+    this.sample(a.place, a.probe, a.netns, a.dev, b, b.ts - a.ts);
+  }
+
+  /** Adds one latency sample of the hop from (probe, netns, dev) to event b. */
+  sample(fromPlace: string, from: string, netns: number, dev: string, b: DEvent, ns: number): void {
+    let byTo = this.hops.get(fromPlace);
+    if (!byTo) this.hops.set(fromPlace, (byTo = new Map()));
+    let pair = byTo.get(b.place);
+    if (!pair) byTo.set(b.place, (pair = [undefined, undefined]));
+    let h = pair[b.dir];
+    if (!h) {
+      if (this.hopCount >= LIMITS.hops) return;
+      this.hopCount++;
+      const kind = hopKind(from, b.probe, netns === b.netns, dev === b.dev);
+      pair[b.dir] = h = { hist: new Histogram(), from, to: b.probe, kind, netns: b.netns, dev: b.dev || dev, dir: b.dir };
+    }
+    h.hist.add(ns);
+  }
+
+  /** What tcpdump would see, per namespace and device. */
+  captureList(): CaptureState[] {
+    const out: CaptureState[] = [];
+    for (const byDev of this.captures.values()) out.push(...byDev.values());
+    return out;
+  }
+
+  /** Every hop measured in this flow. */
+  hopList(): HopState[] {
+    const out: HopState[] = [];
+    for (const byTo of this.hops.values()) for (const pair of byTo.values()) for (const h of pair) if (h) out.push(h);
+    return out;
+  }
+
+  private keepPath(life: Life): void {
+    const ev = life.events;
+    const first = ev[0]!;
+    const last = ev[ev.length - 1]!;
+    const ended = last.stage === 'drop' || last.stage === 'free';
+    const interesting = last.stage === 'drop' || ev.some((e) => e.stage === 'icmp-send' || e.stage === 'tcp-rst-send');
+    const haveDir = this.pathLives.some((p) => p.life.events[0]!.dir === first.dir);
+    if (this.pathLives.length >= LIMITS.paths || (haveDir && !interesting) || (ev.length < 3 && !interesting)) return;
+    if (!interesting && this.pathLives.length >= LIMITS.paths - 2) return;
+    this.pathLives.push({ life, ended });
+  }
+
+  /** Example packet paths, in order. */
+  paths(): PacketPath[] {
+    return this.pathLives.map((p) => pathOf(p.life, p.ended));
+  }
+}
+
+function pathOf(life: Life, ended: boolean): PacketPath {
+  const ev = life.events;
+  const first = ev[0]!;
+  const last = ev[ev.length - 1]!;
+  const stages: PathStage[] = ev.map((e, i) => ({ n: e.n, probe: e.probe, netns: e.netns, dev: e.dev, dtNs: i === 0 ? 0 : e.ts - ev[i - 1]!.ts }));
+  let end = 'still in flight when the trace ended';
+  if (last.stage === 'drop') end = `dropped ${last.reason ?? '?'}${last.at ? ` at ${last.at}` : ''}`;
+  else if (ended) end = `freed${last.at ? ` at ${last.at}` : ''}`;
+  const f = first.flow!;
+  return {
+    skb: '0x' + life.skb.toString(16),
+    flowId: f.id,
+    dir: first.dir === 0 ? 'a>b' : 'b>a',
+    summary: packetSummary(first),
+    stages,
+    end,
+    totalNs: last.ts - first.ts,
+  };
+}
+
+const FLAG_NAMES: readonly [number, string][] = [[0x02, 'SYN'], [0x10, 'ACK'], [0x01, 'FIN'], [0x04, 'RST'], [0x08, 'PSH']];
+
+/** "SYN", "ACK,SYN", "echo request", "udp 512 bytes" */
+export function packetSummary(e: DEvent): string {
+  if (e.proto === 'tcp') return FLAG_NAMES.filter(([b]) => e.tcpFlags & b).map(([, n]) => n).join(',') || 'no flags';
+  if (e.icmpType >= 0) return `icmp type ${e.icmpType} code ${e.icmpCode}`;
+  return `${e.proto} ${e.len} bytes`;
+}
+
+/** Open packet lives, capped: beyond the cap the oldest is closed as it stands. */
+export class Lives {
+  readonly open = new Map<bigint, Life>();
+  evicted = 0;
+
+  /** Adds an event to its packet's life; returns the life (the event's `local` is set from it). */
+  add(e: DEvent): Life {
+    let life = this.open.get(e.skb);
+    if (!life) {
+      life = { skb: e.skb, events: [], total: 0, madeIn: [] };
+      this.open.set(e.skb, life);
+    }
+    const last = life.events[life.events.length - 1];
+    if (e.netns === 0 && last && last.netns !== 0) {
+      e.netns = last.netns;
+      e.place = `${e.probe}@${e.netns}/${e.dev}`;
+    }
+    const m = life.madeIn;
+    let i = 0;
+    while (i < m.length && m[i] !== e.netns) i += 2;
+    if (i === m.length) m.push(e.netns, madeHere(e) ? 1 : 0);
+    e.local = m[i + 1] === 1;
+    life.total++;
+    if (life.events.length < LIMITS.lifeEvents) life.events.push(e);
+    else life.events[LIMITS.lifeEvents - 1] = e;
+    return life;
+  }
+
+  close(skb: bigint): Life | undefined {
+    const life = this.open.get(skb);
+    if (life) this.open.delete(skb);
+    return life;
+  }
+
+  /** Closes and returns the lives whose last event is older than `before` (ns). */
+  idle(before: number): Life[] {
+    const out: Life[] = [];
+    for (const life of this.open.values()) {
+      const last = life.events[life.events.length - 1];
+      if (last && last.ts < before) out.push(life);
+    }
+    for (const l of out) this.open.delete(l.skb);
+    return out;
+  }
+
+  /** The oldest open life when over the cap. */
+  overflow(): Life | undefined {
+    if (this.open.size <= LIMITS.lives) return undefined;
+    const first = this.open.keys().next();
+    if (first.done) return undefined;
+    this.evicted++;
+    return this.close(first.value);
+  }
+}
