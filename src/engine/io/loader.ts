@@ -26,7 +26,7 @@ import type { LoadPhase } from '../../shared/errors.js';
 import { REPLACED_BY_STEPS, planNfEval } from '../../netfilter/eval.js';
 import type { NfEvalProgram } from '../../netfilter/eval.js';
 import { backendReason, mechanismMissing } from '../backends.js';
-import type { FuncBackend, FuncTarget, FunctionPlan, ProbeStatus, ReturnsVia } from '../backends.js';
+import type { FuncBackend, FunctionPlan, ProbeStatus, ReturnsVia } from '../backends.js';
 import { functionParts, returnsVia } from '../parts.js';
 import type { FunctionPart } from '../parts.js';
 import { chooseFlavours } from '../flavours.js';
@@ -41,6 +41,7 @@ import type { ObjHandle, RingPages } from './native.js';
 import { configureObject, loadObject, openObject, phaseError, selectPrograms } from './object.js';
 import { FUNCTION_BACKENDS, attachSpot, fexitEvalBackend, hasKprobePmu, netfilterBackend, tracepointBackend } from './attach/index.js';
 import type { Attachment, TracepointTarget } from './attach/index.js';
+import { attachParts, fillFuncSockets } from './attach/parts.js';
 
 export { FUNC_BACKENDS } from '../backends.js';
 export type { FuncBackend, FuncTarget, FunctionPlan, ProbeStatus } from '../backends.js';
@@ -262,41 +263,12 @@ function tryBackend(b: Build, backend: FuncBackend): Tried | { why: string; phas
   return { why: a.error === undefined ? (a.why ?? 'unusable') : backendReason(backend, a.error, pmu, b.k.facts), phase: 'attach' };
 }
 
-/**
- * Every part's attach: the entry backend's decides whether the run can use it; a part
- * beside it (fentry/fexit for the returns) adds its links and its status.
- */
-function attachParts(h: ObjHandle, parts: readonly FunctionPart[]): Attachment {
-  const [main, ...rest] = parts.map((p) => FUNCTION_BACKENDS[p.backend].attach(h, p.targets));
-  if (!main) return { status: [], links: [], usable: false, why: 'no function to attach' };
-  const status = [...main.status, ...rest.flatMap((a) => a.status)];
-  const links = [...main.links, ...rest.flatMap((a) => a.links)];
-  return { ...main, status, links, usable: main.usable || (rest.some((a) => a.usable) && !main.error) };
-}
-
 /** The plan's functions as the backends attach them, with the return values that are on. */
 function functionParts_(b: Build, backend: FuncBackend | undefined): FunctionPart[] {
   if (!backend) return [];
   const g = returnsGroup(b, backend);
   const via = g?.on ? (g.mechanism as ReturnsVia) : null;
   return functionParts(b.t.funcs, b.t.returns, backend, via);
-}
-
-/**
- * The functions' socket arguments into func_sk, by address: where a function's skb names no
- * namespace (inside TCP's receive path), its socket does.
- */
-function fillFuncSockets(h: ObjHandle, funcs: readonly FuncTarget[]): void {
-  const withSk = funcs.filter((f) => f.skArg);
-  if (!withSk.length) return;
-  const n = native();
-  const fd = n.mapFd(h, 'func_sk');
-  const syms = kallsyms();
-  for (const f of withSk) {
-    const addr = syms.address(f.name);
-    if (addr === undefined) continue;
-    n.mapUpdate(fd, new Uint8Array(new BigUint64Array([addr]).buffer), new Uint8Array([f.skArg!]));
-  }
 }
 
 /** The groups that take part in a load with this backend. */
