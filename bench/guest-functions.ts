@@ -1,8 +1,9 @@
 /**
  * Runs INSIDE a guest kernel (scripts/vm/guest.sh) for `npm run bench`: attach and
- * detach time of the function backends for the default set and for --all, and the
- * event rate through a function backend against the tracepoint engine on the same
- * (guest) machine.
+ * detach time of the function backends for the default set and for --all, the time from
+ * SIGINT to the summary and to the exit of `pktpath trace --backend B` (the default set),
+ * and the event rate through a function backend against the tracepoint engine on the
+ * same (guest) machine.
  *
  *   node dist/bench/guest-functions.js BACKEND OUT.json [--defaults-only]
  *
@@ -18,7 +19,7 @@ import { kernelRelease } from '../src/kernel/io/kernel.js';
 import { RingReader } from '../src/engine/io/ringbuf.js';
 import { loadTrace } from '../src/engine/io/loader.js';
 import type { FuncBackend } from '../src/engine/io/loader.js';
-import { createTopology } from '../test/helpers/netns.js';
+import { createTopology, spawnTrace } from '../test/helpers/netns.js';
 
 export interface AttachFigures {
   readonly funcs: number;
@@ -34,6 +35,27 @@ export interface GuestBench {
   readonly all: AttachFigures | { error: string };
   /** events consumed per second during the transfer, and events the ring had to drop */
   readonly eventsPerS: { functions: number; tracepoints: number; lostFunctions: number; lostTracepoints: number };
+  /** `pktpath trace --backend B` on the default set: ms from SIGINT to the summary and to the exit (median of the runs) */
+  readonly exit: { summaryMs: number; exitMs: number; runs: number } | { error: string };
+}
+
+/** Runs of the CLI whose exit is timed (each one attaches the default set: about a minute under TCG). */
+const EXIT_RUNS = 3;
+
+/** SIGINT to the summary and to the exit of the CLI, with the default set and a filter that matches nothing. */
+async function exitTimes(backend: FuncBackend): Promise<GuestBench['exit']> {
+  const summary: number[] = [];
+  const exit: number[] = [];
+  for (let i = 0; i < EXIT_RUNS; i++) {
+    const run = await spawnTrace(['--backend', backend, '-H', '10.199.250.250'], { readyTimeoutMs: 300_000 });
+    await new Promise((r) => setTimeout(r, 500));
+    const r = await run.stop(300_000);
+    if (r.code !== 0) return { error: `exit ${r.code}: ${r.stderr.slice(-200)}` };
+    summary.push(r.summaryMs);
+    exit.push(r.stopMs);
+  }
+  const mid = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+  return { summaryMs: mid(summary), exitMs: mid(exit), runs: EXIT_RUNS };
 }
 
 function attachFigures(backend: FuncBackend, all: boolean): AttachFigures {
@@ -42,7 +64,8 @@ function attachFigures(backend: FuncBackend, all: boolean): AttachFigures {
   const t0 = process.hrtime.bigint();
   const trace = loadTrace(req.config, { ringBytes: 1 << 20, functions: planned.plan });
   const t1 = process.hrtime.bigint();
-  const attached = trace.probes.filter((p) => p.attached && p.via === backend).length;
+  // functions attached by the backend (a kprobe.multi function with a return: by its session)
+  const attached = trace.probes.filter((p) => p.attached && (p.via === backend || p.via === 'kprobe.session')).length;
   trace.close();
   const t2 = process.hrtime.bigint();
   return { funcs: planned.plan.funcs.length, attached, attachS: Number(t1 - t0) / 1e9, detachS: Number(t2 - t1) / 1e9 };
@@ -99,7 +122,13 @@ async function main(): Promise<void> {
   } finally {
     await topo.destroy();
   }
-  const res: GuestBench = { kernel: kernelRelease(), backend, defaults, all, eventsPerS };
+  let exit: GuestBench['exit'];
+  try {
+    exit = await exitTimes(backend);
+  } catch (err) {
+    exit = { error: (err as Error).message.slice(0, 300) };
+  }
+  const res: GuestBench = { kernel: kernelRelease(), backend, defaults, all, eventsPerS, exit };
   writeFileSync(out, JSON.stringify(res));
 }
 

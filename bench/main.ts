@@ -4,6 +4,7 @@
  *   bench: ratio_vs_c=<x> events_per_s=<n> lost=<n> format_ns_text=<n> format_ns_json=<n> throughput_kept=<0..1> ...
  *     flood_rss_mb=<n> flood_lost=<n> flood_exit_ms=<n> pcapfilter_throughput_kept=<0..1>
  *     drops_throughput_kept=<x> drops_flood_pps=<n> drops_count_exact=<0|1>
+ *     exit_ms_fentry=<n> exit_ms_kprobe.multi=<n> exit_ms_kprobe=<n>
  *
  * Parts run alone with `node dist/bench/main.js --only flood` (a comma-separated list of
  * ring, format, throughput, netfilter, guest, flood, pcapfilter, drops); `--no-guest` leaves the guest part out.
@@ -35,6 +36,7 @@ const line = new Map<string, string>(
     'ratio_vs_c', 'events_per_s', 'lost', 'format_ns_text', 'format_ns_json', 'throughput_kept', 'throughput_kept_legacy_observers',
     'attach_default_s', 'attach_all_s', 'all_funcs', 'flood_rss_mb', 'flood_lost', 'flood_exit_ms', 'pcapfilter_throughput_kept',
     'drops_throughput_kept', 'drops_flood_pps', 'drops_count_exact',
+    ...GUEST_CASES.map((c) => `exit_ms_${c.backend}`),
   ].map((k) => [k, 'n/a']),
 );
 
@@ -106,6 +108,12 @@ function guestRows(g: GuestBench, backend: string): void {
   }
   const e = g.eventsPerS;
   row(`${label}: events/s, functions / tracepoints`, `${e.functions.toFixed(0)} / ${e.tracepoints.toFixed(0)} = ${(e.functions / e.tracepoints).toFixed(2)} (lost ${e.lostFunctions}/${e.lostTracepoints})`);
+  const x = g.exit;
+  if ('error' in x) row(`${label}: SIGINT to exit`, `failed: ${x.error.slice(0, 120)}`);
+  else {
+    row(`${label}: SIGINT to summary / to exit (ms, median of ${x.runs})`, `${x.summaryMs} / ${x.exitMs}`, backend === 'kprobe.multi' ? 'exit < 1000' : 'summary < 1000');
+    line.set(`exit_ms_${backend}`, String(x.exitMs));
+  }
 }
 
 /** 4. function backends, in guest kernels (this host's kernel has none) */

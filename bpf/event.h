@@ -23,6 +23,9 @@
 #define PP_EV_KEPT      0x40 /* shown because --keep follows this skb, not because it matched */
 #define PP_EV_NAMES     0x80 /* a struct pp_nf_names follows the event (netfilter table/chain evaluation) */
 
+/* pp_event.aux3 of a function return (PP_EV_RET without PP_EV_NAMES) */
+#define PP_RET_NO_ENTRY 0x01 /* its entry was not seen: what it shows was read at return, and no namespace or device */
+
 #define PP_NF_NAME_LEN 32
 
 /* Follows an event with PP_EV_NAMES: what nft_do_chain / ipt_do_table evaluated. */
@@ -77,7 +80,8 @@ struct pp_pkt {
 struct pp_event {
 	__u64 ts_ns;      /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	__u64 skb;        /* skb address, 0 when the probe has none */
-	__u64 location;   /* kfree_skb/consume_skb caller address; netfilter observer: conntrack status | 1<<63 when tracked; 0 otherwise */
+	__u64 location;   /* kfree_skb/consume_skb caller address; netfilter observer: conntrack status | 1<<63 when tracked;
+			     function return (PP_EV_RET): the whole 64-bit return value; 0 otherwise */
 	__u32 netns;      /* network namespace inode */
 	__u32 ifindex;
 	__u32 mark;
@@ -91,7 +95,7 @@ struct pp_event {
 	__u8 pkt_type;
 	__u8 flags;       /* PP_EV_* */
 	__u8 stack_depth; /* frames after the event when PP_EV_STACK */
-	__u8 aux3;        /* probe-specific: fib(6)_table_lookup route type (RTN_*), netfilter pf */
+	__u8 aux3;        /* probe-specific: fib(6)_table_lookup route type (RTN_*), netfilter pf, function return: PP_RET_* */
 	__u8 dst_mac[6];
 	__u16 cap_len;    /* -w: bytes of the packet (from its network header) at bytes_off; 0 without -w */
 	char ifname[PP_IFNAMSIZ];

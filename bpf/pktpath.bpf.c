@@ -71,6 +71,56 @@ static __always_inline void pp_count(__u32 idx)
 		__sync_fetch_and_add(v, 1);
 }
 
+/*
+ * Function calls whose return is reported (fexit, kprobe session): the entry's event, kept
+ * until the return so that the return line shows what the entry saw (the skb may be
+ * changed, moved to another namespace or freed by then). Keyed by the call: for
+ * fentry/fexit the trampoline's argument area (the same address for both halves of one
+ * call, a different one for a nested call) and the function; for a kprobe session an id
+ * the entry put in the session cookie. LRU: an entry whose return never comes ages out.
+ */
+struct pp_call_key {
+	__u64 frame;
+	__u64 func_ip;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct pp_call_key);
+	__type(value, struct pp_event);
+} calls SEC(".maps");
+
+/* Per CPU: the entry event being built (too big for the BPF stack), and a call counter. */
+struct pp_scratch {
+	struct pp_event ev;
+	__u64 seq;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pp_scratch);
+} scratch SEC(".maps");
+
+/*
+ * Functions whose skb may have neither device nor route nor owner (inside TCP's receive
+ * path): the 1-based position of their struct sock * argument, by function address. Filled
+ * by user space before attach; read only when nothing else names the namespace.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u8);
+} func_sk SEC(".maps");
+
+/* How a function-level program reads its arguments (a constant per program). */
+#define PP_FARGS_NONE 0
+#define PP_FARGS_BTF 1  /* fentry/fexit: bpf_get_func_arg */
+#define PP_FARGS_REGS 2 /* kprobe, kprobe.multi: pt_regs */
+
 /* Per-event inputs that vary by probe. */
 struct pp_extra {
 	__u64 location;
@@ -86,8 +136,12 @@ struct pp_extra {
 	__u8 frees;   /* this probe ends the skb's life (kfree_skb, consume_skb) */
 	__u8 emitted; /* out: set by pp_emit */
 	__u8 queued;   /* the skb is a segment queued in sk (a constant): see pp_event_tuple */
+	__u8 fargs;    /* PP_FARGS_*: how fctx holds the function's arguments (a constant) */
+	__u8 unplaced; /* say no namespace and no device: where the skb is now is not where the call ran */
 	struct sock *sk; /* the socket the tracepoint hands over, for the namespace when the skb has none */
+	void *fctx;      /* a function-level program's context, for its socket argument (func_sk) */
 	const struct pp_nf_names *names; /* appended to the event (PP_EV_NAMES); never with a stack */
+	const struct pp_call_key *call;  /* keep the event in calls under this key, for the function's return */
 	struct pp_pkt pkt; /* packet fields beyond the tuple, filled while parsing */
 };
 
@@ -140,6 +194,137 @@ static __always_inline void pp_copy_bytes(struct pp_event *ev, struct sk_buff *s
 	ev->bytes_off = bytes_off;
 }
 
+/*
+ * Argument n (1-based, 1..5) of a kprobe'd function. Probe reads: clang folds the cases
+ * into one load at a computed offset, which the verifier refuses on a context pointer.
+ */
+static __always_inline __u64 pp_regs_arg(struct pt_regs *regs, __u8 n)
+{
+	switch (n) {
+	case 1: return PT_REGS_PARM1_CORE(regs);
+	case 2: return PT_REGS_PARM2_CORE(regs);
+	case 3: return PT_REGS_PARM3_CORE(regs);
+	case 4: return PT_REGS_PARM4_CORE(regs);
+	case 5: return PT_REGS_PARM5_CORE(regs);
+	}
+	return 0;
+}
+
+/*
+ * The namespace of a function event that neither its skb's device, route nor owner name:
+ * the function's socket argument, when it has one (tcp_v4_do_rcv, tcp_rcv_state_process...).
+ */
+static __always_inline __u32 pp_func_sock_netns(struct pp_extra *x)
+{
+	if (x->fargs == PP_FARGS_NONE || !x->fctx)
+		return 0;
+	__u64 ip = x->func_ip;
+	__u8 *pos = bpf_map_lookup_elem(&func_sk, &ip);
+	if (!pos || *pos < 1 || *pos > 5)
+		return 0;
+	__u64 v = 0;
+	if (x->fargs == PP_FARGS_REGS)
+		v = pp_regs_arg((struct pt_regs *)x->fctx, *pos);
+	else if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_func_arg))
+		bpf_get_func_arg(x->fctx, *pos - 1, &v);
+	return v ? pp_sock_netns((struct sock *)v) : 0;
+}
+
+/* The namespace of an skb event: the skb's (pp_skb_netns), else the function's socket argument. */
+static __always_inline __u32 pp_event_netns(struct sk_buff *skb, struct net_device *dev, struct net_device *route_dev,
+					    struct pp_extra *x)
+{
+	__u32 ns = pp_skb_netns(skb, dev, route_dev, x->sk);
+	if (!ns && x->fargs != PP_FARGS_NONE)
+		ns = pp_func_sock_netns(x);
+	return ns;
+}
+
+/* Fills the fixed part of an event. t/has_tuple already matched the filter. */
+static __always_inline void pp_fill(struct pp_event *ev, __u16 probe, struct sk_buff *skb, struct net_device *dev,
+				    __u32 netns, const struct pp_tuple *t, int has_tuple, struct pp_extra *x,
+				    const __u8 *aux_addr, __u8 aux_family)
+{
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->skb = (__u64)skb;
+	ev->location = x->location;
+	/* the conntrack status (bit 63: the packet has a conntrack entry), so user space knows
+	 * whether the nat table will be consulted (only until NAT is set up) */
+	if (x->nfct && skb && bpf_core_field_exists(skb->_nfct)) {
+		struct nf_conn *ct = (struct nf_conn *)(BPF_CORE_READ(skb, _nfct) & ~7ULL);
+		if (ct)
+			ev->location = BPF_CORE_READ(ct, status) | (1ULL << 63);
+	}
+	ev->func_ip = x->func_ip;
+	ev->drop_reason = x->drop_reason;
+	ev->aux = x->aux;
+	ev->aux2 = x->aux2;
+	ev->aux3 = x->aux3;
+	ev->probe = probe;
+	ev->cpu = bpf_get_smp_processor_id();
+	if (!x->hookprog)
+		ev->pid = bpf_get_current_pid_tgid() >> 32;
+	ev->netns = x->unplaced ? 0 : netns;
+	ev->flags = x->flags | (has_tuple ? PP_EV_HAS_TUPLE : 0);
+	if (!x->hookprog)
+		bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	if (has_tuple)
+		__builtin_memcpy(&ev->tuple, t, sizeof(*t));
+	if (aux_family) {
+		__builtin_memcpy(ev->aux_addr, aux_addr, 16);
+		ev->aux_family = aux_family;
+	}
+	if (x->unplaced)
+		dev = 0;
+	if (dev) {
+		ev->ifindex = BPF_CORE_READ(dev, ifindex);
+		bpf_probe_read_kernel_str(ev->ifname, sizeof(ev->ifname), &dev->name);
+	}
+	__builtin_memcpy(&ev->pkt, &x->pkt, sizeof(ev->pkt));
+	if (dev) {
+		ev->pkt.mtu = BPF_CORE_READ(dev, mtu);
+		ev->pkt.valid |= PP_PKT_MTU;
+	}
+	if (skb) {
+		unsigned char *head = BPF_CORE_READ(skb, head);
+		__u16 mac = BPF_CORE_READ(skb, mac_header);
+		ev->len = BPF_CORE_READ(skb, len);
+		ev->mark = BPF_CORE_READ(skb, mark);
+		ev->pkt_type = BPF_CORE_READ_BITFIELD_PROBED(skb, pkt_type);
+		if (mac != PP_NO_HDR)
+			bpf_probe_read_kernel(ev->dst_mac, 6, head + mac);
+		/* skb_shinfo(): skb->end is an offset from head on 64-bit kernels */
+		struct skb_shared_info *si = (struct skb_shared_info *)(head + BPF_CORE_READ(skb, end));
+		ev->pkt.gso_size = BPF_CORE_READ(si, gso_size);
+		ev->pkt.gso_segs = BPF_CORE_READ(si, gso_segs);
+		ev->pkt.valid |= PP_PKT_GSO;
+	}
+}
+
+/* Stack frames after the event, when the run wants them for this event. */
+static __always_inline void pp_stack(void *ctx, struct pp_event *ev)
+{
+	long n = bpf_get_stack(ctx, (void *)(ev + 1), PP_MAX_STACK * sizeof(__u64), 0);
+	if (n > 0) {
+		ev->stack_depth = n / sizeof(__u64);
+		ev->flags |= PP_EV_STACK;
+	}
+}
+
+/* Keeps a function entry's event for its return (x->call); the kept copy, or NULL. */
+static __always_inline struct pp_event *pp_keep_call(__u16 probe, struct sk_buff *skb, struct net_device *dev,
+						     __u32 netns, const struct pp_tuple *t, int has_tuple, struct pp_extra *x)
+{
+	__u32 zero = 0;
+	struct pp_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 0;
+	pp_fill(&s->ev, probe, skb, dev, netns, t, has_tuple, x, 0, 0);
+	bpf_map_update_elem(&calls, x->call, &s->ev, BPF_ANY);
+	return &s->ev;
+}
+
 /* Reserves, fills the common part and submits. t/has_tuple already matched the filter. */
 static __always_inline int pp_emit(void *ctx, __u16 probe, struct sk_buff *skb, struct net_device *dev,
 				   __u32 netns, const struct pp_tuple *t, int has_tuple,
@@ -147,6 +332,7 @@ static __always_inline int pp_emit(void *ctx, __u16 probe, struct sk_buff *skb, 
 {
 	x->emitted = 1;
 	int with_stack = !x->hookprog && !x->names && (CFG.want_stack == 1 || (CFG.want_stack == 2 && (x->flags & PP_EV_DROP)));
+	struct pp_event *kept = x->call ? pp_keep_call(probe, skb, dev, netns, t, has_tuple, x) : 0;
 	struct pp_event *ev;
 
 	/* -w: room for the packet bytes after the stack or names; CFG.snaplen is a frozen
@@ -171,70 +357,16 @@ static __always_inline int pp_emit(void *ctx, __u16 probe, struct sk_buff *skb, 
 		pp_count(0);
 		return 0;
 	}
-	__builtin_memset(ev, 0, sizeof(*ev));
-	ev->ts_ns = bpf_ktime_get_ns();
-	ev->skb = (__u64)skb;
-	ev->location = x->location;
-	/* the conntrack status (bit 63: the packet has a conntrack entry), so user space knows
-	 * whether the nat table will be consulted (only until NAT is set up) */
-	if (x->nfct && skb && bpf_core_field_exists(skb->_nfct)) {
-		struct nf_conn *ct = (struct nf_conn *)(BPF_CORE_READ(skb, _nfct) & ~7ULL);
-		if (ct)
-			ev->location = BPF_CORE_READ(ct, status) | (1ULL << 63);
-	}
-	ev->func_ip = x->func_ip;
-	ev->drop_reason = x->drop_reason;
-	ev->aux = x->aux;
-	ev->aux2 = x->aux2;
-	ev->aux3 = x->aux3;
-	ev->probe = probe;
-	ev->cpu = bpf_get_smp_processor_id();
-	if (!x->hookprog)
-		ev->pid = bpf_get_current_pid_tgid() >> 32;
-	ev->netns = netns;
-	ev->flags = x->flags | (has_tuple ? PP_EV_HAS_TUPLE : 0);
+	if (kept)
+		__builtin_memcpy(ev, kept, sizeof(*ev));
+	else
+		pp_fill(ev, probe, skb, dev, netns, t, has_tuple, x, aux_addr, aux_family);
 	if (x->names) {
 		__builtin_memcpy((void *)(ev + 1), x->names, sizeof(struct pp_nf_names));
 		ev->flags |= PP_EV_NAMES;
 	}
-	if (!x->hookprog)
-		bpf_get_current_comm(ev->comm, sizeof(ev->comm));
-	if (has_tuple)
-		__builtin_memcpy(&ev->tuple, t, sizeof(*t));
-	if (aux_family) {
-		__builtin_memcpy(ev->aux_addr, aux_addr, 16);
-		ev->aux_family = aux_family;
-	}
-	if (dev) {
-		ev->ifindex = BPF_CORE_READ(dev, ifindex);
-		bpf_probe_read_kernel_str(ev->ifname, sizeof(ev->ifname), &dev->name);
-	}
-	__builtin_memcpy(&ev->pkt, &x->pkt, sizeof(ev->pkt));
-	if (dev) {
-		ev->pkt.mtu = BPF_CORE_READ(dev, mtu);
-		ev->pkt.valid |= PP_PKT_MTU;
-	}
-	if (skb) {
-		unsigned char *head = BPF_CORE_READ(skb, head);
-		__u16 mac = BPF_CORE_READ(skb, mac_header);
-		ev->len = BPF_CORE_READ(skb, len);
-		ev->mark = BPF_CORE_READ(skb, mark);
-		ev->pkt_type = BPF_CORE_READ_BITFIELD_PROBED(skb, pkt_type);
-		if (mac != PP_NO_HDR)
-			bpf_probe_read_kernel(ev->dst_mac, 6, head + mac);
-		/* skb_shinfo(): skb->end is an offset from head on 64-bit kernels */
-		struct skb_shared_info *si = (struct skb_shared_info *)(head + BPF_CORE_READ(skb, end));
-		ev->pkt.gso_size = BPF_CORE_READ(si, gso_size);
-		ev->pkt.gso_segs = BPF_CORE_READ(si, gso_segs);
-		ev->pkt.valid |= PP_PKT_GSO;
-	}
-	if (with_stack) {
-		long n = bpf_get_stack(ctx, (void *)(ev + 1), PP_MAX_STACK * sizeof(__u64), 0);
-		if (n > 0) {
-			ev->stack_depth = n / sizeof(__u64);
-			ev->flags |= PP_EV_STACK;
-		}
-	}
+	if (with_stack)
+		pp_stack(ctx, ev);
 	if (snap) /* last: fewest values live, the stack is tight */
 		pp_copy_bytes(ev, skb, x->names ? sizeof(*ev) + sizeof(struct pp_nf_names) : with_stack ? sizeof(*ev) + PP_MAX_STACK * sizeof(__u64) : sizeof(*ev));
 	bpf_ringbuf_submit(ev, 0);
@@ -299,7 +431,7 @@ static __always_inline int pp_skb_event_dev(void *ctx, __u16 probe, struct sk_bu
 	if (CFG.observe && (x->hookprog || x->frees) && pp_following() && bpf_map_lookup_elem(&nf_follow, &key)) {
 		/* matched at an observer before: no filter applies until it leaves netfilter */
 		int has = pp_event_tuple(skb, &t, x);
-		__u32 ns = pp_skb_netns(skb, dev, route_dev, x->sk);
+		__u32 ns = pp_event_netns(skb, dev, route_dev, x);
 		if (x->frees) {
 			if (bpf_map_delete_elem(&nf_follow, &key) == 0) {
 				__u32 idx = 2;
@@ -317,7 +449,7 @@ filter:
 		/* followed: no filter applies any more; forget it when it is freed */
 		x->flags |= PP_EV_KEPT;
 		int has = pp_event_tuple(skb, &t, x);
-		__u32 ns = pp_skb_netns(skb, dev, route_dev, x->sk);
+		__u32 ns = pp_event_netns(skb, dev, route_dev, x);
 		if (x->frees)
 			bpf_map_delete_elem(&kept, &key);
 		return pp_emit(ctx, probe, skb, dev, ns, &t, has, x, 0, 0);
@@ -327,7 +459,7 @@ filter:
 	__u32 netns = 0;
 	/* the namespace costs three reads: only before the match when the filter needs it */
 	if (CFG.netns)
-		netns = pp_skb_netns(skb, dev, route_dev, x->sk);
+		netns = pp_event_netns(skb, dev, route_dev, x);
 	if (!pp_match_meta_pid(skb, dev, netns, !x->hookprog))
 		return 0;
 	if (CFG.pcap && !pp_pcap_match(skb, dev, x->direct))
@@ -336,7 +468,7 @@ filter:
 	if (!pp_match_tuple(&t, has) && !pp_match_related(&x->pkt))
 		return 0;
 	if (!CFG.netns)
-		netns = pp_skb_netns(skb, dev, route_dev, x->sk);
+		netns = pp_event_netns(skb, dev, route_dev, x);
 	if (CFG.keep && !x->frees) {
 		__u8 one = 1;
 		bpf_map_update_elem(&kept, &key, &one, BPF_ANY);
@@ -664,41 +796,152 @@ PP_TP(kfree_skb)
 PP_TP(consume_skb)
 
 /*
- * Function-level probes. One template per position of the skb argument (1..5) and per
- * mechanism; user space attaches each template to every selected function with the skb
- * at that position (fentry/fexit: a clone of the loaded program per function;
- * kprobe.multi: one link for all; kprobe: one link per function). The function is named
- * by bpf_get_func_ip in the event.
+ * Function-level probes. For fentry/fexit and kprobe, one template per position of the
+ * skb argument (1..5); user space attaches each template to every selected function with
+ * the skb at that position (fentry/fexit: a clone of the loaded program per function;
+ * kprobe: one link per function). kprobe.multi has one program for all positions (below).
+ * The function is named by bpf_get_func_ip in the event.
+ *
+ * Returns: the entry of a function whose return is reported keeps its event (calls), and
+ * the return is built from it, with the return value: fentry_ret_skb_N with fexit_skb_N,
+ * or one kprobe session program (ksession_skb_N, Linux 6.10+) for both halves. A return
+ * whose entry was not kept (the trace started during the call; the LRU evicted it) is
+ * built from what the skb holds at return, flagged PP_RET_NO_ENTRY.
  */
-static __always_inline int pp_func_event(void *ctx, struct sk_buff *skb, int is_ret, long ret, int direct)
+static __always_inline int pp_func_event(void *ctx, struct sk_buff *skb, __u8 fargs, int direct,
+					 const struct pp_call_key *call)
 {
-	struct pp_extra x = { .func_ip = bpf_get_func_ip(ctx), .direct = direct };
-	if (is_ret) {
-		x.flags = PP_EV_RET;
-		x.aux = (int)ret;
+	struct pp_extra x = { .func_ip = bpf_get_func_ip(ctx), .direct = direct, .fargs = fargs, .fctx = ctx, .call = call };
+	return pp_skb_event(ctx, PP_PROBE_FUNC, skb, &x);
+}
+
+/* A return, from its entry's kept event; 0 when that is not there (or is another call's). */
+static __always_inline int pp_return_from_entry(void *ctx, const struct pp_call_key *k, struct sk_buff *skb, __u64 ret)
+{
+	struct pp_event *rec = bpf_map_lookup_elem(&calls, k);
+	if (!rec)
+		return 0;
+	if (skb && rec->skb != (__u64)skb) {
+		bpf_map_delete_elem(&calls, k); /* another call's, left behind (its return was missed) */
+		return 0;
 	}
-	return pp_skb_event(ctx, is_ret ? PP_PROBE_FUNC_RET : PP_PROBE_FUNC, skb, &x);
+	int with_stack = CFG.want_stack == 1;
+	struct pp_event *ev = with_stack ? bpf_ringbuf_reserve(&events, sizeof(*ev) + PP_MAX_STACK * sizeof(__u64), 0)
+					 : bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		pp_count(0);
+		bpf_map_delete_elem(&calls, k);
+		return 1;
+	}
+	__builtin_memcpy(ev, rec, sizeof(*ev));
+	bpf_map_delete_elem(&calls, k);
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->cpu = bpf_get_smp_processor_id();
+	ev->probe = PP_PROBE_FUNC_RET;
+	ev->flags = (ev->flags & ~(PP_EV_STACK | PP_EV_DROP)) | PP_EV_RET;
+	ev->stack_depth = 0;
+	ev->aux = (int)ret;
+	ev->location = ret;
+	ev->aux3 = 0;
+	if (with_stack)
+		pp_stack(ctx, ev);
+	bpf_ringbuf_submit(ev, 0);
+	pp_count(1);
+	return 1;
+}
+
+/*
+ * A return whose entry was not kept (it did not match the filter, or the trace started
+ * during the call): what the skb holds now, said so, and placed nowhere: by now the skb
+ * may be in another namespace or on another device than the call (a veth's transmit
+ * returns after the peer took the packet).
+ */
+static __always_inline int pp_return_unjoined(void *ctx, struct sk_buff *skb, __u64 ret, __u8 fargs, int direct)
+{
+	struct pp_extra x = { .func_ip = bpf_get_func_ip(ctx), .direct = direct, .fargs = fargs, .fctx = ctx, .unplaced = 1,
+			      .flags = PP_EV_RET, .aux = (int)ret, .location = ret, .aux3 = PP_RET_NO_ENTRY };
+	return pp_skb_event(ctx, PP_PROBE_FUNC_RET, skb, &x);
+}
+
+/* fexit: the call's entry is keyed by the trampoline's argument area (ctx) and the function. */
+static __always_inline int pp_fexit(__u64 *ctx, struct sk_buff *skb)
+{
+	__u64 ret = 0;
+	bpf_get_func_ret(ctx, &ret);
+	struct pp_call_key k = { .frame = (__u64)ctx, .func_ip = bpf_get_func_ip(ctx) };
+	if (pp_return_from_entry(ctx, &k, skb, ret))
+		return 0;
+	return pp_return_unjoined(ctx, skb, ret, PP_FARGS_BTF, 1);
+}
+
+static __always_inline int pp_fentry_ret(__u64 *ctx, struct sk_buff *skb)
+{
+	struct pp_call_key k = { .frame = (__u64)ctx, .func_ip = bpf_get_func_ip(ctx) };
+	return pp_func_event(ctx, skb, PP_FARGS_BTF, 1, &k);
+}
+
+/* Kprobe sessions (Linux 6.10+): one program for a call's entry and its return. */
+extern __u64 *bpf_session_cookie(void) __ksym __weak;
+extern bool bpf_session_is_return(void) __ksym __weak;
+
+/* kprobe.multi: one program for every position of the skb argument, named by the function's cookie */
+static __always_inline struct sk_buff *pp_cookie_skb(struct pt_regs *ctx)
+{
+	return (struct sk_buff *)pp_regs_arg(ctx, (__u8)bpf_get_attach_cookie(ctx));
+}
+
+static __always_inline int pp_session(struct pt_regs *ctx)
+{
+	__u64 *cookie = bpf_session_cookie();
+	if (!cookie)
+		return 1;
+	if (bpf_session_is_return()) {
+		struct pp_call_key k = { .frame = *cookie, .func_ip = bpf_get_func_ip(ctx) };
+		if (k.frame)
+			pp_return_from_entry(ctx, &k, 0, PT_REGS_RC(ctx));
+		return 0;
+	}
+	__u32 zero = 0;
+	struct pp_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 1;
+	/* an id no other live call on any CPU has: the CPU, then a count */
+	__u64 id = ((__u64)(bpf_get_smp_processor_id() + 1) << 48) | (++s->seq & 0xffffffffffffULL);
+	struct pp_call_key k = { .frame = id, .func_ip = bpf_get_func_ip(ctx) };
+	struct pp_extra x = { .func_ip = k.func_ip, .fargs = PP_FARGS_REGS, .fctx = ctx, .call = &k };
+	pp_skb_event(ctx, PP_PROBE_FUNC, pp_cookie_skb(ctx), &x);
+	if (!x.emitted)
+		return 1; /* not a traced packet: no return call */
+	*cookie = id;
+	return 0;
 }
 
 #define PP_FUNC_TEMPLATES(n)                                                                  \
 	SEC("fentry/ip_rcv") int fentry_skb_##n(__u64 *ctx)                                   \
-	{ return pp_func_event(ctx, (struct sk_buff *)ctx[n - 1], 0, 0, 1); }                 \
+	{ return pp_func_event(ctx, (struct sk_buff *)ctx[n - 1], PP_FARGS_BTF, 1, 0); }      \
+	SEC("fentry/ip_rcv") int fentry_ret_skb_##n(__u64 *ctx)                               \
+	{ return pp_fentry_ret(ctx, (struct sk_buff *)ctx[n - 1]); }                          \
 	SEC("fexit/ip_rcv") int fexit_skb_##n(__u64 *ctx)                                     \
-	{                                                                                     \
-		__u64 ret = 0;                                                                \
-		bpf_get_func_ret(ctx, &ret);                                                  \
-		return pp_func_event(ctx, (struct sk_buff *)ctx[n - 1], 1, (long)ret, 1);    \
-	}                                                                                     \
-	SEC("kprobe.multi") int kmulti_skb_##n(struct pt_regs *ctx)                           \
-	{ return pp_func_event(ctx, (struct sk_buff *)PT_REGS_PARM##n(ctx), 0, 0, 0); }       \
+	{ return pp_fexit(ctx, (struct sk_buff *)ctx[n - 1]); }                               \
 	SEC("kprobe") int kprobe_skb_##n(struct pt_regs *ctx)                                 \
-	{ return pp_func_event(ctx, (struct sk_buff *)PT_REGS_PARM##n(ctx), 0, 0, 0); }
+	{ return pp_func_event(ctx, (struct sk_buff *)PT_REGS_PARM##n(ctx), PP_FARGS_REGS, 0, 0); }
 
 PP_FUNC_TEMPLATES(1)
 PP_FUNC_TEMPLATES(2)
 PP_FUNC_TEMPLATES(3)
 PP_FUNC_TEMPLATES(4)
 PP_FUNC_TEMPLATES(5)
+
+/*
+ * kprobe.multi and kprobe sessions: one program each, for all functions; each function's
+ * cookie is the position of its skb argument. One link for every function's entry and one
+ * for those whose return is reported: taking a kprobe.multi link down costs about the same
+ * for one function as for a hundred, so fewer links is a faster exit.
+ */
+SEC("kprobe.multi") int kmulti_skb(struct pt_regs *ctx)
+{ return pp_func_event(ctx, pp_cookie_skb(ctx), PP_FARGS_REGS, 0, 0); }
+SEC("?kprobe.multi") int ksession_skb(struct pt_regs *ctx)
+{ return pp_session(ctx); }
 
 /*
  * Netfilter observers (BPF_PROG_TYPE_NETFILTER, kernel 6.4+): hook programs that only
@@ -772,6 +1015,10 @@ SEC("?fexit/nft_do_chain") int fexit_nft_do_chain(__u64 *ctx)
 	struct nft_table *tbl = BPF_CORE_READ(chain, table);
 	bpf_probe_read_kernel_str(n.table, sizeof(n.table), BPF_CORE_READ(tbl, name));
 	bpf_probe_read_kernel_str(n.chain, sizeof(n.chain), BPF_CORE_READ(chain, name));
+	/* pktpath's own tracing tables (pktpath_<pid>...) are instrumentation, not the path */
+	if (n.table[0] == 'p' && n.table[1] == 'k' && n.table[2] == 't' && n.table[3] == 'p' && n.table[4] == 'a' &&
+	    n.table[5] == 't' && n.table[6] == 'h' && n.table[7] == '_')
+		return 0;
 	return pp_nf_eval(ctx, BPF_CORE_READ(pkt, skb), BPF_CORE_READ(pkt, state), (long)ctx[2], &n);
 }
 

@@ -30,6 +30,8 @@
 /* Kernel 6.4+ values that Debian 12's headers and libbpf 1.1 do not know. */
 #define PP_BPF_PROG_TYPE_NETFILTER 32
 #define PP_BPF_NETFILTER 45
+#define PP_BPF_TRACE_KPROBE_SESSION 56 /* Linux 6.10 */
+#define MAX_MODULE_BTFS 32
 
 #define MAX_LINKS 16384
 #define LOG_CAP (64 * 1024)
@@ -113,15 +115,25 @@ struct link_rec {
 	int prog_fd;
 };
 
+/* A module's BTF object, open for fentry/fexit clones of its functions. */
+struct module_btf {
+	char name[64];
+	int fd;
+};
+
 struct obj_handle {
 	struct bpf_object *obj;
 	struct link_rec *links;
 	int nlinks;
 	int cap;
 	int closing; /* closeAsync is detaching: no other call may touch the handle */
+	struct module_btf mods[MAX_MODULE_BTFS];
+	int nmods;
 };
 
 static int g_detach_threads = 16;
+static char **get_strings(napi_env env, napi_value arr, uint32_t *n);
+static void free_strings(char **v, uint32_t n);
 
 static struct obj_handle *get_obj(napi_env env, napi_value v)
 {
@@ -233,6 +245,9 @@ static void destroy_handle(struct obj_handle *h)
 {
 	destroy_all_links(h);
 	free_links(h);
+	for (int i = 0; i < h->nmods; i++)
+		close(h->mods[i].fd);
+	h->nmods = 0;
 	if (h->obj)
 		bpf_object__close(h->obj);
 	h->obj = NULL;
@@ -538,37 +553,45 @@ static napi_value prog_attach(napi_env env, napi_callback_info info)
 	return keep_link(env, h, l);
 }
 
-/* attachKprobeMulti(h, prog, [syms], retprobe): link index */
+/* The JavaScript array of numbers arr as u64 cookies (free it); NULL when absent or out of memory. */
+static __u64 *get_cookies(napi_env env, napi_value arr, uint32_t n)
+{
+	napi_valuetype t;
+	if (napi_typeof(env, arr, &t) != napi_ok || t != napi_object)
+		return NULL;
+	__u64 *out = calloc(n ? n : 1, sizeof(__u64));
+	for (uint32_t i = 0; out && i < n; i++) {
+		napi_value v;
+		double d = 0;
+		napi_get_element(env, arr, i, &v);
+		napi_get_value_double(env, v, &d);
+		out[i] = (__u64)d;
+	}
+	return out;
+}
+
+/* attachKprobeMulti(h, prog, [syms], retprobe, [cookies]?): link index */
 static napi_value prog_attach_kprobe_multi(napi_env env, napi_callback_info info)
 {
-	size_t argc = 4;
-	napi_value argv[4];
+	size_t argc = 5;
+	napi_value argv[5];
 	struct obj_handle *h;
 	struct bpf_program *p = prog_args(env, info, &argc, argv, &h);
 	if (!p)
 		return NULL;
-	uint32_t n;
+	uint32_t n = 0;
 	bool ret = false;
-	CHECK(napi_get_array_length(env, argv[2], &n));
 	if (argc > 3)
 		CHECK(napi_get_value_bool(env, argv[3], &ret));
-	char **syms = calloc(n ? n : 1, sizeof(char *));
+	char **syms = get_strings(env, argv[2], &n);
 	if (!syms)
 		return throw_errno(env, "attach", ENOMEM);
-	for (uint32_t i = 0; i < n; i++) {
-		napi_value s;
-		size_t len;
-		napi_get_element(env, argv[2], i, &s);
-		napi_get_value_string_utf8(env, s, NULL, 0, &len);
-		syms[i] = malloc(len + 1);
-		napi_get_value_string_utf8(env, s, syms[i], len + 1, &len);
-	}
-	LIBBPF_OPTS(bpf_kprobe_multi_opts, opts, .syms = (const char **)syms, .cnt = n, .retprobe = ret);
+	__u64 *cookies = argc > 4 ? get_cookies(env, argv[4], n) : NULL;
+	LIBBPF_OPTS(bpf_kprobe_multi_opts, opts, .syms = (const char **)syms, .cnt = n, .retprobe = ret, .cookies = cookies);
 	struct bpf_link *l = bpf_program__attach_kprobe_multi_opts(p, NULL, &opts);
 	int err = errno;
-	for (uint32_t i = 0; i < n; i++)
-		free(syms[i]);
-	free(syms);
+	free_strings(syms, n);
+	free(cookies);
 	if (!l)
 		return throw_errno(env, "attach kprobe.multi", err);
 	return keep_link(env, h, l);
@@ -596,20 +619,76 @@ static napi_value prog_attach_kprobe(napi_env env, napi_callback_info info)
 }
 
 /*
- * attachClone(h, prog, btfId): loads a copy of an already loaded fentry/fexit program
- * for another kernel function (vmlinux BTF id) and attaches it. libbpf loads one
- * program per target; this keeps one template and re-verifies it per function.
+ * The fd of module `name`'s BTF object (kept open in the handle), found by walking the
+ * kernel's BTF objects; -errno when there is none.
+ */
+static int module_btf_fd(struct obj_handle *h, const char *name)
+{
+	for (int i = 0; i < h->nmods; i++)
+		if (!strcmp(h->mods[i].name, name))
+			return h->mods[i].fd;
+	if (h->nmods >= MAX_MODULE_BTFS)
+		return -E2BIG;
+	__u32 id = 0;
+	while (!bpf_btf_get_next_id(id, &id)) {
+		int fd = bpf_btf_get_fd_by_id(id);
+		if (fd < 0)
+			continue;
+		char bname[64] = "";
+		struct bpf_btf_info info = { .name = (__u64)(unsigned long)bname, .name_len = sizeof(bname) };
+		__u32 len = sizeof(info);
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.kernel_btf && !strcmp(bname, name)) {
+			snprintf(h->mods[h->nmods].name, sizeof(h->mods[h->nmods].name), "%s", name);
+			h->mods[h->nmods++].fd = fd;
+			return fd;
+		}
+		close(fd);
+	}
+	return -ENOENT;
+}
+
+/* The verifier's last words for a failed clone load (asked for only when it failed). */
+static void clone_log(const struct bpf_insn *insns, size_t cnt, const char *name, struct bpf_prog_load_opts *opts,
+		      char *vlog)
+{
+	if (vlog[0])
+		return;
+	opts->log_level = 1;
+	int fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, name, "GPL", insns, cnt, opts);
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * attachClone(h, prog, btfId, module?, cookie?): loads a copy of an already loaded
+ * fentry/fexit program for another kernel function and attaches it. btfId is the
+ * function's id in vmlinux BTF, or in module's BTF (split BTF) when a module is named.
+ * libbpf loads one program per target; this keeps one template and re-verifies it per
+ * function.
  */
 static napi_value prog_attach_clone(napi_env env, napi_callback_info info)
 {
-	size_t argc = 3;
-	napi_value argv[3];
+	size_t argc = 4;
+	napi_value argv[4];
 	uint32_t btf_id;
+	char module[64] = "";
 	struct obj_handle *h;
 	struct bpf_program *p = prog_args(env, info, &argc, argv, &h);
 	if (!p)
 		return NULL;
 	CHECK(napi_get_value_uint32(env, argv[2], &btf_id));
+	if (argc > 3) {
+		napi_valuetype t;
+		CHECK(napi_typeof(env, argv[3], &t));
+		if (t == napi_string && get_string(env, argv[3], module, sizeof(module)))
+			return throw_errno(env, "clone: module name too long", EINVAL);
+	}
+	int obj_fd = 0;
+	if (module[0]) {
+		obj_fd = module_btf_fd(h, module);
+		if (obj_fd < 0)
+			return throw_errno(env, "clone: module BTF", -obj_fd);
+	}
 	const struct bpf_insn *insns = bpf_program__insns(p);
 	size_t cnt = bpf_program__insn_cnt(p);
 	if (!insns || !cnt)
@@ -618,16 +697,11 @@ static napi_value prog_attach_clone(napi_env env, napi_callback_info info)
 	vlog[0] = 0;
 	enum bpf_attach_type at = bpf_program__expected_attach_type(p);
 	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = at, .attach_btf_id = btf_id,
-		    .log_buf = vlog, .log_size = sizeof(vlog), .log_level = 0);
+		    .attach_btf_obj_fd = obj_fd, .log_buf = vlog, .log_size = sizeof(vlog), .log_level = 0);
 	int fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, bpf_program__name(p), "GPL", insns, cnt, &opts);
 	if (fd < 0) {
 		int err = errno;
-		if (!vlog[0]) { /* ask for the verifier's words only when it failed */
-			opts.log_level = 1;
-			int fd2 = bpf_prog_load(BPF_PROG_TYPE_TRACING, bpf_program__name(p), "GPL", insns, cnt, &opts);
-			if (fd2 >= 0)
-				close(fd2);
-		}
+		clone_log(insns, cnt, bpf_program__name(p), &opts, vlog);
 		size_t n = strlen(vlog);
 		const char *tail = vlog + (n > 300 ? n - 300 : 0);
 		char msg[512];
@@ -643,6 +717,85 @@ static napi_value prog_attach_clone(napi_env env, napi_callback_info info)
 		return throw_errno(env, "attach clone", err);
 	}
 	return keep_fds(env, h, lfd, fd);
+}
+
+/* setKprobeSession(h, prog): makes a SEC("?kprobe.multi") program a kprobe session program (Linux 6.10+); before load */
+static napi_value prog_set_kprobe_session(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2;
+	napi_value argv[2];
+	struct obj_handle *h;
+	struct bpf_program *p = prog_args(env, info, &argc, argv, &h);
+	if (!p)
+		return NULL;
+	int err = bpf_program__set_expected_attach_type(p, PP_BPF_TRACE_KPROBE_SESSION);
+	if (err)
+		return throw_errno(env, "set kprobe session attach type", -err);
+	return NULL;
+}
+
+/* The JavaScript array of strings argv as a C array (free with free_strings); NULL when out of memory. */
+static char **get_strings(napi_env env, napi_value arr, uint32_t *n)
+{
+	if (napi_get_array_length(env, arr, n) != napi_ok)
+		return NULL;
+	char **out = calloc(*n ? *n : 1, sizeof(char *));
+	for (uint32_t i = 0; out && i < *n; i++) {
+		napi_value s;
+		size_t len;
+		napi_get_element(env, arr, i, &s);
+		napi_get_value_string_utf8(env, s, NULL, 0, &len);
+		out[i] = malloc(len + 1);
+		if (out[i])
+			napi_get_value_string_utf8(env, s, out[i], len + 1, &len);
+	}
+	return out;
+}
+
+static void free_strings(char **v, uint32_t n)
+{
+	for (uint32_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/*
+ * attachKprobeSession(h, prog, [syms], [cookies]?): link index. One kprobe.multi link whose program
+ * runs at each function's entry and, when the entry returned 0, at its return, with a
+ * cookie shared by the two. libbpf 1.1 knows no session links: the attr is laid out
+ * with Debian's (6.1) uapi header, which has the kprobe_multi fields, and the 6.10
+ * attach type.
+ */
+static napi_value prog_attach_kprobe_session(napi_env env, napi_callback_info info)
+{
+	size_t argc = 4;
+	napi_value argv[4];
+	struct obj_handle *h;
+	struct bpf_program *p = prog_args(env, info, &argc, argv, &h);
+	if (!p)
+		return NULL;
+	int pfd = bpf_program__fd(p);
+	if (pfd < 0)
+		return throw_errno(env, "attach kprobe session: program not loaded", EINVAL);
+	uint32_t n = 0;
+	char **syms = get_strings(env, argv[2], &n);
+	if (!syms)
+		return throw_errno(env, "attach kprobe session", ENOMEM);
+	__u64 *cookies = argc > 3 ? get_cookies(env, argv[3], n) : NULL;
+	union bpf_attr attr;
+	memset(&attr, 0, sizeof(attr));
+	attr.link_create.prog_fd = pfd;
+	attr.link_create.attach_type = PP_BPF_TRACE_KPROBE_SESSION;
+	attr.link_create.kprobe_multi.cnt = n;
+	attr.link_create.kprobe_multi.syms = (__u64)(unsigned long)syms;
+	attr.link_create.kprobe_multi.cookies = (__u64)(unsigned long)cookies;
+	int lfd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
+	int err = errno;
+	free_strings(syms, n);
+	free(cookies);
+	if (lfd < 0)
+		return throw_errno(env, "attach kprobe session", err);
+	return keep_fds(env, h, lfd, -1);
 }
 
 /* Enters the network namespace at path for the calling thread; *self gets the way back. */
@@ -1081,6 +1234,24 @@ static napi_value possible_cpus(napi_env env, napi_callback_info info)
 		return throw_errno(env, "possible CPUs", -n);
 	CHECK(napi_create_int32(env, n, &v));
 	return v;
+}
+
+/* mapUpdate(fd, key: Uint8Array, value: Uint8Array) */
+static napi_value map_update(napi_env env, napi_callback_info info)
+{
+	size_t argc = 3;
+	napi_value argv[3], ab;
+	int32_t fd;
+	napi_typedarray_type t;
+	size_t klen, vlen, off;
+	void *key, *val;
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	CHECK(napi_get_value_int32(env, argv[0], &fd));
+	CHECK(napi_get_typedarray_info(env, argv[1], &t, &klen, &key, &ab, &off));
+	CHECK(napi_get_typedarray_info(env, argv[2], &t, &vlen, &val, &ab, &off));
+	if (bpf_map_update_elem(fd, key, val, BPF_ANY))
+		return throw_errno(env, "map update", errno);
+	return NULL;
 }
 
 /* ---- ring buffer pages as ArrayBuffers ---- */
@@ -1709,6 +1880,8 @@ static napi_value init(napi_env env, napi_value exports)
 	EXPORT("attachKprobeMulti", prog_attach_kprobe_multi);
 	EXPORT("attachKprobe", prog_attach_kprobe);
 	EXPORT("attachClone", prog_attach_clone);
+	EXPORT("setKprobeSession", prog_set_kprobe_session);
+	EXPORT("attachKprobeSession", prog_attach_kprobe_session);
 	EXPORT("setNetfilter", prog_set_netfilter);
 	EXPORT("attachNetfilter", prog_attach_netfilter);
 	EXPORT("readInNetns", read_in_netns);
@@ -1719,6 +1892,7 @@ static napi_value init(napi_env env, napi_value exports)
 	EXPORT("mapFd", map_fd);
 	EXPORT("progFd", prog_fd);
 	EXPORT("mapLookup", map_lookup);
+	EXPORT("mapUpdate", map_update);
 	EXPORT("ringbuf", ringbuf_map);
 	EXPORT("pollStart", poll_start);
 	EXPORT("pollStop", poll_stop);

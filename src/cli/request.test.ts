@@ -10,7 +10,7 @@ test('runRequest: one mapping from the options to the run', () => {
   const cases: [string, RawTraceOptions, { netnsInode?: number; ringMb?: string }, Partial<RunRequest>][] = [
     ['defaults: every function backend, 8 MiB', {}, {}, {
       output: { json: false, time: 'default', stack: false }, catchCount: null, verbose: false, ringBytes: 8 << 20, route: false, iptable: false,
-      functions: { all: false, backends: ['fentry', 'kprobe.multi', 'kprobe'] },
+      functions: { all: false, backends: ['kprobe.multi', 'fentry', 'kprobe'] },
     }],
     ['tracepoints only', { backend: 'tracepoints' }, {}, { functions: null }],
     ['one backend and a choice', { backend: 'kprobe', func: '^ip_', exclude: 'x$', all: true }, {}, {

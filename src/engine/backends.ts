@@ -7,7 +7,19 @@ import { missingFeature } from '../kernel/features.js';
 import type { FeatureId, KernelFacts } from '../kernel/features.js';
 
 export type FuncBackend = 'fentry' | 'kprobe.multi' | 'kprobe';
-export const FUNC_BACKENDS: readonly FuncBackend[] = ['fentry', 'kprobe.multi', 'kprobe'];
+/**
+ * The order `auto` tries them in: kprobe.multi first (one link for every function: attach
+ * and detach in about a second, where fentry needs one trampoline per function), then
+ * fentry, then kprobe.
+ */
+export const FUNC_BACKENDS: readonly FuncBackend[] = ['kprobe.multi', 'fentry', 'kprobe'];
+
+/**
+ * How the return values of a run's functions are reported: fexit (with fentry on the same
+ * functions, which keeps each entry for its return), one kprobe session link (Linux
+ * 6.10+), or none.
+ */
+export type ReturnsVia = 'fexit' | 'session';
 
 /** A kernel function to trace, as discovery found it. */
 export interface FuncTarget {
@@ -16,11 +28,13 @@ export interface FuncTarget {
   readonly skbArg: number;
   /** vmlinux BTF id of the FUNC (fentry/fexit need it) */
   readonly btfId: number;
-  /** defined in a module (fentry clones need the module's BTF: not yet) */
+  /** defined in a module: its BTF id is in the module's split BTF */
   readonly module?: string;
+  /** 1-based position of a struct sock * argument: the namespace when the skb names none */
+  readonly skArg?: number;
 }
 
-/** A function as a backend attaches it: with `ret`, its return value is reported too (fexit). */
+/** A function as a backend attaches it: with `ret`, its return value is reported too (fexit, kprobe session). */
 export interface FunctionTarget extends FuncTarget {
   readonly ret?: boolean;
 }
@@ -29,7 +43,7 @@ export interface FunctionTarget extends FuncTarget {
 export interface FunctionPlan {
   readonly funcs: readonly FuncTarget[];
   readonly backends: readonly FuncBackend[];
-  /** functions whose return value is reported (fexit; fentry backend only) */
+  /** functions whose return value is reported (fexit or a kprobe session) */
   readonly returns: ReadonlySet<string>;
 }
 

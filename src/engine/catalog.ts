@@ -33,8 +33,8 @@ export interface TracepointProbe {
 
 export interface Catalog {
   readonly tracepoints: readonly TracepointProbe[];
-  /** the probe ids of function-level events (entry and return); the function comes from func_ip */
-  readonly functionProbes: { readonly entry: number; readonly return: number; readonly returnInfo: readonly ProbeField[] };
+  /** the probe ids of function-level events (entry and return); the function comes from func_ip, a return's value is typed from BTF */
+  readonly functionProbes: { readonly entry: number; readonly return: number };
   /** the probe id of netfilter observer events (src/netfilter/legacy/observers.ts) */
   readonly netfilterProbes: { readonly observer: number };
 }
@@ -66,11 +66,10 @@ function checkProbeFields(where: string, info: unknown): void {
 export function parseCatalog(json: unknown): Catalog {
   const c = json as { tracepoints?: unknown };
   if (!c || !Array.isArray(c.tracepoints)) throw new Error('probe catalogue: "tracepoints" array missing');
-  const fp = (c as { functionProbes?: { entry?: unknown; return?: unknown; returnInfo?: unknown } }).functionProbes;
-  if (!fp || typeof fp.entry !== 'number' || typeof fp.return !== 'number' || !Array.isArray(fp.returnInfo)) {
-    throw new Error('probe catalogue: "functionProbes" {entry, return, returnInfo} missing');
+  const fp = (c as { functionProbes?: { entry?: unknown; return?: unknown } }).functionProbes;
+  if (!fp || typeof fp.entry !== 'number' || typeof fp.return !== 'number') {
+    throw new Error('probe catalogue: "functionProbes" {entry, return} missing');
   }
-  checkProbeFields('function returns', fp.returnInfo);
   const np = (c as { netfilterProbes?: { observer?: unknown } }).netfilterProbes;
   if (!np || typeof np.observer !== 'number') throw new Error('probe catalogue: "netfilterProbes" {observer} missing');
   const ids = new Set<number>();

@@ -42,6 +42,8 @@ export const EV_RET = 0x20;
 export const EV_KEPT = 0x40;
 /** a struct pp_nf_names follows the event (nft_do_chain / ipt_do_table returns) */
 export const EV_NAMES = 0x80;
+/** aux3 of a function return: its entry was not seen, what it shows was read at return (bpf/event.h PP_RET_NO_ENTRY) */
+export const RET_NO_ENTRY = 0x01;
 
 /** pp_pkt.valid (bpf/event.h PP_PKT_*): which packet fields beyond the tuple were read */
 export const PKT_IP = 0x01;
@@ -56,6 +58,7 @@ export const PKT_RELATED = 0x40;
 export interface RawEvent {
   tsNs: bigint;
   skb: bigint;
+  /** kfree_skb/consume_skb caller; netfilter observer conntrack status; function return (EV_RET): the 64-bit return value */
   location: bigint;
   netns: number;
   ifindex: number;
@@ -65,7 +68,7 @@ export interface RawEvent {
   dropReason: number;
   aux: number;
   aux2: number;
-  /** probe-specific byte: fib(6)_table_lookup route type (RTN_*), netfilter pf; absent or 0 when unknown */
+  /** probe-specific byte: fib(6)_table_lookup route type (RTN_*), netfilter pf, function return RET_*; absent or 0 when unknown */
   aux3?: number;
   probe: number;
   cpu: number;

@@ -20,6 +20,7 @@ import {
   reasonModuleMissing,
   selectFunctions,
   skbFunctions,
+  sockArg,
   traceKey,
   tracefsPaths,
 } from './funcs.js';
@@ -340,11 +341,12 @@ test('parseFunctionCatalog rejects malformed catalogues', () => {
     [{ functions: [ok, ok] }, /duplicate ip_rcv/],
     [{ functions: [{ ...ok, name: 'ip rcv' }] }, /bad name/],
     [{ functions: [{ ...ok, module: 'a b' }] }, /bad module/],
-    [{ functions: [{ ...ok, ret: 'yes' }] }, /"ret" must be true or false/],
+    [{ functions: [{ ...ok, ret: 'yes' }] }, /"ret" must be true, false or one of verdict, net_rx/],
   ];
   for (const [json, re] of cases) assert.throws(() => parseFunctionCatalog(json), re);
   assert.deepEqual(parseFunctionCatalog({ functions: [{ ...ok, extra: 1 }] }), [ok]);
   assert.deepEqual(parseFunctionCatalog({ functions: [{ ...ok, module: 'm', ret: true }] }), [{ ...ok, module: 'm', ret: true }]);
+  assert.deepEqual(parseFunctionCatalog({ functions: [{ ...ok, ret: 'verdict' }] }), [{ ...ok, ret: 'verdict' }], 'a convention');
   assert.deepEqual(parseFunctionCatalog({ functions: [{ ...ok, ret: false }] }), [ok]);
 });
 
@@ -383,4 +385,16 @@ test('host vmlinux BTF: skb functions', (t) => {
   t.diagnostic(`defaults: ${r.selected.length} of ${catalogue.length} resolve; skipped: ${r.skipped.map((s) => `${s.name} (${s.reason})`).join(', ')}`);
   assert.ok(r.selected.length >= catalogue.length * 0.7, `${r.selected.length} defaults resolve`);
   assert.ok(r.skipped.every((s) => s.reason.startsWith('not in') || s.reason === REASON_NO_SKB));
+});
+
+test('sockArg: the first struct sock * among the first five parameters, 1-based; 0 when none', () => {
+  const cases: [string[], number][] = [
+    [['struct sock *', 'struct sk_buff *'], 1],
+    [['struct net *', 'const struct sock *', 'struct sk_buff *'], 2],
+    [['struct sk_buff *'], 0],
+    [['struct sock **', 'struct sk_buff *'], 0],
+    [['int', 'int', 'int', 'int', 'int', 'struct sock *'], 0],
+    [['struct socket *', 'struct sk_buff *'], 0],
+  ];
+  for (const [params, want] of cases) assert.equal(sockArg(params), want, params.join(', '));
 });

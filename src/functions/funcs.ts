@@ -13,6 +13,8 @@
  * Everything here is pure: the OS edge is src/functions/io/traceable.ts and src/kernel/io/kernel.ts.
  */
 import type { Btf, BtfFunc, BtfFuncProto } from '../kernel/btf.js';
+import { RET_CONVENTIONS } from './returns.js';
+import type { RetConvention } from './returns.js';
 
 /** Where in the stack a default function sits. */
 export type FuncStage =
@@ -47,9 +49,10 @@ export interface DefaultEntry {
   readonly module?: string;
   /**
    * The return value tells the packet's fate (a netfilter verdict, NET_RX_DROP, -errno, a
-   * drop reason): the engine reports it on return (fexit/kretprobe).
+   * drop reason): the engine reports it on return (fexit, kprobe session). `true`: BTF's
+   * return type says how to read it; a convention when the type cannot (src/functions/returns.ts).
    */
-  readonly ret?: boolean;
+  readonly ret?: true | RetConvention;
   /** what the function does to the packet, in plain words */
   readonly what: string;
 }
@@ -108,12 +111,14 @@ export function parseFunctionCatalog(json: unknown): DefaultEntry[] {
     if (entry.module !== undefined && (typeof entry.module !== 'string' || !/^[A-Za-z0-9_-]+$/.test(entry.module))) {
       throw new Error(`function catalogue: ${entry.name}: bad module ${JSON.stringify(entry.module)}`);
     }
-    if (entry.ret !== undefined && typeof entry.ret !== 'boolean') {
-      throw new Error(`function catalogue: ${entry.name}: "ret" must be true or false`);
+    const rawRet = entry.ret as unknown;
+    if (rawRet !== undefined && typeof rawRet !== 'boolean' && !(RET_CONVENTIONS as readonly unknown[]).includes(rawRet)) {
+      throw new Error(`function catalogue: ${entry.name}: "ret" must be true, false or one of ${RET_CONVENTIONS.join(', ')}`);
     }
     if (names.has(entry.name)) throw new Error(`function catalogue: duplicate ${entry.name}`);
     names.add(entry.name);
-    const { name, stage, family, what, module, ret } = entry;
+    const { name, stage, family, what, module } = entry;
+    const ret = rawRet === true ? true : typeof rawRet === 'string' ? (rawRet as RetConvention) : undefined;
     out.push({ name, stage, family, ...(module === undefined ? {} : { module }), ...(ret ? { ret } : {}), what });
   }
   return out;
@@ -321,6 +326,17 @@ function scan(btf: Btf, module: string | undefined, slow: boolean, out: SkbFunc[
     };
     out.push(module === undefined ? fn : { ...fn, module });
   }
+}
+
+/**
+ * 1-based position of the first `struct sock *` among a function's first five parameters
+ * (C type names as {@link SkbFunc.params} spells them), 0 when there is none. Inside TCP's
+ * receive path an skb has no device, route or owner left, and this argument is what names
+ * its namespace.
+ */
+export function sockArg(params: readonly string[]): number {
+  const i = params.slice(0, MAX_SKB_ARG).findIndex((p) => /^(?:const )?struct sock \*$/.test(p));
+  return i + 1;
 }
 
 /**

@@ -19,6 +19,8 @@ export type FeatureId =
   | 'func_ret'
   | 'kprobes'
   | 'kprobe_multi'
+  | 'func_arg'
+  | 'kprobe_session'
   | 'module_btf'
   | 'netfilter_prog'
   | 'fib6_result'
@@ -66,10 +68,12 @@ export const KERNEL_FLOORS: readonly KernelFloor[] = [
   { feature: 'module_btf', what: 'module BTF', since: '5.11', proof: { kind: 'member', struct: 'bpf_btf_info', member: 'kernel_btf' }, usedFor: 'functions in modules (nf_tables, ip_tables)' },
   { feature: 'func_ip', what: 'bpf_get_func_ip', since: '5.15', proof: fn('BPF_FUNC_get_func_ip'), usedFor: 'backends fentry and kprobe (naming the function), verdicts' },
   { feature: 'func_ret', what: 'bpf_get_func_ret', since: '5.17', proof: fn('BPF_FUNC_get_func_ret'), usedFor: 'return values (fexit, ret=)' },
+  { feature: 'func_arg', what: 'bpf_get_func_arg', since: '5.17', proof: fn('BPF_FUNC_get_func_arg'), usedFor: "fentry: the namespace from a function's socket argument" },
   { feature: 'kfree_skb_reason', what: 'kfree_skb drop reason', since: '5.17', proof: { kind: 'tracepoint-args', tracepoint: 'kfree_skb', atLeast: 3 }, usedFor: 'drop reasons' },
   { feature: 'kprobe_multi', what: 'kprobe.multi links', since: '5.18', proof: attachType('BPF_TRACE_KPROBE_MULTI'), usedFor: 'backend kprobe.multi (needs CONFIG_FPROBE)' },
   { feature: 'consume_skb_location', what: 'consume_skb location', since: '6.3', proof: { kind: 'tracepoint-args', tracepoint: 'consume_skb', atLeast: 2 }, usedFor: 'where a packet was freed' },
   { feature: 'netfilter_prog', what: 'BPF netfilter programs', since: '6.4', proof: { kind: 'struct', name: 'bpf_nf_ctx' }, usedFor: '--iptable observers around iptables-legacy tables' },
+  { feature: 'kprobe_session', what: 'kprobe session links', since: '6.10', proof: attachType('BPF_TRACE_KPROBE_SESSION'), usedFor: 'return values with kprobe.multi (one link, entry and return)' },
   { feature: 'tcp_send_reset_reason', what: 'tcp_send_reset reason', since: '6.10', proof: { kind: 'tracepoint-args', tracepoint: 'tcp_send_reset', atLeast: 3 }, usedFor: 'reset reasons' },
   { feature: 'kfree_skb_rx_sk', what: 'kfree_skb receiving socket', since: '6.11', proof: { kind: 'tracepoint-args', tracepoint: 'kfree_skb', atLeast: 4 }, usedFor: 'the namespace of socket-side drops (no device left)' },
   { feature: 'kprobes', what: 'kprobes (CONFIG_KPROBES)', proof: { kind: 'symbol', name: 'register_kprobe' }, usedFor: 'backend kprobe' },

@@ -23,6 +23,13 @@ export function verdictOf(ret: number): NfVerdictName {
   return VERDICTS[v] ?? 'UNKNOWN';
 }
 
+/**
+ * Function probes that --iptable's netfilter steps replace: an evaluation function's entry
+ * says less than its step (table, chain, verdict), and nft_do_chain_* would also show the
+ * chains of pktpath's own tracing table.
+ */
+export const REPLACED_BY_STEPS = /^(?:nft_do_chain(?:_\w+)?|ipt_do_table|ip6t_do_table|arpt_do_table)$/;
+
 /** One fexit program per function, in the flavour the kernel's signature needs. */
 export interface NfEvalProgram {
   readonly func: string;

@@ -5,3 +5,4 @@ export type { FormatOptions, Formatter, TimeMode } from './shared.js';
 export type { Resolver } from './resolver.js';
 export { probeInfo } from './fields.js';
 export { jsonString } from './strings.js';
+export { ShortView, MILESTONES } from './view.js';

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RawEvent } from '../engine/event.js';
-import { EV_DROP, EV_HAS_TUPLE, EV_STACK } from '../engine/event.js';
+import { EV_DROP, EV_HAS_TUPLE, EV_RET, EV_STACK, RET_NO_ENTRY } from '../engine/event.js';
+import { returnValue } from '../functions/returns.js';
+import type { ReturnSpec } from '../functions/returns.js';
 import { makeJsonFormatter } from './json.js';
 import { MONO0, WALL0, addr, ev, resolver, tcp } from '../../test/helpers/formatting.js';
 
@@ -66,4 +68,29 @@ test('json keeps ts_ns exact and time in UTC with microseconds', () => {
   const ms = Number(wall / 1_000_000n);
   const us = String((wall / 1000n) % 1000n).padStart(3, '0');
   assert.equal(obj.time, new Date(ms).toISOString().replace('Z', us + 'Z'));
+});
+
+test('json function returns: ret (pointers as hex text), ret_name from the type, entry_seen false when unjoined', () => {
+  const specs: Record<number, ReturnSpec> = {
+    300: { kind: 'ptr', type: 'struct sk_buff *', bits: 64 },
+    301: { kind: 'int', type: 'int', bits: 32 },
+    302: { kind: 'uint', type: 'unsigned int', bits: 32, convention: 'verdict' },
+  };
+  const r = { ...resolver(), returnOf: (id: number, raw: bigint) => (specs[id] ? returnValue(specs[id]!, raw, (n) => (n === 1 ? 'EPERM' : undefined)) : undefined) };
+  const ret = EV_HAS_TUPLE | EV_RET;
+  const cases: [string, Partial<RawEvent>, Record<string, unknown>][] = [
+    ['pointer', { probe: 300, flags: ret, location: 0xffff888004bd76e8n, aux: 0x4bd76e8 }, { ret: '0xffff888004bd76e8', ret_name: null }],
+    ['NULL', { probe: 300, flags: ret, location: 0n }, { ret: '0x0', ret_name: 'NULL' }],
+    ['errno', { probe: 301, flags: ret, location: 0xffffffffffffffffn, aux: -1 }, { ret: -1, ret_name: '-EPERM' }],
+    ['verdict', { probe: 302, flags: ret, location: 0n }, { ret: 0, ret_name: 'NF_DROP' }],
+    ['unjoined', { probe: 301, flags: ret, location: 0n, aux3: RET_NO_ENTRY }, { ret: 0, ret_name: null, entry_seen: false }],
+    ['no resolver type: the int', { probe: 303, flags: ret, location: 7n, aux: 7 }, { ret: 7, ret_name: null }],
+  ];
+  for (const [name, over, want] of cases) {
+    const obj = JSON.parse(makeJsonFormatter(r, { time: 'default', stack: false }).format(ev(over))) as Record<string, unknown>;
+    const got = Object.fromEntries(Object.entries(obj).filter(([k]) => k === 'ret' || k === 'ret_name' || k === 'entry_seen'));
+    assert.deepEqual(got, want, name);
+  }
+  const plain = JSON.parse(makeJsonFormatter(r, { time: 'default', stack: false }).format(ev())) as Record<string, unknown>;
+  assert.ok(!('ret' in plain), 'no ret on an entry');
 });

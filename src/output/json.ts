@@ -10,6 +10,9 @@
  *   probe       probe name
  *   tuple       {proto, saddr, daddr, sport, dport, flags, icmp_type, icmp_code, icmp_id} or null;
  *               icmp_* only for icmp/icmpv6 (tuple.ts toTuple has the same shape)
+ *   ret, ret_name  a function's return value (a number; pointers as "0x..." text) and its name
+ *               from the function's BTF type ("NULL", "-EPERM", "NF_DROP", "NO_SOCKET") or null;
+ *               entry_seen false when the return's entry was not seen (what it shows was read at return)
  *   drop_reason kernel name ("NO_SOCKET"), only on drops
  *   location    "func+0xoff", on drops and consume_skb events with a known location
  *   kept        true, only for a packet that was kept (EV_KEPT)
@@ -33,7 +36,7 @@ import { LastMac, LastTuple, Memo } from './caches.js';
 import { WallClock, isoPrefix } from './clock.js';
 import { infoValue } from './fields.js';
 import type { Resolver } from './resolver.js';
-import { Shared } from './shared.js';
+import { Shared, returnOf } from './shared.js';
 import type { FormatOptions, Formatter, ProbeEntry } from './shared.js';
 import { jsonString } from './strings.js';
 import { protoName, tcpFlagsText, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP } from './tuple.js';
@@ -117,6 +120,11 @@ export function makeJsonFormatter(resolver: Resolver, opts: FormatOptions): Form
       ',"ifindex":' + ev.ifindex + ',"dst_mac":"' + mac.get(ev.dstMac) +
       '","skb":"0x' + sh.skbHex(ev.skb) + '","pkt_type":' + ev.pktType +
       ',"mark":' + (ev.mark >>> 0) + ',"len":' + ev.len + p.json + (t === null ? 'null' : tuples.get(t));
+    const ret = returnOf(resolver, ev);
+    if (ret) {
+      s += ',"ret":' + (typeof ret.value === 'number' ? ret.value : '"' + ret.value + '"') + ',"ret_name":' + (ret.name === null ? 'null' : jsonString(ret.name));
+      if (!ret.entrySeen) s += ',"entry_seen":false';
+    }
     if (ev.flags & EV_DROP) {
       s += ',"drop_reason":' + jsonString(reasons.get(ev.dropReason));
       if (ev.location !== 0n) s += ',"location":' + jsonString(symbols.get(ev.location));

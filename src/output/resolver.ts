@@ -3,6 +3,7 @@
  * io/resolver.ts builds the real one from the probe catalogue, BTF, /proc/kallsyms and /run/netns.
  */
 import type { ProbeField } from '../engine/catalog.js';
+import type { ReturnValue } from '../functions/returns.js';
 
 export interface Resolver {
   /** Probe name for a probe id ("ip_rcv", "kfree_skb", ...). */
@@ -15,6 +16,11 @@ export interface Resolver {
   netnsName(inode: number): string | undefined;
   /** Converts a CLOCK_MONOTONIC timestamp (ns) to Unix epoch nanoseconds. */
   wallClockNs(monoNs: bigint): bigint;
-  /** What the probe's extra values mean (probes.json "info"; function returns: "returnInfo"); undefined or [] when none. */
+  /** What the probe's extra values mean (probes.json "info"); undefined or [] when none. */
   probeFields(id: number): readonly ProbeField[] | undefined;
+  /**
+   * A function return's value (the whole register) as the function's BTF return type
+   * reads it, with its name; undefined when the probe is no function return.
+   */
+  returnOf?(id: number, raw: bigint): ReturnValue | undefined;
 }

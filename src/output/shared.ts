@@ -4,6 +4,8 @@
  */
 import type { ProbeField } from '../engine/catalog.js';
 import type { RawEvent } from '../engine/event.js';
+import { EV_RET, RET_NO_ENTRY } from '../engine/event.js';
+import type { ReturnValue } from '../functions/returns.js';
 import { ROUTE_PROBES } from '../route/route.js';
 import { Memo } from './caches.js';
 import type { Resolver } from './resolver.js';
@@ -113,4 +115,14 @@ export class Shared {
     }
     return this.lastSkbHex;
   }
+}
+
+/**
+ * A function return's value as its type reads it; undefined for any other event (a
+ * netfilter evaluation function's return is its step's verdict).
+ */
+export function returnOf(resolver: Resolver, ev: RawEvent): (ReturnValue & { entrySeen: boolean }) | undefined {
+  if (!(ev.flags & EV_RET) || ev.nf || ev.nfNames) return undefined;
+  const r = resolver.returnOf?.(ev.probe, ev.location) ?? { value: ev.aux | 0, name: null };
+  return { ...r, entrySeen: ((ev.aux3 ?? 0) & RET_NO_ENTRY) === 0 };
 }

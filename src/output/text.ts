@@ -2,19 +2,23 @@
  * The text formatter: Mytracer-style columns, one line per event, then stack frames when
  * asked; no trailing newline.
  *
- *   time       NETWORK_NS   INTERFACE    DEST_MAC     PKT_INFO                                 TRACE_INFO
- *   [10:26:26.103401 ][4026531992] eth1         00163e0cb838 T_SYN:192.168.88.154:34060->192.168.40.230:8080 ffff9fdef19eb600.0:netif_receive_skb
+ *   time       NETWORK_NS   COMMAND         INTERFACE    DEST_MAC     PKT_INFO                                 TRACE_INFO
+ *   [10:26:26.103401 ][4026531992] swapper/1       eth1         00163e0cb838 T_SYN:192.168.88.154:34060->192.168.40.230:8080 ffff9fdef19eb600.0:netif_receive_skb seq=3349821034 ack=0
  *
  *   time        default  [HH:MM:SS.uuuuuu ]              local time
  *               datetime [YYYY-MM-DD HH:MM:SS.uuuuuu ]   local time (-T)
  *               relative [    SSSS.uuuuuu ]              seconds since opts.startNs, else since the first event (-t)
  *   NETWORK_NS  [inode]
+ *   COMMAND     the task the event ran in (comm), padded to 15 ("-" when the probe has none)
  *   INTERFACE   name padded to 12 ("nil" when empty; control bytes shown as \xNN)
  *   DEST_MAC    12 lowercase hex digits
  *   PKT_INFO    tuple.ts pktInfo(), padded to 40; "-" when the event has no tuple
  *   TRACE_INFO  <skb hex>.<pkt_type>:<probe name>, or <pf>.<table>.<chain>.<VERDICT> for a netfilter step
  *   then        the probe's " key=value" extras (probes.json "info"),
- *               on drops " reason=<NAME>" plus " at <func+0xoff>" when the location is known,
+ *               for TCP, " seq=<n> ack=<n>" when the probe read the header,
+ *               on a function's return " ret=<its name, else its value>" (" (entry not seen)" when
+ *               what it shows was read at return), on drops " reason=<NAME>" plus " at <func+0xoff>"
+ *               when the location is known,
  *               " kept", " rule=<the netfilter rule>", " type=<route type> oif=<dev>" for route lookups,
  *               " netns=<name>" when the netns has a name under /run/netns.
  *   stack       one frame per line, "    <func+0xoff>", when opts.stack and the event has frames.
@@ -27,7 +31,7 @@ import { LastMac, LastTuple, Memo } from './caches.js';
 import { WallClock, localPrefix } from './clock.js';
 import { infoValue } from './fields.js';
 import type { Resolver } from './resolver.js';
-import { Shared } from './shared.js';
+import { Shared, returnOf } from './shared.js';
 import type { FormatOptions, Formatter, TimeMode } from './shared.js';
 import { SPACES, micro6, padEnd, textSafe } from './strings.js';
 import { pktInfoWith } from './tuple.js';
@@ -39,6 +43,7 @@ const TIME_WIDTH: Record<TimeMode, number> = {
 };
 const REL_WIDTH = 12;
 const IFNAME_WIDTH = 12;
+const COMM_WIDTH = 15;
 const PKT_WIDTH = 40;
 const NO_PKT = ' ' + padEnd('-', PKT_WIDTH) + ' ';
 
@@ -69,6 +74,7 @@ function header(time: TimeMode): string {
   return (
     padEnd('time', TIME_WIDTH[time]) +
     padEnd('NETWORK_NS', 13) +
+    padEnd('COMMAND', COMM_WIDTH + 1) +
     padEnd('INTERFACE', IFNAME_WIDTH + 1) +
     padEnd('DEST_MAC', 13) +
     padEnd('PKT_INFO', PKT_WIDTH + 1) +
@@ -86,6 +92,7 @@ export function makeTextFormatter(resolver: Resolver, opts: FormatOptions): Form
     time = (ts) => clock.text(ts) + ' ]';
   }
   const ifcols = new Memo<string, string>((n) => ' ' + padEnd(n === '' ? 'nil' : textSafe(n), IFNAME_WIDTH) + ' ', 1024);
+  const comms = new Memo<string, string>((c) => ' ' + padEnd(c === '' ? '-' : textSafe(c), COMM_WIDTH), 4096);
   const symbols = sh.symbols;
   const reasons = sh.reasons;
   const mac = new LastMac('');
@@ -100,7 +107,7 @@ export function makeTextFormatter(resolver: Resolver, opts: FormatOptions): Form
     const ns = sh.ns(ev.netns);
     const t = ev.tuple;
     let line =
-      time(ev.tsNs) + ns.col + ifcols.get(ev.ifname) + mac.get(ev.dstMac) + (t === null ? NO_PKT : pkts.get(t)) +
+      time(ev.tsNs) + ns.col + comms.get(ev.comm) + ifcols.get(ev.ifname) + mac.get(ev.dstMac) + (t === null ? NO_PKT : pkts.get(t)) +
       sh.skbHex(ev.skb) + '.' + ev.pktType + ':' + (ev.nf ? nfText(ev.nf) : p.name);
     const fields = p.fields;
     for (let i = 0; i < fields.length; i++) {
@@ -108,6 +115,9 @@ export function makeTextFormatter(resolver: Resolver, opts: FormatOptions): Form
       const v = infoValue(f, ev);
       if (v !== undefined) line += ' ' + f.key + '=' + v;
     }
+    if (ev.tcpSeq !== undefined) line += ' seq=' + ev.tcpSeq + ' ack=' + ev.tcpAck;
+    const ret = returnOf(resolver, ev);
+    if (ret) line += ' ret=' + (ret.name ?? ret.value) + (ret.entrySeen ? '' : ' (entry not seen)');
     if (ev.flags & EV_DROP) {
       line += ' reason=' + reasons.get(ev.dropReason);
       if (ev.location !== 0n) line += ' at ' + symbols.get(ev.location);

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { Pipeline } from './pipeline.js';
 import type { LineSink, NetfilterJoin, PipelineNames, PipelineOptions } from './pipeline.js';
 import { encodeEvent, decodeEvent } from '../engine/decode.js';
-import { EV_DROP, EV_HAS_TUPLE } from '../engine/event.js';
+import { EV_DROP, EV_HAS_TUPLE, EV_RET } from '../engine/event.js';
+import { STEP_WAIT_NS } from './steps.js';
 import type { RawEvent } from '../engine/event.js';
 import type { LegacyStep } from '../netfilter/legacy/observers.js';
 import type { NfJson, NfTrace } from '../netfilter/index.js';
@@ -213,20 +214,20 @@ function pipelineWith(nf: NetfilterJoin, extra: Partial<PipelineOptions> = {}): 
 
 const feedEvents = (p: Pipeline, evs: readonly RawEvent[]): boolean[] => feed(p, evs.map(encodeEvent));
 
-test("an skb's events wait for its legacy ACCEPT step's rule, then follow it in order", async () => {
+test("events wait for a legacy ACCEPT step's rule, then follow it in the order they happened", async () => {
   const { nf, answer } = fakeNetfilter();
   const { p, out } = pipelineWith(nf);
   feedEvents(p, [
     raw({ probe: 3, tsNs: 1n }),
     raw({ probe: OBSERVER, tsNs: 2n, aux2: 1 }), // the after-spot: filter ACCEPT, rule to be named
-    raw({ probe: 4, tsNs: 3n }), // same skb: held
-    raw({ probe: 7, tsNs: 4n, skb: 0xbbn }), // another skb: printed at once
-    raw({ probe: 8, tsNs: 5n }), // held
+    raw({ probe: 4, tsNs: 3n }), // same skb: waits
+    raw({ probe: 7, tsNs: 4n, skb: 0xbbn }), // another skb: waits too, the output keeps the order
+    raw({ probe: 8, tsNs: 5n }),
   ]);
-  assert.deepEqual(out.lines, ['3:1', '7:4']);
+  assert.deepEqual(out.lines, ['3:1']);
   answer(0, '-A OUTPUT -j ACCEPT');
   await p.settled();
-  assert.deepEqual(out.lines, ['3:1', '7:4', '1000:2:filter/ACCEPT/-A OUTPUT -j ACCEPT', '4:3', '8:5']);
+  assert.deepEqual(out.lines, ['3:1', '1000:2:filter/ACCEPT/-A OUTPUT -j ACCEPT', '4:3', '7:4', '8:5']);
   assert.equal(p.events, 5);
 });
 
@@ -259,7 +260,7 @@ test('netfilter DROP steps are kept for the explanation; the chains of a pktpath
   assert.equal(p.nfDrops.length, 1);
 });
 
-test('bounds: drops kept for the explanation, rule lookups in flight, events held', async () => {
+test('bounds: drops kept for the explanation, rule lookups in flight, events waiting behind steps', async () => {
   const { nf } = fakeNetfilter();
   const drops = Array.from({ length: 5 }, (_, i) => raw({ tsNs: BigInt(i), flags: EV_DROP | EV_HAS_TUPLE, dropReason: 3 }));
   const kept = pipelineWith(nf, { maxKeptDrops: 2 });
@@ -274,21 +275,21 @@ test('bounds: drops kept for the explanation, rule lookups in flight, events hel
   const nf3 = fakeNetfilter();
   const held = pipelineWith(nf3.nf, { maxHeld: 1 });
   feedEvents(held.p, [raw({ probe: OBSERVER, aux2: 1 }), raw({ probe: 4, tsNs: 2n }), raw({ probe: 5, tsNs: 3n })]);
-  assert.deepEqual(held.out.lines, ['5:3'], 'past the bound, events are printed at once');
-  nf3.answer(0, null);
+  assert.deepEqual(held.out.lines, ['1000:100:filter/ACCEPT/null', '4:2', '5:3'], 'past the bound, the step goes without its rule, and what waited behind it');
+  nf3.answer(0, 'late');
   await held.p.settled();
-  assert.deepEqual(held.out.lines, ['5:3', '1000:100:filter/ACCEPT/null', '4:2']);
+  assert.equal(held.out.lines.length, 3, 'its answer, too late, prints nothing');
 });
 
-test('close: held events are printed, answers that come later are ignored', async () => {
+test('close: a step still waiting goes without its rule, and what waited behind it; answers that come later are ignored', async () => {
   const { nf, answer } = fakeNetfilter();
   const { p, out } = pipelineWith(nf);
   feedEvents(p, [raw({ probe: OBSERVER, aux2: 1 }), raw({ probe: 4, tsNs: 2n })]);
   p.close();
-  assert.deepEqual(out.lines, ['4:2']);
+  assert.deepEqual(out.lines, ['1000:100:filter/ACCEPT/null', '4:2']);
   answer(0, 'late');
   await p.settled();
-  assert.deepEqual(out.lines, ['4:2']);
+  assert.deepEqual(out.lines, ['1000:100:filter/ACCEPT/null', '4:2']);
 });
 
 test('nft trace paths become netfilter events, stamped in order, and are written out at once', () => {
@@ -305,4 +306,92 @@ test('nft trace paths become netfilter events, stamped in order, and are written
   p.close();
   p.nfTrace(trace, NS, 70n);
   assert.equal(out.lines.length, 3);
+});
+
+// ------------------------------------------------------------------ one line per nftables verdict
+
+/** fexit on nft_do_chain: the verdict of one base chain, on its skb. */
+const evalStep = (extra: Partial<RawEvent>): RawEvent =>
+  raw({ funcIp: 0xffffffffc0001000n, flags: EV_HAS_TUPLE | EV_RET, nfNames: { table: 'filter', chain: 'OUTPUT' }, aux: 1, aux2: 3, aux3: 2, ...extra });
+
+/** nft trace's path of the same packet: one base chain, with the rule that decided. */
+function traceOf(verdict: 'ACCEPT' | 'DROP', rule: string, chain = 'OUTPUT'): NfTrace {
+  const hop = { pf: 2, family: 'ip', table: 'filter', chain, hook: 'output', priority: 0, verdict, rule, handle: 3, ruleChain: null, policy: false };
+  const packet = { family: 4, saddr: '10.0.0.1', daddr: '10.0.0.2', l4proto: 'tcp', sport: 1234, dport: 80 };
+  return { traceId: '1', packet, path: [hop], records: [] } as unknown as NfTrace;
+}
+
+test('nftables: a verdict seen by fexit waits for its nft trace line, takes its rule, and is printed once, in the order of events', () => {
+  const { nf } = fakeNetfilter();
+  const { p, out } = pipelineWith({ ...nf, tracesNft: () => true });
+  feedEvents(p, [
+    raw({ probe: 3, tsNs: 1n }),
+    evalStep({ tsNs: 2n, aux: 0 }), // OUTPUT DROP, rule to come from nft trace
+    raw({ probe: 4, tsNs: 3n }), // waits behind the verdict
+    raw({ probe: 7, tsNs: 4n, skb: 0xbbn }), // another skb waits too: the output keeps the order events happened in
+  ]);
+  assert.deepEqual(out.lines, ['3:1']);
+  assert.equal(p.waitingSteps, 1);
+  p.nfTrace(traceOf('DROP', 'tcp dport 80 drop # handle 3'), NS, 50n);
+  assert.deepEqual(out.lines, ['3:1', '1000:2:filter/DROP/tcp dport 80 drop # handle 3', '4:3', '7:4'], 'one line for the verdict, the netfilter step with the rule; the trace line is not printed');
+  assert.equal(p.nfDrops.length, 1);
+  assert.equal(p.nfDrops[0]!.nf?.rule, 'tcp dport 80 drop # handle 3', 'the explanation gets the rule');
+  assert.equal(p.waitingSteps, 0);
+});
+
+test('nftables: two chains keep their order whatever order their lines come in; a verdict whose line never comes goes without a rule after the wait', () => {
+  const { nf } = fakeNetfilter();
+  const { p, out } = pipelineWith({ ...nf, tracesNft: () => true });
+  feedEvents(p, [
+    evalStep({ tsNs: 10n }),
+    raw({ probe: 4, tsNs: 11n }),
+    evalStep({ tsNs: 12n, nfNames: { table: 'filter', chain: 'POSTROUTING' } }),
+    raw({ probe: 5, tsNs: 13n }),
+  ]);
+  assert.deepEqual(out.lines, []);
+  p.nfTrace(traceOf('ACCEPT', 'r2', 'POSTROUTING'), NS, 40n); // the second chain's line first
+  assert.deepEqual(out.lines, [], 'the second waits behind the first');
+  p.nfTrace(traceOf('ACCEPT', 'r1'), NS, 41n);
+  assert.deepEqual(out.lines, ['1000:10:filter/ACCEPT/r1', '4:11', '1000:12:filter/ACCEPT/r2', '5:13']);
+  feedEvents(p, [evalStep({ tsNs: 100n, skb: 0xccn }), raw({ probe: 6, tsNs: 101n, skb: 0xddn })]);
+  p.expire(100n + STEP_WAIT_NS);
+  assert.equal(out.lines.length, 4, 'not yet');
+  p.expire(101n + STEP_WAIT_NS);
+  assert.deepEqual(out.lines.slice(4), ['500:100:filter/ACCEPT/null', '6:101']);
+  p.nfTrace(traceOf('ACCEPT', 'late', 'FORWARD'), NS, 200n);
+  assert.deepEqual(out.lines.slice(6), ['1000:200:filter/ACCEPT/late'], 'a trace line with no verdict waiting is printed as it is');
+});
+
+test('nftables: no waiting where nft trace does not run, nor for x_tables verdicts; the end prints what still waits', () => {
+  const { nf } = fakeNetfilter();
+  const none = pipelineWith({ ...nf, tracesNft: () => false });
+  feedEvents(none.p, [evalStep({ tsNs: 1n })]);
+  assert.deepEqual(none.out.lines, ['500:1:filter/ACCEPT/null']);
+  const xt = pipelineWith({ ...fakeNetfilter({ watches: false, legacy: [] }).nf, tracesNft: () => true });
+  feedEvents(xt.p, [evalStep({ tsNs: 1n, aux: 0, nfNames: { table: 'filter', chain: '' } })]);
+  assert.equal(xt.out.lines.length, 1, 'ipt_do_table has no nft trace line to wait for, nor counters without legacy rules');
+  const end = pipelineWith({ ...nf, tracesNft: () => true });
+  feedEvents(end.p, [evalStep({ tsNs: 1n }), raw({ probe: 4, tsNs: 2n })]);
+  end.p.close();
+  assert.deepEqual(end.out.lines, ['500:1:filter/ACCEPT/null', '4:2']);
+});
+
+test('iptables-legacy: where observers watch, their step stands for the table verdict fexit saw; elsewhere a drop verdict waits for the counters to name its rule', async () => {
+  const xt = (extra: Partial<RawEvent>): RawEvent => evalStep({ nfNames: { table: 'filter', chain: '' }, ...extra });
+  const watched = pipelineWith(fakeNetfilter({ watches: true }).nf);
+  feedEvents(watched.p, [xt({ tsNs: 1n, aux: 1 }), raw({ probe: 4, tsNs: 2n })]);
+  assert.deepEqual(watched.out.lines, ['4:2'], 'the observers give this table step (with its rule)');
+
+  const { nf, answer } = fakeNetfilter({ watches: false });
+  const { p, out } = pipelineWith(nf);
+  feedEvents(p, [
+    xt({ tsNs: 1n, aux: 1 }), // ACCEPT: no rule will come, printed at once
+    xt({ tsNs: 2n, aux: 0 }), // DROP: waits for the counters
+    raw({ probe: 15, tsNs: 3n, flags: EV_HAS_TUPLE | EV_DROP, dropReason: 12 }), // NETFILTER_DROP: asks the counters
+  ]);
+  assert.deepEqual(out.lines, ['500:1:filter/ACCEPT/null']);
+  answer(0, '-A OUTPUT -p tcp -j DROP');
+  await p.settled();
+  assert.deepEqual(out.lines, ['500:1:filter/ACCEPT/null', '1000:2:filter/DROP/-A OUTPUT -p tcp -j DROP', '15:3'], 'one DROP line, the step with the rule, in its place');
+  assert.deepEqual([...p.drops], [['NETFILTER_DROP', 1]]);
 });

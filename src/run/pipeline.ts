@@ -5,8 +5,10 @@
  * drops for the explanation, and joins netfilter steps to the drops they explain:
  *
  * - an observer record (iptables-legacy, BPF netfilter) becomes the table step it proves,
- *   printed once the table's counters have named the rule; the skb's later events wait
- *   for that step (held), so the output keeps the packet's order;
+ *   printed once the table's counters have named the rule; later events wait behind it
+ *   (src/run/steps.ts), so the output keeps the order things happened in;
+ * - a verdict that fexit saw on nft_do_chain / ipt_do_table waits for the rule its other
+ *   source names (nft trace, legacy counters), and is printed once (src/run/steps.ts);
  * - a NETFILTER_DROP inside a legacy table, or in a namespace whose legacy tables only
  *   counters watch, is followed by the step that names the table, chain and rule.
  *
@@ -23,6 +25,7 @@ import { nfEvents } from '../netfilter/events.js';
 import { nfOfEval } from '../netfilter/eval.js';
 import type { LegacyStep } from '../netfilter/legacy/observers.js';
 import { OWN_TABLE_RE } from '../netfilter/index.js';
+import { StepJoin, isNftEval, isXtEval, legacyDropKey, nftKey } from './steps.js';
 import type { NfJson, NfTrace } from '../netfilter/index.js';
 
 /** Names the pipeline needs (src/output/io/resolver.ts RunResolver). */
@@ -53,6 +56,8 @@ export interface NetfilterJoin {
   readonly legacy: readonly string[];
   explainLegacyStep(netns: number, tsNs: bigint, step: LegacyStep): Promise<NfJson>;
   explainLegacyDrop(netns: number, tsNs: bigint, family: 4 | 6): Promise<NfJson | null>;
+  /** whether nft trace runs in the namespace with this inode (its verdicts' rules will come) */
+  tracesNft?(netns: number): boolean;
 }
 
 export interface PipelineOptions {
@@ -65,8 +70,9 @@ export interface PipelineOptions {
   /** lines were added outside a ring read (a rule named later, an nft trace): write them out */
   readonly onLate?: () => void;
   /**
-   * every event the run takes (printed or lost to back-pressure), numbered as its output
-   * line would be: the diagnosis reads them all, -w writes their packets
+   * every event the run takes (printed, folded by the short view, or lost to back-pressure),
+   * numbered as its line in the full view would be: the diagnosis reads them all, -w
+   * writes their packets
    */
   readonly onEvent?: (ev: RawEvent, n: number) => void;
   readonly onError?: (message: string) => void;
@@ -74,8 +80,10 @@ export interface PipelineOptions {
   readonly maxKeptDrops?: number;
   /** rule lookups in flight at once; beyond, a step is counted as lost to back-pressure */
   readonly maxInFlight?: number;
-  /** events held for a step, all skbs together; beyond, events are printed at once */
+  /** events waiting behind netfilter steps for their rule, all together; beyond, the oldest step goes without it */
   readonly maxHeld?: number;
+  /** which events are printed (the short view, src/output/view.ts); absent: every one */
+  readonly shows?: (ev: RawEvent) => boolean;
 }
 
 /** Drops kept for the explanation at the end of a run. */
@@ -88,10 +96,6 @@ export function isDropRecord(bytes: Uint8Array, off: number, len: number): boole
   return len >= EVENT.size && ((bytes[off + EVENT.flags] ?? 0) & EV_DROP) !== 0;
 }
 
-interface Held {
-  pending: number;
-  events: RawEvent[];
-}
 
 export class Pipeline {
   /** events printed */
@@ -100,6 +104,8 @@ export class Pipeline {
   backpressure = 0;
   /** ring records that could not be decoded or handled */
   malformed = 0;
+  /** events the short view folded (counted, not printed) */
+  folded = 0;
   /** what was wrong with the first of them */
   firstMalformed: string | undefined;
   readonly drops = new Map<string, number>();
@@ -114,14 +120,16 @@ export class Pipeline {
   private netfilter: NetfilterJoin | undefined;
   private nfProbe: number | undefined;
   private closed = false;
-  private readonly held = new Map<bigint, Held>();
-  private heldEvents = 0;
+  /** observer steps so far, for their keys in the step join */
+  private observed = 0;
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly steps: StepJoin;
 
   constructor(o: PipelineOptions) {
     this.o = o;
     this.limit = o.catchCount ?? Infinity;
     this.keep = o.maxKeptDrops ?? MAX_KEPT_DROPS;
+    this.steps = new StepJoin(o.maxHeld ?? MAX_HELD);
   }
 
   /** The catch count is reached: nothing more is taken. */
@@ -163,9 +171,23 @@ export class Pipeline {
     if (this.closed) return;
     for (const ev of nfEvents(trace, { tsNs, netns, probe: this.netfilterProbe() })) {
       if (this.full()) break;
-      this.emit(ev);
+      const ready = this.steps.complete(nftKey(ev), ev.nf!.rule, ev.probe);
+      if (ready) this.emitAll(ready);
+      else this.deliver(ev);
     }
     this.o.onLate?.();
+  }
+
+  /** Prints the nftables verdicts that waited too long for their trace line (without its rule), and what waited behind them. */
+  expire(nowNs: bigint): void {
+    const ready = this.steps.expire(nowNs);
+    this.emitAll(ready);
+    if (ready.length) this.o.onLate?.();
+  }
+
+  /** nftables verdicts waiting for their trace line (the session checks them with expire()). */
+  get waitingSteps(): number {
+    return this.steps.size;
   }
 
   /** Resolves when every rule lookup in flight has been answered (and its lines pushed). */
@@ -173,13 +195,9 @@ export class Pipeline {
     while (this.inFlight.size) await Promise.all([...this.inFlight]);
   }
 
-  /** Late answers are ignored from now on; held events still waiting are printed. */
+  /** Late answers are ignored from now on; steps still waiting, and what waits behind them, are printed. */
   close(): void {
-    for (const skb of [...this.held.keys()]) {
-      const h = this.held.get(skb)!;
-      h.pending = 1;
-      this.release(skb);
-    }
+    this.emitAll(this.steps.drain());
     this.closed = true;
   }
 
@@ -201,26 +219,58 @@ export class Pipeline {
       ev.nf = nfOfEval(ev) ?? undefined;
       // the chains of a pktpath run's own tracing table are instrumentation, not the path
       if (ev.nf && OWN_TABLE_RE.test(ev.nf.table)) return;
+      if (ev.nf && this.joinStep(ev)) return;
     }
     if (ev.stack) ev.stack = trimTracerFrames(ev.stack, names.symbol);
     if (ev.flags & EV_DROP) this.linkDrop(ev);
-    const h = this.held.size && ev.skb ? this.held.get(ev.skb) : undefined;
-    if (h && this.heldEvents < (this.o.maxHeld ?? MAX_HELD)) {
-      h.events.push(ev);
-      this.heldEvents++;
-    } else this.emit(ev);
+    this.deliver(ev);
+  }
+
+  /**
+   * A verdict from fexit on an evaluation function, when another source also gives it:
+   * true when that source's step stands for it or it waits for that source's rule.
+   * nftables: nft trace names the rule. iptables-legacy: where BPF netfilter observers
+   * watch, their steps (ruled from counters) stand for the tables' verdicts; elsewhere the
+   * counters name a drop's rule after the drop.
+   */
+  private joinStep(ev: RawEvent): boolean {
+    const nf = this.netfilter;
+    if (!nf) return false;
+    if (isNftEval(ev) && nf.tracesNft?.(ev.netns)) {
+      this.emitAll(this.steps.wait(ev, nftKey(ev)));
+      return true;
+    }
+    if (!isXtEval(ev)) return false;
+    if (nf.tracker.watches(ev.netns)) return true;
+    if (ev.nf!.verdict !== 'DROP' || !nf.legacy.length || !ev.skb) return false;
+    this.emitAll(this.steps.wait(ev, legacyDropKey(ev.netns, ev.skb)));
+    return true;
+  }
+
+  /** An event on its way out: printed now, or after the verdicts that wait before it. */
+  private deliver(ev: RawEvent): void {
+    this.emitAll(this.steps.pass(ev));
+  }
+
+  private emitAll(evs: readonly RawEvent[]): void {
+    for (const ev of evs) this.emit(ev);
   }
 
   /** Counts, keeps what the summary needs, and pushes the formatted line (or counts it as lost to back-pressure). */
   private emit(ev: RawEvent): void {
     if (this.full()) return;
-    this.o.onEvent?.(ev, this.events + this.backpressure + 1);
+    // numbered as its line in the full view (--verbose, --json): folded events count too
+    this.o.onEvent?.(ev, this.events + this.backpressure + this.folded + 1);
     if (ev.flags & EV_DROP) {
       const r = this.o.names.dropReason(ev.dropReason);
       this.drops.set(r, (this.drops.get(r) ?? 0) + 1);
       if (this.dropEvents.length < this.keep) this.dropEvents.push(ev);
     }
     if (ev.nf?.verdict === 'DROP' && this.nfDrops.length < this.keep) this.nfDrops.push(ev);
+    if (this.o.shows && !this.o.shows(ev)) {
+      this.folded++;
+      return;
+    }
     if (!this.o.out.writable()) {
       this.backpressure++;
       return;
@@ -240,20 +290,6 @@ export class Pipeline {
     else if (r === 'NETFILTER_DROP' && nf.legacy.length && !nf.tracker.watches(ev.netns) && ev.tuple && ev.tuple.family) {
       this.legacyDrop(ev, ev.tuple.family);
     }
-  }
-
-  private hold(skb: bigint): void {
-    const h = this.held.get(skb);
-    if (h) h.pending++;
-    else this.held.set(skb, { pending: 1, events: [] });
-  }
-
-  private release(skb: bigint): void {
-    const h = this.held.get(skb);
-    if (!h || --h.pending > 0) return;
-    this.held.delete(skb);
-    this.heldEvents -= h.events.length;
-    for (const e of h.events) this.emit(e);
   }
 
   /** Runs a rule lookup; `then` gets its answer unless the run has closed meanwhile. */
@@ -282,14 +318,18 @@ export class Pipeline {
     this.lookup(
       () => nf.explainLegacyDrop(drop.netns, drop.tsNs, family),
       (step) => {
-        if (step) this.emit({ ...drop, flags: drop.flags & ~EV_DROP, probe: this.netfilterProbe(), stack: null, nf: step, tsNs: drop.tsNs + 1n });
+        // the table's own verdict (fexit on ipt_do_table) waits for this rule: one line for the drop
+        const ready = this.steps.complete(legacyDropKey(drop.netns, drop.skb), step?.rule ?? null, this.netfilterProbe());
+        if (ready) this.emitAll(ready);
+        else if (step) this.deliver({ ...drop, flags: drop.flags & ~EV_DROP, probe: this.netfilterProbe(), stack: null, nf: step, tsNs: drop.tsNs + 1n });
       },
     );
   }
 
   /**
    * iptables-legacy table step seen by the observers, emitted once the counters have named
-   * its rule. An ACCEPT holds the skb's later events until then.
+   * its rule. An ACCEPT waits in its place (everything after it waits behind it); a DROP is
+   * told at the drop, after it.
    */
   private legacyTableStep(ev: RawEvent, step: LegacyStep, tsNs: bigint): void {
     const nf = this.netfilter!;
@@ -308,16 +348,18 @@ export class Pipeline {
       aux2: 0,
       aux3: 0,
     };
-    const holds = step.verdict === 'ACCEPT' && ev.skb !== 0n;
+    const key = step.verdict === 'ACCEPT' ? `observed|${++this.observed}` : null;
     const asked = this.lookup(
       () => nf.explainLegacyStep(ev.netns, ev.tsNs, step),
       (named) => {
         // a drop after a shared spot is the table's only if its counters say so
         if (step.verdict === 'DROP' && !step.exact && named.rule === null) return;
-        this.emit({ ...base, nf: named });
+        if (key) this.emitAll(this.steps.settle(key, () => ({ ...base, nf: named })) ?? []);
+        else this.deliver({ ...base, nf: named });
       },
-      () => holds && this.release(ev.skb),
+      // an answer that never came: the step is not printed, what waited behind it is
+      () => key && this.emitAll(this.steps.settle(key, () => null) ?? []),
     );
-    if (asked && holds) this.hold(ev.skb);
+    if (asked && key) this.emitAll(this.steps.wait({ ...base, nf: { pf: step.pf, table: step.table, chain: step.chain, hook: step.hook, verdict: step.verdict, rule: null } }, key));
   }
 }

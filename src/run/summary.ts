@@ -18,6 +18,8 @@ export interface RunCounts {
   readonly drops: ReadonlyMap<string, number>;
   /** stdout's reader went away (EPIPE): what was not written is for that, not for slowness */
   readonly outputClosed?: boolean;
+  /** events the short view folded (--verbose prints them) */
+  readonly folded?: number;
   /** packets the expression could not decide: the bytes it reads lie outside the skb's linear data */
   readonly undecided?: number;
 }
@@ -32,7 +34,8 @@ export function summaryLine(c: RunCounts): string {
     c.malformed ? `, ${c.malformed} malformed records skipped (${c.firstMalformed ?? 'unknown'})` : '',
   ].join('');
   const dropText = [...c.drops].map(([r, n]) => `${r} ${n}`).join(', ');
-  return `pktpath: ${c.events} events, ${c.lost} lost${extra}${dropText ? `; drops: ${dropText}` : '; no drops'}`;
+  const folded = c.folded ? ` (and ${c.folded} folded into them: --verbose prints every event)` : '';
+  return `pktpath: ${c.events} events${folded}, ${c.lost} lost${extra}${dropText ? `; drops: ${dropText}` : '; no drops'}`;
 }
 
 /** The summary line and the explanations, each ending in a newline. */

@@ -24,6 +24,8 @@ import { RingEvents, testPort, udpToLoopback } from '../helpers/loopback.js';
 
 export interface BackendCase<T> {
   readonly backend: AttachBackend<T>;
+  /** the case's name (the backend's when absent), as PKTPATH_CONTRACT_ONLY / _REQUIRE name it */
+  readonly name?: string;
   /** why the backend cannot run here, known before trying; null when it may */
   readonly unavailable: () => string | null;
   /** targets that loopback UDP passes through */
@@ -54,7 +56,7 @@ const mechanismOf = (err: unknown): unknown => (err as { cause?: unknown }).caus
 
 /** Registers the contract test of one backend. */
 export function backendContract<T>(c: BackendCase<T>): void {
-  const name = c.backend.name;
+  const name = c.name ?? c.backend.name;
   if (ONLY.size && !ONLY.has(name)) return;
   test(`backend ${name}: attaches to a real target, sees real traffic, detaches, leaves nothing`, { timeout: 120_000 }, async (t) => {
     if (!gate(t, name)) return;
@@ -87,7 +89,7 @@ function load<T>(c: BackendCase<T>, h: ObjHandle, port: number): string | null {
 }
 
 async function attachSeeDetach<T>(t: TestContext, c: BackendCase<T>, h: ObjHandle, port: number): Promise<void> {
-  const name = c.backend.name;
+  const name = c.name ?? c.backend.name;
   const before = new Set(ownLinkIds());
   const a = c.backend.attach(h, c.targets());
   if (!a.usable && a.error !== undefined && c.refusal(a.error) !== null) return void skip(t, name, `${c.refusal(a.error)} (${a.why})`);

@@ -10,6 +10,8 @@ import type { FuncBackend, FunctionTarget } from '../../src/engine/backends.js';
 import { fentryBackend, hasKprobePmu, kprobeBackend, kprobeMultiBackend, netfilterBackend, tracepointBackend } from '../../src/engine/io/attach/index.js';
 import type { AttachBackend, NetfilterSpot } from '../../src/engine/io/attach/index.js';
 import { catalog } from '../../src/engine/io/catalog.js';
+import { RET_NO_ENTRY } from '../../src/engine/event.js';
+import type { RawEvent } from '../../src/engine/event.js';
 import { missingFeature } from '../../src/kernel/features.js';
 import type { KernelFacts } from '../../src/kernel/features.js';
 import { kallsyms, kernelBtf } from '../../src/kernel/io/kernel.js';
@@ -25,19 +27,31 @@ backendContract({
   refusal: () => null,
 });
 
-/** A function backend on ip_rcv, which every loopback packet passes. */
-function functionCase(backend: AttachBackend<FunctionTarget>): void {
+const isIpRcv = (ev: RawEvent): boolean => ev.funcIp !== undefined && kallsyms().symbolize(ev.funcIp)?.name === 'ip_rcv';
+
+/**
+ * A function backend on ip_rcv, which every loopback packet passes; with `ret`, its return
+ * too (fentry: fentry_ret and fexit; kprobe.multi: a kprobe session, Linux 6.10+), seen
+ * as a return built from its entry (not flagged RET_NO_ENTRY).
+ */
+function functionCase(backend: AttachBackend<FunctionTarget>, ret = false): void {
   const name = backend.name as FuncBackend;
+  const needs = [...BACKEND_FEATURES[name], ...(ret ? (name === 'fentry' ? (['fexit', 'func_ret'] as const) : (['kprobe_session'] as const)) : [])];
   backendContract<FunctionTarget>({
     backend,
-    unavailable: () => (name === 'kprobe' && !hasKprobePmu() ? backendReason('kprobe', new Error('no kprobe PMU'), false) : missingFeature(BACKEND_FEATURES[name], facts())),
-    targets: () => [{ name: 'ip_rcv', skbArg: 1, btfId: kernelBtf().findType('func', 'ip_rcv')?.id ?? 0 }],
-    isOurs: (ev) => ev.probe === catalog().functionProbes.entry && ev.funcIp !== undefined && kallsyms().symbolize(ev.funcIp)?.name === 'ip_rcv',
+    ...(ret ? { name: `${name}+returns` } : {}),
+    unavailable: () => (name === 'kprobe' && !hasKprobePmu() ? backendReason('kprobe', new Error('no kprobe PMU'), false) : missingFeature(needs, facts())),
+    targets: () => [{ name: 'ip_rcv', skbArg: 1, btfId: kernelBtf().findType('func', 'ip_rcv')?.id ?? 0, ...(ret ? { ret: true } : {}) }],
+    isOurs: ret
+      ? (ev) => ev.probe === catalog().functionProbes.return && isIpRcv(ev) && ((ev.aux3 ?? 0) & RET_NO_ENTRY) === 0
+      : (ev) => ev.probe === catalog().functionProbes.entry && isIpRcv(ev),
     refusal: (err) => backendReason(name, err, hasKprobePmu(), facts()),
   });
 }
 functionCase(fentryBackend);
+functionCase(fentryBackend, true);
 functionCase(kprobeMultiBackend);
+functionCase(kprobeMultiBackend, true);
 functionCase(kprobeBackend);
 
 /** A netfilter observer at IPv4 LOCAL_OUT in this namespace; another hook at that priority moves it on (EBUSY). */

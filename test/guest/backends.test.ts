@@ -2,7 +2,7 @@
  * Guest-kernel tier of the attach backend contract (test/contracts/backend.suite.ts): the
  * function backends this host's kernel cannot run, run for real where they exist.
  *
- *   6.12: fentry, kprobe.multi, kprobe
+ *   6.12: fentry, kprobe.multi, kprobe; fentry and kprobe.multi with return values (fexit, kprobe session)
  *   6.1:  kprobe (no kprobe.multi there)
  *
  * One boot per kernel runs the contract file with the backends named required, so in the
@@ -31,7 +31,7 @@ function cannotRun(): string | null {
 const why = cannotRun();
 
 const CASES = [
-  { kernel: '6.12', backends: ['fentry', 'kprobe.multi', 'kprobe'] },
+  { kernel: '6.12', backends: ['fentry', 'fentry+returns', 'kprobe.multi', 'kprobe.multi+returns', 'kprobe'] },
   { kernel: '6.1', backends: ['kprobe'] },
 ] as const;
 
@@ -52,6 +52,6 @@ for (const c of CASES) {
     assert.equal(r.status, 0, `the contract in the ${c.kernel} guest (exit ${r.status}):\n${out.slice(-4000)}`);
     assert.equal(count('pass'), c.backends.length, `one passing contract per backend:\n${out.slice(-3000)}`);
     assert.equal(count('skipped'), 0, `nothing skipped in the guest:\n${out.slice(-3000)}`);
-    for (const b of c.backends) assert.match(out, new RegExp(`^ok \\d+ - backend ${b.replace('.', '\\.')}: `, 'm'), `backend ${b} ran`);
+    for (const b of c.backends) assert.match(out, new RegExp(`^ok \\d+ - backend ${b.replace(/[.+]/g, '\\$&')}: `, 'm'), `backend ${b} ran`);
   });
 }

@@ -694,6 +694,8 @@ export interface TraceResult {
   signal: NodeJS.Signals | null;
   /** ms from stop() to exit (NaN when the trace ended on its own) */
   stopMs: number;
+  /** ms from stop() to the summary line on stderr (NaN when none came after a stop) */
+  summaryMs: number;
 }
 
 export interface TraceRun {
@@ -745,6 +747,7 @@ export function spawnTrace(args: readonly string[], opts: SpawnTraceOptions = {}
   let stderr = '';
   let partial = '';
   let stopAt = NaN;
+  let summaryAt = NaN;
   let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
 
   const onLine = (line: string): void => {
@@ -774,7 +777,10 @@ export function spawnTrace(args: readonly string[], opts: SpawnTraceOptions = {}
     partial = lines.pop() ?? '';
     lines.forEach(onLine);
   });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    if (!Number.isNaN(stopAt) && Number.isNaN(summaryAt) && /^pktpath: \d+ events/m.test(d)) summaryAt = Date.now();
+  });
 
   const exited = new Promise<TraceResult>((resolve) => {
     child.on('close', (code, signal) => {
@@ -785,7 +791,7 @@ export function spawnTrace(args: readonly string[], opts: SpawnTraceOptions = {}
       cleanups.delete(key);
       for (const w of waiters) w.resolve(undefined);
       waiters.clear();
-      resolve({ events, nonJson, stderr, code, signal, stopMs: Number.isNaN(stopAt) ? NaN : Date.now() - stopAt });
+      resolve({ events, nonJson, stderr, code, signal, stopMs: Number.isNaN(stopAt) ? NaN : Date.now() - stopAt, summaryMs: summaryAt - stopAt });
     });
   });
 

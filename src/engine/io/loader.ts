@@ -23,10 +23,12 @@ import { kallsyms, kernelBtf, moduleBtf } from '../../kernel/io/kernel.js';
 import { requirePrivileges } from '../../kernel/io/privileges.js';
 import { KernelError } from '../../shared/errors.js';
 import type { LoadPhase } from '../../shared/errors.js';
-import { planNfEval } from '../../netfilter/eval.js';
+import { REPLACED_BY_STEPS, planNfEval } from '../../netfilter/eval.js';
 import type { NfEvalProgram } from '../../netfilter/eval.js';
 import { backendReason, mechanismMissing } from '../backends.js';
-import type { FuncBackend, FunctionPlan, FunctionTarget, ProbeStatus } from '../backends.js';
+import type { FuncBackend, FunctionPlan, ProbeStatus, ReturnsVia } from '../backends.js';
+import { functionParts, returnsVia } from '../parts.js';
+import type { FunctionPart } from '../parts.js';
 import { chooseFlavours } from '../flavours.js';
 import type { TracepointChoice } from '../flavours.js';
 import { loadWithOptionalGroups } from '../optional.js';
@@ -39,6 +41,7 @@ import type { ObjHandle, RingPages } from './native.js';
 import { configureObject, loadObject, openObject, phaseError, selectPrograms } from './object.js';
 import { FUNCTION_BACKENDS, attachSpot, fexitEvalBackend, hasKprobePmu, netfilterBackend, tracepointBackend } from './attach/index.js';
 import type { Attachment, TracepointTarget } from './attach/index.js';
+import { attachParts, fillFuncSockets } from './attach/parts.js';
 
 export { FUNC_BACKENDS } from '../backends.js';
 export type { FuncBackend, FuncTarget, FunctionPlan, ProbeStatus } from '../backends.js';
@@ -103,13 +106,16 @@ interface KernelView {
 interface Targets {
   readonly tracepoints: readonly string[];
   readonly funcs: FunctionPlan['funcs'];
+  /** functions left out because --iptable's netfilter steps stand for them */
+  readonly replaced: readonly string[];
   readonly returns: ReadonlySet<string>;
   readonly nfEval: { readonly programs: NfEvalProgram[]; readonly missing: string[] };
 }
 
 interface Groups {
   readonly observers: OptionalGroup;
-  readonly returns: OptionalGroup;
+  /** the return values, per entry backend (their mechanism differs: fexit or kprobe sessions) */
+  readonly returns: Map<FuncBackend, OptionalGroup>;
   readonly nfEval: OptionalGroup;
 }
 
@@ -133,13 +139,15 @@ interface Build {
   readonly g: Groups;
   readonly fields: object;
   readonly req: TraceRequest;
+  /** `auto`: the backend may be mixed with fentry/fexit for the return values */
+  readonly auto: boolean;
 }
 
 /** Loads and attaches the tracepoint programs, and the function probes when a plan is given. */
 export function loadTrace(fields: object, req: TraceRequest): LoadedTrace {
   requirePrivileges();
   const k = openKernel();
-  const b: Build = { k, t: selectTargets(k, req), g: optionalGroups(k, req), fields, req };
+  const b: Build = { k, t: selectTargets(k, req), g: optionalGroups(k, req), fields, req, auto: (req.functions?.backends.length ?? 0) > 1 };
   const fn = loadFunctions(b);
   const loaded = fn.loaded ?? loadWith(b, undefined);
   try {
@@ -163,9 +171,12 @@ function selectTargets(k: KernelView, req: TraceRequest): Targets {
   const tracepoints = catalog()
     .tracepoints.map((t) => t.name)
     .filter((name) => (!req.only || req.only.includes(name)) && !req.exclude?.includes(name));
-  const funcs = req.functions?.funcs ?? [];
-  const nfEval = req.nfEval && funcs.length ? planNfEval((func, module) => firstParamOf(k.btf, func, module)) : { programs: [], missing: [] };
-  return { tracepoints, funcs, returns: req.functions?.returns ?? new Set(), nfEval };
+  const all = req.functions?.funcs ?? [];
+  // with --iptable, the netfilter steps stand for the evaluation functions (and hide pktpath's own chains)
+  const replaced = req.nfEval ? all.filter((f) => REPLACED_BY_STEPS.test(f.name)).map((f) => f.name) : [];
+  const funcs = replaced.length ? all.filter((f) => !replaced.includes(f.name)) : all;
+  const nfEval = req.nfEval && all.length ? planNfEval((func, module) => firstParamOf(k.btf, func, module)) : { programs: [], missing: [] };
+  return { tracepoints, funcs, replaced, returns: req.functions?.returns ?? new Set(), nfEval };
 }
 
 const causeOf = (err: unknown): unknown => (err as KernelError).cause ?? err;
@@ -185,20 +196,33 @@ function optionalGroups(k: KernelView, req: TraceRequest): Groups {
   }
   return {
     observers,
-    returns: { name: 'function return values', mechanism: 'fexit', on: true, why: (err) => returnsWhy(k, err) },
+    returns: new Map(),
     nfEval: { name: 'netfilter evaluation functions', mechanism: 'fexit', on: req.nfEval === true, why: fexitWhy },
   };
 }
 
 /** Why the return-value programs do not load: the kernel floor they need, else the load's error. */
-function returnsWhy(k: KernelView, err: unknown): string {
+function returnsWhy(k: KernelView, via: ReturnsVia, err: unknown): string {
+  if (via === 'session') return missingFeature(['kprobe_session'], k.facts) ?? `kprobe sessions do not load here: ${(causeOf(err) as Error).message}`;
   return missingFeature(['fexit', 'func_ret'], k.facts) ?? `fexit does not load here: ${backendReason('fentry', causeOf(err), true, k.facts)}`;
+}
+
+/** The return-value group of an entry backend (made on first use); undefined when that backend reports none. */
+function returnsGroup(b: Build, backend: FuncBackend): OptionalGroup | undefined {
+  const via = returnsVia(backend, b.auto, b.k.facts);
+  if (!via || !b.t.funcs.some((f) => b.t.returns.has(f.name))) return undefined;
+  let g = b.g.returns.get(backend);
+  if (!g) {
+    g = { name: 'function return values', mechanism: via, on: true, why: (err) => returnsWhy(b.k, via, err) };
+    b.g.returns.set(backend, g);
+  }
+  return g;
 }
 
 /** Phase select, the function backend: the first in the plan's order that loads and attaches. */
 function loadFunctions(b: Build): FunctionsLoaded {
   const plan = b.req.functions;
-  if (!plan?.funcs.length) return { status: [] };
+  if (!plan || !b.t.funcs.length) return { status: [] };
   const errors: string[] = [];
   let phase: LoadPhase = 'load';
   for (const backend of plan.backends) {
@@ -228,7 +252,8 @@ function tryBackend(b: Build, backend: FuncBackend): Tried | { why: string; phas
   }
   let a: Attachment;
   try {
-    a = FUNCTION_BACKENDS[backend].attach(loaded.h, functionTargets(b, backend));
+    fillFuncSockets(loaded.h, b.t.funcs);
+    a = attachParts(loaded.h, functionParts_(b, backend));
   } catch (err) {
     native().close(loaded.h);
     throw phaseError('attach', backend, (err as Error).message, err);
@@ -238,17 +263,19 @@ function tryBackend(b: Build, backend: FuncBackend): Tried | { why: string; phas
   return { why: a.error === undefined ? (a.why ?? 'unusable') : backendReason(backend, a.error, pmu, b.k.facts), phase: 'attach' };
 }
 
-/** The plan's functions as a backend attaches them; with fentry, the return values that are on. */
-function functionTargets(b: Build, backend: FuncBackend | undefined): FunctionTarget[] {
+/** The plan's functions as the backends attach them, with the return values that are on. */
+function functionParts_(b: Build, backend: FuncBackend | undefined): FunctionPart[] {
   if (!backend) return [];
-  const ret = backend === 'fentry' && b.g.returns.on;
-  return b.t.funcs.map((f) => (ret && b.t.returns.has(f.name) ? { ...f, ret: true } : f));
+  const g = returnsGroup(b, backend);
+  const via = g?.on ? (g.mechanism as ReturnsVia) : null;
+  return functionParts(b.t.funcs, b.t.returns, backend, via);
 }
 
 /** The groups that take part in a load with this backend. */
 function groupsFor(b: Build, backend: FuncBackend | undefined): OptionalGroup[] {
   const out = [b.g.observers];
-  if (backend === 'fentry' && b.t.funcs.some((f) => b.t.returns.has(f.name))) out.push(b.g.returns);
+  const ret = backend ? returnsGroup(b, backend) : undefined;
+  if (ret) out.push(ret);
   if (backend && b.t.nfEval.programs.length) out.push(b.g.nfEval);
   return out;
 }
@@ -294,7 +321,7 @@ function programsFor(b: Build, h: ObjHandle, backend: FuncBackend | undefined, c
   const add = (names: readonly string[]): void => names.forEach((p) => on.add(p));
   try {
     add(tracepointBackend.prepare(h, tracepointTargets(choices)));
-    if (backend) add(FUNCTION_BACKENDS[backend].prepare(h, functionTargets(b, backend)));
+    for (const part of functionParts_(b, backend)) add(FUNCTION_BACKENDS[part.backend].prepare(h, part.targets));
     if (backend && b.g.nfEval.on && b.t.nfEval.programs.length) add(fexitEvalBackend.prepare(h, b.t.nfEval.programs));
     if (b.g.observers.on) add(netfilterBackend.prepare(h, []));
   } catch (err) {
@@ -334,8 +361,10 @@ function groupStatus(b: Build, h: ObjHandle, backend: FuncBackend | undefined): 
     const why = g.nfEval.problem ?? (backend ? 'no evaluation function found' : 'needs a function backend (fexit)');
     out.push({ probe: 'netfilter evaluation functions', attached: false, reason: why });
   }
+  for (const f of t.replaced) out.push({ probe: f, attached: false, reason: 'with --iptable its netfilter step (table, chain, verdict) stands for it' });
   if (req.nfEval && backend) for (const m of t.nfEval.missing) out.push({ probe: m.split(':')[0]!, attached: false, reason: m.slice(m.indexOf(':') + 2) });
-  if (backend === 'fentry' && !g.returns.on && g.returns.problem) out.push({ probe: 'function return values', attached: false, reason: g.returns.problem });
+  const ret = backend ? g.returns.get(backend) : undefined;
+  if (ret && !ret.on && ret.problem) out.push({ probe: 'function return values', attached: false, reason: ret.problem });
   return out;
 }
 

@@ -41,10 +41,18 @@ export interface Native {
   load(h: ObjHandle): void;
   /** Attaches a loaded program the way its section says; returns the link's id (for detach). */
   attach(h: ObjHandle, prog: string): number;
-  attachKprobeMulti(h: ObjHandle, prog: string, syms: string[], retprobe: boolean): number;
+  /** One kprobe.multi link for these functions; `cookies[i]` is what bpf_get_attach_cookie gives for syms[i]. */
+  attachKprobeMulti(h: ObjHandle, prog: string, syms: string[], retprobe: boolean, cookies?: number[]): number;
   attachKprobe(h: ObjHandle, prog: string, func: string, retprobe: boolean): number;
-  /** Loads a copy of a loaded fentry/fexit program for another kernel function (vmlinux BTF id) and attaches it. */
-  attachClone(h: ObjHandle, prog: string, btfId: number): number;
+  /**
+   * Loads a copy of a loaded fentry/fexit program for another kernel function and attaches
+   * it: `btfId` in vmlinux BTF, or in `module`'s BTF when one is named.
+   */
+  attachClone(h: ObjHandle, prog: string, btfId: number, module?: string): number;
+  /** Makes a kprobe.multi program a kprobe session program (Linux 6.10+); before load. */
+  setKprobeSession(h: ObjHandle, prog: string): void;
+  /** One kprobe session link for these functions: the program runs at entry and, when that returned 0, at return. */
+  attachKprobeSession(h: ObjHandle, prog: string, syms: string[], cookies?: number[]): number;
   /** Makes a program a BPF netfilter hook program (kernel 6.4+); before load. */
   setNetfilter(h: ObjHandle, prog: string): void;
   /**
@@ -68,6 +76,7 @@ export interface Native {
   mapFd(h: ObjHandle, map: string): number;
   progFd(h: ObjHandle, prog: string): number;
   mapLookup(fd: number, key: Uint8Array, valueSize: number): ArrayBuffer | null;
+  mapUpdate(fd: number, key: Uint8Array, value: Uint8Array): void;
   ringbuf(fd: number): RingPages;
   pollStart(fd: number, cb: (status: number) => void): PollHandle;
   pollStop(p: PollHandle): void;

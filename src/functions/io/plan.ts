@@ -5,8 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { btfHasFunc, parseFunctionCatalog, selectFunctions, skbFunctions } from '../funcs.js';
-import type { DefaultEntry, ModuleBtf, Skipped } from '../funcs.js';
+import { btfHasFunc, parseFunctionCatalog, selectFunctions, skbFunctions, sockArg } from '../funcs.js';
+import type { DefaultEntry, ModuleBtf, SkbFunc, Skipped } from '../funcs.js';
+import { returnSpec } from '../returns.js';
+import type { RetConvention, ReturnSpec } from '../returns.js';
+import type { Btf, BtfFunc, BtfFuncProto } from '../../kernel/btf.js';
 import { btfModules, kernelBtf, moduleBtf } from '../../kernel/io/kernel.js';
 import { ROOT } from '../../shared/io/paths.js';
 import { traceableFunctions } from './traceable.js';
@@ -25,16 +28,26 @@ export interface PlannedFunctions {
   /** where the traceable list came from, or why it is unknown */
   readonly traceableSource: string;
   readonly discovered: number;
+  /** how to read the return value of each function whose return is reported */
+  readonly returnSpecs: ReadonlyMap<string, ReturnSpec>;
 }
 
 let defaults: DefaultEntry[] | undefined;
-/** The default function set shipped with the package, with the functions whose return value is reported. */
-export function defaultFunctions(): { entries: DefaultEntry[]; returns: Set<string> } {
-  const json = JSON.parse(readFileSync(join(ROOT, 'src/functions/functions.json'), 'utf8')) as {
-    functions: { name: string; ret?: boolean }[];
-  };
-  defaults ??= parseFunctionCatalog(json);
-  return { entries: defaults, returns: new Set(json.functions.filter((f) => f.ret).map((f) => f.name)) };
+/**
+ * The default function set shipped with the package, and the functions whose return value
+ * is reported, with the convention their value follows when BTF's type cannot say it.
+ */
+export function defaultFunctions(): { entries: DefaultEntry[]; returns: Map<string, RetConvention | undefined> } {
+  defaults ??= parseFunctionCatalog(JSON.parse(readFileSync(join(ROOT, 'src/functions/functions.json'), 'utf8')));
+  return { entries: defaults, returns: new Map(defaults.filter((f) => f.ret).map((f) => [f.name, f.ret === true ? undefined : f.ret])) };
+}
+
+/** How to read a function's return value, from its own BTF (vmlinux or its module's); null for void. */
+function specOf(f: SkbFunc, btf: Btf, modules: readonly ModuleBtf[], convention: RetConvention | undefined): ReturnSpec | null {
+  const b = f.module === undefined ? btf : modules.find((m) => m.name === f.module)?.btf;
+  if (!b) return null;
+  const func = b.type(f.btfId) as BtfFunc;
+  return returnSpec(b, (b.type(func.type) as BtfFuncProto).returnType, convention);
 }
 
 function loadModules(): ModuleBtf[] {
@@ -65,17 +78,20 @@ export function planFunctions(choice: FunctionChoice): PlannedFunctions {
     traceable: traceable.set,
     hasFunc: btfHasFunc(btf, modules),
   });
-  const funcs: FuncTarget[] = selected.map((f) => ({
-    name: f.name,
-    skbArg: f.skbArg,
-    btfId: f.btfId,
-    ...(f.module ? { module: f.module } : {}),
-  }));
-  const retNames = new Set(selected.filter((f) => returns.has(f.name) && f.ret !== 'void').map((f) => f.name));
+  const funcs: FuncTarget[] = selected.map((f) => {
+    const skArg = sockArg(f.params);
+    return { name: f.name, skbArg: f.skbArg, btfId: f.btfId, ...(f.module ? { module: f.module } : {}), ...(skArg ? { skArg } : {}) };
+  });
+  const returnSpecs = new Map<string, ReturnSpec>();
+  for (const f of selected) {
+    const spec = returns.has(f.name) ? specOf(f, btf, modules, returns.get(f.name)) : null;
+    if (spec) returnSpecs.set(f.name, spec);
+  }
   return {
-    plan: { funcs, backends: choice.backends, returns: retNames },
+    plan: { funcs, backends: choice.backends, returns: new Set(returnSpecs.keys()) },
     skipped,
     traceableSource: traceable.set ? traceable.source : (traceable.reason ?? 'unknown'),
     discovered: all.length,
+    returnSpecs,
   };
 }

@@ -65,6 +65,20 @@ export function firstError(stderr: string): string {
     .trim();
 }
 
+/**
+ * Has the kernel load nf_tables (an nft request autoloads it), so that fexit on
+ * nft_do_chain can be planned when a run starts: --iptable puts its own tracing tables in
+ * anyway, but only after the probes are loaded. Quiet; false when nft cannot run here.
+ */
+export function preloadNfTables(): boolean {
+  try {
+    execFileSync('nft', ['list', 'tables'], { stdio: 'ignore', timeout: NFT_TIMEOUT_MS });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Delete a table of ours, synchronously (the exit path). True when it is gone. */
 export function deleteTableSync(netns: string | null, table: string): boolean {
   const [file, argv] = nsArgv(netns, ['nft', 'delete', 'table', 'inet', table]);

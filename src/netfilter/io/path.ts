@@ -47,6 +47,8 @@ export interface NetfilterPath {
    * see): the table, chain and rule whose counters show the drop, or null.
    */
   explainLegacyDrop(netns: number, tsNs: bigint, family: 4 | 6): Promise<NfStepJson | null>;
+  /** whether nft trace runs in the namespace with this inode */
+  tracesNft(netns: number): boolean;
   /** namespaces that could not be traced, with the reason */
   readonly problems: readonly string[];
   /**
@@ -125,6 +127,8 @@ class NetfilterPaths implements NetfilterPath, WatchedPath {
   readonly tracker = new LegacyPathTracker();
   stopped = false;
   private readonly sessions: NftTraceSession[] = [];
+  /** inodes of the namespaces an nft trace session runs in */
+  private readonly nftInodes = new Set<number>();
   private readonly watchers = new Map<number, { name: string; w: LegacyWatcher }>();
   /** explainLegacy* calls not settled yet */
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -189,9 +193,14 @@ class NetfilterPaths implements NetfilterPath, WatchedPath {
       if (this.stopped) return void (await session.stop());
       this.sessions.push(session);
       this.namespaces.push(netns ?? '');
+      this.nftInodes.add(inode);
     } catch (err) {
       report(`${netns ?? 'this namespace'}: ${(err as Error).message}`);
     }
+  }
+
+  tracesNft(netns: number): boolean {
+    return this.nftInodes.has(netns);
   }
 
   spotsIn(name: string): number | undefined {

@@ -9,6 +9,9 @@ import { probeFieldTable, probeNames } from '../../engine/catalog.js';
 import { catalog } from '../../engine/io/catalog.js';
 import { kallsyms, kernelBtf, reloadKallsyms } from '../../kernel/io/kernel.js';
 import { netnsNames } from '../../kernel/io/netns.js';
+import { errnoNames } from '../../kernel/io/errno.js';
+import { returnValue } from '../../functions/returns.js';
+import type { ReturnSpec } from '../../functions/returns.js';
 
 /** Offset (ns) that turns CLOCK_MONOTONIC (bpf_ktime_get_ns) into Unix time. */
 export function monoToWallOffsetNs(): bigint {
@@ -29,10 +32,15 @@ export interface RunResolver extends Resolver {
 /** Synthetic ids for functions start above every catalogued id. */
 const FIRST_FUNCTION_ID = 1024;
 
-export function makeResolver(): RunResolver {
+/**
+ * The run's resolver. `returnSpecs`: how to read the return value of each function whose
+ * return is reported (src/functions/io/plan.ts); without one a return is a plain int.
+ */
+export function makeResolver(returnSpecs: ReadonlyMap<string, ReturnSpec> = new Map()): RunResolver {
   const names = probeNames(catalog());
   const fields = probeFieldTable(catalog());
-  const retFields = catalog().functionProbes.returnInfo;
+  const errno = errnoNames();
+  const plainInt: ReturnSpec = { kind: 'int', type: 'int', bits: 32 };
   const reasons = dropReasonNames(kernelBtf());
   let syms = kallsyms();
   let symsReadAt = Date.now();
@@ -75,7 +83,8 @@ export function makeResolver(): RunResolver {
       }
       return id;
     },
-    probeFields: (id) => (retIds.has(id) ? retFields : fields[id]),
+    probeFields: (id) => fields[id],
+    returnOf: (id, raw) => (retIds.has(id) ? returnValue(returnSpecs.get(names[id] ?? '') ?? plainInt, raw, (n) => errno.get(n)) : undefined),
     probeName: (id) => names[id] ?? `probe#${id}`,
     dropReason: (v) => reasons.get(v) ?? String(v),
     symbol: (addr) => {

@@ -10,7 +10,9 @@ import type { RecordSink } from '../../engine/io/ringbuf.js';
 import { loadTrace } from '../../engine/io/loader.js';
 import type { LoadedTrace, Observers, ProbeStatus } from '../../engine/io/loader.js';
 import { planFunctions } from '../../functions/io/plan.js';
+import { preloadNfTables } from '../../netfilter/io/nft-cli.js';
 import type { RunRequest } from '../../cli/request.js';
+import type { ReturnSpec } from '../../functions/returns.js';
 
 /** What a run needs from the kernel side. */
 export interface RunEngine {
@@ -20,6 +22,8 @@ export interface RunEngine {
   /** the netfilter observers, when asked for and the kernel takes them */
   readonly observers?: Observers | undefined;
   readonly observerProblem?: string | undefined;
+  /** how the return value of each traced function whose return is reported reads */
+  readonly returnSpecs?: ReadonlyMap<string, ReturnSpec>;
   /** Calls `onReadable` on every wake-up of the ring buffer until stopPolling(). */
   startPolling(onReadable: () => void): void;
   stopPolling(): void;
@@ -39,10 +43,12 @@ export interface RunEngine {
   close(): void | Promise<void>;
 }
 
-function loadRunTrace(req: RunRequest, say: (line: string) => void): { trace: LoadedTrace; label: string } {
+function loadRunTrace(req: RunRequest, say: (line: string) => void): { trace: LoadedTrace; label: string; returnSpecs?: ReadonlyMap<string, ReturnSpec> } {
   const exclude = req.route ? [] : ['fib_table_lookup', 'fib6_table_lookup'];
   const base = { ringBytes: req.ringBytes, exclude, observers: req.iptable, ...(req.filter ? { filter: req.filter } : {}) };
   if (!req.functions) return { trace: loadTrace(req.config, base), label: 'tracepoints' };
+  // the netfilter path's own tables load nf_tables, but only later: load it now, so fexit on nft_do_chain is planned
+  if (req.iptable) preloadNfTables();
   const planned = planFunctions(req.functions);
   if (req.verbose) {
     say(`${planned.discovered} kernel functions take an skb; traceable list: ${planned.traceableSource}`);
@@ -51,12 +57,12 @@ function loadRunTrace(req: RunRequest, say: (line: string) => void): { trace: Lo
   const trace = loadTrace(req.config, { ...base, nfEval: req.iptable, functions: planned.plan });
   const fns = trace.probes.filter((p) => p.attached && p.via && !p.via.startsWith('tp_btf') && p.via !== 'raw_tp').length;
   const label = trace.backend ? `tracepoints and ${fns} functions via ${trace.backend}` : 'tracepoints only (no function backend works here: --verbose says why)';
-  return { trace, label };
+  return { trace, label, returnSpecs: planned.returnSpecs };
 }
 
 /** Loads and attaches the run's probes; `say` gets the --verbose lines. */
 export function startRunEngine(req: RunRequest, say: (line: string) => void): RunEngine {
-  const { trace, label } = loadRunTrace(req, say);
+  const { trace, label, returnSpecs } = loadRunTrace(req, say);
   const n = native();
   const reader = new RingReader(trace.ring);
   let poller: PollHandle | undefined;
@@ -65,6 +71,7 @@ export function startRunEngine(req: RunRequest, say: (line: string) => void): Ru
     label,
     observers: trace.observers,
     observerProblem: trace.observerProblem,
+    ...(returnSpecs ? { returnSpecs } : {}),
     startPolling(onReadable) {
       poller ??= n.pollStart(trace.ringFd, onReadable);
     },

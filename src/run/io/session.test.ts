@@ -132,7 +132,7 @@ function harness(nf: (log: string[], hooks: NetfilterHooks) => Partial<Netfilter
       const made = nf(log, h);
       const path: NetfilterPath = {
         namespaces: [''], legacy: [], observed: [], tracker: new LegacyPathTracker(), problems: [],
-        explainLegacyStep: () => assert.fail('no legacy steps here'), explainLegacyDrop: async () => null,
+        explainLegacyStep: () => assert.fail('no legacy steps here'), explainLegacyDrop: async () => null, tracesNft: () => false,
         stop: async () => void log.push('netfilter stop'),
         cleanupSync: () => void log.push('netfilter cleanupSync'),
         ...(await made),

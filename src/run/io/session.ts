@@ -20,8 +20,10 @@ import type { Facts, Report } from '../../diagnose/model.js';
 import { EVENT } from '../../engine/layout.js';
 import { catalog } from '../../engine/io/catalog.js';
 import { makeJsonFormatter, makeTextFormatter } from '../../output/index.js';
+import { ShortView } from '../../output/index.js';
 import { makeResolver } from '../../output/io/resolver.js';
 import type { RunResolver } from '../../output/io/resolver.js';
+import type { ReturnSpec } from '../../functions/returns.js';
 import { startNetfilterPath } from '../../netfilter/io/path.js';
 import type { NetfilterPath } from '../../netfilter/io/path.js';
 import type { NfTrace } from '../../netfilter/index.js';
@@ -78,7 +80,8 @@ export interface NetfilterHooks {
 export interface SessionDeps {
   startEngine(req: RunRequest, say: (line: string) => void): RunEngine;
   startNetfilter(req: RunRequest, hooks: NetfilterHooks): Promise<NetfilterPath>;
-  resolver(): RunResolver;
+  /** names for the run's events; `returnSpecs`: how its functions' return values read (engine.returnSpecs) */
+  resolver(returnSpecs?: ReadonlyMap<string, ReturnSpec>): RunResolver;
   /** probe id of the netfilter observer programs */
   observerProbe(): number;
   readonly signals: SignalSource;
@@ -104,6 +107,8 @@ export function realDeps(): SessionDeps {
 export const SLICE = 2048;
 /** After a signal, how long stdout's reader gets to take what was already written to it. */
 export const SETTLE_MS = 250;
+/** How often nftables verdicts waiting for their trace line are checked for expiry. */
+const NFT_EXPIRY_MS = 250;
 /** How long the stop spends printing what the ring still held. */
 export const FINAL_DRAIN_MS = 200;
 /** The smallest ring record (header + struct pp_event): the final drain reads at most what was there at the stop. */
@@ -141,6 +146,7 @@ class TraceSession {
   private readonly releaseSignals: () => void;
   private netfilter: NetfilterPath | undefined;
   private failure: unknown;
+  private expiry: ReturnType<typeof setInterval> | undefined;
   /** -w: the packets as pcapng */
   private readonly capture: TracePcapng | null;
 
@@ -150,7 +156,7 @@ class TraceSession {
     private readonly deps: SessionDeps,
     private readonly engine: RunEngine,
   ) {
-    this.resolver = deps.resolver();
+    this.resolver = deps.resolver(engine.returnSpecs);
     this.diagnoser = new Diagnoser(this.resolver);
     this.recorder = req.report ? new LiveRecorder(this.resolver, { stack: req.output.stack }) : null;
     const fmt = { time: req.output.time, stack: req.output.stack };
@@ -159,6 +165,8 @@ class TraceSession {
     const pcap = io.pcapng;
     this.capture = req.write && pcap ? new TracePcapng((b) => pcap.write(b), { section: { application: 'pktpath', os: 'Linux' }, snaplen: req.write.snaplen }) : null;
     const capture = this.capture;
+    // text folds the road between a packet's milestones; --verbose, --all and --json keep every event
+    const view = req.output.json || req.verbose || req.functions?.all ? undefined : new ShortView(this.resolver);
     this.pipeline = new Pipeline({
       names: this.resolver,
       format: (ev) => formatter.format(ev),
@@ -172,6 +180,7 @@ class TraceSession {
         capture?.push(traceStep(ev, n, this.resolver));
       },
       onError: (m) => this.say(m),
+      ...(view ? { shows: (ev) => view.shows(ev) } : {}),
     });
     this.releaseSignals = ownSignals(deps.signals, (sig) => this.onSignal(sig), (sig) => this.force(sig));
     io.out.on('error', this.onOutError);
@@ -193,12 +202,16 @@ class TraceSession {
     });
     this.netfilter = nf;
     this.pipeline.useNetfilter(nf);
+    // verdicts wait for their nft trace line; one that waits too long is printed without its rule
+    this.expiry = setInterval(() => this.expireSteps(), NFT_EXPIRY_MS);
+    this.expiry.unref();
     for (const p of nf.problems) this.say(`netfilter path: ${p}`);
     if (this.req.verbose) this.sayNetfilter(nf);
   }
 
   /** Undoes the start when the run does not get going. */
   async abandon(): Promise<void> {
+    clearInterval(this.expiry);
     this.releaseSignals();
     this.io.out.off('error', this.onOutError);
     await this.engine.close();
@@ -234,10 +247,17 @@ class TraceSession {
     ]);
     this.releaseSignals();
     this.io.out.off('error', this.onOutError);
+    clearInterval(this.expiry);
     const failure = this.failure ?? failures[0];
     for (const f of failures) if (f !== failure) this.say(`${f.phase}: ${(f.error as Error).message}`);
     if (failure !== undefined) throw failure === this.failure ? failure : phaseError(failure as PhaseFailure);
     return summary!;
+  }
+
+  private expireSteps(): void {
+    if (!this.pipeline.waitingSteps) return;
+    this.pipeline.expire(this.deps.nowNs());
+    this.output.flush();
   }
 
   private readonly onReadable = (): void => {
@@ -343,6 +363,7 @@ class TraceSession {
       firstMalformed: p.firstMalformed,
       drops: p.drops,
       outputClosed: this.stop.cause === 'output-closed',
+      folded: p.folded,
       undecided,
     };
     const report = (this.report = this.diagnoser.report({ ...this.io.diagnose?.facts(), lost }));

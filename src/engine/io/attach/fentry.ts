@@ -1,8 +1,10 @@
 /**
  * fentry, with fexit: one program template per position of the skb argument, verified at
  * load against the first function of that position and re-verified as a clone for each
- * other function (one trampoline per function). fexit reports the return value of the
- * functions that ask for it, and the verdicts of the netfilter evaluation functions
+ * other function (one trampoline per function). A function whose return value is reported
+ * gets fentry_ret_skb_N, which keeps its entry's event, and fexit_skb_N, which builds the
+ * return from it. Functions in modules (nf_tables, ip_tables...) are clones loaded against
+ * the module's BTF. fexit also reports the verdicts of the netfilter evaluation functions
  * (nft_do_chain, ipt_do_table, ip6t_do_table).
  */
 import { native } from '../native.js';
@@ -20,23 +22,33 @@ class Refused extends Error {
   }
 }
 
+/** The templates of one position: entry only, entry that keeps the call, return. */
+interface Templates {
+  readonly entry: string;
+  readonly entryRet: string;
+  readonly exit: string;
+}
+const templates = (pos: number): Templates => ({ entry: `fentry_skb_${pos}`, entryRet: `fentry_ret_skb_${pos}`, exit: `fexit_skb_${pos}` });
+
+/** The function a template is verified against at load: a vmlinux one when there is one. */
+const loadTarget = (fs: readonly FunctionTarget[]): FunctionTarget | undefined => fs.find((f) => !f.module) ?? fs[0];
+
 export const fentryBackend: AttachBackend<FunctionTarget> = {
   name: 'fentry',
   prepare(h, targets) {
     const n = native();
     const names: string[] = [];
+    const point = (prog: string, fs: readonly FunctionTarget[]): void => {
+      const first = loadTarget(fs);
+      if (!first) return;
+      n.setAttachTarget(h, prog, first.name);
+      names.push(prog);
+    };
     for (const [pos, fs] of byPosition(targets)) {
-      // fentry/fexit are verified against one target at load; the rest are clones
-      const first = fs.find((f) => !f.module);
-      if (first) {
-        n.setAttachTarget(h, `fentry_skb_${pos}`, first.name);
-        names.push(`fentry_skb_${pos}`);
-      }
-      const ret = fs.find((f) => !f.module && f.ret);
-      if (ret) {
-        n.setAttachTarget(h, `fexit_skb_${pos}`, ret.name);
-        names.push(`fexit_skb_${pos}`);
-      }
+      const t = templates(pos);
+      point(t.entry, fs.filter((f) => !f.ret));
+      point(t.entryRet, fs.filter((f) => f.ret));
+      point(t.exit, fs.filter((f) => f.ret));
     }
     return names;
   },
@@ -44,8 +56,11 @@ export const fentryBackend: AttachBackend<FunctionTarget> = {
     const out = { status: [] as ProbeStatus[], links: [] as number[] };
     try {
       for (const [pos, fs] of byPosition(targets)) {
-        attachTemplate(h, `fentry_skb_${pos}`, fs, out, (f) => f.name, 'fentry');
-        attachTemplate(h, `fexit_skb_${pos}`, fs.filter((f) => !f.module && f.ret), out, (f) => `${f.name} (return)`, 'fexit');
+        const t = templates(pos);
+        const ret = fs.filter((f) => f.ret);
+        attachTemplate(h, t.entry, fs.filter((f) => !f.ret), out, (f) => f.name, 'fentry');
+        attachTemplate(h, t.entryRet, ret, out, (f) => f.name, 'fentry');
+        attachTemplate(h, t.exit, ret, out, (f) => `${f.name} (return)`, 'fexit');
       }
     } catch (err) {
       if (!(err instanceof Refused)) throw err;
@@ -58,7 +73,8 @@ export const fentryBackend: AttachBackend<FunctionTarget> = {
 
 /**
  * The template itself for the function it was verified against, a clone for each other
- * one. A refusal of the mechanism before anything attached throws Refused.
+ * one (against its module's BTF for a module function). A refusal of the mechanism before
+ * anything attached throws Refused.
  */
 function attachTemplate(
   h: ObjHandle,
@@ -69,11 +85,10 @@ function attachTemplate(
   via: 'fentry' | 'fexit',
 ): void {
   const n = native();
-  const loadTarget = fs.find((f) => !f.module); // the function the template was verified against
+  const first = loadTarget(fs);
   for (const f of fs) {
     try {
-      if (f.module) throw new Error('module function: fentry clones need the module BTF (use --backend kprobe)');
-      out.links.push(f === loadTarget ? n.attach(h, prog) : n.attachClone(h, prog, f.btfId));
+      out.links.push(f === first ? n.attach(h, prog) : n.attachClone(h, prog, f.btfId, f.module));
       out.status.push({ probe: label(f), attached: true, via });
     } catch (err) {
       if (via === 'fentry' && !out.links.length && mechanismMissing(err)) throw new Refused(err);
