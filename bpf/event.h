@@ -130,6 +130,8 @@ struct pp_config {
 	__u32 mark;
 	__u32 mark_mask;
 	char ifname[PP_IFNAMSIZ];
+	__u8 track;         /* process-tree capture: a packet matches when its flow is a tracked one (bpf/track.h) */
+	__u8 has_xdp_redirect_index; /* xdp_redirect_err passes map type, map id and index (7 arguments) */
 };
 
 #endif

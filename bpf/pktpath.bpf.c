@@ -15,6 +15,7 @@
 #include <bpf/bpf_endian.h>
 #include "probes.gen.h"
 #include "parse.h"
+#include "track.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -209,10 +210,10 @@ static __always_inline int pp_match_meta(struct sk_buff *skb, struct net_device 
  * clones that are transmitted, and its device and route fields hold the queue's links.
  * Its flags are in its TCP control block.
  */
-static __always_inline int pp_event_tuple(struct sk_buff *skb, struct pp_tuple *t, struct pp_extra *x)
+static __always_inline int pp_event_tuple(struct sk_buff *skb, struct pp_tuple *t, struct pp_extra *x, int direct)
 {
 	if (!x->queued)
-		return pp_parse_pkt(skb, t, &x->pkt, x->direct);
+		return pp_parse_pkt(skb, t, &x->pkt, direct);
 	if (!x->sk || !pp_parse_sock(x->sk, t, 1))
 		return 0;
 	__u32 off = bpf_core_field_offset(struct sk_buff, cb) + bpf_core_field_offset(struct tcp_skb_cb, tcp_flags);
@@ -221,20 +222,76 @@ static __always_inline int pp_event_tuple(struct sk_buff *skb, struct pp_tuple *
 	return 1;
 }
 
-/* dev_arg: the device the tracepoint names, when the skb may already have moved on */
-static __always_inline int pp_skb_event_dev(void *ctx, __u16 probe, struct sk_buff *skb, struct pp_extra *x,
-					    struct net_device *dev_arg)
+/* The socket a packet belongs to: its owner, else the one the tracepoint names (a queued segment's, rx_sk). */
+static __always_inline struct sock *pp_skb_sock(struct sk_buff *skb, struct pp_extra *x)
+{
+	if (x->queued)
+		return x->sk;
+	struct sock *sk = BPF_CORE_READ(skb, sk);
+	return sk ? sk : x->sk;
+}
+
+/*
+ * Track mode (CFG.track): a packet is shown when its flow is one of the tracked
+ * processes' (track.h). The run's tuple filter decides which of their flows join; -N,
+ * -i and --mark still apply to each event. A packet a tracked process sends or drops in
+ * task context adds its flow; an skb shown once is followed, and the tuple NAT gives it
+ * joins the flows.
+ */
+static __always_inline int pp_track_skb(void *ctx, __u16 probe, struct sk_buff *skb, struct pp_extra *x,
+					struct net_device *dev, struct net_device *route_dev, int direct)
+{
+	struct pp_tuple t = {};
+	__u64 key = (__u64)skb;
+	__u32 netns = 0;
+	if (CFG.netns)
+		netns = pp_skb_netns(skb, dev, route_dev, x->sk);
+	if (!pp_match_meta_pid(skb, dev, netns, 0))
+		return 0;
+	int has = pp_event_tuple(skb, &t, x, direct);
+	__u32 fp = pp_fingerprint(&t, &x->pkt);
+	__u32 *seen = x->queued ? 0 : bpf_map_lookup_elem(&track_follow, &key);
+	if (seen && *seen == fp) {
+		if (has)
+			pp_flow_add(&t); /* NAT may have rewritten it since */
+	} else if (has && pp_flow_known(&t)) {
+		/* a packet of a tracked flow */
+	} else if (!x->hookprog && has && pp_match_tuple(&t, has) && pp_sock_owned(pp_skb_sock(skb, x))) {
+		pp_sock_add(pp_skb_sock(skb, x));
+		pp_flow_add(&t);
+	} else if ((x->pkt.valid & PP_PKT_INNER) && pp_flow_known(&x->pkt.inner)) {
+		x->pkt.valid |= PP_PKT_RELATED;
+	} else {
+		return 0;
+	}
+	if (x->frees)
+		bpf_map_delete_elem(&track_follow, &key);
+	else if (!x->queued)
+		bpf_map_update_elem(&track_follow, &key, &fp, BPF_ANY);
+	if (!CFG.netns)
+		netns = pp_skb_netns(skb, dev, route_dev, x->sk);
+	return pp_emit(ctx, probe, skb, dev, netns, &t, has, x, 0, 0);
+}
+
+/*
+ * dev_arg: the device the tracepoint names, when the skb may already have moved on.
+ * direct: x->direct as a literal, so the compiler keeps one branch of each read whatever
+ * else the function holds (a value reloaded from *x is not always folded, and the
+ * verifier cannot tell a raw_tp skb from a BTF one).
+ */
+static __always_inline int pp_skb_event_in(void *ctx, __u16 probe, struct sk_buff *skb, struct pp_extra *x,
+					   struct net_device *dev_arg, int direct)
 {
 	struct net_device *route_dev = 0;
 	struct pp_tuple t = {};
 
 	if (!skb)
 		return 0;
-	struct net_device *dev = dev_arg || x->queued ? dev_arg : pp_skb_dev(skb, &route_dev, x->direct);
+	struct net_device *dev = dev_arg || x->queued ? dev_arg : pp_skb_dev(skb, &route_dev, direct);
 	__u64 key = (__u64)skb;
 	if (CFG.observe && (x->hookprog || x->frees) && pp_following() && bpf_map_lookup_elem(&nf_follow, &key)) {
 		/* matched at an observer before: no filter applies until it leaves netfilter */
-		int has = pp_event_tuple(skb, &t, x);
+		int has = pp_event_tuple(skb, &t, x, direct);
 		__u32 ns = pp_skb_netns(skb, dev, route_dev, x->sk);
 		if (x->frees) {
 			if (bpf_map_delete_elem(&nf_follow, &key) == 0) {
@@ -249,10 +306,12 @@ static __always_inline int pp_skb_event_dev(void *ctx, __u16 probe, struct sk_bu
 		return pp_emit(ctx, probe, skb, dev, ns, &t, has, x, 0, 0);
 	}
 filter:
+	if (CFG.track)
+		return pp_track_skb(ctx, probe, skb, x, dev, route_dev, direct);
 	if (CFG.keep && bpf_map_lookup_elem(&kept, &key)) {
 		/* followed: no filter applies any more; forget it when it is freed */
 		x->flags |= PP_EV_KEPT;
-		int has = pp_event_tuple(skb, &t, x);
+		int has = pp_event_tuple(skb, &t, x, direct);
 		__u32 ns = pp_skb_netns(skb, dev, route_dev, x->sk);
 		if (x->frees)
 			bpf_map_delete_elem(&kept, &key);
@@ -266,7 +325,7 @@ filter:
 		netns = pp_skb_netns(skb, dev, route_dev, x->sk);
 	if (!pp_match_meta_pid(skb, dev, netns, !x->hookprog))
 		return 0;
-	int has = pp_event_tuple(skb, &t, x);
+	int has = pp_event_tuple(skb, &t, x, direct);
 	if (!pp_match_tuple(&t, has) && !pp_match_related(&x->pkt))
 		return 0;
 	if (!CFG.netns)
@@ -276,6 +335,12 @@ filter:
 		bpf_map_update_elem(&kept, &key, &one, BPF_ANY);
 	}
 	return pp_emit(ctx, probe, skb, dev, netns, &t, has, x, 0, 0);
+}
+
+static __always_inline int pp_skb_event_dev(void *ctx, __u16 probe, struct sk_buff *skb, struct pp_extra *x,
+					    struct net_device *dev_arg)
+{
+	return x->direct ? pp_skb_event_in(ctx, probe, skb, x, dev_arg, 1) : pp_skb_event_in(ctx, probe, skb, x, dev_arg, 0);
 }
 
 static __always_inline int pp_skb_event(void *ctx, __u16 probe, struct sk_buff *skb, struct pp_extra *x)
@@ -386,7 +451,7 @@ static __always_inline int on_tcp_send_reset(__u64 *ctx, int direct)
 	if (!pp_match_meta(0, 0, netns))
 		return 0;
 	int has = pp_parse_sock(sk, &t, 0);
-	if (!pp_match_tuple(&t, has))
+	if (!pp_match_sock_tuple(sk, &t, has))
 		return 0;
 	x.flags = PP_EV_FROM_SK;
 	return pp_emit(ctx, PP_PROBE_tcp_send_reset, 0, 0, netns, &t, has, &x, 0, 0);
@@ -407,7 +472,7 @@ static __always_inline int on_tcp_receive_reset(__u64 *ctx, int direct)
 		return 0;
 	int has = pp_parse_sock(sk, &t, 0);
 	t.tcp_flags = 0x04; /* RST */
-	if (!pp_match_tuple(&t, has))
+	if (!pp_match_sock_tuple(sk, &t, has))
 		return 0;
 	return pp_emit(ctx, PP_PROBE_tcp_receive_reset, 0, 0, netns, &t, has, &x, 0, 0);
 }
@@ -472,8 +537,7 @@ static __always_inline int on_fib_table_lookup(__u64 *ctx, int direct)
 	__builtin_memcpy(t.saddr, &s, 4);
 	__builtin_memcpy(t.daddr, &d, 4);
 	PP_FLOW_L4(t, fl, PP_IPPROTO_ICMP);
-	/* input route lookups carry no protocol or ports: only the address can be matched */
-	if (t.l4proto ? !pp_match_tuple(&t, 1) : !pp_match_addr(&t))
+	if (!pp_match_flow_tuple(&t))
 		return 0;
 	return pp_emit(ctx, PP_PROBE_fib_table_lookup, 0, dev, netns, &t, 1, &x, gw, gw_family);
 }
@@ -523,8 +587,7 @@ static __always_inline int on_fib6_table_lookup(__u64 *ctx, int direct)
 		t.sport = t.dport = 0;
 		t.icmp_code = 0;
 	}
-	/* input route lookups carry no protocol or ports: only the address can be matched */
-	if (t.l4proto ? !pp_match_tuple(&t, 1) : !pp_match_addr(&t))
+	if (!pp_match_flow_tuple(&t))
 		return 0;
 	struct fib6_info *f6i = BPF_CORE_READ(res, f6i);
 	struct fib6_info *null_entry = 0;
@@ -574,6 +637,8 @@ static __always_inline int on_fib6_table_lookup(__u64 *ctx, int direct)
 	return pp_emit(ctx, PP_PROBE_fib6_table_lookup, 0, dev, netns, &t, 1, &x, gw, gw_family);
 }
 
+#include "evidence.h"
+
 /* Two flavours of each program; user space loads exactly one per tracepoint. */
 #define PP_TP(name)                                                             \
 	SEC("tp_btf/" #name) int tpbtf_##name(__u64 *ctx) { return on_##name(ctx, 1); } \
@@ -596,6 +661,16 @@ PP_TP(tcp_bad_csum)
 PP_TP(icmp_send)
 PP_TP(kfree_skb)
 PP_TP(consume_skb)
+PP_TP(xdp_exception)
+PP_TP(xdp_redirect_err)
+PP_TP(xdp_devmap_xmit)
+PP_TP(xdp_bulk_tx)
+PP_TP(inet_sock_set_state)
+PP_TP(tcp_retransmit_synack)
+PP_TP(sk_data_ready)
+PP_TP(sched_process_fork)
+PP_TP(sched_process_exit)
+PP_TP(sock_send_length)
 
 /*
  * Function-level probes. One template per position of the skb argument (1..5) and per

@@ -950,6 +950,27 @@ static napi_value map_lookup(napi_env env, napi_callback_info info)
 	return ab;
 }
 
+/* mapUpdate(fd, key: Uint8Array, value: Uint8Array, flags): BPF_ANY 0, BPF_NOEXIST 1, BPF_EXIST 2 */
+static napi_value map_update(napi_env env, napi_callback_info info)
+{
+	size_t argc = 4;
+	napi_value argv[4];
+	int32_t fd;
+	uint32_t flags;
+	napi_typedarray_type t;
+	size_t klen, vlen, off;
+	void *key, *value;
+	napi_value ab;
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	CHECK(napi_get_value_int32(env, argv[0], &fd));
+	CHECK(napi_get_typedarray_info(env, argv[1], &t, &klen, &key, &ab, &off));
+	CHECK(napi_get_typedarray_info(env, argv[2], &t, &vlen, &value, &ab, &off));
+	CHECK(napi_get_value_uint32(env, argv[3], &flags));
+	if (bpf_map_update_elem(fd, key, value, flags))
+		return throw_errno(env, "map update", errno);
+	return NULL;
+}
+
 /* ---- ring buffer pages as ArrayBuffers ---- */
 struct mapping {
 	void *addr;
@@ -1415,6 +1436,7 @@ static napi_value init(napi_env env, napi_value exports)
 	EXPORT("mapFd", map_fd);
 	EXPORT("progFd", prog_fd);
 	EXPORT("mapLookup", map_lookup);
+	EXPORT("mapUpdate", map_update);
 	EXPORT("ringbuf", ringbuf_map);
 	EXPORT("pollStart", poll_start);
 	EXPORT("pollStop", poll_stop);
