@@ -10,7 +10,8 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { configValues, parseTraceOptions } from '../src/cli/options.js';
+import { parseTraceOptions } from '../src/cli/options.js';
+import { runRequest } from '../src/cli/request.js';
 import { planFunctions } from '../src/functions/io/plan.js';
 import { native } from '../src/engine/io/native.js';
 import { kernelRelease } from '../src/kernel/io/kernel.js';
@@ -35,12 +36,11 @@ export interface GuestBench {
   readonly eventsPerS: { functions: number; tracepoints: number; lostFunctions: number; lostTracepoints: number };
 }
 
-const NO_MATCH = configValues(parseTraceOptions({ ipaddr: '10.199.250.250' }));
-
 function attachFigures(backend: FuncBackend, all: boolean): AttachFigures {
-  const planned = planFunctions({ all, backends: [backend] });
+  const req = runRequest(parseTraceOptions({ ipaddr: '10.199.250.250', backend, all }));
+  const planned = planFunctions(req.functions!);
   const t0 = process.hrtime.bigint();
-  const trace = loadTrace(NO_MATCH, { ringBytes: 1 << 20, functions: planned.plan });
+  const trace = loadTrace(req.config, { ringBytes: 1 << 20, functions: planned.plan });
   const t1 = process.hrtime.bigint();
   const attached = trace.probes.filter((p) => p.attached && p.via === backend).length;
   trace.close();
@@ -50,9 +50,9 @@ function attachFigures(backend: FuncBackend, all: boolean): AttachFigures {
 
 /** Events per second the pipeline receives while a bounded TCP transfer runs, all of it matching. */
 async function eventRate(backend: FuncBackend | null, server: string, serverNs: string, clientNs: string): Promise<{ rate: number; lost: number }> {
-  const config = configValues(parseTraceOptions({ ipaddr: server, proto: 'tcp' }));
-  const functions = backend ? planFunctions({ all: false, backends: [backend] }).plan : undefined;
-  const trace = loadTrace(config, { ringBytes: 32 << 20, functions });
+  const req = runRequest(parseTraceOptions({ ipaddr: server, proto: 'tcp', backend: backend ?? 'tracepoints' }), { ringMb: '32' });
+  const functions = req.functions ? planFunctions(req.functions).plan : undefined;
+  const trace = loadTrace(req.config, { ringBytes: req.ringBytes, functions });
   const n = native();
   const reader = new RingReader(trace.ring);
   let events = 0;

@@ -1,7 +1,12 @@
 /**
  * npm run bench: the numbers behind pktpath's speed claims. Prints a table, then one
  * machine-readable line, last:
- *   bench: ratio_vs_c=<x> events_per_s=<n> lost=<n> format_ns_text=<n> format_ns_json=<n> throughput_kept=<0..1>
+ *   bench: ratio_vs_c=<x> events_per_s=<n> lost=<n> format_ns_text=<n> format_ns_json=<n> throughput_kept=<0..1> ...
+ *     flood_rss_mb=<n> flood_lost=<n> flood_exit_ms=<n>
+ *
+ * Parts run alone with `node dist/bench/main.js --only flood` (a comma-separated list of
+ * ring, format, throughput, netfilter, guest, flood); `--no-guest` leaves the guest part out.
+ * A part not run shows n/a on the last line.
  */
 import { benchFormat } from './format.js';
 import { cConsumer, jsConsumer } from './ringbuf.js';
@@ -9,19 +14,28 @@ import { median, throughputKept } from './throughput.js';
 import { observerCost } from './netfilter.js';
 import { GUEST_CASES, guestUnavailable, runGuestBench } from './functions.js';
 import type { GuestBench } from './guest-functions.js';
+import { flood } from '../test/helpers/flood.js';
 
 const RING_EVENTS = 4_000_000;
 const RING_ROUNDS = 5;
+/** the flood of the memory issue: iperf3 over veth, every packet traced, stdout to a file */
+const FLOOD_SECONDS = 30;
+
+const PARTS = ['ring', 'format', 'throughput', 'netfilter', 'guest', 'flood'] as const;
+type Part = (typeof PARTS)[number];
 
 const rows: [string, string, string][] = [];
 const row = (what: string, value: string, target = ''): void => void rows.push([what, value, target]);
+/** key=value pairs of the last line, in order; parts not run leave n/a */
+const line = new Map<string, string>(
+  [
+    'ratio_vs_c', 'events_per_s', 'lost', 'format_ns_text', 'format_ns_json', 'throughput_kept', 'throughput_kept_legacy_observers',
+    'attach_default_s', 'attach_all_s', 'all_funcs', 'flood_rss_mb', 'flood_lost', 'flood_exit_ms',
+  ].map((k) => [k, 'n/a']),
+);
 
-async function main(): Promise<void> {
-  if (process.geteuid?.() !== 0) {
-    process.stderr.write('bench: needs root (loads BPF programs, creates namespaces)\n');
-    process.exit(3);
-  }
-  // 1. ring buffer: same producer, C (libbpf ring_buffer__poll) vs pktpath's in-place reader
+/** 1. ring buffer: same producer, C (libbpf ring_buffer__poll) vs pktpath's in-place reader */
+async function ringPart(): Promise<void> {
   const c: number[] = [];
   const js: number[] = [];
   const ratios: number[] = [];
@@ -36,79 +50,124 @@ async function main(): Promise<void> {
   }
   const decoded = await jsConsumer(RING_EVENTS / 2, true);
   lost += decoded.lost;
-  const jsRate = median(js);
-  const ratio = median(ratios);
   row('ring: C libbpf consumer (events/s, median)', median(c).toFixed(0));
-  row('ring: pktpath JS reader (events/s, median)', jsRate.toFixed(0), '>= 2,000,000');
-  row('ring: JS / C (median of per-round ratios)', ratio.toFixed(2), '>= 0.8');
+  row('ring: pktpath JS reader (events/s, median)', median(js).toFixed(0), '>= 2,000,000');
+  row('ring: JS / C (median of per-round ratios)', median(ratios).toFixed(2), '>= 0.8');
   row('ring: JS reader + full decode (events/s)', decoded.eventsPerS.toFixed(0));
   row('ring: events lost (all rounds)', String(lost), '0');
+  line.set('ratio_vs_c', median(ratios).toFixed(2)).set('events_per_s', median(js).toFixed(0)).set('lost', String(lost));
+}
 
-  // 2. formatting
+/** 2. formatting */
+async function formatPart(): Promise<void> {
   const f = benchFormat(300_000);
   row('format: text (ns/event)', f.textNs.toFixed(0), '< 900');
   row('format: JSON (ns/event)', f.jsonNs.toFixed(0), '< 900');
+  line.set('format_ns_text', f.textNs.toFixed(0)).set('format_ns_json', f.jsonNs.toFixed(0));
+}
 
-  // 3. a running trace on a TCP transfer over veth
+/** 3. a running trace on a TCP transfer over veth */
+async function throughputPart(): Promise<void> {
   const t = await throughputKept(5, 2);
   row('veth TCP, no trace (Gbit/s, median)', t.baseGbps.toFixed(2));
   row('veth TCP, trace matching nothing (Gbit/s)', t.tracedGbps.toFixed(2));
   row('throughput kept (median of pairwise ratios)', t.kept.toFixed(3), '>= 0.95');
+  line.set('throughput_kept', t.kept.toFixed(3));
+}
 
-  // 3b. --iptable on iptables-legacy tables: the BPF netfilter observers on every packet
-  let obsKept = 'n/a';
+/** 3b. --iptable on iptables-legacy tables: the BPF netfilter observers on every packet */
+async function netfilterPart(): Promise<void> {
   try {
     const plain = await observerCost(3, 2, false);
     row('--iptable, no legacy tables (nft trace table only): throughput kept', plain.kept.toFixed(3));
     const o = await observerCost(3, 2);
-    obsKept = o.kept.toFixed(3);
     row('--iptable, legacy tables: observers hooked', String(o.observers));
     row('--iptable, legacy tables: ns per observer run', o.nsPerRun.toFixed(0));
     row('--iptable, legacy tables: observer runs per s of transfer', o.runsPerS.toFixed(0));
-    row('--iptable, legacy tables: throughput kept', obsKept);
+    row('--iptable, legacy tables: throughput kept', o.kept.toFixed(3));
+    line.set('throughput_kept_legacy_observers', o.kept.toFixed(3));
   } catch (err) {
     row('--iptable observers', `not measured: ${(err as Error).message.slice(0, 120)}`);
   }
+}
 
-  // 4. function backends, in guest kernels (this host's kernel has none)
+function guestRows(g: GuestBench, backend: string): void {
+  const label = `${backend} on ${g.kernel.split('-')[0]}`;
+  row(`${label}: attach default set (s)`, `${g.defaults.attachS.toFixed(1)} (${g.defaults.attached}/${g.defaults.funcs} functions)`);
+  row(`${label}: detach default set (s)`, g.defaults.detachS.toFixed(1));
+  if ('error' in g.all) row(`${label}: --all`, `failed: ${g.all.error.slice(0, 120)}`);
+  else {
+    row(`${label}: attach --all (s)`, `${g.all.attachS.toFixed(1)} (${g.all.attached}/${g.all.funcs} functions)`);
+    row(`${label}: detach --all (s)`, g.all.detachS.toFixed(1));
+  }
+  const e = g.eventsPerS;
+  row(`${label}: events/s, functions / tracepoints`, `${e.functions.toFixed(0)} / ${e.tracepoints.toFixed(0)} = ${(e.functions / e.tracepoints).toFixed(2)} (lost ${e.lostFunctions}/${e.lostTracepoints})`);
+}
+
+/** 4. function backends, in guest kernels (this host's kernel has none) */
+async function guestPart(): Promise<void> {
   const why = process.argv.includes('--no-guest') ? 'skipped (--no-guest)' : guestUnavailable();
+  if (why) return void row('function backends (guest kernels)', `not measured: ${why}`);
   const guest: GuestBench[] = [];
-  if (why) {
-    row('function backends (guest kernels)', `not measured: ${why}`);
-  } else {
-    for (const c of GUEST_CASES) {
-      try {
-        const g = runGuestBench(c.kernel, c.backend);
-        guest.push(g);
-        const label = `${c.backend} on ${g.kernel.split('-')[0]}`;
-        row(`${label}: attach default set (s)`, `${g.defaults.attachS.toFixed(1)} (${g.defaults.attached}/${g.defaults.funcs} functions)`);
-        row(`${label}: detach default set (s)`, g.defaults.detachS.toFixed(1));
-        if ('error' in g.all) row(`${label}: --all`, `failed: ${g.all.error.slice(0, 120)}`);
-        else {
-          row(`${label}: attach --all (s)`, `${g.all.attachS.toFixed(1)} (${g.all.attached}/${g.all.funcs} functions)`);
-          row(`${label}: detach --all (s)`, g.all.detachS.toFixed(1));
-        }
-        const e = g.eventsPerS;
-        row(`${label}: events/s, functions / tracepoints`, `${e.functions.toFixed(0)} / ${e.tracepoints.toFixed(0)} = ${(e.functions / e.tracepoints).toFixed(2)} (lost ${e.lostFunctions}/${e.lostTracepoints})`);
-      } catch (err) {
-        row(`${c.backend} on ${c.kernel}`, `failed: ${(err as Error).message.slice(0, 160)}`);
-      }
+  for (const c of GUEST_CASES) {
+    try {
+      const g = runGuestBench(c.kernel, c.backend);
+      guest.push(g);
+      guestRows(g, c.backend);
+    } catch (err) {
+      row(`${c.backend} on ${c.kernel}`, `failed: ${(err as Error).message.slice(0, 160)}`);
     }
   }
   const head = guest[0];
   const headAll = head && !('error' in head.all) ? head.all : undefined;
+  if (head) line.set('attach_default_s', head.defaults.attachS.toFixed(1));
+  if (headAll) line.set('attach_all_s', headAll.attachS.toFixed(1)).set('all_funcs', String(headAll.funcs));
+}
 
+/** 5. a trace under an iperf3 flood with stdout to a file: memory stays bounded, loss is counted */
+async function floodPart(): Promise<void> {
+  const f = await flood('file', FLOOD_SECONDS);
+  const lost = f.ringLost + f.backpressure;
+  row(`flood ${FLOOD_SECONDS} s, stdout to a file: peak RSS (MiB)`, String(f.peakRssMb), '< 200');
+  row('flood: events written / lost (ring full) / dropped for back-pressure', `${f.events} / ${f.ringLost} / ${f.backpressure}`);
+  row('flood: SIGINT to summary / to exit, under load (ms)', `${f.summaryMs} / ${f.exitMs}`, '< 1000');
+  if (f.code !== 0) row('flood: exit', `code ${f.code} signal ${f.signal}: ${f.stderr.slice(-200)}`);
+  line.set('flood_rss_mb', String(f.peakRssMb)).set('flood_lost', String(lost)).set('flood_exit_ms', String(f.exitMs));
+}
+
+const RUN: Record<Part, () => Promise<void>> = {
+  ring: ringPart,
+  format: formatPart,
+  throughput: throughputPart,
+  netfilter: netfilterPart,
+  guest: guestPart,
+  flood: floodPart,
+};
+
+function chosenParts(argv: readonly string[]): Part[] {
+  const i = argv.indexOf('--only');
+  if (i < 0) return [...PARTS];
+  const want = (argv[i + 1] ?? '').split(',').filter(Boolean);
+  const bad = want.filter((p) => !(PARTS as readonly string[]).includes(p));
+  if (!want.length || bad.length) {
+    process.stderr.write(`bench: --only takes a comma-separated list of ${PARTS.join(', ')}\n`);
+    process.exit(2);
+  }
+  return want as Part[];
+}
+
+async function main(): Promise<void> {
+  const parts = chosenParts(process.argv);
+  if (process.geteuid?.() !== 0) {
+    process.stderr.write('bench: needs root (loads BPF programs, creates namespaces)\n');
+    process.exit(3);
+  }
+  for (const p of parts) await RUN[p]();
   const w = Math.max(...rows.map((r) => r[0].length));
   const v = Math.max(...rows.map((r) => r[1].length));
   console.log(`${'measure'.padEnd(w)}  ${'value'.padStart(v)}  target`);
   for (const [a, b, tgt] of rows) console.log(`${a.padEnd(w)}  ${b.padStart(v)}  ${tgt}`);
-  console.log(
-    `bench: ratio_vs_c=${ratio.toFixed(2)} events_per_s=${jsRate.toFixed(0)} lost=${lost} ` +
-      `format_ns_text=${f.textNs.toFixed(0)} format_ns_json=${f.jsonNs.toFixed(0)} throughput_kept=${t.kept.toFixed(3)} ` +
-      `throughput_kept_legacy_observers=${obsKept} ` +
-      `attach_default_s=${head ? head.defaults.attachS.toFixed(1) : 'n/a'} attach_all_s=${headAll ? headAll.attachS.toFixed(1) : 'n/a'} ` +
-      `all_funcs=${headAll ? headAll.funcs : 'n/a'}`,
-  );
+  console.log(`bench: ${[...line].map(([k, val]) => `${k}=${val}`).join(' ')}`);
 }
 
 main().catch((err: unknown) => {

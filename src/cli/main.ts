@@ -7,17 +7,16 @@ import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { Command, CommanderError, Option } from 'commander';
 import { exitCodeOf, PktpathError, UsageError } from '../shared/errors.js';
-import { configValues, parseTraceOptions } from './options.js';
+import { parseTraceOptions } from './options.js';
+import { DEFAULT_RING_MB, runRequest } from './request.js';
 import type { RawTraceOptions, TraceOptions } from './options.js';
 import { runDoctorChecks } from '../doctor/io/checks.js';
 import { formatDoctor } from '../doctor/report.js';
 import { netnsNames, resolveNetns } from '../kernel/io/netns.js';
 import { runTrace } from '../run/io/session.js';
-import { FUNC_BACKENDS } from '../engine/io/loader.js';
 import { addSocketsCommand } from './sockets.js';
 import { addStatsCommand } from './stats.js';
-
-const DEFAULT_RING_MB = 8;
+import { versions, versionText } from './version.js';
 
 /** Checks that need the machine: the pid and the interface exist. */
 function checkAgainstSystem(opts: TraceOptions): void {
@@ -35,41 +34,14 @@ function checkAgainstSystem(opts: TraceOptions): void {
   }
 }
 
-function ringBytes(mb: string | undefined): number {
-  const v = mb === undefined ? DEFAULT_RING_MB : Number(mb);
-  if (!Number.isInteger(v) || v < 1 || v > 1024 || (v & (v - 1)) !== 0) {
-    throw new UsageError(`invalid --ring-mb "${mb}": expected a power of two from 1 to 1024`);
-  }
-  return v * 1024 * 1024;
-}
-
 async function traceAction(raw: RawTraceOptions & { ringMb?: string }): Promise<number> {
   const opts = parseTraceOptions(raw);
-  const inode = opts.netns !== null ? resolveNetns(opts.netns) : 0;
+  const netnsInode = opts.netns !== null ? resolveNetns(opts.netns) : 0;
   checkAgainstSystem(opts);
-  const summary = await runTrace({
-    config: configValues(opts, inode),
-    route: opts.route,
-    iptable: opts.iptable ? opts : undefined,
-    functions:
-      opts.backend === 'tracepoints'
-        ? undefined
-        : {
-            all: opts.allFuncs,
-            include: opts.funcRegex ?? undefined,
-            exclude: opts.excludeRegex ?? undefined,
-            backends: opts.backend === 'auto' ? FUNC_BACKENDS : [opts.backend],
-          },
-    json: opts.json,
-    time: opts.time,
-    stack: opts.callStack || opts.dropStack,
-    catchCount: opts.catchCount ?? undefined,
-    verbose: opts.verbose,
-    ringBytes: ringBytes(raw.ringMb),
-    out: process.stdout,
-    err: process.stderr,
-  });
-  void summary;
+  const summary = await runTrace(runRequest(opts, { netnsInode, ringMb: raw.ringMb }), { out: process.stdout, err: process.stderr });
+  // stdout's reader stopped reading: what it still holds is counted in the summary, not waited for
+  // (a pending write would keep the process alive until the reader reads)
+  if (summary.unwritten) process.exit(0);
   return 0;
 }
 
@@ -90,7 +62,12 @@ function buildProgram(result: { code: number }): Command {
     .configureOutput({
       writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `pktpath: ${s}` : s),
     })
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    .addOption(new Option('-V, --version', 'print the versions of pktpath, libbpf and the running kernel'));
+  program.on('option:version', () => {
+    process.stdout.write(versionText(versions()));
+    throw new CommanderError(0, 'pktpath.version', ''); // run() turns it into exit 0
+  });
 
   program
     .command('trace', { isDefault: true })

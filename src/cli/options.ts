@@ -174,110 +174,147 @@ function parseMark(v: string | number): { value: number; mask: number } {
   return { value, mask };
 }
 
-/** Validates the raw option values; throws UsageError on the first problem. */
-export function parseTraceOptions(raw: RawTraceOptions): TraceOptions {
-  let addr: TraceOptions['addr'] = null;
-  if (given(raw.ipaddr)) {
-    const text = String(raw.ipaddr);
-    const p = parseAddr(text);
-    if (!p) throw bad('--ipaddr', raw.ipaddr, 'expected an IPv4 or IPv6 address');
-    const b = p.bytes;
-    const mapped = p.family === 6 && b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
-    addr = mapped ? { family: 4, bytes: b.slice(12), text } : { family: p.family, bytes: b, text };
-  }
+function addrOption(v: string | number): TraceOptions['addr'] {
+  const text = String(v);
+  const p = parseAddr(text);
+  if (!p) throw bad('--ipaddr', v, 'expected an IPv4 or IPv6 address');
+  const b = p.bytes;
+  const mapped = p.family === 6 && b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
+  return mapped ? { family: 4, bytes: b.slice(12), text } : { family: p.family, bytes: b, text };
+}
 
-  let proto: Proto = 'any';
-  const protoGiven = given(raw.proto);
-  if (protoGiven) {
-    const p = String(raw.proto).toLowerCase();
-    if (p !== 'tcp' && p !== 'udp' && p !== 'icmp' && p !== 'any') {
-      throw bad('--proto', raw.proto, 'expected tcp, udp, icmp or any');
-    }
-    proto = p;
-  }
+function protoOption(v: string | number): Proto {
+  const p = String(v).toLowerCase();
+  if (p !== 'tcp' && p !== 'udp' && p !== 'icmp' && p !== 'any') throw bad('--proto', v, 'expected tcp, udp, icmp or any');
+  return p;
+}
 
-  const port = given(raw.port) ? intOption('--port', raw.port, 1, 65535, 'expected 1-65535') : null;
-  const icmpId = given(raw.icmpid) ? intOption('--icmpid', raw.icmpid, 0, 65535, 'expected 0-65535') : null;
-  if (port !== null && proto === 'icmp') {
-    throw new UsageError('--port applies to tcp and udp, not to --proto icmp');
-  }
-  if (icmpId !== null) {
-    if (proto === 'tcp' || proto === 'udp') {
-      throw new UsageError(`--icmpid applies to icmp, not to --proto ${proto}`);
-    }
-    if (port !== null) throw new UsageError('--icmpid and --port cannot be used together: one is icmp, the other tcp/udp');
-    proto = 'icmp';
-  }
+function netnsOption(v: string | number): string {
+  if (String(v) === '') throw bad('--netns', v, 'expected an inode, a name under /run/netns or a path');
+  return String(v);
+}
 
-  const pid = given(raw.pid) ? intOption('--pid', raw.pid, 1, PID_MAX, `expected a process id, 1-${PID_MAX}`) : null;
+function ifnameOption(v: string | number): string {
+  if (!validIfname(String(v))) throw bad('--ifname', v, 'expected an interface name of 1-15 bytes without "/", ":" or blanks');
+  return String(v);
+}
 
-  let netns: string | null = null;
-  if (given(raw.netns)) {
-    netns = String(raw.netns);
-    if (netns === '') throw bad('--netns', raw.netns, 'expected an inode, a name under /run/netns or a path');
-  }
+function backendOption(v: string | number): Backend {
+  if (!(BACKENDS as readonly string[]).includes(String(v))) throw bad('--backend', v, `expected ${BACKENDS.join(', ')}`);
+  return String(v) as Backend;
+}
 
-  let ifname: string | null = null;
-  if (given(raw.ifname)) {
-    ifname = String(raw.ifname);
-    if (!validIfname(ifname)) {
-      throw bad('--ifname', raw.ifname, 'expected an interface name of 1-15 bytes without "/", ":" or blanks');
-    }
-  }
+const int =
+  (option: string, min: number, max: number, expected: string) =>
+  (v: string | number): number =>
+    intOption(option, v, min, max, expected);
 
-  const mark = given(raw.mark) ? parseMark(raw.mark) : null;
-  const catchCount = given(raw.catchCount)
-    ? intOption('--catch-count', raw.catchCount, 1, Number.MAX_SAFE_INTEGER, 'expected a positive integer')
-    : null;
-
-  let backend: Backend = 'auto';
-  if (given(raw.backend)) {
-    const b = String(raw.backend);
-    if (!(BACKENDS as readonly string[]).includes(b)) throw bad('--backend', raw.backend, `expected ${BACKENDS.join(', ')}`);
-    backend = b as Backend;
-  }
-  const regex = (name: string, v: RawValue): RegExp | null => {
-    if (!given(v)) return null;
+const regexOption =
+  (option: string) =>
+  (v: string | number): RegExp => {
     try {
       return new RegExp(String(v));
     } catch {
-      throw bad(name, v, 'expected a regular expression');
+      throw bad(option, v, 'expected a regular expression');
     }
   };
-  const funcRegex = regex('--func', raw.func);
-  const excludeRegex = regex('--exclude', raw.exclude);
-  const allFuncs = flag(raw.all);
-  if (backend === 'tracepoints' && (allFuncs || funcRegex || excludeRegex)) {
+
+type Draft = { -readonly [K in keyof TraceOptions]: TraceOptions[K] };
+/** One step of the validation: reads raw values, fills the draft or throws UsageError. */
+type Step = (raw: RawTraceOptions, o: Draft) => void;
+
+/** A valued option: parsed when given, its default kept otherwise. */
+function value<K extends keyof Draft>(from: keyof RawTraceOptions, key: K, parse: (v: string | number) => Draft[K]): Step {
+  return (raw, o) => {
+    const v = raw[from];
+    if (given(v)) o[key] = parse(v);
+  };
+}
+
+/** A flag: true when set. */
+function flagged(from: keyof RawTraceOptions, key: 'json' | 'dropStack' | 'callStack' | 'verbose' | 'allFuncs' | 'keep' | 'route' | 'iptable'): Step {
+  return (raw, o) => void (o[key] = flag(raw[from]));
+}
+
+/** --port is tcp/udp, --icmpid icmp (and makes --proto icmp). */
+const icmpRules: Step = (_raw, o) => {
+  if (o.port !== null && o.proto === 'icmp') throw new UsageError('--port applies to tcp and udp, not to --proto icmp');
+  if (o.icmpId === null) return;
+  if (o.proto === 'tcp' || o.proto === 'udp') throw new UsageError(`--icmpid applies to icmp, not to --proto ${o.proto}`);
+  if (o.port !== null) throw new UsageError('--icmpid and --port cannot be used together: one is icmp, the other tcp/udp');
+  o.proto = 'icmp';
+};
+
+const functionRules: Step = (_raw, o) => {
+  if (o.backend === 'tracepoints' && (o.allFuncs || o.funcRegex || o.excludeRegex)) {
     throw new UsageError('--all, --func and --exclude choose kernel functions: they need a function backend, not --backend tracepoints');
   }
+};
 
+const timeRules: Step = (raw, o) => {
   const datetime = flag(raw.time);
   const relative = flag(raw.timestamp);
   if (datetime && relative) throw new UsageError('-T/--time and -t/--timestamp cannot be used together');
+  o.time = datetime ? 'datetime' : relative ? 'relative' : 'default';
+};
 
-  return {
-    addr,
-    port,
-    proto,
-    icmpId,
-    pid,
-    netns,
-    ifname,
-    mark,
-    catchCount,
-    time: datetime ? 'datetime' : relative ? 'relative' : 'default',
-    json: flag(raw.json),
-    dropStack: flag(raw.dropstack),
-    callStack: flag(raw.callstack),
-    verbose: flag(raw.verbose),
-    backend,
-    allFuncs,
-    funcRegex,
-    excludeRegex,
-    keep: flag(raw.keep),
-    route: flag(raw.route),
-    iptable: flag(raw.iptable),
-  };
+/** The validation, in the order problems are reported. */
+const STEPS: readonly Step[] = [
+  value('ipaddr', 'addr', addrOption),
+  value('proto', 'proto', protoOption),
+  value('port', 'port', int('--port', 1, 65535, 'expected 1-65535')),
+  value('icmpid', 'icmpId', int('--icmpid', 0, 65535, 'expected 0-65535')),
+  icmpRules,
+  value('pid', 'pid', int('--pid', 1, PID_MAX, `expected a process id, 1-${PID_MAX}`)),
+  value('netns', 'netns', netnsOption),
+  value('ifname', 'ifname', ifnameOption),
+  value('mark', 'mark', parseMark),
+  value('catchCount', 'catchCount', int('--catch-count', 1, Number.MAX_SAFE_INTEGER, 'expected a positive integer')),
+  value('backend', 'backend', backendOption),
+  value('func', 'funcRegex', regexOption('--func')),
+  value('exclude', 'excludeRegex', regexOption('--exclude')),
+  flagged('all', 'allFuncs'),
+  functionRules,
+  timeRules,
+  flagged('json', 'json'),
+  flagged('dropstack', 'dropStack'),
+  flagged('callstack', 'callStack'),
+  flagged('verbose', 'verbose'),
+  flagged('keep', 'keep'),
+  flagged('route', 'route'),
+  flagged('iptable', 'iptable'),
+];
+
+/** The options when none is given. */
+export const DEFAULT_OPTIONS: TraceOptions = {
+  addr: null,
+  port: null,
+  proto: 'any',
+  icmpId: null,
+  pid: null,
+  netns: null,
+  ifname: null,
+  mark: null,
+  catchCount: null,
+  time: 'default',
+  json: false,
+  dropStack: false,
+  callStack: false,
+  verbose: false,
+  backend: 'auto',
+  allFuncs: false,
+  funcRegex: null,
+  excludeRegex: null,
+  keep: false,
+  route: false,
+  iptable: false,
+};
+
+/** Validates the raw option values; throws UsageError on the first problem. */
+export function parseTraceOptions(raw: RawTraceOptions): TraceOptions {
+  const o: Draft = { ...DEFAULT_OPTIONS };
+  for (const step of STEPS) step(raw, o);
+  return o;
 }
 
 const L4PROTO: Record<Proto, number> = { any: 0, tcp: 6, udp: 17, icmp: 1 };

@@ -11,7 +11,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { PktpathError, EnvironmentError } from '../shared/errors.js';
-import { configValues, parseTraceOptions } from '../cli/options.js';
+import { parseTraceOptions } from '../cli/options.js';
+import { runRequest } from '../cli/request.js';
 import { resolveNetns } from '../kernel/io/netns.js';
 import { runTrace } from '../run/io/session.js';
 import type { TraceSummary } from '../run/io/session.js';
@@ -76,8 +77,9 @@ function heading(text: string): void {
 }
 
 async function traceWhile(args: Record<string, string | boolean>, action: () => Promise<void>): Promise<TraceSummary> {
-  const opts = parseTraceOptions({ ...args, time: true });
-  const netns = opts.netns !== null ? resolveNetns(opts.netns) : 0;
+  // tracepoints only, date-time stamps, a 4 MiB ring
+  const opts = parseTraceOptions({ ...args, time: true, backend: 'tracepoints' });
+  const req = runRequest(opts, { netnsInode: opts.netns !== null ? resolveNetns(opts.netns) : 0, ringMb: '4' });
   let ready: () => void = () => {};
   const isReady = new Promise<void>((r) => (ready = r));
   let end: () => void = () => {};
@@ -86,20 +88,8 @@ async function traceWhile(args: Record<string, string | boolean>, action: () => 
   err.on('data', (d: Buffer) => {
     for (const line of d.toString().split('\n')) if (line.startsWith('pktpath: why:') || /events, \d+ lost/.test(line)) out.write(`  ${line}\n`);
   });
-  const run = runTrace({
-    config: configValues(opts, netns),
-    json: false,
-    time: opts.time,
-    stack: false,
-    verbose: false,
-    iptable: opts.iptable ? opts : undefined,
-    ringBytes: 4 << 20,
-    out,
-    err,
-    onReady: ready,
-    until,
-  });
-  await isReady;
+  const run = runTrace(req, { out, err, onReady: ready, until });
+  await Promise.race([isReady, run]); // a run that fails before it is ready rejects here
   await action();
   await new Promise((r) => setTimeout(r, 300)); // let the last packets land
   end();

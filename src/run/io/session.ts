@@ -1,336 +1,333 @@
 /**
- * One trace run: start an engine, read its ring buffer on each wake-up, decode,
- * format and write in batches, stop on a signal or the catch count, detach, and
- * summarise on stderr.
+ * One trace run, start to end. The session starts the kernel side (and the netfilter path
+ * with --iptable), reads the ring buffer on each wake-up in bounded slices through the pure
+ * pipeline (src/run/pipeline.ts), writes in batches to a bounded stdout, and owns the end:
+ *
+ *   stop reading the ring and drain what it held -> drain the netfilter path (await its
+ *   stop) -> print the summary -> detach the probes
+ *
+ * so the summary comes before a slow detach (fentry trampolines), and each phase runs
+ * whatever an earlier one threw. It is the only owner of SIGINT/SIGTERM: the first stops
+ * gracefully, the second exits at once (process 'exit' handlers still remove nft tables).
+ * A failure before the ring is polled (loading, the netfilter start) cleans up what was
+ * started and is thrown; from polling on, a failure ends the run through the same stop,
+ * with its summary, and is thrown after it.
  */
-import { decodeEvent } from '../../engine/decode.js';
-import { EV_DROP, EV_RET } from '../../engine/event.js';
 import { explainDrops } from '../../diagnose/explain.js';
-import { trimTracerFrames } from '../../kernel/stack.js';
 import type { Finding } from '../../diagnose/explain.js';
-import type { RawEvent } from '../../engine/event.js';
-import type { ConfigFields } from '../../engine/config.js';
+import { EVENT } from '../../engine/layout.js';
+import { catalog } from '../../engine/io/catalog.js';
 import { makeJsonFormatter, makeTextFormatter } from '../../output/index.js';
-import type { TimeMode } from '../../output/index.js';
-import { native } from '../../engine/io/native.js';
 import { makeResolver } from '../../output/io/resolver.js';
-import { RingReader } from '../../engine/io/ringbuf.js';
-import { nfEvents } from '../../netfilter/events.js';
-import type { TraceOptions } from '../../cli/options.js';
-import { planFunctions } from '../../functions/io/plan.js';
+import type { RunResolver } from '../../output/io/resolver.js';
 import { startNetfilterPath } from '../../netfilter/io/path.js';
 import type { NetfilterPath } from '../../netfilter/io/path.js';
-import type { FunctionChoice } from '../../functions/io/plan.js';
-import { loadTrace } from '../../engine/io/loader.js';
-import { catalog } from '../../engine/io/catalog.js';
-import type { LegacyStep } from '../../netfilter/legacy/observers.js';
-import { nfOfEval } from '../../netfilter/eval.js';
-import { OWN_TABLE_RE } from '../../netfilter/index.js';
-import type { LoadedTrace } from '../../engine/io/loader.js';
+import type { NfTrace } from '../../netfilter/index.js';
+import type { Observers } from '../../engine/io/loader.js';
+import { PktpathError } from '../../shared/errors.js';
+import type { RunRequest } from '../../cli/request.js';
+import { Pipeline } from '../pipeline.js';
+import { summaryText } from '../summary.js';
+import type { RunCounts } from '../summary.js';
+import { LineOutput } from './output.js';
+import type { OutStream } from './output.js';
+import { ownSignals, runPhases, SIGNAL_EXIT, StopRequest } from './lifecycle.js';
+import type { PhaseFailure, RunSignal, SignalSource } from './lifecycle.js';
+import { startRunEngine } from './engine.js';
+import type { RunEngine } from './engine.js';
 
-export interface TraceRunOptions {
-  readonly config: object;
-  readonly json: boolean;
-  readonly time: TimeMode;
-  /** print stack frames (with --callstack / --dropstack; the kernel side decides which events carry them) */
-  readonly stack: boolean;
-  readonly catchCount?: number;
-  readonly verbose: boolean;
-  readonly ringBytes: number;
-  readonly out: NodeJS.WritableStream;
+export interface RunIo {
+  readonly out: OutStream;
   readonly err: NodeJS.WritableStream;
-  /** --iptable: the netfilter path of traced packets (nft trace), with the options that filter it */
-  readonly iptable?: TraceOptions;
-  /** show route lookups (fib_table_lookup is not attached otherwise) */
-  readonly route?: boolean;
-  /** kernel functions to trace besides the tracepoints (absent: tracepoints only) */
-  readonly functions?: FunctionChoice;
   /** called once the probes are attached (tests, demo) */
   readonly onReady?: () => void;
   /** resolves when the run should end early (demo, tests); signals always end it */
   readonly until?: Promise<unknown>;
 }
 
-export interface TraceSummary {
-  readonly events: number;
-  readonly lost: number;
-  readonly drops: ReadonlyMap<string, number>;
+export interface TraceSummary extends RunCounts {
   readonly attached: number;
   readonly skipped: number;
   /** the run's drops, grouped and explained */
   readonly findings: readonly Finding[];
+  /** lines stdout did not take before the run gave up on its reader (after a signal), or could not write */
+  readonly unwritten: number;
 }
 
-/** Drops kept for the explanation at the end of a run. */
-const MAX_KEPT_DROPS = 10_000;
-
-function startEngine(
-  config: object,
-  ringBytes: number,
-  choice: FunctionChoice | undefined,
-  err: NodeJS.WritableStream,
-  verbose: boolean,
-  route: boolean,
-  observers: boolean,
-): { trace: LoadedTrace; label: string } {
-  const exclude = route ? [] : ['fib_table_lookup', 'fib6_table_lookup'];
-  if (!choice) return { trace: loadTrace(config, { ringBytes, exclude, observers }), label: 'tracepoints' };
-  const planned = planFunctions(choice);
-  if (verbose) {
-    err.write(`pktpath: ${planned.discovered} kernel functions take an skb; traceable list: ${planned.traceableSource}\n`);
-    for (const s of planned.skipped) err.write(`pktpath: function ${s.name}${s.module ? ` [${s.module}]` : ''}: skipped: ${s.reason}\n`);
-  }
-  const trace = loadTrace(config, { ringBytes, exclude, observers, nfEval: observers, functions: planned.plan });
-  const fns = trace.probes.filter((p) => p.attached && p.via && !p.via.startsWith('tp_btf') && p.via !== 'raw_tp').length;
-  const label = trace.backend ? `tracepoints and ${fns} functions via ${trace.backend}` : 'tracepoints only (no function backend works here: --verbose says why)';
-  return { trace, label };
+/** What the netfilter path reports to the run. */
+export interface NetfilterHooks {
+  onTrace(trace: NfTrace, netnsInode: number): void;
+  onError(message: string): void;
+  onInfo(message: string): void;
+  readonly observers?: Observers | undefined;
 }
+
+/** The session's reach into the system; tests give fakes. */
+export interface SessionDeps {
+  startEngine(req: RunRequest, say: (line: string) => void): RunEngine;
+  startNetfilter(req: RunRequest, hooks: NetfilterHooks): Promise<NetfilterPath>;
+  resolver(): RunResolver;
+  /** probe id of the netfilter observer programs */
+  observerProbe(): number;
+  readonly signals: SignalSource;
+  /** ends the process now (a second signal) */
+  forceExit(code: number): void;
+  /** CLOCK_MONOTONIC, ns (the clock of the kernel's timestamps) */
+  nowNs(): bigint;
+}
+
+export function realDeps(): SessionDeps {
+  return {
+    startEngine: startRunEngine,
+    startNetfilter: (req, h) => startNetfilterPath(req.options, h.onTrace, h.onError, h.observers, h.onInfo),
+    resolver: makeResolver,
+    observerProbe: () => catalog().netfilterProbes.observer,
+    signals: process,
+    forceExit: (code) => process.exit(code),
+    nowNs: () => process.hrtime.bigint(),
+  };
+}
+
+/** Records read per wake-up: the event loop (signals, stdout) gets its turn between slices. */
+export const SLICE = 2048;
+/** After a signal, how long stdout's reader gets to take what was already written to it. */
+export const SETTLE_MS = 250;
+/** How long the stop spends printing what the ring still held. */
+export const FINAL_DRAIN_MS = 200;
+/** The smallest ring record (header + struct pp_event): the final drain reads at most what was there at the stop. */
+const MIN_RECORD = 8 + EVENT.size;
 
 /** Runs a trace until SIGINT/SIGTERM, the catch count, `until`, or a closed stdout. */
-export async function runTrace(o: TraceRunOptions): Promise<TraceSummary> {
-  const { trace, label } = startEngine(o.config, o.ringBytes, o.functions, o.err, o.verbose, o.route ?? false, o.iptable !== undefined);
-  const observerProbe = catalog().netfilterProbes.observer;
-  const resolver = makeResolver();
-  const fmtOpts = { time: o.time, stack: o.stack };
-  const formatter = o.json ? makeJsonFormatter(resolver, fmtOpts) : makeTextFormatter(resolver, fmtOpts);
-  const n = native();
-  const attached = trace.probes.filter((p) => p.attached);
-  const skipped = trace.probes.filter((p) => !p.attached);
-
-  if (o.verbose) {
-    for (const p of trace.probes) {
-      o.err.write(p.attached ? `pktpath: probe ${p.probe}: attached via ${p.via}\n` : `pktpath: probe ${p.probe}: skipped: ${p.reason}\n`);
-    }
+export async function runTrace(req: RunRequest, io: RunIo, deps: SessionDeps = realDeps()): Promise<TraceSummary> {
+  const engine = deps.startEngine(req, (line) => void io.err.write(`pktpath: ${line}\n`));
+  let session: TraceSession;
+  try {
+    session = new TraceSession(req, io, deps, engine);
+  } catch (err) {
+    await engine.close();
+    throw err;
   }
-  const header = formatter.header();
-  if (header) o.out.write(`${header}\n`);
-
-  let events = 0;
-  const drops = new Map<string, number>();
-  const dropEvents: RawEvent[] = [];
-  const nfDrops: RawEvent[] = [];
-  const reader = new RingReader(trace.ring);
-  const limit = o.catchCount ?? Infinity;
-  let done = false;
-  let finish: () => void = () => {};
-  const finished = new Promise<void>((resolve) => (finish = resolve));
-
-  const pendingLegacy = new Set<Promise<void>>();
-  const onEvent = (ev: RawEvent): void => {
-    events++;
-    if (ev.flags & EV_DROP) {
-      const r = resolver.dropReason(ev.dropReason);
-      drops.set(r, (drops.get(r) ?? 0) + 1);
-      if (dropEvents.length < MAX_KEPT_DROPS) dropEvents.push(ev);
-    }
-  };
-  /** A drop as it comes off the ring: the legacy table that dropped it, named in order with the observers. */
-  const linkDrop = (ev: RawEvent): void => {
-    if (!netfilter) return;
-    const r = resolver.dropReason(ev.dropReason);
-    const seen = netfilter.tracker.freed(ev, r);
-    if (seen) legacyTableStep(ev, seen, ev.tsNs + 1n);
-    else if (r === 'NETFILTER_DROP' && netfilter.legacy.length && !netfilter.tracker.watches(ev.netns) && ev.tuple && ev.tuple.family) {
-      legacyStep(ev, ev.tuple.family);
-    }
-  };
-
-  /**
-   * Events of an skb whose legacy ACCEPT step waits for its rule (counters) are held and
-   * printed after it, so the output stays in the packet's order.
-   */
-  const held = new Map<bigint, { pending: number; events: RawEvent[] }>();
-  const hold = (skb: bigint): void => {
-    const h = held.get(skb);
-    if (h) h.pending++;
-    else held.set(skb, { pending: 1, events: [] });
-  };
-  const release = (skb: bigint): void => {
-    const h = held.get(skb);
-    if (!h || --h.pending > 0) return;
-    held.delete(skb);
-    for (const e of h.events) if (events < limit) emit(e);
-  };
-
-  let chunk: string[] = [];
-  /** Counts, keeps what the summary needs, and queues the formatted line. */
-  const emit = (ev: RawEvent): void => {
-    onEvent(ev);
-    if (ev.nf?.verdict === 'DROP' && nfDrops.length < MAX_KEPT_DROPS) nfDrops.push(ev);
-    chunk.push(formatter.format(ev));
-  };
-  const sink = (view: DataView, bytes: Uint8Array, off: number, len: number): boolean => {
-    if (events >= limit) return false;
-    const ev = decodeEvent(view, bytes, off, len);
-    if (ev.probe === observerProbe) {
-      // a netfilter observer: printed only as the legacy table step it proves
-      const step = netfilter?.tracker.observe(ev);
-      if (step) legacyTableStep(ev, step, ev.tsNs);
-      return events < limit;
-    }
-    if (ev.funcIp) ev.probe = resolver.functionProbe(ev.funcIp, (ev.flags & EV_RET) !== 0);
-    if (ev.nfNames) {
-      ev.nf = nfOfEval(ev) ?? undefined;
-      // the chains of a pktpath run's own tracing table are instrumentation, not the path
-      if (ev.nf && OWN_TABLE_RE.test(ev.nf.table)) return events < limit;
-    }
-    if (ev.stack) ev.stack = trimTracerFrames(ev.stack, resolver.symbol);
-    if (ev.flags & EV_DROP) linkDrop(ev);
-    const h = held.size && ev.skb ? held.get(ev.skb) : undefined;
-    if (h) h.events.push(ev);
-    else emit(ev);
-    return events < limit;
-  };
-
-  let poller: ReturnType<typeof n.pollStart> | undefined;
-  const flush = (): void => {
-    if (!chunk.length) return;
-    const text = `${chunk.join('\n')}\n`;
-    chunk = [];
-    if (!o.out.write(text) && !done && poller) {
-      // stdout is slow: stop reading; the kernel counts what it cannot queue as lost
-      n.pollStop(poller);
-      poller = undefined;
-      o.out.once('drain', () => {
-        if (!done) poller = n.pollStart(trace.ringFd, onReadable);
-      });
-    }
-  };
-  const onReadable = (): void => {
-    if (done) return;
-    reader.drain(sink);
-    flush();
-    if (events >= limit) stop();
-  };
-
-  const stop = (): void => {
-    if (done) return;
-    done = true;
-    if (poller) n.pollStop(poller);
-    poller = undefined;
-    reader.drain(sink); // what arrived before the stop
-    flush();
-    finish();
-  };
-
-  const onSignal = (): void => stop();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const onOutError = (): void => stop(); // EPIPE: the reader went away
-  o.out.on('error', onOutError);
-
-  let netfilter: NetfilterPath | undefined;
-  let draining = false; // paths that complete while the sessions stop are still printed
-  /** iptables-legacy: the rule behind a NETFILTER_DROP, from counters, as a netfilter event after the drop */
-  function legacyStep(drop: RawEvent, family: 4 | 6): void {
-    const p = netfilter!
-      .explainLegacyDrop(drop.netns, drop.tsNs, family)
-      .then((nf) => {
-        if (!nf || (done && !draining) || events >= limit) return;
-        emit({ ...drop, flags: drop.flags & ~EV_DROP, probe: resolver.namedProbe('netfilter'), stack: null, nf, tsNs: drop.tsNs + 1n });
-        flush();
-      })
-      .catch((err: unknown) => void o.err.write(`pktpath: iptables-legacy counters: ${(err as Error).message}\n`))
-      .finally(() => void pendingLegacy.delete(p));
-    pendingLegacy.add(p);
+  try {
+    await session.startNetfilter();
+  } catch (err) {
+    await session.abandon(); // nothing was traced yet: no summary
+    throw err;
   }
-  /**
-   * iptables-legacy table step seen by the observers, emitted once the counters have
-   * named its rule (snapshots are coalesced: at most one per 50 ms per namespace).
-   */
-  function legacyTableStep(ev: RawEvent, step: LegacyStep, tsNs: bigint): void {
-    const base = {
-      ...ev,
-      flags: ev.flags & ~EV_DROP,
-      probe: resolver.namedProbe('netfilter'),
-      stack: null,
-      tsNs,
-      ifname: step.ifname,
-      ifindex: step.ifindex,
-      tuple: step.tuple,
-      location: 0n,
-      dropReason: 0,
-      aux: 0,
-      aux2: 0,
-      aux3: 0,
-    };
-    const holds = step.verdict === 'ACCEPT' && ev.skb !== 0n;
-    if (holds) hold(ev.skb);
-    const p = netfilter!
-      .explainLegacyStep(ev.netns, ev.tsNs, step)
-      .then((nf) => {
-        if ((done && !draining) || events >= limit) return;
-        // a drop after a shared spot is the table's only if its counters say so
-        if (step.verdict === 'DROP' && !step.exact && nf.rule === null) return;
-        emit({ ...base, nf });
-      })
-      .catch((err: unknown) => void o.err.write(`pktpath: iptables-legacy counters: ${(err as Error).message}\n`))
-      .finally(() => {
-        pendingLegacy.delete(p);
-        if (holds) release(ev.skb);
-        if (!done || draining) flush();
-      });
-    pendingLegacy.add(p);
+  return session.run();
+}
+
+class TraceSession {
+  private readonly stop = new StopRequest();
+  private readonly output: LineOutput;
+  private readonly pipeline: Pipeline;
+  private readonly resolver: RunResolver;
+  private readonly releaseSignals: () => void;
+  private netfilter: NetfilterPath | undefined;
+  private failure: unknown;
+
+  constructor(
+    private readonly req: RunRequest,
+    private readonly io: RunIo,
+    private readonly deps: SessionDeps,
+    private readonly engine: RunEngine,
+  ) {
+    this.resolver = deps.resolver();
+    const fmt = { time: req.output.time, stack: req.output.stack };
+    const formatter = req.output.json ? makeJsonFormatter(this.resolver, fmt) : makeTextFormatter(this.resolver, fmt);
+    this.output = new LineOutput(io.out);
+    this.pipeline = new Pipeline({
+      names: this.resolver,
+      format: (ev) => formatter.format(ev),
+      out: this.output,
+      observerProbe: deps.observerProbe(),
+      catchCount: req.catchCount,
+      onLate: () => this.afterLate(),
+      onError: (m) => this.say(m),
+    });
+    this.releaseSignals = ownSignals(deps.signals, (sig) => this.onSignal(sig), (sig) => this.force(sig));
+    io.out.on('error', this.onOutError);
+    if (req.verbose) {
+      for (const p of engine.probes) this.say(p.attached ? `probe ${p.probe}: attached via ${p.via}` : `probe ${p.probe}: skipped: ${p.reason}`);
+    }
+    const header = formatter.header();
+    if (header) io.out.write(`${header}\n`);
   }
-  if (o.iptable) {
-    const nfProbe = resolver.namedProbe('netfilter');
+
+  /** --iptable: starts the netfilter path and joins it to the pipeline. */
+  async startNetfilter(): Promise<void> {
+    if (!this.req.iptable) return;
+    const nf = await this.deps.startNetfilter(this.req, {
+      onTrace: (t, netns) => this.pipeline.nfTrace(t, netns, this.deps.nowNs()),
+      onError: (m) => this.say(m),
+      onInfo: (m) => void (this.req.verbose && this.say(m)),
+      observers: this.engine.observers,
+    });
+    this.netfilter = nf;
+    this.pipeline.useNetfilter(nf);
+    for (const p of nf.problems) this.say(`netfilter path: ${p}`);
+    if (this.req.verbose) this.sayNetfilter(nf);
+  }
+
+  /** Undoes the start when the run does not get going. */
+  async abandon(): Promise<void> {
+    this.releaseSignals();
+    this.io.out.off('error', this.onOutError);
+    await this.engine.close();
+  }
+
+  /** Polls the ring until the run is asked to stop, then stops in order; returns the summary. */
+  async run(): Promise<TraceSummary> {
     try {
-      netfilter = await startNetfilterPath(
-        o.iptable,
-        (t, netns) => {
-          if (done && !draining) return;
-          for (const ev of nfEvents(t, { tsNs: process.hrtime.bigint(), netns, probe: nfProbe })) {
-            if (events >= limit) break;
-            emit(ev);
-          }
-          flush();
-          if (events >= limit && !done) stop();
-        },
-        (msg) => o.err.write(`pktpath: ${msg}\n`),
-        trace.observers,
-        (msg) => void (o.verbose && o.err.write(`pktpath: ${msg}\n`)),
-      );
+      if (!this.stop.cause) {
+        this.engine.startPolling(this.onReadable);
+        this.announceReady();
+      }
+      const end = (): void => this.stop.request('until');
+      this.io.until?.then(end, end);
+      await this.stop.stopped;
     } catch (err) {
-      trace.close();
-      throw err;
+      this.fail(err);
     }
-    for (const p of netfilter.problems) o.err.write(`pktpath: netfilter path: ${p}\n`);
-    if (o.verbose) {
-      o.err.write(`pktpath: netfilter path via nft trace in ${netfilter.namespaces.map((x) => x || 'this namespace').join(', ')}\n`);
-      if (netfilter.legacy.length) {
-        o.err.write(`pktpath: iptables-legacy rules in ${netfilter.legacy.map((x) => x || 'this namespace').join(', ')}: their drops are named from rule counters\n`);
-      }
-      for (const x of netfilter.observed) {
-        o.err.write(`pktpath: iptables-legacy path in ${x.name || 'this namespace'} via BPF netfilter observers at ${x.spots} hook positions\n`);
-      }
-      if (trace.observerProblem && netfilter.legacy.length) o.err.write(`pktpath: no netfilter observers: ${trace.observerProblem}\n`);
+    return this.finish();
+  }
+
+  private async finish(): Promise<TraceSummary> {
+    let unwritten = 0;
+    let summary: TraceSummary | undefined;
+    const failures = await runPhases([
+      { name: 'stop reading the ring', run: () => this.drainRing() },
+      { name: 'netfilter drain', run: () => this.drainNetfilter() },
+      { name: 'output', run: async () => void (unwritten = await this.settleOutput()) },
+      { name: 'summary', run: () => void (summary = this.summarize(unwritten)) },
+      { name: 'detach', run: () => this.engine.close() },
+    ]);
+    this.releaseSignals();
+    this.io.out.off('error', this.onOutError);
+    const failure = this.failure ?? failures[0];
+    for (const f of failures) if (f !== failure) this.say(`${f.phase}: ${(f.error as Error).message}`);
+    if (failure !== undefined) throw failure === this.failure ? failure : phaseError(failure as PhaseFailure);
+    return summary!;
+  }
+
+  private readonly onReadable = (): void => {
+    try {
+      this.engine.drain(this.pipeline.record, SLICE);
+      this.output.flush();
+      if (this.pipeline.full()) this.stop.request('catch-count');
+    } catch (err) {
+      this.fail(err); // never out of a libuv callback: the addon would make it fatal
+    }
+  };
+
+  private readonly onOutError = (): void => {
+    this.output.markBroken(); // EPIPE: the reader went away
+    this.stop.request('output-closed');
+  };
+
+  private afterLate(): void {
+    this.output.flush();
+    if (this.pipeline.full()) this.stop.request('catch-count');
+  }
+
+  private fail(err: unknown): void {
+    this.failure ??= err;
+    this.stop.request('error');
+  }
+
+  private onSignal(sig: RunSignal): void {
+    if (this.req.verbose) this.say(`${sig}: stopping (${sig} again exits at once)`);
+    this.stop.request('signal');
+  }
+
+  private force(sig: RunSignal): void {
+    this.say(`${sig} again: exiting now`);
+    this.deps.forceExit(SIGNAL_EXIT[sig]);
+  }
+
+  /**
+   * Kernel side: no more wake-ups, then what the ring held at the stop, and no more (a
+   * flood refills it as fast as it is read). Past FINAL_DRAIN_MS the rest is counted as
+   * dropped for back-pressure, not printed: the exit stays prompt under any load.
+   */
+  private drainRing(): void {
+    this.engine.stopPolling();
+    const by = performance.now() + FINAL_DRAIN_MS;
+    let left = Math.ceil(this.engine.pending() / MIN_RECORD);
+    while (left > 0 && !this.pipeline.full()) {
+      const sink = performance.now() < by ? this.pipeline.record : this.pipeline.skip;
+      const n = this.engine.drain(sink, Math.min(SLICE, left));
+      this.output.flush();
+      if (n === 0) break;
+      left -= n;
     }
   }
 
-  poller = n.pollStart(trace.ringFd, onReadable);
-  o.err.write(
-    `pktpath: tracing ${attached.length} probes: ${label}${skipped.length ? `; ${skipped.length} skipped${o.verbose ? '' : ' (--verbose says why)'}` : ''}; ready, Ctrl-C to stop\n`,
-  );
-  o.onReady?.();
-  o.until?.then(stop, stop);
+  /** Rule lookups still in flight, then the netfilter path's own drain (paths that complete meanwhile are printed). */
+  private async drainNetfilter(): Promise<void> {
+    try {
+      if (this.netfilter) {
+        await this.pipeline.settled();
+        await this.netfilter.stop();
+      }
+    } finally {
+      this.pipeline.close();
+      this.output.flush();
+    }
+  }
 
-  await finished;
-  if (netfilter) {
-    draining = true;
-    await Promise.all([...pendingLegacy]);
-    await netfilter.stop();
-    flush();
+  /** Lines that will not reach the reader: after a signal, its reader gets SETTLE_MS to take what is queued. */
+  private async settleOutput(): Promise<number> {
+    const left = this.stop.cause === 'signal' ? await this.output.settle(SETTLE_MS) : 0;
+    return left + this.output.lost;
   }
-  {
-    const { lost } = trace.stats();
-    trace.close();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    o.out.off('error', onOutError);
-    const dropText = [...drops].map(([r, c]) => `${r} ${c}`).join(', ');
-    o.err.write(`pktpath: ${events} events, ${lost} lost${dropText ? `; drops: ${dropText}` : '; no drops'}\n`);
-    const findings = explainDrops(dropEvents, resolver, nfDrops);
-    for (const f of findings) o.err.write(`pktpath: why: ${f.text}\n`);
-    return { events, lost, drops, attached: attached.length, skipped: skipped.length, findings };
+
+  private summarize(unwritten: number): TraceSummary {
+    const p = this.pipeline;
+    let lost = 0;
+    try {
+      lost = this.engine.lost();
+    } catch (err) {
+      this.failure ??= err; // the summary is still printed
+    }
+    const counts: RunCounts = {
+      events: p.events - unwritten,
+      lost,
+      backpressure: p.backpressure + unwritten,
+      malformed: p.malformed,
+      firstMalformed: p.firstMalformed,
+      drops: p.drops,
+      outputClosed: this.stop.cause === 'output-closed',
+    };
+    const findings = explainDrops(p.dropEvents, this.resolver, p.nfDrops);
+    this.io.err.write(summaryText(counts, findings));
+    const attached = this.engine.probes.filter((x) => x.attached).length;
+    return { ...counts, attached, skipped: this.engine.probes.length - attached, findings, unwritten };
   }
+
+  private announceReady(): void {
+    const attached = this.engine.probes.filter((p) => p.attached).length;
+    const skipped = this.engine.probes.length - attached;
+    const skippedText = skipped ? `; ${skipped} skipped${this.req.verbose ? '' : ' (--verbose says why)'}` : '';
+    this.say(`tracing ${attached} probes: ${this.engine.label}${skippedText}; ready, Ctrl-C to stop`);
+    this.io.onReady?.();
+  }
+
+  private sayNetfilter(nf: NetfilterPath): void {
+    const where = (names: readonly string[]): string => names.map((x) => x || 'this namespace').join(', ');
+    this.say(`netfilter path via nft trace in ${where(nf.namespaces)}`);
+    if (nf.legacy.length) this.say(`iptables-legacy rules in ${where(nf.legacy)}: their drops are named from rule counters`);
+    for (const x of nf.observed) this.say(`iptables-legacy path in ${x.name || 'this namespace'} via BPF netfilter observers at ${x.spots} hook positions`);
+    if (this.engine.observerProblem && nf.legacy.length) this.say(`no netfilter observers: ${this.engine.observerProblem}`);
+  }
+
+  private say(line: string): void {
+    this.io.err.write(`pktpath: ${line}\n`);
+  }
+}
+
+/** A stop phase's failure as the run's error: pktpath's own errors as they are, others with the phase named. */
+function phaseError(f: PhaseFailure): unknown {
+  if (f.error instanceof PktpathError) return f.error;
+  const e = f.error as Error;
+  return new Error(`${f.phase}: ${e?.message ?? String(e)}`, { cause: f.error });
 }

@@ -1,0 +1,308 @@
+import { test } from 'node:test';
+import { catalogFields } from '../../test/helpers/formatting.js';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Pipeline } from './pipeline.js';
+import type { LineSink, NetfilterJoin, PipelineNames, PipelineOptions } from './pipeline.js';
+import { encodeEvent, decodeEvent } from '../engine/decode.js';
+import { EV_DROP, EV_HAS_TUPLE } from '../engine/event.js';
+import type { RawEvent } from '../engine/event.js';
+import type { LegacyStep } from '../netfilter/legacy/observers.js';
+import type { NfJson, NfTrace } from '../netfilter/index.js';
+import { makeJsonFormatter } from '../output/index.js';
+import type { Resolver } from '../output/resolver.js';
+import { ROOT } from '../shared/io/paths.js';
+import { shapeProblems, TRACEPOINT_PROBES } from '../../test/helpers/events.js';
+import type { TraceEvent } from '../../test/helpers/netns.js';
+import type { RingRecording } from '../../test/helpers/record-ring.js';
+
+// ------------------------------------------------------------------ recorded runs
+
+/** Ring records of real runs (test/helpers/record-ring.ts), with the names of that build and kernel. */
+function recording(name: string): { rec: RingRecording; records: Uint8Array[] } {
+  const rec = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/ring', `${name}.json`), 'utf8')) as RingRecording;
+  return { rec, records: rec.records.map((b) => new Uint8Array(Buffer.from(b, 'base64'))) };
+}
+
+function resolverOf(rec: RingRecording): Resolver & PipelineNames {
+  return {
+    probeName: (id) => rec.probes[id] ?? `probe#${id}`,
+    probeFields: (id) => catalogFields(rec.probes[id]),
+    dropReason: (v) => rec.dropReasons[v] ?? String(v),
+    symbol: (a) => `0x${a.toString(16)}`,
+    netnsName: () => undefined,
+    wallClockNs: (ns) => ns,
+    functionProbe: () => assert.fail('no function probes in a tracepoint run'),
+    namedProbe: () => 1000,
+  };
+}
+
+class Lines implements LineSink {
+  readonly lines: string[] = [];
+  open = true;
+  writable(): boolean {
+    return this.open;
+  }
+  push(line: string): void {
+    this.lines.push(line);
+  }
+}
+
+const OBSERVER = 900;
+
+function feed(p: Pipeline, records: readonly Uint8Array[]): boolean[] {
+  return records.map((r) => p.record(new DataView(r.buffer, r.byteOffset, r.byteLength), r, 0, r.length));
+}
+
+test('recorded closed-port run: every record printed in ring order as well-formed JSON, the NO_SOCKET drop counted and kept', () => {
+  const { rec, records } = recording('closed-port');
+  const names = resolverOf(rec);
+  const out = new Lines();
+  const fmt = makeJsonFormatter(names, { time: 'default', stack: false });
+  const p = new Pipeline({ names, format: (ev) => fmt.format(ev), out, observerProbe: OBSERVER });
+  assert.deepEqual(feed(p, records), records.map(() => true));
+  assert.equal(out.lines.length, records.length);
+  assert.equal(p.events, records.length);
+  const events = out.lines.map((l) => JSON.parse(l) as TraceEvent);
+  for (const ev of events) assert.equal(shapeProblems(ev, TRACEPOINT_PROBES), '');
+  const ringOrder = records.map((r) => String(decodeEvent(new DataView(r.buffer), r, 0, r.length).tsNs));
+  assert.deepEqual(events.map((e) => String(e.ts_ns)), ringOrder);
+  assert.deepEqual([...p.drops], [['NO_SOCKET', 1]]);
+  assert.equal(p.dropEvents.length, 1);
+  assert.equal(events.find((e) => e.drop_reason)?.drop_reason, 'NO_SOCKET');
+  assert.deepEqual([p.backpressure, p.malformed], [0, 0]);
+});
+
+test('recorded iptables OUTPUT drop: NETFILTER_DROP counted per retransmitted SYN', () => {
+  const { rec, records } = recording('output-drop');
+  const p = new Pipeline({ names: resolverOf(rec), format: () => 'x', out: new Lines(), observerProbe: OBSERVER });
+  feed(p, records);
+  assert.deepEqual([...p.drops], [['NETFILTER_DROP', records.length]]);
+  assert.equal(p.dropEvents.length, records.length);
+});
+
+test('catch count: records are taken up to it, then refused; held and late events stop there too', () => {
+  const { rec, records } = recording('closed-port');
+  const cases: [number, number][] = [
+    [1, 1],
+    [3, 3],
+    [records.length, records.length],
+    [records.length + 5, records.length],
+  ];
+  for (const [count, printed] of cases) {
+    const out = new Lines();
+    const p = new Pipeline({ names: resolverOf(rec), format: () => 'x', out, observerProbe: OBSERVER, catchCount: count });
+    const took = feed(p, records);
+    assert.equal(out.lines.length, printed, `-c ${count}`);
+    assert.equal(p.full(), count <= records.length, `-c ${count}`);
+    // the record that reaches the count answers false; later ones are refused
+    assert.deepEqual(took, records.map((_, i) => i + 1 < count), `-c ${count}`);
+  }
+});
+
+test('back-pressure: while the output has no room nothing is decoded or queued, each record is counted, drops still are', () => {
+  const { rec, records } = recording('closed-port');
+  const out = new Lines();
+  let formatted = 0;
+  const p = new Pipeline({ names: resolverOf(rec), format: () => String(++formatted), out, observerProbe: OBSERVER });
+  feed(p, records.slice(0, 4));
+  out.open = false;
+  feed(p, records.slice(4));
+  out.open = true;
+  assert.equal(out.lines.length, 4);
+  assert.equal(formatted, 4);
+  assert.equal(p.events, 4);
+  assert.equal(p.backpressure, records.length - 4);
+  assert.deepEqual([...p.drops], [['NO_SOCKET', 1]], 'the drop is counted for the summary even when not printed');
+  assert.equal(p.dropEvents.length, 1);
+});
+
+test('a malformed record is counted and skipped, never thrown; the records around it are printed', () => {
+  const { rec, records } = recording('closed-port');
+  const cases: [string, (r: Uint8Array) => Uint8Array][] = [
+    ['truncated', (r) => r.subarray(0, 40)],
+    ['empty', () => new Uint8Array(0)],
+    ['one byte short', (r) => r.subarray(0, r.length - 1)],
+  ];
+  for (const [what, bad] of cases) {
+    const out = new Lines();
+    const p = new Pipeline({ names: resolverOf(rec), format: () => 'x', out, observerProbe: OBSERVER });
+    const took = feed(p, [records[0]!, bad(records[1]!), records[2]!]);
+    assert.deepEqual(took, [true, true, true], what);
+    assert.equal(p.malformed, 1, what);
+    assert.match(p.firstMalformed ?? '', /^RangeError: /, what);
+    assert.equal(out.lines.length, 2, what);
+  }
+  // a formatter that throws on one event is the same: counted, not fatal
+  const out = new Lines();
+  let n = 0;
+  const p = new Pipeline({ names: resolverOf(rec), format: () => (++n === 2 ? assert.fail('boom') : 'x'), out, observerProbe: OBSERVER });
+  feed(p, records.slice(0, 3));
+  assert.deepEqual([p.malformed, out.lines.length], [1, 2]);
+});
+
+// ------------------------------------------------------------------ netfilter joins
+
+const NS = 4026532777;
+
+function raw(extra: Partial<RawEvent>): RawEvent {
+  return {
+    tsNs: 100n,
+    skb: 0xaan,
+    location: 0n,
+    netns: NS,
+    ifindex: 2,
+    mark: 0,
+    len: 60,
+    pid: 0,
+    dropReason: 0,
+    aux: 0,
+    aux2: 0,
+    aux3: 0,
+    probe: 3,
+    cpu: 0,
+    pktType: 0,
+    flags: EV_HAS_TUPLE,
+    dstMac: new Uint8Array(6),
+    ifname: 'veth0',
+    comm: '',
+    tuple: { family: 4, saddr: Uint8Array.of(10, 0, 0, 1), daddr: Uint8Array.of(10, 0, 0, 2), sport: 1234, dport: 80, l3proto: 0x800, l4proto: 6, tcpFlags: 2, icmpType: 0, icmpCode: 0, icmpId: 0 },
+    stack: null,
+    ...extra,
+  };
+}
+
+const step = (verdict: 'ACCEPT' | 'DROP', exact = true): LegacyStep => ({
+  pf: 2, family: 'ipv4', table: 'filter', chain: 'OUTPUT', hook: 'output', verdict, ifname: 'veth0', ifindex: 2, tuple: null, exact,
+});
+
+/** A netfilter path whose rule lookups answer when the test says so. */
+function fakeNetfilter(opts: { legacy?: string[]; watches?: boolean; observe?: (ev: RawEvent) => LegacyStep | null; freed?: LegacyStep | null } = {}) {
+  const answers: ((rule: string | null) => void)[] = [];
+  const nf: NetfilterJoin = {
+    tracker: {
+      observe: opts.observe ?? ((ev) => (ev.aux2 === 1 ? step('ACCEPT') : null)),
+      freed: () => opts.freed ?? null,
+      watches: () => opts.watches ?? true,
+    },
+    legacy: opts.legacy ?? [''],
+    explainLegacyStep: (_ns, _ts, s) =>
+      new Promise<NfJson>((r) => answers.push((rule) => r({ pf: s.pf, table: s.table, chain: s.chain, hook: s.hook, verdict: s.verdict, rule }))),
+    explainLegacyDrop: () => new Promise<NfJson | null>((r) => answers.push((rule) => r(rule === null ? null : { pf: 2, table: 'filter', chain: 'OUTPUT', hook: 'output', verdict: 'DROP', rule }))),
+  };
+  return { nf, answer: (i: number, rule: string | null) => answers[i]!(rule), asked: () => answers.length };
+}
+
+const NAMES: PipelineNames = {
+  dropReason: (v) => (v === 12 ? 'NETFILTER_DROP' : v === 3 ? 'NO_SOCKET' : String(v)),
+  functionProbe: () => 500,
+  namedProbe: () => 1000,
+  symbol: (a) => `0x${a.toString(16)}`,
+};
+/** probe:ts, and the netfilter step's table/verdict/rule */
+const short = (ev: RawEvent): string => `${ev.probe}:${ev.tsNs}${ev.nf ? `:${ev.nf.table}/${ev.nf.verdict}/${ev.nf.rule}` : ''}`;
+
+function pipelineWith(nf: NetfilterJoin, extra: Partial<PipelineOptions> = {}): { p: Pipeline; out: Lines; late: () => number } {
+  const out = new Lines();
+  let late = 0;
+  const p = new Pipeline({ names: NAMES, format: short, out, observerProbe: OBSERVER, onLate: () => void late++, ...extra });
+  p.useNetfilter(nf);
+  return { p, out, late: () => late };
+}
+
+const feedEvents = (p: Pipeline, evs: readonly RawEvent[]): boolean[] => feed(p, evs.map(encodeEvent));
+
+test("an skb's events wait for its legacy ACCEPT step's rule, then follow it in order", async () => {
+  const { nf, answer } = fakeNetfilter();
+  const { p, out } = pipelineWith(nf);
+  feedEvents(p, [
+    raw({ probe: 3, tsNs: 1n }),
+    raw({ probe: OBSERVER, tsNs: 2n, aux2: 1 }), // the after-spot: filter ACCEPT, rule to be named
+    raw({ probe: 4, tsNs: 3n }), // same skb: held
+    raw({ probe: 7, tsNs: 4n, skb: 0xbbn }), // another skb: printed at once
+    raw({ probe: 8, tsNs: 5n }), // held
+  ]);
+  assert.deepEqual(out.lines, ['3:1', '7:4']);
+  answer(0, '-A OUTPUT -j ACCEPT');
+  await p.settled();
+  assert.deepEqual(out.lines, ['3:1', '7:4', '1000:2:filter/ACCEPT/-A OUTPUT -j ACCEPT', '4:3', '8:5']);
+  assert.equal(p.events, 5);
+});
+
+test('a drop inside a legacy table is followed by its DROP step (ts + 1); counters-only namespaces get the rule from counters', async () => {
+  const cases: [string, Parameters<typeof fakeNetfilter>[0], string | null, string[]][] = [
+    ['observers saw it enter the table', { freed: step('DROP') }, '-A OUTPUT -j DROP', ['15:10', '1000:11:filter/DROP/-A OUTPUT -j DROP']],
+    ['a shared spot: told only if the counters confirm', { freed: step('DROP', false) }, null, ['15:10']],
+    ['counters only (no observers in that namespace)', { watches: false }, '-A OUTPUT -j DROP', ['15:10', '1000:11:filter/DROP/-A OUTPUT -j DROP']],
+    ['counters only, nothing counted', { watches: false }, null, ['15:10']],
+    ['no legacy rules anywhere: nothing to ask', { watches: false, legacy: [] }, null, ['15:10']],
+  ];
+  for (const [what, opts, rule, want] of cases) {
+    const { nf, answer, asked } = fakeNetfilter(opts);
+    const { p, out } = pipelineWith(nf);
+    feedEvents(p, [raw({ probe: 15, tsNs: 10n, flags: EV_DROP | EV_HAS_TUPLE, dropReason: 12 })]);
+    if (asked()) answer(0, rule);
+    await p.settled();
+    assert.deepEqual(out.lines, want, what);
+    assert.deepEqual([...p.drops], [['NETFILTER_DROP', 1]], what);
+  }
+});
+
+test('netfilter DROP steps are kept for the explanation; the chains of a pktpath table are not the path', () => {
+  const { nf } = fakeNetfilter();
+  const { p, out } = pipelineWith(nf);
+  const evalRet = (table: string, aux: number): RawEvent => raw({ probe: 3, funcIp: 0xffffn, aux, nfNames: { table, chain: 'out' }, aux3: 2 });
+  feedEvents(p, [evalRet('pktpath_4242', 1), evalRet('usertbl', 0)]);
+  assert.equal(out.lines.length, 1);
+  assert.match(out.lines[0]!, /usertbl\/DROP/);
+  assert.equal(p.nfDrops.length, 1);
+});
+
+test('bounds: drops kept for the explanation, rule lookups in flight, events held', async () => {
+  const { nf } = fakeNetfilter();
+  const drops = Array.from({ length: 5 }, (_, i) => raw({ tsNs: BigInt(i), flags: EV_DROP | EV_HAS_TUPLE, dropReason: 3 }));
+  const kept = pipelineWith(nf, { maxKeptDrops: 2 });
+  feedEvents(kept.p, drops);
+  assert.deepEqual([kept.p.dropEvents.length, kept.p.drops.get('NO_SOCKET')], [2, 5]);
+
+  const { nf: nf2 } = fakeNetfilter();
+  const flight = pipelineWith(nf2, { maxInFlight: 1 });
+  feedEvents(flight.p, [raw({ probe: OBSERVER, aux2: 1 }), raw({ probe: OBSERVER, aux2: 1, skb: 0xccn })]);
+  assert.equal(flight.p.backpressure, 1, 'the second step found no room: counted');
+
+  const nf3 = fakeNetfilter();
+  const held = pipelineWith(nf3.nf, { maxHeld: 1 });
+  feedEvents(held.p, [raw({ probe: OBSERVER, aux2: 1 }), raw({ probe: 4, tsNs: 2n }), raw({ probe: 5, tsNs: 3n })]);
+  assert.deepEqual(held.out.lines, ['5:3'], 'past the bound, events are printed at once');
+  nf3.answer(0, null);
+  await held.p.settled();
+  assert.deepEqual(held.out.lines, ['5:3', '1000:100:filter/ACCEPT/null', '4:2']);
+});
+
+test('close: held events are printed, answers that come later are ignored', async () => {
+  const { nf, answer } = fakeNetfilter();
+  const { p, out } = pipelineWith(nf);
+  feedEvents(p, [raw({ probe: OBSERVER, aux2: 1 }), raw({ probe: 4, tsNs: 2n })]);
+  p.close();
+  assert.deepEqual(out.lines, ['4:2']);
+  answer(0, 'late');
+  await p.settled();
+  assert.deepEqual(out.lines, ['4:2']);
+});
+
+test('nft trace paths become netfilter events, stamped in order, and are written out at once', () => {
+  const { nf } = fakeNetfilter();
+  const { p, out, late } = pipelineWith(nf, { catchCount: 3 });
+  const hop = (verdict: 'ACCEPT' | 'DROP') => ({ pf: 2, table: 'filter', chain: 'output', hook: 'output' as const, verdict, rule: null, family: 'ip' as const, type: 'filter' as const });
+  const trace = { traceId: '1', packet: null, path: [hop('ACCEPT'), hop('DROP')], records: [] } as unknown as NfTrace;
+  p.nfTrace(trace, NS, 50n);
+  assert.deepEqual(out.lines, ['1000:50:filter/ACCEPT/null', '1000:51:filter/DROP/null']);
+  assert.equal(late(), 1);
+  assert.equal(p.nfDrops.length, 1);
+  p.nfTrace(trace, NS, 60n);
+  assert.equal(out.lines.length, 3, 'the catch count holds for netfilter steps too');
+  p.close();
+  p.nfTrace(trace, NS, 70n);
+  assert.equal(out.lines.length, 3);
+});

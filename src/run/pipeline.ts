@@ -1,0 +1,317 @@
+/**
+ * The run's pipeline, pure: ring records and netfilter paths in, formatted lines out, in
+ * the packet's order. It counts (events, drops per reason, records lost to back-pressure,
+ * malformed records), stops taking events at the catch count, keeps a bounded sample of
+ * drops for the explanation, and joins netfilter steps to the drops they explain:
+ *
+ * - an observer record (iptables-legacy, BPF netfilter) becomes the table step it proves,
+ *   printed once the table's counters have named the rule; the skb's later events wait
+ *   for that step (held), so the output keeps the packet's order;
+ * - a NETFILTER_DROP inside a legacy table, or in a namespace whose legacy tables only
+ *   counters watch, is followed by the step that names the table, chain and rule.
+ *
+ * A slow consumer never turns into memory: when the output has no room, records are
+ * counted as dropped for back-pressure without being decoded (drops are still decoded
+ * and counted, for the summary).
+ */
+import { decodeEvent } from '../engine/decode.js';
+import { EV_DROP, EV_RET } from '../engine/event.js';
+import type { RawEvent } from '../engine/event.js';
+import { EVENT } from '../engine/layout.js';
+import { trimTracerFrames } from '../kernel/stack.js';
+import { nfEvents } from '../netfilter/events.js';
+import { nfOfEval } from '../netfilter/eval.js';
+import type { LegacyStep } from '../netfilter/legacy/observers.js';
+import { OWN_TABLE_RE } from '../netfilter/index.js';
+import type { NfJson, NfTrace } from '../netfilter/index.js';
+
+/** Names the pipeline needs (src/output/io/resolver.ts RunResolver). */
+export interface PipelineNames {
+  dropReason(value: number): string;
+  /** a probe id for the function at `ip` (entry or return) */
+  functionProbe(ip: bigint, ret: boolean): number;
+  /** a probe id for a source that is neither a tracepoint nor a function ("netfilter") */
+  namedProbe(name: string): number;
+  symbol(addr: bigint): string;
+}
+
+/** Where lines go. */
+export interface LineSink {
+  /** false while the consumer is behind: what comes meanwhile is counted, not queued */
+  writable(): boolean;
+  push(line: string): void;
+}
+
+/** The --iptable side the pipeline joins events with (src/netfilter/io/path.ts NetfilterPath). */
+export interface NetfilterJoin {
+  readonly tracker: {
+    observe(ev: RawEvent): LegacyStep | null;
+    freed(ev: RawEvent, reason: string | null): LegacyStep | null;
+    watches(netns: number): boolean;
+  };
+  /** namespaces with iptables-legacy rules */
+  readonly legacy: readonly string[];
+  explainLegacyStep(netns: number, tsNs: bigint, step: LegacyStep): Promise<NfJson>;
+  explainLegacyDrop(netns: number, tsNs: bigint, family: 4 | 6): Promise<NfJson | null>;
+}
+
+export interface PipelineOptions {
+  readonly names: PipelineNames;
+  readonly format: (ev: RawEvent) => string;
+  readonly out: LineSink;
+  /** probe id of the netfilter observer programs */
+  readonly observerProbe: number;
+  readonly catchCount?: number | null;
+  /** lines were added outside a ring read (a rule named later, an nft trace): write them out */
+  readonly onLate?: () => void;
+  readonly onError?: (message: string) => void;
+  /** drops (and netfilter DROP steps) kept for the explanation */
+  readonly maxKeptDrops?: number;
+  /** rule lookups in flight at once; beyond, a step is counted as lost to back-pressure */
+  readonly maxInFlight?: number;
+  /** events held for a step, all skbs together; beyond, events are printed at once */
+  readonly maxHeld?: number;
+}
+
+/** Drops kept for the explanation at the end of a run. */
+export const MAX_KEPT_DROPS = 10_000;
+const MAX_IN_FLIGHT = 4096;
+const MAX_HELD = 65_536;
+
+/** Whether a record is a drop, read without decoding it. */
+export function isDropRecord(bytes: Uint8Array, off: number, len: number): boolean {
+  return len >= EVENT.size && ((bytes[off + EVENT.flags] ?? 0) & EV_DROP) !== 0;
+}
+
+interface Held {
+  pending: number;
+  events: RawEvent[];
+}
+
+export class Pipeline {
+  /** events printed */
+  events = 0;
+  /** events (and netfilter steps) not printed because the output was behind */
+  backpressure = 0;
+  /** ring records that could not be decoded or handled */
+  malformed = 0;
+  /** what was wrong with the first of them */
+  firstMalformed: string | undefined;
+  readonly drops = new Map<string, number>();
+  /** drops kept for the explanation (at most maxKeptDrops) */
+  readonly dropEvents: RawEvent[] = [];
+  /** netfilter DROP steps kept for the explanation */
+  readonly nfDrops: RawEvent[] = [];
+
+  private readonly o: PipelineOptions;
+  private readonly limit: number;
+  private readonly keep: number;
+  private netfilter: NetfilterJoin | undefined;
+  private nfProbe: number | undefined;
+  private closed = false;
+  private readonly held = new Map<bigint, Held>();
+  private heldEvents = 0;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(o: PipelineOptions) {
+    this.o = o;
+    this.limit = o.catchCount ?? Infinity;
+    this.keep = o.maxKeptDrops ?? MAX_KEPT_DROPS;
+  }
+
+  /** The catch count is reached: nothing more is taken. */
+  full(): boolean {
+    return this.events >= this.limit;
+  }
+
+  /** Joins events with the netfilter path from now on (--iptable). */
+  useNetfilter(nf: NetfilterJoin): void {
+    this.netfilter = nf;
+  }
+
+  /** A ring buffer record (a RingReader sink); false once the catch count is reached. */
+  readonly record = (view: DataView, bytes: Uint8Array, off: number, len: number): boolean => {
+    if (this.full()) return false;
+    if (!this.o.out.writable() && !isDropRecord(bytes, off, len)) {
+      this.backpressure++;
+      return true;
+    }
+    try {
+      this.handle(decodeEvent(view, bytes, off, len));
+    } catch (err) {
+      // a record the decoder or a formatter cannot take is counted, never fatal
+      this.malformed++;
+      this.firstMalformed ??= `${(err as Error).name}: ${(err as Error).message}`;
+    }
+    return !this.full();
+  };
+
+  /** A ring record counted as dropped for back-pressure, unread (the stop's time is up). */
+  readonly skip = (): boolean => {
+    if (this.full()) return false;
+    this.backpressure++;
+    return true;
+  };
+
+  /** A packet's netfilter path from nft trace, as events stamped `tsNs` (CLOCK_MONOTONIC). */
+  nfTrace(trace: NfTrace, netns: number, tsNs: bigint): void {
+    if (this.closed) return;
+    for (const ev of nfEvents(trace, { tsNs, netns, probe: this.netfilterProbe() })) {
+      if (this.full()) break;
+      this.emit(ev);
+    }
+    this.o.onLate?.();
+  }
+
+  /** Resolves when every rule lookup in flight has been answered (and its lines pushed). */
+  async settled(): Promise<void> {
+    while (this.inFlight.size) await Promise.all([...this.inFlight]);
+  }
+
+  /** Late answers are ignored from now on; held events still waiting are printed. */
+  close(): void {
+    for (const skb of [...this.held.keys()]) {
+      const h = this.held.get(skb)!;
+      h.pending = 1;
+      this.release(skb);
+    }
+    this.closed = true;
+  }
+
+  private netfilterProbe(): number {
+    this.nfProbe ??= this.o.names.namedProbe('netfilter');
+    return this.nfProbe;
+  }
+
+  private handle(ev: RawEvent): void {
+    const names = this.o.names;
+    if (ev.probe === this.o.observerProbe) {
+      // a netfilter observer: printed only as the legacy table step it proves
+      const step = this.netfilter?.tracker.observe(ev);
+      if (step) this.legacyTableStep(ev, step, ev.tsNs);
+      return;
+    }
+    if (ev.funcIp) ev.probe = names.functionProbe(ev.funcIp, (ev.flags & EV_RET) !== 0);
+    if (ev.nfNames) {
+      ev.nf = nfOfEval(ev) ?? undefined;
+      // the chains of a pktpath run's own tracing table are instrumentation, not the path
+      if (ev.nf && OWN_TABLE_RE.test(ev.nf.table)) return;
+    }
+    if (ev.stack) ev.stack = trimTracerFrames(ev.stack, names.symbol);
+    if (ev.flags & EV_DROP) this.linkDrop(ev);
+    const h = this.held.size && ev.skb ? this.held.get(ev.skb) : undefined;
+    if (h && this.heldEvents < (this.o.maxHeld ?? MAX_HELD)) {
+      h.events.push(ev);
+      this.heldEvents++;
+    } else this.emit(ev);
+  }
+
+  /** Counts, keeps what the summary needs, and pushes the formatted line (or counts it as lost to back-pressure). */
+  private emit(ev: RawEvent): void {
+    if (this.full()) return;
+    if (ev.flags & EV_DROP) {
+      const r = this.o.names.dropReason(ev.dropReason);
+      this.drops.set(r, (this.drops.get(r) ?? 0) + 1);
+      if (this.dropEvents.length < this.keep) this.dropEvents.push(ev);
+    }
+    if (ev.nf?.verdict === 'DROP' && this.nfDrops.length < this.keep) this.nfDrops.push(ev);
+    if (!this.o.out.writable()) {
+      this.backpressure++;
+      return;
+    }
+    const line = this.o.format(ev);
+    this.events++;
+    this.o.out.push(line);
+  }
+
+  /** A drop as it comes off the ring: the legacy table that dropped it, named in order with the observers. */
+  private linkDrop(ev: RawEvent): void {
+    const nf = this.netfilter;
+    if (!nf) return;
+    const r = this.o.names.dropReason(ev.dropReason);
+    const seen = nf.tracker.freed(ev, r);
+    if (seen) this.legacyTableStep(ev, seen, ev.tsNs + 1n);
+    else if (r === 'NETFILTER_DROP' && nf.legacy.length && !nf.tracker.watches(ev.netns) && ev.tuple && ev.tuple.family) {
+      this.legacyDrop(ev, ev.tuple.family);
+    }
+  }
+
+  private hold(skb: bigint): void {
+    const h = this.held.get(skb);
+    if (h) h.pending++;
+    else this.held.set(skb, { pending: 1, events: [] });
+  }
+
+  private release(skb: bigint): void {
+    const h = this.held.get(skb);
+    if (!h || --h.pending > 0) return;
+    this.held.delete(skb);
+    this.heldEvents -= h.events.length;
+    for (const e of h.events) this.emit(e);
+  }
+
+  /** Runs a rule lookup; `then` gets its answer unless the run has closed meanwhile. */
+  private lookup<T>(ask: () => Promise<T>, then: (v: T) => void, after?: () => void): boolean {
+    if (this.inFlight.size >= (this.o.maxInFlight ?? MAX_IN_FLIGHT)) {
+      this.backpressure++; // the counters do not keep up: the step is lost, counted
+      return false;
+    }
+    const p = ask()
+      .then((v) => {
+        if (!this.closed && !this.full()) then(v);
+      })
+      .catch((err: unknown) => this.o.onError?.(`iptables-legacy counters: ${(err as Error).message}`))
+      .finally(() => {
+        this.inFlight.delete(p);
+        after?.();
+        if (!this.closed) this.o.onLate?.();
+      });
+    this.inFlight.add(p);
+    return true;
+  }
+
+  /** iptables-legacy: the rule behind a NETFILTER_DROP, from counters, as a netfilter event after the drop. */
+  private legacyDrop(drop: RawEvent, family: 4 | 6): void {
+    const nf = this.netfilter!;
+    this.lookup(
+      () => nf.explainLegacyDrop(drop.netns, drop.tsNs, family),
+      (step) => {
+        if (step) this.emit({ ...drop, flags: drop.flags & ~EV_DROP, probe: this.netfilterProbe(), stack: null, nf: step, tsNs: drop.tsNs + 1n });
+      },
+    );
+  }
+
+  /**
+   * iptables-legacy table step seen by the observers, emitted once the counters have named
+   * its rule. An ACCEPT holds the skb's later events until then.
+   */
+  private legacyTableStep(ev: RawEvent, step: LegacyStep, tsNs: bigint): void {
+    const nf = this.netfilter!;
+    const base: RawEvent = {
+      ...ev,
+      flags: ev.flags & ~EV_DROP,
+      probe: this.netfilterProbe(),
+      stack: null,
+      tsNs,
+      ifname: step.ifname,
+      ifindex: step.ifindex,
+      tuple: step.tuple,
+      location: 0n,
+      dropReason: 0,
+      aux: 0,
+      aux2: 0,
+      aux3: 0,
+    };
+    const holds = step.verdict === 'ACCEPT' && ev.skb !== 0n;
+    const asked = this.lookup(
+      () => nf.explainLegacyStep(ev.netns, ev.tsNs, step),
+      (named) => {
+        // a drop after a shared spot is the table's only if its counters say so
+        if (step.verdict === 'DROP' && !step.exact && named.rule === null) return;
+        this.emit({ ...base, nf: named });
+      },
+      () => holds && this.release(ev.skb),
+    );
+    if (asked && holds) this.hold(ev.skb);
+  }
+}
