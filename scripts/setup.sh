@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS=(clang llvm iputils-ping netcat-openbsd libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 iptables nftables tcpdump iperf3 libpcap-dev make g++ python3 procps ethtool)
+APT_PKGS=(clang llvm iputils-ping netcat-openbsd curl libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 iptables nftables tcpdump iperf3 libpcap-dev make g++ python3 procps ethtool)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -94,6 +94,7 @@ function buildProgram(result: { code: number }): Command {
     .option('--keep', 'once a packet matched, follow its skb to its end (NAT, encapsulation)')
     .option('--route', 'show each route lookup: table, type, output device, gateway, error')
     .option('--iptable', 'show the netfilter table/chain/verdict path and the rule that decided')
+    .option('--evidence', 'also attach the probes the diagnosis reads: XDP errors, TCP state changes, SYN-ACK resends, full accept queues (XDP ones are not filtered by address or port)')
     .addOption(new Option('--ring-mb <mb>', 'ring buffer size in MiB').default(String(DEFAULT_RING_MB)))
     .action(async (raw: RawTraceOptions & { ringMb?: string }) => {
       result.code = await traceAction(raw);

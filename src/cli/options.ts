@@ -21,7 +21,7 @@ type RawValue = string | number | boolean | null | undefined;
  *   -H/--ipaddr  -P/--port  --proto  --icmpid  -p/--pid  -N/--netns  -i/--ifname
  *   --mark VALUE[/MASK]  -c/--catch-count (catchCount)
  *   -T/--time (date-time stamps)  -t/--timestamp (relative seconds)
- *   --json  --dropstack  --callstack  --verbose
+ *   --json  --dropstack  --callstack  --verbose  --evidence
  */
 export interface RawTraceOptions {
   ipaddr?: RawValue;
@@ -46,6 +46,7 @@ export interface RawTraceOptions {
   keep?: RawValue;
   route?: RawValue;
   iptable?: RawValue;
+  evidence?: RawValue;
 }
 
 /** --backend: which mechanism traces kernel functions ("tracepoints": none, "auto": the best that works). */
@@ -93,6 +94,8 @@ export interface TraceOptions {
   route: boolean;
   /** --iptable: show the netfilter table/chain/verdict path */
   iptable: boolean;
+  /** --evidence: also attach the probes the diagnosis reads (probes.json "attach": evidence) */
+  evidence: boolean;
 }
 
 /** Numeric fields of struct pp_config (bpf/event.h) that come from the options; the loader writes them. */
@@ -232,7 +235,7 @@ function value<K extends keyof Draft>(from: keyof RawTraceOptions, key: K, parse
 }
 
 /** A flag: true when set. */
-function flagged(from: keyof RawTraceOptions, key: 'json' | 'dropStack' | 'callStack' | 'verbose' | 'allFuncs' | 'keep' | 'route' | 'iptable'): Step {
+function flagged(from: keyof RawTraceOptions, key: 'json' | 'dropStack' | 'callStack' | 'verbose' | 'allFuncs' | 'keep' | 'route' | 'iptable' | 'evidence'): Step {
   return (raw, o) => void (o[key] = flag(raw[from]));
 }
 
@@ -283,6 +286,7 @@ const STEPS: readonly Step[] = [
   flagged('keep', 'keep'),
   flagged('route', 'route'),
   flagged('iptable', 'iptable'),
+  flagged('evidence', 'evidence'),
 ];
 
 /** The options when none is given. */
@@ -308,6 +312,7 @@ export const DEFAULT_OPTIONS: TraceOptions = {
   keep: false,
   route: false,
   iptable: false,
+  evidence: false,
 };
 
 /** Validates the raw option values; throws UsageError on the first problem. */

@@ -32,6 +32,14 @@ export interface RunRequest {
   readonly iptable: boolean;
   /** kernel functions to trace besides the tracepoints; null: tracepoints only */
   readonly functions: FunctionChoice | null;
+  /** also attach the evidence probes the diagnosis reads (--evidence; diagnose runs) */
+  readonly evidence: boolean;
+  /**
+   * process-tree capture (diagnose -- CMD): packets match when their flow is one the
+   * processes handed to the run's tracker opened (RunReady.tracker); the filters pick
+   * which of those flows join. The session hands the tracker over when it is ready.
+   */
+  readonly track: boolean;
 }
 
 export const DEFAULT_RING_MB = 8;
@@ -47,12 +55,12 @@ export function ringBytesOf(mb: string | undefined): number {
 
 /**
  * The run for these options. `netnsInode` is -N resolved to an inode (0: any namespace),
- * `ringMb` the raw --ring-mb value.
+ * `ringMb` the raw --ring-mb value; `track` and `evidence` are what a diagnose run adds.
  *
  * @example
  *   const req = runRequest(parseTraceOptions({ ipaddr: '10.0.0.2', json: true }), { ringMb: '4' });
  */
-export function runRequest(opts: TraceOptions, where: { netnsInode?: number; ringMb?: string } = {}): RunRequest {
+export function runRequest(opts: TraceOptions, where: { netnsInode?: number; ringMb?: string; track?: boolean; evidence?: boolean } = {}): RunRequest {
   return {
     options: opts,
     config: configValues(opts, where.netnsInode ?? 0),
@@ -62,6 +70,8 @@ export function runRequest(opts: TraceOptions, where: { netnsInode?: number; rin
     ringBytes: ringBytesOf(where.ringMb),
     route: opts.route,
     iptable: opts.iptable,
+    evidence: opts.evidence || where.evidence === true,
+    track: where.track === true,
     functions:
       opts.backend === 'tracepoints'
         ? null

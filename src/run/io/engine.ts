@@ -8,7 +8,7 @@ import type { PollHandle } from '../../engine/io/native.js';
 import { RingReader } from '../../engine/io/ringbuf.js';
 import type { RecordSink } from '../../engine/io/ringbuf.js';
 import { loadTrace } from '../../engine/io/loader.js';
-import type { LoadedTrace, Observers, ProbeStatus } from '../../engine/io/loader.js';
+import type { LoadedTrace, Observers, ProbeStatus, Tracker } from '../../engine/io/loader.js';
 import { planFunctions } from '../../functions/io/plan.js';
 import type { RunRequest } from '../../cli/request.js';
 
@@ -19,6 +19,8 @@ export interface RunEngine {
   readonly label: string;
   /** the netfilter observers, when asked for and the kernel takes them */
   readonly observers?: Observers | undefined;
+  /** process-tree capture, when the request tracks (RunRequest.track) */
+  readonly tracker?: Tracker | undefined;
   readonly observerProblem?: string | undefined;
   /** Calls `onReadable` on every wake-up of the ring buffer until stopPolling(). */
   startPolling(onReadable: () => void): void;
@@ -39,7 +41,7 @@ export interface RunEngine {
 
 function loadRunTrace(req: RunRequest, say: (line: string) => void): { trace: LoadedTrace; label: string } {
   const exclude = req.route ? [] : ['fib_table_lookup', 'fib6_table_lookup'];
-  const base = { ringBytes: req.ringBytes, exclude, observers: req.iptable };
+  const base = { ringBytes: req.ringBytes, exclude, observers: req.iptable, evidence: req.evidence, track: req.track };
   if (!req.functions) return { trace: loadTrace(req.config, base), label: 'tracepoints' };
   const planned = planFunctions(req.functions);
   if (req.verbose) {
@@ -63,6 +65,7 @@ export function startRunEngine(req: RunRequest, say: (line: string) => void): Ru
     label,
     observers: trace.observers,
     observerProblem: trace.observerProblem,
+    tracker: trace.tracker,
     startPolling(onReadable) {
       poller ??= n.pollStart(trace.ringFd, onReadable);
     },
