@@ -256,17 +256,17 @@ static __always_inline int pp_track_skb(void *ctx, __u16 probe, struct sk_buff *
 			pp_flow_add(&t); /* NAT may have rewritten it since */
 	} else if (has && pp_flow_known(&t)) {
 		/* a packet of a tracked flow */
-	} else if (!x->hookprog && has && pp_match_tuple(&t, has) && pp_sock_owned(pp_skb_sock(skb, x))) {
+	} else if (!x->hookprog && has && pp_match_tuple(&t, has) && pp_sock_owned(ctx, pp_skb_sock(skb, x))) {
 		pp_sock_add(pp_skb_sock(skb, x));
 		pp_flow_add(&t);
 	} else if ((x->pkt.valid & PP_PKT_INNER) && pp_flow_known(&x->pkt.inner)) {
-		x->pkt.valid |= PP_PKT_RELATED;
+		x->pkt.valid |= PP_PKT_RELATED; /* matches through its quote at every step: not followed */
 	} else {
 		return 0;
 	}
 	if (x->frees)
 		bpf_map_delete_elem(&track_follow, &key);
-	else if (!x->queued)
+	else if (!x->queued && !(x->pkt.valid & PP_PKT_RELATED))
 		bpf_map_update_elem(&track_follow, &key, &fp, BPF_ANY);
 	if (!CFG.netns)
 		netns = pp_skb_netns(skb, dev, route_dev, x->sk);
@@ -537,7 +537,7 @@ static __always_inline int on_fib_table_lookup(__u64 *ctx, int direct)
 	__builtin_memcpy(t.saddr, &s, 4);
 	__builtin_memcpy(t.daddr, &d, 4);
 	PP_FLOW_L4(t, fl, PP_IPPROTO_ICMP);
-	if (!pp_match_flow_tuple(&t))
+	if (!pp_match_flow_tuple(ctx, &t))
 		return 0;
 	return pp_emit(ctx, PP_PROBE_fib_table_lookup, 0, dev, netns, &t, 1, &x, gw, gw_family);
 }
@@ -587,7 +587,7 @@ static __always_inline int on_fib6_table_lookup(__u64 *ctx, int direct)
 		t.sport = t.dport = 0;
 		t.icmp_code = 0;
 	}
-	if (!pp_match_flow_tuple(&t))
+	if (!pp_match_flow_tuple(ctx, &t))
 		return 0;
 	struct fib6_info *f6i = BPF_CORE_READ(res, f6i);
 	struct fib6_info *null_entry = 0;

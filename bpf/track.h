@@ -7,7 +7,9 @@
  *                descendants (sched_process_fork); removed when a process exits
  *   track_socks  sockets a tracked process was seen using in task context (connect,
  *                send): packets sent later from softirq (after ARP, by a timer) still
- *                belong to it
+ *                belong to it. Keyed by address, checked by socket inode number: a
+ *                freed socket's memory taken by another process's socket (a UDP socket
+ *                leaves no trace when it goes) is not taken for it
  *   track_flows  flow tuples, normalised so both directions hit; a packet matches when
  *                its tuple is here (or the header an ICMP error quotes is)
  *   track_follow skbs of tracked flows, with a fingerprint that survives NAT: when one
@@ -48,7 +50,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
-	__type(value, __u8);
+	__type(value, __u64); /* the socket's inode number */
 } track_socks SEC(".maps");
 
 struct {
@@ -88,23 +90,24 @@ static __always_inline void pp_track_count(__u32 idx)
  * Whether this runs in task context, not in a softirq (or hard irq) that interrupted a
  * task: softirq work done while a tracked process is current (its send let the backlog
  * run on local_bh_enable) belongs to other sockets. Softirqs and irqs run on the CPU's
- * own irq stack (x86-64, arm64: do_softirq_own_stack), tasks on their task stack, so the
- * answer is whether this program's stack frame lies in current's task stack. The frame's
- * address is read as a number through a probe read (a pointer leak the verifier allows
- * pktpath, which runs with CAP_PERFMON). PP_THREAD_SIZE is the smallest THREAD_SIZE of
- * those architectures: a bigger stack (KASAN) can only make a task look like softirq,
- * where the socket check still finds the flow. PREEMPT_RT runs softirqs on task stacks.
+ * own irq stack (x86-64, arm64: do_softirq_own_stack), tasks on their task stack. The
+ * program's own frame may be on a private per-CPU stack (6.13+), but its context is on
+ * the stack it was called on: a tracepoint's arguments array, a kprobe's pt_regs, a
+ * trampoline's frame. So: is ctx inside current's task stack? Its address is read as a
+ * number through a probe read (a pointer leak the verifier allows pktpath, which has
+ * CAP_PERFMON). PP_THREAD_SIZE is the smallest THREAD_SIZE of those architectures: a
+ * bigger stack (KASAN) can only make a task look like softirq, where the socket check
+ * still finds the flow. PREEMPT_RT runs softirqs on task stacks.
  */
 #define PP_THREAD_SIZE 16384
 
-static __always_inline int pp_in_task(void)
+static __always_inline int pp_in_task(void *ctx)
 {
-	__u64 marker = 0, sp = 0;
-	void *frame = &marker;
-	bpf_probe_read_kernel(&sp, sizeof(sp), &frame);
+	__u64 at = 0;
+	bpf_probe_read_kernel(&at, sizeof(at), &ctx);
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u64 stack = (__u64)BPF_CORE_READ(task, stack);
-	return stack && sp - stack < PP_THREAD_SIZE;
+	return stack && at - stack < PP_THREAD_SIZE;
 }
 
 static __always_inline int pp_tgid_tracked(void)
@@ -143,39 +146,68 @@ static __always_inline int pp_flow_known(const struct pp_tuple *t)
 	return pp_flow_key_of(t, &k) && bpf_map_lookup_elem(&track_flows, &k) != 0;
 }
 
-/* Adds the flow (a TCP/UDP one only with both ports known); counts it when it is new. */
+/* Whether an ICMP/ICMPv6 message is an echo request or reply: the only ones with an identifier to key a flow on. */
+static __always_inline int pp_icmp_echo(const struct pp_tuple *t)
+{
+	if (t->l4proto == PP_IPPROTO_ICMP)
+		return t->icmp_type == 8 || t->icmp_type == 0;
+	return t->icmp_type == 128 || t->icmp_type == 129;
+}
+
+/*
+ * Adds the flow; counts it when it is new. Not a TCP/UDP one without both ports, nor an
+ * ICMP message other than echo: an error's key (no identifier) would take every later
+ * error between the same hosts for the command's (errors match through what they quote).
+ */
 static __always_inline void pp_flow_add(const struct pp_tuple *t)
 {
 	struct pp_flow_key k = {};
 	__u8 one = 1;
 	if ((t->l4proto == PP_IPPROTO_TCP || t->l4proto == PP_IPPROTO_UDP) && (!t->sport || !t->dport))
 		return;
+	if ((t->l4proto == PP_IPPROTO_ICMP || t->l4proto == PP_IPPROTO_ICMPV6) && !pp_icmp_echo(t))
+		return;
 	if (pp_flow_key_of(t, &k) && bpf_map_update_elem(&track_flows, &k, &one, BPF_NOEXIST) == 0)
 		pp_track_count(PP_TRACK_FLOWS);
+}
+
+/* The inode number of the socket's file (struct socket_alloc): one per socket ever made; 0 once closed. */
+static __always_inline __u64 pp_sock_ino(struct sock *sk)
+{
+	struct socket *so = BPF_CORE_READ(sk, sk_socket);
+	if (!so)
+		return 0;
+	struct inode *ino = (struct inode *)((void *)so + bpf_core_field_offset(struct socket_alloc, vfs_inode));
+	return BPF_CORE_READ(ino, i_ino);
 }
 
 static __always_inline int pp_sock_tracked(struct sock *sk)
 {
 	__u64 k = (__u64)sk;
-	return sk && bpf_map_lookup_elem(&track_socks, &k) != 0;
+	__u64 *ino = sk ? bpf_map_lookup_elem(&track_socks, &k) : 0;
+	return ino && *ino == pp_sock_ino(sk);
 }
 
+/* A socket not open in a file (closed, or kernel-made) cannot be told from a later one: not added. */
 static __always_inline void pp_sock_add(struct sock *sk)
 {
 	__u64 k = (__u64)sk;
-	__u8 one = 1;
-	if (bpf_map_update_elem(&track_socks, &k, &one, BPF_NOEXIST) == 0)
+	__u64 ino = pp_sock_ino(sk);
+	__u64 *known = bpf_map_lookup_elem(&track_socks, &k);
+	if (!ino || (known && *known == ino))
+		return;
+	if (bpf_map_update_elem(&track_socks, &k, &ino, BPF_ANY) == 0)
 		pp_track_count(PP_TRACK_SOCKS);
 }
 
 /* Whether a packet with this socket belongs to the tracked processes: a socket seen before, or one a tracked process uses right now in task context. */
-static __always_inline int pp_sock_owned(struct sock *sk)
+static __always_inline int pp_sock_owned(void *ctx, struct sock *sk)
 {
 	if (!sk)
 		return 0;
 	if (pp_sock_tracked(sk))
 		return 1;
-	return pp_tgid_tracked() && pp_in_task();
+	return pp_tgid_tracked() && pp_in_task(ctx);
 }
 
 /*
@@ -226,13 +258,13 @@ static __always_inline int pp_match_sock_tuple(struct sock *sk, const struct pp_
  * in task context (connect, once its port is chosen), which joins; else the filter (an
  * input lookup carries no protocol or ports: only the address can be matched).
  */
-static __always_inline int pp_match_flow_tuple(const struct pp_tuple *t)
+static __always_inline int pp_match_flow_tuple(void *ctx, const struct pp_tuple *t)
 {
 	if (!CFG.track)
 		return t->l4proto ? pp_match_tuple(t, 1) : pp_match_addr(t);
 	if (pp_flow_known(t))
 		return 1;
-	if (!t->l4proto || !pp_match_tuple(t, 1) || !pp_tgid_tracked() || !pp_in_task())
+	if (!t->l4proto || !pp_match_tuple(t, 1) || !pp_tgid_tracked() || !pp_in_task(ctx))
 		return 0;
 	pp_flow_add(t);
 	return pp_flow_known(t);

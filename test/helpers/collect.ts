@@ -36,11 +36,13 @@ export interface FlatTuple {
   readonly sport: number;
   readonly dport: number;
   readonly flags: number;
+  /** ICMP/ICMPv6 type (0 for other protocols) */
+  readonly icmpType: number;
 }
 
 const flat = (t: RawTuple | null | undefined): FlatTuple | null =>
   t && t.family
-    ? { proto: t.l4proto, saddr: formatAddr(t.saddr, t.family), daddr: formatAddr(t.daddr, t.family), sport: t.sport, dport: t.dport, flags: t.tcpFlags }
+    ? { proto: t.l4proto, saddr: formatAddr(t.saddr, t.family), daddr: formatAddr(t.daddr, t.family), sport: t.sport, dport: t.dport, flags: t.tcpFlags, icmpType: t.icmpType }
     : null;
 
 function toEv(e: RawEvent, names: readonly string[]): Ev {

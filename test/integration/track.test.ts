@@ -59,13 +59,17 @@ while time.time() < end:
     c.close()
 `;
 
-/** Another process's flows to the same server: `n` connections, one every `gapMs`; prints each local port. */
+/**
+ * Another process's flows to the same server: `n` connections, one every `gapMs`; prints
+ * each local port. Its ports are taken below the ephemeral range, so none can be the
+ * command's (a port the command has given back may be handed out again at once).
+ */
 const PARALLEL_PY = (addr: string, port: number, n: number, gapMs: number): string => `
 import socket, time
 for i in range(${n}):
-    s = socket.socket(); s.settimeout(2)
+    s = socket.socket(); s.settimeout(2); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        s.connect((${JSON.stringify(addr)}, ${port})); print(s.getsockname()[1], flush=True)
+        s.bind(('0.0.0.0', 20000 + i)); s.connect((${JSON.stringify(addr)}, ${port})); print(s.getsockname()[1], flush=True)
         s.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n'); s.recv(4096)
     except Exception as e:
         print('error', e, flush=True)
@@ -220,5 +224,50 @@ test('the run session: RunRequest.track hands the tracker over when ready, the e
     assert.ok(tcp.length > 5, 'the flow to 8080');
     assert.deepEqual(evs.filter((e) => e.tuple && (e.tuple.sport === 9 || e.tuple.dport === 9)).map((e) => e.probe), [], 'the flow the filter leaves out');
     assert.ok(summary.tracked && summary.tracked.flows >= 1 && summary.tracked.sockets >= 1, JSON.stringify(summary.tracked));
+  });
+});
+
+test('task context only: the ICMP error the stack sends from softirq while the command runs does not make the error socket the command\'s', { timeout: 60_000 }, async (t) => {
+  if (!ready(t) || !haveCommand('nc') || !haveCommand('taskset')) return t.skip('needs nc and taskset');
+  await withRouted('trk', async (r) => {
+    // one CPU: the server's ICMP errors are made in the softirq the sender's own send runs
+    const udp = (port: number): string[] => ['taskset', '-c', '0', 'ip', 'netns', 'exec', r.ns.cli, 'sh', '-c', `echo x | nc -u -w 1 ${r.addr.srv} ${port}`];
+    await r.run('cli', ['ping', '-c', '1', '-W', '1', r.addr.srv]); // neighbours resolved: the send runs through at once
+    const c = collect({}, { track: true });
+    try {
+      const cmd = await trackCommand(udp(4000), { register: (pid) => c.trace.tracker!.track(pid), stdio: 'pipe', user: null });
+      await cmd.exited;
+      const other = await trackCommand(udp(4001), { register: () => undefined, stdio: 'pipe', user: null }); // not tracked
+      await other.exited;
+      await sleep(300);
+    } finally {
+      await c.stop();
+    }
+    const evs = c.events();
+    const errors = evs.filter((e) => e.t?.proto === 1 && e.t.saddr === r.addr.srv);
+    assert.ok(errors.some((e) => e.related && e.inner?.dport === 4000), 'the error about the command\'s datagram, tied to it by its quoted header');
+    assert.ok(evs.some((e) => e.t?.proto === 17 && e.t.dport === 4000), 'the command\'s datagram');
+    const leaked = evs.filter((e) => e.t?.dport === 4001 || e.inner?.dport === 4001);
+    assert.deepEqual(leaked.map((e) => `${e.probe} ${tupleText(e.t)}`), [], 'nothing of the other process\'s datagram or its error');
+  });
+});
+
+test('a ping: its first echo request, sent in task context, brings the reply along', { timeout: 60_000 }, async (t) => {
+  if (!ready(t)) return;
+  await withRouted('trk', async (r) => {
+    await r.run('cli', ['ping', '-c', '1', '-W', '1', r.addr.srv]); // neighbours resolved: the request leaves inside sendmsg
+    const c = collect({}, { track: true });
+    try {
+      const cmd = await trackCommand(['ip', 'netns', 'exec', r.ns.cli, 'ping', '-c', '1', '-W', '2', r.addr.srv], { register: (pid) => c.trace.tracker!.track(pid), stdio: 'pipe', user: null });
+      assert.equal((await cmd.exited).code, 0);
+      await sleep(200);
+    } finally {
+      await c.stop();
+    }
+    const evs = c.events().filter((e) => e.t?.proto === 1);
+    const at = (ns: number, from: string, type: number): boolean => evs.some((e) => e.netns === ns && e.t?.saddr === from && e.t.icmpType === type);
+    assert.ok(at(r.inode.cli, r.addr.cli, 8), 'the request, in the client');
+    assert.ok(at(r.inode.srv, r.addr.srv, 0), 'the reply, in the server');
+    assert.ok(at(r.inode.cli, r.addr.srv, 0), 'the reply, back in the client');
   });
 });
