@@ -222,13 +222,19 @@ static __always_inline int pp_event_tuple(struct sk_buff *skb, struct pp_tuple *
 	return 1;
 }
 
-/* The socket a packet belongs to: its owner, else the one the tracepoint names (a queued segment's, rx_sk). */
+/*
+ * The socket a packet belongs to: its owner, else the one the tracepoint names (a queued
+ * segment's, rx_sk). As a plain value: a tp_btf program's x->sk is a BTF pointer that may
+ * be NULL, on which the verifier allows no arithmetic even after a test of a copy.
+ */
 static __always_inline struct sock *pp_skb_sock(struct sk_buff *skb, struct pp_extra *x)
 {
-	if (x->queued)
-		return x->sk;
-	struct sock *sk = BPF_CORE_READ(skb, sk);
-	return sk ? sk : x->sk;
+	struct sock *sk = 0;
+	if (!x->queued)
+		sk = BPF_CORE_READ(skb, sk);
+	if (!sk)
+		bpf_probe_read_kernel(&sk, sizeof(sk), &x->sk);
+	return sk;
 }
 
 /*

@@ -21,6 +21,7 @@ import { parseTraceOptions } from '../../src/cli/options.js';
 import { runRequest } from '../../src/cli/request.js';
 import { runTrace } from '../../src/run/io/session.js';
 import { BPF_OBJECT } from '../../src/shared/io/paths.js';
+import { loadTrace } from '../../src/engine/io/loader.js';
 
 const SYN = 0x02;
 const ACK = 0x10;
@@ -270,4 +271,19 @@ test('a ping: its first echo request, sent in task context, brings the reply alo
     assert.ok(at(r.inode.srv, r.addr.srv, 0), 'the reply, in the server');
     assert.ok(at(r.inode.cli, r.addr.srv, 0), 'the reply, back in the client');
   });
+});
+
+test('a diagnose run loads every probe in the flavour the kernel offers: tp_btf here, raw_tp when forced (no silent fallback)', { timeout: 60_000 }, (t) => {
+  if (!ready(t)) return;
+  for (const forceRaw of [false, true]) {
+    const trace = loadTrace({}, { ringBytes: 1 << 20, track: true, evidence: true, observers: true, forceRaw });
+    try {
+      const want = forceRaw ? 'raw_tp' : 'tp_btf';
+      const other = trace.probes.filter((p) => p.via !== want && !/^(kfree_skb|consume_skb|tcp_send_reset|xdp_redirect_err) /.test(p.probe));
+      assert.deepEqual(other.map((p) => `${p.probe}: ${p.via ?? p.reason}`), [], want);
+      assert.ok(trace.tracker, 'the tracker');
+    } finally {
+      trace.close();
+    }
+  }
 });
