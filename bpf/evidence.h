@@ -111,7 +111,7 @@ static __always_inline int on_inet_sock_set_state(__u64 *ctx, int direct)
 {
 	struct sock *sk = (struct sock *)ctx[0];
 	int oldstate = (int)ctx[1], newstate = (int)ctx[2];
-	struct pp_tuple t = {};
+	struct pp_tuple t PP_ALIGNED = {};
 	if (!sk || BPF_CORE_READ(sk, sk_protocol) != PP_IPPROTO_TCP)
 		return 0;
 	__u32 netns = pp_sock_netns(sk);
@@ -136,7 +136,7 @@ static __always_inline int on_tcp_retransmit_synack(__u64 *ctx, int direct)
 {
 	struct sock *sk = (struct sock *)ctx[0];
 	struct request_sock *req = (struct request_sock *)ctx[1];
-	struct pp_tuple t = {};
+	struct pp_tuple t PP_ALIGNED = {};
 	if (!sk || !req)
 		return 0;
 	__u32 netns = pp_sock_netns(sk);
@@ -167,7 +167,7 @@ static __always_inline int on_tcp_retransmit_synack(__u64 *ctx, int direct)
 static __always_inline int on_sk_data_ready(__u64 *ctx, int direct)
 {
 	struct sock *sk = (struct sock *)ctx[0];
-	struct pp_tuple t = {};
+	struct pp_tuple t PP_ALIGNED = {};
 	if (!sk || BPF_CORE_READ(sk, __sk_common.skc_state) != PP_TCP_LISTEN)
 		return 0;
 	__u32 queued = BPF_CORE_READ(sk, sk_ack_backlog), backlog = BPF_CORE_READ(sk, sk_max_ack_backlog);

@@ -247,7 +247,7 @@ static __always_inline struct sock *pp_skb_sock(struct sk_buff *skb, struct pp_e
 static __always_inline int pp_track_skb(void *ctx, __u16 probe, struct sk_buff *skb, struct pp_extra *x,
 					struct net_device *dev, struct net_device *route_dev, int direct)
 {
-	struct pp_tuple t = {};
+	struct pp_tuple t PP_ALIGNED = {};
 	__u64 key = (__u64)skb;
 	__u32 netns = 0;
 	if (CFG.netns)
@@ -289,7 +289,7 @@ static __always_inline int pp_skb_event_in(void *ctx, __u16 probe, struct sk_buf
 					   struct net_device *dev_arg, int direct)
 {
 	struct net_device *route_dev = 0;
-	struct pp_tuple t = {};
+	struct pp_tuple t PP_ALIGNED = {};
 
 	if (!skb)
 		return 0;
@@ -452,7 +452,7 @@ static __always_inline int on_tcp_send_reset(__u64 *ctx, int direct)
 		return pp_skb_event(ctx, PP_PROBE_tcp_send_reset, skb, &x);
 	if (!sk)
 		return 0;
-	struct pp_tuple t = {};
+	struct pp_tuple t PP_ALIGNED = {};
 	__u32 netns = pp_sock_netns(sk);
 	if (!pp_match_meta(0, 0, netns))
 		return 0;
@@ -467,7 +467,7 @@ static __always_inline int on_tcp_send_reset(__u64 *ctx, int direct)
 static __always_inline int on_tcp_receive_reset(__u64 *ctx, int direct)
 {
 	struct sock *sk = (struct sock *)ctx[0];
-	struct pp_tuple t = {};
+	struct pp_tuple t PP_ALIGNED = {};
 	struct pp_extra x = { .flags = PP_EV_FROM_SK };
 	if (!sk)
 		return 0;
@@ -503,7 +503,7 @@ static __always_inline int on_fib_table_lookup(__u64 *ctx, int direct)
 	const struct flowi4 *fl = (const struct flowi4 *)ctx[1];
 	struct fib_nh_common *nhc = (struct fib_nh_common *)ctx[2];
 	struct pp_extra x = { .aux = (int)ctx[3], .aux2 = (__u32)ctx[0], .flags = PP_EV_FROM_FLOW };
-	struct pp_tuple t = {};
+	struct pp_tuple t PP_ALIGNED = {};
 	struct net_device *dev = 0;
 	__u8 gw[16] = {};
 	__u8 gw_family = 0;
@@ -565,7 +565,7 @@ static __always_inline int on_fib6_table_lookup(__u64 *ctx, int direct)
 	struct fib6_table *table = (struct fib6_table *)ctx[2];
 	const struct flowi6 *fl = (const struct flowi6 *)ctx[3];
 	struct pp_extra x = { .flags = PP_EV_FROM_FLOW };
-	struct pp_tuple t = {};
+	struct pp_tuple t PP_ALIGNED = {};
 	struct net_device *dev = 0;
 	__u8 gw[16] = {};
 	__u8 gw_family = 0;

@@ -308,7 +308,7 @@ static __always_inline int on_sched_process_exit(__u64 *ctx, int direct)
 static __always_inline int on_sock_send_length(__u64 *ctx, int direct)
 {
 	struct sock *sk = (struct sock *)ctx[0];
-	struct pp_tuple t = {};
+	struct pp_tuple t PP_ALIGNED = {};
 	if (!sk || pp_sock_tracked(sk) || !pp_tgid_tracked())
 		return 0;
 	int has = pp_parse_sock(sk, &t, 1);

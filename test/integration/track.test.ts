@@ -17,7 +17,7 @@ import { between, collect, sleep, tupleText } from '../helpers/collect.js';
 import type { Ev } from '../helpers/collect.js';
 import { trackCommand } from '../../src/track/io/command.js';
 import type { TrackedCommand } from '../../src/track/io/command.js';
-import { parseTraceOptions } from '../../src/cli/options.js';
+import { configValues, parseTraceOptions } from '../../src/cli/options.js';
 import { runRequest } from '../../src/cli/request.js';
 import { runTrace } from '../../src/run/io/session.js';
 import { BPF_OBJECT } from '../../src/shared/io/paths.js';
@@ -273,17 +273,23 @@ test('a ping: its first echo request, sent in task context, brings the reply alo
   });
 });
 
-test('a diagnose run loads every probe in the flavour the kernel offers: tp_btf here, raw_tp when forced (no silent fallback)', { timeout: 60_000 }, (t) => {
+test('every probe loads in the flavour the kernel offers, tracking or not, with each kind of filter: tp_btf here, raw_tp when forced (no silent fallback)', { timeout: 120_000 }, (t) => {
   if (!ready(t)) return;
-  for (const forceRaw of [false, true]) {
-    const trace = loadTrace({}, { ringBytes: 1 << 20, track: true, evidence: true, observers: true, forceRaw });
-    try {
-      const want = forceRaw ? 'raw_tp' : 'tp_btf';
-      const other = trace.probes.filter((p) => p.via !== want && !/^(kfree_skb|consume_skb|tcp_send_reset|xdp_redirect_err) /.test(p.probe));
-      assert.deepEqual(other.map((p) => `${p.probe}: ${p.via ?? p.reason}`), [], want);
-      assert.ok(trace.tracker, 'the tracker');
-    } finally {
-      trace.close();
+  const filters: Parameters<typeof parseTraceOptions>[0][] = [{}, { ipaddr: 'fd00::1', port: '80', proto: 'tcp' }, { ipaddr: '10.0.0.1', mark: '0x1', ifname: 'lo', icmpid: '7' }];
+  for (const raw of filters) {
+    for (const track of [false, true]) {
+      for (const forceRaw of [false, true]) {
+        const what = `${JSON.stringify(raw)} track=${track} forceRaw=${forceRaw}`;
+        const trace = loadTrace(configValues(parseTraceOptions(raw)), { ringBytes: 1 << 20, track, evidence: true, observers: true, forceRaw });
+        try {
+          const want = forceRaw ? 'raw_tp' : 'tp_btf';
+          const other = trace.probes.filter((p) => p.via !== want && !/^(kfree_skb|consume_skb|tcp_send_reset|xdp_redirect_err) /.test(p.probe));
+          assert.deepEqual(other.map((p) => `${p.probe}: ${p.via ?? p.reason}`), [], what);
+          assert.equal(trace.tracker !== undefined, track, what);
+        } finally {
+          trace.close();
+        }
+      }
     }
   }
 });
