@@ -10,7 +10,7 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { haveCommand, REPO_ROOT, requireRoot } from '../helpers/netns.js';
+import { haveCommand, REPO_ROOT, requireRoot, spawnTrace } from '../helpers/netns.js';
 import { withRouted } from '../helpers/routed.js';
 import type { Routed } from '../helpers/routed.js';
 import { collect, sleep, tupleText } from '../helpers/collect.js';
@@ -205,5 +205,32 @@ s = socket.socket(); s.connect((${JSON.stringify(r.addr.srv)}, 7003)); print(s.g
       assert.deepEqual([e.netns, e.t?.saddr, e.t?.sport, e.t?.daddr, e.t?.dport, e.t?.flags], [r.inode.srv, r.addr.srv, 7003, r.addr.cli, port, 0x12]);
       assert.ok(e.aux2 === 8 && e.aux3 >= 1, `backlog 8, nth resend: ${JSON.stringify(e)}`);
     }
+  });
+});
+
+test('pktpath trace --evidence: the evidence probes in the CLI, their values named (JSON and text); without the flag they are not attached', { timeout: 90_000 }, async (t) => {
+  if (!ready(t, ['ping'])) return;
+  if (!existsSync(xdpObject('abort'))) return t.skip('build/xdp-abort.bpf.o not built (make)');
+  await withRouted('xcl', async (r) => {
+    await xdp(r, 'rtr', r.dev.rtrC, 'abort');
+    const pings = (): Promise<unknown> => r.run('cli', ['ping', '-c', '2', '-i', '0.2', '-W', '1', r.addr.rtrC], { allowFail: true });
+    const json = await spawnTrace(['--evidence', '-N', r.ns.rtr]);
+    await pings();
+    const withFlag = await json.stop();
+    const ex = withFlag.events.filter((e) => e.probe === 'xdp_exception');
+    assert.ok(ex.length >= 1, `xdp_exception in --json: ${withFlag.stderr}`);
+    assert.deepEqual([ex[0]!.ifname, (ex[0]!.info as { action?: string }).action], [r.dev.rtrC, 'ABORTED']);
+    assert.equal(ex[0]!.tuple, null, 'no packet');
+
+    const text = await spawnTrace(['--evidence', '-N', r.ns.rtr], { json: false });
+    await pings();
+    const textRun = await text.stop();
+    assert.match(textRun.nonJson.join('\n'), /:xdp_exception action=ABORTED prog=\d+/);
+
+    const plain = await spawnTrace(['--verbose', '-N', r.ns.rtr]);
+    await pings();
+    const without = await plain.stop();
+    assert.deepEqual(without.events.filter((e) => e.probe.startsWith('xdp_')), [], 'not attached without --evidence');
+    assert.doesNotMatch(without.stderr, /probe xdp_exception/);
   });
 });
