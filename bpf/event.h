@@ -145,6 +145,8 @@ struct pp_config {
 	__u8 pcap_l3;       /* it has a raw-IP form: skbs without a link-layer header can match */
 	__u16 pcap_need_l2; /* bytes from the link-layer header it reads */
 	__u16 pcap_need_l3; /* bytes from the network header it reads */
+	__u8 track;         /* process-tree capture: a packet matches when its flow is a tracked one (bpf/track.h) */
+	__u8 has_xdp_redirect_index; /* xdp_redirect_err passes map type, map id and index (7 arguments) */
 };
 
 #endif

@@ -25,6 +25,13 @@
 
 volatile const struct pp_config CFG = {};
 
+/*
+ * For a struct pp_tuple on the stack: pp_addr_eq reads its addresses as 32-bit words, and
+ * the verifier refuses a misaligned stack access (the struct itself only needs 2-byte
+ * alignment, so where clang puts it would depend on the rest of the function).
+ */
+#define PP_ALIGNED __attribute__((aligned(8)))
+
 /* The skb fields the parser needs, read in as few probe reads as the layout allows. */
 struct pp_skb_hdrs {
 	unsigned char *head;
@@ -329,14 +336,19 @@ static __always_inline int pp_parse_sock(struct sock *sk, struct pp_tuple *t, in
 	return 0;
 }
 
+/*
+ * Whether address a (in a struct pp_tuple) is the filter's. Read as 32-bit words: a tuple
+ * is 4-aligned wherever it sits (the quoted one in struct pp_pkt is at offset 28 of a
+ * 4-aligned struct), and the verifier refuses a misaligned stack access.
+ */
 static __always_inline int pp_addr_eq(const __u8 *a, int family)
 {
 	/* keep the volatile: a plain const read would be folded to the zero initializer */
 	const volatile __u32 *c32 = (const volatile __u32 *)CFG.addr;
-	const volatile __u64 *c64 = (const volatile __u64 *)CFG.addr;
+	const __u32 *a32 = (const __u32 *)a;
 	if (family == 4)
-		return *(const __u32 *)a == c32[0];
-	return ((const __u64 *)a)[0] == c64[0] && ((const __u64 *)a)[1] == c64[1];
+		return a32[0] == c32[0];
+	return a32[0] == c32[0] && a32[1] == c32[1] && a32[2] == c32[2] && a32[3] == c32[3];
 }
 
 /* The address part of the filter alone. */

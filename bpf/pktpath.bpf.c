@@ -16,6 +16,7 @@
 #include "probes.gen.h"
 #include "parse.h"
 #include "pcap.h"
+#include "track.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -210,6 +211,18 @@ static __always_inline __u64 pp_regs_arg(struct pt_regs *regs, __u8 n)
 	return 0;
 }
 
+/* 0-based argument index 0..4 as a constant per branch (no variable offset on a context pointer) */
+static __always_inline __u32 pp_arg_index(__u8 pos)
+{
+	switch (pos) {
+	case 2: return 1;
+	case 3: return 2;
+	case 4: return 3;
+	case 5: return 4;
+	}
+	return 0;
+}
+
 /*
  * The namespace of a function event that neither its skb's device, route nor owner name:
  * the function's socket argument, when it has one (tcp_v4_do_rcv, tcp_rcv_state_process...).
@@ -223,10 +236,15 @@ static __always_inline __u32 pp_func_sock_netns(struct pp_extra *x)
 	if (!pos || *pos < 1 || *pos > 5)
 		return 0;
 	__u64 v = 0;
+	/*
+	 * Both by probe reads: the compiler does not always fold x->fargs to the caller's
+	 * literal, and a kprobe program refused bpf_get_func_arg on the branch the verifier
+	 * still walked. A tracing program's context is its arguments as an array of u64.
+	 */
 	if (x->fargs == PP_FARGS_REGS)
 		v = pp_regs_arg((struct pt_regs *)x->fctx, *pos);
-	else if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_func_arg))
-		bpf_get_func_arg(x->fctx, *pos - 1, &v);
+	else
+		bpf_probe_read_kernel(&v, sizeof(v), (__u64 *)x->fctx + pp_arg_index(*pos));
 	return v ? pp_sock_netns((struct sock *)v) : 0;
 }
 
@@ -405,10 +423,10 @@ static __always_inline int pp_match_meta(struct sk_buff *skb, struct net_device 
  * clones that are transmitted, and its device and route fields hold the queue's links.
  * Its flags are in its TCP control block.
  */
-static __always_inline int pp_event_tuple(struct sk_buff *skb, struct pp_tuple *t, struct pp_extra *x)
+static __always_inline int pp_event_tuple(struct sk_buff *skb, struct pp_tuple *t, struct pp_extra *x, int direct)
 {
 	if (!x->queued)
-		return pp_parse_pkt(skb, t, &x->pkt, x->direct);
+		return pp_parse_pkt(skb, t, &x->pkt, direct);
 	if (!x->sk || !pp_parse_sock(x->sk, t, 1))
 		return 0;
 	__u32 off = bpf_core_field_offset(struct sk_buff, cb) + bpf_core_field_offset(struct tcp_skb_cb, tcp_flags);
@@ -417,20 +435,84 @@ static __always_inline int pp_event_tuple(struct sk_buff *skb, struct pp_tuple *
 	return 1;
 }
 
-/* dev_arg: the device the tracepoint names, when the skb may already have moved on */
-static __always_inline int pp_skb_event_dev(void *ctx, __u16 probe, struct sk_buff *skb, struct pp_extra *x,
-					    struct net_device *dev_arg)
+/*
+ * The socket a packet belongs to: its owner, else the one the tracepoint names (a queued
+ * segment's, rx_sk). As a plain value: a tp_btf program's x->sk is a BTF pointer that may
+ * be NULL, on which the verifier allows no arithmetic even after a test of a copy.
+ */
+static __always_inline struct sock *pp_skb_sock(struct sk_buff *skb, struct pp_extra *x)
+{
+	struct sock *sk = 0;
+	if (!x->queued)
+		sk = BPF_CORE_READ(skb, sk);
+	if (!sk)
+		bpf_probe_read_kernel(&sk, sizeof(sk), &x->sk);
+	return sk;
+}
+
+/*
+ * Track mode (CFG.track): a packet is shown when its flow is one of the tracked
+ * processes' (track.h). The run's tuple filter decides which of their flows join; -N,
+ * -i and --mark still apply to each event. A packet a tracked process sends or drops in
+ * task context adds its flow; an skb shown once is followed, and the tuple NAT gives it
+ * joins the flows.
+ */
+static __always_inline int pp_track_skb(void *ctx, __u16 probe, struct sk_buff *skb, struct pp_extra *x,
+					struct net_device *dev, struct net_device *route_dev, int direct)
+{
+	struct pp_tuple t PP_ALIGNED = {};
+	__u64 key = (__u64)skb;
+	__u32 netns = 0;
+	if (CFG.netns)
+		netns = pp_event_netns(skb, dev, route_dev, x);
+	if (!pp_match_meta_pid(skb, dev, netns, 0))
+		return 0;
+	if (CFG.pcap && !pp_pcap_match(skb, dev, direct))
+		return 0;
+	int has = pp_event_tuple(skb, &t, x, direct);
+	__u32 fp = pp_fingerprint(&t, &x->pkt);
+	__u32 *seen = x->queued ? 0 : bpf_map_lookup_elem(&track_follow, &key);
+	if (seen && *seen == fp) {
+		if (has)
+			pp_flow_add(&t); /* NAT may have rewritten it since */
+	} else if (has && pp_flow_known(&t)) {
+		/* a packet of a tracked flow */
+	} else if (!x->hookprog && has && pp_match_tuple(&t, has) && pp_sock_owned(ctx, pp_skb_sock(skb, x))) {
+		pp_sock_add(pp_skb_sock(skb, x));
+		pp_flow_add(&t);
+	} else if ((x->pkt.valid & PP_PKT_INNER) && pp_flow_known(&x->pkt.inner)) {
+		x->pkt.valid |= PP_PKT_RELATED; /* matches through its quote at every step: not followed */
+	} else {
+		return 0;
+	}
+	if (x->frees)
+		bpf_map_delete_elem(&track_follow, &key);
+	else if (!x->queued && !(x->pkt.valid & PP_PKT_RELATED))
+		bpf_map_update_elem(&track_follow, &key, &fp, BPF_ANY);
+	if (!CFG.netns)
+		netns = pp_event_netns(skb, dev, route_dev, x);
+	return pp_emit(ctx, probe, skb, dev, netns, &t, has, x, 0, 0);
+}
+
+/*
+ * dev_arg: the device the tracepoint names, when the skb may already have moved on.
+ * direct: x->direct as a literal, so the compiler keeps one branch of each read whatever
+ * else the function holds (a value reloaded from *x is not always folded, and the
+ * verifier cannot tell a raw_tp skb from a BTF one).
+ */
+static __always_inline int pp_skb_event_in(void *ctx, __u16 probe, struct sk_buff *skb, struct pp_extra *x,
+					   struct net_device *dev_arg, int direct)
 {
 	struct net_device *route_dev = 0;
-	struct pp_tuple t = {};
+	struct pp_tuple t PP_ALIGNED = {};
 
 	if (!skb)
 		return 0;
-	struct net_device *dev = dev_arg || x->queued ? dev_arg : pp_skb_dev(skb, &route_dev, x->direct);
+	struct net_device *dev = dev_arg || x->queued ? dev_arg : pp_skb_dev(skb, &route_dev, direct);
 	__u64 key = (__u64)skb;
 	if (CFG.observe && (x->hookprog || x->frees) && pp_following() && bpf_map_lookup_elem(&nf_follow, &key)) {
 		/* matched at an observer before: no filter applies until it leaves netfilter */
-		int has = pp_event_tuple(skb, &t, x);
+		int has = pp_event_tuple(skb, &t, x, direct);
 		__u32 ns = pp_event_netns(skb, dev, route_dev, x);
 		if (x->frees) {
 			if (bpf_map_delete_elem(&nf_follow, &key) == 0) {
@@ -445,10 +527,12 @@ static __always_inline int pp_skb_event_dev(void *ctx, __u16 probe, struct sk_bu
 		return pp_emit(ctx, probe, skb, dev, ns, &t, has, x, 0, 0);
 	}
 filter:
+	if (CFG.track)
+		return pp_track_skb(ctx, probe, skb, x, dev, route_dev, direct);
 	if (CFG.keep && bpf_map_lookup_elem(&kept, &key)) {
 		/* followed: no filter applies any more; forget it when it is freed */
 		x->flags |= PP_EV_KEPT;
-		int has = pp_event_tuple(skb, &t, x);
+		int has = pp_event_tuple(skb, &t, x, direct);
 		__u32 ns = pp_event_netns(skb, dev, route_dev, x);
 		if (x->frees)
 			bpf_map_delete_elem(&kept, &key);
@@ -462,9 +546,9 @@ filter:
 		netns = pp_event_netns(skb, dev, route_dev, x);
 	if (!pp_match_meta_pid(skb, dev, netns, !x->hookprog))
 		return 0;
-	if (CFG.pcap && !pp_pcap_match(skb, dev, x->direct))
+	if (CFG.pcap && !pp_pcap_match(skb, dev, direct))
 		return 0;
-	int has = pp_event_tuple(skb, &t, x);
+	int has = pp_event_tuple(skb, &t, x, direct);
 	if (!pp_match_tuple(&t, has) && !pp_match_related(&x->pkt))
 		return 0;
 	if (!CFG.netns)
@@ -474,6 +558,12 @@ filter:
 		bpf_map_update_elem(&kept, &key, &one, BPF_ANY);
 	}
 	return pp_emit(ctx, probe, skb, dev, netns, &t, has, x, 0, 0);
+}
+
+static __always_inline int pp_skb_event_dev(void *ctx, __u16 probe, struct sk_buff *skb, struct pp_extra *x,
+					    struct net_device *dev_arg)
+{
+	return x->direct ? pp_skb_event_in(ctx, probe, skb, x, dev_arg, 1) : pp_skb_event_in(ctx, probe, skb, x, dev_arg, 0);
 }
 
 static __always_inline int pp_skb_event(void *ctx, __u16 probe, struct sk_buff *skb, struct pp_extra *x)
@@ -579,12 +669,12 @@ static __always_inline int on_tcp_send_reset(__u64 *ctx, int direct)
 		return pp_skb_event(ctx, PP_PROBE_tcp_send_reset, skb, &x);
 	if (!sk || CFG.pcap)
 		return 0; /* an active reset has no packet to run an expression on */
-	struct pp_tuple t = {};
+	struct pp_tuple t PP_ALIGNED = {};
 	__u32 netns = pp_sock_netns(sk);
 	if (!pp_match_meta(0, 0, netns))
 		return 0;
 	int has = pp_parse_sock(sk, &t, 0);
-	if (!pp_match_tuple(&t, has))
+	if (!pp_match_sock_tuple(sk, &t, has))
 		return 0;
 	x.flags = PP_EV_FROM_SK;
 	return pp_emit(ctx, PP_PROBE_tcp_send_reset, 0, 0, netns, &t, has, &x, 0, 0);
@@ -594,7 +684,7 @@ static __always_inline int on_tcp_send_reset(__u64 *ctx, int direct)
 static __always_inline int on_tcp_receive_reset(__u64 *ctx, int direct)
 {
 	struct sock *sk = (struct sock *)ctx[0];
-	struct pp_tuple t = {};
+	struct pp_tuple t PP_ALIGNED = {};
 	struct pp_extra x = { .flags = PP_EV_FROM_SK };
 	if (!sk)
 		return 0;
@@ -605,7 +695,7 @@ static __always_inline int on_tcp_receive_reset(__u64 *ctx, int direct)
 		return 0;
 	int has = pp_parse_sock(sk, &t, 0);
 	t.tcp_flags = 0x04; /* RST */
-	if (!pp_match_tuple(&t, has))
+	if (!pp_match_sock_tuple(sk, &t, has))
 		return 0;
 	return pp_emit(ctx, PP_PROBE_tcp_receive_reset, 0, 0, netns, &t, has, &x, 0, 0);
 }
@@ -630,7 +720,7 @@ static __always_inline int on_fib_table_lookup(__u64 *ctx, int direct)
 	const struct flowi4 *fl = (const struct flowi4 *)ctx[1];
 	struct fib_nh_common *nhc = (struct fib_nh_common *)ctx[2];
 	struct pp_extra x = { .aux = (int)ctx[3], .aux2 = (__u32)ctx[0], .flags = PP_EV_FROM_FLOW };
-	struct pp_tuple t = {};
+	struct pp_tuple t PP_ALIGNED = {};
 	struct net_device *dev = 0;
 	__u8 gw[16] = {};
 	__u8 gw_family = 0;
@@ -670,8 +760,7 @@ static __always_inline int on_fib_table_lookup(__u64 *ctx, int direct)
 	__builtin_memcpy(t.saddr, &s, 4);
 	__builtin_memcpy(t.daddr, &d, 4);
 	PP_FLOW_L4(t, fl, PP_IPPROTO_ICMP);
-	/* input route lookups carry no protocol or ports: only the address can be matched */
-	if (t.l4proto ? !pp_match_tuple(&t, 1) : !pp_match_addr(&t))
+	if (!pp_match_flow_tuple(ctx, &t))
 		return 0;
 	return pp_emit(ctx, PP_PROBE_fib_table_lookup, 0, dev, netns, &t, 1, &x, gw, gw_family);
 }
@@ -693,7 +782,7 @@ static __always_inline int on_fib6_table_lookup(__u64 *ctx, int direct)
 	struct fib6_table *table = (struct fib6_table *)ctx[2];
 	const struct flowi6 *fl = (const struct flowi6 *)ctx[3];
 	struct pp_extra x = { .flags = PP_EV_FROM_FLOW };
-	struct pp_tuple t = {};
+	struct pp_tuple t PP_ALIGNED = {};
 	struct net_device *dev = 0;
 	__u8 gw[16] = {};
 	__u8 gw_family = 0;
@@ -721,8 +810,7 @@ static __always_inline int on_fib6_table_lookup(__u64 *ctx, int direct)
 		t.sport = t.dport = 0;
 		t.icmp_code = 0;
 	}
-	/* input route lookups carry no protocol or ports: only the address can be matched */
-	if (t.l4proto ? !pp_match_tuple(&t, 1) : !pp_match_addr(&t))
+	if (!pp_match_flow_tuple(ctx, &t))
 		return 0;
 	struct fib6_info *f6i = BPF_CORE_READ(res, f6i);
 	struct fib6_info *null_entry = 0;
@@ -772,6 +860,8 @@ static __always_inline int on_fib6_table_lookup(__u64 *ctx, int direct)
 	return pp_emit(ctx, PP_PROBE_fib6_table_lookup, 0, dev, netns, &t, 1, &x, gw, gw_family);
 }
 
+#include "evidence.h"
+
 /* Two flavours of each program; user space loads exactly one per tracepoint. */
 #define PP_TP(name)                                                             \
 	SEC("tp_btf/" #name) int tpbtf_##name(__u64 *ctx) { return on_##name(ctx, 1); } \
@@ -794,6 +884,16 @@ PP_TP(tcp_bad_csum)
 PP_TP(icmp_send)
 PP_TP(kfree_skb)
 PP_TP(consume_skb)
+PP_TP(xdp_exception)
+PP_TP(xdp_redirect_err)
+PP_TP(xdp_devmap_xmit)
+PP_TP(xdp_bulk_tx)
+PP_TP(inet_sock_set_state)
+PP_TP(tcp_retransmit_synack)
+PP_TP(sk_data_ready)
+PP_TP(sched_process_fork)
+PP_TP(sched_process_exit)
+PP_TP(sock_send_length)
 
 /*
  * Function-level probes. For fentry/fexit and kprobe, one template per position of the

@@ -1236,20 +1236,26 @@ static napi_value possible_cpus(napi_env env, napi_callback_info info)
 	return v;
 }
 
-/* mapUpdate(fd, key: Uint8Array, value: Uint8Array) */
+/* mapUpdate(fd, key: Uint8Array, value: Uint8Array, flags): BPF_ANY 0, BPF_NOEXIST 1, BPF_EXIST 2 */
 static napi_value map_update(napi_env env, napi_callback_info info)
 {
-	size_t argc = 3;
-	napi_value argv[3], ab;
+	size_t argc = 4;
+	napi_value argv[4];
 	int32_t fd;
+	uint32_t flags;
 	napi_typedarray_type t;
 	size_t klen, vlen, off;
-	void *key, *val;
+	void *key, *value;
+	napi_value ab;
 	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
 	CHECK(napi_get_value_int32(env, argv[0], &fd));
 	CHECK(napi_get_typedarray_info(env, argv[1], &t, &klen, &key, &ab, &off));
-	CHECK(napi_get_typedarray_info(env, argv[2], &t, &vlen, &val, &ab, &off));
-	if (bpf_map_update_elem(fd, key, val, BPF_ANY))
+	CHECK(napi_get_typedarray_info(env, argv[2], &t, &vlen, &value, &ab, &off));
+	if (argc < 4)
+		flags = BPF_ANY;
+	else
+		CHECK(napi_get_value_uint32(env, argv[3], &flags));
+	if (bpf_map_update_elem(fd, key, value, flags))
 		return throw_errno(env, "map update", errno);
 	return NULL;
 }

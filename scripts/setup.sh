@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # tshark: the pcapng writer's files are checked by tshark -r (wireshark-common's setuid question takes its default, no, under DEBIAN_FRONTEND=noninteractive)
-APT_PKGS=(clang llvm iputils-ping netcat-openbsd libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 iptables nftables tcpdump iperf3 libpcap-dev python3-scapy tcpreplay make g++ python3 procps ethtool chromium fonts-dejavu-core tshark)
+APT_PKGS=(clang llvm iputils-ping netcat-openbsd curl libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 iptables nftables tcpdump iperf3 libpcap-dev python3-scapy tcpreplay make g++ python3 procps ethtool chromium fonts-dejavu-core tshark)
 # promtool (Debian ships it in the prometheus package): the drops exporter's tests check /metrics with it
 APT_PKGS+=(prometheus)
 missing=()

@@ -111,6 +111,7 @@ function buildProgram(result: { code: number }): Command {
     .option('--iptable', 'show the netfilter table/chain/verdict path and the rule that decided')
     .option('-w, --write <file>', 'also write the traced packets as pcapng (- for standard output), one copy per device and namespace they crossed, with what the kernel did in each packet\'s comment')
     .option('--snaplen <n>', 'with -w: packet bytes captured in the kernel per event, from the network header (64-4096, default 256)')
+    .option('--evidence', 'also attach the probes the diagnosis reads: XDP errors, TCP state changes, SYN-ACK resends, full accept queues (XDP ones are not filtered by address or port)')
     .addOption(new Option('--ring-mb <mb>', 'ring buffer size in MiB').default(String(DEFAULT_RING_MB)))
     .option('--html <file>', 'also write the run as an HTML report (verdict, path diagrams, timeline)')
     .option('--perfetto <file>', 'also write the run as Chrome trace event JSON (ui.perfetto.dev)')

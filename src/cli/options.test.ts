@@ -7,7 +7,7 @@ import type { RawTraceOptions, TraceOptions } from './options.js';
 const DEFAULTS: TraceOptions = {
   addr: null, port: null, proto: 'any', icmpId: null, pid: null, netns: null, ifname: null, mark: null,
   catchCount: null, time: 'default', json: false, dropStack: false, callStack: false, verbose: false,
-  backend: 'auto', allFuncs: false, funcRegex: null, excludeRegex: null, keep: false, route: false, iptable: false, write: null, snaplen: 256,
+  backend: 'auto', allFuncs: false, funcRegex: null, excludeRegex: null, keep: false, route: false, iptable: false, write: null, snaplen: 256, evidence: false,
 };
 
 test('parseTraceOptions accepts', () => {
@@ -28,6 +28,7 @@ test('parseTraceOptions accepts', () => {
     ['icmpid 0', { icmpid: '0', proto: 'icmp' }, { icmpId: 0, proto: 'icmp' }],
     ['icmpid with any', { icmpid: '65535', proto: 'any' }, { icmpId: 65535, proto: 'icmp' }],
     ['pid', { pid: '1' }, { pid: 1 }],
+    ['evidence', { evidence: true }, { evidence: true }],
     ['backend kprobe.multi', { backend: 'kprobe.multi' }, { backend: 'kprobe.multi' }],
     ['function choice', { all: true, func: '^ip_', exclude: 'finish$', keep: true }, { allFuncs: true, funcRegex: /^ip_/, excludeRegex: /finish$/, keep: true }],
     ['pid max', { pid: '4194304' }, { pid: 4194304 }],

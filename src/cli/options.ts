@@ -21,7 +21,7 @@ type RawValue = string | number | boolean | null | undefined;
  *   -H/--ipaddr  -P/--port  --proto  --icmpid  -p/--pid  -N/--netns  -i/--ifname
  *   --mark VALUE[/MASK]  -c/--catch-count (catchCount)
  *   -T/--time (date-time stamps)  -t/--timestamp (relative seconds)
- *   --json  --dropstack  --callstack  --verbose
+ *   --json  --dropstack  --callstack  --verbose  --evidence
  */
 export interface RawTraceOptions {
   ipaddr?: RawValue;
@@ -48,6 +48,7 @@ export interface RawTraceOptions {
   iptable?: RawValue;
   write?: RawValue;
   snaplen?: RawValue;
+  evidence?: RawValue;
 }
 
 /** --backend: which mechanism traces kernel functions ("tracepoints": none, "auto": the best that works). */
@@ -99,6 +100,8 @@ export interface TraceOptions {
   write: string | null;
   /** --snaplen: packet bytes captured per event with -w */
   snaplen: number;
+  /** --evidence: also attach the probes the diagnosis reads (probes.json "attach": evidence) */
+  evidence: boolean;
 }
 
 /** Numeric fields of struct pp_config (bpf/event.h) that come from the options; the loader writes them. */
@@ -239,7 +242,7 @@ function value<K extends keyof Draft>(from: keyof RawTraceOptions, key: K, parse
 }
 
 /** A flag: true when set. */
-function flagged(from: keyof RawTraceOptions, key: 'json' | 'dropStack' | 'callStack' | 'verbose' | 'allFuncs' | 'keep' | 'route' | 'iptable'): Step {
+function flagged(from: keyof RawTraceOptions, key: 'json' | 'dropStack' | 'callStack' | 'verbose' | 'allFuncs' | 'keep' | 'route' | 'iptable' | 'evidence'): Step {
   return (raw, o) => void (o[key] = flag(raw[from]));
 }
 
@@ -307,6 +310,7 @@ const STEPS: readonly Step[] = [
   value('write', 'write', writeOption),
   value('snaplen', 'snaplen', int('--snaplen', 64, MAX_SNAPLEN, `expected 64-${MAX_SNAPLEN} bytes`)),
   writeRules,
+  flagged('evidence', 'evidence'),
 ];
 
 /** The options when none is given. */
@@ -334,6 +338,7 @@ export const DEFAULT_OPTIONS: TraceOptions = {
   iptable: false,
   write: null,
   snaplen: DEFAULT_SNAPLEN,
+  evidence: false,
 };
 
 /** Validates the raw option values; throws UsageError on the first problem. */

@@ -7,7 +7,7 @@ import type { RunRequest } from './request.js';
 import { UsageError } from '../shared/errors.js';
 
 test('runRequest: one mapping from the options to the run', () => {
-  const cases: [string, RawTraceOptions, { netnsInode?: number; ringMb?: string }, Partial<RunRequest>][] = [
+  const cases: [string, RawTraceOptions, Parameters<typeof runRequest>[1], Partial<RunRequest>][] = [
     ['defaults: every function backend, 8 MiB', {}, {}, {
       output: { json: false, time: 'default', stack: false }, catchCount: null, verbose: false, ringBytes: 8 << 20, route: false, iptable: false,
       functions: { all: false, backends: ['kprobe.multi', 'fentry', 'kprobe'] },
@@ -19,6 +19,9 @@ test('runRequest: one mapping from the options to the run', () => {
     ['output', { json: true, timestamp: true, dropstack: true }, {}, { output: { json: true, time: 'relative', stack: true } }],
     ['callstack', { callstack: true }, {}, { output: { json: false, time: 'default', stack: true } }],
     ['the rest', { catchCount: '5', verbose: true, route: true, iptable: true }, { ringMb: '64' }, { catchCount: 5, verbose: true, route: true, iptable: true, ringBytes: 64 << 20 }],
+    ['neither evidence probes nor tracking by default', {}, {}, { evidence: false, track: false }],
+    ['--evidence', { evidence: true }, {}, { evidence: true, track: false }],
+    ['a diagnose run: tracking and evidence', {}, { track: true, evidence: true }, { evidence: true, track: true }],
   ];
   for (const [what, raw, where, want] of cases) {
     const req = runRequest(parseTraceOptions(raw), where);

@@ -40,6 +40,14 @@ export interface RunRequest {
   readonly report: ReportFiles | null;
   /** -w: write the traced packets as pcapng (file "-": standard output) */
   readonly write: { readonly file: string; readonly snaplen: number } | null;
+  /** also attach the evidence probes the diagnosis reads (--evidence; diagnose runs) */
+  readonly evidence: boolean;
+  /**
+   * process-tree capture (diagnose -- CMD): packets match when their flow is one the
+   * processes handed to the run's tracker opened (RunReady.tracker); the filters pick
+   * which of those flows join. The session hands the tracker over when it is ready.
+   */
+  readonly track: boolean;
 }
 
 export const DEFAULT_RING_MB = 8;
@@ -55,14 +63,14 @@ export function ringBytesOf(mb: string | undefined): number {
 
 /**
  * The run for these options. `netnsInode` is -N resolved to an inode (0: any namespace),
- * `ringMb` the raw --ring-mb value, `filter` the compiled expression.
+ * `ringMb` the raw --ring-mb value, `filter` the compiled expression; `track` and `evidence` are what a diagnose run adds.
  *
  * @example
  *   const req = runRequest(parseTraceOptions({ ipaddr: '10.0.0.2', json: true }), { ringMb: '4' });
  */
 export function runRequest(
   opts: TraceOptions,
-  where: { netnsInode?: number; ringMb?: string; filter?: CompiledFilter; report?: ReportFiles | null } = {},
+  where: { netnsInode?: number; ringMb?: string; filter?: CompiledFilter; report?: ReportFiles | null; track?: boolean; evidence?: boolean } = {},
 ): RunRequest {
   return {
     options: opts,
@@ -74,6 +82,8 @@ export function runRequest(
     route: opts.route,
     iptable: opts.iptable,
     write: opts.write !== null ? { file: opts.write, snaplen: opts.snaplen } : null,
+    evidence: opts.evidence || where.evidence === true,
+    track: where.track === true,
     functions:
       opts.backend === 'tracepoints'
         ? null

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseCatalog, probeFieldTable, probeNames } from './catalog.js';
+import { parseCatalog, probeFieldTable, probeNames, tracepointsFor } from './catalog.js';
 import { elfSymbols } from '../kernel/elf.js';
 import { ROOT } from '../shared/io/paths.js';
 
@@ -60,6 +60,8 @@ test('parseCatalog checks what each probe says about its extra fields', () => {
     ['key that JSON would need to escape', [{ key: 'r"c', src: 'aux', conv: 'int' }], /not a plain name/],
     ['missing key', [{ src: 'aux', conv: 'int' }], /not a plain name/],
     ['same key twice', [{ key: 'rc', src: 'aux', conv: 'int' }, { key: 'rc', src: 'aux2', conv: 'u32' }], /"rc" twice/],
+    ['aux3 and the named conversions', [{ key: 'old', src: 'aux', conv: 'tcp_state' }, { key: 'err', src: 'aux3', conv: 'u32' }, { key: 'act', src: 'aux2', conv: 'xdp_act' }], null],
+    ['aux3 is one byte: no hi8', [{ key: 'x', src: 'aux3', conv: 'hi8' }], /conv "hi8" does not fit src aux3/],
   ];
   for (const [name, info, err] of cases) {
     if (err === null) assert.doesNotThrow(withInfo(info), name);
@@ -80,6 +82,45 @@ test('probeFieldTable: the shipped catalogue describes the extras of the probes 
     ['qdisc_dequeue', ['handle:aux:hex', 'parent:aux2:hex']],
     ['icmp_send', ['type:aux:hi8', 'code:aux:lo8']],
     ['kfree_skb', []],
+    ['xdp_devmap_xmit', ['drops:aux3:u32', 'from_ifindex:aux2:u32', 'err:aux:int']],
+    ['inet_sock_set_state', ['old:aux:tcp_state', 'new:aux2:tcp_state', 'err:aux3:u32']],
+    ['tcp_retransmit_synack', ['queued:aux:u32', 'backlog:aux2:u32', 'nth:aux3:u32']],
+    ['sk_data_ready', ['queued:aux:u32', 'backlog:aux2:u32']],
   ];
   for (const [name, want] of cases) assert.deepEqual(byName(name), want, name);
+});
+
+test('"attach": which runs attach a probe', () => {
+  const tp = { id: 1, name: 'a', category: 'net', stage: 'link-rx', since: '4.0', what: 'x' };
+  const functionProbes = { entry: 200, return: 201, returnInfo: [] };
+  const netfilterProbes = { observer: 202 };
+  const cat = (attach: unknown) => () => parseCatalog({ tracepoints: [{ ...tp, attach }], functionProbes, netfilterProbes });
+  assert.doesNotThrow(cat(['evidence', 'track']));
+  assert.throws(cat('evidence'), /"attach" "evidence": expected a list of evidence, track/);
+  assert.throws(cat(['sometimes']), /"attach" \["sometimes"\]/);
+  const c = parseCatalog({
+    tracepoints: [tp, { ...tp, id: 2, name: 'ev', attach: ['evidence'] }, { ...tp, id: 3, name: 'tr', attach: ['track'] }, { ...tp, id: 4, name: 'both', attach: ['evidence', 'track'] }],
+    functionProbes,
+    netfilterProbes,
+  });
+  const cases: [{ evidence?: boolean; track?: boolean }, string[]][] = [
+    [{}, ['a']],
+    [{ evidence: true }, ['a', 'ev', 'both']],
+    [{ track: true }, ['a', 'tr', 'both']],
+    [{ evidence: true, track: true }, ['a', 'ev', 'tr', 'both']],
+  ];
+  for (const [want, names] of cases) assert.deepEqual(tracepointsFor(c, want), names, JSON.stringify(want));
+});
+
+test('the shipped catalogue: a plain trace attaches what it always did; evidence and tracking probes only when asked', () => {
+  const plain = tracepointsFor(catalog, {});
+  for (const name of ['xdp_devmap_xmit', 'inet_sock_set_state', 'sk_data_ready', 'sched_process_fork', 'sock_send_length']) {
+    assert.ok(!plain.includes(name), name);
+  }
+  assert.ok(tracepointsFor(catalog, { evidence: true }).includes('xdp_redirect_err'));
+  assert.ok(!tracepointsFor(catalog, { evidence: true }).includes('sched_process_fork'), 'tracking probes emit nothing: not evidence');
+  assert.deepEqual(
+    tracepointsFor(catalog, { track: true }).filter((n) => !plain.includes(n)),
+    ['inet_sock_set_state', 'sched_process_fork', 'sched_process_exit', 'sock_send_length'],
+  );
 });

@@ -4,16 +4,28 @@
  * probe-specific fields (aux, aux2, aux_addr) mean.
  */
 
-export type Stage = 'link-rx' | 'link-tx' | 'qdisc' | 'route' | 'ip' | 'netfilter' | 'tcp' | 'udp' | 'icmp' | 'drop' | 'free';
+export type Stage = 'link-rx' | 'link-tx' | 'qdisc' | 'route' | 'ip' | 'netfilter' | 'tcp' | 'udp' | 'icmp' | 'drop' | 'free' | 'xdp' | 'sock' | 'task';
+
+/**
+ * The runs that attach a probe besides the default: "evidence" (diagnose runs, and
+ * `trace --evidence`), "track" (runs that follow a command's processes; such a probe
+ * emits no events). A probe without an "attach" list is in every trace.
+ */
+export type AttachWhen = 'evidence' | 'track';
+const ATTACH_WHEN: ReadonlySet<string> = new Set<AttachWhen>(['evidence', 'track']);
 
 /** One probe-specific value of an event: where it comes from and how it is shown. */
 export type ProbeField =
   | {
       /** the name in text (" key=value") and in JSON ("info": {"key": value}) */
       readonly key: string;
-      readonly src: 'aux' | 'aux2';
-      /** int: signed decimal; u32: unsigned decimal; hex: "0x..." (a JSON string); hi8/lo8: bits 8-15 / 0-7 */
-      readonly conv: 'int' | 'u32' | 'hex' | 'hi8' | 'lo8';
+      /** aux3: the event's probe-specific byte */
+      readonly src: 'aux' | 'aux2' | 'aux3';
+      /**
+       * int: signed decimal; u32: unsigned decimal; hex: "0x..." (a JSON string); hi8/lo8: bits 8-15 / 0-7;
+       * tcp_state / xdp_act: the name of a TCP state (SYN_SENT...) / an XDP action (REDIRECT...)
+       */
+      readonly conv: 'int' | 'u32' | 'hex' | 'hi8' | 'lo8' | 'tcp_state' | 'xdp_act';
     }
   /** ev.auxAddr as an address string; left out when the event has none */
   | { readonly key: string; readonly src: 'auxAddr'; readonly conv: 'addr' };
@@ -29,6 +41,8 @@ export interface TracepointProbe {
   readonly what: string;
   /** the probe's extra values, in the order they are shown; absent when it has none */
   readonly info?: readonly ProbeField[];
+  /** the runs that attach it besides the default (absent: every trace) */
+  readonly attach?: readonly AttachWhen[];
 }
 
 export interface Catalog {
@@ -40,8 +54,9 @@ export interface Catalog {
 }
 
 const FIELD_CONVS: Readonly<Record<string, readonly string[]>> = {
-  aux: ['int', 'u32', 'hex', 'hi8', 'lo8'],
-  aux2: ['int', 'u32', 'hex', 'hi8', 'lo8'],
+  aux: ['int', 'u32', 'hex', 'hi8', 'lo8', 'tcp_state', 'xdp_act'],
+  aux2: ['int', 'u32', 'hex', 'hi8', 'lo8', 'tcp_state', 'xdp_act'],
+  aux3: ['u32', 'hex', 'tcp_state', 'xdp_act'],
   auxAddr: ['addr'],
 };
 /** Keys go into JSON unquoted by the formatter's fast path, so they stay plain identifiers. */
@@ -81,6 +96,10 @@ export function parseCatalog(json: unknown): Catalog {
     if (!Number.isInteger(tp.id) || tp.id <= 0 || tp.id > 0xffff) throw new Error(`probe catalogue: bad id ${tp.id}`);
     if (ids.has(tp.id) || names.has(tp.name)) throw new Error(`probe catalogue: duplicate ${tp.id}/${tp.name}`);
     checkProbeFields(tp.name, tp.info);
+    const attach: unknown = tp.attach;
+    if (attach !== undefined && (!Array.isArray(attach) || attach.some((a) => !ATTACH_WHEN.has(a as string)))) {
+      throw new Error(`probe catalogue: ${tp.name} "attach" ${JSON.stringify(attach)}: expected a list of ${[...ATTACH_WHEN].join(', ')}`);
+    }
     ids.add(tp.id);
     names.add(tp.name);
   }
@@ -99,4 +118,14 @@ export function probeFieldTable(c: Catalog): (readonly ProbeField[])[] {
   const fields: (readonly ProbeField[])[] = [];
   for (const tp of c.tracepoints) fields[tp.id] = tp.info ?? [];
   return fields;
+}
+
+/**
+ * The catalogued tracepoints a run attaches: every one without an "attach" list, plus
+ * those whose list names evidence (when `evidence`) or track (when `track`).
+ */
+export function tracepointsFor(c: Catalog, want: { readonly evidence?: boolean; readonly track?: boolean }): string[] {
+  return c.tracepoints
+    .filter((t) => !t.attach || (want.evidence === true && t.attach.includes('evidence')) || (want.track === true && t.attach.includes('track')))
+    .map((t) => t.name);
 }

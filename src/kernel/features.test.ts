@@ -31,7 +31,13 @@ const OLD: KernelFacts = {
     maps: ['BPF_MAP_TYPE_RINGBUF'],
     progs: ['BPF_PROG_TYPE_RAW_TRACEPOINT'],
     structs: [],
-    tps: { kfree_skb: ['sk_buff', 'location'], consume_skb: ['sk_buff'], fib6_table_lookup: ['net', 'fib6_result', 'fib6_table', 'flowi6'] },
+    tps: {
+      kfree_skb: ['sk_buff', 'location'],
+      consume_skb: ['sk_buff'],
+      fib6_table_lookup: ['net', 'fib6_result', 'fib6_table', 'flowi6'],
+      xdp_redirect_err: ['net_device', 'bpf_prog', 'to_ifindex', 'err', 'bpf_map', 'map_index'],
+      xdp_devmap_xmit: ['bpf_map', 'map_index', 'sent', 'drops', 'net_device', 'net_device', 'err'],
+    },
     kernelBtf: true,
   }),
   hasSymbol: () => false,
@@ -43,7 +49,13 @@ const NEW: KernelFacts = {
     maps: ['BPF_MAP_TYPE_RINGBUF'],
     progs: ['BPF_PROG_TYPE_RAW_TRACEPOINT', 'BPF_PROG_TYPE_NETFILTER'],
     structs: ['bpf_nf_ctx'],
-    tps: { kfree_skb: ['sk_buff', 'location', 'reason', 'sock'], consume_skb: ['sk_buff', 'location'], tcp_send_reset: ['sock', 'sk_buff', 'reason'] },
+    tps: {
+      kfree_skb: ['sk_buff', 'location', 'reason', 'sock'],
+      consume_skb: ['sk_buff', 'location'],
+      tcp_send_reset: ['sock', 'sk_buff', 'reason'],
+      xdp_redirect_err: ['net_device', 'bpf_prog', 'tgt', 'err', 'map_type', 'map_id', 'index'],
+      xdp_devmap_xmit: ['net_device', 'net_device', 'sent', 'drops', 'err'],
+    },
     kernelBtf: true,
   }),
   hasSymbol: (s) => s === 'register_kprobe',
@@ -65,6 +77,8 @@ test('hasFeature: each proof kind, on an older and a newer kernel', () => {
     ['consume_skb_location', false, true],
     ['tcp_send_reset_reason', false, true],
     ['fib6_result', true, null], // the newer fake kernel has no fib6_table_lookup: cannot tell
+    ['xdp_redirect_index', false, true],
+    ['xdp_devmap_xmit_devs', false, true],
   ];
   for (const [f, old, now] of cases) {
     assert.equal(hasFeature(f, OLD), old, `${f} on the older kernel`);
@@ -90,8 +104,10 @@ test('missingArguments: the tracepoint arguments an older kernel lacks, only for
 });
 
 test('kernelFeatureFields: the pp_config flags follow the tracepoint signatures of the floors table', () => {
-  assert.deepEqual(kernelFeatureFields(OLD.btf!), { has_kfree_reason: 0, has_kfree_rx_sk: 0, has_consume_location: 0, has_rst_reason: 0 });
-  assert.deepEqual(kernelFeatureFields(NEW.btf!), { has_kfree_reason: 1, has_kfree_rx_sk: 1, has_consume_location: 1, has_rst_reason: 1 });
+  const flags = (v: number): Record<string, number> =>
+    ({ has_kfree_reason: v, has_kfree_rx_sk: v, has_consume_location: v, has_rst_reason: v, has_xdp_redirect_index: v });
+  assert.deepEqual(kernelFeatureFields(OLD.btf!), flags(0));
+  assert.deepEqual(kernelFeatureFields(NEW.btf!), flags(1));
 });
 
 test('the floors table: one row per feature, releases in order, and the README shows it', () => {

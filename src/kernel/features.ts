@@ -27,7 +27,9 @@ export type FeatureId =
   | 'kfree_skb_reason'
   | 'consume_skb_location'
   | 'tcp_send_reset_reason'
-  | 'kfree_skb_rx_sk';
+  | 'kfree_skb_rx_sk'
+  | 'xdp_redirect_index'
+  | 'xdp_devmap_xmit_devs';
 
 /** What proves a feature on the running kernel. */
 export type Proof =
@@ -64,8 +66,10 @@ export const KERNEL_FLOORS: readonly KernelFloor[] = [
   { feature: 'probe_read_kernel', what: 'bpf_probe_read_kernel', since: '5.5', proof: fn('BPF_FUNC_probe_read_kernel'), usedFor: 'every program', required: true },
   { feature: 'fentry', what: 'fentry programs', since: '5.5', proof: attachType('BPF_TRACE_FENTRY'), usedFor: 'backend fentry' },
   { feature: 'fexit', what: 'fexit programs', since: '5.5', proof: attachType('BPF_TRACE_FEXIT'), usedFor: 'return values, nft_do_chain/ipt_do_table verdicts' },
+  { feature: 'xdp_devmap_xmit_devs', what: 'xdp_devmap_xmit passes the two devices', since: '5.8', proof: { kind: 'tracepoint-arg', tracepoint: 'xdp_devmap_xmit', index: 0, type: 'struct net_device *' }, usedFor: 'XDP redirects a device dropped (evidence probes)' },
   { feature: 'ringbuf', what: 'BPF ring buffer', since: '5.8', proof: { kind: 'enum', enum: 'bpf_map_type', value: 'BPF_MAP_TYPE_RINGBUF' }, usedFor: 'every trace', required: true },
   { feature: 'module_btf', what: 'module BTF', since: '5.11', proof: { kind: 'member', struct: 'bpf_btf_info', member: 'kernel_btf' }, usedFor: 'functions in modules (nf_tables, ip_tables)' },
+  { feature: 'xdp_redirect_index', what: 'xdp_redirect_err target index', since: '5.13', proof: { kind: 'tracepoint-args', tracepoint: 'xdp_redirect_err', atLeast: 7 }, usedFor: 'where a failed XDP redirect was going (evidence probes)' },
   { feature: 'func_ip', what: 'bpf_get_func_ip', since: '5.15', proof: fn('BPF_FUNC_get_func_ip'), usedFor: 'backends fentry and kprobe (naming the function), verdicts' },
   { feature: 'func_ret', what: 'bpf_get_func_ret', since: '5.17', proof: fn('BPF_FUNC_get_func_ret'), usedFor: 'return values (fexit, ret=)' },
   { feature: 'func_arg', what: 'bpf_get_func_arg', since: '5.17', proof: fn('BPF_FUNC_get_func_arg'), usedFor: "fentry: the namespace from a function's socket argument" },
@@ -181,6 +185,7 @@ export function kernelFeatureFields(btf: Btf): Record<string, number> {
     has_kfree_rx_sk: flag('kfree_skb_rx_sk'),
     has_consume_location: flag('consume_skb_location'),
     has_rst_reason: flag('tcp_send_reset_reason'),
+    has_xdp_redirect_index: flag('xdp_redirect_index'),
   };
 }
 

@@ -15,7 +15,7 @@ test('probeInfo with gateway', () => {
     { table: 254, err: 0, gw: '10.0.0.1' });
 });
 
-test('infoValue: each conversion of aux and aux2', () => {
+test('infoValue: each conversion of aux, aux2 and aux3', () => {
   const cases: [ProbeField, Partial<Parameters<typeof ev>[0]>, number | string | undefined][] = [
     [{ key: 'k', src: 'aux', conv: 'int' }, { aux: -16 }, -16],
     [{ key: 'k', src: 'aux', conv: 'u32' }, { aux: -1 }, 4294967295],
@@ -26,6 +26,16 @@ test('infoValue: each conversion of aux and aux2', () => {
     [{ key: 'k', src: 'aux', conv: 'lo8' }, { aux: (3 << 8) | 4 }, 4],
     [{ key: 'k', src: 'auxAddr', conv: 'addr' }, { auxAddr: { family: 6, bytes: addr('fe80::1') } }, 'fe80::1'],
     [{ key: 'k', src: 'auxAddr', conv: 'addr' }, {}, undefined],
+    [{ key: 'k', src: 'aux3', conv: 'u32' }, { aux3: 110 }, 110],
+    [{ key: 'k', src: 'aux3', conv: 'u32' }, {}, 0],
+    [{ key: 'k', src: 'aux', conv: 'tcp_state' }, { aux: 2 }, 'SYN_SENT'],
+    [{ key: 'k', src: 'aux2', conv: 'tcp_state' }, { aux2: 7 }, 'CLOSE'],
+    [{ key: 'k', src: 'aux2', conv: 'tcp_state' }, { aux2: 12 }, 'NEW_SYN_RECV'],
+    [{ key: 'k', src: 'aux', conv: 'tcp_state' }, { aux: 0 }, '0'],
+    [{ key: 'k', src: 'aux', conv: 'tcp_state' }, { aux: 99 }, '99'],
+    [{ key: 'k', src: 'aux', conv: 'xdp_act' }, { aux: 0 }, 'ABORTED'],
+    [{ key: 'k', src: 'aux', conv: 'xdp_act' }, { aux: 4 }, 'REDIRECT'],
+    [{ key: 'k', src: 'aux', conv: 'xdp_act' }, { aux: 9 }, '9'],
   ];
   for (const [f, over, want] of cases) assert.equal(infoValue(f, ev(over)), want, `${f.src} ${f.conv}`);
 });

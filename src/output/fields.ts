@@ -12,7 +12,7 @@ export function infoValue(f: ProbeField, ev: RawEvent): number | string | undefi
     const a = ev.auxAddr;
     return a ? formatAddr(a.bytes, a.family) : undefined;
   }
-  const v = f.src === 'aux' ? ev.aux : ev.aux2;
+  const v = f.src === 'aux' ? ev.aux : f.src === 'aux2' ? ev.aux2 : (ev.aux3 ?? 0);
   switch (f.conv) {
     case 'int':
       return v | 0;
@@ -24,8 +24,18 @@ export function infoValue(f: ProbeField, ev: RawEvent): number | string | undefi
       return (v >>> 8) & 0xff;
     case 'lo8':
       return v & 0xff;
+    case 'tcp_state':
+      return TCP_STATES[v] || String(v);
+    case 'xdp_act':
+      return XDP_ACTIONS[v] ?? String(v >>> 0);
   }
 }
+
+/** include/net/tcp_states.h, by value */
+const TCP_STATES: readonly string[] = ['', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE',
+  'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING', 'NEW_SYN_RECV', 'BOUND_INACTIVE'];
+/** enum xdp_action, by value */
+const XDP_ACTIONS: readonly string[] = ['ABORTED', 'DROP', 'PASS', 'TX', 'REDIRECT'];
 
 /** The extras of one event as a plain object (empty when the probe has none). */
 export function probeInfo(fields: readonly ProbeField[], ev: RawEvent): Record<string, number | string> {

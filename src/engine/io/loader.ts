@@ -36,6 +36,7 @@ import type { OptionalGroup } from '../optional.js';
 import { catalog } from './catalog.js';
 import { filterConfig } from '../../filter/filter.js';
 import type { CompiledFilter } from '../../filter/filter.js';
+import { tracepointsFor } from '../catalog.js';
 import { native } from './native.js';
 import type { ObjHandle, RingPages } from './native.js';
 import { configureObject, loadObject, openObject, phaseError, selectPrograms } from './object.js';
@@ -64,6 +65,33 @@ export interface TraceRequest {
   readonly functions?: FunctionPlan;
   /** a pcap-filter expression every probe runs (src/filter/) */
   readonly filter?: CompiledFilter;
+  /** also attach the evidence probes the diagnosis reads (catalogue "attach": evidence) */
+  readonly evidence?: boolean;
+  /**
+   * follow the flows of the processes given to LoadedTrace.tracker (bpf/track.h): a
+   * packet matches when its flow is theirs, and the filter in `fields` picks which of
+   * their flows join. Attaches the tracking probes (catalogue "attach": track).
+   */
+  readonly track?: boolean;
+}
+
+/** What process-tree capture has found so far (bpf/track.h track_stats). */
+export interface TrackCounts {
+  /** flows that joined (each NAT translation of one counts again) */
+  readonly flows: number;
+  /** processes tracked because a tracked one forked them */
+  readonly forks: number;
+  /** forks not tracked: the table of tracked processes was full */
+  readonly untracked: number;
+  /** sockets tracked */
+  readonly sockets: number;
+}
+
+/** Process-tree capture (TraceRequest.track). */
+export interface Tracker {
+  /** Tracks process `pid` (a tgid in the initial pid namespace) and, from then on, the processes it forks. */
+  track(pid: number): void;
+  counts(): TrackCounts;
 }
 
 /** The loaded netfilter observer programs (src/netfilter/legacy/observers.ts), ready to hook in. */
@@ -83,6 +111,8 @@ export interface LoadedTrace {
   readonly probes: readonly ProbeStatus[];
   /** the function backend in use, if any */
   readonly backend?: FuncBackend;
+  /** process-tree capture, when TraceRequest.track asked for it */
+  readonly tracker?: Tracker;
   /** events dropped because the ring buffer was full, and events emitted, so far */
   /**
    * events dropped because the ring buffer was full, events emitted, and packets a
@@ -152,7 +182,7 @@ export function loadTrace(fields: object, req: TraceRequest): LoadedTrace {
   const loaded = fn.loaded ?? loadWith(b, undefined);
   try {
     const probes = attachAll(b, loaded, fn);
-    return handOff(loaded.h, probes, b.g, fn.backend);
+    return handOff(loaded.h, probes, b.g, fn.backend, req.track === true);
   } catch (err) {
     native().close(loaded.h);
     throw err;
@@ -168,9 +198,7 @@ function openKernel(): KernelView {
 
 /** Phase select, the targets: catalogued tracepoints, functions, netfilter evaluation functions. */
 function selectTargets(k: KernelView, req: TraceRequest): Targets {
-  const tracepoints = catalog()
-    .tracepoints.map((t) => t.name)
-    .filter((name) => (!req.only || req.only.includes(name)) && !req.exclude?.includes(name));
+  const tracepoints = tracepointsFor(catalog(), req).filter((name) => (!req.only || req.only.includes(name)) && !req.exclude?.includes(name));
   const all = req.functions?.funcs ?? [];
   // with --iptable, the netfilter steps stand for the evaluation functions (and hide pktpath's own chains)
   const replaced = req.nfEval ? all.filter((f) => REPLACED_BY_STEPS.test(f.name)).map((f) => f.name) : [];
@@ -305,7 +333,7 @@ function loadOnce(b: Build, backend: FuncBackend | undefined, forceRaw: boolean)
   const h = openObject(b.req.filter);
   try {
     selectPrograms(h, programsFor(b, h, backend, choices));
-    const fields = { ...b.fields, ...kernelFeatureFields(b.k.btf), ...filterConfig(b.req.filter), observe: b.g.observers.on ? 1 : 0 };
+    const fields = { ...b.fields, ...kernelFeatureFields(b.k.btf), ...filterConfig(b.req.filter), observe: b.g.observers.on ? 1 : 0, track: b.req.track ? 1 : 0 };
     configureObject(h, fields, b.req.ringBytes);
     loadObject(h);
     return { h, choices };
@@ -368,8 +396,34 @@ function groupStatus(b: Build, h: ObjHandle, backend: FuncBackend | undefined): 
   return out;
 }
 
+/** Reads entry `idx` of a BPF array of u64 counters. */
+function readCounter(fd: number, idx: number): number {
+  const v = native().mapLookup(fd, new Uint8Array(new Uint32Array([idx]).buffer), 8);
+  return v ? Number(new BigUint64Array(v)[0]) : 0;
+}
+
+/** Process-tree capture's side of the object: the tracked pids in, the counters out. */
+function makeTracker(h: ObjHandle, closed: () => boolean): Tracker {
+  const n = native();
+  let pidsFd: number, statsFd: number;
+  try {
+    pidsFd = n.mapFd(h, 'track_pids');
+    statsFd = n.mapFd(h, 'track_stats');
+  } catch (err) {
+    throw phaseError('ring', 'track_pids', (err as Error).message, err);
+  }
+  return {
+    track(pid) {
+      if (!Number.isInteger(pid) || pid <= 0) throw new Error(`cannot track pid ${pid}`);
+      if (closed()) throw new Error('the trace is closed');
+      n.mapUpdate(pidsFd, new Uint8Array(new Uint32Array([pid]).buffer), new Uint8Array([1]), 0);
+    },
+    counts: () => (closed() ? { flows: 0, forks: 0, untracked: 0, sockets: 0 } : { flows: readCounter(statsFd, 0), forks: readCounter(statsFd, 1), untracked: readCounter(statsFd, 2), sockets: readCounter(statsFd, 3) }),
+  };
+}
+
 /** Phase ring: the ring buffer and counters, and the one way to stop. */
-function handOff(h: ObjHandle, probes: readonly ProbeStatus[], g: Groups, backend: FuncBackend | undefined): LoadedTrace {
+function handOff(h: ObjHandle, probes: readonly ProbeStatus[], g: Groups, backend: FuncBackend | undefined, track: boolean): LoadedTrace {
   const n = native();
   let statsFd: number, pcapStatsFd: number, ringFd: number, ring: RingPages;
   try {
@@ -380,12 +434,10 @@ function handOff(h: ObjHandle, probes: readonly ProbeStatus[], g: Groups, backen
   } catch (err) {
     throw phaseError('ring', 'events', (err as Error).message, err);
   }
-  let closed = false;
   let closing: Promise<void> | undefined;
-  const readStat = (idx: number, fd = statsFd): number => {
-    const v = n.mapLookup(fd, new Uint8Array(new Uint32Array([idx]).buffer), 8);
-    return v ? Number(new BigUint64Array(v)[0]) : 0;
-  };
+  const readStat = (idx: number, fd = statsFd): number => readCounter(fd, idx);
+  let closed = false;
+  const tracker = track ? makeTracker(h, () => closed) : undefined;
   const observers: Observers | undefined = g.observers.on
     ? { attach: (slot, pf, hookNum, priority, netnsPath) => void attachSpot(h, { slot, pf, hookNum, priority, netnsPath }) }
     : undefined;
@@ -396,6 +448,7 @@ function handOff(h: ObjHandle, probes: readonly ProbeStatus[], g: Groups, backen
     ringFd,
     probes,
     backend,
+    ...(tracker ? { tracker } : {}),
     stats: () => (closed ? { lost: 0, emitted: 0, undecided: 0 } : { lost: readStat(0), emitted: readStat(1), undecided: readStat(0, pcapStatsFd) }),
     close: () => {
       if (closed) return;

@@ -76,7 +76,8 @@ export interface Native {
   mapFd(h: ObjHandle, map: string): number;
   progFd(h: ObjHandle, prog: string): number;
   mapLookup(fd: number, key: Uint8Array, valueSize: number): ArrayBuffer | null;
-  mapUpdate(fd: number, key: Uint8Array, value: Uint8Array): void;
+  /** Sets key to value in a map; flags 0 (any, the default), 1 (only a new key), 2 (only an existing one). */
+  mapUpdate(fd: number, key: Uint8Array, value: Uint8Array, flags?: number): void;
   ringbuf(fd: number): RingPages;
   pollStart(fd: number, cb: (status: number) => void): PollHandle;
   pollStop(p: PollHandle): void;

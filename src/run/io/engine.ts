@@ -8,7 +8,7 @@ import type { PollHandle } from '../../engine/io/native.js';
 import { RingReader } from '../../engine/io/ringbuf.js';
 import type { RecordSink } from '../../engine/io/ringbuf.js';
 import { loadTrace } from '../../engine/io/loader.js';
-import type { LoadedTrace, Observers, ProbeStatus } from '../../engine/io/loader.js';
+import type { LoadedTrace, Observers, ProbeStatus, Tracker } from '../../engine/io/loader.js';
 import { planFunctions } from '../../functions/io/plan.js';
 import { preloadNfTables } from '../../netfilter/io/nft-cli.js';
 import type { RunRequest } from '../../cli/request.js';
@@ -21,6 +21,8 @@ export interface RunEngine {
   readonly label: string;
   /** the netfilter observers, when asked for and the kernel takes them */
   readonly observers?: Observers | undefined;
+  /** process-tree capture, when the request tracks (RunRequest.track) */
+  readonly tracker?: Tracker | undefined;
   readonly observerProblem?: string | undefined;
   /** how the return value of each traced function whose return is reported reads */
   readonly returnSpecs?: ReadonlyMap<string, ReturnSpec>;
@@ -45,7 +47,7 @@ export interface RunEngine {
 
 function loadRunTrace(req: RunRequest, say: (line: string) => void): { trace: LoadedTrace; label: string; returnSpecs?: ReadonlyMap<string, ReturnSpec> } {
   const exclude = req.route ? [] : ['fib_table_lookup', 'fib6_table_lookup'];
-  const base = { ringBytes: req.ringBytes, exclude, observers: req.iptable, ...(req.filter ? { filter: req.filter } : {}) };
+  const base = { ringBytes: req.ringBytes, exclude, observers: req.iptable, evidence: req.evidence, track: req.track, ...(req.filter ? { filter: req.filter } : {}) };
   if (!req.functions) return { trace: loadTrace(req.config, base), label: 'tracepoints' };
   // the netfilter path's own tables load nf_tables, but only later: load it now, so fexit on nft_do_chain is planned
   if (req.iptable) preloadNfTables();
@@ -72,6 +74,7 @@ export function startRunEngine(req: RunRequest, say: (line: string) => void): Ru
     observers: trace.observers,
     observerProblem: trace.observerProblem,
     ...(returnSpecs ? { returnSpecs } : {}),
+    tracker: trace.tracker,
     startPolling(onReadable) {
       poller ??= n.pollStart(trace.ringFd, onReadable);
     },

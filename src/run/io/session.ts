@@ -27,7 +27,7 @@ import type { ReturnSpec } from '../../functions/returns.js';
 import { startNetfilterPath } from '../../netfilter/io/path.js';
 import type { NetfilterPath } from '../../netfilter/io/path.js';
 import type { NfTrace } from '../../netfilter/index.js';
-import type { Observers } from '../../engine/io/loader.js';
+import type { Observers, TrackCounts, Tracker } from '../../engine/io/loader.js';
 import { PktpathError } from '../../shared/errors.js';
 import type { RunRequest } from '../../cli/request.js';
 import { Pipeline } from '../pipeline.js';
@@ -46,13 +46,23 @@ import { TracePcapng } from '../../capture/trace-pcapng.js';
 import { traceStep } from '../../capture/trace-step.js';
 import type { PcapngOut } from '../../capture/io/pcapng-out.js';
 
+/** What a run hands over once its probes are attached. */
+export interface RunReady {
+  /**
+   * Process-tree capture (RunRequest.track): give it the pid of the command to trace
+   * before the command runs (src/track/io/command.ts trackCommand's `register`); null
+   * when the request does not track.
+   */
+  readonly tracker: Tracker | null;
+}
+
 export interface RunIo {
   readonly out: OutStream;
   readonly err: NodeJS.WritableStream;
   /** -w: where the packets go as pcapng (the request's write says the snaplen) */
   readonly pcapng?: PcapngOut;
-  /** called once the probes are attached (tests, demo) */
-  readonly onReady?: () => void;
+  /** called once the probes are attached (tests, demo; diagnose starts its command here) */
+  readonly onReady?: (ready: RunReady) => void;
   /** resolves when the run should end early (demo, tests); signals always end it */
   readonly until?: Promise<unknown>;
   /** `pktpath diagnose`: the engine's report goes to `done` (with these facts) instead of why: lines */
@@ -66,6 +76,8 @@ export interface TraceSummary extends RunCounts {
   readonly findings: readonly Finding[];
   /** lines stdout did not take before the run gave up on its reader (after a signal), or could not write */
   readonly unwritten: number;
+  /** what process-tree capture found (RunRequest.track), read before the detach; null without it */
+  readonly tracked: TrackCounts | null;
 }
 
 /** What the netfilter path reports to the run. */
@@ -371,7 +383,11 @@ class TraceSession {
     const findings = this.io.diagnose ? [] : whyLines(report);
     this.io.err.write(summaryText(counts, findings));
     const attached = this.engine.probes.filter((x) => x.attached).length;
-    return { ...counts, attached, skipped: this.engine.probes.length - attached, findings, unwritten };
+    const tracked = this.engine.tracker?.counts() ?? null;
+    if (tracked && this.req.verbose) {
+      this.say(`process-tree capture: ${tracked.flows} flows, ${tracked.sockets} sockets, ${tracked.forks} child processes${tracked.untracked ? `, ${tracked.untracked} not tracked (table full)` : ''}`);
+    }
+    return { ...counts, attached, skipped: this.engine.probes.length - attached, findings, unwritten, tracked };
   }
 
   /** --html / --perfetto: the page and the trace, from what the recorder kept and the diagnosis. */
@@ -387,7 +403,7 @@ class TraceSession {
     const skipped = this.engine.probes.length - attached;
     const skippedText = skipped ? `; ${skipped} skipped${this.req.verbose ? '' : ' (--verbose says why)'}` : '';
     this.say(`tracing ${attached} probes: ${this.engine.label}${skippedText}; ready, Ctrl-C to stop`);
-    this.io.onReady?.();
+    this.io.onReady?.({ tracker: this.engine.tracker ?? null });
   }
 
   private sayNetfilter(nf: NetfilterPath): void {
