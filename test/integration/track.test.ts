@@ -108,9 +108,9 @@ table ip pptrack {
   chain pre { type nat hook prerouting priority dstnat; ip daddr ${r.addr.rtrC} tcp dport 80 dnat to ${r.addr.srv}:8080; }
 }
 EOF`);
-    await startServer(r, 8080, 15);
     const c = collect({}, { track: true, evidence: true });
     try {
+      await startServer(r, 8080, 30); // after the load: loading takes long in a TCG guest
       // another process of the same namespace talks to the same address and port all along
       const parallel = r.run('cli', ['python3', '-c', PARALLEL_PY(r.addr.rtrC, 80, 12, 120)], { timeoutMs: 20_000 });
       await sleep(300);
@@ -159,11 +159,11 @@ EOF`);
 test('children and grandchildren of the command are tracked; its pid is the one tracked; its exit code and stderr are its own', { timeout: 60_000 }, async (t) => {
   if (!ready(t)) return;
   await withRouted('trk', async (r) => {
-    await startServer(r, 8080, 15);
     const c = collect({}, { track: true });
     const tracked: number[] = [];
     let cmd: TrackedCommand | undefined;
     try {
+      await startServer(r, 8080, 30);
       const url = `http://${r.addr.srv}:8080/`;
       const line = `echo pid $$; curl -sS -m 5 -o /dev/null ${url}; sh -c 'curl -sS -m 5 ${url}'; echo to-stderr >&2; exit 7`;
       cmd = await trackCommand(['ip', 'netns', 'exec', r.ns.cli, 'sh', '-c', line], {
@@ -195,7 +195,7 @@ test('children and grandchildren of the command are tracked; its pid is the one 
 test('the run session: RunRequest.track hands the tracker over when ready, the events are the command\'s flow only', { timeout: 60_000 }, async (t) => {
   if (!ready(t)) return;
   await withRouted('trk', async (r) => {
-    await startServer(r, 8080, 15);
+    await startServer(r, 8080, 60); // the run loads its probes after this
     const lines: string[] = [];
     const out = new Writable({ write: (chunk: Buffer, _e, cb) => (lines.push(...chunk.toString('utf8').split('\n').filter(Boolean)), cb()) });
     const errs: string[] = [];
@@ -273,7 +273,7 @@ test('a ping: its first echo request, sent in task context, brings the reply alo
   });
 });
 
-test('every probe loads in the flavour the kernel offers, tracking or not, with each kind of filter: tp_btf here, raw_tp when forced (no silent fallback)', { timeout: 120_000 }, (t) => {
+test('every probe loads in the flavour the kernel offers, tracking or not, with each kind of filter: tp_btf, raw_tp when forced (no silent fallback); only what the kernel lacks is skipped', { timeout: 120_000 }, (t) => {
   if (!ready(t)) return;
   const filters: Parameters<typeof parseTraceOptions>[0][] = [{}, { ipaddr: 'fd00::1', port: '80', proto: 'tcp' }, { ipaddr: '10.0.0.1', mark: '0x1', ifname: 'lo', icmpid: '7' }];
   for (const raw of filters) {
@@ -283,7 +283,9 @@ test('every probe loads in the flavour the kernel offers, tracking or not, with 
         const trace = loadTrace(configValues(parseTraceOptions(raw)), { ringBytes: 1 << 20, track, evidence: true, observers: true, forceRaw });
         try {
           const want = forceRaw ? 'raw_tp' : 'tp_btf';
-          const other = trace.probes.filter((p) => p.via !== want && !/^(kfree_skb|consume_skb|tcp_send_reset|xdp_redirect_err) /.test(p.probe));
+          // what this kernel lacks is skipped, with the reason (an older kernel: sk_data_ready before 6.3)
+          const lacking = (reason = ''): boolean => /not in this kernel|and this kernel has no/.test(reason);
+          const other = trace.probes.filter((p) => (p.attached ? p.via !== want : !lacking(p.reason)));
           assert.deepEqual(other.map((p) => `${p.probe}: ${p.via ?? p.reason}`), [], what);
           assert.equal(trace.tracker !== undefined, track, what);
         } finally {
