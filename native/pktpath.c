@@ -260,6 +260,20 @@ static void finalize_obj(napi_env env, void *data, void *hint)
 	free(h);
 }
 
+/* The handle JavaScript holds for an opened object (closed by its finalizer or close()). */
+static napi_value wrap_obj(napi_env env, struct bpf_object *obj)
+{
+	struct obj_handle *h = calloc(1, sizeof(*h));
+	if (!h) {
+		bpf_object__close(obj);
+		return throw_errno(env, "open", ENOMEM);
+	}
+	h->obj = obj;
+	napi_value ext;
+	CHECK(napi_create_external(env, h, finalize_obj, NULL, &ext));
+	return ext;
+}
+
 /* setDetachThreads(n): how many threads close() uses to detach links (1: one by one) */
 static napi_value set_detach_threads(napi_env env, napi_callback_info info)
 {
@@ -310,15 +324,7 @@ static napi_value obj_open(napi_env env, napi_callback_info info)
 	struct bpf_object *obj = bpf_object__open_file(path, NULL);
 	if (!obj)
 		return throw_errno(env, "open BPF object", errno);
-	struct obj_handle *h = calloc(1, sizeof(*h));
-	if (!h) {
-		bpf_object__close(obj);
-		return throw_errno(env, "open", ENOMEM);
-	}
-	h->obj = obj;
-	napi_value ext;
-	CHECK(napi_create_external(env, h, finalize_obj, NULL, &ext));
-	return ext;
+	return wrap_obj(env, obj);
 }
 
 /* programs(h): [{name, section}] */
@@ -1529,15 +1535,7 @@ static napi_value obj_open_mem(napi_env env, napi_callback_info info)
 	struct bpf_object *obj = bpf_object__open_mem(data, len, &opts);
 	if (!obj)
 		return throw_errno(env, "open BPF object", errno);
-	struct obj_handle *h = calloc(1, sizeof(*h));
-	if (!h) {
-		bpf_object__close(obj);
-		return throw_errno(env, "open", ENOMEM);
-	}
-	h->obj = obj;
-	napi_value ext;
-	CHECK(napi_create_external(env, h, finalize_obj, NULL, &ext));
-	return ext;
+	return wrap_obj(env, obj);
 }
 
 /*
@@ -1588,15 +1586,7 @@ static napi_value obj_open_patched(napi_env env, napi_callback_info info)
 	free(buf);
 	if (!obj)
 		return throw_errno(env, "open BPF object", err);
-	struct obj_handle *h = calloc(1, sizeof(*h));
-	if (!h) {
-		bpf_object__close(obj);
-		return throw_errno(env, "open", ENOMEM);
-	}
-	h->obj = obj;
-	napi_value ext;
-	CHECK(napi_create_external(env, h, finalize_obj, NULL, &ext));
-	return ext;
+	return wrap_obj(env, obj);
 }
 
 /*

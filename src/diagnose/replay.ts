@@ -9,7 +9,7 @@
  * tuple like `tuple`).
  */
 import { EV_DROP, EV_FROM_FLOW, EV_HAS_TUPLE, EV_KEPT } from '../engine/event.js';
-import type { RawEvent, RawTuple } from '../engine/event.js';
+import type { RawEvent, RawTuple, Tuple } from '../engine/event.js';
 import type { Names as EngineNames } from './normalize.js';
 import { TCP_FLAG_ORDER } from '../output/tuple.js';
 import { parseAddr } from '../shared/addr.js';
@@ -50,17 +50,8 @@ export interface JsonEvent {
   inner?: JsonTuple | null;
 }
 
-export interface JsonTuple {
-  proto: string;
-  saddr: string;
-  daddr: string;
-  sport: number;
-  dport: number;
-  flags: string;
-  icmp_type?: number;
-  icmp_code?: number;
-  icmp_id?: number;
-}
+/** A tuple as --json writes it: the decoded event's own. */
+export type JsonTuple = Tuple;
 
 const L4: Readonly<Record<string, number>> = { tcp: 6, udp: 17, icmp: 1, icmpv6: 58 };
 const RTN = ['unspec', 'unicast', 'local', 'broadcast', 'anycast', 'multicast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'nat', 'xresolve'];

@@ -29,6 +29,7 @@ import type { Screen } from '../text.js';
 import type { LoadedDrops } from './load.js';
 import { makeNamer, NetnsDirectory } from './names.js';
 import { ProbeReader } from './read.js';
+import { pause } from '../../shared/pause.js';
 
 const DRAIN_MS = 200;
 /** Counter series /metrics may carry (drop and error level only). */
@@ -178,21 +179,6 @@ export class DropsSession {
   close(): void {
     clearInterval(this.drainTimer);
   }
-}
-
-/** Resolves after ms, or as soon as `stop` fires; true when stopped. */
-export function pause(ms: number, stop: AbortSignal): Promise<boolean> {
-  if (stop.aborted) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const done = (stopped: boolean): void => {
-      clearTimeout(timer);
-      stop.removeEventListener('abort', onAbort);
-      resolve(stopped);
-    };
-    const onAbort = (): void => done(true);
-    const timer = setTimeout(() => done(false), ms);
-    stop.addEventListener('abort', onAbort);
-  });
 }
 
 /**

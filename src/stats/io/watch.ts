@@ -12,6 +12,7 @@ import type { Snapshot } from '../snapshot.js';
 import { formatReportJson, formatReportText } from '../format.js';
 import type { Report } from '../format.js';
 import { readSnapshot } from './read.js';
+import { pause } from '../../shared/pause.js';
 
 export interface WatchOptions {
   /** the namespaces to read, asked again before every snapshot (they come and go) */
@@ -29,21 +30,6 @@ export interface WatchOptions {
   err: Writable;
   /** called once the first snapshot is taken (tests wait for it) */
   onStart?: () => void;
-}
-
-/** Resolves after ms, or as soon as `stop` fires; true when stopped. */
-function pause(ms: number, stop: AbortSignal): Promise<boolean> {
-  if (stop.aborted) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const done = (stopped: boolean): void => {
-      clearTimeout(timer);
-      stop.removeEventListener('abort', onAbort);
-      resolve(stopped);
-    };
-    const onAbort = (): void => done(true);
-    const timer = setTimeout(() => done(false), ms);
-    stop.addEventListener('abort', onAbort);
-  });
 }
 
 function report(type: Report['type'], index: number, from: Snapshot, to: Snapshot, o: WatchOptions): void {
