@@ -43,6 +43,7 @@ import { configureObject, loadObject, openObject, phaseError, selectPrograms } f
 import { FUNCTION_BACKENDS, attachSpot, fexitEvalBackend, hasKprobePmu, netfilterBackend, tracepointBackend } from './attach/index.js';
 import type { Attachment, TracepointTarget } from './attach/index.js';
 import { attachParts, fillFuncSockets } from './attach/parts.js';
+import { preflightBackend } from './attach/preflight.js';
 
 export { FUNC_BACKENDS } from '../backends.js';
 export type { FuncBackend, FuncTarget, FunctionPlan, ProbeStatus } from '../backends.js';
@@ -272,6 +273,9 @@ type Tried = Required<Pick<FunctionsLoaded, 'loaded' | 'backend'>> & FunctionsLo
 function tryBackend(b: Build, backend: FuncBackend): Tried | { why: string; phase: LoadPhase } {
   const pmu = hasKprobePmu();
   if (backend === 'kprobe' && !pmu) return { why: backendReason('kprobe', new Error('no kprobe PMU'), pmu, b.k.facts), phase: 'select' };
+  const first = b.auto ? functionParts(b.t.funcs.slice(0, 1), new Set(), backend, null)[0]?.targets[0] : undefined;
+  const refused = first ? preflightBackend(backend, first) : null;
+  if (refused) return { why: backendReason(backend, causeOf(refused), pmu, b.k.facts), phase: (refused as KernelError).phase ?? 'attach' };
   let loaded: Loaded;
   try {
     loaded = loadWith(b, backend);
