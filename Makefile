@@ -7,6 +7,8 @@ BPFTOOL    ?= bpftool
 NODE_INC   ?= $(shell d=$$(dirname $$(dirname $$(readlink -f $$(command -v node))))/include/node; [ -f $$d/node_api.h ] && echo $$d || echo /usr/include/node)
 ARCH       := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function -I bpf -I $(OUT)
+# DWARF is for debuggers only: libbpf needs the BTF (kept), and the file is read whole at every open
+STRIP_DWARF := llvm-strip -g
 CFLAGS     ?= -O2 -g -Wall -Wextra -Wno-unused-parameter
 
 all: $(OUT)/pktpath.bpf.o $(OUT)/drops.bpf.o $(OUT)/pcap-run.bpf.o $(OUT)/flood.bpf.o $(OUT)/pktpath.node $(OUT)/flood-bench $(OUT)/udp-flood $(XDP_FIXTURES)
@@ -23,6 +25,7 @@ bpf/probes.gen.h: src/engine/probes.json scripts/gen-probes.mjs
 
 $(OUT)/pktpath.bpf.o: bpf/pktpath.bpf.c bpf/event.h bpf/probes.gen.h bpf/parse.h bpf/pcap.h bpf/track.h bpf/evidence.h $(OUT)/vmlinux.h
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(STRIP_DWARF) $@
 
 $(OUT)/pcap-run.bpf.o: test/bpf/pcap-run.bpf.c bpf/pcap.h bpf/parse.h bpf/event.h $(OUT)/vmlinux.h
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -30,6 +33,7 @@ $(OUT)/pcap-run.bpf.o: test/bpf/pcap-run.bpf.c bpf/pcap.h bpf/parse.h bpf/event.
 # pktpath drops: its own object, sharing the parser and the filters (parse.h, pcap.h)
 $(OUT)/drops.bpf.o: bpf/drops.bpf.c bpf/drops.h bpf/event.h bpf/parse.h bpf/pcap.h $(OUT)/vmlinux.h
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(STRIP_DWARF) $@
 
 $(OUT)/flood.bpf.o: bench/flood.bpf.c bpf/event.h $(OUT)/vmlinux.h
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@

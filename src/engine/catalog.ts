@@ -129,3 +129,8 @@ export function tracepointsFor(c: Catalog, want: { readonly evidence?: boolean; 
     .filter((t) => !t.attach || (want.evidence === true && t.attach.includes('evidence')) || (want.track === true && t.attach.includes('track')))
     .map((t) => t.name);
 }
+
+/** The probes only evidence runs attach (diagnose, --evidence): each event is a finding's evidence, never a step on the way. */
+export function evidenceProbes(c: Catalog): Set<string> {
+  return new Set(c.tracepoints.filter((t) => t.attach?.includes('evidence')).map((t) => t.name));
+}

@@ -75,3 +75,12 @@ test('an event with no namespace known does not count as a new one', () => {
   ]);
   assert.deepEqual(shown, ['tcp_v4_rcv']);
 });
+
+test('an evidence probe is shown whenever it fires, with or without an skb', () => {
+  const names = { probeName: (id: number) => (id === 18 ? 'xdp_exception' : 'netif_rx') };
+  const xdp = ev({ probe: 18, skb: 0n });
+  assert.equal(new ShortView(names).shows(xdp), false, 'folded when not named as evidence');
+  const view = new ShortView(names, new Set(['xdp_exception']));
+  assert.equal(view.shows(xdp), true);
+  assert.equal(view.shows(xdp), true, 'again');
+});

@@ -78,7 +78,11 @@ export interface ViewNames {
 export class ShortView {
   private readonly skbs = new Map<bigint, SkbSeen>();
 
-  constructor(private readonly names: ViewNames) {}
+  /** `evidence`: probes shown whenever they fire (the catalogue's evidence probes: an XDP error, a full accept queue...) */
+  constructor(
+    private readonly names: ViewNames,
+    private readonly evidence: ReadonlySet<string> = new Set(),
+  ) {}
 
   /** Whether the short view prints this event (called once per event, in output order). */
   shows(ev: RawEvent): boolean {
@@ -95,7 +99,7 @@ export class ShortView {
 
   /** true or false for the events that are shown or folded whatever came before; null: it depends. */
   private always(ev: RawEvent, name: string): boolean | null {
-    if (ev.nf || ev.flags & EV_DROP || ALWAYS.has(name)) return true;
+    if (ev.nf || ev.flags & EV_DROP || ALWAYS.has(name) || this.evidence.has(name)) return true;
     if (ev.flags & EV_RET) return this.names.returnOf?.(ev.probe, ev.location)?.failed === true;
     if (!ev.skb) return MILESTONES[name] !== undefined;
     return null;

@@ -45,6 +45,7 @@ import type { RunEngine } from './engine.js';
 import { TracePcapng } from '../../capture/trace-pcapng.js';
 import { traceStep } from '../../capture/trace-step.js';
 import type { PcapngOut } from '../../capture/io/pcapng-out.js';
+import { evidenceProbes } from '../../engine/catalog.js';
 
 /** What a run hands over once its probes are attached. */
 export interface RunReady {
@@ -178,7 +179,7 @@ class TraceSession {
     this.capture = req.write && pcap ? new TracePcapng((b) => pcap.write(b), { section: { application: 'pktpath', os: 'Linux' }, snaplen: req.write.snaplen }) : null;
     const capture = this.capture;
     // text folds the road between a packet's milestones; --verbose, --all and --json keep every event
-    const view = req.output.json || req.verbose || req.functions?.all ? undefined : new ShortView(this.resolver);
+    const view = req.output.json || req.verbose || req.functions?.all ? undefined : new ShortView(this.resolver, evidenceProbes(catalog()));
     this.pipeline = new Pipeline({
       names: this.resolver,
       format: (ev) => formatter.format(ev),
