@@ -469,6 +469,9 @@ static __always_inline int pp_track_skb(void *ctx, __u16 probe, struct sk_buff *
 		return 0;
 	if (CFG.pcap && !pp_pcap_match(skb, dev, direct))
 		return 0;
+	struct sock *owner = pp_skb_sock(skb, x);
+	if (owner && !pp_sock_inet(owner))
+		return 0; /* a unix socket's skb in a followed skb's memory */
 	int has = pp_event_tuple(skb, &t, x, direct);
 	__u32 fp = pp_fingerprint(&t, &x->pkt);
 	__u32 *seen = x->queued ? 0 : bpf_map_lookup_elem(&track_follow, &key);
@@ -477,8 +480,8 @@ static __always_inline int pp_track_skb(void *ctx, __u16 probe, struct sk_buff *
 			pp_flow_add(&t); /* NAT may have rewritten it since */
 	} else if (has && pp_flow_known(&t)) {
 		/* a packet of a tracked flow */
-	} else if (!x->hookprog && has && pp_match_tuple(&t, has) && pp_sock_owned(ctx, pp_skb_sock(skb, x))) {
-		pp_sock_add(pp_skb_sock(skb, x));
+	} else if (!x->hookprog && has && pp_match_tuple(&t, has) && pp_sock_owned(ctx, owner)) {
+		pp_sock_add(owner);
 		pp_flow_add(&t);
 	} else if ((x->pkt.valid & PP_PKT_INNER) && pp_flow_known(&x->pkt.inner)) {
 		x->pkt.valid |= PP_PKT_RELATED; /* matches through its quote at every step: not followed */

@@ -200,10 +200,21 @@ static __always_inline void pp_sock_add(struct sock *sk)
 		pp_track_count(PP_TRACK_SOCKS);
 }
 
-/* Whether a packet with this socket belongs to the tracked processes: a socket seen before, or one a tracked process uses right now in task context. */
+/*
+ * Whether a socket is an IPv4/IPv6 one. A unix socket's skb (the command writing to a
+ * pipe that is a socketpair, or to the journal) holds no IP header: parsed as one it
+ * would be a flow of garbage, and pktpath's own output on the same socket would join.
+ */
+static __always_inline int pp_sock_inet(struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	return family == PP_AF_INET || family == PP_AF_INET6;
+}
+
+/* Whether a packet with this socket belongs to the tracked processes: a socket seen before, or one a tracked IP socket a tracked process uses right now in task context. */
 static __always_inline int pp_sock_owned(void *ctx, struct sock *sk)
 {
-	if (!sk)
+	if (!sk || !pp_sock_inet(sk))
 		return 0;
 	if (pp_sock_tracked(sk))
 		return 1;

@@ -3,22 +3,27 @@
  * diagnosis report instead of the events: the verdict, numbered findings, paths, latency
  * and what tcpdump would have shown; `--json` prints it as one JSON document.
  *
- * The command's flows are matched by the trace filters given (-H, -P, --proto...) for now;
- * matching them by process (the command's process tree) waits for the kernel side.
+ * With `-- CMD` the run follows CMD's process tree (process-tree capture, bpf/track.h):
+ * CMD starts held until the kernel tracks its pid, and every packet of the flows its
+ * processes open is traced, in both directions, in every namespace, through NAT. The
+ * trace filters given narrow which of those flows join.
  */
 import { Writable } from 'node:stream';
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import type { Report } from '../diagnose/model.js';
+import type { Report, TrackedFacts } from '../diagnose/model.js';
 import { nothingSeen, parseDiagnoseOptions } from '../diagnose/options.js';
 import type { DiagnoseOptions, RawDiagnoseOptions } from '../diagnose/options.js';
 import { renderReport } from '../diagnose/render.js';
 import { readQdiscs, readSocketFacts, watchCounters } from '../diagnose/io/facts.js';
 import type { Facts } from '../diagnose/model.js';
-import { startCommand } from '../diagnose/io/command.js';
-import type { CommandRun } from '../diagnose/io/command.js';
+import type { Tracker } from '../engine/io/loader.js';
+import { exitText } from '../track/command.js';
+import { checkProgram, trackCommand } from '../track/io/command.js';
+import type { TrackedCommand } from '../track/io/command.js';
 import { resolveNetns } from '../kernel/io/netns.js';
 import { runTrace } from '../run/io/session.js';
+import type { RunReady } from '../run/io/session.js';
 import { parseTraceOptions } from './options.js';
 import type { RawTraceOptions, TraceOptions } from './options.js';
 import { DEFAULT_RING_MB, runRequest } from './request.js';
@@ -36,39 +41,58 @@ function filtersText(raw: RawTraceOptions): string {
 }
 
 interface Watch {
-  command: CommandRun | null;
+  /** the run is summing up: a command not yet let go must not start now */
+  ending: boolean;
+  /** settles once the command runs (or could not start) */
+  starting: Promise<void> | null;
+  command: TrackedCommand | null;
   startError: unknown;
   exit: string | null;
+  tracker: Tracker | null;
 }
 
-/** Starts the command once the probes are attached; resolves `stop` when the watch is over. */
-function watcher(d: DiagnoseOptions, stop: () => void): { watch: Watch; onReady: () => void } {
-  const watch: Watch = { command: null, startError: null, exit: null };
-  const onReady = (): void => {
+/** The run ended (Ctrl-C) while the command was still held: it is let go without running. */
+class Cancelled extends Error {}
+
+/** Starts the command, tracked, once the probes are attached; resolves `stop` when the watch is over. */
+function watcher(d: DiagnoseOptions, stop: () => void): { watch: Watch; onReady: (ready: RunReady) => void } {
+  const watch: Watch = { ending: false, starting: null, command: null, startError: null, exit: null, tracker: null };
+  const onReady = ({ tracker }: RunReady): void => {
     if (d.durationMs !== null) setTimeout(stop, d.durationMs).unref();
     if (!d.command) return;
-    const cmd = startCommand(d.command);
-    watch.command = cmd;
-    cmd.started.catch((err: unknown) => {
-      watch.startError = err;
-      stop();
-    });
-    void cmd.exited.then((x) => {
-      watch.exit = x.text;
-      // replies, resets and retransmissions still come after the command gave up
-      setTimeout(stop, d.graceMs).unref();
-    });
+    watch.tracker = tracker;
+    const register = (pid: number): void => {
+      if (watch.ending) throw new Cancelled();
+      tracker!.track(pid);
+    };
+    // CMD's output goes to stderr: stdout is the report's
+    watch.starting = trackCommand(d.command, { register, stdio: 'stderr' }).then(
+      (cmd) => {
+        watch.command = cmd;
+        void cmd.exited.then((x) => {
+          watch.exit = exitText(x);
+          // replies, resets and retransmissions still come after the command gave up
+          setTimeout(stop, d.graceMs).unref();
+        });
+      },
+      (err: unknown) => {
+        if (err instanceof Cancelled) watch.exit = 'did not start: the trace ended first';
+        else watch.startError = err;
+        stop();
+      },
+    );
   };
   return { watch, onReady };
 }
 
 /** The command outlived the trace (Ctrl-C, --duration): stop it, and say how it ended. */
 async function settle(watch: Watch): Promise<void> {
+  await watch.starting;
   const cmd = watch.command;
   if (!cmd || watch.exit !== null || watch.startError) return;
   cmd.kill('SIGTERM');
   const timer = setTimeout(() => cmd.kill('SIGKILL'), KILL_WAIT_MS);
-  watch.exit = (await cmd.exited).text + ' (pktpath stopped it)';
+  watch.exit = `${exitText(await cmd.exited)} (pktpath stopped it)`;
   clearTimeout(timer);
 }
 
@@ -81,12 +105,20 @@ function printReport(report: Report, netns: (i: number) => string, d: DiagnoseOp
   else process.stdout.write(`${renderReport(report, { netns })}\n`);
 }
 
-/** Facts for the report: counters watched from the start, sockets and qdiscs read at the end. */
-function factsWatch(): { start(): void; facts(): Facts } {
+/** Facts for the report: counters watched from the start, sockets, qdiscs and what the command's tree opened read at the end. */
+function factsWatch(watch: Watch): { start(): void; facts(): Facts } {
   let counters: ReturnType<typeof watchCounters> = null;
+  const tracked = (): TrackedFacts | null => {
+    const c = watch.tracker?.counts();
+    return c ? { flows: c.flows, sockets: c.sockets, children: c.forks, untracked: c.untracked } : null;
+  };
   return {
     start: () => void (counters = watchCounters()),
-    facts: () => ({ qdiscs: readQdiscs(), sockets: readSocketFacts(), ...(counters ? { counters: counters.moved() } : {}) }),
+    facts: () => {
+      watch.ending = true;
+      const t = tracked();
+      return { qdiscs: readQdiscs(), sockets: readSocketFacts(), ...(counters ? { counters: counters.moved() } : {}), ...(t ? { tracked: t } : {}) };
+    },
   };
 }
 
@@ -100,18 +132,21 @@ export async function diagnoseAction(raw: RawDiagnose, command: readonly string[
   let stop: () => void = () => {};
   const until = new Promise<void>((resolve) => (stop = resolve));
   const { watch, onReady } = watcher(d, stop);
-  const facts = factsWatch();
+  const facts = factsWatch(watch);
   let result: { report: Report; netns: (i: number) => string } | null = null;
-  await runTrace(runRequest(opts, { netnsInode, ringMb: raw.ringMb, report: reportFiles(raw) }), {
+  const track = d.command !== null;
+  if (d.command) checkProgram(d.command); // before anything is loaded or attached
+  await runTrace(runRequest(opts, { netnsInode, ringMb: raw.ringMb, report: reportFiles(raw), track, evidence: true }), {
     out: discard(),
     err: process.stderr,
-    onReady: () => {
+    onReady: (ready) => {
       facts.start();
-      onReady();
+      onReady(ready);
     },
     until,
     diagnose: { facts: () => facts.facts(), done: (report: Report, netns: (i: number) => string) => (result = { report, netns }) },
   });
+  await watch.starting;
   if (watch.startError) throw watch.startError;
   await settle(watch);
   if (!result) return 1;

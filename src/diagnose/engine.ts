@@ -224,6 +224,7 @@ export class Diagnoser {
         flowsEvicted: this.flowsEvicted,
         packetsEvicted: this.lives.evicted,
         missing: [...this.pendingMissing].filter((n) => !this.has.has(n)).sort(),
+        ...(facts.tracked ? { tracked: facts.tracked } : {}),
       },
     };
   }

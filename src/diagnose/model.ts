@@ -126,6 +126,17 @@ export interface QdiscFact {
   readonly kind: string;
 }
 
+/** What process-tree capture found (`diagnose -- CMD`): what the command's processes opened. */
+export interface TrackedFacts {
+  /** flows joined: the command's own and what NAT turned them into */
+  readonly flows: number;
+  readonly sockets: number;
+  /** processes tracked because a tracked one forked them */
+  readonly children: number;
+  /** forks not tracked: the kernel's table of tracked processes was full */
+  readonly untracked: number;
+}
+
 /** Facts gathered around the trace; every field optional. */
 export interface Facts {
   readonly sockets?: readonly SocketFact[];
@@ -133,6 +144,8 @@ export interface Facts {
   readonly qdiscs?: readonly QdiscFact[];
   /** events the kernel could not queue (lost): findings built on absence say so */
   readonly lost?: number;
+  /** the run followed a command's process tree (diagnose -- CMD) */
+  readonly tracked?: TrackedFacts;
 }
 
 /** Inputs a rule needs that a trace may not carry; the report names those missing. */
@@ -265,6 +278,8 @@ export interface Report {
     readonly packetsEvicted: number;
     /** inputs some rule could have used but the trace did not carry */
     readonly missing: readonly Need[];
+    /** process-tree capture's counts, when the run followed a command (diagnose -- CMD) */
+    readonly tracked?: TrackedFacts;
   };
 }
 

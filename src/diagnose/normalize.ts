@@ -9,7 +9,7 @@ import type { Resolver } from '../output/resolver.js';
 
 /** What the engine asks of a resolver: names for probes, drop reasons, addresses, namespaces. */
 export type Names = Pick<Resolver, 'probeName' | 'dropReason' | 'symbol' | 'netnsName'>;
-import { protoName } from '../output/tuple.js';
+import { IPPROTO_TCP, IPPROTO_UDP, protoName } from '../output/tuple.js';
 import { formatAddr } from '../shared/addr.js';
 import { routeOf, ROUTE_PROBES } from '../route/route.js';
 import type { DEvent, FlowId } from './model.js';
@@ -193,7 +193,9 @@ export function normalize(ev: RawEvent, n: number, names: NameCache, flows: Flow
   const t = ev.tuple;
   const isRoute = ROUTE_PROBES.has(probe);
   // route lookups describe a flow before its source is chosen: attach only to a known flow
-  const fd = flows.lookup(t, !isRoute && !(ev.flags & EV_FROM_FLOW));
+  // a socket before connect() chose its port (SYN_SENT, sport 0) names no flow yet: attach only to a known one
+  const unbound = t !== null && (t.l4proto === IPPROTO_TCP || t.l4proto === IPPROTO_UDP) && (t.sport === 0 || t.dport === 0);
+  const fd = flows.lookup(t, !isRoute && !unbound && !(ev.flags & EV_FROM_FLOW));
   const inner = ev.inner ? flows.lookup(ev.inner, false) : null;
   const icmp = t !== null && (t.l4proto === IPPROTO_ICMP || t.l4proto === IPPROTO_ICMPV6);
   const route = isRoute ? routeOf(ev) : null;

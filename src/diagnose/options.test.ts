@@ -23,5 +23,6 @@ test('nothing seen: the likely reasons, the filter and the command named', () =>
   const t = nothingSeen({ filters: '-H 10.0.0.2 -P 8080', command: ['curl', 'http://x/'], exit: 'exited with status 6', netns: null });
   assert.match(t, /^no packet of curl's flows was seen: \(1\) the filter \(-H 10\.0\.0\.2 -P 8080\) does not match/);
   assert.match(t, /curl exited with status 6 before it sent anything/);
+  assert.match(t, /sent by another process than curl's/);
   assert.match(nothingSeen({ filters: '', command: null, exit: null, netns: 'srv' }), /^no packet matched: \(1\) the traffic runs in another namespace than srv/);
 });

@@ -54,7 +54,7 @@ export function nothingSeen(o: { filters: string; command: readonly string[] | n
     o.filters ? `the filter (${o.filters}) does not match its traffic: another address or port, IPv4 against IPv6, a name that resolved elsewhere` : '',
     o.netns ? `the traffic runs in another namespace than ${o.netns}` : '',
     o.command && o.exit ? `${o.command[0]} ${o.exit} before it sent anything (a DNS failure, a bad argument)` : '',
-    o.command ? 'the flows are not told apart by process yet: give -H/-P for the address and port the command talks to' : 'there was no such traffic during the watch',
+    o.command ? `the traffic was sent by another process than ${o.command[0]}'s (a daemon it asked: a resolver, a proxy, an agent), which process-tree capture does not follow` : 'there was no such traffic during the watch',
     'the traffic went over a path with no traced hook (AF_XDP, a device driver bypass)',
   ].filter(Boolean);
   return `${what}: ${reasons.map((r, i) => `(${i + 1}) ${r}`).join('; ')}`;

@@ -2,7 +2,7 @@
  * The report as text: the verdict, numbered findings, a compact path per flow, the
  * latency of the slowest hops, and what tcpdump would have shown.
  */
-import type { Finding, FlowReport, PacketPath, Report } from './model.js';
+import type { Finding, FlowReport, PacketPath, Report, TrackedFacts } from './model.js';
 import { durationText } from './latency.js';
 
 export interface RenderOptions {
@@ -67,5 +67,11 @@ export function renderReport(r: Report, o: RenderOptions): string {
   }
   const i = r.inputs;
   lines.push('', `read ${i.events} events, ${i.lost} lost, ${i.flows} flows${i.flowsEvicted ? ` (${i.flowsEvicted} judged early to bound memory)` : ''}${i.missing.length ? `; rules that could say more with: ${i.missing.join(', ')}` : ''}`);
+  if (i.tracked) lines.push(trackedLine(i.tracked));
   return lines.join('\n');
+}
+
+/** "process-tree capture: 2 flows, 1 sockets, 0 child processes" */
+export function trackedLine(t: TrackedFacts): string {
+  return `process-tree capture: ${t.flows} flows, ${t.sockets} sockets, ${t.children} child processes${t.untracked ? `, ${t.untracked} not tracked (table full)` : ''}`;
 }

@@ -69,7 +69,8 @@ test('resolveProgram: a path as given, a name through PATH, one clear line other
 });
 
 test('exitText', () => {
-  assert.equal(exitText({ code: 0, signal: null }), 'exit 0');
-  assert.equal(exitText({ code: 7, signal: null }), 'exit 7');
-  assert.equal(exitText({ code: null, signal: 'SIGTERM' }), 'killed by SIGTERM');
+  assert.equal(exitText({ code: 0, signal: null }), 'exited with status 0');
+  assert.equal(exitText({ code: 7, signal: null }), 'exited with status 7');
+  assert.equal(exitText({ code: null, signal: 'SIGTERM' }), 'was killed by SIGTERM');
+  assert.equal(exitText({ code: null, signal: null }), 'did not start');
 });

@@ -93,7 +93,7 @@ export interface CommandExit {
   readonly signal: NodeJS.Signals | null;
 }
 
-/** "exit 0", "exit 7", "killed by SIGTERM" */
+/** "exited with status 0", "was killed by SIGTERM": how the report says it ended */
 export function exitText(e: CommandExit): string {
-  return e.signal ? `killed by ${e.signal}` : `exit ${e.code ?? '?'}`;
+  return e.signal ? `was killed by ${e.signal}` : e.code === null ? 'did not start' : `exited with status ${e.code}`;
 }

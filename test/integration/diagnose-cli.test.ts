@@ -48,7 +48,7 @@ test('bad input: one line on stderr, exit 2, no stack trace', { timeout: 60_000 
     [[], /needs a command after -- .* or --duration/],
     [['--duration', 'soon'], /invalid --duration "soon"/],
     [['-P', '70000', '--', 'true'], /invalid --port "70000"/],
-    [['-H', '127.0.0.1', '-P', '9', '--', '/no/such/program'], /cannot run "\/no\/such\/program": no such program/],
+    [['-H', '127.0.0.1', '-P', '9', '--', '/no/such/program'], /cannot run \/no\/such\/program: not an executable file/],
   ];
   for (const [args, re] of cases) {
     const r = await runCli(['diagnose', ...args], 30_000);

@@ -14,6 +14,7 @@ import { haveCommand, requireRoot } from '../helpers/netns.js';
 import { withRouted } from '../helpers/routed.js';
 import type { Routed } from '../helpers/routed.js';
 import { between, collect, sleep, tupleText } from '../helpers/collect.js';
+import { PARALLEL_PY, startServer } from '../helpers/http.js';
 import type { Ev } from '../helpers/collect.js';
 import { trackCommand } from '../../src/track/io/command.js';
 import type { TrackedCommand } from '../../src/track/io/command.js';
@@ -39,51 +40,6 @@ function ready(t: TestContext): boolean {
     return false;
   }
   return true;
-}
-
-/** A server that answers every connection with a short HTTP response, for `lifeS` seconds. */
-const SERVER_PY = (addr: string, port: number, lifeS: number): string => `
-import socket, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((${JSON.stringify(addr)}, ${port})); s.listen(64); s.settimeout(0.2)
-end = time.time() + ${lifeS}
-while time.time() < end:
-    try:
-        c, _ = s.accept()
-    except socket.timeout:
-        continue
-    c.settimeout(1)
-    try:
-        c.recv(4096); c.sendall(b'HTTP/1.0 200 OK\\r\\nContent-Length: 6\\r\\n\\r\\nhello\\n')
-    except Exception:
-        pass
-    c.close()
-`;
-
-/**
- * Another process's flows to the same server: `n` connections, one every `gapMs`; prints
- * each local port. Its ports are taken below the ephemeral range, so none can be the
- * command's (a port the command has given back may be handed out again at once).
- */
-const PARALLEL_PY = (addr: string, port: number, n: number, gapMs: number): string => `
-import socket, time
-for i in range(${n}):
-    s = socket.socket(); s.settimeout(2); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        s.bind(('0.0.0.0', 20000 + i)); s.connect((${JSON.stringify(addr)}, ${port})); print(s.getsockname()[1], flush=True)
-        s.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n'); s.recv(4096)
-    except Exception as e:
-        print('error', e, flush=True)
-    s.close(); time.sleep(${gapMs / 1000})
-`;
-
-async function startServer(r: Routed, port: number, lifeS: number): Promise<void> {
-  void r.run('srv', ['python3', '-c', SERVER_PY(r.addr.srv, port, lifeS)], { timeoutMs: (lifeS + 5) * 1000, allowFail: true });
-  for (let i = 0; i < 50; i++) {
-    if ((await r.sh('srv', `ss -Hltn 'sport = :${port}'`, { allowFail: true })).stdout.trim()) return;
-    await sleep(100);
-  }
-  throw new Error(`no listener on ${r.addr.srv}:${port}`);
 }
 
 /** Reads a piped stream to the end. */

@@ -15,6 +15,7 @@
  */
 import { Diagnoser } from '../../diagnose/engine.js';
 import { whyLines } from '../../diagnose/explain.js';
+import { trackedLine } from '../../diagnose/render.js';
 import type { Finding } from '../../diagnose/explain.js';
 import type { Facts, Report } from '../../diagnose/model.js';
 import { EVENT } from '../../engine/layout.js';
@@ -386,7 +387,7 @@ class TraceSession {
     const attached = this.engine.probes.filter((x) => x.attached).length;
     const tracked = this.engine.tracker?.counts() ?? null;
     if (tracked && this.req.verbose) {
-      this.say(`process-tree capture: ${tracked.flows} flows, ${tracked.sockets} sockets, ${tracked.forks} child processes${tracked.untracked ? `, ${tracked.untracked} not tracked (table full)` : ''}`);
+      this.say(trackedLine({ flows: tracked.flows, sockets: tracked.sockets, children: tracked.forks, untracked: tracked.untracked }));
     }
     return { ...counts, attached, skipped: this.engine.probes.length - attached, findings, unwritten, tracked };
   }

@@ -23,8 +23,12 @@ export interface TrackOptions {
   /** the command's environment (default: pktpath's, with HOME/USER/LOGNAME of the user it runs as) */
   readonly env?: NodeJS.ProcessEnv;
   readonly cwd?: string;
-  /** 'inherit' (default): the command writes to pktpath's stdout and stderr; 'pipe': to TrackedCommand.stdout/stderr */
-  readonly stdio?: 'inherit' | 'pipe';
+  /**
+   * 'inherit' (default): the command writes to pktpath's stdout and stderr; 'stderr': both
+   * its stdout and stderr go to pktpath's stderr (stdout is a report's); 'pipe': to
+   * TrackedCommand.stdout/stderr
+   */
+  readonly stdio?: 'inherit' | 'stderr' | 'pipe';
 }
 
 /** A command that is running, tracked. */
@@ -38,6 +42,9 @@ export interface TrackedCommand {
   /** Sends it a signal (SIGTERM by default); nothing when it has exited. */
   kill(signal?: NodeJS.Signals): void;
 }
+
+/** The command's stdout and stderr for each TrackOptions.stdio (fd 2: pktpath's stderr itself, no copy). */
+const STDIO = { inherit: ['inherit', 'inherit'], stderr: [2, 2], pipe: ['pipe', 'pipe'] } as const;
 
 const isExecutable = (file: string): boolean => {
   try {
@@ -56,6 +63,14 @@ function passwdOf(uid: number): ReturnType<typeof parsePasswd> {
 }
 
 /**
+ * Checks that `argv`'s program can be found before anything is started (a UsageError
+ * when it cannot): trackCommand checks again when it runs it.
+ */
+export function checkProgram(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): void {
+  resolveProgram(argv, env.PATH, isExecutable);
+}
+
+/**
  * Runs `argv` (CMD and its arguments) as a tracked command: spawned held, its pid handed
  * to `opts.register`, then let go. Rejects with a UsageError when the program is not
  * found, an EnvironmentError when it cannot be started.
@@ -71,9 +86,8 @@ export async function trackCommand(argv: readonly string[], opts: TrackOptions):
   const user = opts.user === undefined ? invokingUser(process.env, process.getuid?.() ?? -1) : opts.user;
   const setpriv = user ? setprivPath() : null;
   const [file, ...args] = shimArgv(argv, user, setpriv);
-  const out = opts.stdio === 'pipe' ? 'pipe' : 'inherit';
   const child = spawn(file!, args, {
-    stdio: ['inherit', out, out, 'pipe'],
+    stdio: ['inherit', ...STDIO[opts.stdio ?? 'inherit'], 'pipe'],
     env: user ? userEnv(env, passwdOf(user.uid)) : env,
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
     // without setpriv, node sets the ids (and drops the supplementary groups)
