@@ -18,6 +18,7 @@ test('flood with a stalled stdout pipe: bounded RSS, back-pressure loss counted,
   if (!requireRoot(t, { commands: ['iperf3', 'ss'] })) return;
   const r = await flood('stalled', SECONDS);
   const where = `\n${JSON.stringify({ ...r, stderr: undefined })}\nstderr:\n${r.stderr}`;
+  t.diagnostic(`peak RSS ${r.peakRssMb} MiB (bound ${MAX_RSS_MB}), ${r.backpressure} dropped for back-pressure, exit ${r.exitMs} ms`);
   assert.equal(r.code, 0, `pktpath should exit 0 after SIGINT${where}`);
   assert.match(r.stderr, /pktpath: \d+ events, \d+ lost, \d+ dropped for back-pressure \(output too slow\)/, `the summary should count the back-pressure loss${where}`);
   assert.ok(r.backpressure > 10_000, `a flood into a pipe nobody reads loses events to back-pressure${where}`);
