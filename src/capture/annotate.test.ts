@@ -48,8 +48,8 @@ test('notes: one comment per finding a packet is evidence of, once per packet; f
   const section = sectionComments({ verdict: { level: 'error', text: 'it broke', finding: 1 }, findings: [finding(1, 'a', []), finding(3, 'b', [])] }, packets);
   assert.deepEqual(section, [
     'pktpath diagnosis: it broke',
-    'pktpath finding 1 [a] error: title 1: verdict 1 (evidence: 2 packets, frame.comment contains "pktpath finding 1 ")',
-    'pktpath finding 3 [b] error: title 3: verdict 3 (no packet of this file is its evidence)',
+    'pktpath finding 1 [a] error: verdict 1 (evidence: 2 packets, frame.comment contains "pktpath finding 1 ")',
+    'pktpath finding 3 [b] error: verdict 3 (no packet of this file is its evidence)',
   ]);
   assert.equal(findingComment({ ...finding(1, 'a', []), verdict: 'x'.repeat(70_000) }).length, 4000, 'an opt_comment stays well under 65535 bytes');
 });

@@ -28,13 +28,14 @@ export function findingComment(f: Pick<Finding, 'n' | 'rule' | 'level' | 'verdic
   return clip(`pktpath finding ${f.n} [${f.rule}] ${f.level}: ${f.verdict}`);
 }
 
-/** The section's comments: the verdict, then one line per finding and how many packets are its evidence. */
+/** The section's comments: the verdict, then each finding's line and how many packets are its evidence. */
 export function sectionComments(report: Pick<Report, 'verdict' | 'findings'>, packets: ReadonlyMap<number, number>): string[] {
   const out = [clip(`pktpath diagnosis: ${report.verdict.text}`)];
   for (const f of report.findings) {
     const m = packets.get(f.n) ?? 0;
     const where = m ? ` (evidence: ${m} packet${m === 1 ? '' : 's'}, frame.comment contains "pktpath finding ${f.n} ")` : ' (no packet of this file is its evidence)';
-    out.push(clip(`pktpath finding ${f.n} [${f.rule}] ${f.level}: ${f.title}: ${f.verdict}${where}`));
+    // the same line as its packets carry, so one search finds both
+    out.push(clip(`${findingComment(f)}${where}`));
   }
   return out;
 }

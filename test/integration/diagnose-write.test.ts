@@ -80,7 +80,7 @@ test('diagnose -w: packets with their path, the finding on its evidence, the ver
       });
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /pcapng: \d+ packet copies written to /);
-      assert.match(r.stderr, /pcapng: the verdict in the file's comment, \d+ findings on [1-9]\d* packet copies/);
+      assert.match(r.stderr, /pcapng: the verdict in the file's comment, \d+ findings? on [1-9]\d* packet copies/);
       const rep = JSON.parse(r.stdout) as Report;
       const f = rep.findings.find((x) => x.rule === 'tcp.no-listener');
       assert.ok(f, JSON.stringify(rep.findings.map((x) => x.rule)));
@@ -104,7 +104,7 @@ test('diagnose -w: packets with their path, the finding on its evidence, the ver
       const ci = spawnSync('capinfos', [file], { encoding: 'utf8' });
       assert.equal(ci.status, 0, ci.stderr);
       assert.ok(ci.stdout.includes(`pktpath diagnosis: ${rep.verdict.text}`), ci.stdout);
-      assert.match(ci.stdout, new RegExp(`pktpath finding ${f.n} \\[tcp\\.no-listener\\] error: .*\\(evidence: ${marked.length > 0 ? '\\d+' : '0'} packets?,`));
+      assert.ok(ci.stdout.includes(`${line} (evidence: `), ci.stdout);
       // the rewrite left no temporary file behind
       assert.deepEqual(readdirSync(dir).filter((x) => x.includes('.tmp')), []);
     },

@@ -370,7 +370,8 @@ class TraceSession {
     const annotator = new Annotator(notes, sectionComments(this.report, packets));
     await out.rewrite((b) => annotator.block(b));
     const unindexed = c.unindexed ? `; events past the first ${INDEXED_EVENTS} were not indexed, their packets carry no finding` : '';
-    this.say(`pcapng: the verdict in the file's comment, ${this.report.findings.length} findings on ${annotator.marked} packet copies${unindexed}`);
+    const n = this.report.findings.length;
+    this.say(`pcapng: the verdict in the file's comment, ${n} finding${n === 1 ? '' : 's'} on ${annotator.marked} packet copies${unindexed}`);
   }
 
   /** Lines that will not reach the reader: after a signal, its reader gets SETTLE_MS to take what is queued. */
