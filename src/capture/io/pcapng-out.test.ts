@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openPcapngOut } from './pcapng-out.js';
@@ -20,6 +20,7 @@ test('rewrite: a regular file goes through `each` block by block (more than one 
   try {
     const path = join(dir, 'x.pcapng');
     const out = openPcapngOut(path);
+    chmodSync(path, 0o640);
     const all = blocks(8000); // ~2 MiB: the rewrite reads it in several batches
     for (const b of all) out.write(b);
     await out.close();
@@ -31,6 +32,7 @@ test('rewrite: a regular file goes through `each` block by block (more than one 
     const last = after.readUInt32LE(after.length - 4); // the last packet block's length
     assert.equal(after.readUInt32LE(after.length - last + 28), 0xeeeeeeee);
     assert.deepEqual(readdirSync(dir), ['x.pcapng']);
+    assert.equal(statSync(path).mode & 0o777, 0o640, 'the mode of the file it replaces');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

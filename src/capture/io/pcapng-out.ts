@@ -5,7 +5,7 @@
  * packet blocks are counted as lost (never a section or interface block, which later
  * packets refer to).
  */
-import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, rmSync, writeSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { UsageError } from '../../shared/errors.js';
 import { BlockSplitter } from '../annotate.js';
@@ -29,13 +29,22 @@ export interface PcapngOut {
   readonly rewrite?: (each: (block: Buffer) => Buffer) => Promise<void>;
 }
 
-/** Rewrites `path` through `each`, reading and writing BATCH bytes at a time. */
+/**
+ * Rewrites `path` through `each`, reading and writing BATCH bytes at a time. The new file
+ * keeps the old one's mode and owner (a file the user made for -w stays theirs); a forced
+ * exit in the middle (a second Ctrl-C) removes it and leaves the old one.
+ */
 async function rewriteFile(path: string, each: (block: Buffer) => Buffer): Promise<void> {
   const tmp = `${path}.pktpath-${process.pid}.tmp`;
   const src = await open(path, 'r');
   let dst: Awaited<ReturnType<typeof open>> | null = null;
+  const onExit = (): void => void rmSync(tmp, { force: true });
+  process.once('exit', onExit);
   try {
-    dst = await open(tmp, 'wx');
+    const st = await src.stat();
+    dst = await open(tmp, 'wx', st.mode & 0o7777);
+    await dst.chmod(st.mode & 0o7777); // open's mode passes through the umask
+    await dst.chown(st.uid, st.gid).catch(() => {});
     const split = new BlockSplitter();
     for (;;) {
       const { bytesRead, buffer } = await src.read(Buffer.allocUnsafe(BATCH), 0, BATCH, null);
@@ -52,6 +61,7 @@ async function rewriteFile(path: string, each: (block: Buffer) => Buffer): Promi
     await unlink(tmp).catch(() => {});
     throw new Error(`cannot rewrite ${path}: ${(err as Error).message}`, { cause: err });
   } finally {
+    process.off('exit', onExit);
     await src.close();
   }
 }
