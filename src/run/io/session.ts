@@ -193,7 +193,7 @@ class TraceSession {
       onLate: () => this.afterLate(),
       onEvent: (ev, n) => {
         this.diagnoser.push(ev, n);
-        this.recorder?.push(ev);
+        this.recorder?.push(ev, n);
         capture?.push(traceStep(ev, n, this.resolver));
       },
       onError: (m) => this.say(m),
