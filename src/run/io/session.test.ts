@@ -287,7 +287,7 @@ test('a stdout nobody reads: events become counted back-pressure, and after SIGI
 });
 
 /** -w's output in memory; `rewrite` runs the blocks through `each` as the file's would. */
-function memoryPcapng(regular: boolean): PcapngOut & { bytes(): Buffer; closed: boolean } {
+function memoryPcapng(kind: 'file' | 'device' | 'broken'): PcapngOut & { bytes(): Buffer; closed: boolean } {
   let chunks: Buffer[] = [];
   const out = {
     name: 'mem.pcapng',
@@ -296,10 +296,11 @@ function memoryPcapng(regular: boolean): PcapngOut & { bytes(): Buffer; closed: 
     write: (b: Buffer) => void chunks.push(Buffer.from(b)),
     close: async () => void (out.closed = true),
     bytes: () => Buffer.concat(chunks),
-    ...(regular
+    ...(kind !== 'device'
       ? {
           rewrite: async (each: (b: Buffer) => Buffer) => {
             assert.ok(out.closed, 'rewritten after the close');
+            if (kind === 'broken') throw new Error('cannot rewrite mem.pcapng: ENOSPC');
             const split = new BlockSplitter();
             chunks = split.push(Buffer.concat(chunks)).map(each);
             split.end();
@@ -310,12 +311,12 @@ function memoryPcapng(regular: boolean): PcapngOut & { bytes(): Buffer; closed: 
   return out;
 }
 
-test('diagnose -w: after the summary, the findings go on the packets that are their evidence and the verdict in the section header', async () => {
+test('diagnose -w: after the summary, the findings go on the packets that are their evidence and the verdict in the section header; a device or a failed rewrite is said, the run still ends well', async () => {
   const syn = ip('10.0.0.1', '10.0.0.2', 6, tcp(1, 2, { flags: TCP.SYN }));
   const tuple = { family: 4 as const, saddr: Uint8Array.of(10, 0, 0, 1), daddr: Uint8Array.of(10, 0, 0, 2), sport: 1, dport: 2, l3proto: 0x800, l4proto: 6, tcpFlags: 2, icmpType: 0, icmpCode: 0, icmpId: 0 };
-  for (const regular of [true, false]) {
+  for (const kind of ['file', 'device', 'broken'] as const) {
     const h = harness();
-    const pcapng = memoryPcapng(regular);
+    const pcapng = memoryPcapng(kind);
     let report: Report | null = null;
     const run = runTrace(request({ write: 'mem.pcapng' }), { ...h.io, pcapng, diagnose: { facts: () => ({}), done: (r) => void (report = r) } }, h.deps);
     await tick();
@@ -332,13 +333,14 @@ test('diagnose -w: after the summary, the findings go on the packets that are th
     const d = s.finish();
     assert.equal(packets.length, 1);
     const line = `pktpath finding ${f.n} [${f.rule}] ${f.level}: ${f.verdict}`;
-    if (regular) {
+    if (kind === 'file') {
       assert.ok(packets[0]!.includes(line), packets[0]!.join('\n'));
       assert.equal(d.comment, `pktpath diagnosis: ${rep.verdict.text}`);
       assert.match(h.err(), new RegExp(`pcapng: the verdict in the file's comment, ${rep.findings.length} findings? on 1 packet copies\\n`));
     } else {
       assert.ok(!packets[0]!.some((c) => c.startsWith('pktpath finding')));
-      assert.match(h.err(), /pcapng: mem\.pcapng is not a regular file: the findings are not written into it\n/);
+      const why = kind === 'device' ? 'mem\\.pcapng is not a regular file: the findings are not written into it' : 'the findings are not in mem\\.pcapng: cannot rewrite mem\\.pcapng: ENOSPC';
+      assert.match(h.err(), new RegExp(`pcapng: ${why}\\n`), 'said, and the run ends with its report');
     }
   }
 });

@@ -368,7 +368,13 @@ class TraceSession {
     }
     const { notes, packets } = notesByPacket(this.report.findings, (n) => c.packetOf(n));
     const annotator = new Annotator(notes, sectionComments(this.report, packets));
-    await out.rewrite((b) => annotator.block(b));
+    try {
+      await out.rewrite((b) => annotator.block(b));
+    } catch (err) {
+      // the packets are in the file as written; the report still comes
+      this.say(`pcapng: the findings are not in ${out.name}: ${(err as Error).message}`);
+      return;
+    }
     const unindexed = c.unindexed ? `; events past the first ${INDEXED_EVENTS} were not indexed, their packets carry no finding` : '';
     const n = this.report.findings.length;
     this.say(`pcapng: the verdict in the file's comment, ${n} finding${n === 1 ? '' : 's'} on ${annotator.marked} packet copies${unindexed}`);
