@@ -1,11 +1,15 @@
 /**
  * What `pktpath analyze` can find in a capture, as data: id, level, title, the verdict
  * line, what happened and the advice, in the shape of the diagnosis engine's rules
- * (src/diagnose after l-diagnose; ids shared where the finding is the same one:
- * tcp.rst-injected, tcp.syn-unanswered, tcp.retransmit, pmtu.black-hole, pmtu.too-big)
- * so both tables can become one. judge.ts decides when each holds; words are templates
- * whose {names} judge.ts fills.
+ * (src/diagnose/rules). Where a finding is the same one (tcp.rst-injected,
+ * tcp.syn-unanswered, tcp.retransmit, pmtu.black-hole, pmtu.too-big) the id, level and
+ * title, and each sentence that means the same from a capture as from a trace, are the
+ * diagnosis rule's, taken from it here (`diagnosis`), so each is written once; what stays
+ * here speaks of packet numbers and of what a capture point sees. judge.ts decides when
+ * each holds; words are templates whose {names} judge.ts fills.
  */
+import { RULES } from '../diagnose/rules/index.js';
+import type { Rule } from '../diagnose/rules/index.js';
 
 export type Level = 'error' | 'warn' | 'info' | 'benign';
 
@@ -20,15 +24,21 @@ export interface CaptureRule {
   readonly source?: string;
 }
 
-const PMTU_ADVICE =
-  'let ICMP "fragmentation needed" (ICMPv6 "packet too big") reach the sender (iptables -I INPUT -p icmp --icmp-type fragmentation-needed -j ACCEPT), or clamp the MSS on the router (iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu), or lower the MTU on the sender\'s side';
+type Shared = 'level' | 'title' | 'verdict' | 'advice';
+
+/** The diagnosis rule `id`'s `keys`: the words analyze shares with it. */
+export function diagnosis<K extends Shared>(id: string, ...keys: K[]): Pick<Rule, 'id' | K> {
+  const r = RULES.find((x) => x.id === id);
+  if (!r) throw new Error(`no diagnosis rule ${id}`);
+  const out: Partial<Rule> = { id: r.id };
+  for (const k of keys) Object.assign(out, { [k]: r[k] });
+  return out as Pick<Rule, 'id' | K>;
+}
 
 export const CAPTURE_RULES = [
   {
+    ...diagnosis('tcp.rst-injected', 'level', 'title', 'verdict'),
     id: 'tcp.rst-injected',
-    level: 'error',
-    title: 'reset forged on the path',
-    verdict: '{flow}: a reset claiming to come from {src} did not come from its TCP: {how}',
     what: 'packet #{rst} is a reset from {src}:{sport} to {dst}:{dport}, but {how}. A host\'s own resets leave with the TTL and IP ID pattern of its other packets; this one was made by a box on the path (a firewall, an IPS, a TCP proxy) that cuts connections it does not like',
     advice: 'find the box that injects resets ({hops}); until then a rule on {dst} can drop the forged ones, e.g. iptables -I INPUT -p tcp --tcp-flags RST RST -m ttl --ttl-eq {ttl} -j DROP',
     source: 'seed 003 (TTL and IP ID of the resets), issue 11',
@@ -58,18 +68,16 @@ export const CAPTURE_RULES = [
     advice: 'nothing of its own: see tcp.rst-injected',
   },
   {
+    ...diagnosis('tcp.syn-unanswered', 'level', 'title'),
     id: 'tcp.syn-unanswered',
-    level: 'error',
-    title: 'SYN retransmitted, nothing came back',
     verdict: 'the SYN to {dst}:{dport} was sent {count} times and nothing came back',
     what: '{src} sent the SYN of {flow} {count} times ({gaps} apart: SYN timeouts) from packet #{first}, and no answer, not even a reset or an ICMP error, reached the capture point',
     advice: 'the SYN or its answer is lost: a DROP rule (not REJECT) on the path or on {dst}, no route back, or {dst} is down; capture on {dst} too (or pktpath diagnose there) to see which',
     source: 'issue 9: retransmission timeouts',
   },
   {
+    ...diagnosis('tcp.retransmit', 'level', 'title'),
     id: 'tcp.retransmit',
-    level: 'warn',
-    title: 'TCP retransmissions',
     verdict: '{flow}: {count} retransmissions by {src} ({kinds})',
     what: '{src} sent {count} segments of {flow} again ({kinds}; first at packet #{first}); {gapWords}. {meaning}',
     advice: 'find where the segments or their ACKs die: trace the path (pktpath trace -H {dst} -P {dport}), look for drops on the way (qdisc, firewall, rate limits), and at nstat TcpExtTCPTimeouts TcpRetransSegs on {src}',
@@ -84,18 +92,15 @@ export const CAPTURE_RULES = [
     source: 'seed 003 (receive window and zero window)',
   },
   {
+    ...diagnosis('pmtu.black-hole', 'level', 'title', 'advice'),
     id: 'pmtu.black-hole',
-    level: 'error',
-    title: 'path MTU black hole',
     verdict: '{flow}: {size}-byte segments are resent and never acknowledged while small packets pass: a path MTU black hole',
     what: '{src} sent the {size}-byte segment of packet #{first} {count} times ({gaps} apart) and it was never acknowledged, while the handshake and smaller packets of {flow} went through. {icmpWords}',
-    advice: PMTU_ADVICE,
     source: 'seed 000 (docker MTU 1500 over a 1450 host link), seed 001 (DF and MTU), issue 11',
   },
   {
+    ...diagnosis('pmtu.too-big', 'level', 'title'),
     id: 'pmtu.too-big',
-    level: 'info',
-    title: 'a link on the path has a smaller MTU',
     verdict: '{router} says {flow} needs packets of at most {mtu} bytes',
     what: '{router} answered {flow} with {icmp} (next-hop MTU {mtu}) at packet #{n}: {src}\'s {len}-byte packets do not fit a link on the path. {after}',
     advice: 'nothing if the sender adapted; otherwise see pmtu.black-hole. MSS clamping on the router (TCPMSS --clamp-mss-to-pmtu) spares every connection this round trip',
@@ -105,7 +110,7 @@ export const CAPTURE_RULES = [
     level: 'error',
     title: 'destination unreachable',
     verdict: '{icmp} from {router} answered {flow}',
-    what: '{router} answered a packet of {flow} with {icmp} (packet #{n}, quoting {quoted}): {meaning}; the sender sees {sees}',
+    what: '{router} answered a packet of {flow} with {icmp} (packet #{n}, quoting {quoted}): {meaning}; the sender sees "{sees}"',
     advice: '{advice}',
   },
   {

@@ -58,3 +58,18 @@ test('bounded: lives that never end are written early, or at finish', () => {
   assert.equal(w.packets, 3);
   assert.equal(read(Buffer.concat(chunks)).pkts.length, 3);
 });
+
+test('the event index: each event of a written life names its packet id; bounded by indexEvents; off by default', () => {
+  const w = new TracePcapng(() => {}, { section: { application: 't' }, snaplen: 256, indexEvents: 6 });
+  for (const s of LIFE) w.push(s);
+  // a second packet, whose events run past the bound, and a life with no bytes (no copy written)
+  w.push(step(5, 0xb0n, 'net_dev_queue', 'cli', 'pp7c', 'out'));
+  w.push(step(7, 0xb0n, 'consume_skb', 'cli', 'pp7c', null, { last: true }));
+  w.push(step(6, 0xc0n, 'kfree_skb', 'cli', 'pp7c', null, { bytes: null, last: true }));
+  assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 0, 99].map((n) => w.packetOf(n)), [1, 1, 1, 1, 2, undefined, undefined, undefined, undefined]);
+  assert.equal(w.unindexed, 1, 'event 7 is past the bound');
+  const off = new TracePcapng(() => {}, { section: { application: 't' }, snaplen: 256 });
+  for (const s of LIFE) off.push(s);
+  assert.equal(off.packetOf(1), undefined);
+  assert.equal(off.unindexed, 0);
+});

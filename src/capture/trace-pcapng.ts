@@ -48,6 +48,12 @@ export interface TracePcapngOptions {
   readonly snaplen: number;
   readonly maxLives?: number;
   readonly maxSteps?: number;
+  /**
+   * Remember which packet (epb_packetid) holds each of the first `indexEvents` events,
+   * 4 bytes per event, so findings known only at the end can be written on the packets
+   * that are their evidence (annotate.ts); 0 (the default): no index.
+   */
+  readonly indexEvents?: number;
 }
 
 export class TracePcapng {
@@ -62,6 +68,10 @@ export class TracePcapng {
   writtenEarly = 0;
   private readonly headers = new Map<string, Buffer>();
   private readonly ifaces = new Map<string, number>();
+  /** event number - 1 -> packet id (0: none); grows by doubling up to indexEvents */
+  private index = new Uint32Array(0);
+  /** events past indexEvents whose packet is not remembered */
+  unindexed = 0;
 
   constructor(
     sink: (chunk: Buffer) => void,
@@ -74,6 +84,29 @@ export class TracePcapng {
 
   get packets(): number {
     return this.writer.packets;
+  }
+
+  /** The id of the packet that event `n` belongs to (its epb_packetid), if it was written and indexed. */
+  packetOf(n: number): number | undefined {
+    const id = n >= 1 && n <= this.index.length ? this.index[n - 1] : 0;
+    return id ? id : undefined;
+  }
+
+  /** Index events and the packet that holds them, up to indexEvents. */
+  private remember(life: readonly TraceStep[], id: bigint): void {
+    const max = this.opts.indexEvents ?? 0;
+    for (const st of life) {
+      if (st.n < 1 || st.n > max) {
+        if (max) this.unindexed++;
+        continue;
+      }
+      if (st.n > this.index.length) {
+        const grown = new Uint32Array(Math.min(max, Math.max(st.n, this.index.length * 2, 1024)));
+        grown.set(this.index);
+        this.index = grown;
+      }
+      this.index[st.n - 1] = Number(id);
+    }
   }
 
   push(step: TraceStep): void {
@@ -122,7 +155,9 @@ export class TracePcapng {
       if (st.netfilter) netfilter.push(st.netfilter);
     }
     const shared = lifeComments({ pathLine: pathOf(life, t0), netfilter, drop, finding });
-    for (const copy of copies(life)) this.write(copy, Number(copy.tsNs - t0), shared, id);
+    const written = copies(life);
+    for (const copy of written) this.write(copy, Number(copy.tsNs - t0), shared, id);
+    if (written.length) this.remember(life, id);
   }
 
   private write(at: TraceStep, dtNs: number, shared: readonly string[], packetId: bigint): void {

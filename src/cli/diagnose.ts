@@ -28,6 +28,8 @@ import { parseTraceOptions } from './options.js';
 import type { RawTraceOptions, TraceOptions } from './options.js';
 import { DEFAULT_RING_MB, runRequest } from './request.js';
 import { reportFiles } from './report.js';
+import { openPcapngOut } from '../capture/io/pcapng-out.js';
+import { UsageError } from '../shared/errors.js';
 
 /** How long a command still running when the trace stops gets before it is killed. */
 const KILL_WAIT_MS = 2000;
@@ -128,6 +130,9 @@ type RawDiagnose = RawTraceOptions & RawDiagnoseOptions & { ringMb?: string; htm
 export async function diagnoseAction(raw: RawDiagnose, command: readonly string[]): Promise<number> {
   const opts = parseTraceOptions({ ...raw, json: false });
   const d = parseDiagnoseOptions(raw, command);
+  // -w: the packets as trace -w writes them, and at the end the findings on them (a file: it is rewritten)
+  if (opts.write === '-') throw new UsageError('diagnose -w needs a file: standard output carries the report');
+  const pcapng = opts.write !== null ? openPcapngOut(opts.write) : undefined;
   const netnsInode = opts.netns !== null ? resolveNetns(opts.netns) : 0;
   let stop: () => void = () => {};
   const until = new Promise<void>((resolve) => (stop = resolve));
@@ -139,6 +144,7 @@ export async function diagnoseAction(raw: RawDiagnose, command: readonly string[
   await runTrace(runRequest(opts, { netnsInode, ringMb: raw.ringMb, report: reportFiles(raw), track, evidence: true }), {
     out: discard(),
     err: process.stderr,
+    ...(pcapng ? { pcapng } : {}),
     onReady: (ready) => {
       facts.start();
       onReady(ready);
@@ -173,6 +179,8 @@ export function addDiagnoseCommand(program: Command, result: { code: number }, c
     .option('--duration <time>', 'watch existing traffic this long (10s, 500ms, 2m)')
     .option('--grace <time>', 'keep tracing this long after the command exits', '1s')
     .option('--json', 'the report as one JSON document (README: Report)')
+    .option('-w, --write <file>', 'also write the traced packets as pcapng (as trace -w), each packet that is evidence of a finding with the finding in its comment, and the verdict in the file\'s comment')
+    .option('--snaplen <n>', 'with -w: packet bytes captured in the kernel per event, from the network header (64-4096, default 256)')
     .option('--html <file>', 'also write the report as an HTML page (path diagrams, timeline)')
     .option('--perfetto <file>', 'also write the run as Chrome trace event JSON (ui.perfetto.dev)')
     .option('--verbose', 'say which probes attached and why others did not')

@@ -66,9 +66,14 @@ export class Diagnoser {
     this.nameOf = { netns: (i) => resolver.netnsName(i) ?? String(i) };
   }
 
-  /** Reads one event. Events should come in time order, as the ring buffer gives them. */
-  push(ev: RawEvent): void {
-    const e = normalize(ev, ++this.events, this.names, this.flows);
+  /**
+   * Reads one event. Events should come in time order, as the ring buffer gives them.
+   * `n`: its number in the run (the pipeline's, which counts events lost to back-pressure
+   * too), so evidence names the event trace prints and -w indexes; default: the count.
+   */
+  push(ev: RawEvent, n?: number): void {
+    const e = normalize(ev, n ?? this.events + 1, this.names, this.flows);
+    this.events++;
     this.noteInputs(ev, e);
     const life = this.lifeOf(e);
     if (e.flow) {

@@ -41,15 +41,21 @@ export const ICMP6_UNREACH: Readonly<Record<number, { errno: string; text: strin
   6: { errno: 'EACCES', text: 'Permission denied', name: 'reject route' },
 };
 
-/** "ICMP 3/13 (admin prohibited)" and what the sender then sees, for an ICMP error type/code. */
-export function icmpWords(family: 4 | 6, type: number, code: number): { icmp: string; sees: string } {
+/**
+ * "ICMP 3/13 (admin prohibited)", what the sender then sees, and the error's name, for an
+ * ICMP error type/code (analyze says the same with these words: src/capture/icmp.ts).
+ */
+export function icmpWords(family: 4 | 6, type: number, code: number): { icmp: string; sees: string; name?: string } {
   const v6 = family === 6;
   const label = v6 ? 'ICMPv6' : 'ICMP';
   const unreach = v6 ? type === 1 : type === 3;
   const entry = unreach ? (v6 ? ICMP6_UNREACH : ICMP4_UNREACH)[code] : undefined;
-  if (entry) return { icmp: `${label} ${type}/${code} (${entry.name})`, sees: `${entry.text} (${entry.errno})` };
-  if (v6 ? type === 2 : type === 3 && code === 4) return { icmp: `${label} ${type}/${code} (${v6 ? 'packet too big' : 'fragmentation needed'})`, sees: 'nothing: the kernel lowers the path MTU and resends' };
-  if (v6 ? type === 3 : type === 11) return { icmp: `${label} ${type}/${code} (time exceeded)`, sees: 'a timeout (time exceeded is not reported to TCP)' };
+  if (entry) return { icmp: `${label} ${type}/${code} (${entry.name})`, sees: `${entry.text} (${entry.errno})`, name: entry.name };
+  if (v6 ? type === 2 : type === 3 && code === 4) {
+    const name = v6 ? 'packet too big' : 'fragmentation needed';
+    return { icmp: `${label} ${type}/${code} (${name})`, sees: 'nothing: the kernel lowers the path MTU and resends', name };
+  }
+  if (v6 ? type === 3 : type === 11) return { icmp: `${label} ${type}/${code} (time exceeded)`, sees: 'a timeout (time exceeded is not reported to TCP)', name: 'time exceeded' };
   return { icmp: `${label} ${type}/${code}`, sees: 'an error' };
 }
 

@@ -30,11 +30,11 @@ export class LiveRecorder {
     this.format = makeJsonFormatter(names, { time: 'default', stack: opts.stack }).format;
   }
 
-  /** One event of the run, in the order the diagnosis reads them. */
-  push(ev: RawEvent): void {
+  /** One event of the run, in the order the diagnosis reads them; `n` as the diagnosis numbers it (Diagnoser.push). */
+  push(ev: RawEvent, n?: number): void {
     const drop = (ev.flags & EV_DROP) !== 0;
     const probe = ev.nf ? 'netfilter' : this.names.probeName(ev.probe);
-    this.recorder.push({ skb: ev.skb, tsNs: Number(ev.tsNs), kind: kindOf(probe, drop, !!ev.nf), reset: probe === 'tcp_send_reset', waitNs: this.waits.of(ev, probe) }, () => this.format(ev));
+    this.recorder.push({ skb: ev.skb, tsNs: Number(ev.tsNs), kind: kindOf(probe, drop, !!ev.nf), reset: probe === 'tcp_send_reset', waitNs: this.waits.of(ev, probe) }, () => this.format(ev), n);
   }
 
   recorded(): Recorded {

@@ -26,3 +26,13 @@ test('a qdisc time is its measured wait, not the skb gap', () => {
   assert.equal(q.count, 1);
   assert.equal(q.maxNs, 400e6);
 });
+
+test('events keep the number the run gives them (the diagnosis names the same); the count is of events pushed', () => {
+  const rec = new ReportRecorder();
+  rec.push({ skb: 1n, tsNs: 0, kind: 'receive' }, () => 'a', 3);
+  rec.push({ skb: 1n, tsNs: 1, kind: 'receive' }, () => 'b', 7);
+  rec.push({ skb: 1n, tsNs: 2, kind: 'receive' }, () => 'c');
+  const r = rec.recorded();
+  assert.deepEqual(r.lines.map((l) => l.n), [3, 7, 3]);
+  assert.equal(r.total, 3);
+});

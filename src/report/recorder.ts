@@ -48,9 +48,13 @@ export class ReportRecorder {
 
   constructor(readonly limits: RecorderLimits = DEFAULT_RECORDER_LIMITS) {}
 
-  /** One event of the run, in order; `line` is asked for only when the event is kept. */
-  push(e: EventView, line: () => string): void {
-    const n = ++this.total;
+  /**
+   * One event of the run, in order; `line` is asked for only when the event is kept. `seq`:
+   * its number in the run (the one the diagnosis's evidence names); default: the count.
+   */
+  push(e: EventView, line: () => string, seq?: number): void {
+    const n = seq ?? this.total + 1;
+    this.total++;
     this.latency.add(e.skb, e.tsNs, e.kind, e.waitNs ?? null);
     if (this.lines.length < this.limits.maxEvents) {
       this.lines.push({ n, line: line() });

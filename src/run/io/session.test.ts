@@ -22,6 +22,11 @@ import type { RunResolver } from '../../output/io/resolver.js';
 import { parseTraceOptions } from '../../cli/options.js';
 import { runRequest } from '../../cli/request.js';
 import { UsageError } from '../../shared/errors.js';
+import type { PcapngOut } from '../../capture/io/pcapng-out.js';
+import { BlockSplitter } from '../../capture/annotate.js';
+import { CaptureStream } from '../../capture/stream.js';
+import type { Report } from '../../diagnose/model.js';
+import { ip, tcp, TCP } from '../../../test/helpers/frames.js';
 
 const PROBES = ['netif_receive_skb', 'kfree_skb'];
 
@@ -279,4 +284,63 @@ test('a stdout nobody reads: events become counted back-pressure, and after SIGI
   assert.equal(s.backpressure, total);
   assert.ok(s.unwritten > 0);
   assert.match(h.err(), new RegExp(`0 events, 3 lost, ${total} dropped for back-pressure`));
+});
+
+/** -w's output in memory; `rewrite` runs the blocks through `each` as the file's would. */
+function memoryPcapng(kind: 'file' | 'device' | 'broken'): PcapngOut & { bytes(): Buffer; closed: boolean } {
+  let chunks: Buffer[] = [];
+  const out = {
+    name: 'mem.pcapng',
+    lost: 0,
+    closed: false,
+    write: (b: Buffer) => void chunks.push(Buffer.from(b)),
+    close: async () => void (out.closed = true),
+    bytes: () => Buffer.concat(chunks),
+    ...(kind !== 'device'
+      ? {
+          rewrite: async (each: (b: Buffer) => Buffer) => {
+            assert.ok(out.closed, 'rewritten after the close');
+            if (kind === 'broken') throw new Error('cannot rewrite mem.pcapng: ENOSPC');
+            const split = new BlockSplitter();
+            chunks = split.push(Buffer.concat(chunks)).map(each);
+            split.end();
+          },
+        }
+      : {}),
+  };
+  return out;
+}
+
+test('diagnose -w: after the summary, the findings go on the packets that are their evidence and the verdict in the section header; a device or a failed rewrite is said, the run still ends well', async () => {
+  const syn = ip('10.0.0.1', '10.0.0.2', 6, tcp(1, 2, { flags: TCP.SYN }));
+  const tuple = { family: 4 as const, saddr: Uint8Array.of(10, 0, 0, 1), daddr: Uint8Array.of(10, 0, 0, 2), sport: 1, dport: 2, l3proto: 0x800, l4proto: 6, tcpFlags: 2, icmpType: 0, icmpCode: 0, icmpId: 0 };
+  for (const kind of ['file', 'device', 'broken'] as const) {
+    const h = harness();
+    const pcapng = memoryPcapng(kind);
+    let report: Report | null = null;
+    const run = runTrace(request({ write: 'mem.pcapng' }), { ...h.io, pcapng, diagnose: { facts: () => ({}), done: (r) => void (report = r) } }, h.deps);
+    await tick();
+    h.engine.queue.push(record(1, { skb: 0xabn, flags: EV_HAS_TUPLE, tuple, bytes: syn }), record(2, { skb: 0xabn, probe: 1, flags: EV_DROP | EV_HAS_TUPLE, dropReason: 2, tuple, bytes: syn }));
+    h.engine.wake();
+    h.signals.emit('SIGINT');
+    await run;
+    const rep = report as Report | null;
+    assert.ok(rep && rep.findings.length >= 1, 'the drop is a finding');
+    const f = rep.findings.find((x) => x.evidence.some((e) => e.n === 2))!;
+    const packets: (string[] | null)[] = [];
+    const s = new CaptureStream('t', { packet: (p) => packets.push(p.comments) });
+    s.push(pcapng.bytes());
+    const d = s.finish();
+    assert.equal(packets.length, 1);
+    const line = `pktpath finding ${f.n} [${f.rule}] ${f.level}: ${f.verdict}`;
+    if (kind === 'file') {
+      assert.ok(packets[0]!.includes(line), packets[0]!.join('\n'));
+      assert.equal(d.comment, `pktpath diagnosis: ${rep.verdict.text}`);
+      assert.match(h.err(), new RegExp(`pcapng: the verdict in the file's comment, ${rep.findings.length} findings? on 1 packet copies\\n`));
+    } else {
+      assert.ok(!packets[0]!.some((c) => c.startsWith('pktpath finding')));
+      const why = kind === 'device' ? 'mem\\.pcapng is not a regular file: the findings are not written into it' : 'the findings are not in mem\\.pcapng: cannot rewrite mem\\.pcapng: ENOSPC';
+      assert.match(h.err(), new RegExp(`pcapng: ${why}\\n`), 'said, and the run ends with its report');
+    }
+  }
 });

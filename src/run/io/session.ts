@@ -47,6 +47,7 @@ import { TracePcapng } from '../../capture/trace-pcapng.js';
 import { traceStep } from '../../capture/trace-step.js';
 import type { PcapngOut } from '../../capture/io/pcapng-out.js';
 import { evidenceProbes } from '../../engine/catalog.js';
+import { Annotator, notesByPacket, sectionComments } from '../../capture/annotate.js';
 
 /** What a run hands over once its probes are attached. */
 export interface RunReady {
@@ -121,6 +122,8 @@ export function realDeps(): SessionDeps {
 export const SLICE = 2048;
 /** After a signal, how long stdout's reader gets to take what was already written to it. */
 export const SETTLE_MS = 250;
+/** diagnose -w: events whose packet is remembered for the findings (4 bytes each: 16 MiB at most). */
+export const INDEXED_EVENTS = 4 * 1024 * 1024;
 /** How often nftables verdicts waiting for their trace line are checked for expiry. */
 const NFT_EXPIRY_MS = 250;
 /** How long the stop spends printing what the ring still held. */
@@ -177,7 +180,9 @@ class TraceSession {
     const formatter = req.output.json ? makeJsonFormatter(this.resolver, fmt) : makeTextFormatter(this.resolver, fmt);
     this.output = new LineOutput(io.out);
     const pcap = io.pcapng;
-    this.capture = req.write && pcap ? new TracePcapng((b) => pcap.write(b), { section: { application: 'pktpath', os: 'Linux' }, snaplen: req.write.snaplen }) : null;
+    // diagnose -w: the findings go on their packets at the end (annotate.ts), found through an index of events
+    const indexEvents = io.diagnose ? INDEXED_EVENTS : 0;
+    this.capture = req.write && pcap ? new TracePcapng((b) => pcap.write(b), { section: { application: 'pktpath', os: 'Linux' }, snaplen: req.write.snaplen, indexEvents }) : null;
     const capture = this.capture;
     // text folds the road between a packet's milestones; --verbose, --all and --json keep every event
     const view = req.output.json || req.verbose || req.functions?.all ? undefined : new ShortView(this.resolver, evidenceProbes(catalog()));
@@ -189,8 +194,8 @@ class TraceSession {
       catchCount: req.catchCount,
       onLate: () => this.afterLate(),
       onEvent: (ev, n) => {
-        this.diagnoser.push(ev);
-        this.recorder?.push(ev);
+        this.diagnoser.push(ev, n);
+        this.recorder?.push(ev, n);
         capture?.push(traceStep(ev, n, this.resolver));
       },
       onError: (m) => this.say(m),
@@ -256,6 +261,7 @@ class TraceSession {
       { name: 'pcapng', run: () => this.closeCapture() },
       { name: 'output', run: async () => void (unwritten = await this.settleOutput()) },
       { name: 'summary', run: () => void (summary = this.summarize(unwritten)) },
+      { name: 'pcapng findings', run: () => this.annotateCapture() },
       { name: 'report', run: () => this.writeReport() },
       { name: 'detach', run: () => this.engine.close() },
     ]);
@@ -351,6 +357,29 @@ class TraceSession {
     const lost = out.lost ? `, ${out.lost} lost (its reader was too slow)` : '';
     const early = c.writtenEarly ? `, ${c.writtenEarly} written before their end (too many in flight)` : '';
     this.say(`pcapng: ${c.packets} packet copies written to ${out.name}${lost}${early}`);
+  }
+
+  /** diagnose -w: the findings on the packets that are their evidence, the verdict in the section header. */
+  private async annotateCapture(): Promise<void> {
+    const c = this.capture;
+    const out = this.io.pcapng;
+    if (!c || !out || !this.io.diagnose || !this.report) return;
+    if (!out.rewrite) {
+      this.say(`pcapng: ${out.name} is not a regular file: the findings are not written into it`);
+      return;
+    }
+    const { notes, packets } = notesByPacket(this.report.findings, (n) => c.packetOf(n));
+    const annotator = new Annotator(notes, sectionComments(this.report, packets));
+    try {
+      await out.rewrite((b) => annotator.block(b));
+    } catch (err) {
+      // the packets are in the file as written; the report still comes
+      this.say(`pcapng: the findings are not in ${out.name}: ${(err as Error).message}`);
+      return;
+    }
+    const unindexed = c.unindexed ? `; events past the first ${INDEXED_EVENTS} were not indexed, their packets carry no finding` : '';
+    const n = this.report.findings.length;
+    this.say(`pcapng: the verdict in the file's comment, ${n} finding${n === 1 ? '' : 's'} on ${annotator.marked} packet copies${unindexed}`);
   }
 
   /** Lines that will not reach the reader: after a signal, its reader gets SETTLE_MS to take what is queued. */
