@@ -15,13 +15,13 @@ test('the demo shows the three investigations and leaves nothing behind', (t) =>
   assert.match(r.stdout, /T_ACK,RST:10\.199\.77\.2:8080->10\.199\.77\.1:\d+ /);
   assert.match(r.stdout, /kfree_skb (seq=\d+ ack=\d+ )?reason=NO_SOCKET at tcp_v4_rcv/);
   assert.match(r.stdout, /kfree_skb (seq=\d+ ack=\d+ )?reason=NETFILTER_DROP/);
-  assert.match(r.stdout, /:2\.filter\.OUTPUT\.DROP rule="[^"]*drop # handle \d+"/);
+  assert.match(r.stdout, /:2\.filter\.OUTPUT\.DROP (seq=\d+ ack=\d+ )?rule="[^"]*drop # handle \d+"/);
   assert.match(r.stdout, /why: dropped NO_SOCKET/);
   if (/2b\. iptables-legacy: skipped/.test(r.stdout)) t.diagnostic('iptables-legacy part skipped by the demo');
   else {
     // Mytracer's investigation 2, table by table
-    for (const table of ['raw', 'mangle', 'nat']) assert.match(r.stdout, new RegExp(`:2\\.${table}\\.OUTPUT\\.ACCEPT rule="`), `${table} step`);
-    assert.match(r.stdout, /:2\.filter\.OUTPUT\.DROP rule="-A OUTPUT -d 10\.199\.77\.2\/32 -p tcp -m tcp --dport 8080 -j DROP"/);
+    for (const table of ['raw', 'mangle', 'nat']) assert.match(r.stdout, new RegExp(`:2\\.${table}\\.OUTPUT\\.ACCEPT (seq=\\d+ ack=\\d+ )?rule="`), `${table} step`);
+    assert.match(r.stdout, /:2\.filter\.OUTPUT\.DROP (seq=\d+ ack=\d+ )?rule="-A OUTPUT -d 10\.199\.77\.2\/32 -p tcp -m tcp --dport 8080 -j DROP"/);
   }
   // investigation 3 told by the diagnosis: the replies wait in the server's tbf qdisc
   assert.match(r.stdout, /client: received 40000 bytes/);

@@ -427,12 +427,12 @@ async function outputDrop(t: TestContext, v: Variant): Promise<void> {
     assert.deepEqual(evs.filter((ev) => ev.netns === srv.inode), [], `nothing should reach the server netns${dump}`);
     // the explanation names the deciding chain as pf.table.chain
     assert.match(res.stderr, new RegExp(`2\\.${want.table}\\.${want.chain}\\b`), `the why: line should name 2.${want.table}.${want.chain}${dump}`);
-    // text form: `<skb>.<pkt_type>:2.filter.OUTPUT.DROP rule="..."`
+    // text form: `<skb>.<pkt_type>:2.filter.OUTPUT.DROP [seq=N ack=N] rule="..."` (seq/ack where the step has the TCP packet)
     assert.equal(text.code, 0, `text run: exit 0 on SIGINT; stderr:\n${text.stderr}`);
     const textLine =
       v === 'legacy'
-        ? new RegExp(`:2\\.filter\\.OUTPUT\\.DROP rule="-A OUTPUT [^"]*--dport ${port} -j DROP"`)
-        : new RegExp(`:2\\.${want.table}\\.${want.chain}\\.DROP rule="[^"]*\\bdrop # handle \\d+"`);
+        ? new RegExp(`:2\\.filter\\.OUTPUT\\.DROP (seq=\\d+ ack=\\d+ )?rule="-A OUTPUT [^"]*--dport ${port} -j DROP"`)
+        : new RegExp(`:2\\.${want.table}\\.${want.chain}\\.DROP (seq=\\d+ ack=\\d+ )?rule="[^"]*\\bdrop # handle \\d+"`);
     assert.ok(text.nonJson.some((l) => textLine.test(l)), `no text line matching ${textLine}:\n${text.nonJson.join('\n')}`);
   });
 }
