@@ -10,7 +10,7 @@
  */
 import type { RawEvent } from '../engine/event.js';
 import type { DEvent, Facts, Finding, FlowId, Need, Report } from './model.js';
-import { FlowTable, NameCache, normalize } from './normalize.js';
+import { FlowTable, isPlainReturn, NameCache, normalize } from './normalize.js';
 import type { Names } from './normalize.js';
 import { FlowState, Lives, LIMITS } from './state.js';
 import type { Life } from './state.js';
@@ -68,7 +68,10 @@ export class Diagnoser {
 
   /** Reads one event. Events should come in time order, as the ring buffer gives them. */
   push(ev: RawEvent): void {
-    const e = normalize(ev, ++this.events, this.names, this.flows);
+    const n = ++this.events;
+    // a function's return repeats its entry's packet and place: on a path it would read as a step back
+    if (isPlainReturn(ev)) return;
+    const e = normalize(ev, n, this.names, this.flows);
     this.noteInputs(ev, e);
     const life = this.lifeOf(e);
     if (e.flow) {
