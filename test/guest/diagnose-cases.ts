@@ -44,12 +44,17 @@ export interface SceneRecord {
   outcome: string;
 }
 
-export interface DiagnoseResults {
-  backend: string;
-  kernel: string;
+export interface BackendRun {
   args: string[];
+  /** ms from the start of all traces to this one's ready line */
   readyMs: number;
-  scenes: SceneRecord[];
   trace?: TraceResult;
+}
+
+export interface DiagnoseResults {
+  kernel: string;
+  /** one trace per backend, over the same traffic */
+  runs: Record<string, BackendRun>;
+  scenes: SceneRecord[];
   notes: string[];
 }

@@ -1,13 +1,14 @@
 /**
  * Runs INSIDE a guest kernel (scripts/vm/guest.sh) for test/guest/diagnose.test.ts: the
  * no-listener, REJECT (ICMP admin-prohibited, TCP reset) and PMTU black hole scenes of
- * the diagnosis, recorded by ONE `pktpath trace --json --backend BACKEND` over all of
- * them, to a JSON file the host side diagnoses and asserts on.
+ * the diagnosis, recorded by one `pktpath trace --json --backend B` over all of them per
+ * backend, the traces side by side, to a JSON file the host side diagnoses and asserts on.
  *
- *   node dist/test/guest/diagnose-scenarios.js BACKEND OUT.json
+ *   node dist/test/guest/diagnose-scenarios.js fentry,kprobe.multi OUT.json
  *
- * Loading the BPF object takes most of a minute under TCG, so the scenes are built and
- * set up while the trace loads; their traffic runs one case after the other once it is ready.
+ * Loading the BPF object takes most of a minute under TCG, so the traces load together,
+ * the scenes are built and set up meanwhile, and their traffic runs one case after the
+ * other once every trace is ready.
  * The runner only drives traffic and records; it checks nothing.
  */
 import { writeFileSync } from 'node:fs';
@@ -38,34 +39,49 @@ async function prepare(g: GuestCase, i: number): Promise<Live> {
   return { g, s, port };
 }
 
+/** Starts one trace per backend, all loading at once (under TCG the load takes most of a minute). */
+function startTraces(backends: readonly string[], res: DiagnoseResults, held: TraceRun[]): Promise<TraceRun[]> {
+  const t0 = Date.now();
+  const all = Promise.all(
+    backends.map(async (backend) => {
+      // tracepoints: the same run on a host without function backends (working on the runner)
+      const args = ['--backend', backend, ...(backend === 'tracepoints' ? [] : ['--func', FUNC_REGEX]), SCENES_FILTER];
+      const run = (res.runs[backend] = { args, readyMs: 0 });
+      const t = await spawnTrace(args, { readyTimeoutMs: READY_MS });
+      run.readyMs = Date.now() - t0;
+      held.push(t);
+      return t;
+    }),
+  );
+  all.catch(() => undefined); // a failed start is thrown where it is awaited
+  return all;
+}
+
 async function main(): Promise<void> {
-  const [backend, out] = process.argv.slice(2);
-  if (!backend || !out) throw new Error('usage: diagnose-scenarios.js BACKEND OUT.json');
-  // tracepoints: the same run on a host without function backends (working on the runner)
-  const args = ['--backend', backend, ...(backend === 'tracepoints' ? [] : ['--func', FUNC_REGEX]), SCENES_FILTER];
-  const res: DiagnoseResults = { backend, kernel: kernelRelease(), args, readyMs: 0, scenes: [], notes: [] };
+  const [list, out] = process.argv.slice(2);
+  if (!list || !out) throw new Error('usage: diagnose-scenarios.js BACKEND[,BACKEND...] OUT.json');
+  const backends = list.split(',');
+  const res: DiagnoseResults = { kernel: kernelRelease(), runs: {}, scenes: [], notes: [] };
   const live: Live[] = [];
-  const held: { trace: TraceRun | null } = { trace: null };
+  const held: TraceRun[] = [];
   try {
     const t0 = Date.now();
-    const tracing = spawnTrace(args, { readyTimeoutMs: READY_MS }).then((t) => {
-      res.readyMs = Date.now() - t0;
-      held.trace = t;
-      return t;
-    });
-    tracing.catch(() => undefined); // a failed start is thrown where it is awaited, below
+    const tracing = startTraces(backends, res, held);
     // sequential: the scenes' ip/iptables commands are slow enough under TCG without contention
     for (const [i, g] of GUEST_CASES.entries()) live.push(await prepare(g, i));
     res.notes.push(`scenes ready after ${Date.now() - t0} ms`);
-    const trace = await tracing;
+    const traces = await tracing;
     // one case at a time: four python clients starting at once under TCG outlive their 5 s limit
     const outcomes: string[] = [];
     for (const l of live) outcomes.push(await l.g.c.run(l.s, l.port));
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     res.scenes = live.map((l, i) => ({ key: l.g.key, port: l.port, ns: l.s.ns, inode: l.s.inode, outcome: outcomes[i]! }));
-    res.trace = await trace.stop(STOP_MS);
+    const results = await Promise.all(traces.map((t) => t.stop(STOP_MS)));
+    backends.forEach((b, i) => (res.runs[b]!.trace = results[i]));
   } finally {
-    if (!res.trace && held.trace) res.notes.push(`trace stopped after a failure: ${(await held.trace.stop(STOP_MS)).stderr.slice(-1500)}`);
+    if (backends.some((b) => !res.runs[b]?.trace)) {
+      for (const t of held) res.notes.push(`a trace stopped after a failure: ${(await t.stop(STOP_MS)).stderr.slice(-1500)}`);
+    }
     for (const l of live) {
       writeFileSync(flagFile(l.port), ''); // the case's listeners close
       l.s.destroy();
