@@ -95,21 +95,24 @@ function checkRule(g: GuestCase, s: SceneRecord, report: Report, res: TraceResul
 /** The function backend saw the finding's dropped packet, and the report's path of it shows that function. */
 function checkFunction(g: GuestCase, s: SceneRecord, f: Report['findings'][number], report: Report, evs: readonly TraceEvent[], dump: string, t: TestContext): void {
   for (const e of f.evidence) assert.equal(evs[e.n - 1]?.probe, e.probe, `evidence #${e.n} is event ${e.n} of the scene${dump}`);
-  const dropped = f.evidence.map((e) => evs[e.n - 1]!).find((ev) => ev.probe === 'kfree_skb');
-  assert.ok(dropped, `${g.c.rule}: a kfree_skb in the evidence${dump}`);
+  const drop = f.evidence.find((e) => e.probe === 'kfree_skb');
+  assert.ok(drop, `${g.c.rule}: a kfree_skb in the evidence${dump}`);
+  const dropped = evs[drop.n - 1]!;
   const ns = g.c.at ? s.inode[g.c.at] : f.where.netns;
   const seen = evs.filter((ev) => ev.probe === g.func && ev.skb === dropped.skb && ev.netns === ns);
   assert.ok(seen.length > 0, `${g.func} (function backend) saw the dropped packet ${dropped.skb} in netns ${ns}${dump}`);
-  const flow = report.flows.find((x) => x.id === f.flowId);
-  const onPath = flow?.paths.some((p) => p.skb === dropped.skb && p.stages.some((st) => st.probe === g.func && st.netns === ns));
-  assert.ok(onPath, `the report's path of ${dropped.skb} shows ${g.func}${dump}`);
-  // a function's return is not a step of its own: the path shows the function once per entry
-  const entries = seen.filter((ev) => !('ret' in ev)).length;
-  const steps = flow!.paths.filter((p) => p.skb === dropped.skb).flatMap((p) => p.stages).filter((st) => st.probe === g.func && st.netns === ns).length;
+  // the report's path of that packet (an skb address is reused by later packets: the path holds the drop)
+  const path = report.flows.find((x) => x.id === f.flowId)?.paths.find((p) => p.stages.some((st) => st.n === drop.n));
+  assert.ok(path, `the report gives the path of the dropped packet (event #${drop.n})${dump}`);
+  const steps = path.stages.filter((st) => st.probe === g.func && st.netns === ns).length;
+  assert.ok(steps > 0, `the path of ${dropped.skb} shows ${g.func}${dump}`);
+  // a function's return is not a step of its own: once per entry in the packet's life
+  const life = evs.slice(path.stages[0]!.n - 1, path.stages.at(-1)!.n);
+  const entries = life.filter((ev) => ev.probe === g.func && ev.skb === dropped.skb && ev.netns === ns && !('ret' in ev)).length;
   assert.equal(steps, entries, `${g.func} steps on the path of ${dropped.skb}, one per entry${dump}`);
   assert.doesNotMatch(f.where.function ?? '', /\+0x|\[/, `the finding names a bare function${dump}`);
   const funcEvidence = f.evidence.filter((e) => !/^(kfree_skb|consume_skb|net_dev_|netif_|napi_|qdisc_|icmp_send|tcp_send_reset|tcp_receive_reset|tcp_retransmit_skb|netfilter)/.test(e.probe));
-  t.diagnostic(`${g.key}: ${f.rule} @${f.where.netnsName ?? f.where.netns}; evidence ${f.evidence.map((e) => `${e.role}:${e.probe}`).join(' ')}; function events in it: ${funcEvidence.length}; ${g.func} on the dropped packet ${seen.length}x`);
+  t.diagnostic(`${g.key}: ${f.rule} @${f.where.netnsName ?? f.where.netns}; evidence ${f.evidence.map((e) => `${e.role}:${e.probe}`).join(' ')}; function events in it: ${funcEvidence.length}; path of the dropped packet: ${path.stages.map((st) => st.probe).join(' ')}`);
 }
 
 function checkCase(g: GuestCase, r: DiagnoseResults, trace: TraceResult, t: TestContext): void {
