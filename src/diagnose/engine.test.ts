@@ -169,3 +169,36 @@ test('the report is plain JSON with the documented top-level shape', () => {
   assert.match(round.verdict.text, /no drop, reset or delay found in 1 events of 1 flow/);
   assert.equal(new Trace().report().verdict.text, 'no packet matched: nothing to diagnose');
 });
+
+test('a drop located in a module function (distribution kernels) names the bare function, and rules on it match', () => {
+  const nf = new Trace()
+    .ev('netif_receive_skb', SRV, 's0', '0x1', tcp('SYN'))
+    .ev('icmp_send', SRV, 's0', '0x1', tcp('SYN'), { info: { type: 3, code: 13 } })
+    .ev('kfree_skb', SRV, 's0', '0x1', tcp('SYN'), { drop_reason: 'NETFILTER_DROP', location: 'nft_do_chain+0x40f [nf_tables]' });
+  const rej = nf.report().findings.find((f) => f.rule === 'nf.reject');
+  assert.ok(rej, rules(nf.report()).join());
+  assert.equal(rej.where.function, 'nft_do_chain');
+  // veth is a module there too: the XDP rules match on its functions
+  const xdp = new Trace()
+    .ev('netif_receive_skb', RTR, 'r0', '0x2', tcp('SYN'))
+    .ev('kfree_skb', RTR, 'r0', '0x2', tcp('SYN'), { drop_reason: 'XDP', location: 'veth_xdp_rcv_skb+0x1f2 [veth]' });
+  assert.ok(rules(xdp.report()).includes('xdp.drop'), rules(xdp.report()).join());
+});
+
+test('function returns (function backends) are not steps of a path: no hop back from tcp_v4_rcv to ip_rcv; evidence numbers still count them', () => {
+  const t = new Trace()
+    .ev('netif_receive_skb', SRV, 's0', '0x1', tcp('SYN'))
+    .ev('ip_rcv', SRV, 's0', '0x1', tcp('SYN'))
+    .ev('tcp_v4_rcv', SRV, 's0', '0x1', tcp('SYN'))
+    .ev('ip_rcv', SRV, 's0', '0x1', tcp('SYN'), { ret: 0 })
+    .ev('kfree_skb', SRV, 's0', '0x1', tcp('SYN'), { drop_reason: 'NO_SOCKET', location: 'tcp_v4_rcv+0x9e' });
+  const rep = t.report();
+  const f = rep.findings.find((x) => x.rule === 'tcp.no-listener');
+  assert.ok(f, rules(rep).join());
+  assert.deepEqual(f.evidence.filter((e) => e.role === 'anchor').map((e) => [e.n, e.probe]), [[5, 'kfree_skb']]);
+  const path = rep.flows[0]!.paths[0]!;
+  assert.deepEqual(path.stages.map((s) => s.probe), ['netif_receive_skb', 'ip_rcv', 'tcp_v4_rcv', 'kfree_skb']);
+  assert.equal(rep.inputs.events, 5);
+  const hops = rep.flows[0]!.latency.map((h) => `${h.from}->${h.to}`);
+  assert.ok(!hops.includes('tcp_v4_rcv->ip_rcv'), hops.join(' '));
+});

@@ -10,7 +10,7 @@
  */
 import type { RawEvent } from '../engine/event.js';
 import type { DEvent, Facts, Finding, FlowId, Need, Report } from './model.js';
-import { FlowTable, NameCache, normalize } from './normalize.js';
+import { FlowTable, isPlainReturn, NameCache, normalize } from './normalize.js';
 import type { Names } from './normalize.js';
 import { FlowState, Lives, LIMITS } from './state.js';
 import type { Life } from './state.js';
@@ -72,8 +72,11 @@ export class Diagnoser {
    * too), so evidence names the event trace prints and -w indexes; default: the count.
    */
   push(ev: RawEvent, n?: number): void {
-    const e = normalize(ev, n ?? this.events + 1, this.names, this.flows);
+    const num = n ?? this.events + 1;
     this.events++;
+    // a function's return repeats its entry's packet and place: on a path it would read as a step back
+    if (isPlainReturn(ev)) return;
+    const e = normalize(ev, num, this.names, this.flows);
     this.noteInputs(ev, e);
     const life = this.lifeOf(e);
     if (e.flow) {

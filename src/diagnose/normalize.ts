@@ -3,7 +3,7 @@
  * interned (one FlowId per conversation, either direction), the stage classified.
  * Bounded: the flow table holds at most `maxFlows` entries (the engine evicts).
  */
-import { EV_DROP, EV_FROM_FLOW } from '../engine/event.js';
+import { EV_DROP, EV_FROM_FLOW, EV_RET } from '../engine/event.js';
 import type { RawEvent, RawTuple } from '../engine/event.js';
 import type { Resolver } from '../output/resolver.js';
 
@@ -136,6 +136,15 @@ export class FlowTable {
   }
 }
 
+/**
+ * The function of a location symbol: "tcp_v4_rcv+0x9e" -> "tcp_v4_rcv". A module's symbol
+ * carries its module too ("nft_do_chain+0x40f [nf_tables]", "veth_xdp_rcv_skb+0x1f2 [veth]"
+ * on distribution kernels): rules match the bare function name.
+ */
+export function functionOf(symbol: string): string {
+  return symbol.replace(/\+0x[0-9a-f]+(\/0x[0-9a-f]+)?( \[[\w.-]+\])?$/, '');
+}
+
 /** Names for numbers, memoized: the same few probes, reasons and locations recur. */
 export class NameCache {
   private readonly probes = new Map<number, string>();
@@ -171,16 +180,21 @@ export class NameCache {
     if (s === undefined) this.reasons.set(v, (s = this.r.dropReason(v)));
     return s;
   }
-  /** location function without "+0x..." */
+  /** location function, without "+0x..." or its module */
   at(addr: bigint): string | null {
     if (addr === 0n) return null;
     let s = this.symbols.get(addr);
     if (s === undefined) {
       if (this.symbols.size > 65536) this.symbols.clear();
-      this.symbols.set(addr, (s = this.r.symbol(addr).replace(/\+0x[0-9a-f]+(\/0x[0-9a-f]+)?$/, '')));
+      this.symbols.set(addr, (s = functionOf(this.r.symbol(addr))));
     }
     return s;
   }
+}
+
+/** A function backend's return event that is not a netfilter verdict (those are steps of their own). */
+export function isPlainReturn(ev: RawEvent): boolean {
+  return (ev.flags & EV_RET) !== 0 && !ev.nf && !ev.nfNames;
 }
 
 /** Builds the engine's view of one event; `n` is its ordinal in the stream. */

@@ -8,7 +8,7 @@
  * ttl, ip_id, tcp_seq, tcp_ack, tcp_win, gso_size, gso_segs, mtu, icmp_mtu, inner (a
  * tuple like `tuple`).
  */
-import { EV_DROP, EV_FROM_FLOW, EV_HAS_TUPLE, EV_KEPT } from '../engine/event.js';
+import { EV_DROP, EV_FROM_FLOW, EV_HAS_TUPLE, EV_KEPT, EV_RET } from '../engine/event.js';
 import type { RawEvent, RawTuple, Tuple } from '../engine/event.js';
 import type { Names as EngineNames } from './normalize.js';
 import { TCP_FLAG_ORDER } from '../output/tuple.js';
@@ -38,6 +38,8 @@ export interface JsonEvent {
   nf?: RawEvent['nf'];
   route?: { table: number; type: string; oif: string; gw: string; err: number };
   related?: boolean;
+  /** a function return's value (function backends) */
+  ret?: number | string;
   ttl?: number;
   ip_id?: number;
   tcp_seq?: number;
@@ -151,7 +153,7 @@ export function rawOfJson(j: JsonEvent, r: ReplayResolver): RawEvent {
   const route = j.route;
   const gw = route?.gw ? parseAddr(route.gw) : null;
   const { aux, aux2 } = auxOf(j);
-  const flags = (j.drop_reason ? EV_DROP : 0) | (tuple ? EV_HAS_TUPLE : 0) | (route ? EV_FROM_FLOW : 0) | (j.kept ? EV_KEPT : 0);
+  const flags = (j.drop_reason ? EV_DROP : 0) | (tuple ? EV_HAS_TUPLE : 0) | (route ? EV_FROM_FLOW : 0) | (j.kept ? EV_KEPT : 0) | (j.ret !== undefined ? EV_RET : 0);
   const ev: RawEvent = {
     tsNs: BigInt(j.ts_ns),
     skb: j.skb ? BigInt(j.skb) : 0n,
