@@ -30,6 +30,7 @@ import { DEFAULT_RING_MB, runRequest } from './request.js';
 import { reportFiles } from './report.js';
 import { openPcapngOut } from '../capture/io/pcapng-out.js';
 import { UsageError } from '../shared/errors.js';
+import { compileExpressionArg, refuseWithExpression } from './expression.js';
 
 /** How long a command still running when the trace stops gets before it is killed. */
 const KILL_WAIT_MS = 2000;
@@ -127,9 +128,11 @@ function factsWatch(watch: Watch): { start(): void; facts(): Facts } {
 type RawDiagnose = RawTraceOptions & RawDiagnoseOptions & { ringMb?: string; html?: string; perfetto?: string };
 
 /** Runs a diagnosis; returns the exit code (0: a report was made, whatever it says). */
-export async function diagnoseAction(raw: RawDiagnose, command: readonly string[]): Promise<number> {
+export async function diagnoseAction(raw: RawDiagnose, command: readonly string[], expression: readonly string[] = []): Promise<number> {
   const opts = parseTraceOptions({ ...raw, json: false });
   const d = parseDiagnoseOptions(raw, command);
+  const filter = compileExpressionArg(expression);
+  refuseWithExpression(filter, opts);
   // -w: the packets as trace -w writes them, and at the end the findings on them (a file: it is rewritten)
   if (opts.write === '-') throw new UsageError('diagnose -w needs a file: standard output carries the report');
   const pcapng = opts.write !== null ? openPcapngOut(opts.write) : undefined;
@@ -141,7 +144,7 @@ export async function diagnoseAction(raw: RawDiagnose, command: readonly string[
   let result: { report: Report; netns: (i: number) => string } | null = null;
   const track = d.command !== null;
   if (d.command) checkProgram(d.command); // before anything is loaded or attached
-  await runTrace(runRequest(opts, { netnsInode, ringMb: raw.ringMb, report: reportFiles(raw), track, evidence: true }), {
+  await runTrace(runRequest(opts, { netnsInode, ringMb: raw.ringMb, report: reportFiles(raw), track, evidence: true, ...(filter ? { filter } : {}) }), {
     out: discard(),
     err: process.stderr,
     ...(pcapng ? { pcapng } : {}),
@@ -162,11 +165,12 @@ export async function diagnoseAction(raw: RawDiagnose, command: readonly string[
 }
 
 /** `pktpath diagnose`, registered on the program. */
-export function addDiagnoseCommand(program: Command, result: { code: number }, check: (opts: TraceOptions) => void): void {
+/** `argv`: the command line, whose `--` tells the expression from the command. */
+export function addDiagnoseCommand(program: Command, result: { code: number }, check: (opts: TraceOptions) => void, argv: readonly string[]): void {
   program
     .command('diagnose')
     .description('run a command (after --) or watch traffic (--duration), and tell what happened to its packets: verdict, findings, paths, latency')
-    .usage('[filters] [--duration 10s] [--json] [-- CMD [ARGS...]]')
+    .usage('[filters] [--duration 10s] [--json] [EXPRESSION] [-- CMD [ARGS...]]')
     .option('-H, --ipaddr <addr>', 'IPv4 or IPv6 address, either side')
     .option('-P, --port <port>', 'TCP or UDP port, either side')
     .option('--proto <proto>', 'tcp|udp|icmp|any')
@@ -176,6 +180,7 @@ export function addDiagnoseCommand(program: Command, result: { code: number }, c
     .option('--mark <value[/mask]>', 'skb mark, e.g. 0x10/0xff')
     .option('--route', 'trace route lookups too (reverse-path and no-route findings say more)')
     .option('--iptable', 'trace the netfilter path too (findings name the rule that decided)')
+    .option('--backend <name>', 'kernel functions via auto|fentry|kprobe.multi|kprobe, or tracepoints only', 'auto')
     .option('--duration <time>', 'watch existing traffic this long (10s, 500ms, 2m)')
     .option('--grace <time>', 'keep tracing this long after the command exits', '1s')
     .option('--json', 'the report as one JSON document (README: Report)')
@@ -185,9 +190,20 @@ export function addDiagnoseCommand(program: Command, result: { code: number }, c
     .option('--perfetto <file>', 'also write the run as Chrome trace event JSON (ui.perfetto.dev)')
     .option('--verbose', 'say which probes attached and why others did not')
     .addOption(new Option('--ring-mb <mb>', 'ring buffer size in MiB').default(String(DEFAULT_RING_MB)))
-    .argument('[command...]', 'the command to run and diagnose, after --')
-    .action(async (command: string[], raw: RawDiagnose) => {
+    .argument('[words...]', "a pcap-filter(7) expression as trace takes it, then -- and the command to run and diagnose")
+    .action(async (words: string[], raw: RawDiagnose) => {
       check(parseTraceOptions({ ...raw, json: false }));
-      result.code = await diagnoseAction(raw, command);
+      const { expression, command } = splitOperands(words, argv);
+      result.code = await diagnoseAction(raw, command, expression);
     });
+}
+
+/**
+ * The operands before `--` are the expression, those after it the command: commander
+ * hands both over as one list, so the words after the command line's `--` are counted.
+ */
+export function splitOperands(words: readonly string[], rawArgs: readonly string[]): { expression: string[]; command: string[] } {
+  const dash = rawArgs.indexOf('--');
+  const after = dash < 0 ? 0 : Math.min(rawArgs.length - dash - 1, words.length);
+  return { expression: words.slice(0, words.length - after), command: words.slice(words.length - after) };
 }

@@ -70,7 +70,7 @@ function doctorAction(): number {
   return 0;
 }
 
-function buildProgram(result: { code: number }): Command {
+function buildProgram(result: { code: number }, argv: readonly string[]): Command {
   const program = new Command('pktpath')
     .description('Trace any packet through the Linux network stack and tell why it was dropped, reset or delayed')
     .exitOverride()
@@ -130,7 +130,7 @@ function buildProgram(result: { code: number }): Command {
   addSocketsCommand(program, result);
   addStatsCommand(program, result);
   addDropsCommand(program, result);
-  addDiagnoseCommand(program, result, checkAgainstSystem);
+  addDiagnoseCommand(program, result, checkAgainstSystem, argv);
   addReportCommand(program, result);
   addAnalyzeCommand(program, result);
 
@@ -148,7 +148,7 @@ function buildProgram(result: { code: number }): Command {
 export async function run(argv: readonly string[]): Promise<number> {
   const result = { code: 0 };
   try {
-    await buildProgram(result).parseAsync([...argv], { from: 'user' });
+    await buildProgram(result, argv).parseAsync([...argv], { from: 'user' });
     return result.code;
   } catch (err) {
     if (err instanceof CommanderError) {

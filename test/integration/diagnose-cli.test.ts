@@ -49,6 +49,8 @@ test('bad input: one line on stderr, exit 2, no stack trace', { timeout: 60_000 
     [['--duration', 'soon'], /invalid --duration "soon"/],
     [['-P', '70000', '--', 'true'], /invalid --port "70000"/],
     [['-H', '127.0.0.1', '-P', '9', '--', '/no/such/program'], /cannot run \/no\/such\/program: not an executable file/],
+    [['--duration', '1s', 'tcp port'], /syntax error/],
+    [['--duration', '1s', '--iptable', 'tcp port 80'], /--iptable with an expression/],
   ];
   for (const [args, re] of cases) {
     const r = await runCli(['diagnose', ...args], 30_000);
@@ -97,6 +99,26 @@ test('diagnose --duration watches existing traffic; SIGINT in the middle still g
     assert.match(partial.stdout, /^verdict: /m, `a report after SIGINT:\n${partial.stdout}\n${partial.stderr}`);
     assert.match(partial.stdout, /read \d+ events/);
     await pinger;
+  } finally {
+    s.destroy();
+  }
+});
+
+test('diagnose EXPRESSION: the pcap-filter expression picks the flows in the kernel, as trace does', { timeout: 120_000 }, async (t) => {
+  if (!requireRoot(t)) return;
+  const s = buildScene('dexp');
+  try {
+    // pings and a UDP datagram to a closed port, both to the server; the expression keeps the UDP only
+    const pinger = s.sh('cli', `ping -c 100 -i 0.2 ${s.v4.srv} >/dev/null`, { allowFail: true, timeoutMs: 40_000 });
+    const udp = s.sh('cli', `for i in $(seq 1 60); do echo x | nc -u -w0 ${s.v4.srv} 9; sleep 0.3; done`, { allowFail: true, timeoutMs: 40_000 });
+    await sleep(300);
+    const r = await diagnose(['--json', '--duration', '3s', `udp and dst port 9 and host ${s.v4.srv}`]);
+    assert.equal(r.code, 0, r.stderr);
+    const rep = JSON.parse(r.stdout) as { flows: { proto: string }[]; findings: { rule: string }[] };
+    assert.ok(rep.flows.length >= 1, r.stdout);
+    assert.deepEqual([...new Set(rep.flows.map((f) => f.proto))], ['udp'], `only the expression's flows: ${r.stdout}`);
+    assert.ok(rep.findings.some((f) => f.rule === 'udp.no-port'), JSON.stringify(rep.findings));
+    await Promise.all([pinger, udp]);
   } finally {
     s.destroy();
   }
