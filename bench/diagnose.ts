@@ -13,9 +13,6 @@ import type { RawEvent } from '../src/engine/event.js';
 import { Diagnoser } from '../src/diagnose/engine.js';
 import { ReplayResolver, parseJsonLines, rawOfJson } from '../src/diagnose/replay.js';
 
-/** Copies of the trace fed between two readings of the CPU clock. */
-const BATCH = 16;
-
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'fixtures', 'diagnose');
 
 export interface DiagnoseBench {
@@ -41,7 +38,7 @@ function recorded(r: ReplayResolver): RawEvent[] {
 }
 
 /**
- * Makes `base` (one of the BATCH copies) copy k of the trace in place: later in time, other skbs, other source ports
+ * Makes `base` copy k of the trace in place: later in time, other skbs, other source ports
  * (new flows). In place, so feeding the engine allocates nothing on the input side: what
  * is measured is the engine (the decoder's own allocations are the ring reader's cost).
  * Safe because the engine copies what it keeps of these fields when it reads an event.
@@ -68,28 +65,17 @@ export function benchDiagnose(total = 1_000_000, newFlows = true): DiagnoseBench
   const base = recorded(r);
   const span = (base[base.length - 1]?.tsNs ?? 0n) + 1_000_000n;
   const orig = base.map((e) => ({ tsNs: e.tsNs, skb: e.skb, sport: e.tuple?.sport ?? 0 }));
-  // BATCH copies, each shifted before the clock runs: the clock (getrusage) is read once
-  // per batch, not once per copy of ~800 events, where its own cost was a few % of the time
-  const copies = Array.from({ length: BATCH }, () => base.map((e) => ({ ...e, tuple: e.tuple && { ...e.tuple } })));
   const d = new Diagnoser(r);
   let events = 0;
   let cpuUs = 0;
-  for (let k = 0; events < total; ) {
-    let todo = 0;
-    for (let c = 0; c < BATCH && events + todo < total; c++, k++) {
-      shiftTo(copies[c]!, orig, k, span, newFlows);
-      todo += Math.min(base.length, total - events - todo);
-    }
+  for (let k = 0; events < total; k++) {
+    shiftTo(base, orig, k, span, newFlows);
+    const n = Math.min(base.length, total - events);
     const before = process.cpuUsage();
-    for (let c = 0, left = todo; left > 0; c++) {
-      const copy = copies[c]!;
-      const n = Math.min(copy.length, left);
-      for (let i = 0; i < n; i++) d.push(copy[i]!);
-      left -= n;
-    }
+    for (let i = 0; i < n; i++) d.push(base[i]!);
     const used = process.cpuUsage(before);
     cpuUs += used.user + used.system;
-    events += todo;
+    events += n;
   }
   const before = process.cpuUsage();
   const rep = d.report();
