@@ -5,9 +5,11 @@
  *     flood_rss_mb=<n> flood_lost=<n> flood_exit_ms=<n> pcapfilter_throughput_kept=<0..1>
  *     drops_throughput_kept=<x> drops_flood_pps=<n> drops_count_exact=<0|1>
  *     exit_ms_fentry=<n> exit_ms_kprobe.multi=<n> exit_ms_kprobe=<n>
+ *     diagnose_events_per_s=<n> analyze_pkts_per_s=<n> pcapng_lost=<n>
  *
  * Parts run alone with `node dist/bench/main.js --only flood` (a comma-separated list of
- * ring, format, throughput, netfilter, guest, flood, pcapfilter, drops); `--no-guest` leaves the guest part out.
+ * ring, format, throughput, netfilter, guest, flood, pcapfilter, drops, diagnose, analyze,
+ * pcapng); `--no-guest` leaves the guest part out.
  * A part not run shows n/a on the last line.
  */
 import { benchFormat } from './format.js';
@@ -19,13 +21,16 @@ import { GUEST_CASES, guestUnavailable, runGuestBench } from './functions.js';
 import type { GuestBench } from './guest-functions.js';
 import { flood } from '../test/helpers/flood.js';
 import { dropsPart as dropsBlock } from './drops.js';
+import { benchDiagnose } from './diagnose.js';
+import { benchAnalyze } from './analyze.js';
+import { benchPcapng } from './pcapng.js';
 
 const RING_EVENTS = 4_000_000;
 const RING_ROUNDS = 5;
 /** the flood of the memory issue: iperf3 over veth, every packet traced, stdout to a file */
 const FLOOD_SECONDS = 30;
 
-const PARTS = ['ring', 'format', 'throughput', 'netfilter', 'guest', 'flood', 'pcapfilter', 'drops'] as const;
+const PARTS = ['ring', 'format', 'throughput', 'netfilter', 'guest', 'flood', 'pcapfilter', 'drops', 'diagnose', 'analyze', 'pcapng'] as const;
 type Part = (typeof PARTS)[number];
 
 const rows: [string, string, string][] = [];
@@ -37,6 +42,7 @@ const line = new Map<string, string>(
     'attach_default_s', 'attach_all_s', 'all_funcs', 'flood_rss_mb', 'flood_lost', 'flood_exit_ms', 'pcapfilter_throughput_kept',
     'drops_throughput_kept', 'drops_flood_pps', 'drops_count_exact',
     ...GUEST_CASES.map((c) => `exit_ms_${c.backend}`),
+    'diagnose_events_per_s', 'analyze_pkts_per_s', 'pcapng_lost',
   ].map((k) => [k, 'n/a']),
 );
 
@@ -171,6 +177,36 @@ async function dropsPart(): Promise<void> {
   }
 }
 
+/** the diagnosis engine on replayed traces (bench/diagnose.ts): many short flows, the hard case, on the line */
+async function diagnosePart(): Promise<void> {
+  const few = benchDiagnose(1_000_000, false);
+  const many = benchDiagnose(1_000_000, true);
+  row(`diagnose, ${many.flows} short flows: events/s of CPU (${many.cpuS.toFixed(2)} s per 1M)`, many.eventsPerS.toFixed(0), '>= 500,000');
+  row(`diagnose, ${few.flows} long flows: events/s of CPU`, few.eventsPerS.toFixed(0));
+  line.set('diagnose_events_per_s', many.eventsPerS.toFixed(0));
+}
+
+/** pktpath analyze on a generated 1M-packet pcap (bench/analyze.ts), median of 3 */
+async function analyzePart(): Promise<void> {
+  const a = await benchAnalyze();
+  row('analyze 1M-packet pcap: packets/s (wall / CPU)', `${a.analyzePktsPerS} / ${a.analyzeCpuPktsPerS}`);
+  row('  capture reader alone: packets/s (wall)', String(a.readPktsPerS));
+  line.set('analyze_pkts_per_s', String(a.analyzePktsPerS));
+}
+
+/** trace -w under a UDP flood of small packets over veth (bench/pcapng.ts) */
+async function pcapngPart(): Promise<void> {
+  try {
+    const p = await benchPcapng();
+    row('trace -w, UDP flood: packets/s sent / events / packet copies', `${p.pktsPerS} / ${p.events} / ${p.copies}`);
+    row('trace -w: events lost (ring full + pcapng writer)', String(p.lost), '0');
+    row('trace -w: file (MiB)', (p.fileBytes / 1048576).toFixed(1));
+    line.set('pcapng_lost', String(p.lost));
+  } catch (err) {
+    row('trace -w', `not measured: ${(err as Error).message.slice(0, 120)}`);
+  }
+}
+
 const RUN: Record<Part, () => Promise<void>> = {
   ring: ringPart,
   format: formatPart,
@@ -180,6 +216,9 @@ const RUN: Record<Part, () => Promise<void>> = {
   flood: floodPart,
   pcapfilter: pcapfilterPart,
   drops: dropsPart,
+  diagnose: diagnosePart,
+  analyze: analyzePart,
+  pcapng: pcapngPart,
 };
 
 function chosenParts(argv: readonly string[]): Part[] {

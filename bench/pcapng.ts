@@ -1,8 +1,9 @@
 /**
  * `trace -w` under load: one UDP flow of small packets (iperf3, 64-byte payloads, about
  * 120k packets/s) between two namespaces, traced with `-w FILE` (events to /dev/null).
- * Reports the packet rate iperf3 reached, the trace's events, and pcapng_lost: events the
- * ring had no room for plus packet blocks the pcapng output could not take.
+ * Reports the packet rate iperf3 reached, the trace's events (those the short text view
+ * printed and those it folded into them), and pcapng_lost: events the ring had no room
+ * for plus packet blocks the pcapng output could not take.
  *
  *   node dist/bench/pcapng.js   ->   pcapng_lost=<n> pcapng_pkts_per_s=<n> pcapng_events=<n>
  */
@@ -56,7 +57,7 @@ export async function benchPcapng(seconds = 3, rate = '62M'): Promise<PcapngBenc
         return {
           lost: (s?.lost ?? NaN) + pcapLost,
           pktsPerS: Math.round((sum?.packets ?? NaN) / (sum?.seconds ?? seconds)),
-          events: s?.events ?? NaN,
+          events: s ? s.events + s.folded : NaN,
           copies,
           fileBytes: process.env.PKTPATH_BENCH_NO_W ? 0 : statSync(file).size,
         };

@@ -215,6 +215,9 @@ const CHECKS: Readonly<Record<CheckName, (i: CheckInput) => CheckResult | null>>
   sameSizeResent,
 };
 
+/** Checks that read the anchor's packet life beyond the anchor (a candidate keeps it only for these). */
+export const READS_LIFE: ReadonlySet<CheckName> = new Set<CheckName>(['mirred']);
+
 export function runCheck(name: CheckName, input: CheckInput): CheckResult | null {
   return CHECKS[name](input);
 }

@@ -12,10 +12,10 @@ import type { RawEvent } from '../engine/event.js';
 import type { DEvent, Facts, Finding, FlowId, Need, Report } from './model.js';
 import { FlowTable, isPlainReturn, NameCache, normalize } from './normalize.js';
 import type { Names } from './normalize.js';
-import { FlowState, Lives, LIMITS } from './state.js';
+import { FlowState, KindIds, Lives, LIMITS } from './state.js';
 import type { Life } from './state.js';
 import { compileRules, judge, lacking, lifeCandidates } from './evaluate.js';
-import type { Candidate, CandidateSink, CompiledRule, RuleSet } from './evaluate.js';
+import type { Bucket, CandidateSink, RuleSet } from './evaluate.js';
 import { FindingSet } from './findings.js';
 import type { Hit } from './findings.js';
 import { RULES } from './rules/index.js';
@@ -30,8 +30,6 @@ export interface DiagnoseOptions {
   readonly dominantMs?: number;
 }
 
-/** Candidates kept per rule and flow; beyond, only counted. */
-const KEPT_CANDIDATES = 4;
 /** Reports kept of flows let go early (the others are counted in inputs.flows). */
 const MAX_EVICTED_REPORTS = 256;
 /** How often (events) lives idle for LIFE_GAP_NS are closed. */
@@ -39,18 +37,15 @@ const SWEEP_EVERY = 4096;
 /** Packets of a life more than this far apart are two packets that shared an address. */
 const LIFE_GAP_NS = 5e9;
 
-interface Bucket {
-  readonly kept: Candidate[];
-  count: number;
-}
-
 export class Diagnoser {
   private readonly rules: RuleSet;
   private readonly names: NameCache;
   private readonly flows = new FlowTable();
   private readonly states = new Map<number, FlowState>();
   private readonly lives = new Lives();
-  private readonly buckets = new Map<number, Map<string, Bucket>>();
+  private readonly kinds = new KindIds();
+  /** flow id (0: events without a flow) -> rule index -> its candidates */
+  private readonly buckets = new Map<number, Map<number, Bucket>>();
   private readonly has = new Set<Need>();
   private readonly qdiscs = new QdiscWaits();
   private findingSet: FindingSet | null = null;
@@ -136,29 +131,24 @@ export class Diagnoser {
     if (!s) {
       this.flowsSeen++;
       if (this.states.size >= LIMITS.flows) this.evictOldestFlow();
-      this.states.set(f.id, (s = new FlowState(f)));
+      this.states.set(f.id, (s = new FlowState(f, this.kinds)));
     }
     return s;
   }
 
-  private bucket(rule: CompiledRule, anchor: DEvent): Bucket {
+  /** The candidates of one rule in the anchor's flow; a life's anchors are mostly of one flow. */
+  private readonly sink: CandidateSink = (rule, anchor) => {
     const fid = anchor.flow?.id ?? 0;
-    let byRule = this.buckets.get(fid);
+    let byRule = fid === this.lastFid ? this.lastByRule : this.buckets.get(fid);
     if (!byRule) this.buckets.set(fid, (byRule = new Map()));
-    let b = byRule.get(rule.rule.id);
-    if (!b) byRule.set(rule.rule.id, (b = { kept: [], count: 0 }));
+    this.lastFid = fid;
+    this.lastByRule = byRule;
+    let b = byRule.get(rule.index);
+    if (!b) byRule.set(rule.index, (b = { kept: [], count: 0 }));
     return b;
-  }
-
-  private readonly sink: CandidateSink = {
-    full: (rule, anchor) => this.bucket(rule, anchor).kept.length >= KEPT_CANDIDATES,
-    more: (rule, anchor) => void this.bucket(rule, anchor).count++,
-    keep: (c) => {
-      const b = this.bucket(c.rule, c.anchor);
-      b.count++;
-      if (b.kept.length < KEPT_CANDIDATES) b.kept.push(c);
-    },
   };
+  private lastFid = -1;
+  private lastByRule: Map<number, Bucket> | undefined;
 
   private closeLife(life: Life | undefined): void {
     if (!life || !life.events.length) return;
@@ -172,6 +162,7 @@ export class Diagnoser {
     const byRule = this.buckets.get(fid);
     if (!byRule) return;
     this.buckets.delete(fid);
+    if (fid === this.lastFid) this.lastFid = -1;
     const state = this.states.get(fid) ?? null;
     const hits: Hit[] = [];
     for (const b of byRule.values()) {

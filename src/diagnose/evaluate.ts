@@ -11,15 +11,19 @@ import type { Pred } from './match.js';
 import type { Relation, Rule } from './rules/types.js';
 import type { FlowState, SigEntry } from './state.js';
 import type { Proof } from './words.js';
-import { runCheck } from './checks.js';
+import { READS_LIFE, runCheck } from './checks.js';
 import type { CheckEnv } from './checks.js';
 
 export interface CompiledRule {
   readonly rule: Rule;
+  /** its place in the rule set (the key of its candidates) */
+  readonly index: number;
   readonly anchor: Pred;
   readonly rels: readonly { readonly rel: Relation; readonly pred: Pred }[];
   /** the rule has same-packet evidence to check */
   readonly skbRels: boolean;
+  /** its check reads the anchor's packet life: only then does a candidate keep it */
+  readonly keepsLife: boolean;
 }
 
 export interface RuleSet {
@@ -30,11 +34,13 @@ export interface RuleSet {
 }
 
 export function compileRules(rules: readonly Rule[]): RuleSet {
-  const all = rules.map((rule) => ({
+  const all = rules.map((rule, index) => ({
     rule,
+    index,
     anchor: compileMatch(rule.anchor),
     rels: (rule.with ?? []).map((rel) => ({ rel, pred: compileMatch(rel.match) })),
     skbRels: (rule.with ?? []).some((r) => r.scope === 'skb'),
+    keepsLife: rule.check !== undefined && READS_LIFE.has(rule.check),
   }));
   const byProbe = new Map<string, CompiledRule[]>();
   const any: CompiledRule[] = [];
@@ -49,7 +55,7 @@ export function compileRules(rules: readonly Rule[]): RuleSet {
 export interface Candidate {
   readonly rule: CompiledRule;
   readonly anchor: DEvent;
-  /** the anchor's packet life as it was when it closed (bounded) */
+  /** the anchor's packet life as it was when it closed (bounded); empty unless the rule's check reads it */
   readonly life: readonly DEvent[];
   readonly proofs: readonly Proof[];
 }
@@ -72,13 +78,21 @@ function skbRelation(r: { rel: Relation; pred: Pred }, anchor: DEvent, life: rea
   return [{ role: rel.role, e: found[0]!, count: found.length }];
 }
 
-/** Where candidates go: `full` says a rule's candidates for a flow are only counted now. */
-export interface CandidateSink {
-  full(rule: CompiledRule, anchor: DEvent): boolean;
-  /** counts one more candidate without keeping it */
-  more(rule: CompiledRule, anchor: DEvent): void;
-  keep(c: Candidate): void;
+/** A rule's candidates in one flow: the first few kept whole, every one counted. */
+export interface Bucket {
+  /** replaced, not grown: an array grown by push holds 16 slots, and thousands of flows hold these */
+  kept: readonly Candidate[];
+  count: number;
 }
+
+/** Candidates kept per rule and flow; beyond, only counted. */
+export const KEPT_CANDIDATES = 4;
+
+/** The bucket of a rule's candidates in the anchor's flow. */
+export type CandidateSink = (rule: CompiledRule, anchor: DEvent) => Bucket;
+
+/** A candidate holds no life its rule does not read: a flow's candidates would keep whole packets alive until it is judged. */
+const NO_LIFE: readonly DEvent[] = [];
 
 /** Candidates of one closed packet life. */
 export function lifeCandidates(life: readonly DEvent[], rules: RuleSet, out: CandidateSink): void {
@@ -91,16 +105,26 @@ export function lifeCandidates(life: readonly DEvent[], rules: RuleSet, out: Can
 
 function tryAnchor(c: CompiledRule, anchor: DEvent, life: readonly DEvent[], out: CandidateSink): void {
   if (!c.anchor(anchor)) return;
-  // no same-packet evidence to check and enough kept: count it, build nothing
-  if (!c.skbRels && out.full(c, anchor)) return out.more(c, anchor);
-  const proofs: Proof[] = [{ role: 'anchor', e: anchor, count: 1 }];
+  if (!c.skbRels) {
+    // no same-packet evidence to check and enough kept: count it, build nothing
+    const b = out(c, anchor);
+    if (b.kept.length >= KEPT_CANDIDATES) b.count++;
+    else keep(b, c, anchor, life, [{ role: 'anchor', e: anchor, count: 1 }]);
+    return;
+  }
+  let proofs: Proof[] = [{ role: 'anchor', e: anchor, count: 1 }];
   for (const r of c.rels) {
     if (r.rel.scope !== 'skb') continue;
     const p = skbRelation(r, anchor, life);
     if (p === null) return;
-    proofs.push(...p);
+    if (p.length) proofs = proofs.concat(p); // exact size: kept candidates hold their proofs until the flow is judged
   }
-  out.keep({ rule: c, anchor, life, proofs });
+  keep(out(c, anchor), c, anchor, life, proofs);
+}
+
+function keep(b: Bucket, c: CompiledRule, anchor: DEvent, life: readonly DEvent[], proofs: Proof[]): void {
+  b.count++;
+  if (b.kept.length < KEPT_CANDIDATES) b.kept = [...b.kept, { rule: c, anchor, life: c.keepsLife ? life : NO_LIFE, proofs }];
 }
 
 function entryAllowed(rel: Relation, s: SigEntry, anchor: DEvent): boolean {

@@ -184,8 +184,16 @@ function causeKey(g: Group): string {
  * Findings across flows: the hits of one flow at a time, then the same cause in several
  * flows told once, counted (its words made once). Holds no hit after add() returns.
  */
+/** A cause as it is merged: its finding's words are made once (again only when an earlier flow shows it). */
+interface Cause {
+  finding: Finding;
+  count: number;
+  flows: number;
+  readonly explains: string[];
+}
+
 export class FindingSet {
-  private readonly merged = new Map<string, Finding>();
+  private readonly merged = new Map<string, Cause>();
   dropped = 0;
 
   constructor(
@@ -201,17 +209,20 @@ export class FindingSet {
       const m = this.merged.get(key);
       const count = Math.round(g.count);
       if (m) {
-        const earlier = g.first.c.anchor.ts < m.firstNs ? { ...findingOf(g.first, count, this.names, this.has), explains: m.explains } : m;
-        const more = g.first.j.vars.samples !== undefined ? Number(g.first.j.vars.samples) : count;
-        this.merged.set(key, { ...earlier, count: m.count + more, flows: (m.flows ?? 1) + 1, explains: [...new Set([...m.explains, ...g.explains])] });
-      } else if (this.merged.size < MAX_CAUSES) this.merged.set(key, { ...findingOf(g.first, count, this.names, this.has), explains: [...g.explains] });
-      else this.dropped++;
+        if (g.first.c.anchor.ts < m.finding.firstNs) m.finding = findingOf(g.first, count, this.names, this.has);
+        m.count += g.first.j.vars.samples !== undefined ? Number(g.first.j.vars.samples) : count;
+        m.flows++;
+        for (const id of g.explains) if (!m.explains.includes(id)) m.explains.push(id);
+      } else if (this.merged.size < MAX_CAUSES) {
+        const finding = findingOf(g.first, count, this.names, this.has);
+        this.merged.set(key, { finding, count: finding.count, flows: 1, explains: [...g.explains] });
+      } else this.dropped++;
     }
   }
 
   /** By level, then time; numbered from 1. */
   findings(): Finding[] {
-    const out = [...this.merged.values()];
+    const out = [...this.merged.values()].map((m): Finding => ({ ...m.finding, count: m.count, explains: [...m.explains], ...(m.flows > 1 ? { flows: m.flows } : {}) }));
     out.sort((x, y) => LEVEL_ORDER[y.level] - LEVEL_ORDER[x.level] || x.firstNs - y.firstNs);
     out.forEach((f, i) => (f.n = i + 1));
     return out;

@@ -45,7 +45,7 @@ class LastTuple {
   dp = -1;
   readonly s = new Uint8Array(16);
   readonly d = new Uint8Array(16);
-  result: { flow: FlowId; dir: 0 | 1 } | null = null;
+  result: Found | null = null;
 
   same(t: RawTuple, sp: number, dp: number): boolean {
     if (this.result === null || t.family !== this.fam || t.l4proto !== this.l4 || sp !== this.sp || dp !== this.dp) return false;
@@ -54,7 +54,7 @@ class LastTuple {
     return true;
   }
 
-  remember(t: RawTuple, sp: number, dp: number, result: { flow: FlowId; dir: 0 | 1 }): void {
+  remember(t: RawTuple, sp: number, dp: number, result: Found): void {
     this.fam = t.family;
     this.l4 = t.l4proto;
     this.sp = sp;
@@ -72,15 +72,24 @@ function v4(b: Uint8Array): number {
   return (((b[0] ?? 0) << 24) | ((b[1] ?? 0) << 16) | ((b[2] ?? 0) << 8) | (b[3] ?? 0)) >>> 0;
 }
 
+type Found = { readonly flow: FlowId; readonly dir: 0 | 1 };
+
+/** A flow with its two answers (one per direction), made once: a lookup allocates nothing. */
+interface Entry {
+  readonly flow: FlowId;
+  readonly ab: Found;
+  readonly ba: Found;
+}
+
 export class FlowTable {
   /** l4 protocol -> lower endpoint -> higher endpoint -> flow */
-  private readonly byProto: (Map<string | number, Map<string | number, FlowId>> | undefined)[] = [];
+  private readonly byProto: (Map<string | number, Map<string | number, Entry>> | undefined)[] = [];
   private readonly keys = new Map<string, [number, string | number, string | number]>();
   private next = 1;
   private readonly last = new LastTuple();
 
   /** The flow of a tuple and the tuple's direction in it; null for tuples without addresses. */
-  lookup(t: RawTuple | null, create: boolean): { flow: FlowId; dir: 0 | 1 } | null {
+  lookup(t: RawTuple | null, create: boolean): Found | null {
     if (!t || (t.family !== 4 && t.family !== 6)) return null;
     const icmp = t.l4proto === IPPROTO_ICMP || t.l4proto === IPPROTO_ICMPV6;
     const echoId = icmp && isEcho(t.l4proto, t.icmpType) ? t.icmpId : 0;
@@ -101,10 +110,10 @@ export class FlowTable {
     const lo = s < d ? s : d;
     const hi = s < d ? d : s;
     let byLo = this.byProto[t.l4proto & 0xff]?.get(lo);
-    let flow = byLo?.get(hi);
-    if (!flow) {
+    let entry = byLo?.get(hi);
+    if (!entry) {
       if (!create) return null;
-      flow = {
+      const flow: FlowId = {
         id: this.next++,
         key: `${t.l4proto}|${lo}|${hi}`,
         proto: protoName(t.l4proto, t.l3proto),
@@ -115,11 +124,11 @@ export class FlowTable {
       };
       const byP = (this.byProto[t.l4proto & 0xff] ??= new Map());
       if (!byLo) byP.set(lo, (byLo = new Map()));
-      byLo.set(hi, flow);
+      byLo.set(hi, (entry = { flow, ab: { flow, dir: 0 }, ba: { flow, dir: 1 } }));
       this.keys.set(flow.key, [t.l4proto & 0xff, lo, hi]);
     }
     // a is the first sender; same addresses both ways (a packet to itself) count as a -> b
-    const result = { flow, dir: s === flow.aKey ? (0 as const) : (1 as const) };
+    const result = s === entry.flow.aKey ? entry.ab : entry.ba;
     this.last.remember(t, sp, dp, result);
     return result;
   }

@@ -23,15 +23,24 @@ const MAX_ITEMS = 4096;
 const MAX_QUEUES = 1024;
 
 export class QdiscWaits {
-  private readonly queues = new Map<string, Item[]>();
+  /** netns -> device -> qdisc handle -> its queue (no key string made per event) */
+  private readonly queues = new Map<number, Map<string, Map<number, Item[]>>>();
+  private count = 0;
 
   private queueOf(e: DEvent): Item[] {
-    const key = `${e.netns}|${e.dev}|${e.aux}`;
-    let q = this.queues.get(key);
-    if (!q) {
-      if (this.queues.size >= MAX_QUEUES) this.queues.clear();
-      this.queues.set(key, (q = []));
+    let byDev = this.queues.get(e.netns);
+    let byHandle = byDev?.get(e.dev);
+    let q = byHandle?.get(e.aux);
+    if (q) return q;
+    if (this.count >= MAX_QUEUES) {
+      this.queues.clear();
+      this.count = 0;
+      byDev = byHandle = undefined;
     }
+    if (!byDev) this.queues.set(e.netns, (byDev = new Map()));
+    if (!byHandle) byDev.set(e.dev, (byHandle = new Map()));
+    byHandle.set(e.aux, (q = []));
+    this.count++;
     return q;
   }
 

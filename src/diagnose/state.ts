@@ -64,6 +64,40 @@ export interface CaptureState {
   readonly missed: [number, number];
 }
 
+/** A kind of common event (path stage) at one place: its shape packs direction, flags, origin, relation, ICMP type and code; the place's next kind. */
+interface CommonKind extends SigEntry {
+  readonly shape: number;
+  next: CommonKind | null;
+}
+
+/** One destination of the hops from a place, per direction; the place's next destination. */
+interface HopSlot {
+  readonly to: string;
+  readonly hop: [HopState | undefined, HopState | undefined];
+  next: HopSlot | null;
+}
+
+/** Distinct rare-event keys given small numbers, shared by a Diagnoser's flows (a flow then keeps a number per kind, not a long string). */
+export class KindIds {
+  private readonly ids = new Map<string, number>();
+  constructor(private readonly max = 65536) {}
+
+  /** The number of `key`, or the key itself once the table is full (still a correct key, only larger). */
+  of(key: string): number | string {
+    const id = this.ids.get(key);
+    if (id !== undefined) return id;
+    if (this.ids.size >= this.max) return key;
+    this.ids.set(key, this.ids.size);
+    return this.ids.size - 1;
+  }
+}
+
+/*
+ * The per-flow tables below are short lists scanned in order rather than nested Maps:
+ * a flow has a few shapes per place, a few destinations per hop and a few devices per
+ * namespace, and thousands of flows are held at once (a Map costs ~200 bytes, a grown
+ * array ~150). The order of insertion is kept: it is the order of the report.
+ */
 export class FlowState {
   events = 0;
   packets = 0;
@@ -71,53 +105,63 @@ export class FlowState {
   lastTs = 0;
   sigOverflow = 0;
   private sigSize = 0;
-  private readonly common = new Map<string, Map<number, SigEntry>>();
-  private readonly rare = new Map<string, SigEntry>();
-  /** from place -> to place -> [a>b, b>a] */
-  private readonly hops = new Map<string, Map<string, [HopState | undefined, HopState | undefined]>>();
+  /** place -> its first kind of common event */
+  private readonly common = new Map<string, CommonKind>();
+  private readonly rare = new Map<number | string, SigEntry>();
+  /** from place -> its first hop */
+  private readonly hops = new Map<string, HopSlot>();
   private hopCount = 0;
-  /** netns -> device -> what tcpdump there would see */
-  private readonly captures = new Map<number, Map<string, CaptureState>>();
+  /** netns -> what tcpdump would see on each device there */
+  private readonly captures = new Map<number, CaptureState[]>();
   /** packet lives kept as example paths (made into PacketPaths only for the report) */
   private readonly pathLives: { life: Life; ended: boolean }[] = [];
-  /** namespaces where packets of each direction were made (locally originated) */
-  readonly origin: [Set<number>, Set<number>] = [new Set(), new Set()];
-  constructor(readonly id: FlowId) {}
+  constructor(
+    readonly id: FlowId,
+    private readonly kinds: KindIds = new KindIds(),
+  ) {}
 
   add(e: DEvent): void {
     if (this.events++ === 0) this.firstTs = e.ts;
     this.lastTs = e.ts;
     // common events (path stages) are keyed by place and a packed number, the rare ones
     // (drops, frees, netfilter steps, routes, ICMP sent) by a full string
-    if (e.reason === null && e.at === null && e.nf === null && e.sent === null && e.route === null) {
-      const shape = e.dir | (e.tcpFlags << 1) | ((e.local ? 1 : 0) << 9) | ((e.related ? 1 : 0) << 10) | (((e.icmpType + 1) & 0x1ff) << 11) | (((e.icmpCode + 1) & 0x1ff) << 20);
-      let byShape = this.common.get(e.place);
-      if (!byShape) this.common.set(e.place, (byShape = new Map()));
-      this.count(byShape, shape, e);
-      return;
-    }
+    if (e.reason === null && e.at === null && e.nf === null && e.sent === null && e.route === null) return this.addCommon(e);
     const nf = e.nf;
     const key =
       e.place + '|' + e.dir + '|' + e.tcpFlags + '|' + e.icmpType + '|' + e.icmpCode + '|' + (e.local ? 1 : 0) + (e.related ? 1 : 0) + '|' +
       (e.reason ?? '') + '|' + (e.at ?? '') + (nf ? '|' + nf.table + '.' + nf.chain + '.' + nf.verdict + '|' + (nf.rule ?? '') : '') +
       (e.sent ? '|s' + e.sent.type + '.' + e.sent.code : '') + (e.route ? '|r' + e.route.type : '');
-    this.count(this.rare, key, e);
+    const id = this.kinds.of(key);
+    const s = this.rare.get(id);
+    if (s) this.again(s, e);
+    else if (this.sigSize++ < LIMITS.sigEntries) this.rare.set(id, { first: e, last: e, count: 1 });
+    else this.sigOverflow++;
   }
 
-  private count<K>(m: Map<K, SigEntry>, key: K, e: DEvent): void {
-    const s = m.get(key);
-    if (s) {
-      s.count++;
-      s.last = e;
-    } else if (this.sigSize++ < LIMITS.sigEntries) m.set(key, { first: e, last: e, count: 1 });
-    else this.sigOverflow++;
+  private addCommon(e: DEvent): void {
+    const shape = e.dir | (e.tcpFlags << 1) | ((e.local ? 1 : 0) << 9) | ((e.related ? 1 : 0) << 10) | (((e.icmpType + 1) & 0x1ff) << 11) | (((e.icmpCode + 1) & 0x1ff) << 20);
+    const head = this.common.get(e.place);
+    let tail: CommonKind | null = null;
+    for (let k = head ?? null; k; k = k.next) {
+      if (k.shape === shape) return this.again(k, e);
+      tail = k;
+    }
+    if (this.sigSize++ >= LIMITS.sigEntries) return void this.sigOverflow++;
+    const kind: CommonKind = { shape, first: e, last: e, count: 1, next: null };
+    if (tail) tail.next = kind;
+    else this.common.set(e.place, kind);
+  }
+
+  private again(s: SigEntry, e: DEvent): void {
+    s.count++;
+    s.last = e;
   }
 
   /** Every kind of event seen in this flow, with its first and last occurrence and count. */
   entries(): readonly SigEntry[] {
     if (this.entryCache && this.entryCacheSize === this.sigSize) return this.entryCache;
     const out: SigEntry[] = [];
-    for (const m of this.common.values()) for (const e of m.values()) out.push(e);
+    for (const head of this.common.values()) for (let k: CommonKind | null = head; k; k = k.next) out.push(k);
     for (const e of this.rare.values()) out.push(e);
     this.entryCacheSize = this.sigSize;
     return (this.entryCache = out);
@@ -131,7 +175,6 @@ export class FlowState {
     const ev = life.events;
     const first = ev[0];
     if (!first) return;
-    for (let i = 0; i < life.madeIn.length; i += 2) if (life.madeIn[i + 1]) this.origin[first.dir].add(life.madeIn[i]!);
     for (let i = 0; i < ev.length; i++) {
       const e = ev[i]!;
       if (e.flow !== this.id) continue;
@@ -146,10 +189,13 @@ export class FlowState {
     const tx = e.probe === CAPTURE_TX;
     const queued = e.probe === 'net_dev_queue';
     if (!rx && !tx && !queued) return;
-    let byDev = this.captures.get(e.netns);
-    if (!byDev) this.captures.set(e.netns, (byDev = new Map()));
-    let c = byDev.get(e.dev);
-    if (!c) byDev.set(e.dev, (c = { netns: e.netns, dev: e.dev, seen: [0, 0], missed: [0, 0] }));
+    const devs = this.captures.get(e.netns);
+    let c = devs?.find((x) => x.dev === e.dev);
+    if (!c) {
+      c = { netns: e.netns, dev: e.dev, seen: [0, 0], missed: [0, 0] };
+      if (devs) devs.push(c);
+      else this.captures.set(e.netns, [c]);
+    }
     if (rx || tx) c.seen[e.dir]++;
     else c.missed[e.dir]++; // net_dev_queue: counted as missed until its start_xmit is seen
     if (tx) c.missed[e.dir] = Math.max(0, c.missed[e.dir] - 1);
@@ -164,10 +210,10 @@ export class FlowState {
 
   /** Adds one latency sample of the hop from (probe, netns, dev) to event b. */
   sample(fromPlace: string, from: string, netns: number, dev: string, b: DEvent, ns: number): void {
-    let byTo = this.hops.get(fromPlace);
-    if (!byTo) this.hops.set(fromPlace, (byTo = new Map()));
-    let pair = byTo.get(b.place);
-    if (!pair) byTo.set(b.place, (pair = [undefined, undefined]));
+    let slot = this.hops.get(fromPlace);
+    if (!slot) this.hops.set(fromPlace, (slot = { to: b.place, hop: [undefined, undefined], next: null }));
+    while (slot.to !== b.place) slot = slot.next ??= { to: b.place, hop: [undefined, undefined], next: null };
+    const pair = slot.hop;
     let h = pair[b.dir];
     if (!h) {
       if (this.hopCount >= LIMITS.hops) return;
@@ -181,14 +227,14 @@ export class FlowState {
   /** What tcpdump would see, per namespace and device. */
   captureList(): CaptureState[] {
     const out: CaptureState[] = [];
-    for (const byDev of this.captures.values()) out.push(...byDev.values());
+    for (const devs of this.captures.values()) out.push(...devs);
     return out;
   }
 
   /** Every hop measured in this flow. */
   hopList(): HopState[] {
     const out: HopState[] = [];
-    for (const byTo of this.hops.values()) for (const pair of byTo.values()) for (const h of pair) if (h) out.push(h);
+    for (const head of this.hops.values()) for (let x: HopSlot | null = head; x; x = x.next) for (const h of x.hop) if (h) out.push(h);
     return out;
   }
 

@@ -48,9 +48,10 @@ function vmKb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
 }
 
 /** The numbers of the summary line: "N events, M lost[, K dropped for back-pressure]". */
-export function parseSummary(stderr: string): { events: number; lost: number; backpressure: number } | null {
-  const m = /pktpath: (\d+) events, (\d+) lost(?: \(ring buffer full\))?(?:, (\d+) dropped for back-pressure)?/.exec(stderr);
-  return m ? { events: Number(m[1]), lost: Number(m[2]), backpressure: Number(m[3] ?? 0) } : null;
+export function parseSummary(stderr: string): { events: number; folded: number; lost: number; backpressure: number } | null {
+  // the short text view says how many events it folded into those it printed: "N events (and M folded into them: ...), L lost"
+  const m = /pktpath: (\d+) events(?: \(and (\d+) folded[^)]*\))?, (\d+) lost(?: \(ring buffer full\))?(?:, (\d+) dropped for back-pressure)?/.exec(stderr);
+  return m ? { events: Number(m[1]), folded: Number(m[2] ?? 0), lost: Number(m[3]), backpressure: Number(m[4] ?? 0) } : null;
 }
 
 /** Starts an iperf3 server in the server namespace; resolves once it listens. */
