@@ -358,19 +358,32 @@ static __always_inline int pp_emit(void *ctx, __u16 probe, struct sk_buff *skb, 
 	 * where a device receives or is handed the packet, and at drops: the pcapng copies
 	 * (one per device) and the packets that never reached one. */
 	int snap = CFG.snaplen && skb && (probe <= PP_PROBE_net_dev_queue || (x->flags & PP_EV_DROP));
+	/*
+	 * What follows the event, set on the same path as the reservation: the writes after it
+	 * test this, not x->names again, which the compiler may reload on a merged path where
+	 * the verifier no longer ties it to the size reserved (seen: fexit_nft_do_chain refused
+	 * once track.h's code joined the function).
+	 */
+	enum { ROOM_NONE, ROOM_NAMES, ROOM_STACK } room = ROOM_NONE;
 	if (snap) {
-		if (x->names)
+		if (x->names) {
 			ev = bpf_ringbuf_reserve(&events, sizeof(*ev) + sizeof(struct pp_nf_names) + CFG.snaplen, 0);
-		else if (with_stack)
+			room = ROOM_NAMES;
+		} else if (with_stack) {
 			ev = bpf_ringbuf_reserve(&events, sizeof(*ev) + PP_MAX_STACK * sizeof(__u64) + CFG.snaplen, 0);
-		else
+			room = ROOM_STACK;
+		} else {
 			ev = bpf_ringbuf_reserve(&events, sizeof(*ev) + CFG.snaplen, 0);
-	} else if (x->names)
+		}
+	} else if (x->names) {
 		ev = bpf_ringbuf_reserve(&events, sizeof(*ev) + sizeof(struct pp_nf_names), 0);
-	else if (with_stack)
+		room = ROOM_NAMES;
+	} else if (with_stack) {
 		ev = bpf_ringbuf_reserve(&events, sizeof(*ev) + PP_MAX_STACK * sizeof(__u64), 0);
-	else
+		room = ROOM_STACK;
+	} else {
 		ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	}
 	if (!ev) {
 		pp_count(0);
 		return 0;
@@ -379,14 +392,14 @@ static __always_inline int pp_emit(void *ctx, __u16 probe, struct sk_buff *skb, 
 		__builtin_memcpy(ev, kept, sizeof(*ev));
 	else
 		pp_fill(ev, probe, skb, dev, netns, t, has_tuple, x, aux_addr, aux_family);
-	if (x->names) {
+	if (room == ROOM_NAMES && x->names) {
 		__builtin_memcpy((void *)(ev + 1), x->names, sizeof(struct pp_nf_names));
 		ev->flags |= PP_EV_NAMES;
 	}
-	if (with_stack)
+	if (room == ROOM_STACK)
 		pp_stack(ctx, ev);
 	if (snap) /* last: fewest values live, the stack is tight */
-		pp_copy_bytes(ev, skb, x->names ? sizeof(*ev) + sizeof(struct pp_nf_names) : with_stack ? sizeof(*ev) + PP_MAX_STACK * sizeof(__u64) : sizeof(*ev));
+		pp_copy_bytes(ev, skb, room == ROOM_NAMES ? sizeof(*ev) + sizeof(struct pp_nf_names) : room == ROOM_STACK ? sizeof(*ev) + PP_MAX_STACK * sizeof(__u64) : sizeof(*ev));
 	bpf_ringbuf_submit(ev, 0);
 	pp_count(1);
 	return 0;
@@ -1106,7 +1119,9 @@ static __always_inline int pp_nf_eval(void *ctx, struct sk_buff *skb, const stru
 	struct net_device *dev = hook <= 2 /* NF_INET_FORWARD */ ? BPF_CORE_READ(st, in) : BPF_CORE_READ(st, out);
 	struct pp_extra x = { .func_ip = bpf_get_func_ip(ctx), .aux = (int)ret, .aux2 = hook, .aux3 = BPF_CORE_READ(st, pf),
 			      .flags = PP_EV_RET, .names = n };
-	return pp_skb_event_dev(ctx, PP_PROBE_FUNC_RET, skb, &x, dev);
+	/* the skb is a probe-read value, not a BTF pointer: reads by probe (a literal 0, or the
+	 * compiler may merge it with the direct copy and the verifier refuse the plain load) */
+	return pp_skb_event_in(ctx, PP_PROBE_FUNC_RET, skb, &x, dev, 0);
 }
 
 /* nft_do_chain(pkt, priv = the base chain) -> verdict */
