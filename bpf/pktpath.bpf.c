@@ -286,7 +286,9 @@ static __always_inline void pp_fill(struct pp_event *ev, __u16 probe, struct sk_
 	ev->netns = x->unplaced ? 0 : netns;
 	ev->flags = x->flags | (has_tuple ? PP_EV_HAS_TUPLE : 0);
 	if (!x->hookprog)
-		bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+		/* current->comm by probe read, not bpf_get_current_comm: a netfilter program may
+		 * not call that helper (6.12), and the compiler does not always fold x->hookprog */
+		BPF_CORE_READ_STR_INTO(&ev->comm, (struct task_struct *)bpf_get_current_task(), comm);
 	if (has_tuple)
 		__builtin_memcpy(&ev->tuple, t, sizeof(*t));
 	if (aux_family) {

@@ -79,7 +79,9 @@ function pairReturns(evs: readonly TraceEvent[]): { ret: TraceEvent; entry: Trac
 }
 
 /** Frames of pktpath's tracing: trampolines, BPF programs, return-probe trampolines, unnamed addresses. */
-const TRACER_FRAME = /^(0x|bpf_trampoline_|bpf_prog_|arch_rethook_trampoline|__kretprobe_trampoline)/;
+// a trampoline image is bpf_trampoline_<id>; bpf_trampoline_update and _unlink_prog are the
+// kernel's functions, on the stack of a softirq that ran while pktpath detached
+const TRACER_FRAME = /^(0x|bpf_trampoline_\d|bpf_prog_|arch_rethook_trampoline|__kretprobe_trampoline)/;
 
 function assertReturns(res: PathResults, evs: readonly TraceEvent[], dump: string, t: TestContext): void {
   const pairs = pairReturns(evs);
