@@ -38,7 +38,8 @@ export interface Life {
 }
 
 /** Function probes of the receive side (the others, on a packet's first event in a namespace, mean it was made there). */
-const RX_FUNC = /rcv|receive|gro_|_input|deliver|backlog/;
+// functions of the receive side: a packet first seen in a namespace at one of them arrived there
+const RX_FUNC = /rcv|receive|gro_|_input|deliver|backlog|netif_rx|napi_|eth_type_trans/;
 
 function madeHere(e: DEvent): boolean {
   if (e.stage === 'func') return !RX_FUNC.test(e.probe);
