@@ -569,11 +569,14 @@ async function legacyMethods(t: TestContext): Promise<void> {
   assert.doesNotMatch(stderr, /no netfilter observers/, `6.4+: the observers load${dump}`);
   assert.match(stderr, /^pktpath: probe ipt_do_table \(verdict\): attached via fexit$/m, `--verbose: ipt_do_table's verdict via fexit${dump}`);
   assert.match(stderr, /^pktpath: probe nft_do_chain \(verdict\): attached via fexit$/m, `--verbose: nft_do_chain's verdict via fexit${dump}`);
-  // ipt_do_table runs only where legacy tables are: the verdicts are all in the legacy client and router
+  // one line per verdict: where the observers watch (here, every legacy table), their steps
+  // stand for ipt_do_table's fexit verdicts, so none is left as an event of its own; any that
+  // is (a table the observers missed) is in the legacy client or router
   const verdicts = evs.filter((ev) => ev.probe === 'ipt_do_table' && evalOf(ev));
-  assert.ok(verdicts.length > 0, `no ipt_do_table verdict events${dump}`);
+  const steps = evs.filter((ev) => ev.probe === 'netfilter' && [cli.ns, rtr.ns].includes(String(ev.netns_name ?? '')));
+  assert.ok(steps.length > 0, `observer steps in the legacy client and router${dump}`);
   const where = new Set(verdicts.map((ev) => ev.netns_name ?? String(ev.netns)));
-  assert.deepEqual([...where].sort(), [cli.ns, rtr.ns].sort(), `ipt_do_table verdicts in the legacy client and router only`);
+  assert.deepEqual([...where].filter((ns) => ns !== cli.ns && ns !== rtr.ns), [], `ipt_do_table verdicts in the legacy client and router only`);
 }
 
 /**
