@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PKTPATH_BIN, REPO_ROOT, withTopology } from './netns.js';
@@ -126,7 +126,7 @@ export async function flood(sink: FloodSink, seconds: number): Promise<FloodResu
         clearInterval(sampler);
         const s = parseSummary(trace.stderr());
         let bytesOut = 0;
-        if (sink === 'file') bytesOut = readFileSync(outPath).length;
+        if (sink === 'file') bytesOut = statSync(outPath).size; // the file may be larger than a Buffer can hold
         return {
           sink,
           peakRssMb: Math.round(peak / 1024),
