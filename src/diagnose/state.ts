@@ -11,11 +11,8 @@ import { CAPTURE_RX, CAPTURE_TX, hopKind, TX_SIDE } from './stages.js';
 export const LIMITS = {
   /** flows followed at once; the oldest is evaluated and let go beyond this */
   flows: 2048,
-  /**
-   * packets (skb lives) open at once: each keeps up to lifeEvents events of ~300 bytes, so
-   * this bounds the engine's memory under a flood (8192 held ~90 MB in a 30 s iperf trace)
-   */
-  lives: 2048,
+  /** packets (skb lives) open at once */
+  lives: 8192,
   /** events kept per packet life (its first ones, and the last) */
   lifeEvents: 32,
   /** distinct kinds of event per flow */
