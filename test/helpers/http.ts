@@ -3,7 +3,11 @@
  * the server namespace, and another process's flows to it (the ones a command's trace
  * must leave out).
  */
+import { existsSync } from 'node:fs';
+import type { TestContext } from 'node:test';
 import { sleep } from './collect.js';
+import { haveCommand, requireRoot } from './netns.js';
+import { BPF_OBJECT } from '../../src/shared/io/paths.js';
 import type { Routed } from './routed.js';
 
 /** A server that answers every connection with a short HTTP response, for `lifeS` seconds. */
@@ -25,22 +29,28 @@ while time.time() < end:
     c.close()
 `;
 
-/**
- * Another process's flows to the same server: `n` connections, one every `gapMs`; prints
- * each local port. Its ports are taken below the ephemeral range, so none can be the
- * command's (a port the command has given back may be handed out again at once).
- */
-export const PARALLEL_PY = (addr: string, port: number, n: number, gapMs: number): string => `
-import socket, time
-for i in range(${n}):
-    s = socket.socket(); s.settimeout(2); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+/** The client loop both scripts run; with `flag`, it stops once that file exists. */
+function parallelPy(addr: string, port: number, max: number, gapMs: number, flag?: string): string {
+  const stop = flag === undefined ? '' : `    if os.path.exists(${JSON.stringify(flag)}): break\n`;
+  return `
+import os, socket, time
+for i in range(${max}):
+${stop}    s = socket.socket(); s.settimeout(2); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         s.bind(('0.0.0.0', 20000 + i)); s.connect((${JSON.stringify(addr)}, ${port})); print(s.getsockname()[1], flush=True)
         s.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n'); s.recv(4096)
     except Exception as e:
         print('error', e, flush=True)
     s.close(); time.sleep(${gapMs / 1000})
-`;
+${flag === undefined ? '' : "else:\n    print('gave up', flush=True)\n"}`;
+}
+
+/**
+ * Another process's flows to the same server: `n` connections, one every `gapMs`; prints
+ * each local port. Its ports are taken below the ephemeral range, so none can be the
+ * command's (a port the command has given back may be handed out again at once).
+ */
+export const PARALLEL_PY = (addr: string, port: number, n: number, gapMs: number): string => parallelPy(addr, port, n, gapMs);
 
 export async function startServer(r: Routed, port: number, lifeS: number): Promise<void> {
   void r.run('srv', ['python3', '-c', SERVER_PY(r.addr.srv, port, lifeS)], { timeoutMs: (lifeS + 5) * 1000, allowFail: true });
@@ -55,17 +65,21 @@ export async function startServer(r: Routed, port: number, lifeS: number): Promi
  * Like {@link PARALLEL_PY}, but it goes on until `flag` exists (at most `max` connections,
  * one every `gapMs`): another process's flows all along a run whose start is not known.
  */
-export const PARALLEL_UNTIL_PY = (addr: string, port: number, flag: string, max: number, gapMs: number): string => `
-import os, socket, time
-for i in range(${max}):
-    if os.path.exists(${JSON.stringify(flag)}): break
-    s = socket.socket(); s.settimeout(2); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        s.bind(('0.0.0.0', 20000 + i)); s.connect((${JSON.stringify(addr)}, ${port})); print(s.getsockname()[1], flush=True)
-        s.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n'); s.recv(4096)
-    except Exception as e:
-        print('error', e, flush=True)
-    s.close(); time.sleep(${gapMs / 1000})
-else:
-    print('gave up', flush=True)
-`;
+export const PARALLEL_UNTIL_PY = (addr: string, port: number, flag: string, max: number, gapMs: number): string =>
+  parallelPy(addr, port, max, gapMs, flag);
+
+/** Root, curl, python3 and nft, and the built object: what the process-tree capture tests need; skips with the reason. */
+export function trackReady(t: TestContext): boolean {
+  if (!requireRoot(t)) return false;
+  for (const c of ['curl', 'python3', 'nft']) {
+    if (!haveCommand(c)) {
+      t.skip(`needs ${c}`);
+      return false;
+    }
+  }
+  if (!existsSync(BPF_OBJECT)) {
+    t.skip('build/pktpath.bpf.o not built (npm run setup)');
+    return false;
+  }
+  return true;
+}

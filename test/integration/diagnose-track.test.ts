@@ -6,33 +6,18 @@
  * command's tree opened; an unknown command is one line and exit 2 before anything loads.
  */
 import { test } from 'node:test';
-import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { haveCommand, requireRoot, runCli } from '../helpers/netns.js';
+import { requireRoot, runCli } from '../helpers/netns.js';
 import { withRouted } from '../helpers/routed.js';
 import type { Routed } from '../helpers/routed.js';
 import { sleep } from '../helpers/collect.js';
-import { PARALLEL_UNTIL_PY, startServer } from '../helpers/http.js';
-import { BPF_OBJECT } from '../../src/shared/io/paths.js';
+import { PARALLEL_UNTIL_PY, startServer, trackReady } from '../helpers/http.js';
 import type { FlowReport, Report } from '../../src/diagnose/index.js';
 
-function ready(t: TestContext): boolean {
-  if (!requireRoot(t)) return false;
-  for (const c of ['curl', 'python3', 'nft']) {
-    if (!haveCommand(c)) {
-      t.skip(`needs ${c}`);
-      return false;
-    }
-  }
-  if (!existsSync(BPF_OBJECT)) {
-    t.skip('build/pktpath.bpf.o not built (npm run setup)');
-    return false;
-  }
-  return true;
-}
+const ready = trackReady;
 
 /** The router sends what comes to its client-side address, port 80, to the server's 8080. */
 async function dnat(r: Routed): Promise<void> {

@@ -6,41 +6,25 @@
  * exit code are its own.
  */
 import { test } from 'node:test';
-import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { existsSync } from 'node:fs';
-import { haveCommand, requireRoot } from '../helpers/netns.js';
+import { haveCommand } from '../helpers/netns.js';
 import { withRouted } from '../helpers/routed.js';
 import type { Routed } from '../helpers/routed.js';
 import { between, collect, sleep, tupleText } from '../helpers/collect.js';
-import { PARALLEL_PY, startServer } from '../helpers/http.js';
+import { PARALLEL_PY, startServer, trackReady } from '../helpers/http.js';
 import type { Ev } from '../helpers/collect.js';
 import { trackCommand } from '../../src/track/io/command.js';
 import type { TrackedCommand } from '../../src/track/io/command.js';
 import { configValues, parseTraceOptions } from '../../src/cli/options.js';
 import { runRequest } from '../../src/cli/request.js';
 import { runTrace } from '../../src/run/io/session.js';
-import { BPF_OBJECT } from '../../src/shared/io/paths.js';
 import { loadTrace } from '../../src/engine/io/loader.js';
 
 const SYN = 0x02;
 const ACK = 0x10;
 
-function ready(t: TestContext): boolean {
-  if (!requireRoot(t)) return false;
-  for (const c of ['curl', 'python3', 'nft']) {
-    if (!haveCommand(c)) {
-      t.skip(`needs ${c}`);
-      return false;
-    }
-  }
-  if (!existsSync(BPF_OBJECT)) {
-    t.skip('build/pktpath.bpf.o not built (npm run setup)');
-    return false;
-  }
-  return true;
-}
+const ready = trackReady;
 
 /** Reads a piped stream to the end. */
 function text(s: NodeJS.ReadableStream | null): Promise<string> {
