@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { elfSectionNames, elfSections, elfSymbol, elfSymbols, readElfSection } from './elf.js';
+import { elfNameTablePlace, elfSectionNames, elfSections, elfSymbol, elfSymbols, readElfSection } from './elf.js';
 import { ROOT } from '../shared/io/paths.js';
 import { parseBtf } from './btf.js';
 
@@ -75,6 +75,19 @@ test('reads sections of a synthetic ELF', () => {
   }
   assert.equal(elfSections(fake)[2]?.type, 1);
   assert.deepEqual(elfSymbols(fake), [], 'no .symtab');
+});
+
+test('elfNameTablePlace finds the section names from the header and the section table alone', () => {
+  const names = elfSections(fake).at(-1)!;
+  assert.deepEqual(elfNameTablePlace(fake), { offset: names.offset, size: names.size });
+  // an image with only the header and the section table read (the rest zeros) is enough
+  const sparse = new Uint8Array(fake.length);
+  const shoff = Number(new DataView(fake.buffer).getBigUint64(0x28, true));
+  sparse.set(fake.subarray(0, 64));
+  sparse.set(fake.subarray(shoff), shoff);
+  assert.deepEqual(elfNameTablePlace(sparse), elfNameTablePlace(fake));
+  assert.equal(elfNameTablePlace(fake.subarray(0, 63)), undefined, 'short header');
+  assert.equal(elfNameTablePlace(fake.subarray(0, shoff)), undefined, 'no section table');
 });
 
 test('rejects non-ELF and unsupported ELF clearly', () => {

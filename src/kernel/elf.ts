@@ -90,6 +90,18 @@ export function elfSections(file: Uint8Array): ElfSection[] {
   return raw.map((s) => ({ name: cstr(names, s.nameOff), type: s.type, offset: s.offset, size: s.size, link: s.link, info: s.info }));
 }
 
+/**
+ * Where the section-name table lies, read from the ELF header and the section table alone
+ * (for reading a file's sections without reading all of it); undefined when those are short.
+ */
+export function elfNameTablePlace(file: Uint8Array): { offset: number; size: number } | undefined {
+  if (file.byteLength < ELF_HEADER_LEN) return undefined;
+  const v = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  const at = Number(v.getBigUint64(0x28, true)) + v.getUint16(0x3e, true) * v.getUint16(0x3a, true);
+  if (at + SECTION_HEADER_LEN > file.byteLength) return undefined;
+  return { offset: Number(v.getBigUint64(at + 24, true)), size: Number(v.getBigUint64(at + 32, true)) };
+}
+
 function cstr(table: Uint8Array, off: number): string {
   if (off >= table.length) return '';
   let end = table.indexOf(0, off);

@@ -39,26 +39,33 @@ export class Kallsyms {
   readonly hidden: boolean;
   private readonly hi: Uint32Array;
   private readonly lo: Uint32Array;
-  private readonly names: readonly string[];
+  /** every name, in address order, each followed by "\n": one flat string, not 100k small ones */
+  private readonly names: string;
+  /** where name i starts in `names` (count + 1 entries) */
+  private readonly starts: Uint32Array;
   private readonly modIdx: Uint16Array;
   /** Module names; index 0 is vmlinux (undefined). */
   private readonly modules: readonly (string | undefined)[];
-  private byName: Map<string, number> | undefined;
+  /** name index (built at the first lookup): open addressing over `names`, slot = symbol index + 1 */
+  private byName: Int32Array | undefined;
 
   /** @internal Use {@link parseKallsyms}. */
   constructor(
     hi: Uint32Array,
     lo: Uint32Array,
-    names: readonly string[],
+    /** every name in address order, each followed by "\n" */
+    names: string,
     modIdx: Uint16Array,
     modules: readonly (string | undefined)[],
   ) {
     this.hi = hi;
     this.lo = lo;
     this.names = names;
+    this.size = hi.length;
+    this.starts = new Uint32Array(this.size + 1);
+    for (let i = 0, at = 0; i < this.size; i++) this.starts[i + 1] = at = names.indexOf('\n', at) + 1;
     this.modIdx = modIdx;
     this.modules = modules;
-    this.size = names.length;
     let hidden = true;
     for (let i = 0; i < hi.length && hidden; i++) if (hi[i] !== 0 || lo[i] !== 0) hidden = false;
     this.hidden = hidden;
@@ -92,7 +99,12 @@ export class Kallsyms {
     if (i === this.size - 1 && offset > MAX_LAST_SYMBOL_SIZE) return null;
     if (offset > MAX_SYMBOL_SIZE) return null;
     const module = this.modules[this.modIdx[i]!];
-    return module === undefined ? { name: this.names[i]!, offset } : { name: this.names[i]!, offset, module };
+    const name = this.name(i);
+    return module === undefined ? { name, offset } : { name, offset, module };
+  }
+
+  private name(i: number): string {
+    return this.names.slice(this.starts[i]!, this.starts[i + 1]! - 1);
   }
 
   /** "tcp_v4_rcv+0x6d3", "nft_do_chain+0x0 [nf_tables]", or "0xffffffffc0a01234" when unknown. */
@@ -106,30 +118,62 @@ export class Kallsyms {
   /** Start address of text symbol `name` (the lowest, if several); undefined when absent or hidden. */
   address(name: string): bigint | undefined {
     if (this.hidden) return undefined;
-    const i = this.index().get(name);
-    return i === undefined ? undefined : toBig(this.hi[i]!, this.lo[i]!);
+    const i = this.find(name);
+    return i < 0 ? undefined : toBig(this.hi[i]!, this.lo[i]!);
   }
 
   /** Whether a text symbol `name` exists (true even when addresses are hidden). */
   has(name: string): boolean {
-    return this.index().has(name);
+    return this.find(name) >= 0;
   }
 
-  private index(): Map<string, number> {
-    if (!this.byName) {
-      const m = new Map<string, number>();
-      for (let i = this.size - 1; i >= 0; i--) m.set(this.names[i]!, i);
-      this.byName = m;
+  /** The lowest index of the symbol called `name`, or -1. */
+  private find(name: string): number {
+    const table = (this.byName ??= this.buildIndex());
+    const mask = table.length - 1;
+    for (let slot = hashOf(name, 0, name.length) & mask; ; slot = (slot + 1) & mask) {
+      const i = table[slot]! - 1;
+      if (i < 0) return -1;
+      if (this.nameIs(i, name)) return i;
     }
-    return this.byName;
+  }
+
+  private nameIs(i: number, name: string): boolean {
+    const start = this.starts[i]!;
+    return this.starts[i + 1]! - 1 - start === name.length && this.names.startsWith(name, start);
+  }
+
+  /** A table of twice the symbols or more; aliases keep the first (lowest) index. 1 MB, not a Map of 100k strings (7 MB). */
+  private buildIndex(): Int32Array {
+    let cap = 1;
+    while (cap < this.size * 2) cap <<= 1;
+    const table = new Int32Array(cap);
+    for (let i = 0; i < this.size; i++) {
+      const start = this.starts[i]!;
+      const end = this.starts[i + 1]! - 1;
+      let slot = hashOf(this.names, start, end) & (cap - 1);
+      for (; table[slot] !== 0; slot = (slot + 1) & (cap - 1)) {
+        const j = table[slot]! - 1;
+        if (this.starts[j + 1]! - 1 - this.starts[j]! === end - start && this.names.startsWith(this.names.slice(start, end), this.starts[j]!)) break;
+      }
+      if (table[slot] === 0) table[slot] = i + 1;
+    }
+    return table;
   }
 }
 
-/** The value of the hex digits in line[start, end) (at most 8: 32 bits), or -1 when one is not hex. */
-function hexValue(line: string, start: number, end: number): number {
+/** 32-bit FNV-1a of s[start, end). */
+function hashOf(s: string, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** The value of the hex digits in b[start, end) (at most 8: 32 bits), or -1 when one is not hex. */
+function hexValue(b: Uint8Array, start: number, end: number): number {
   let v = 0;
   for (let j = start; j < end; j++) {
-    const c = line.charCodeAt(j);
+    const c = b[j]!;
     const lc = c | 0x20;
     if (c >= 0x30 && c <= 0x39) v = v * 16 + (c - 0x30);
     else if (lc >= 0x61 && lc <= 0x66) v = v * 16 + (lc - 0x57);
@@ -138,14 +182,16 @@ function hexValue(line: string, start: number, end: number): number {
   return v;
 }
 
+const latin1 = new TextDecoder('latin1');
+
 /** Module names met so far; index 0 is vmlinux. */
 class ModuleTable {
   readonly names: (string | undefined)[] = [undefined];
   private readonly ids = new Map<string, number>();
 
-  /** The index of the "[module]" field after the tab at `sep` (0: not a module field). */
-  indexOf(line: string, sep: number): number {
-    const field = line.slice(sep + 1).trim();
+  /** The index of the "[module]" field in b[start, end) (0: not a module field). */
+  indexOf(b: Uint8Array, start: number, end: number): number {
+    const field = latin1.decode(b.subarray(start, end)).trim();
     if (field.length <= 2 || !field.startsWith('[') || !field.endsWith(']')) return 0;
     const module = field.slice(1, -1);
     let mi = this.ids.get(module) ?? 0;
@@ -159,63 +205,79 @@ class ModuleTable {
   }
 }
 
+/** The symbols as they are read, before the names are decoded. */
+interface Table {
+  hi: Uint32Array;
+  lo: Uint32Array;
+  mods: Uint16Array;
+  /** every kept name followed by "\n" */
+  names: Uint8Array;
+  namesLen: number;
+  count: number;
+  sorted: boolean;
+}
+
+function indexOfByte(b: Uint8Array, c: number, from: number, end: number): number {
+  const i = b.indexOf(c, from);
+  return i < 0 || i >= end ? -1 : i;
+}
+
+/** Reads the line b[start, end) into the table when it is a text symbol. */
+function readLine(b: Uint8Array, start: number, end: number, t: Table, modules: ModuleTable): void {
+  if (end > start && b[end - 1] === 0x0d) end--;
+  // "<hex address> <type> <name>[\t[module]]"
+  const sp = indexOfByte(b, 0x20, start, end);
+  const len = sp - start;
+  if (sp < 0 || len <= 0 || len > 16 || sp + 2 >= end || b[sp + 2] !== 0x20 || !isTextType(b[sp + 1]!)) return;
+  // the address in two 32-bit halves
+  const split = len > 8 ? sp - 8 : start;
+  const h = hexValue(b, start, split);
+  const l = hexValue(b, split, sp);
+  if (h < 0 || l < 0) return;
+  const sep = indexOfByte(b, 0x09, sp + 3, end);
+  const nameEnd = sep < 0 ? end : sep;
+  if (nameEnd === sp + 3 || indexOfByte(b, 0x20, sp + 3, nameEnd) >= 0) return;
+  const i = t.count;
+  if (i > 0 && (h < t.hi[i - 1]! || (h === t.hi[i - 1]! && l < t.lo[i - 1]!))) t.sorted = false;
+  t.hi[i] = h;
+  t.lo[i] = l;
+  t.mods[i] = sep < 0 ? 0 : modules.indexOf(b, sep + 1, end);
+  // byte by byte: a subarray per line would be 100k short-lived objects
+  for (let j = sp + 3; j < nameEnd; j++) t.names[t.namesLen++] = b[j]!;
+  t.names[t.namesLen++] = 0x0a;
+  t.count++;
+}
+
 /**
- * Parses /proc/kallsyms text ("ffffffff81000000 T _text", optionally followed by
- * "\t[module]"). Keeps t/T/w/W symbols; skips malformed lines.
+ * Parses /proc/kallsyms ("ffffffff81000000 T _text", optionally followed by
+ * "\t[module]"), as its bytes or as text. Keeps t/T/w/W symbols; skips malformed lines.
+ * The bytes are read in place: no string per line (the file has about 200k lines).
  */
-export function parseKallsyms(text: string): Kallsyms {
-  const lines = text.split('\n');
-  const max = lines.length;
-  const hi = new Uint32Array(max);
-  const lo = new Uint32Array(max);
-  const mods = new Uint16Array(max);
-  const names: string[] = [];
+export function parseKallsyms(input: string | Uint8Array): Kallsyms {
+  const b = typeof input === 'string' ? new TextEncoder().encode(input) : input;
+  let max = 1;
+  for (let i = b.indexOf(0x0a); i >= 0; i = b.indexOf(0x0a, i + 1)) max++;
+  const t: Table = { hi: new Uint32Array(max), lo: new Uint32Array(max), mods: new Uint16Array(max), names: new Uint8Array(b.length + 1), namesLen: 0, count: 0, sorted: true };
   const modules = new ModuleTable();
-  let count = 0;
-  let sorted = true;
-  let prevHi = 0;
-  let prevLo = 0;
-
-  for (let i = 0; i < max; i++) {
-    let line = lines[i]!;
-    if (line.charCodeAt(line.length - 1) === 0x0d) line = line.slice(0, -1);
-    // "<hex address> <type> <name>[\t[module]]"
-    const sp = line.indexOf(' ');
-    if (sp <= 0 || sp > 16 || line.charCodeAt(sp + 2) !== 0x20 || !isTextType(line.charCodeAt(sp + 1))) continue;
-    // the address in two 32-bit halves
-    const split = sp > 8 ? sp - 8 : 0;
-    const h = hexValue(line, 0, split);
-    const l = hexValue(line, split, sp);
-    if (h < 0 || l < 0) continue;
-    const sep = line.indexOf('\t', sp + 3);
-    const name = sep < 0 ? line.slice(sp + 3) : line.slice(sp + 3, sep);
-    if (name.length === 0 || name.includes(' ')) continue;
-    if (h < prevHi || (h === prevHi && l < prevLo)) sorted = false;
-    prevHi = h;
-    prevLo = l;
-    hi[count] = h;
-    lo[count] = l;
-    mods[count] = sep < 0 ? 0 : modules.indexOf(line, sep);
-    names.push(name);
-    count++;
+  for (let start = 0; start <= b.length; ) {
+    let end = b.indexOf(0x0a, start);
+    if (end < 0) end = b.length;
+    readLine(b, start, end, t, modules);
+    start = end + 1;
   }
-
-  if (sorted) return new Kallsyms(hi.slice(0, count), lo.slice(0, count), names, mods.slice(0, count), modules.names);
-  return sortedByAddress(hi, lo, mods, names, count, modules.names);
+  const names = latin1.decode(t.names.subarray(0, t.namesLen));
+  const n = t.count;
+  if (t.sorted) return new Kallsyms(t.hi.slice(0, n), t.lo.slice(0, n), names, t.mods.slice(0, n), modules.names);
+  return sortedByAddress(t, names, modules.names);
 }
 
 /** The symbols in address order (stable: aliases keep their listed order). */
-function sortedByAddress(
-  hi: Uint32Array,
-  lo: Uint32Array,
-  mods: Uint16Array,
-  names: readonly string[],
-  count: number,
-  modules: readonly (string | undefined)[],
-): Kallsyms {
+function sortedByAddress(t: Table, names: string, modules: readonly (string | undefined)[]): Kallsyms {
+  const { hi, lo, mods, count } = t;
   const order = new Uint32Array(count);
   for (let i = 0; i < count; i++) order[i] = i;
   order.sort((x, y) => hi[x]! - hi[y]! || lo[x]! - lo[y]! || x - y);
+  const list = names.split('\n');
   const shi = new Uint32Array(count);
   const slo = new Uint32Array(count);
   const smods = new Uint16Array(count);
@@ -225,7 +287,7 @@ function sortedByAddress(
     shi[i] = hi[j]!;
     slo[i] = lo[j]!;
     smods[i] = mods[j]!;
-    snames[i] = names[j]!;
+    snames[i] = list[j]!;
   }
-  return new Kallsyms(shi, slo, snames, smods, modules);
+  return new Kallsyms(shi, slo, `${snames.join('\n')}\n`, smods, modules);
 }

@@ -11,7 +11,7 @@ import type { ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PKTPATH_BIN, REPO_ROOT, withTopology } from './netns.js';
+import { PKTPATH_EXEC, REPO_ROOT, withTopology } from './netns.js';
 import type { Topology } from './netns.js';
 
 export type FloodSink = 'file' | 'devnull' | 'stalled';
@@ -74,7 +74,8 @@ interface StartedTrace {
 
 /** `pktpath trace --json -H <server> -P 5201` with stdout on `fd` (or a pipe left unread); resolves when ready. */
 async function startTrace(server: string, stdout: number | 'pipe'): Promise<StartedTrace> {
-  const child = spawn(process.execPath, [PKTPATH_BIN, 'trace', '--json', '-H', server, '-P', '5201'], {
+  const [cmd, ...pre] = PKTPATH_EXEC;
+  const child = spawn(cmd, [...pre, 'trace', '--json', '-H', server, '-P', '5201'], {
     stdio: ['ignore', stdout, 'pipe'],
     cwd: REPO_ROOT,
   });

@@ -56,6 +56,11 @@ function findRepoRoot(): string {
 export const REPO_ROOT = findRepoRoot();
 /** The CLI under test; PKTPATH_BIN overrides. */
 export const PKTPATH_BIN = process.env.PKTPATH_BIN ?? join(REPO_ROOT, 'bin', 'pktpath');
+/**
+ * How a user runs pktpath: the executable itself, so its shebang's V8 flags apply (the
+ * memory bounds are measured this way); through this Node when PKTPATH_BIN names a script.
+ */
+export const PKTPATH_EXEC: readonly [string, ...string[]] = process.env.PKTPATH_BIN ? [process.execPath, PKTPATH_BIN] : [PKTPATH_BIN];
 /** The compiled CLI that bin/pktpath runs (checked only when PKTPATH_BIN is not set). */
 export const CLI_ENTRY = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 /** The compiled BPF object the CLI loads. */

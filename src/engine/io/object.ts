@@ -4,10 +4,10 @@
  * fails with a KernelError that names it; the loader (./loader.ts) and the backend
  * contract test compose them.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { parseBtf } from '../../kernel/btf.js';
 import type { Btf } from '../../kernel/btf.js';
-import { elfSymbols, readElfSection } from '../../kernel/elf.js';
+import { elfNameTablePlace, elfSections, elfSymbols, readElfSection } from '../../kernel/elf.js';
 import { encodeConfig } from '../config.js';
 import { EnvironmentError, KernelError } from '../../shared/errors.js';
 import type { LoadPhase } from '../../shared/errors.js';
@@ -28,13 +28,42 @@ const objectInfos = new Map<string, ObjectInfo>();
 export function objectInfo(path: string = BPF_OBJECT): ObjectInfo {
   const known = objectInfos.get(path);
   if (known) return known;
-  const file = readFileSync(path);
+  const file = readSectionsOf(path, ['.BTF', '.symtab', '.strtab']);
   const sec = readElfSection(file, '.BTF');
   if (!sec) throw new EnvironmentError(`BPF object ${path} has no BTF: rebuild with npm run setup`);
   const cfg = elfSymbols(file).find((s) => s.name === 'CFG' && s.section === '.rodata');
-  const info = { btf: parseBtf(sec), cfgOffset: cfg?.value ?? 0 };
+  // a copy of the section: a view would keep the whole 20 MB object file alive for the run
+  const info = { btf: parseBtf(Uint8Array.from(sec)), cfgOffset: cfg?.value ?? 0 };
   objectInfos.set(path, info);
   return info;
+}
+
+/**
+ * The object file as an image where only the ELF header, the section table, the section
+ * names and the sections named are read; the rest stays zero pages never touched, so the
+ * 20 MB of program text and line info cost no memory (they did for the whole run once).
+ */
+function readSectionsOf(path: string, names: readonly string[]): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const image = new Uint8Array(fstatSync(fd).size);
+    const fill = (off: number, len: number): void => {
+      for (let done = 0; done < len; ) {
+        const n = readSync(fd, image, off + done, len - done, off + done);
+        if (n === 0) return; // truncated: the ELF reader says so
+        done += n;
+      }
+    };
+    fill(0, Math.min(64, image.length));
+    const view = new DataView(image.buffer);
+    if (image.length >= 64) fill(Number(view.getBigUint64(0x28, true)), view.getUint16(0x3a, true) * view.getUint16(0x3c, true));
+    const shstr = elfNameTablePlace(image);
+    if (shstr) fill(shstr.offset, shstr.size);
+    for (const s of elfSections(image)) if (names.includes(s.name)) fill(s.offset, s.size);
+    return image;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** A KernelError naming the phase (and the probe, when one is to blame): "load fentry_skb_1: ...". */

@@ -46,13 +46,13 @@ export function btfModules(): string[] {
 
 /** /proc/kallsyms, parsed once. Addresses read as zero without CAP_SYSLOG. */
 export function kallsyms(): Kallsyms {
-  if (!ksyms) ksyms = parseKallsyms(readFileSync('/proc/kallsyms', 'utf8'));
+  if (!ksyms) ksyms = parseKallsyms(readFileSync('/proc/kallsyms'));
   return ksyms;
 }
 
 /** Reads /proc/kallsyms again (modules loaded since the first read). */
 export function reloadKallsyms(): Kallsyms {
-  ksyms = parseKallsyms(readFileSync('/proc/kallsyms', 'utf8'));
+  ksyms = parseKallsyms(readFileSync('/proc/kallsyms'));
   return ksyms;
 }
 
