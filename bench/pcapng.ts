@@ -12,7 +12,7 @@ import { mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { PKTPATH_BIN, REPO_ROOT, withTopology } from '../test/helpers/netns.js';
+import { PKTPATH_EXEC, REPO_ROOT, withTopology } from '../test/helpers/netns.js';
 import { parseSummary } from '../test/helpers/flood.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -39,7 +39,8 @@ export async function benchPcapng(seconds = 3, rate = '62M'): Promise<PcapngBenc
       const dir = mkdtempSync(join(tmpdir(), 'pktpath-bench-pcapng-'));
       const file = join(dir, 'flow.pcapng');
       const srv = spawn('ip', ['netns', 'exec', topo.server.ns, 'iperf3', '-s', '-1', '-B', topo.server.v4], { stdio: 'ignore' });
-      const trace = spawn(process.execPath, [PKTPATH_BIN, 'trace', '-H', topo.server.v4, '-P', '5201', '--proto', 'udp', ...(process.env.PKTPATH_BENCH_NO_W ? [] : ['-w', file])], { stdio: ['ignore', openSync('/dev/null', 'w'), 'pipe'], cwd: REPO_ROOT });
+      const [cmd, ...pre] = PKTPATH_EXEC;
+      const trace = spawn(cmd, [...pre, 'trace', '-H', topo.server.v4, '-P', '5201', '--proto', 'udp', ...(process.env.PKTPATH_BENCH_NO_W ? [] : ['-w', file])], { stdio: ['ignore', openSync('/dev/null', 'w'), 'pipe'], cwd: REPO_ROOT });
       let stderr = '';
       trace.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
       const closed = new Promise((r) => trace.on('close', r));
