@@ -14,8 +14,12 @@ function cString(bytes: Uint8Array, off: number, max: number): string {
   const stop = off + max;
   while (end < stop && bytes[end] !== 0) end++;
   if (end === off) return '';
-  // ifnames and comms are ASCII in practice; latin1 keeps every byte visible and is fast
-  return latin1.decode(bytes.subarray(off, end));
+  // ifnames and comms are ASCII in practice; latin1 keeps every byte visible. Short ones
+  // (all of them: 16 bytes at most) by char codes: a TextDecoder call costs more than the loop
+  if (end - off > 32) return latin1.decode(bytes.subarray(off, end));
+  let s = '';
+  for (let i = off; i < end; i++) s += String.fromCharCode(bytes[i]!);
+  return s;
 }
 
 /** Decodes a `struct pp_tuple` at `base` (also used for the drop samples of src/drops). */
