@@ -12,7 +12,7 @@ import type { RawEvent } from '../engine/event.js';
 import type { DEvent, Facts, Finding, FlowId, Need, Report } from './model.js';
 import { FlowTable, isPlainReturn, NameCache, normalize } from './normalize.js';
 import type { Names } from './normalize.js';
-import { FlowState, KindIds, Lives, LIMITS } from './state.js';
+import { FlowState, Lives, LIMITS } from './state.js';
 import type { Life } from './state.js';
 import { compileRules, judge, lacking, lifeCandidates } from './evaluate.js';
 import type { Bucket, CandidateSink, RuleSet } from './evaluate.js';
@@ -43,7 +43,6 @@ export class Diagnoser {
   private readonly flows = new FlowTable();
   private readonly states = new Map<number, FlowState>();
   private readonly lives = new Lives();
-  private readonly kinds = new KindIds();
   /** flow id (0: events without a flow) -> rule index -> its candidates */
   private readonly buckets = new Map<number, Map<number, Bucket>>();
   private readonly has = new Set<Need>();
@@ -109,9 +108,17 @@ export class Diagnoser {
     if (e.ts - last.ts > LIFE_GAP_NS) return true;
     if (e.flow && last.flow === e.flow && last.dir !== e.dir && !e.related && e.stage !== 'tcp-rst-send' && e.stage !== 'icmp-send') return true;
     if (e.stage !== 'tx-queue' && e.stage !== 'rx') return false;
-    if (life.events.some((x) => x.probe === e.probe && x.netns === e.netns && x.dev === e.dev)) return true;
+    // loops, not closures: this runs for every event of a packet
+    const ev = life.events;
+    let rxHere = false;
+    for (let i = 0; i < ev.length; i++) {
+      const x = ev[i]!;
+      if (x.netns !== e.netns) continue;
+      if (x.probe === e.probe && x.dev === e.dev) return true;
+      if (x.stage === 'rx') rxHere = true;
+    }
     // a packet is queued to send only where it was made or where it arrived
-    return e.stage === 'tx-queue' && e.netns !== life.events[0]!.netns && !life.events.some((x) => x.netns === e.netns && x.stage === 'rx');
+    return e.stage === 'tx-queue' && e.netns !== ev[0]!.netns && !rxHere;
   }
 
   private noteInputs(ev: RawEvent, e: DEvent): void {
@@ -131,7 +138,7 @@ export class Diagnoser {
     if (!s) {
       this.flowsSeen++;
       if (this.states.size >= LIMITS.flows) this.evictOldestFlow();
-      this.states.set(f.id, (s = new FlowState(f, this.kinds)));
+      this.states.set(f.id, (s = new FlowState(f)));
     }
     return s;
   }

@@ -14,6 +14,7 @@ import { formatAddr } from '../shared/addr.js';
 import { routeOf, ROUTE_PROBES } from '../route/route.js';
 import type { DEvent, FlowId } from './model.js';
 import { stageOf } from './stages.js';
+import { Ev, NO_RARE, packIp, packShape } from './devent.js';
 
 const IPPROTO_ICMP = 1;
 const IPPROTO_ICMPV6 = 58;
@@ -223,33 +224,15 @@ export function normalize(ev: RawEvent, n: number, names: NameCache, flows: Flow
   const icmp = t !== null && (t.l4proto === IPPROTO_ICMP || t.l4proto === IPPROTO_ICMPV6);
   const route = isRoute ? routeOf(ev) : null;
   const target = inner ?? fd;
-  return {
-    n,
-    ts: Number(ev.tsNs),
-    probe,
-    stage,
-    netns: ev.netns,
-    place: names.place(probe, ev.netns, ev.ifname),
-    dev: ev.ifname,
-    skb: ev.skb,
-    flow: target?.flow ?? null,
-    dir: target?.dir ?? 0,
-    proto: t ? protoName(t.l4proto, t.l3proto) : '',
-    tcpFlags: t && t.l4proto === 6 ? t.tcpFlags : 0,
-    icmpType: icmp ? t.icmpType : -1,
-    icmpCode: icmp ? t.icmpCode : -1,
-    len: ev.len,
-    reason: drop ? names.reason(ev.dropReason) : null,
-    at: drop || stage === 'free' ? names.at(ev.location) : null,
-    nf: ev.nf ?? null,
-    route: route ? { type: route.type, err: route.err, oif: route.oif, table: route.table } : null,
-    sent: probe === 'icmp_send' ? { type: (ev.aux >>> 8) & 0xff, code: ev.aux & 0xff } : null,
-    related: inner !== null,
-    local: false,
-    mac: ev.dstMac,
-    ttl: ev.ipTtl,
-    ipId: ev.ipId,
-    fexit: !!ev.nfNames,
-    aux: ev.aux,
-  };
+  const reason = drop ? names.reason(ev.dropReason) : null;
+  const at = drop || stage === 'free' ? names.at(ev.location) : null;
+  const sent = probe === 'icmp_send' ? { type: (ev.aux >>> 8) & 0xff, code: ev.aux & 0xff } : null;
+  const rare =
+    reason === null && at === null && !ev.nf && route === null && sent === null && inner === null && !ev.nfNames
+      ? NO_RARE
+      : { reason, at, nf: ev.nf ?? null, route: route ? { type: route.type, err: route.err, oif: route.oif, table: route.table } : null, sent, related: inner !== null, fexit: !!ev.nfNames };
+  const shape = packShape(target?.dir ?? 0, t && t.l4proto === 6 ? t.tcpFlags : 0, icmp ? t.icmpType : -1, icmp ? t.icmpCode : -1);
+  const proto = t ? protoName(t.l4proto, t.l3proto) : '';
+  const place = names.place(probe, ev.netns, ev.ifname);
+  return new Ev(n, Number(ev.tsNs), probe, stage, ev.netns, place, ev.ifname, ev.skb, target?.flow ?? null, shape, proto, ev.len, false, ev.dstMac, packIp(ev.ipTtl, ev.ipId), ev.aux, rare);
 }

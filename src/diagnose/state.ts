@@ -65,10 +65,25 @@ export interface CaptureState {
   readonly missed: [number, number];
 }
 
-/** A kind of common event (path stage) at one place: its shape packs direction, flags, origin, relation, ICMP type and code; the place's next kind. */
-interface CommonKind extends SigEntry {
+/** A kind of event at one place: its shape packs direction, flags, origin, relation, ICMP type and code; the place's next kind. */
+interface Kind extends SigEntry {
   readonly shape: number;
-  next: CommonKind | null;
+  next: Kind | null;
+}
+
+function sameShape(): boolean {
+  return true;
+}
+
+/** A rare event's kind also holds its drop reason, location, netfilter step, ICMP sent and route type ('' and null alike). */
+function sameRare(k: Kind, e: DEvent): boolean {
+  const f = k.first;
+  if ((f.reason ?? '') !== (e.reason ?? '') || (f.at ?? '') !== (e.at ?? '')) return false;
+  const a = f.nf;
+  const b = e.nf;
+  if (a !== b && (!a || !b || a.table !== b.table || a.chain !== b.chain || a.verdict !== b.verdict || (a.rule ?? '') !== (b.rule ?? ''))) return false;
+  if (f.sent !== e.sent && (!f.sent || !e.sent || f.sent.type !== e.sent.type || f.sent.code !== e.sent.code)) return false;
+  return f.route === e.route || (f.route !== null && e.route !== null && f.route.type === e.route.type);
 }
 
 /** One destination of the hops from a place, per direction; the place's next destination. */
@@ -76,21 +91,6 @@ interface HopSlot {
   readonly to: string;
   readonly hop: [HopState | undefined, HopState | undefined];
   next: HopSlot | null;
-}
-
-/** Distinct rare-event keys given small numbers, shared by a Diagnoser's flows (a flow then keeps a number per kind, not a long string). */
-export class KindIds {
-  private readonly ids = new Map<string, number>();
-  constructor(private readonly max = 65536) {}
-
-  /** The number of `key`, or the key itself once the table is full (still a correct key, only larger). */
-  of(key: string): number | string {
-    const id = this.ids.get(key);
-    if (id !== undefined) return id;
-    if (this.ids.size >= this.max) return key;
-    this.ids.set(key, this.ids.size);
-    return this.ids.size - 1;
-  }
 }
 
 /*
@@ -107,8 +107,10 @@ export class FlowState {
   sigOverflow = 0;
   private sigSize = 0;
   /** place -> its first kind of common event */
-  private readonly common = new Map<string, CommonKind>();
-  private readonly rare = new Map<number | string, SigEntry>();
+  private readonly common = new Map<string, Kind>();
+  /** place -> its first kind of rare event; and those kinds in the order they were first seen */
+  private readonly rare = new Map<string, Kind>();
+  private readonly rareOrder: Kind[] = [];
   /** from place -> its first hop */
   private readonly hops = new Map<string, HopSlot>();
   private hopCount = 0;
@@ -116,41 +118,31 @@ export class FlowState {
   private readonly captures = new Map<number, CaptureState[]>();
   /** packet lives kept as example paths (made into PacketPaths only for the report) */
   private readonly pathLives: { life: Life; ended: boolean }[] = [];
-  constructor(
-    readonly id: FlowId,
-    private readonly kinds: KindIds = new KindIds(),
-  ) {}
+  constructor(readonly id: FlowId) {}
 
   add(e: DEvent): void {
     if (this.events++ === 0) this.firstTs = e.ts;
     this.lastTs = e.ts;
     // common events (path stages) are keyed by place and a packed number, the rare ones
-    // (drops, frees, netfilter steps, routes, ICMP sent) by a full string
-    if (e.reason === null && e.at === null && e.nf === null && e.sent === null && e.route === null) return this.addCommon(e);
-    const nf = e.nf;
-    const key =
-      e.place + '|' + e.dir + '|' + e.tcpFlags + '|' + e.icmpType + '|' + e.icmpCode + '|' + (e.local ? 1 : 0) + (e.related ? 1 : 0) + '|' +
-      (e.reason ?? '') + '|' + (e.at ?? '') + (nf ? '|' + nf.table + '.' + nf.chain + '.' + nf.verdict + '|' + (nf.rule ?? '') : '') +
-      (e.sent ? '|s' + e.sent.type + '.' + e.sent.code : '') + (e.route ? '|r' + e.route.type : '');
-    const id = this.kinds.of(key);
-    const s = this.rare.get(id);
-    if (s) this.again(s, e);
-    else if (this.sigSize++ < LIMITS.sigEntries) this.rare.set(id, { first: e, last: e, count: 1 });
-    else this.sigOverflow++;
+    // (drops, frees, netfilter steps, routes, ICMP sent) also by what they carry
+    const shape = e.dir | (e.tcpFlags << 1) | ((e.local ? 1 : 0) << 9) | ((e.related ? 1 : 0) << 10) | (((e.icmpType + 1) & 0x1ff) << 11) | (((e.icmpCode + 1) & 0x1ff) << 20);
+    if (e.reason === null && e.at === null && e.nf === null && e.sent === null && e.route === null) return this.addKind(this.common, e, shape, sameShape);
+    this.addKind(this.rare, e, shape, sameRare);
   }
 
-  private addCommon(e: DEvent): void {
-    const shape = e.dir | (e.tcpFlags << 1) | ((e.local ? 1 : 0) << 9) | ((e.related ? 1 : 0) << 10) | (((e.icmpType + 1) & 0x1ff) << 11) | (((e.icmpCode + 1) & 0x1ff) << 20);
-    const head = this.common.get(e.place);
-    let tail: CommonKind | null = null;
+  /** Counts `e` in its kind at its place (compared by shape then `same`), or opens the kind. */
+  private addKind(byPlace: Map<string, Kind>, e: DEvent, shape: number, same: (k: Kind, e: DEvent) => boolean): void {
+    const head = byPlace.get(e.place);
+    let tail: Kind | null = null;
     for (let k = head ?? null; k; k = k.next) {
-      if (k.shape === shape) return this.again(k, e);
+      if (k.shape === shape && same(k, e)) return this.again(k, e);
       tail = k;
     }
     if (this.sigSize++ >= LIMITS.sigEntries) return void this.sigOverflow++;
-    const kind: CommonKind = { shape, first: e, last: e, count: 1, next: null };
+    const kind: Kind = { shape, first: e, last: e, count: 1, next: null };
     if (tail) tail.next = kind;
-    else this.common.set(e.place, kind);
+    else byPlace.set(e.place, kind);
+    if (byPlace === this.rare) this.rareOrder.push(kind);
   }
 
   private again(s: SigEntry, e: DEvent): void {
@@ -162,8 +154,8 @@ export class FlowState {
   entries(): readonly SigEntry[] {
     if (this.entryCache && this.entryCacheSize === this.sigSize) return this.entryCache;
     const out: SigEntry[] = [];
-    for (const head of this.common.values()) for (let k: CommonKind | null = head; k; k = k.next) out.push(k);
-    for (const e of this.rare.values()) out.push(e);
+    for (const head of this.common.values()) for (let k: Kind | null = head; k; k = k.next) out.push(k);
+    for (const k of this.rareOrder) out.push(k);
     this.entryCacheSize = this.sigSize;
     return (this.entryCache = out);
   }
