@@ -31,6 +31,23 @@ export interface RuleSet {
   /** rules by the probes their anchor can be; `any` for anchors that do not say */
   readonly byProbe: ReadonlyMap<string, readonly CompiledRule[]>;
   readonly any: readonly CompiledRule[];
+  /** per probe, then per drop reason ('' for none): the rules of byProbe, then any, whose anchor can hold (made as met) */
+  readonly byReason: Map<string, Map<string, readonly CompiledRule[]>>;
+}
+
+/** The rules an anchor of this probe and drop reason can match, in rule set order (byProbe's, then any's). */
+function rulesFor(rules: RuleSet, probe: string, reason: string | null): readonly CompiledRule[] {
+  let byR = rules.byReason.get(probe);
+  if (!byR) rules.byReason.set(probe, (byR = new Map()));
+  const key = reason ?? '';
+  let list = byR.get(key);
+  if (!list) {
+    // most rules name the drop reasons they explain: a drop is tried only against those of its reason
+    const can = (c: CompiledRule): boolean => !c.rule.anchor.reason || (reason !== null && c.rule.anchor.reason.includes(reason));
+    list = [...(rules.byProbe.get(probe) ?? []), ...rules.any].filter(can);
+    if (byR.size < 1024) byR.set(key, list);
+  }
+  return list;
 }
 
 export function compileRules(rules: readonly Rule[]): RuleSet {
@@ -49,7 +66,7 @@ export function compileRules(rules: readonly Rule[]): RuleSet {
     if (!probes) any.push(c);
     else for (const p of probes) byProbe.set(p, [...(byProbe.get(p) ?? []), c]);
   }
-  return { all, byProbe, any };
+  return { all, byProbe, any, byReason: new Map() };
 }
 
 export interface Candidate {
@@ -96,11 +113,7 @@ const NO_LIFE: readonly DEvent[] = [];
 
 /** Candidates of one closed packet life. */
 export function lifeCandidates(life: readonly DEvent[], rules: RuleSet, out: CandidateSink): void {
-  for (const anchor of life) {
-    const list = rules.byProbe.get(anchor.probe);
-    if (list) for (const c of list) tryAnchor(c, anchor, life, out);
-    for (const c of rules.any) tryAnchor(c, anchor, life, out);
-  }
+  for (const anchor of life) for (const c of rulesFor(rules, anchor.probe, anchor.reason)) tryAnchor(c, anchor, life, out);
 }
 
 function tryAnchor(c: CompiledRule, anchor: DEvent, life: readonly DEvent[], out: CandidateSink): void {

@@ -89,7 +89,9 @@ function sameRare(k: Kind, e: DEvent): boolean {
 /** One destination of the hops from a place, per direction; the place's next destination. */
 interface HopSlot {
   readonly to: string;
-  readonly hop: [HopState | undefined, HopState | undefined];
+  /** a -> b and b -> a (two fields rather than a pair: thousands of flows hold these) */
+  h0: HopState | undefined;
+  h1: HopState | undefined;
   next: HopSlot | null;
 }
 
@@ -204,15 +206,16 @@ export class FlowState {
   /** Adds one latency sample of the hop from (probe, netns, dev) to event b. */
   sample(fromPlace: string, from: string, netns: number, dev: string, b: DEvent, ns: number): void {
     let slot = this.hops.get(fromPlace);
-    if (!slot) this.hops.set(fromPlace, (slot = { to: b.place, hop: [undefined, undefined], next: null }));
-    while (slot.to !== b.place) slot = slot.next ??= { to: b.place, hop: [undefined, undefined], next: null };
-    const pair = slot.hop;
-    let h = pair[b.dir];
+    if (!slot) this.hops.set(fromPlace, (slot = { to: b.place, h0: undefined, h1: undefined, next: null }));
+    while (slot.to !== b.place) slot = slot.next ??= { to: b.place, h0: undefined, h1: undefined, next: null };
+    let h = b.dir === 0 ? slot.h0 : slot.h1;
     if (!h) {
       if (this.hopCount >= LIMITS.hops) return;
       this.hopCount++;
       const kind = hopKind(from, b.probe, netns === b.netns, dev === b.dev);
-      pair[b.dir] = h = { hist: new Histogram(), from, to: b.probe, kind, netns: b.netns, dev: b.dev || dev, dir: b.dir };
+      h = { hist: new Histogram(), from, to: b.probe, kind, netns: b.netns, dev: b.dev || dev, dir: b.dir };
+      if (b.dir === 0) slot.h0 = h;
+      else slot.h1 = h;
     }
     h.hist.add(ns);
   }
@@ -227,7 +230,10 @@ export class FlowState {
   /** Every hop measured in this flow. */
   hopList(): HopState[] {
     const out: HopState[] = [];
-    for (const head of this.hops.values()) for (let x: HopSlot | null = head; x; x = x.next) for (const h of x.hop) if (h) out.push(h);
+    for (const head of this.hops.values()) for (let x: HopSlot | null = head; x; x = x.next) {
+      if (x.h0) out.push(x.h0);
+      if (x.h1) out.push(x.h1);
+    }
     return out;
   }
 
