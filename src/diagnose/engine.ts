@@ -180,9 +180,14 @@ export class Diagnoser {
         for (const n of lack) env.missing.add(n);
         continue;
       }
-      const held = b.kept.map((c) => ({ c, j: judge(c, state, env) })).filter((x) => x.j !== null);
-      const weight = held.length === b.kept.length ? b.count / b.kept.length : 1;
-      for (const x of held) hits.push({ c: x.c, j: x.j!, weight });
+      const js = b.kept.map((c) => judge(c, state, env));
+      let held = 0;
+      for (const j of js) if (j) held++;
+      const weight = held === js.length ? b.count / js.length : 1;
+      for (let i = 0; i < js.length; i++) {
+        const j = js[i];
+        if (j) hits.push({ c: b.kept[i]!, j, weight });
+      }
     }
     this.findingsOf().add(hits);
   }

@@ -77,22 +77,28 @@ export interface Candidate {
   readonly proofs: readonly Proof[];
 }
 
+/** No evidence (shared: returned for every relation that holds without any). */
+const NO_PROOFS: readonly Proof[] = Object.freeze([]);
+
 /** Same-packet evidence of one relation, or null when it does not hold. */
-function skbRelation(r: { rel: Relation; pred: Pred }, anchor: DEvent, life: readonly DEvent[]): Proof[] | null {
+function skbRelation(r: { rel: Relation; pred: Pred }, anchor: DEvent, life: readonly DEvent[]): readonly Proof[] | null {
   const { rel, pred } = r;
-  const found: DEvent[] = [];
+  let first: DEvent | null = null;
+  let count = 0;
   for (const e of life) {
     if (e === anchor) continue;
     if (rel.order === 'before' && e.n > anchor.n) continue;
     if (rel.order === 'after' && e.n < anchor.n) continue;
     if (rel.netns === 'same' && e.netns !== anchor.netns) continue;
     if (rel.netns === 'other' && e.netns === anchor.netns) continue;
-    if (pred(e)) found.push(e);
+    if (pred(e)) {
+      first ??= e;
+      count++;
+    }
   }
-  const enough = found.length >= (rel.min ?? 1);
-  if (rel.absent) return found.length === 0 ? [] : null;
-  if (!enough) return rel.optional ? [] : null;
-  return [{ role: rel.role, e: found[0]!, count: found.length }];
+  if (rel.absent) return count === 0 ? NO_PROOFS : null;
+  if (count < (rel.min ?? 1) || !first) return rel.optional ? NO_PROOFS : null;
+  return [{ role: rel.role, e: first, count }];
 }
 
 /** A rule's candidates in one flow: the first few kept whole, every one counted. */
@@ -118,26 +124,20 @@ export function lifeCandidates(life: readonly DEvent[], rules: RuleSet, out: Can
 
 function tryAnchor(c: CompiledRule, anchor: DEvent, life: readonly DEvent[], out: CandidateSink): void {
   if (!c.anchor(anchor)) return;
-  if (!c.skbRels) {
-    // no same-packet evidence to check and enough kept: count it, build nothing
-    const b = out(c, anchor);
-    if (b.kept.length >= KEPT_CANDIDATES) b.count++;
-    else keep(b, c, anchor, life, [{ role: 'anchor', e: anchor, count: 1 }]);
-    return;
+  // the same-packet evidence; nothing is built for an anchor whose evidence is missing, or past the kept few
+  let found = NO_PROOFS;
+  if (c.skbRels) {
+    for (const r of c.rels) {
+      if (r.rel.scope !== 'skb') continue;
+      const p = skbRelation(r, anchor, life);
+      if (p === null) return;
+      if (p.length) found = found.length ? found.concat(p) : p;
+    }
   }
-  let proofs: Proof[] = [{ role: 'anchor', e: anchor, count: 1 }];
-  for (const r of c.rels) {
-    if (r.rel.scope !== 'skb') continue;
-    const p = skbRelation(r, anchor, life);
-    if (p === null) return;
-    if (p.length) proofs = proofs.concat(p); // exact size: kept candidates hold their proofs until the flow is judged
-  }
-  keep(out(c, anchor), c, anchor, life, proofs);
-}
-
-function keep(b: Bucket, c: CompiledRule, anchor: DEvent, life: readonly DEvent[], proofs: Proof[]): void {
+  const b = out(c, anchor);
   b.count++;
-  if (b.kept.length < KEPT_CANDIDATES) b.kept = [...b.kept, { rule: c, anchor, life: c.keepsLife ? life : NO_LIFE, proofs }];
+  // exact sizes: kept candidates hold their proofs until the flow is judged
+  if (b.kept.length < KEPT_CANDIDATES) b.kept = [...b.kept, { rule: c, anchor, life: c.keepsLife ? life : NO_LIFE, proofs: [{ role: 'anchor', e: anchor, count: 1 }, ...found] }];
 }
 
 function entryAllowed(rel: Relation, s: SigEntry, anchor: DEvent): boolean {
@@ -167,7 +167,11 @@ function flowRelation(r: { rel: Relation; pred: Pred }, anchor: DEvent, flow: Fl
   return proofs;
 }
 
+/** The answer for a rule that reads no counter: shared (vars are only read), since every candidate of every flow asks. */
+const NO_COUNTERS: { ok: boolean; vars: Record<string, string> } = Object.freeze({ ok: true, vars: Object.freeze({}) });
+
 function countersHold(rule: Rule, anchor: DEvent, facts: Facts): { ok: boolean; vars: Record<string, string> } {
+  if (!rule.counters?.length) return NO_COUNTERS;
   const vars: Record<string, string> = {};
   for (const need of rule.counters ?? []) {
     if (!facts.counters) {
@@ -189,9 +193,15 @@ export interface Judged {
   readonly group?: string;
 }
 
+const NOTHING_LACKING: Need[] = [];
+
 /** The inputs a rule lacks in this run, or [] when it can be judged. */
-export function lacking(rule: Rule, has: ReadonlySet<Need>): Need[] {
-  return (rule.needs ?? []).filter((n) => !has.has(n));
+export function lacking(rule: Rule, has: ReadonlySet<Need>): readonly Need[] {
+  const needs = rule.needs;
+  if (!needs) return NOTHING_LACKING;
+  let all = true;
+  for (const n of needs) all &&= has.has(n);
+  return all ? NOTHING_LACKING : needs.filter((n) => !has.has(n));
 }
 
 /** Judges a candidate against its flow and the facts; null when the rule does not hold. */

@@ -116,10 +116,10 @@ export class FlowState {
   /** from place -> its first hop */
   private readonly hops = new Map<string, HopSlot>();
   private hopCount = 0;
-  /** netns -> what tcpdump would see on each device there */
-  private readonly captures = new Map<number, CaptureState[]>();
-  /** packet lives kept as example paths (made into PacketPaths only for the report) */
-  private readonly pathLives: { life: Life; ended: boolean }[] = [];
+  /** what tcpdump would see on each device, namespace by namespace (in order of first sight), a flat list: one or two devices per namespace */
+  private readonly captures: CaptureState[] = [];
+  /** the events of packet lives kept as example paths (made into PacketPaths only for the report) */
+  private readonly pathLives: { skb: bigint; events: readonly DEvent[]; ended: boolean }[] = [];
   constructor(readonly id: FlowId) {}
 
   add(e: DEvent): void {
@@ -184,12 +184,18 @@ export class FlowState {
     const tx = e.probe === CAPTURE_TX;
     const queued = e.probe === 'net_dev_queue';
     if (!rx && !tx && !queued) return;
-    const devs = this.captures.get(e.netns);
-    let c = devs?.find((x) => x.dev === e.dev);
+    const cs = this.captures;
+    let c: CaptureState | undefined;
+    let lastOfNs = -1;
+    for (let i = 0; i < cs.length && !c; i++) {
+      if (cs[i]!.netns !== e.netns) continue;
+      lastOfNs = i;
+      if (cs[i]!.dev === e.dev) c = cs[i];
+    }
     if (!c) {
       c = { netns: e.netns, dev: e.dev, seen: [0, 0], missed: [0, 0] };
-      if (devs) devs.push(c);
-      else this.captures.set(e.netns, [c]);
+      if (lastOfNs < 0) cs.push(c);
+      else cs.splice(lastOfNs + 1, 0, c);
     }
     if (rx || tx) c.seen[e.dir]++;
     else c.missed[e.dir]++; // net_dev_queue: counted as missed until its start_xmit is seen
@@ -222,9 +228,7 @@ export class FlowState {
 
   /** What tcpdump would see, per namespace and device. */
   captureList(): CaptureState[] {
-    const out: CaptureState[] = [];
-    for (const devs of this.captures.values()) out.push(...devs);
-    return out;
+    return this.captures.slice();
   }
 
   /** Every hop measured in this flow. */
@@ -243,19 +247,19 @@ export class FlowState {
     const last = ev[ev.length - 1]!;
     const ended = last.stage === 'drop' || last.stage === 'free';
     const interesting = last.stage === 'drop' || ev.some((e) => e.stage === 'icmp-send' || e.stage === 'tcp-rst-send');
-    const haveDir = this.pathLives.some((p) => p.life.events[0]!.dir === first.dir);
+    const haveDir = this.pathLives.some((p) => p.events[0]!.dir === first.dir);
     if (this.pathLives.length >= LIMITS.paths || (haveDir && !interesting) || (ev.length < 3 && !interesting)) return;
     if (!interesting && this.pathLives.length >= LIMITS.paths - 2) return;
-    this.pathLives.push({ life, ended });
+    this.pathLives.push({ skb: life.skb, events: life.events, ended });
   }
 
   /** Example packet paths, in order. */
   paths(): PacketPath[] {
-    return this.pathLives.map((p) => pathOf(p.life, p.ended));
+    return this.pathLives.map((p) => pathOf(p, p.ended));
   }
 }
 
-function pathOf(life: Life, ended: boolean): PacketPath {
+function pathOf(life: { readonly skb: bigint; readonly events: readonly DEvent[] }, ended: boolean): PacketPath {
   const ev = life.events;
   const first = ev[0]!;
   const last = ev[ev.length - 1]!;
