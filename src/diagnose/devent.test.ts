@@ -29,3 +29,19 @@ test('an event without rare parts reads them as absent', () => {
   const e = ev(0, 0);
   assert.deepEqual([e.reason, e.at, e.nf, e.route, e.sent, e.related, e.fexit], [null, null, null, null, null, false, false]);
 });
+
+test('time and namespace read back whole, past 2^31 and 2^32 ns', () => {
+  const cases: [number, number][] = [
+    [0, 0],
+    [1_073_741_823, 7],
+    [1_073_741_824, 4026531840],
+    [5_000_000_123, 4026532001],
+    [Number.MAX_SAFE_INTEGER - 1, 4294967295],
+  ];
+  for (const [ts, netns] of cases) {
+    const e = new Ev(1, ts, 'netif_rx', 'rx', netns, 'p', 'eth0', 0n, null, 0, '', 0, false, new Uint8Array(6), 0, 0, NO_RARE);
+    assert.deepEqual([e.ts, e.netns], [ts, netns], `${ts} ${netns}`);
+    e.netns = 4026531841;
+    assert.equal(e.netns, 4026531841);
+  }
+});

@@ -33,13 +33,20 @@ export function packIp(ttl: number | undefined, ipId: number | undefined): numbe
   return (ttl === undefined ? 0 : (ttl & 0xff) + 1) | (ipId === undefined ? 0 : ((ipId & 0xffff) + 1) << 9);
 }
 
+/** 2^30: ts is kept as two small integers (ns / 2^30 and ns % 2^30), netns as an int32: a double field would box each value in an object of its own. */
+const TS_SPLIT = 1073741824;
+
 export class Ev implements DEvent {
+  private readonly tsHi: number;
+  private readonly tsLo: number;
+  private ns: number;
+
   constructor(
     readonly n: number,
-    readonly ts: number,
+    ts: number,
     readonly probe: string,
     readonly stage: Stage,
-    public netns: number,
+    netns: number,
     public place: string,
     readonly dev: string,
     readonly skb: bigint,
@@ -54,7 +61,21 @@ export class Ev implements DEvent {
     private readonly ip: number,
     readonly aux: number,
     readonly rare: RareParts,
-  ) {}
+  ) {
+    this.tsHi = Math.floor(ts / TS_SPLIT);
+    this.tsLo = ts - this.tsHi * TS_SPLIT;
+    this.ns = netns | 0;
+  }
+
+  get ts(): number {
+    return this.tsHi * TS_SPLIT + this.tsLo;
+  }
+  get netns(): number {
+    return this.ns >>> 0;
+  }
+  set netns(v: number) {
+    this.ns = v | 0;
+  }
 
   get dir(): 0 | 1 {
     return (this.shape & 1) as 0 | 1;

@@ -30,6 +30,9 @@ export interface DiagnoseOptions {
   readonly dominantMs?: number;
 }
 
+/** The inputs noteInputs() looks for, in the order of its bits. */
+const NOTED: readonly Need[] = ['ttl', 'ipid', 'tcpseq', 'gso', 'mtu', 'inner', 'iptable', 'route', 'xdp'];
+
 /** Reports kept of flows let go early (the others are counted in inputs.flows). */
 const MAX_EVICTED_REPORTS = 256;
 /** How often (events) lives idle for LIFE_GAP_NS are closed. */
@@ -121,16 +124,24 @@ export class Diagnoser {
     return e.stage === 'tx-queue' && e.netns !== ev[0]!.netns && !rxHere;
   }
 
+  /** The inputs seen so far, as bits (NEEDS order): the Set is written once per input, not per event. */
+  private hasBits = 0;
+
   private noteInputs(ev: RawEvent, e: DEvent): void {
-    if (ev.ipTtl !== undefined) this.has.add('ttl');
-    if (ev.ipId !== undefined) this.has.add('ipid');
-    if (ev.tcpSeq !== undefined) this.has.add('tcpseq');
-    if (ev.gsoSize !== undefined) this.has.add('gso');
-    if (ev.mtu !== undefined) this.has.add('mtu');
-    if (ev.inner) this.has.add('inner');
-    if (e.nf) this.has.add('iptable');
-    if (e.route) this.has.add('route');
-    if (e.probe.startsWith('xdp')) this.has.add('xdp');
+    const bits =
+      (ev.ipTtl !== undefined ? 1 : 0) |
+      (ev.ipId !== undefined ? 2 : 0) |
+      (ev.tcpSeq !== undefined ? 4 : 0) |
+      (ev.gsoSize !== undefined ? 8 : 0) |
+      (ev.mtu !== undefined ? 16 : 0) |
+      (ev.inner ? 32 : 0) |
+      (e.nf ? 64 : 0) |
+      (e.route ? 128 : 0) |
+      (e.probe.charCodeAt(0) === 120 /* x */ && e.probe.startsWith('xdp') ? 256 : 0);
+    const fresh = bits & ~this.hasBits;
+    if (fresh === 0) return;
+    this.hasBits |= fresh;
+    for (let i = 0; i < NOTED.length; i++) if (fresh & (1 << i)) this.has.add(NOTED[i]!);
   }
 
   private stateOf(f: FlowId): FlowState {

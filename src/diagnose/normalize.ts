@@ -12,7 +12,7 @@ export type Names = Pick<Resolver, 'probeName' | 'dropReason' | 'symbol' | 'netn
 import { IPPROTO_TCP, IPPROTO_UDP, protoName } from '../output/tuple.js';
 import { formatAddr } from '../shared/addr.js';
 import { routeOf, ROUTE_PROBES } from '../route/route.js';
-import type { DEvent, FlowId } from './model.js';
+import type { DEvent, FlowId, Stage } from './model.js';
 import { stageOf } from './stages.js';
 import { Ev, NO_RARE, packIp, packShape } from './devent.js';
 
@@ -155,9 +155,21 @@ export function functionOf(symbol: string): string {
   return symbol.replace(/\+0x[0-9a-f]+(\/0x[0-9a-f]+)?( \[[\w.-]+\])?$/, '');
 }
 
+export interface ProbeInfo {
+  readonly name: string;
+  readonly stage: Stage;
+  readonly route: boolean;
+}
+
+function probeInfo(name: string): ProbeInfo {
+  return { name, stage: stageOf(name), route: ROUTE_PROBES.has(name) };
+}
+
+const NF_PROBE = probeInfo('netfilter');
+
 /** Names for numbers, memoized: the same few probes, reasons and locations recur. */
 export class NameCache {
-  private readonly probes = new Map<number, string>();
+  private readonly probes = new Map<number, ProbeInfo>();
   private readonly reasons = new Map<number, string>();
   private readonly symbols = new Map<bigint, string>();
   private readonly places = new Map<number, Map<string, Map<string, string>>>();
@@ -180,9 +192,10 @@ export class NameCache {
     return v;
   }
 
-  probe(id: number): string {
+  /** A probe's name, stage (by its name) and whether it is a route lookup, looked up once. */
+  probe(id: number): ProbeInfo {
     let v = this.probes.get(id);
-    if (v === undefined) this.probes.set(id, (v = this.r.probeName(id)));
+    if (v === undefined) this.probes.set(id, (v = probeInfo(this.r.probeName(id))));
     return v;
   }
   reason(v: number): string {
@@ -209,13 +222,13 @@ export function isPlainReturn(ev: RawEvent): boolean {
 
 /** Builds the engine's view of one event; `n` is its ordinal in the stream. */
 export function normalize(ev: RawEvent, n: number, names: NameCache, flows: FlowTable): DEvent {
-  const probe = ev.nf ? 'netfilter' : names.probe(ev.probe);
+  const info = ev.nf ? NF_PROBE : names.probe(ev.probe);
+  const probe = info.name;
   const drop = (ev.flags & EV_DROP) !== 0;
-  const named = stageOf(probe);
   // a kfree_skb event without a reason flag is a plain free
-  const stage = named === 'drop' && !drop ? 'free' : ev.nf ? 'nf' : named;
+  const stage = info.stage === 'drop' && !drop ? 'free' : ev.nf ? 'nf' : info.stage;
   const t = ev.tuple;
-  const isRoute = ROUTE_PROBES.has(probe);
+  const isRoute = info.route;
   // route lookups describe a flow before its source is chosen: attach only to a known flow
   // a socket before connect() chose its port (SYN_SENT, sport 0) names no flow yet: attach only to a known one
   const unbound = t !== null && (t.l4proto === IPPROTO_TCP || t.l4proto === IPPROTO_UDP) && (t.sport === 0 || t.dport === 0);
