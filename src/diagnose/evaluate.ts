@@ -136,8 +136,23 @@ function tryAnchor(c: CompiledRule, anchor: DEvent, life: readonly DEvent[], out
   }
   const b = out(c, anchor);
   b.count++;
-  // exact sizes: kept candidates hold their proofs until the flow is judged
-  if (b.kept.length < KEPT_CANDIDATES) b.kept = [...b.kept, { rule: c, anchor, life: c.keepsLife ? life : NO_LIFE, proofs: [{ role: 'anchor', e: anchor, count: 1 }, ...found] }];
+  // exact sizes: kept candidates hold their evidence until the flow is judged
+  if (b.kept.length < KEPT_CANDIDATES) b.kept = [...b.kept, new Kept(c, anchor, c.keepsLife ? life : NO_LIFE, found)];
+}
+
+/** A kept candidate: its anchor's proof is made when asked (at judging), not held by thousands of flows meanwhile. */
+class Kept implements Candidate {
+  constructor(
+    readonly rule: CompiledRule,
+    readonly anchor: DEvent,
+    readonly life: readonly DEvent[],
+    /** the same-packet evidence beyond the anchor (usually none: a shared empty list) */
+    private readonly found: readonly Proof[],
+  ) {}
+
+  get proofs(): readonly Proof[] {
+    return [{ role: 'anchor', e: this.anchor, count: 1 }, ...this.found];
+  }
 }
 
 function entryAllowed(rel: Relation, s: SigEntry, anchor: DEvent): boolean {
