@@ -45,3 +45,11 @@ test('time and namespace read back whole, past 2^31 and 2^32 ns', () => {
     assert.equal(e.netns, 4026531841);
   }
 });
+
+test('the destination MAC reads back as its 6 bytes, zeros and 0xff too', () => {
+  const macs = [[0, 0, 0, 0, 0, 0], [0xff, 0xff, 0xff, 0xff, 0xff, 0xff], [0x02, 0x42, 0xac, 0x11, 0x00, 0x02], [0x80, 0, 0, 0, 0, 0x01]];
+  for (const m of macs) {
+    const e = new Ev(1, 0, 'netif_rx', 'rx', 7, 'p', 'eth0', 0n, null, 0, '', 0, false, Uint8Array.from(m), 0, 0, NO_RARE);
+    assert.deepEqual([...e.mac], m);
+  }
+});

@@ -4,8 +4,8 @@
  * candidates' anchors, example paths) until it is judged, thousands of flows at once.
  * What few events carry (a drop reason, a netfilter step, a route, an ICMP sent) sits in
  * one object shared by all the events without them; direction, TCP flags and ICMP
- * type/code are packed in one number, TTL and IPv4 ID in another. Readers see DEvent's
- * fields (getters).
+ * type/code are packed in one number, TTL and IPv4 ID in another, the MAC in two; time and
+ * namespace are small integers. Readers see DEvent's fields (getters).
  */
 import type { DEvent, Stage } from './model.js';
 
@@ -40,6 +40,9 @@ export class Ev implements DEvent {
   private readonly tsHi: number;
   private readonly tsLo: number;
   private ns: number;
+  /** the destination MAC's first and last three bytes: not the decoder's own 6-byte array (and its buffer), kept per event */
+  private readonly macHi: number;
+  private readonly macLo: number;
 
   constructor(
     readonly n: number,
@@ -56,7 +59,7 @@ export class Ev implements DEvent {
     readonly proto: string,
     readonly len: number,
     public local: boolean,
-    readonly mac: Uint8Array,
+    mac: Uint8Array,
     /** packIp() */
     private readonly ip: number,
     readonly aux: number,
@@ -65,6 +68,15 @@ export class Ev implements DEvent {
     this.tsHi = Math.floor(ts / TS_SPLIT);
     this.tsLo = ts - this.tsHi * TS_SPLIT;
     this.ns = netns | 0;
+    this.macHi = ((mac[0] ?? 0) << 16) | ((mac[1] ?? 0) << 8) | (mac[2] ?? 0);
+    this.macLo = ((mac[3] ?? 0) << 16) | ((mac[4] ?? 0) << 8) | (mac[5] ?? 0);
+  }
+
+  /** made when asked (findings and the mirred check read it, rarely) */
+  get mac(): Uint8Array {
+    const h = this.macHi;
+    const l = this.macLo;
+    return Uint8Array.of(h >>> 16, (h >>> 8) & 0xff, h & 0xff, l >>> 16, (l >>> 8) & 0xff, l & 0xff);
   }
 
   get ts(): number {
