@@ -4,10 +4,20 @@
  * candidates' anchors, example paths) until it is judged, thousands of flows at once.
  * What few events carry (a drop reason, a netfilter step, a route, an ICMP sent) sits in
  * one object shared by all the events without them; direction, TCP flags and ICMP
- * type/code are packed in one number, TTL and IPv4 ID in another, the MAC in two; time and
- * namespace are small integers. Readers see DEvent's fields (getters).
+ * type/code are packed in one number, TTL and IPv4 ID in another, the MAC in two; time is
+ * two small integers; probe, namespace, device and place are one interned Site. Readers
+ * see DEvent's fields (getters).
  */
 import type { DEvent, Stage } from './model.js';
+
+/** Where an event happened: its probe, namespace and device, and the place key they make; interned, shared by its events. */
+export interface Site {
+  readonly probe: string;
+  readonly netns: number;
+  readonly dev: string;
+  /** "probe@netns/dev" */
+  readonly place: string;
+}
 
 /** The rarer parts of an event. */
 export interface RareParts {
@@ -33,13 +43,12 @@ export function packIp(ttl: number | undefined, ipId: number | undefined): numbe
   return (ttl === undefined ? 0 : (ttl & 0xff) + 1) | (ipId === undefined ? 0 : ((ipId & 0xffff) + 1) << 9);
 }
 
-/** 2^30: ts is kept as two small integers (ns / 2^30 and ns % 2^30), netns as an int32: a double field would box each value in an object of its own. */
+/** 2^30: ts is kept as two small integers (ns / 2^30 and ns % 2^30): a double field would box each value in an object of its own. */
 const TS_SPLIT = 1073741824;
 
 export class Ev implements DEvent {
   private readonly tsHi: number;
   private readonly tsLo: number;
-  private ns: number;
   /** the destination MAC's first and last three bytes: not the decoder's own 6-byte array (and its buffer), kept per event */
   private readonly macHi: number;
   private readonly macLo: number;
@@ -47,11 +56,9 @@ export class Ev implements DEvent {
   constructor(
     readonly n: number,
     ts: number,
-    readonly probe: string,
+    /** probe, namespace, device and place (interned by NameCache; replaced when the namespace is filled in) */
+    private site: Site,
     readonly stage: Stage,
-    netns: number,
-    public place: string,
-    readonly dev: string,
     readonly skb: bigint,
     readonly flow: DEvent['flow'],
     /** packShape() */
@@ -67,7 +74,6 @@ export class Ev implements DEvent {
   ) {
     this.tsHi = Math.floor(ts / TS_SPLIT);
     this.tsLo = ts - this.tsHi * TS_SPLIT;
-    this.ns = netns | 0;
     this.macHi = ((mac[0] ?? 0) << 16) | ((mac[1] ?? 0) << 8) | (mac[2] ?? 0);
     this.macLo = ((mac[3] ?? 0) << 16) | ((mac[4] ?? 0) << 8) | (mac[5] ?? 0);
   }
@@ -82,11 +88,24 @@ export class Ev implements DEvent {
   get ts(): number {
     return this.tsHi * TS_SPLIT + this.tsLo;
   }
-  get netns(): number {
-    return this.ns >>> 0;
+  get probe(): string {
+    return this.site.probe;
   }
+  get dev(): string {
+    return this.site.dev;
+  }
+  get netns(): number {
+    return this.site.netns;
+  }
+  get place(): string {
+    return this.site.place;
+  }
+  /** an event the kernel could not place takes its packet's namespace (state.ts Lives), then its place */
   set netns(v: number) {
-    this.ns = v | 0;
+    this.site = { ...this.site, netns: v };
+  }
+  set place(v: string) {
+    this.site = { ...this.site, place: v };
   }
 
   get dir(): 0 | 1 {

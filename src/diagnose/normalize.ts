@@ -15,6 +15,7 @@ import { routeOf, ROUTE_PROBES } from '../route/route.js';
 import type { DEvent, FlowId, Stage } from './model.js';
 import { stageOf } from './stages.js';
 import { Ev, NO_RARE, packIp, packShape } from './devent.js';
+import type { Site } from './devent.js';
 
 const IPPROTO_ICMP = 1;
 const IPPROTO_ICMPV6 = 58;
@@ -172,11 +173,16 @@ export class NameCache {
   private readonly probes = new Map<number, ProbeInfo>();
   private readonly reasons = new Map<number, string>();
   private readonly symbols = new Map<bigint, string>();
-  private readonly places = new Map<number, Map<string, Map<string, string>>>();
+  private readonly places = new Map<number, Map<string, Map<string, Site>>>();
   constructor(readonly r: Names) {}
 
   /** "probe@netns/dev", interned: netns -> probe -> dev */
   place(probe: string, netns: number, dev: string): string {
+    return this.site(probe, netns, dev).place;
+  }
+
+  /** The Site of (probe, netns, dev), interned: netns -> probe -> dev */
+  site(probe: string, netns: number, dev: string): Site {
     let byNs = this.places.get(netns);
     if (!byNs) {
       if (this.places.size > 4096) this.places.clear();
@@ -187,7 +193,7 @@ export class NameCache {
     let v = byProbe.get(dev);
     if (v === undefined) {
       if (byProbe.size > 1024) byProbe.clear();
-      byProbe.set(dev, (v = probe + '@' + netns + '/' + dev));
+      byProbe.set(dev, (v = { probe, netns, dev, place: probe + '@' + netns + '/' + dev }));
     }
     return v;
   }
@@ -246,6 +252,6 @@ export function normalize(ev: RawEvent, n: number, names: NameCache, flows: Flow
       : { reason, at, nf: ev.nf ?? null, route: route ? { type: route.type, err: route.err, oif: route.oif, table: route.table } : null, sent, related: inner !== null, fexit: !!ev.nfNames };
   const shape = packShape(target?.dir ?? 0, t && t.l4proto === 6 ? t.tcpFlags : 0, icmp ? t.icmpType : -1, icmp ? t.icmpCode : -1);
   const proto = t ? protoName(t.l4proto, t.l3proto) : '';
-  const place = names.place(probe, ev.netns, ev.ifname);
-  return new Ev(n, Number(ev.tsNs), probe, stage, ev.netns, place, ev.ifname, ev.skb, target?.flow ?? null, shape, proto, ev.len, false, ev.dstMac, packIp(ev.ipTtl, ev.ipId), ev.aux, rare);
+  const site = names.site(probe, ev.netns, ev.ifname);
+  return new Ev(n, Number(ev.tsNs), site, stage, ev.skb, target?.flow ?? null, shape, proto, ev.len, false, ev.dstMac, packIp(ev.ipTtl, ev.ipId), ev.aux, rare);
 }
