@@ -33,8 +33,11 @@ export interface Life {
   readonly skb: bigint;
   readonly events: DEvent[];
   total: number;
-  /** per namespace the packet visited: [netns, 1 if it was made there else 0, ...] */
-  readonly madeIn: number[];
+  /** the first namespace the packet visited, and whether it was made there */
+  readonly ns0: number;
+  readonly made0: boolean;
+  /** the other namespaces it visited: [netns, 1 if it was made there else 0, ...]; null until there is one */
+  more: number[] | null;
 }
 
 /** Function probes of the receive side (the others, on a packet's first event in a namespace, mean it was made there). */
@@ -288,16 +291,29 @@ export function packetSummary(e: DEvent): string {
   return `${e.proto} ${e.len} bytes`;
 }
 
+/** Whether the packet was made in e's namespace (judged at its first event there). */
+function madeIn(life: Life, e: DEvent): boolean {
+  if (e.netns === life.ns0) return life.made0;
+  const m = (life.more ??= []);
+  let i = 0;
+  while (i < m.length && m[i] !== e.netns) i += 2;
+  if (i === m.length) m.push(e.netns, madeHere(e) ? 1 : 0);
+  return m[i + 1] === 1;
+}
+
 /** Open packet lives, capped: beyond the cap the oldest is closed as it stands. */
 export class Lives {
   readonly open = new Map<bigint, Life>();
   evicted = 0;
 
-  /** Adds an event to its packet's life; returns the life (the event's `local` is set from it). */
-  add(e: DEvent): Life {
-    let life = this.open.get(e.skb);
+  /**
+   * Adds an event to its packet's life; returns the life (the event's `local` is set from it).
+   * `open`: the skb's open life when the caller has looked it up already (null: none).
+   */
+  add(e: DEvent, open?: Life | null): Life {
+    let life = open === undefined ? this.open.get(e.skb) : open;
     if (!life) {
-      life = { skb: e.skb, events: [], total: 0, madeIn: [] };
+      life = { skb: e.skb, events: [], total: 0, ns0: e.netns, made0: madeHere(e), more: null };
       this.open.set(e.skb, life);
     }
     const last = life.events[life.events.length - 1];
@@ -305,11 +321,7 @@ export class Lives {
       e.netns = last.netns;
       e.place = `${e.probe}@${e.netns}/${e.dev}`;
     }
-    const m = life.madeIn;
-    let i = 0;
-    while (i < m.length && m[i] !== e.netns) i += 2;
-    if (i === m.length) m.push(e.netns, madeHere(e) ? 1 : 0);
-    e.local = m[i + 1] === 1;
+    e.local = madeIn(life, e);
     life.total++;
     if (life.events.length < LIMITS.lifeEvents) life.events.push(e);
     else life.events[LIMITS.lifeEvents - 1] = e;
