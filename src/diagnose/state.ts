@@ -6,6 +6,7 @@
  */
 import type { DEvent, FlowId, PacketPath, PathStage } from './model.js';
 import { Histogram } from './latency.js';
+import { Ev, packShape } from './devent.js';
 import { CAPTURE_RX, CAPTURE_TX, hopKind, TX_SIDE } from './stages.js';
 
 export const LIMITS = {
@@ -68,7 +69,7 @@ export interface CaptureState {
   readonly missed: [number, number];
 }
 
-/** A kind of event at one place: its shape packs direction, flags, origin, relation, ICMP type and code; the place's next kind. */
+/** A kind of event at one place: its shape packs direction, flags, ICMP type and code (packShape), origin and relation; the place's next kind. */
 interface Kind extends SigEntry {
   readonly shape: number;
   next: Kind | null;
@@ -130,7 +131,8 @@ export class FlowState {
     this.lastTs = e.ts;
     // common events (path stages) are keyed by place and a packed number, the rare ones
     // (drops, frees, netfilter steps, routes, ICMP sent) also by what they carry
-    const shape = e.dir | (e.tcpFlags << 1) | ((e.local ? 1 : 0) << 9) | ((e.related ? 1 : 0) << 10) | (((e.icmpType + 1) & 0x1ff) << 11) | (((e.icmpCode + 1) & 0x1ff) << 20);
+    const packet = e instanceof Ev ? e.shape : packShape(e.dir, e.tcpFlags, e.icmpType, e.icmpCode);
+    const shape = packet | (e.local ? 1 << 27 : 0) | (e.related ? 1 << 28 : 0);
     if (e.reason === null && e.at === null && e.nf === null && e.sent === null && e.route === null) return this.addKind(this.common, e, shape, sameShape);
     this.addKind(this.rare, e, shape, sameRare);
   }
