@@ -152,7 +152,26 @@ function mirred(i: CheckInput): CheckResult | null {
   return null;
 }
 
+/**
+ * dominantHop reads only the flow (as it stands), the facts and the anchor's direction: a
+ * flow's candidates, judged one after the other, share its answer (one slot: the last flow).
+ */
+const hopMemo = { flow: null as FlowState | null, env: null as CheckEnv | null, events: -1, packets: -1, r: [undefined, undefined] as (CheckResult | null | undefined)[] };
+
 function dominantHop(i: CheckInput): CheckResult | null {
+  const f = i.flow;
+  const m = hopMemo;
+  if (m.flow !== f || m.env !== i.env || !f || m.events !== f.events || m.packets !== f.packets) {
+    Object.assign(m, { flow: f, env: i.env, events: f?.events ?? -1, packets: f?.packets ?? -1 });
+    m.r[0] = m.r[1] = undefined;
+  }
+  const dir = i.anchor.dir;
+  let r = m.r[dir];
+  if (r === undefined) m.r[dir] = r = dominantHopOf(i);
+  return r;
+}
+
+function dominantHopOf(i: CheckInput): CheckResult | null {
   const flow = i.flow;
   // no hop can be long in a flow shorter than the threshold
   if (!flow || flow.lastTs - flow.firstTs < i.env.dominantNs) return null;

@@ -12,7 +12,7 @@ import type { RawEvent } from '../engine/event.js';
 import type { DEvent, Facts, Finding, FlowId, Need, Report } from './model.js';
 import { FlowTable, isPlainReturn, NameCache, normalize } from './normalize.js';
 import type { Names } from './normalize.js';
-import { FlowState, KindIds, Lives, LIMITS } from './state.js';
+import { FlowState, Lives, LIMITS } from './state.js';
 import type { Life } from './state.js';
 import { compileRules, judge, lacking, lifeCandidates } from './evaluate.js';
 import type { Bucket, CandidateSink, RuleSet } from './evaluate.js';
@@ -30,6 +30,9 @@ export interface DiagnoseOptions {
   readonly dominantMs?: number;
 }
 
+/** The inputs noteInputs() looks for, in the order of its bits. */
+const NOTED: readonly Need[] = ['ttl', 'ipid', 'tcpseq', 'gso', 'mtu', 'inner', 'iptable', 'route', 'xdp'];
+
 /** Reports kept of flows let go early (the others are counted in inputs.flows). */
 const MAX_EVICTED_REPORTS = 256;
 /** How often (events) lives idle for LIFE_GAP_NS are closed. */
@@ -43,7 +46,6 @@ export class Diagnoser {
   private readonly flows = new FlowTable();
   private readonly states = new Map<number, FlowState>();
   private readonly lives = new Lives();
-  private readonly kinds = new KindIds();
   /** flow id (0: events without a flow) -> rule index -> its candidates */
   private readonly buckets = new Map<number, Map<number, Bucket>>();
   private readonly has = new Set<Need>();
@@ -93,9 +95,12 @@ export class Diagnoser {
   private lifeOf(e: DEvent): Life | undefined {
     // a retransmission event's skb is the socket's queued copy, not a packet on the road
     if (e.skb === 0n || e.stage === 'nf' || e.stage === 'route' || e.stage === 'tcp-rst-recv' || e.stage === 'tcp-retrans') return undefined;
-    const open = this.lives.open.get(e.skb);
-    if (open && this.isNewPacket(open, e)) this.closeLife(this.lives.close(e.skb));
-    return this.lives.add(e);
+    const open = this.lives.open.get(e.skb) ?? null;
+    if (open && this.isNewPacket(open, e)) {
+      this.closeLife(this.lives.close(e.skb));
+      return this.lives.add(e, null);
+    }
+    return this.lives.add(e, open);
   }
 
   /**
@@ -109,21 +114,37 @@ export class Diagnoser {
     if (e.ts - last.ts > LIFE_GAP_NS) return true;
     if (e.flow && last.flow === e.flow && last.dir !== e.dir && !e.related && e.stage !== 'tcp-rst-send' && e.stage !== 'icmp-send') return true;
     if (e.stage !== 'tx-queue' && e.stage !== 'rx') return false;
-    if (life.events.some((x) => x.probe === e.probe && x.netns === e.netns && x.dev === e.dev)) return true;
+    // loops, not closures: this runs for every event of a packet
+    const ev = life.events;
+    let rxHere = false;
+    for (let i = 0; i < ev.length; i++) {
+      const x = ev[i]!;
+      if (x.netns !== e.netns) continue;
+      if (x.probe === e.probe && x.dev === e.dev) return true;
+      if (x.stage === 'rx') rxHere = true;
+    }
     // a packet is queued to send only where it was made or where it arrived
-    return e.stage === 'tx-queue' && e.netns !== life.events[0]!.netns && !life.events.some((x) => x.netns === e.netns && x.stage === 'rx');
+    return e.stage === 'tx-queue' && e.netns !== ev[0]!.netns && !rxHere;
   }
 
+  /** The inputs seen so far, as bits (NEEDS order): the Set is written once per input, not per event. */
+  private hasBits = 0;
+
   private noteInputs(ev: RawEvent, e: DEvent): void {
-    if (ev.ipTtl !== undefined) this.has.add('ttl');
-    if (ev.ipId !== undefined) this.has.add('ipid');
-    if (ev.tcpSeq !== undefined) this.has.add('tcpseq');
-    if (ev.gsoSize !== undefined) this.has.add('gso');
-    if (ev.mtu !== undefined) this.has.add('mtu');
-    if (ev.inner) this.has.add('inner');
-    if (e.nf) this.has.add('iptable');
-    if (e.route) this.has.add('route');
-    if (e.probe.startsWith('xdp')) this.has.add('xdp');
+    const bits =
+      (ev.ipTtl !== undefined ? 1 : 0) |
+      (ev.ipId !== undefined ? 2 : 0) |
+      (ev.tcpSeq !== undefined ? 4 : 0) |
+      (ev.gsoSize !== undefined ? 8 : 0) |
+      (ev.mtu !== undefined ? 16 : 0) |
+      (ev.inner ? 32 : 0) |
+      (e.nf ? 64 : 0) |
+      (e.route ? 128 : 0) |
+      (e.probe.charCodeAt(0) === 120 /* x */ && e.probe.startsWith('xdp') ? 256 : 0);
+    const fresh = bits & ~this.hasBits;
+    if (fresh === 0) return;
+    this.hasBits |= fresh;
+    for (let i = 0; i < NOTED.length; i++) if (fresh & (1 << i)) this.has.add(NOTED[i]!);
   }
 
   private stateOf(f: FlowId): FlowState {
@@ -131,7 +152,7 @@ export class Diagnoser {
     if (!s) {
       this.flowsSeen++;
       if (this.states.size >= LIMITS.flows) this.evictOldestFlow();
-      this.states.set(f.id, (s = new FlowState(f, this.kinds)));
+      this.states.set(f.id, (s = new FlowState(f)));
     }
     return s;
   }
@@ -173,9 +194,14 @@ export class Diagnoser {
         for (const n of lack) env.missing.add(n);
         continue;
       }
-      const held = b.kept.map((c) => ({ c, j: judge(c, state, env) })).filter((x) => x.j !== null);
-      const weight = held.length === b.kept.length ? b.count / b.kept.length : 1;
-      for (const x of held) hits.push({ c: x.c, j: x.j!, weight });
+      const js = b.kept.map((c) => judge(c, state, env));
+      let held = 0;
+      for (const j of js) if (j) held++;
+      const weight = held === js.length ? b.count / js.length : 1;
+      for (let i = 0; i < js.length; i++) {
+        const j = js[i];
+        if (j) hits.push({ c: b.kept[i]!, j, weight });
+      }
     }
     this.findingsOf().add(hits);
   }

@@ -31,6 +31,23 @@ export interface RuleSet {
   /** rules by the probes their anchor can be; `any` for anchors that do not say */
   readonly byProbe: ReadonlyMap<string, readonly CompiledRule[]>;
   readonly any: readonly CompiledRule[];
+  /** per probe, then per drop reason ('' for none): the rules of byProbe, then any, whose anchor can hold (made as met) */
+  readonly byReason: Map<string, Map<string, readonly CompiledRule[]>>;
+}
+
+/** The rules an anchor of this probe and drop reason can match, in rule set order (byProbe's, then any's). */
+function rulesFor(rules: RuleSet, probe: string, reason: string | null): readonly CompiledRule[] {
+  let byR = rules.byReason.get(probe);
+  if (!byR) rules.byReason.set(probe, (byR = new Map()));
+  const key = reason ?? '';
+  let list = byR.get(key);
+  if (!list) {
+    // most rules name the drop reasons they explain: a drop is tried only against those of its reason
+    const can = (c: CompiledRule): boolean => !c.rule.anchor.reason || (reason !== null && c.rule.anchor.reason.includes(reason));
+    list = [...(rules.byProbe.get(probe) ?? []), ...rules.any].filter(can);
+    if (byR.size < 1024) byR.set(key, list);
+  }
+  return list;
 }
 
 export function compileRules(rules: readonly Rule[]): RuleSet {
@@ -49,7 +66,7 @@ export function compileRules(rules: readonly Rule[]): RuleSet {
     if (!probes) any.push(c);
     else for (const p of probes) byProbe.set(p, [...(byProbe.get(p) ?? []), c]);
   }
-  return { all, byProbe, any };
+  return { all, byProbe, any, byReason: new Map() };
 }
 
 export interface Candidate {
@@ -60,22 +77,28 @@ export interface Candidate {
   readonly proofs: readonly Proof[];
 }
 
+/** No evidence (shared: returned for every relation that holds without any). */
+const NO_PROOFS: readonly Proof[] = Object.freeze([]);
+
 /** Same-packet evidence of one relation, or null when it does not hold. */
-function skbRelation(r: { rel: Relation; pred: Pred }, anchor: DEvent, life: readonly DEvent[]): Proof[] | null {
+function skbRelation(r: { rel: Relation; pred: Pred }, anchor: DEvent, life: readonly DEvent[]): readonly Proof[] | null {
   const { rel, pred } = r;
-  const found: DEvent[] = [];
+  let first: DEvent | null = null;
+  let count = 0;
   for (const e of life) {
     if (e === anchor) continue;
     if (rel.order === 'before' && e.n > anchor.n) continue;
     if (rel.order === 'after' && e.n < anchor.n) continue;
     if (rel.netns === 'same' && e.netns !== anchor.netns) continue;
     if (rel.netns === 'other' && e.netns === anchor.netns) continue;
-    if (pred(e)) found.push(e);
+    if (pred(e)) {
+      first ??= e;
+      count++;
+    }
   }
-  const enough = found.length >= (rel.min ?? 1);
-  if (rel.absent) return found.length === 0 ? [] : null;
-  if (!enough) return rel.optional ? [] : null;
-  return [{ role: rel.role, e: found[0]!, count: found.length }];
+  if (rel.absent) return count === 0 ? NO_PROOFS : null;
+  if (count < (rel.min ?? 1) || !first) return rel.optional ? NO_PROOFS : null;
+  return [{ role: rel.role, e: first, count }];
 }
 
 /** A rule's candidates in one flow: the first few kept whole, every one counted. */
@@ -96,35 +119,40 @@ const NO_LIFE: readonly DEvent[] = [];
 
 /** Candidates of one closed packet life. */
 export function lifeCandidates(life: readonly DEvent[], rules: RuleSet, out: CandidateSink): void {
-  for (const anchor of life) {
-    const list = rules.byProbe.get(anchor.probe);
-    if (list) for (const c of list) tryAnchor(c, anchor, life, out);
-    for (const c of rules.any) tryAnchor(c, anchor, life, out);
-  }
+  for (const anchor of life) for (const c of rulesFor(rules, anchor.probe, anchor.reason)) tryAnchor(c, anchor, life, out);
 }
 
 function tryAnchor(c: CompiledRule, anchor: DEvent, life: readonly DEvent[], out: CandidateSink): void {
   if (!c.anchor(anchor)) return;
-  if (!c.skbRels) {
-    // no same-packet evidence to check and enough kept: count it, build nothing
-    const b = out(c, anchor);
-    if (b.kept.length >= KEPT_CANDIDATES) b.count++;
-    else keep(b, c, anchor, life, [{ role: 'anchor', e: anchor, count: 1 }]);
-    return;
+  // the same-packet evidence; nothing is built for an anchor whose evidence is missing, or past the kept few
+  let found = NO_PROOFS;
+  if (c.skbRels) {
+    for (const r of c.rels) {
+      if (r.rel.scope !== 'skb') continue;
+      const p = skbRelation(r, anchor, life);
+      if (p === null) return;
+      if (p.length) found = found.length ? found.concat(p) : p;
+    }
   }
-  let proofs: Proof[] = [{ role: 'anchor', e: anchor, count: 1 }];
-  for (const r of c.rels) {
-    if (r.rel.scope !== 'skb') continue;
-    const p = skbRelation(r, anchor, life);
-    if (p === null) return;
-    if (p.length) proofs = proofs.concat(p); // exact size: kept candidates hold their proofs until the flow is judged
-  }
-  keep(out(c, anchor), c, anchor, life, proofs);
+  const b = out(c, anchor);
+  b.count++;
+  // exact sizes: kept candidates hold their evidence until the flow is judged
+  if (b.kept.length < KEPT_CANDIDATES) b.kept = [...b.kept, new Kept(c, anchor, c.keepsLife ? life : NO_LIFE, found)];
 }
 
-function keep(b: Bucket, c: CompiledRule, anchor: DEvent, life: readonly DEvent[], proofs: Proof[]): void {
-  b.count++;
-  if (b.kept.length < KEPT_CANDIDATES) b.kept = [...b.kept, { rule: c, anchor, life: c.keepsLife ? life : NO_LIFE, proofs }];
+/** A kept candidate: its anchor's proof is made when asked (at judging), not held by thousands of flows meanwhile. */
+class Kept implements Candidate {
+  constructor(
+    readonly rule: CompiledRule,
+    readonly anchor: DEvent,
+    readonly life: readonly DEvent[],
+    /** the same-packet evidence beyond the anchor (usually none: a shared empty list) */
+    private readonly found: readonly Proof[],
+  ) {}
+
+  get proofs(): readonly Proof[] {
+    return [{ role: 'anchor', e: this.anchor, count: 1 }, ...this.found];
+  }
 }
 
 function entryAllowed(rel: Relation, s: SigEntry, anchor: DEvent): boolean {
@@ -154,7 +182,11 @@ function flowRelation(r: { rel: Relation; pred: Pred }, anchor: DEvent, flow: Fl
   return proofs;
 }
 
+/** The answer for a rule that reads no counter: shared (vars are only read), since every candidate of every flow asks. */
+const NO_COUNTERS: { ok: boolean; vars: Record<string, string> } = Object.freeze({ ok: true, vars: Object.freeze({}) });
+
 function countersHold(rule: Rule, anchor: DEvent, facts: Facts): { ok: boolean; vars: Record<string, string> } {
+  if (!rule.counters?.length) return NO_COUNTERS;
   const vars: Record<string, string> = {};
   for (const need of rule.counters ?? []) {
     if (!facts.counters) {
@@ -176,9 +208,15 @@ export interface Judged {
   readonly group?: string;
 }
 
+const NOTHING_LACKING: Need[] = [];
+
 /** The inputs a rule lacks in this run, or [] when it can be judged. */
-export function lacking(rule: Rule, has: ReadonlySet<Need>): Need[] {
-  return (rule.needs ?? []).filter((n) => !has.has(n));
+export function lacking(rule: Rule, has: ReadonlySet<Need>): readonly Need[] {
+  const needs = rule.needs;
+  if (!needs) return NOTHING_LACKING;
+  let all = true;
+  for (const n of needs) all &&= has.has(n);
+  return all ? NOTHING_LACKING : needs.filter((n) => !has.has(n));
 }
 
 /** Judges a candidate against its flow and the facts; null when the rule does not hold. */

@@ -17,8 +17,8 @@ function bucketValue(b: number): number {
   return b === 0 ? 0 : Math.round(2 ** ((b - 0.5) / 4));
 }
 
-function insertionSort(a: number[]): void {
-  for (let i = 1; i < a.length; i++) {
+function insertionSort(a: number[], n: number): void {
+  for (let i = 1; i < n; i++) {
     const v = a[i]!;
     let j = i - 1;
     while (j >= 0 && a[j]! > v) {
@@ -33,7 +33,12 @@ export class Histogram {
   count = 0;
   max = 0;
   sum = 0;
-  private readonly exact: number[] = [];
+  /**
+   * The exact samples: the first `count` slots, in an array sized 4, 8, 16, 32, then EXACT + 1
+   * (a hop of a short flow has a few samples, and thousands of flows hold their hops: an
+   * array grown by push holds 17 slots at once). null once the buckets take over.
+   */
+  private exact: number[] | null = null;
   private buckets: Uint32Array | null = null;
   /** the exact samples are in order (they are sorted in place when asked for a quantile) */
   private sorted = true;
@@ -41,30 +46,44 @@ export class Histogram {
   add(ns: number): void {
     const v = ns < 0 ? 0 : ns;
     this.sorted = false;
-    this.count++;
+    const i = this.count++;
     this.sum += v;
     if (v > this.max) this.max = v;
-    if (this.buckets === null) {
-      this.exact.push(v);
-      if (this.exact.length <= EXACT) return;
-      this.buckets = new Uint32Array(BUCKETS);
-      for (const x of this.exact) this.buckets[bucketOf(x)]!++;
-      this.exact.length = 0;
+    if (this.buckets !== null) {
+      this.buckets[bucketOf(v)]!++;
       return;
     }
+    if (i < EXACT) {
+      this.exactRoom(i)[i] = v;
+      return;
+    }
+    this.buckets = new Uint32Array(BUCKETS);
+    const x = this.exact!;
+    for (let k = 0; k < i; k++) this.buckets[bucketOf(x[k]!)]!++;
     this.buckets[bucketOf(v)]!++;
+    this.exact = null;
+  }
+
+  /** The exact array, with room for slot i. */
+  private exactRoom(i: number): number[] {
+    const x = this.exact;
+    if (x !== null && i < x.length) return x;
+    const grown = new Array<number>(i === 0 ? 4 : Math.min(i * 2, EXACT)).fill(0);
+    for (let k = 0; k < i; k++) grown[k] = x![k]!;
+    return (this.exact = grown);
   }
 
   /** The q-quantile (0..1) in ns: exact for small counts, the bucket's middle otherwise. */
   quantile(q: number): number {
     if (this.count === 0) return 0;
     if (this.buckets === null) {
+      const s = this.exact!;
+      const n = this.count;
       if (!this.sorted) {
-        insertionSort(this.exact); // at most EXACT values: no allocation, unlike Array#sort
+        insertionSort(s, n); // at most EXACT values: no allocation, unlike Array#sort
         this.sorted = true;
       }
-      const s = this.exact;
-      return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+      return s[Math.min(n - 1, Math.floor(q * n))]!;
     }
     const want = Math.max(1, Math.ceil(q * this.count));
     let acc = 0;

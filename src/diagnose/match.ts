@@ -15,6 +15,11 @@ function bits(flags: readonly TcpFlag[] | undefined): number {
 
 function inList<T>(list: readonly T[] | undefined): ((v: T) => boolean) | null {
   if (!list) return null;
+  // most lists name one value: a comparison, not a Set lookup, on every event a rule looks at
+  if (list.length === 1) {
+    const only = list[0];
+    return (v) => v === only;
+  }
   const set = new Set(list);
   return (v) => set.has(v);
 }

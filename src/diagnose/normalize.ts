@@ -12,8 +12,10 @@ export type Names = Pick<Resolver, 'probeName' | 'dropReason' | 'symbol' | 'netn
 import { IPPROTO_TCP, IPPROTO_UDP, protoName } from '../output/tuple.js';
 import { formatAddr } from '../shared/addr.js';
 import { routeOf, ROUTE_PROBES } from '../route/route.js';
-import type { DEvent, FlowId } from './model.js';
+import type { DEvent, FlowId, Stage } from './model.js';
 import { stageOf } from './stages.js';
+import { Ev, NO_RARE, packIp, packShape } from './devent.js';
+import type { Site } from './devent.js';
 
 const IPPROTO_ICMP = 1;
 const IPPROTO_ICMPV6 = 58;
@@ -154,16 +156,33 @@ export function functionOf(symbol: string): string {
   return symbol.replace(/\+0x[0-9a-f]+(\/0x[0-9a-f]+)?( \[[\w.-]+\])?$/, '');
 }
 
+export interface ProbeInfo {
+  readonly name: string;
+  readonly stage: Stage;
+  readonly route: boolean;
+}
+
+function probeInfo(name: string): ProbeInfo {
+  return { name, stage: stageOf(name), route: ROUTE_PROBES.has(name) };
+}
+
+const NF_PROBE = probeInfo('netfilter');
+
 /** Names for numbers, memoized: the same few probes, reasons and locations recur. */
 export class NameCache {
-  private readonly probes = new Map<number, string>();
+  private readonly probes = new Map<number, ProbeInfo>();
   private readonly reasons = new Map<number, string>();
   private readonly symbols = new Map<bigint, string>();
-  private readonly places = new Map<number, Map<string, Map<string, string>>>();
+  private readonly places = new Map<number, Map<string, Map<string, Site>>>();
   constructor(readonly r: Names) {}
 
   /** "probe@netns/dev", interned: netns -> probe -> dev */
   place(probe: string, netns: number, dev: string): string {
+    return this.site(probe, netns, dev).place;
+  }
+
+  /** The Site of (probe, netns, dev), interned: netns -> probe -> dev */
+  site(probe: string, netns: number, dev: string): Site {
     let byNs = this.places.get(netns);
     if (!byNs) {
       if (this.places.size > 4096) this.places.clear();
@@ -174,14 +193,15 @@ export class NameCache {
     let v = byProbe.get(dev);
     if (v === undefined) {
       if (byProbe.size > 1024) byProbe.clear();
-      byProbe.set(dev, (v = probe + '@' + netns + '/' + dev));
+      byProbe.set(dev, (v = { probe, netns, dev, place: probe + '@' + netns + '/' + dev }));
     }
     return v;
   }
 
-  probe(id: number): string {
+  /** A probe's name, stage (by its name) and whether it is a route lookup, looked up once. */
+  probe(id: number): ProbeInfo {
     let v = this.probes.get(id);
-    if (v === undefined) this.probes.set(id, (v = this.r.probeName(id)));
+    if (v === undefined) this.probes.set(id, (v = probeInfo(this.r.probeName(id))));
     return v;
   }
   reason(v: number): string {
@@ -208,13 +228,13 @@ export function isPlainReturn(ev: RawEvent): boolean {
 
 /** Builds the engine's view of one event; `n` is its ordinal in the stream. */
 export function normalize(ev: RawEvent, n: number, names: NameCache, flows: FlowTable): DEvent {
-  const probe = ev.nf ? 'netfilter' : names.probe(ev.probe);
+  const info = ev.nf ? NF_PROBE : names.probe(ev.probe);
+  const probe = info.name;
   const drop = (ev.flags & EV_DROP) !== 0;
-  const named = stageOf(probe);
   // a kfree_skb event without a reason flag is a plain free
-  const stage = named === 'drop' && !drop ? 'free' : ev.nf ? 'nf' : named;
+  const stage = info.stage === 'drop' && !drop ? 'free' : ev.nf ? 'nf' : info.stage;
   const t = ev.tuple;
-  const isRoute = ROUTE_PROBES.has(probe);
+  const isRoute = info.route;
   // route lookups describe a flow before its source is chosen: attach only to a known flow
   // a socket before connect() chose its port (SYN_SENT, sport 0) names no flow yet: attach only to a known one
   const unbound = t !== null && (t.l4proto === IPPROTO_TCP || t.l4proto === IPPROTO_UDP) && (t.sport === 0 || t.dport === 0);
@@ -223,33 +243,15 @@ export function normalize(ev: RawEvent, n: number, names: NameCache, flows: Flow
   const icmp = t !== null && (t.l4proto === IPPROTO_ICMP || t.l4proto === IPPROTO_ICMPV6);
   const route = isRoute ? routeOf(ev) : null;
   const target = inner ?? fd;
-  return {
-    n,
-    ts: Number(ev.tsNs),
-    probe,
-    stage,
-    netns: ev.netns,
-    place: names.place(probe, ev.netns, ev.ifname),
-    dev: ev.ifname,
-    skb: ev.skb,
-    flow: target?.flow ?? null,
-    dir: target?.dir ?? 0,
-    proto: t ? protoName(t.l4proto, t.l3proto) : '',
-    tcpFlags: t && t.l4proto === 6 ? t.tcpFlags : 0,
-    icmpType: icmp ? t.icmpType : -1,
-    icmpCode: icmp ? t.icmpCode : -1,
-    len: ev.len,
-    reason: drop ? names.reason(ev.dropReason) : null,
-    at: drop || stage === 'free' ? names.at(ev.location) : null,
-    nf: ev.nf ?? null,
-    route: route ? { type: route.type, err: route.err, oif: route.oif, table: route.table } : null,
-    sent: probe === 'icmp_send' ? { type: (ev.aux >>> 8) & 0xff, code: ev.aux & 0xff } : null,
-    related: inner !== null,
-    local: false,
-    mac: ev.dstMac,
-    ttl: ev.ipTtl,
-    ipId: ev.ipId,
-    fexit: !!ev.nfNames,
-    aux: ev.aux,
-  };
+  const reason = drop ? names.reason(ev.dropReason) : null;
+  const at = drop || stage === 'free' ? names.at(ev.location) : null;
+  const sent = probe === 'icmp_send' ? { type: (ev.aux >>> 8) & 0xff, code: ev.aux & 0xff } : null;
+  const rare =
+    reason === null && at === null && !ev.nf && route === null && sent === null && inner === null && !ev.nfNames
+      ? NO_RARE
+      : { reason, at, nf: ev.nf ?? null, route: route ? { type: route.type, err: route.err, oif: route.oif, table: route.table } : null, sent, related: inner !== null, fexit: !!ev.nfNames };
+  const shape = packShape(target?.dir ?? 0, t && t.l4proto === 6 ? t.tcpFlags : 0, icmp ? t.icmpType : -1, icmp ? t.icmpCode : -1);
+  const proto = t ? protoName(t.l4proto, t.l3proto) : '';
+  const site = names.site(probe, ev.netns, ev.ifname);
+  return new Ev(n, Number(ev.tsNs), site, stage, ev.skb, target?.flow ?? null, shape, proto, ev.len, false, ev.dstMac, packIp(ev.ipTtl, ev.ipId), ev.aux, rare);
 }

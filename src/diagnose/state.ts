@@ -6,6 +6,7 @@
  */
 import type { DEvent, FlowId, PacketPath, PathStage } from './model.js';
 import { Histogram } from './latency.js';
+import { Ev, packShape } from './devent.js';
 import { CAPTURE_RX, CAPTURE_TX, hopKind, TX_SIDE } from './stages.js';
 
 export const LIMITS = {
@@ -33,8 +34,11 @@ export interface Life {
   readonly skb: bigint;
   readonly events: DEvent[];
   total: number;
-  /** per namespace the packet visited: [netns, 1 if it was made there else 0, ...] */
-  readonly madeIn: number[];
+  /** the first namespace the packet visited, and whether it was made there */
+  readonly ns0: number;
+  readonly made0: boolean;
+  /** the other namespaces it visited: [netns, 1 if it was made there else 0, ...]; null until there is one */
+  more: number[] | null;
 }
 
 /** Function probes of the receive side (the others, on a packet's first event in a namespace, mean it was made there). */
@@ -65,32 +69,34 @@ export interface CaptureState {
   readonly missed: [number, number];
 }
 
-/** A kind of common event (path stage) at one place: its shape packs direction, flags, origin, relation, ICMP type and code; the place's next kind. */
-interface CommonKind extends SigEntry {
+/** A kind of event at one place: its shape packs direction, flags, ICMP type and code (packShape), origin and relation; the place's next kind. */
+interface Kind extends SigEntry {
   readonly shape: number;
-  next: CommonKind | null;
+  next: Kind | null;
+}
+
+function sameShape(): boolean {
+  return true;
+}
+
+/** A rare event's kind also holds its drop reason, location, netfilter step, ICMP sent and route type ('' and null alike). */
+function sameRare(k: Kind, e: DEvent): boolean {
+  const f = k.first;
+  if ((f.reason ?? '') !== (e.reason ?? '') || (f.at ?? '') !== (e.at ?? '')) return false;
+  const a = f.nf;
+  const b = e.nf;
+  if (a !== b && (!a || !b || a.table !== b.table || a.chain !== b.chain || a.verdict !== b.verdict || (a.rule ?? '') !== (b.rule ?? ''))) return false;
+  if (f.sent !== e.sent && (!f.sent || !e.sent || f.sent.type !== e.sent.type || f.sent.code !== e.sent.code)) return false;
+  return f.route === e.route || (f.route !== null && e.route !== null && f.route.type === e.route.type);
 }
 
 /** One destination of the hops from a place, per direction; the place's next destination. */
 interface HopSlot {
   readonly to: string;
-  readonly hop: [HopState | undefined, HopState | undefined];
+  /** a -> b and b -> a (two fields rather than a pair: thousands of flows hold these) */
+  h0: HopState | undefined;
+  h1: HopState | undefined;
   next: HopSlot | null;
-}
-
-/** Distinct rare-event keys given small numbers, shared by a Diagnoser's flows (a flow then keeps a number per kind, not a long string). */
-export class KindIds {
-  private readonly ids = new Map<string, number>();
-  constructor(private readonly max = 65536) {}
-
-  /** The number of `key`, or the key itself once the table is full (still a correct key, only larger). */
-  of(key: string): number | string {
-    const id = this.ids.get(key);
-    if (id !== undefined) return id;
-    if (this.ids.size >= this.max) return key;
-    this.ids.set(key, this.ids.size);
-    return this.ids.size - 1;
-  }
 }
 
 /*
@@ -107,50 +113,43 @@ export class FlowState {
   sigOverflow = 0;
   private sigSize = 0;
   /** place -> its first kind of common event */
-  private readonly common = new Map<string, CommonKind>();
-  private readonly rare = new Map<number | string, SigEntry>();
+  private readonly common = new Map<string, Kind>();
+  /** place -> its first kind of rare event; and those kinds in the order they were first seen */
+  private readonly rare = new Map<string, Kind>();
+  private readonly rareOrder: Kind[] = [];
   /** from place -> its first hop */
   private readonly hops = new Map<string, HopSlot>();
   private hopCount = 0;
-  /** netns -> what tcpdump would see on each device there */
-  private readonly captures = new Map<number, CaptureState[]>();
-  /** packet lives kept as example paths (made into PacketPaths only for the report) */
-  private readonly pathLives: { life: Life; ended: boolean }[] = [];
-  constructor(
-    readonly id: FlowId,
-    private readonly kinds: KindIds = new KindIds(),
-  ) {}
+  /** what tcpdump would see on each device, namespace by namespace (in order of first sight), a flat list: one or two devices per namespace */
+  private readonly captures: CaptureState[] = [];
+  /** the events of packet lives kept as example paths (made into PacketPaths only for the report) */
+  private readonly pathLives: { skb: bigint; events: readonly DEvent[]; ended: boolean }[] = [];
+  constructor(readonly id: FlowId) {}
 
   add(e: DEvent): void {
     if (this.events++ === 0) this.firstTs = e.ts;
     this.lastTs = e.ts;
     // common events (path stages) are keyed by place and a packed number, the rare ones
-    // (drops, frees, netfilter steps, routes, ICMP sent) by a full string
-    if (e.reason === null && e.at === null && e.nf === null && e.sent === null && e.route === null) return this.addCommon(e);
-    const nf = e.nf;
-    const key =
-      e.place + '|' + e.dir + '|' + e.tcpFlags + '|' + e.icmpType + '|' + e.icmpCode + '|' + (e.local ? 1 : 0) + (e.related ? 1 : 0) + '|' +
-      (e.reason ?? '') + '|' + (e.at ?? '') + (nf ? '|' + nf.table + '.' + nf.chain + '.' + nf.verdict + '|' + (nf.rule ?? '') : '') +
-      (e.sent ? '|s' + e.sent.type + '.' + e.sent.code : '') + (e.route ? '|r' + e.route.type : '');
-    const id = this.kinds.of(key);
-    const s = this.rare.get(id);
-    if (s) this.again(s, e);
-    else if (this.sigSize++ < LIMITS.sigEntries) this.rare.set(id, { first: e, last: e, count: 1 });
-    else this.sigOverflow++;
+    // (drops, frees, netfilter steps, routes, ICMP sent) also by what they carry
+    const packet = e instanceof Ev ? e.shape : packShape(e.dir, e.tcpFlags, e.icmpType, e.icmpCode);
+    const shape = packet | (e.local ? 1 << 27 : 0) | (e.related ? 1 << 28 : 0);
+    if (e.reason === null && e.at === null && e.nf === null && e.sent === null && e.route === null) return this.addKind(this.common, e, shape, sameShape);
+    this.addKind(this.rare, e, shape, sameRare);
   }
 
-  private addCommon(e: DEvent): void {
-    const shape = e.dir | (e.tcpFlags << 1) | ((e.local ? 1 : 0) << 9) | ((e.related ? 1 : 0) << 10) | (((e.icmpType + 1) & 0x1ff) << 11) | (((e.icmpCode + 1) & 0x1ff) << 20);
-    const head = this.common.get(e.place);
-    let tail: CommonKind | null = null;
+  /** Counts `e` in its kind at its place (compared by shape then `same`), or opens the kind. */
+  private addKind(byPlace: Map<string, Kind>, e: DEvent, shape: number, same: (k: Kind, e: DEvent) => boolean): void {
+    const head = byPlace.get(e.place);
+    let tail: Kind | null = null;
     for (let k = head ?? null; k; k = k.next) {
-      if (k.shape === shape) return this.again(k, e);
+      if (k.shape === shape && same(k, e)) return this.again(k, e);
       tail = k;
     }
     if (this.sigSize++ >= LIMITS.sigEntries) return void this.sigOverflow++;
-    const kind: CommonKind = { shape, first: e, last: e, count: 1, next: null };
+    const kind: Kind = { shape, first: e, last: e, count: 1, next: null };
     if (tail) tail.next = kind;
-    else this.common.set(e.place, kind);
+    else byPlace.set(e.place, kind);
+    if (byPlace === this.rare) this.rareOrder.push(kind);
   }
 
   private again(s: SigEntry, e: DEvent): void {
@@ -162,8 +161,8 @@ export class FlowState {
   entries(): readonly SigEntry[] {
     if (this.entryCache && this.entryCacheSize === this.sigSize) return this.entryCache;
     const out: SigEntry[] = [];
-    for (const head of this.common.values()) for (let k: CommonKind | null = head; k; k = k.next) out.push(k);
-    for (const e of this.rare.values()) out.push(e);
+    for (const head of this.common.values()) for (let k: Kind | null = head; k; k = k.next) out.push(k);
+    for (const k of this.rareOrder) out.push(k);
     this.entryCacheSize = this.sigSize;
     return (this.entryCache = out);
   }
@@ -190,12 +189,18 @@ export class FlowState {
     const tx = e.probe === CAPTURE_TX;
     const queued = e.probe === 'net_dev_queue';
     if (!rx && !tx && !queued) return;
-    const devs = this.captures.get(e.netns);
-    let c = devs?.find((x) => x.dev === e.dev);
+    const cs = this.captures;
+    let c: CaptureState | undefined;
+    let lastOfNs = -1;
+    for (let i = 0; i < cs.length && !c; i++) {
+      if (cs[i]!.netns !== e.netns) continue;
+      lastOfNs = i;
+      if (cs[i]!.dev === e.dev) c = cs[i];
+    }
     if (!c) {
       c = { netns: e.netns, dev: e.dev, seen: [0, 0], missed: [0, 0] };
-      if (devs) devs.push(c);
-      else this.captures.set(e.netns, [c]);
+      if (lastOfNs < 0) cs.push(c);
+      else cs.splice(lastOfNs + 1, 0, c);
     }
     if (rx || tx) c.seen[e.dir]++;
     else c.missed[e.dir]++; // net_dev_queue: counted as missed until its start_xmit is seen
@@ -212,30 +217,32 @@ export class FlowState {
   /** Adds one latency sample of the hop from (probe, netns, dev) to event b. */
   sample(fromPlace: string, from: string, netns: number, dev: string, b: DEvent, ns: number): void {
     let slot = this.hops.get(fromPlace);
-    if (!slot) this.hops.set(fromPlace, (slot = { to: b.place, hop: [undefined, undefined], next: null }));
-    while (slot.to !== b.place) slot = slot.next ??= { to: b.place, hop: [undefined, undefined], next: null };
-    const pair = slot.hop;
-    let h = pair[b.dir];
+    if (!slot) this.hops.set(fromPlace, (slot = { to: b.place, h0: undefined, h1: undefined, next: null }));
+    while (slot.to !== b.place) slot = slot.next ??= { to: b.place, h0: undefined, h1: undefined, next: null };
+    let h = b.dir === 0 ? slot.h0 : slot.h1;
     if (!h) {
       if (this.hopCount >= LIMITS.hops) return;
       this.hopCount++;
       const kind = hopKind(from, b.probe, netns === b.netns, dev === b.dev);
-      pair[b.dir] = h = { hist: new Histogram(), from, to: b.probe, kind, netns: b.netns, dev: b.dev || dev, dir: b.dir };
+      h = { hist: new Histogram(), from, to: b.probe, kind, netns: b.netns, dev: b.dev || dev, dir: b.dir };
+      if (b.dir === 0) slot.h0 = h;
+      else slot.h1 = h;
     }
     h.hist.add(ns);
   }
 
   /** What tcpdump would see, per namespace and device. */
   captureList(): CaptureState[] {
-    const out: CaptureState[] = [];
-    for (const devs of this.captures.values()) out.push(...devs);
-    return out;
+    return this.captures.slice();
   }
 
   /** Every hop measured in this flow. */
   hopList(): HopState[] {
     const out: HopState[] = [];
-    for (const head of this.hops.values()) for (let x: HopSlot | null = head; x; x = x.next) for (const h of x.hop) if (h) out.push(h);
+    for (const head of this.hops.values()) for (let x: HopSlot | null = head; x; x = x.next) {
+      if (x.h0) out.push(x.h0);
+      if (x.h1) out.push(x.h1);
+    }
     return out;
   }
 
@@ -245,19 +252,19 @@ export class FlowState {
     const last = ev[ev.length - 1]!;
     const ended = last.stage === 'drop' || last.stage === 'free';
     const interesting = last.stage === 'drop' || ev.some((e) => e.stage === 'icmp-send' || e.stage === 'tcp-rst-send');
-    const haveDir = this.pathLives.some((p) => p.life.events[0]!.dir === first.dir);
+    const haveDir = this.pathLives.some((p) => p.events[0]!.dir === first.dir);
     if (this.pathLives.length >= LIMITS.paths || (haveDir && !interesting) || (ev.length < 3 && !interesting)) return;
     if (!interesting && this.pathLives.length >= LIMITS.paths - 2) return;
-    this.pathLives.push({ life, ended });
+    this.pathLives.push({ skb: life.skb, events: life.events, ended });
   }
 
   /** Example packet paths, in order. */
   paths(): PacketPath[] {
-    return this.pathLives.map((p) => pathOf(p.life, p.ended));
+    return this.pathLives.map((p) => pathOf(p, p.ended));
   }
 }
 
-function pathOf(life: Life, ended: boolean): PacketPath {
+function pathOf(life: { readonly skb: bigint; readonly events: readonly DEvent[] }, ended: boolean): PacketPath {
   const ev = life.events;
   const first = ev[0]!;
   const last = ev[ev.length - 1]!;
@@ -286,16 +293,29 @@ export function packetSummary(e: DEvent): string {
   return `${e.proto} ${e.len} bytes`;
 }
 
+/** Whether the packet was made in e's namespace (judged at its first event there). */
+function madeIn(life: Life, e: DEvent): boolean {
+  if (e.netns === life.ns0) return life.made0;
+  const m = (life.more ??= []);
+  let i = 0;
+  while (i < m.length && m[i] !== e.netns) i += 2;
+  if (i === m.length) m.push(e.netns, madeHere(e) ? 1 : 0);
+  return m[i + 1] === 1;
+}
+
 /** Open packet lives, capped: beyond the cap the oldest is closed as it stands. */
 export class Lives {
   readonly open = new Map<bigint, Life>();
   evicted = 0;
 
-  /** Adds an event to its packet's life; returns the life (the event's `local` is set from it). */
-  add(e: DEvent): Life {
-    let life = this.open.get(e.skb);
+  /**
+   * Adds an event to its packet's life; returns the life (the event's `local` is set from it).
+   * `open`: the skb's open life when the caller has looked it up already (null: none).
+   */
+  add(e: DEvent, open?: Life | null): Life {
+    let life = open === undefined ? this.open.get(e.skb) : open;
     if (!life) {
-      life = { skb: e.skb, events: [], total: 0, madeIn: [] };
+      life = { skb: e.skb, events: [], total: 0, ns0: e.netns, made0: madeHere(e), more: null };
       this.open.set(e.skb, life);
     }
     const last = life.events[life.events.length - 1];
@@ -303,11 +323,7 @@ export class Lives {
       e.netns = last.netns;
       e.place = `${e.probe}@${e.netns}/${e.dev}`;
     }
-    const m = life.madeIn;
-    let i = 0;
-    while (i < m.length && m[i] !== e.netns) i += 2;
-    if (i === m.length) m.push(e.netns, madeHere(e) ? 1 : 0);
-    e.local = m[i + 1] === 1;
+    e.local = madeIn(life, e);
     life.total++;
     if (life.events.length < LIMITS.lifeEvents) life.events.push(e);
     else life.events[LIMITS.lifeEvents - 1] = e;

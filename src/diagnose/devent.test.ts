@@ -1,0 +1,59 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Ev, NO_RARE, packIp, packShape } from './devent.js';
+
+const SITE = { probe: 'netif_rx', netns: 7, dev: 'eth0', place: 'netif_rx@7/eth0' };
+
+const ev = (shape: number, ip: number): Ev =>
+  new Ev(1, 5e9, SITE, 'rx', 0x10n, null, shape, 'tcp', 60, false, new Uint8Array(6), ip, 0, NO_RARE);
+
+test('the packed fields read back as given, at their limits too', () => {
+  const cases: [0 | 1, number, number, number][] = [
+    [0, 0, -1, -1],
+    [1, 0x12, -1, -1],
+    [0, 0xff, -1, -1],
+    [1, 0, 0, 0],
+    [0, 0, 3, 13],
+    [1, 0, 255, 255],
+  ];
+  for (const [dir, flags, type, code] of cases) {
+    const e = ev(packShape(dir, flags, type, code), 0);
+    assert.deepEqual([e.dir, e.tcpFlags, e.icmpType, e.icmpCode], [dir, flags, type, code], `${dir} ${flags} ${type} ${code}`);
+  }
+  const ips: [number | undefined, number | undefined][] = [[undefined, undefined], [0, 0], [64, 54321], [255, 65535], [1, undefined], [undefined, 7]];
+  for (const [ttl, id] of ips) {
+    const e = ev(0, packIp(ttl, id));
+    assert.deepEqual([e.ttl, e.ipId], [ttl, id], `${ttl} ${id}`);
+  }
+});
+
+test('an event without rare parts reads them as absent', () => {
+  const e = ev(0, 0);
+  assert.deepEqual([e.reason, e.at, e.nf, e.route, e.sent, e.related, e.fexit], [null, null, null, null, null, false, false]);
+});
+
+test('time and namespace read back whole, past 2^31 and 2^32; a namespace filled in later changes the event, not its shared site', () => {
+  const cases: [number, number][] = [
+    [0, 0],
+    [1_073_741_823, 7],
+    [1_073_741_824, 4026531840],
+    [5_000_000_123, 4026532001],
+    [Number.MAX_SAFE_INTEGER - 1, 4294967295],
+  ];
+  for (const [ts, netns] of cases) {
+    const e = new Ev(1, ts, { ...SITE, netns }, 'rx', 0n, null, 0, '', 0, false, new Uint8Array(6), 0, 0, NO_RARE);
+    assert.deepEqual([e.ts, e.netns], [ts, netns], `${ts} ${netns}`);
+    e.netns = 4026531841;
+    e.place = 'netif_rx@4026531841/eth0';
+    assert.deepEqual([e.netns, e.place, e.probe, e.dev], [4026531841, 'netif_rx@4026531841/eth0', 'netif_rx', 'eth0']);
+    assert.deepEqual([SITE.netns, SITE.place], [7, 'netif_rx@7/eth0']);
+  }
+});
+
+test('the destination MAC reads back as its 6 bytes, zeros and 0xff too', () => {
+  const macs = [[0, 0, 0, 0, 0, 0], [0xff, 0xff, 0xff, 0xff, 0xff, 0xff], [0x02, 0x42, 0xac, 0x11, 0x00, 0x02], [0x80, 0, 0, 0, 0, 0x01]];
+  for (const m of macs) {
+    const e = new Ev(1, 0, SITE, 'rx', 0n, null, 0, '', 0, false, Uint8Array.from(m), 0, 0, NO_RARE);
+    assert.deepEqual([...e.mac], m);
+  }
+});

@@ -1,0 +1,152 @@
+/**
+ * The engine's event record (model.ts DEvent), made small: a trace pushes every event
+ * through the engine, and a flow keeps some of them (the first and last of each kind,
+ * candidates' anchors, example paths) until it is judged, thousands of flows at once.
+ * What few events carry (a drop reason, a netfilter step, a route, an ICMP sent) sits in
+ * one object shared by all the events without them; direction, TCP flags and ICMP
+ * type/code are packed in one number, TTL and IPv4 ID in another, the MAC in two; time is
+ * two small integers; probe, namespace, device and place are one interned Site. Readers
+ * see DEvent's fields (getters).
+ */
+import type { DEvent, Stage } from './model.js';
+
+/** Where an event happened: its probe, namespace and device, and the place key they make; interned, shared by its events. */
+export interface Site {
+  readonly probe: string;
+  readonly netns: number;
+  readonly dev: string;
+  /** "probe@netns/dev" */
+  readonly place: string;
+}
+
+/** The rarer parts of an event. */
+export interface RareParts {
+  readonly reason: string | null;
+  readonly at: string | null;
+  readonly nf: DEvent['nf'];
+  readonly route: DEvent['route'];
+  readonly sent: DEvent['sent'];
+  readonly related: boolean;
+  readonly fexit: boolean;
+}
+
+/** The rare parts of an event that has none of them (most events): shared, never copied. */
+export const NO_RARE: RareParts = Object.freeze({ reason: null, at: null, nf: null, route: null, sent: null, related: false, fexit: false });
+
+/** dir (1 bit), TCP flags (8), ICMP type + 1 (9), ICMP code + 1 (9): 27 bits, a small integer. */
+export function packShape(dir: 0 | 1, tcpFlags: number, icmpType: number, icmpCode: number): number {
+  return dir | ((tcpFlags & 0xff) << 1) | (((icmpType + 1) & 0x1ff) << 9) | (((icmpCode + 1) & 0x1ff) << 18);
+}
+
+/** TTL + 1 (9 bits) and IPv4 ID + 1 (17 bits); 0 where the kernel side did not give it. */
+export function packIp(ttl: number | undefined, ipId: number | undefined): number {
+  return (ttl === undefined ? 0 : (ttl & 0xff) + 1) | (ipId === undefined ? 0 : ((ipId & 0xffff) + 1) << 9);
+}
+
+/** 2^30: ts is kept as two small integers (ns / 2^30 and ns % 2^30): a double field would box each value in an object of its own. */
+const TS_SPLIT = 1073741824;
+
+export class Ev implements DEvent {
+  private readonly tsHi: number;
+  private readonly tsLo: number;
+  /** the destination MAC's first and last three bytes: not the decoder's own 6-byte array (and its buffer), kept per event */
+  private readonly macHi: number;
+  private readonly macLo: number;
+
+  constructor(
+    readonly n: number,
+    ts: number,
+    /** probe, namespace, device and place (interned by NameCache; replaced when the namespace is filled in) */
+    private site: Site,
+    readonly stage: Stage,
+    readonly skb: bigint,
+    readonly flow: DEvent['flow'],
+    /** packShape() */
+    readonly shape: number,
+    readonly proto: string,
+    readonly len: number,
+    public local: boolean,
+    mac: Uint8Array,
+    /** packIp() */
+    private readonly ip: number,
+    readonly aux: number,
+    readonly rare: RareParts,
+  ) {
+    this.tsHi = Math.floor(ts / TS_SPLIT);
+    this.tsLo = ts - this.tsHi * TS_SPLIT;
+    this.macHi = ((mac[0] ?? 0) << 16) | ((mac[1] ?? 0) << 8) | (mac[2] ?? 0);
+    this.macLo = ((mac[3] ?? 0) << 16) | ((mac[4] ?? 0) << 8) | (mac[5] ?? 0);
+  }
+
+  /** made when asked (findings and the mirred check read it, rarely) */
+  get mac(): Uint8Array {
+    const h = this.macHi;
+    const l = this.macLo;
+    return Uint8Array.of(h >>> 16, (h >>> 8) & 0xff, h & 0xff, l >>> 16, (l >>> 8) & 0xff, l & 0xff);
+  }
+
+  get ts(): number {
+    return this.tsHi * TS_SPLIT + this.tsLo;
+  }
+  get probe(): string {
+    return this.site.probe;
+  }
+  get dev(): string {
+    return this.site.dev;
+  }
+  get netns(): number {
+    return this.site.netns;
+  }
+  get place(): string {
+    return this.site.place;
+  }
+  /** an event the kernel could not place takes its packet's namespace (state.ts Lives), then its place */
+  set netns(v: number) {
+    this.site = { ...this.site, netns: v };
+  }
+  set place(v: string) {
+    this.site = { ...this.site, place: v };
+  }
+
+  get dir(): 0 | 1 {
+    return (this.shape & 1) as 0 | 1;
+  }
+  get tcpFlags(): number {
+    return (this.shape >>> 1) & 0xff;
+  }
+  get icmpType(): number {
+    return ((this.shape >>> 9) & 0x1ff) - 1;
+  }
+  get icmpCode(): number {
+    return ((this.shape >>> 18) & 0x1ff) - 1;
+  }
+  get ttl(): number | undefined {
+    const v = this.ip & 0x1ff;
+    return v === 0 ? undefined : v - 1;
+  }
+  get ipId(): number | undefined {
+    const v = this.ip >>> 9;
+    return v === 0 ? undefined : v - 1;
+  }
+  get reason(): string | null {
+    return this.rare.reason;
+  }
+  get at(): string | null {
+    return this.rare.at;
+  }
+  get nf(): DEvent['nf'] {
+    return this.rare.nf;
+  }
+  get route(): DEvent['route'] {
+    return this.rare.route;
+  }
+  get sent(): DEvent['sent'] {
+    return this.rare.sent;
+  }
+  get related(): boolean {
+    return this.rare.related;
+  }
+  get fexit(): boolean {
+    return this.rare.fexit;
+  }
+}
