@@ -14,7 +14,7 @@ import { FlowTable, isPlainReturn, NameCache, normalize } from './normalize.js';
 import type { Names } from './normalize.js';
 import { FlowState, Lives, LIMITS } from './state.js';
 import type { Life } from './state.js';
-import { compileRules, judge, lacking, lifeCandidates } from './evaluate.js';
+import { compileRules, eventCandidates, judge, lacking, lifeCandidates } from './evaluate.js';
 import type { Bucket, CandidateSink, RuleSet } from './evaluate.js';
 import { FindingSet } from './findings.js';
 import type { Hit } from './findings.js';
@@ -85,7 +85,7 @@ export class Diagnoser {
         if (wait !== null) st.sample(this.names.place('qdisc_enqueue', e.netns, e.dev), 'qdisc_enqueue', e.netns, e.dev, e, wait);
       }
     }
-    if (!life) lifeCandidates([e], this.rules, this.sink);
+    if (!life) eventCandidates(e, this.rules, this.sink);
     else if (e.stage === 'drop' || e.stage === 'free') this.closeLife(this.lives.close(e.skb));
     const old = this.lives.overflow();
     if (old) this.closeLife(old);

@@ -85,7 +85,8 @@ function skbRelation(r: { rel: Relation; pred: Pred }, anchor: DEvent, life: rea
   const { rel, pred } = r;
   let first: DEvent | null = null;
   let count = 0;
-  for (const e of life) {
+  for (let i = 0; i < life.length; i++) {
+    const e = life[i]!;
     if (e === anchor) continue;
     if (rel.order === 'before' && e.n > anchor.n) continue;
     if (rel.order === 'after' && e.n < anchor.n) continue;
@@ -119,7 +120,22 @@ const NO_LIFE: readonly DEvent[] = [];
 
 /** Candidates of one closed packet life. */
 export function lifeCandidates(life: readonly DEvent[], rules: RuleSet, out: CandidateSink): void {
-  for (const anchor of life) for (const c of rulesFor(rules, anchor.probe, anchor.reason)) tryAnchor(c, anchor, life, out);
+  for (let i = 0; i < life.length; i++) {
+    const anchor = life[i]!;
+    const list = rulesFor(rules, anchor.probe, anchor.reason);
+    for (let k = 0; k < list.length; k++) tryAnchor(list[k]!, anchor, life, out);
+  }
+}
+
+/** The one-event life of an event outside any packet life: reused, copied only for a kept candidate whose rule reads it. */
+const ONE: DEvent[] = [];
+
+/** Candidates of an event that has no packet life (no skb, a netfilter step, a route...): no list made per event. */
+export function eventCandidates(e: DEvent, rules: RuleSet, out: CandidateSink): void {
+  ONE[0] = e;
+  const list = rulesFor(rules, e.probe, e.reason);
+  for (let k = 0; k < list.length; k++) tryAnchor(list[k]!, e, ONE, out);
+  ONE.length = 0;
 }
 
 function tryAnchor(c: CompiledRule, anchor: DEvent, life: readonly DEvent[], out: CandidateSink): void {
@@ -127,7 +143,8 @@ function tryAnchor(c: CompiledRule, anchor: DEvent, life: readonly DEvent[], out
   // the same-packet evidence; nothing is built for an anchor whose evidence is missing, or past the kept few
   let found = NO_PROOFS;
   if (c.skbRels) {
-    for (const r of c.rels) {
+    for (let i = 0; i < c.rels.length; i++) {
+      const r = c.rels[i]!;
       if (r.rel.scope !== 'skb') continue;
       const p = skbRelation(r, anchor, life);
       if (p === null) return;
@@ -137,7 +154,7 @@ function tryAnchor(c: CompiledRule, anchor: DEvent, life: readonly DEvent[], out
   const b = out(c, anchor);
   b.count++;
   // exact sizes: kept candidates hold their evidence until the flow is judged
-  if (b.kept.length < KEPT_CANDIDATES) b.kept = [...b.kept, new Kept(c, anchor, c.keepsLife ? life : NO_LIFE, found)];
+  if (b.kept.length < KEPT_CANDIDATES) b.kept = [...b.kept, new Kept(c, anchor, !c.keepsLife ? NO_LIFE : life === ONE ? [anchor] : life, found)];
 }
 
 /** A kept candidate: its anchor's proof is made when asked (at judging), not held by thousands of flows meanwhile. */

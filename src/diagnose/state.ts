@@ -296,7 +296,9 @@ export function packetSummary(e: DEvent): string {
 /** Whether the packet was made in e's namespace (judged at its first event there). */
 function madeIn(life: Life, e: DEvent): boolean {
   if (e.netns === life.ns0) return life.made0;
-  const m = (life.more ??= []);
+  const m = life.more;
+  // made at its exact size: an array grown by push holds 16 slots, and thousands of lives are open
+  if (m === null) return (life.more = [e.netns, madeHere(e) ? 1 : 0])[1] === 1;
   let i = 0;
   while (i < m.length && m[i] !== e.netns) i += 2;
   if (i === m.length) m.push(e.netns, madeHere(e) ? 1 : 0);
@@ -339,10 +341,11 @@ export class Lives {
   /** Closes and returns the lives whose last event is older than `before` (ns). */
   idle(before: number): Life[] {
     const out: Life[] = [];
-    for (const life of this.open.values()) {
+    // forEach, not an iterator: thousands of lives are open, and each step of an iterator is an object
+    this.open.forEach((life) => {
       const last = life.events[life.events.length - 1];
       if (last && last.ts < before) out.push(life);
-    }
+    });
     for (const l of out) this.open.delete(l.skb);
     return out;
   }
