@@ -3,8 +3,8 @@
  * through the engine, and a flow keeps some of them (the first and last of each kind,
  * candidates' anchors, example paths) until it is judged, thousands of flows at once.
  * What few events carry (a drop reason, a netfilter step, a route, an ICMP sent) sits in
- * one object shared by all the events without them; direction, TCP flags and ICMP
- * type/code are packed in one number, TTL and IPv4 ID in another, the MAC in two; time is
+ * one object shared by all the events without them; direction, TCP flags, ICMP
+ * type/code and whether the packet was made there are packed in one number, TTL and IPv4 ID in another, the MAC in two; time is
  * two small integers; probe, namespace, device and place are one interned Site. Readers
  * see DEvent's fields (getters).
  */
@@ -43,6 +43,9 @@ export function packIp(ttl: number | undefined, ipId: number | undefined): numbe
   return (ttl === undefined ? 0 : (ttl & 0xff) + 1) | (ipId === undefined ? 0 : ((ipId & 0xffff) + 1) << 9);
 }
 
+/** The bit of Ev.shape above packShape()'s 27: the packet was made in the event's namespace (FlowState keys kinds by it too). */
+export const LOCAL = 1 << 27;
+
 /** 2^30: ts is kept as two small integers (ns / 2^30 and ns % 2^30): a double field would box each value in an object of its own. */
 const TS_SPLIT = 1073741824;
 
@@ -52,6 +55,8 @@ export class Ev implements DEvent {
   /** the destination MAC's first and last three bytes: not the decoder's own 6-byte array (and its buffer), kept per event */
   private readonly macHi: number;
   private readonly macLo: number;
+  /** packShape() | LOCAL */
+  shape: number;
 
   constructor(
     readonly n: number,
@@ -61,17 +66,18 @@ export class Ev implements DEvent {
     readonly stage: Stage,
     readonly skb: bigint,
     readonly flow: DEvent['flow'],
-    /** packShape() */
-    readonly shape: number,
+    /** packShape(), and LOCAL when the packet was made in this namespace */
+    shape: number,
     readonly proto: string,
     readonly len: number,
-    public local: boolean,
+    local: boolean,
     mac: Uint8Array,
     /** packIp() */
     private readonly ip: number,
     readonly aux: number,
     readonly rare: RareParts,
   ) {
+    this.shape = local ? shape | LOCAL : shape;
     this.tsHi = Math.floor(ts / TS_SPLIT);
     this.tsLo = ts - this.tsHi * TS_SPLIT;
     this.macHi = ((mac[0] ?? 0) << 16) | ((mac[1] ?? 0) << 8) | (mac[2] ?? 0);
@@ -106,6 +112,14 @@ export class Ev implements DEvent {
   }
   set place(v: string) {
     this.site = { ...this.site, place: v };
+  }
+
+  /** made in this namespace (state.ts Lives sets it): a bit of shape, not a field of its own */
+  get local(): boolean {
+    return (this.shape & LOCAL) !== 0;
+  }
+  set local(v: boolean) {
+    this.shape = v ? this.shape | LOCAL : this.shape & ~LOCAL;
   }
 
   get dir(): 0 | 1 {

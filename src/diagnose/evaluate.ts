@@ -168,7 +168,14 @@ class Kept implements Candidate {
   ) {}
 
   get proofs(): readonly Proof[] {
-    return [{ role: 'anchor', e: this.anchor, count: 1 }, ...this.found];
+    return this.proofList();
+  }
+
+  /** A new list: judge adds to it. */
+  proofList(): Proof[] {
+    const out: Proof[] = [{ role: 'anchor', e: this.anchor, count: 1 }];
+    for (let i = 0; i < this.found.length; i++) out.push(this.found[i]!);
+    return out;
   }
 }
 
@@ -183,21 +190,29 @@ function entryAllowed(rel: Relation, s: SigEntry, anchor: DEvent): boolean {
   return true;
 }
 
-/** Flow-wide evidence of one relation, or null when it does not hold. */
-function flowRelation(r: { rel: Relation; pred: Pred }, anchor: DEvent, flow: FlowState | null): Proof[] | null {
+/** Flow-wide evidence of one relation, added to `proofs` (at most 4); false when it does not hold (the caller drops `proofs`). */
+function flowRelation(r: { rel: Relation; pred: Pred }, anchor: DEvent, flow: FlowState | null, proofs: Proof[]): boolean {
   const { rel, pred } = r;
+  const mark = proofs.length;
   let count = 0;
-  const proofs: Proof[] = [];
-  for (const s of flow?.entries() ?? []) {
+  let shown = 0;
+  const entries = flow ? flow.entries() : NO_ENTRIES;
+  for (let i = 0; i < entries.length; i++) {
+    const s = entries[i]!;
     if (!entryAllowed(rel, s, anchor) || !pred(s.first)) continue;
     count += s.count;
-    const shown = rel.order === 'after' && s.first.n <= anchor.n ? s.last : s.first;
-    if (proofs.length < 4) proofs.push({ role: rel.role, e: shown, count: s.count });
+    if (rel.absent || shown === 4) continue;
+    shown++;
+    proofs.push({ role: rel.role, e: rel.order === 'after' && s.first.n <= anchor.n ? s.last : s.first, count: s.count });
   }
-  if (rel.absent) return count === 0 ? [] : null;
-  if (count < (rel.min ?? 1)) return rel.optional ? [] : null;
-  return proofs;
+  if (rel.absent) return count === 0;
+  if (count >= (rel.min ?? 1)) return true;
+  // too few: an optional relation holds without evidence
+  proofs.length = mark;
+  return rel.optional === true;
 }
+
+const NO_ENTRIES: readonly SigEntry[] = [];
 
 /** The answer for a rule that reads no counter: shared (vars are only read), since every candidate of every flow asks. */
 const NO_COUNTERS: { ok: boolean; vars: Record<string, string> } = Object.freeze({ ok: true, vars: Object.freeze({}) });
@@ -238,17 +253,16 @@ export function lacking(rule: Rule, has: ReadonlySet<Need>): readonly Need[] {
 
 /** Judges a candidate against its flow and the facts; null when the rule does not hold. */
 export function judge(c: Candidate, flow: FlowState | null, env: CheckEnv): Judged | null {
-  const proofs = [...c.proofs];
-  for (const r of c.rule.rels) {
-    if (r.rel.scope !== 'flow') continue;
-    const p = flowRelation(r, c.anchor, flow);
-    if (p === null) return null;
-    proofs.push(...p);
+  const proofs = c instanceof Kept ? c.proofList() : [...c.proofs];
+  const rels = c.rule.rels;
+  for (let i = 0; i < rels.length; i++) {
+    const r = rels[i]!;
+    if (r.rel.scope === 'flow' && !flowRelation(r, c.anchor, flow, proofs)) return null;
   }
   const counters = countersHold(c.rule.rule, c.anchor, env.facts);
   if (!counters.ok) return null;
   if (!c.rule.rule.check) return { proofs, vars: counters.vars };
   const checked = runCheck(c.rule.rule.check, { anchor: c.anchor, life: c.life, flow, proofs, env });
   if (!checked) return null;
-  return { proofs: [...proofs, ...(checked.proofs ?? [])], vars: { ...counters.vars, ...checked.vars }, netns: checked.netns, dev: checked.dev, group: checked.group };
+  return { proofs: checked.proofs?.length ? [...proofs, ...checked.proofs] : proofs, vars: { ...counters.vars, ...checked.vars }, netns: checked.netns, dev: checked.dev, group: checked.group };
 }

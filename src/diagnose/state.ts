@@ -6,7 +6,7 @@
  */
 import type { DEvent, FlowId, PacketPath, PathStage } from './model.js';
 import { Histogram } from './latency.js';
-import { Ev, packShape } from './devent.js';
+import { Ev, LOCAL, packShape } from './devent.js';
 import { CAPTURE_RX, CAPTURE_TX, hopKind, TX_SIDE } from './stages.js';
 
 export const LIMITS = {
@@ -132,7 +132,7 @@ export class FlowState {
     // common events (path stages) are keyed by place and a packed number, the rare ones
     // (drops, frees, netfilter steps, routes, ICMP sent) also by what they carry
     const packet = e instanceof Ev ? e.shape : packShape(e.dir, e.tcpFlags, e.icmpType, e.icmpCode);
-    const shape = packet | (e.local ? 1 << 27 : 0) | (e.related ? 1 << 28 : 0);
+    const shape = packet | (e.local ? LOCAL : 0) | (e.related ? 1 << 28 : 0);
     if (e.reason === null && e.at === null && e.nf === null && e.sent === null && e.route === null) return this.addKind(this.common, e, shape, sameShape);
     this.addKind(this.rare, e, shape, sameRare);
   }
