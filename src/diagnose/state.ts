@@ -255,7 +255,8 @@ export class FlowState {
     const haveDir = this.pathLives.some((p) => p.events[0]!.dir === first.dir);
     if (this.pathLives.length >= LIMITS.paths || (haveDir && !interesting) || (ev.length < 3 && !interesting)) return;
     if (!interesting && this.pathLives.length >= LIMITS.paths - 2) return;
-    this.pathLives.push({ skb: life.skb, events: life.events, ended });
+    // an exact copy: the life's own list has room for 16 or more, and the flow holds it until judged
+    this.pathLives.push({ skb: life.skb, events: life.events.slice(), ended });
   }
 
   /** Example packet paths, in order. */
