@@ -217,9 +217,10 @@ interface Table {
   sorted: boolean;
 }
 
+/** The first `c` in b[from, end), or -1 (within the line: indexOf would search the rest of the file). */
 function indexOfByte(b: Uint8Array, c: number, from: number, end: number): number {
-  const i = b.indexOf(c, from);
-  return i < 0 || i >= end ? -1 : i;
+  for (let i = from; i < end; i++) if (b[i] === c) return i;
+  return -1;
 }
 
 /** Reads the line b[start, end) into the table when it is a text symbol. */
