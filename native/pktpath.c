@@ -1431,26 +1431,20 @@ static napi_value poll_stop(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
-/* libbpfVersion(): "1.1" */
 /*
- * trimHeap(): {inUse, free} — the C heap's bytes in use and free (glibc mallinfo2) before
- * its free pages go back to the system (malloc_trim). libbpf frees its relocation state
- * and the kernel's BTF once the programs are loaded; glibc would keep those pages.
+ * trimHeap(): gives the C heap's free pages back to the system (malloc_trim). What the
+ * load freed is trimmed by load() itself; the run calls this now and then for what the
+ * garbage collector frees later (the load's buffers).
  */
 static napi_value trim_heap(napi_env env, napi_callback_info info)
 {
+	(void)env;
 	(void)info;
-	struct mallinfo2 mi = mallinfo2();
 	malloc_trim(0);
-	napi_value o, v;
-	CHECK(napi_create_object(env, &o));
-	CHECK(napi_create_double(env, (double)mi.uordblks + (double)mi.hblkhd, &v));
-	CHECK(napi_set_named_property(env, o, "inUse", v));
-	CHECK(napi_create_double(env, (double)mi.fordblks, &v));
-	CHECK(napi_set_named_property(env, o, "free", v));
-	return o;
+	return NULL;
 }
 
+/* libbpfVersion(): "1.1" */
 static napi_value libbpf_ver(napi_env env, napi_callback_info info)
 {
 	char v[32];
@@ -1607,7 +1601,6 @@ static napi_value obj_open_patched(napi_env env, napi_callback_info info)
 		err = obj ? 0 : errno;
 	}
 	free(buf);
-	malloc_trim(0);
 	if (!obj)
 		return throw_errno(env, "open BPF object", err);
 	return wrap_obj(env, obj);

@@ -90,6 +90,13 @@ export function elfSections(file: Uint8Array): ElfSection[] {
   return raw.map((s) => ({ name: cstr(names, s.nameOff), type: s.type, offset: s.offset, size: s.size, link: s.link, info: s.info }));
 }
 
+/** Where the section table lies, read from the ELF header alone; undefined when the header is short. */
+export function elfSectionTablePlace(header: Uint8Array): { offset: number; size: number } | undefined {
+  if (header.byteLength < ELF_HEADER_LEN) return undefined;
+  const v = new DataView(header.buffer, header.byteOffset, header.byteLength);
+  return { offset: toNumber(v.getBigUint64(0x28, true), 'e_shoff'), size: v.getUint16(0x3a, true) * v.getUint16(0x3c, true) };
+}
+
 /**
  * Where the section-name table lies, read from the ELF header and the section table alone
  * (for reading a file's sections without reading all of it); undefined when those are short.
@@ -97,7 +104,7 @@ export function elfSections(file: Uint8Array): ElfSection[] {
 export function elfNameTablePlace(file: Uint8Array): { offset: number; size: number } | undefined {
   if (file.byteLength < ELF_HEADER_LEN) return undefined;
   const v = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  const at = Number(v.getBigUint64(0x28, true)) + v.getUint16(0x3e, true) * v.getUint16(0x3a, true);
+  const at = elfSectionTablePlace(file)!.offset + v.getUint16(0x3e, true) * v.getUint16(0x3a, true);
   if (at + SECTION_HEADER_LEN > file.byteLength) return undefined;
   return { offset: Number(v.getBigUint64(at + 24, true)), size: Number(v.getBigUint64(at + 32, true)) };
 }

@@ -152,9 +152,10 @@ export class Kallsyms {
       const start = this.starts[i]!;
       const end = this.starts[i + 1]! - 1;
       let slot = hashOf(this.names, start, end) & (cap - 1);
+      // a collision with a name of the same length is rare: only then is the name cut out
       for (; table[slot] !== 0; slot = (slot + 1) & (cap - 1)) {
         const j = table[slot]! - 1;
-        if (this.starts[j + 1]! - 1 - this.starts[j]! === end - start && this.names.startsWith(this.names.slice(start, end), this.starts[j]!)) break;
+        if (this.starts[j + 1]! - this.starts[j]! === end + 1 - start && this.nameIs(j, this.name(i))) break;
       }
       if (table[slot] === 0) table[slot] = i + 1;
     }

@@ -183,10 +183,7 @@ export function loadTrace(fields: object, req: TraceRequest): LoadedTrace {
   const loaded = fn.loaded ?? loadWith(b, undefined);
   try {
     const probes = attachAll(b, loaded, fn);
-    const trace = handOff(loaded.h, probes, b.g, fn.backend, req.track === true);
-    // what libbpf and the object file's reading freed stays resident otherwise (about 20 MB)
-    native().trimHeap();
-    return trace;
+    return handOff(loaded.h, probes, b.g, fn.backend, req.track === true);
   } catch (err) {
     native().close(loaded.h);
     throw err;

@@ -82,8 +82,8 @@ export interface Native {
   pollStart(fd: number, cb: (status: number) => void): PollHandle;
   pollStop(p: PollHandle): void;
   libbpfVersion(): string;
-  /** the C heap's bytes in use and free, then its free pages given back to the system (malloc_trim) */
-  trimHeap(): { inUse: number; free: number };
+  /** gives the C heap's free pages back to the system (malloc_trim) */
+  trimHeap(): void;
   probeProgType(type: 'kprobe' | 'tracing' | 'raw_tracepoint' | 'tracepoint'): boolean;
   /**
    * libpcap's pcap_compile on a dead handle of `linktype` (DLT_*): classic BPF, 8 bytes an

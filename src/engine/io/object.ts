@@ -7,7 +7,7 @@
 import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { parseBtf } from '../../kernel/btf.js';
 import type { Btf } from '../../kernel/btf.js';
-import { elfNameTablePlace, elfSections, elfSymbols, readElfSection } from '../../kernel/elf.js';
+import { elfNameTablePlace, elfSectionTablePlace, elfSections, elfSymbols, readElfSection } from '../../kernel/elf.js';
 import { encodeConfig } from '../config.js';
 import { EnvironmentError, KernelError } from '../../shared/errors.js';
 import type { LoadPhase } from '../../shared/errors.js';
@@ -55,8 +55,8 @@ function readSectionsOf(path: string, names: readonly string[]): Uint8Array {
       }
     };
     fill(0, Math.min(64, image.length));
-    const view = new DataView(image.buffer);
-    if (image.length >= 64) fill(Number(view.getBigUint64(0x28, true)), view.getUint16(0x3a, true) * view.getUint16(0x3c, true));
+    const table = elfSectionTablePlace(image);
+    if (table) fill(table.offset, table.size);
     const shstr = elfNameTablePlace(image);
     if (shstr) fill(shstr.offset, shstr.size);
     for (const s of elfSections(image)) if (names.includes(s.name)) fill(s.offset, s.size);
