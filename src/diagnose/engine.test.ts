@@ -151,6 +151,23 @@ test('the qdisc wait of a GSO packet segmented on enqueue is measured from its s
   assert.equal(hop.count, 12);
 });
 
+test('an skb freed untraced and reused by a later segment of the same flow starts a new packet (another IPv4 ID): no hop from its old life', () => {
+  // recorded: a reply received at the client, its skb reused for a segment the server's tbf sends 1.5 s later
+  const t = new Trace();
+  const back = tcp('ACK', true);
+  for (let i = 0; i < 4; i++) {
+    t.ev('netif_receive_skb', CLI, 'c0', `0x${i + 1}`, back, { ip_id: 100 + i }, 1e6);
+    t.ev('qdisc_dequeue', SRV, 's0', `0x${i + 1}`, back, { ip_id: 200 + i, len: 1514, info: { handle: '0x80010000' } }, 1500e6);
+  }
+  const hops = new Set(t.report().flows[0]!.latency.map((h) => `${h.from} -> ${h.to}`));
+  assert.ok(!hops.has('netif_receive_skb -> qdisc_dequeue'), [...hops].join());
+  // the same ID is the same packet: its hop is measured
+  const same = new Trace()
+    .ev('qdisc_dequeue', SRV, 's0', '0x1', back, { ip_id: 7 })
+    .ev('netif_receive_skb', CLI, 'c0', '0x1', back, { ip_id: 7 });
+  assert.deepEqual(same.report().flows[0]!.latency.map((h) => `${h.from} -> ${h.to}`), ['qdisc_dequeue -> netif_receive_skb']);
+});
+
 test('memory stays bounded: flows beyond the cap are judged early and let go', () => {
   const t = new Trace();
   const n = LIMITS.flows + 50;

@@ -106,13 +106,19 @@ export class Diagnoser {
   /**
    * An skb address is reused once the packet is freed, and not every free is traced (its
    * headers may be gone): an event long after, in the other direction, or entering a
-   * device the packet already entered, belongs to a new packet.
+   * device the packet already entered, or with another IPv4 ID in the same flow and
+   * direction (GSO segments reuse freed skbs while their head waits in a qdisc), belongs
+   * to a new packet.
    */
   private isNewPacket(life: Life, e: DEvent): boolean {
     const last = life.events[life.events.length - 1];
     if (!last) return false;
     if (e.ts - last.ts > LIFE_GAP_NS) return true;
-    if (e.flow && last.flow === e.flow && last.dir !== e.dir && !e.related && e.stage !== 'tcp-rst-send' && e.stage !== 'icmp-send') return true;
+    if (e.flow && last.flow === e.flow && !e.related && e.stage !== 'tcp-rst-send' && e.stage !== 'icmp-send') {
+      if (last.dir !== e.dir) return true;
+      const id = e.ipId;
+      if (id !== undefined && last.ipId !== undefined && id !== last.ipId) return true;
+    }
     if (e.stage !== 'tx-queue' && e.stage !== 'rx') return false;
     // loops, not closures: this runs for every event of a packet
     const ev = life.events;

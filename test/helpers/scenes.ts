@@ -188,5 +188,8 @@ export function diagnose(events: readonly TraceEvent[], facts: Facts = {}): { re
 
 /** A report in a few lines, for assertion messages. */
 export function describeReport(rep: Report): string {
-  return [`verdict: ${rep.verdict.text}`, ...rep.findings.map((f) => `  ${f.n}. [${f.level}] ${f.rule} x${f.count} @${f.where.netnsName ?? f.where.netns}: ${f.what.slice(0, 200)} evidence #${f.evidence.map((e) => `${e.n}:${e.role}`).join(' #')}`)].join('\n');
+  const findings = rep.findings.map((f) => `  ${f.n}. [${f.level}] ${f.rule} x${f.count} @${f.where.netnsName ?? f.where.netns}: ${f.what.slice(0, 200)} evidence #${f.evidence.map((e) => `${e.n}:${e.role}`).join(' #')}`);
+  // the slowest hops of each flow: what the latency rules judged
+  const hops = rep.flows.slice(0, 4).flatMap((fl) => fl.latency.slice(0, 5).map((h) => `  hop ${h.dir} ${h.kind} ${h.from} -> ${h.to} @${h.netns}/${h.dev} n=${h.count} p50=${(h.p50Ns / 1e6).toFixed(2)}ms`));
+  return [`verdict: ${rep.verdict.text}`, ...findings, ...hops].join('\n');
 }
