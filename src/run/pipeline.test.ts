@@ -362,6 +362,27 @@ test('nftables: two chains keep their order whatever order their lines come in; 
   assert.deepEqual(out.lines.slice(6), ['1000:200:filter/ACCEPT/late'], 'a trace line with no verdict waiting is printed as it is');
 });
 
+test('nftables under a lagging reader: a verdict waits STEP_WAIT_NS from when it is read, not from its kernel time; a trace line read before its verdict is its only line', () => {
+  const { nf } = fakeNetfilter();
+  let now = 10n * STEP_WAIT_NS; // the reader is far behind the kernel's clock
+  const { p, out } = pipelineWith({ ...nf, tracesNft: () => true }, { nowNs: () => now });
+  feedEvents(p, [evalStep({ tsNs: 10n }), raw({ probe: 4, tsNs: 11n })]);
+  p.expire(now + 1n);
+  assert.deepEqual(out.lines, [], 'read just now: it still waits for its line');
+  p.nfTrace(traceOf('ACCEPT', 'r1'), NS, now + 2n);
+  assert.deepEqual(out.lines, ['1000:10:filter/ACCEPT/r1', '4:11']);
+  // the trace line of the next packet comes before its fexit verdict is read
+  now += 5n;
+  p.nfTrace(traceOf('ACCEPT', 'r1'), NS, now);
+  feedEvents(p, [evalStep({ tsNs: 20n }), raw({ probe: 4, tsNs: 21n })]);
+  assert.deepEqual(out.lines.slice(2), [`1000:${now}:filter/ACCEPT/r1`, '4:21'], 'one line for the verdict, not one more without its rule');
+  assert.equal(p.waitingSteps, 0);
+  // a third verdict has no line ahead of it: it waits, and goes without a rule after the wait
+  feedEvents(p, [evalStep({ tsNs: 30n })]);
+  p.expire(now + STEP_WAIT_NS + 1n);
+  assert.deepEqual(out.lines.slice(4), ['500:30:filter/ACCEPT/null']);
+});
+
 test('nftables: no waiting where nft trace does not run, nor for x_tables verdicts; the end prints what still waits', () => {
   const { nf } = fakeNetfilter();
   const none = pipelineWith({ ...nf, tracesNft: () => false });

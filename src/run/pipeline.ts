@@ -84,6 +84,8 @@ export interface PipelineOptions {
   readonly maxHeld?: number;
   /** which events are printed (the short view, src/output/view.ts); absent: every one */
   readonly shows?: (ev: RawEvent) => boolean;
+  /** the clock a verdict's wait for its rule is timed by, from when it is read (expire()'s); absent: the event's own time */
+  readonly nowNs?: () => bigint;
 }
 
 /** Drops kept for the explanation at the end of a run. */
@@ -171,9 +173,14 @@ export class Pipeline {
     if (this.closed) return;
     for (const ev of nfEvents(trace, { tsNs, netns, probe: this.netfilterProbe() })) {
       if (this.full()) break;
-      const ready = this.steps.complete(nftKey(ev), ev.nf!.rule, ev.probe);
-      if (ready) this.emitAll(ready);
-      else this.deliver(ev);
+      const key = nftKey(ev);
+      const ready = this.steps.complete(key, ev.nf!.rule, ev.probe);
+      if (ready) {
+        this.emitAll(ready);
+        continue;
+      }
+      this.steps.printedAhead(key, tsNs);
+      this.deliver(ev);
     }
     this.o.onLate?.();
   }
@@ -237,7 +244,10 @@ export class Pipeline {
     const nf = this.netfilter;
     if (!nf) return false;
     if (isNftEval(ev) && nf.tracesNft?.(ev.netns)) {
-      this.emitAll(this.steps.wait(ev, nftKey(ev)));
+      const key = nftKey(ev);
+      // its trace line came first and was printed as its step
+      if (this.steps.takeAhead(key)) return true;
+      this.emitAll(this.steps.wait(ev, key, this.o.nowNs?.() ?? ev.tsNs));
       return true;
     }
     if (!isXtEval(ev)) return false;

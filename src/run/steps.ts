@@ -10,9 +10,13 @@
  *
  * While a verdict waits, every later event waits behind it (whatever its skb), so the
  * output keeps the order events happened in: a reorder buffer that lets out its head as
- * soon as the head is ready. A verdict whose rule does not come within STEP_WAIT_NS goes
- * out without it; a step with no verdict waiting for it is printed as it is. Bounded: past
- * MAX_QUEUED events the oldest waiting verdict goes out without its rule.
+ * soon as the head is ready. A verdict whose rule does not come within STEP_WAIT_NS of
+ * being read (not of its kernel time: a reader that lags must not give up at once) goes
+ * out without it. A step with no verdict waiting for it is printed as it is, and is
+ * remembered for STEP_WAIT_NS: its own verdict, read after it (the ring lagged behind
+ * the netlink socket), is then not printed a second time. Bounded: past MAX_QUEUED events
+ * the oldest waiting verdict goes out without its rule; at most MAX_AHEAD steps are
+ * remembered.
  */
 import type { RawEvent, RawTuple } from '../engine/event.js';
 
@@ -20,6 +24,8 @@ import type { RawEvent, RawTuple } from '../engine/event.js';
 export const STEP_WAIT_NS = 3_000_000_000n;
 /** Events waiting behind verdicts, all together. */
 export const MAX_QUEUED = 65_536;
+/** Steps printed before their verdict was read, remembered (by key) at once. */
+export const MAX_AHEAD = 4096;
 
 const addr = (a: Uint8Array): string => Array.from(a).join('.');
 function tupleKey(t: RawTuple | null): string {
@@ -54,10 +60,19 @@ interface Entry {
   ev: RawEvent | null;
   /** a verdict waiting for its trace line: its key; null once ready */
   key: string | null;
+  /** when the verdict started waiting (the clock expire() is given) */
+  since: bigint;
+}
+
+/** Steps printed with no verdict waiting: how many, under one key, and when the last came. */
+interface Ahead {
+  count: number;
+  lastNs: bigint;
 }
 
 export class StepJoin {
   private readonly queue: Entry[] = [];
+  private readonly ahead = new Map<string, Ahead>();
   private waiting = 0;
 
   /** `maxQueued`: events that may wait behind verdicts, all together */
@@ -71,13 +86,16 @@ export class StepJoin {
   /** An event on its way out: the events that may go now (it, unless something waits before it). */
   pass(ev: RawEvent): RawEvent[] {
     if (!this.queue.length) return [ev];
-    this.queue.push({ ev, key: null });
+    this.queue.push({ ev, key: null, since: 0n });
     return this.queue.length > this.maxQueued ? this.giveUpHead() : [];
   }
 
-  /** A verdict starts waiting for its rule, under `key`; what may go now (only when the queue is full). */
-  wait(ev: RawEvent, key: string): RawEvent[] {
-    this.queue.push({ ev, key });
+  /**
+   * A verdict starts waiting for its rule, under `key`, at `sinceNs` (default: its kernel
+   * time); what may go now (only when the queue is full).
+   */
+  wait(ev: RawEvent, key: string, sinceNs: bigint = ev.tsNs): RawEvent[] {
+    this.queue.push({ ev, key, since: sinceNs });
     this.waiting++;
     return this.queue.length > this.maxQueued ? this.giveUpHead() : [];
   }
@@ -105,8 +123,29 @@ export class StepJoin {
 
   /** Verdicts that waited longer than STEP_WAIT_NS by `nowNs` go without their rule; what may go now. */
   expire(nowNs: bigint): RawEvent[] {
-    for (const e of this.queue) if (e.key !== null && e.ev && nowNs - e.ev.tsNs > STEP_WAIT_NS) this.ready(e);
+    for (const e of this.queue) if (e.key !== null && e.ev && nowNs - e.since > STEP_WAIT_NS) this.ready(e);
+    for (const [key, a] of this.ahead) if (nowNs - a.lastNs > STEP_WAIT_NS) this.ahead.delete(key);
     return this.letOut();
+  }
+
+  /** A step under `key` was printed at `nowNs` with no verdict waiting: its verdict may still be read. */
+  printedAhead(key: string, nowNs: bigint): void {
+    const a = this.ahead.get(key);
+    if (a) {
+      a.count++;
+      a.lastNs = nowNs;
+      return;
+    }
+    if (this.ahead.size >= MAX_AHEAD) this.ahead.delete(this.ahead.keys().next().value!);
+    this.ahead.set(key, { count: 1, lastNs: nowNs });
+  }
+
+  /** Whether a verdict under `key` is one whose step was already printed (and it is then forgotten). */
+  takeAhead(key: string): boolean {
+    const a = this.ahead.get(key);
+    if (!a) return false;
+    if (--a.count === 0) this.ahead.delete(key);
+    return true;
   }
 
   /** Everything, in order (the run ends). */

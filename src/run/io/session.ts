@@ -193,6 +193,7 @@ class TraceSession {
       observerProbe: deps.observerProbe(),
       catchCount: req.catchCount,
       onLate: () => this.afterLate(),
+      nowNs: () => deps.nowNs(),
       onEvent: (ev, n) => {
         this.diagnoser.push(ev, n);
         this.recorder?.push(ev, n);
