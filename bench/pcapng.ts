@@ -2,13 +2,14 @@
  * `trace -w` under load: one UDP flow of small packets (iperf3, 64-byte payloads, about
  * 120k packets/s) between two namespaces, traced with `-w FILE` (events to /dev/null).
  * Reports the packet rate iperf3 reached, the trace's events (those the short text view
- * printed and those it folded into them), and pcapng_lost: events the ring had no room
- * for plus packet blocks the pcapng output could not take.
+ * printed and those it folded into them), the trace's CPU time per event while the
+ * traffic ran, and pcapng_lost: events the ring had no room for plus packet blocks the
+ * pcapng output could not take.
  *
  *   node dist/bench/pcapng.js   ->   pcapng_lost=<n> pcapng_pkts_per_s=<n> pcapng_events=<n>
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -22,7 +23,21 @@ export interface PcapngBench {
   readonly pktsPerS: number;
   readonly events: number;
   readonly copies: number;
+  /** CPU time the trace process used while the traffic ran (user + system) */
+  readonly cpuMs: number;
   readonly fileBytes: number;
+}
+
+/** user + system CPU time of a process so far, from /proc/PID/stat (NaN when gone). */
+function cpuMsOf(pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    const tick = 1000 / 100; // USER_HZ
+    return (Number(rest[11]) + Number(rest[12])) * tick;
+  } catch {
+    return NaN;
+  }
 }
 
 async function waitReady(stderr: () => string, child: { exitCode: number | null }): Promise<void> {
@@ -38,8 +53,11 @@ export async function benchPcapng(seconds = 3, rate = '62M'): Promise<PcapngBenc
     async (topo) => {
       const dir = mkdtempSync(join(tmpdir(), 'pktpath-bench-pcapng-'));
       const file = join(dir, 'flow.pcapng');
-      const srv = spawn('ip', ['netns', 'exec', topo.server.ns, 'iperf3', '-s', '-1', '-B', topo.server.v4], { stdio: 'ignore' });
-      const [cmd, ...pre] = PKTPATH_EXEC;
+      // iperf3 (and the softirq work of its packets) on CPU 0, the trace on CPU 1: the trace has one core, and
+      // pcapng_cpu_us_per_event says what an event costs it (PKTPATH_BENCH_NO_PIN=1: no pinning)
+      const pin = (cpu: string): string[] => (process.env.PKTPATH_BENCH_NO_PIN ? [] : ['taskset', '-c', cpu]);
+      const srv = spawn('ip', ['netns', 'exec', topo.server.ns, ...pin('0'), 'iperf3', '-s', '-1', '-B', topo.server.v4], { stdio: 'ignore' });
+      const [cmd, ...pre] = [...pin('1'), ...PKTPATH_EXEC] as [string, ...string[]];
       const trace = spawn(cmd, [...pre, 'trace', '-H', topo.server.v4, '-P', '5201', '--proto', 'udp', ...(process.env.PKTPATH_BENCH_NO_W ? [] : ['-w', file])], { stdio: ['ignore', openSync('/dev/null', 'w'), 'pipe'], cwd: REPO_ROOT });
       let stderr = '';
       trace.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
@@ -47,9 +65,11 @@ export async function benchPcapng(seconds = 3, rate = '62M'): Promise<PcapngBenc
       try {
         await waitReady(() => stderr, trace);
         await sleep(300);
-        const c = spawnSync('ip', ['netns', 'exec', topo.client.ns, 'iperf3', '-u', '-l', '64', '-b', rate, '-t', String(seconds), '-J', '-c', topo.server.v4], { encoding: 'utf8', timeout: (seconds + 20) * 1000 });
+        const cpuAtReady = cpuMsOf(trace.pid);
+        const c = spawnSync('ip', ['netns', 'exec', topo.client.ns, ...pin('0'), 'iperf3', '-u', '-l', '64', '-b', rate, '-t', String(seconds), '-J', '-c', topo.server.v4], { encoding: 'utf8', timeout: (seconds + 20) * 1000 });
         const sum = (JSON.parse(c.stdout || '{}') as { end?: { sum?: { packets?: number; seconds?: number } } }).end?.sum;
         await sleep(500);
+        const cpuMs = cpuMsOf(trace.pid) - cpuAtReady;
         trace.kill('SIGINT');
         await closed;
         const s = parseSummary(stderr);
@@ -60,6 +80,7 @@ export async function benchPcapng(seconds = 3, rate = '62M'): Promise<PcapngBenc
           pktsPerS: Math.round((sum?.packets ?? NaN) / (sum?.seconds ?? seconds)),
           events: s ? s.events + s.folded : NaN,
           copies,
+          cpuMs,
           fileBytes: process.env.PKTPATH_BENCH_NO_W ? 0 : statSync(file).size,
         };
       } finally {
@@ -74,5 +95,5 @@ export async function benchPcapng(seconds = 3, rate = '62M'): Promise<PcapngBenc
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const r = await benchPcapng();
-  process.stdout.write(`pcapng_lost=${r.lost} pcapng_pkts_per_s=${r.pktsPerS} pcapng_events=${r.events} pcapng_copies=${r.copies} pcapng_file_bytes=${r.fileBytes}\n`);
+  process.stdout.write(`pcapng_lost=${r.lost} pcapng_pkts_per_s=${r.pktsPerS} pcapng_events=${r.events} pcapng_copies=${r.copies} pcapng_cpu_us_per_event=${((r.cpuMs * 1000) / r.events).toFixed(2)} pcapng_file_bytes=${r.fileBytes}\n`);
 }

@@ -220,6 +220,8 @@ export class PcapngWriter {
   private readonly ids = new Map<string, number>();
   private readonly snaplens: number[] = [];
   private chunk: Buffer = Buffer.allocUnsafe(CHUNK);
+  /** the chunk's bytes before `start` were handed to the sink; from `start` to `used`, gathered */
+  private start = 0;
   private used = 0;
   packets = 0;
   bytes = 0;
@@ -240,7 +242,11 @@ export class PcapngWriter {
 
   /** Where `n` bytes go in the chunk (handing the chunk over first when full); -1 when `n` is more than a chunk. */
   private room(n: number): number {
-    if (this.used + n > CHUNK) this.flush();
+    if (this.used + n > CHUNK) {
+      this.flush();
+      this.chunk = Buffer.allocUnsafe(CHUNK);
+      this.start = this.used = 0;
+    }
     if (n > CHUNK) return -1;
     const at = this.used;
     this.used += n;
@@ -253,13 +259,16 @@ export class PcapngWriter {
     this.sink(b);
   }
 
-  /** Hands what is gathered to the sink (a fresh chunk follows: the sink may keep this one). */
+  /**
+   * Hands what is gathered to the sink, which may keep it: those bytes of the chunk are
+   * never written again (the rest of the chunk fills on; a run that flushes after every
+   * ring read does not make a 1 MiB buffer each time).
+   */
   flush(): void {
-    if (!this.used) return;
-    const full = this.chunk.subarray(0, this.used);
-    this.chunk = Buffer.allocUnsafe(CHUNK);
-    this.used = 0;
-    this.sink(full);
+    if (this.used === this.start) return;
+    const part = this.chunk.subarray(this.start, this.used);
+    this.start = this.used;
+    this.sink(part);
   }
 
   /** The id of (netns, dev, link type), writing its interface block the first time. */

@@ -59,6 +59,19 @@ test('bounded: lives that never end are written early, or at finish', () => {
   assert.equal(read(Buffer.concat(chunks)).pkts.length, 3);
 });
 
+test('an skb freed untraced (a UDP datagram its socket read) and reused is a new packet: each is written, with its own path', () => {
+  const chunks: Buffer[] = [];
+  const w = new TracePcapng((b) => chunks.push(b), { section: { application: 't' }, snaplen: 256 });
+  for (let k = 0; k < 3; k++) {
+    w.push(step(10 * k + 1, 0xb0n, 'net_dev_queue', 'cli', 'pp7c', 'out'));
+    w.push(step(10 * k + 2, 0xb0n, 'netif_receive_skb', 'srv', 'pp7s', 'in'));
+  }
+  w.finish();
+  const { pkts } = read(Buffer.concat(chunks));
+  assert.equal(pkts.length, 6, 'two copies of each of the three packets');
+  for (const p of pkts) assert.match(p.comments!.find((c) => c.startsWith('path: '))!, /^path: net_dev_queue \[cli\/pp7c\] > netif_receive_skb \[srv\/pp7s\] \+1us$/);
+});
+
 test('the event index: each event of a written life names its packet id; bounded by indexEvents; off by default', () => {
   const w = new TracePcapng(() => {}, { section: { application: 't' }, snaplen: 256, indexEvents: 6 });
   for (const s of LIFE) w.push(s);

@@ -111,12 +111,18 @@ export class TracePcapng {
 
   push(step: TraceStep): void {
     let life = this.lives.get(step.skb);
+    // not every free is traced (a UDP datagram read by its socket is not): a step the life
+    // has already passed is a new packet in the reused skb
+    if (life && step.dev && repeats(life, step)) {
+      this.flush(step.skb);
+      life = undefined;
+    }
     if (!life) {
       if (this.lives.size >= this.maxLives) this.flushOldest();
       life = [];
       this.lives.set(step.skb, life);
     }
-    if (life.length < this.maxSteps) life.push(step);
+    if (life.length < this.maxSteps) life.push(kept(life, step));
     else this.truncatedSteps++;
     if (step.last || step.skb === 0n) this.flush(step.skb);
   }
@@ -189,6 +195,49 @@ export class TracePcapng {
 /** The packet's steps as the path comment's text. */
 function pathOf(life: readonly TraceStep[], t0: bigint): string {
   return pathText(life.map((st) => ({ probe: st.probe, netns: st.netns, dev: st.dev || '-', dtNs: Number(st.tsNs - t0) })));
+}
+
+const NO_SUMMARY = (): string => '';
+
+/**
+ * What a life keeps of a step until it is written: only the first bytes at a (namespace,
+ * device) become a copy, and the rest of the step is plain values, not the decoded event
+ * (its addresses, MAC and bytes: buffers of their own) that `summary` would hold on to.
+ */
+function kept(life: readonly TraceStep[], st: TraceStep): TraceStep {
+  const copy = st.bytes !== null && !hasCopyAt(life, st);
+  const text = copy ? st.summary() : '';
+  return {
+    n: st.n,
+    tsNs: st.tsNs,
+    skb: st.skb,
+    probe: st.probe,
+    netns: st.netns,
+    dev: st.dev,
+    ifindex: st.ifindex,
+    dir: st.dir,
+    bytes: copy ? st.bytes : null,
+    len: st.len,
+    protocol: st.protocol,
+    mac: st.mac ?? null,
+    summary: copy ? () => text : NO_SUMMARY,
+    netfilter: st.netfilter ?? null,
+    drop: st.drop ?? null,
+    finding: st.finding ?? null,
+    last: st.last,
+  };
+}
+
+/** Whether the life has passed `at`'s probe at its namespace and device already. */
+function repeats(life: readonly TraceStep[], at: TraceStep): boolean {
+  for (const s of life) if (s.probe === at.probe && s.dev === at.dev && s.netns === at.netns) return true;
+  return false;
+}
+
+/** Whether a step of the life already holds the packet's bytes at `at`'s namespace and device. */
+function hasCopyAt(life: readonly TraceStep[], at: TraceStep): boolean {
+  for (const s of life) if (s.bytes && s.netns === at.netns && s.dev === at.dev) return true;
+  return false;
 }
 
 /** The step whose bytes stand for each (netns, device) the packet crossed, in order (few: a linear scan). */
