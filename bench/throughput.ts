@@ -22,18 +22,20 @@ export function median(xs: number[]): number {
 export function iperf(clientNs: string, serverNs: string, server: string, seconds: number): number {
   const srv = spawnSync('ip', ['netns', 'exec', serverNs, 'iperf3', '-s', '-1', '-D', '-B', server], { encoding: 'utf8' });
   if (srv.status !== 0) throw new Error(`iperf3 server: ${srv.stderr}`);
+  let why = 'never connected';
   for (let i = 0; i < 20; i++) {
     const r = spawnSync('ip', ['netns', 'exec', clientNs, 'iperf3', '-c', server, '-t', String(seconds), '-J'], {
       encoding: 'utf8',
       timeout: (seconds + 10) * 1000,
     });
-    if (r.status === 0) {
-      const j = JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } };
-      return j.end.sum_received.bits_per_second / 1e9;
-    }
+    // a run iperf3 ends early (its JSON then has an "error" and no sum) is tried again, as one that did not connect
+    const j = r.status === 0 ? (JSON.parse(r.stdout) as { end?: { sum_received?: { bits_per_second: number } }; error?: string }) : null;
+    const bps = j?.end?.sum_received?.bits_per_second;
+    if (bps !== undefined) return bps / 1e9;
+    why = j?.error ?? (r.stderr || why);
     spawnSync('sleep', ['0.1']); // the daemon may not be listening yet
   }
-  throw new Error('iperf3 client never connected');
+  throw new Error(`iperf3 client: ${why}`);
 }
 
 export async function throughputKept(runs = 3, seconds = 2): Promise<ThroughputResult> {
