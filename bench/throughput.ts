@@ -33,6 +33,8 @@ export function iperf(clientNs: string, serverNs: string, server: string, second
     const bps = j?.end?.sum_received?.bits_per_second;
     if (bps !== undefined) return bps / 1e9;
     why = j?.error ?? (r.stderr || why);
+    // a one-off server that took a test has gone: start another
+    if (j) spawnSync('ip', ['netns', 'exec', serverNs, 'iperf3', '-s', '-1', '-D', '-B', server]);
     spawnSync('sleep', ['0.1']); // the daemon may not be listening yet
   }
   throw new Error(`iperf3 client: ${why}`);
