@@ -4,9 +4,9 @@
  * candidates' anchors, example paths) until it is judged, thousands of flows at once.
  * What few events carry (a drop reason, a netfilter step, a route, an ICMP sent) sits in
  * one object shared by all the events without them; direction, TCP flags, ICMP
- * type/code and whether the packet was made there are packed in one number, TTL and IPv4 ID in another, the MAC in two; time is
- * two small integers; probe, namespace, device and place are one interned Site. Readers
- * see DEvent's fields (getters).
+ * type/code and whether the packet was made there are packed in one number, TTL and IPv4 ID in another; time is
+ * two small integers; probe, namespace, device, place, stage, protocol and destination MAC
+ * are one interned Spot (a few per place). Readers see DEvent's fields (getters).
  */
 import type { DEvent, Stage } from './model.js';
 
@@ -17,6 +17,33 @@ export interface Site {
   readonly dev: string;
   /** "probe@netns/dev" */
   readonly place: string;
+}
+
+/**
+ * A Site with what its events mostly share besides: stage, protocol, destination MAC (its
+ * first and last three bytes); interned per Site by NameCache, so an event holds one
+ * reference where it held six fields (thousands of flows keep their first and last events).
+ */
+export interface Spot extends Site {
+  readonly stage: Stage;
+  readonly proto: string;
+  readonly macHi: number;
+  readonly macLo: number;
+  /** the next Spot of the same Site (NameCache's chain) */
+  next: Spot | null;
+}
+
+/** A Spot, always made here: one object shape for every Spot an event holds. */
+export function makeSpot(site: Site, netns: number, place: string, stage: Stage, proto: string, macHi: number, macLo: number): Spot {
+  return { probe: site.probe, netns, dev: site.dev, place, stage, proto, macHi, macLo, next: null };
+}
+
+/** The first three bytes of a MAC as one number (macLo(): the last three). */
+export function macHi(mac: Uint8Array): number {
+  return ((mac[0] ?? 0) << 16) | ((mac[1] ?? 0) << 8) | (mac[2] ?? 0);
+}
+export function macLo(mac: Uint8Array): number {
+  return ((mac[3] ?? 0) << 16) | ((mac[4] ?? 0) << 8) | (mac[5] ?? 0);
 }
 
 /** The rarer parts of an event. */
@@ -52,26 +79,20 @@ const TS_SPLIT = 1073741824;
 export class Ev implements DEvent {
   private readonly tsHi: number;
   private readonly tsLo: number;
-  /** the destination MAC's first and last three bytes: not the decoder's own 6-byte array (and its buffer), kept per event */
-  private readonly macHi: number;
-  private readonly macLo: number;
   /** packShape() | LOCAL */
   shape: number;
 
   constructor(
     readonly n: number,
     ts: number,
-    /** probe, namespace, device and place (interned by NameCache; replaced when the namespace is filled in) */
-    private site: Site,
-    readonly stage: Stage,
+    /** probe, namespace, device, place, stage, protocol, MAC (interned by NameCache; replaced when the namespace is filled in) */
+    private site: Spot,
     readonly skb: bigint,
     readonly flow: DEvent['flow'],
     /** packShape(), and LOCAL when the packet was made in this namespace */
     shape: number,
-    readonly proto: string,
     readonly len: number,
     local: boolean,
-    mac: Uint8Array,
     /** packIp() */
     private readonly ip: number,
     readonly aux: number,
@@ -80,17 +101,21 @@ export class Ev implements DEvent {
     this.shape = local ? shape | LOCAL : shape;
     this.tsHi = Math.floor(ts / TS_SPLIT);
     this.tsLo = ts - this.tsHi * TS_SPLIT;
-    this.macHi = ((mac[0] ?? 0) << 16) | ((mac[1] ?? 0) << 8) | (mac[2] ?? 0);
-    this.macLo = ((mac[3] ?? 0) << 16) | ((mac[4] ?? 0) << 8) | (mac[5] ?? 0);
   }
 
   /** made when asked (findings and the mirred check read it, rarely) */
   get mac(): Uint8Array {
-    const h = this.macHi;
-    const l = this.macLo;
+    const h = this.site.macHi;
+    const l = this.site.macLo;
     return Uint8Array.of(h >>> 16, (h >>> 8) & 0xff, h & 0xff, l >>> 16, (l >>> 8) & 0xff, l & 0xff);
   }
 
+  get stage(): Stage {
+    return this.site.stage;
+  }
+  get proto(): string {
+    return this.site.proto;
+  }
   get ts(): number {
     return this.tsHi * TS_SPLIT + this.tsLo;
   }
@@ -108,10 +133,12 @@ export class Ev implements DEvent {
   }
   /** an event the kernel could not place takes its packet's namespace (state.ts Lives), then its place */
   set netns(v: number) {
-    this.site = { ...this.site, netns: v };
+    const s = this.site;
+    this.site = makeSpot(s, v, s.place, s.stage, s.proto, s.macHi, s.macLo);
   }
   set place(v: string) {
-    this.site = { ...this.site, place: v };
+    const s = this.site;
+    this.site = makeSpot(s, s.netns, v, s.stage, s.proto, s.macHi, s.macLo);
   }
 
   /** made in this namespace (state.ts Lives sets it): a bit of shape, not a field of its own */

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { functionOf } from './normalize.js';
+import { functionOf, NameCache } from './normalize.js';
+import type { Names } from './normalize.js';
 
 test('functionOf: the bare function of a location, whether built in or in a module', () => {
   const cases: [string, string][] = [
@@ -15,4 +16,29 @@ test('functionOf: the bare function of a location, whether built in or in a modu
     ['tcp_v4_rcv', 'tcp_v4_rcv'],
   ];
   for (const [sym, fn] of cases) assert.equal(functionOf(sym), fn, sym);
+});
+
+const NAMES: Names = { probeName: (id) => ['netif_rx', 'kfree_skb'][id] ?? '?', dropReason: () => 'X', symbol: () => '?', netnsName: () => undefined };
+const MAC_A = Uint8Array.of(2, 0, 0, 0, 0, 1);
+const MAC_B = Uint8Array.of(2, 0, 0, 0, 0, 2);
+
+test('NameCache.spot: one Spot per probe, namespace, device, stage, protocol and MAC, whatever the order they come in', () => {
+  const names = new NameCache(NAMES);
+  const rx = names.probe(0);
+  const free = names.probe(1);
+  const a = names.spot(rx, 7, 'eth0', 'rx', 'tcp', MAC_A);
+  const cases: [string, () => ReturnType<NameCache['spot']>, boolean][] = [
+    ['same again', () => names.spot(rx, 7, 'eth0', 'rx', 'tcp', Uint8Array.from(MAC_A)), true],
+    ['other MAC', () => names.spot(rx, 7, 'eth0', 'rx', 'tcp', MAC_B), false],
+    ['same after another', () => names.spot(rx, 7, 'eth0', 'rx', 'tcp', MAC_A), true],
+    ['other protocol', () => names.spot(rx, 7, 'eth0', 'rx', 'udp', MAC_A), false],
+    ['other device', () => names.spot(rx, 7, 'eth1', 'rx', 'tcp', MAC_A), false],
+    ['other namespace', () => names.spot(rx, 8, 'eth0', 'rx', 'tcp', MAC_A), false],
+    ['other probe and stage', () => names.spot(free, 7, 'eth0', 'free', 'tcp', MAC_A), false],
+    ['same after all of them', () => names.spot(rx, 7, 'eth0', 'rx', 'tcp', MAC_A), true],
+  ];
+  for (const [what, get, same] of cases) assert.equal(get() === a, same, what);
+  const b = names.spot(rx, 7, 'eth0', 'drop', 'udp', MAC_B);
+  assert.deepEqual([b.probe, b.netns, b.dev, b.place, b.stage, b.proto, b.macHi, b.macLo], ['netif_rx', 7, 'eth0', 'netif_rx@7/eth0', 'drop', 'udp', 0x020000, 2]);
+  assert.equal(b.place, names.place('netif_rx', 7, 'eth0'));
 });

@@ -14,8 +14,8 @@ import { formatAddr } from '../shared/addr.js';
 import { routeOf, ROUTE_PROBES } from '../route/route.js';
 import type { DEvent, FlowId, Stage } from './model.js';
 import { stageOf } from './stages.js';
-import { Ev, NO_RARE, packIp, packShape } from './devent.js';
-import type { Site } from './devent.js';
+import { Ev, macHi, macLo, makeSpot, NO_RARE, packIp, packShape } from './devent.js';
+import type { Site, Spot } from './devent.js';
 
 const IPPROTO_ICMP = 1;
 const IPPROTO_ICMPV6 = 58;
@@ -160,20 +160,34 @@ export interface ProbeInfo {
   readonly name: string;
   readonly stage: Stage;
   readonly route: boolean;
+  /** the Spot of this probe's last event: the next one is mostly at the same place (NameCache.spot) */
+  last: Spot | null;
 }
 
 function probeInfo(name: string): ProbeInfo {
-  return { name, stage: stageOf(name), route: ROUTE_PROBES.has(name) };
+  return { name, stage: stageOf(name), route: ROUTE_PROBES.has(name), last: null };
 }
 
-const NF_PROBE = probeInfo('netfilter');
+/** A Site as NameCache keeps it: with the chain of its Spots. */
+interface SiteEntry extends Site {
+  spots: Spot | null;
+}
+
+/** Spots kept per Site; beyond, an event's Spot is its own (a Site has a few: stage, protocol, MAC). */
+const MAX_SPOTS = 64;
+
+function sameSpot(s: Spot, netns: number, dev: string, stage: Stage, proto: string, hi: number, lo: number): boolean {
+  return s.netns === netns && s.dev === dev && s.stage === stage && s.proto === proto && s.macHi === hi && s.macLo === lo;
+}
 
 /** Names for numbers, memoized: the same few probes, reasons and locations recur. */
 export class NameCache {
   private readonly probes = new Map<number, ProbeInfo>();
   private readonly reasons = new Map<number, string>();
   private readonly symbols = new Map<bigint, string>();
-  private readonly places = new Map<number, Map<string, Map<string, Site>>>();
+  private readonly places = new Map<number, Map<string, Map<string, SiteEntry>>>();
+  /** the netfilter steps' probe (its `last` is this cache's) */
+  readonly nfProbe = probeInfo('netfilter');
   constructor(readonly r: Names) {}
 
   /** "probe@netns/dev", interned: netns -> probe -> dev */
@@ -182,7 +196,7 @@ export class NameCache {
   }
 
   /** The Site of (probe, netns, dev), interned: netns -> probe -> dev */
-  site(probe: string, netns: number, dev: string): Site {
+  site(probe: string, netns: number, dev: string): SiteEntry {
     let byNs = this.places.get(netns);
     if (!byNs) {
       if (this.places.size > 4096) this.places.clear();
@@ -193,9 +207,29 @@ export class NameCache {
     let v = byProbe.get(dev);
     if (v === undefined) {
       if (byProbe.size > 1024) byProbe.clear();
-      byProbe.set(dev, (v = { probe, netns, dev, place: probe + '@' + netns + '/' + dev }));
+      byProbe.set(dev, (v = { probe, netns, dev, place: probe + '@' + netns + '/' + dev, spots: null }));
     }
     return v;
+  }
+
+  /** The Spot of an event of probe `info`: its last one when the same, else the Site's (interned). */
+  spot(info: ProbeInfo, netns: number, dev: string, stage: Stage, proto: string, mac: Uint8Array): Spot {
+    const hi = macHi(mac);
+    const lo = macLo(mac);
+    const last = info.last;
+    if (last !== null && sameSpot(last, netns, dev, stage, proto, hi, lo)) return last;
+    const site = this.site(info.name, netns, dev);
+    let n = 0;
+    let tail: Spot | null = null;
+    for (let s = site.spots; s !== null; s = s.next, n++) {
+      if (sameSpot(s, netns, dev, stage, proto, hi, lo)) return (info.last = s);
+      tail = s;
+    }
+    const made = makeSpot(site, netns, site.place, stage, proto, hi, lo);
+    if (n >= MAX_SPOTS) return made;
+    if (tail === null) site.spots = made;
+    else tail.next = made;
+    return (info.last = made);
   }
 
   /** A probe's name, stage (by its name) and whether it is a route lookup, looked up once. */
@@ -228,7 +262,7 @@ export function isPlainReturn(ev: RawEvent): boolean {
 
 /** Builds the engine's view of one event; `n` is its ordinal in the stream. */
 export function normalize(ev: RawEvent, n: number, names: NameCache, flows: FlowTable): DEvent {
-  const info = ev.nf ? NF_PROBE : names.probe(ev.probe);
+  const info = ev.nf ? names.nfProbe : names.probe(ev.probe);
   const probe = info.name;
   const drop = (ev.flags & EV_DROP) !== 0;
   // a kfree_skb event without a reason flag is a plain free
@@ -252,6 +286,6 @@ export function normalize(ev: RawEvent, n: number, names: NameCache, flows: Flow
       : { reason, at, nf: ev.nf ?? null, route: route ? { type: route.type, err: route.err, oif: route.oif, table: route.table } : null, sent, related: inner !== null, fexit: !!ev.nfNames };
   const shape = packShape(target?.dir ?? 0, t && t.l4proto === 6 ? t.tcpFlags : 0, icmp ? t.icmpType : -1, icmp ? t.icmpCode : -1);
   const proto = t ? protoName(t.l4proto, t.l3proto) : '';
-  const site = names.site(probe, ev.netns, ev.ifname);
-  return new Ev(n, Number(ev.tsNs), site, stage, ev.skb, target?.flow ?? null, shape, proto, ev.len, false, ev.dstMac, packIp(ev.ipTtl, ev.ipId), ev.aux, rare);
+  const spot = names.spot(info, ev.netns, ev.ifname, stage, proto, ev.dstMac);
+  return new Ev(n, Number(ev.tsNs), spot, ev.skb, target?.flow ?? null, shape, ev.len, false, packIp(ev.ipTtl, ev.ipId), ev.aux, rare);
 }
