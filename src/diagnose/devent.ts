@@ -31,11 +31,13 @@ export interface Spot extends Site {
   readonly macLo: number;
   /** the next Spot of the same Site (NameCache's chain) */
   next: Spot | null;
+  /** this Spot in the namespace its last event without one was moved to (Ev's netns setter): made once, not per event */
+  moved: Spot | null;
 }
 
 /** A Spot, always made here: one object shape for every Spot an event holds. */
 export function makeSpot(site: Site, netns: number, place: string, stage: Stage, proto: string, macHi: number, macLo: number): Spot {
-  return { probe: site.probe, netns, dev: site.dev, place, stage, proto, macHi, macLo, next: null };
+  return { probe: site.probe, netns, dev: site.dev, place, stage, proto, macHi, macLo, next: null, moved: null };
 }
 
 /** The first three bytes of a MAC as one number (macLo(): the last three). */
@@ -131,14 +133,16 @@ export class Ev implements DEvent {
   get place(): string {
     return this.site.place;
   }
-  /** an event the kernel could not place takes its packet's namespace (state.ts Lives), then its place */
+  /** an event the kernel could not place takes its packet's namespace (state.ts Lives), and the place there */
   set netns(v: number) {
     const s = this.site;
-    this.site = makeSpot(s, v, s.place, s.stage, s.proto, s.macHi, s.macLo);
+    let m = s.moved;
+    if (m === null || m.netns !== v) s.moved = m = makeSpot(s, v, s.probe + '@' + v + '/' + s.dev, s.stage, s.proto, s.macHi, s.macLo);
+    this.site = m;
   }
   set place(v: string) {
     const s = this.site;
-    this.site = makeSpot(s, s.netns, v, s.stage, s.proto, s.macHi, s.macLo);
+    if (v !== s.place) this.site = makeSpot(s, s.netns, v, s.stage, s.proto, s.macHi, s.macLo);
   }
 
   /** made in this namespace (state.ts Lives sets it): a bit of shape, not a field of its own */

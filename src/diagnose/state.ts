@@ -324,7 +324,8 @@ export class Lives {
     const last = life.events[life.events.length - 1];
     if (e.netns === 0 && last && last.netns !== 0) {
       e.netns = last.netns;
-      e.place = `${e.probe}@${e.netns}/${e.dev}`;
+      // an Ev's place moves with its namespace (to a Spot made once per Spot and namespace)
+      if (!(e instanceof Ev)) e.place = `${e.probe}@${e.netns}/${e.dev}`;
     }
     e.local = madeIn(life, e);
     life.total++;
