@@ -32,7 +32,6 @@ function insertionSort(a: number[], n: number): void {
 export class Histogram {
   count = 0;
   max = 0;
-  sum = 0;
   /**
    * The exact samples: the first `count` slots, in an array sized 4, 8, 16, 32, then EXACT + 1
    * (a hop of a short flow has a few samples, and thousands of flows hold their hops: an
@@ -47,7 +46,6 @@ export class Histogram {
     const v = ns < 0 ? 0 : ns;
     this.sorted = false;
     const i = this.count++;
-    this.sum += v;
     if (v > this.max) this.max = v;
     if (this.buckets !== null) {
       this.buckets[bucketOf(v)]!++;

@@ -52,21 +52,36 @@ function madeHere(e: DEvent): boolean {
   return TX_SIDE.has(e.stage) || e.stage === 'icmp-send' || e.stage === 'tcp-rst-send';
 }
 
-export interface HopState {
-  readonly hist: Histogram;
-  readonly from: string;
-  readonly to: string;
-  readonly kind: string;
-  readonly netns: number;
-  readonly dev: string;
-  readonly dir: 0 | 1;
+/**
+ * The latency of one hop (from a place to another, one direction) and what it joins: a
+ * Histogram itself, not a record holding one, and chained per from-place (FlowState.hops),
+ * so a hop is one object where it was three (thousands of flows hold their hops).
+ */
+export class HopState extends Histogram {
+  /** the next hop from the same place: the two directions of one destination side by side, a>b first */
+  next: HopState | null = null;
+  constructor(
+    /** the destination's place */
+    readonly toPlace: string,
+    readonly from: string,
+    readonly to: string,
+    readonly kind: string,
+    readonly netns: number,
+    readonly dev: string,
+    readonly dir: 0 | 1,
+  ) {
+    super();
+  }
 }
 
+/** Packets a>b (0) and b>a (1) seen by, and missed before, the capture point of a device: four counters, not two pairs (two arrays and their elements per device of every flow). */
 export interface CaptureState {
   readonly netns: number;
   readonly dev: string;
-  readonly seen: [number, number];
-  readonly missed: [number, number];
+  seen0: number;
+  seen1: number;
+  missed0: number;
+  missed1: number;
 }
 
 /** A kind of event at one place: its shape packs direction, flags, ICMP type and code (packShape), origin and relation; the place's next kind. */
@@ -90,15 +105,6 @@ function sameRare(k: Kind, e: DEvent): boolean {
   return f.route === e.route || (f.route !== null && e.route !== null && f.route.type === e.route.type);
 }
 
-/** One destination of the hops from a place, per direction; the place's next destination. */
-interface HopSlot {
-  readonly to: string;
-  /** a -> b and b -> a (two fields rather than a pair: thousands of flows hold these) */
-  h0: HopState | undefined;
-  h1: HopState | undefined;
-  next: HopSlot | null;
-}
-
 /*
  * The per-flow tables below are short lists scanned in order rather than nested Maps:
  * a flow has a few shapes per place, a few destinations per hop and a few devices per
@@ -118,7 +124,7 @@ export class FlowState {
   private readonly rare = new Map<string, Kind>();
   private readonly rareOrder: Kind[] = [];
   /** from place -> its first hop */
-  private readonly hops = new Map<string, HopSlot>();
+  private readonly hops = new Map<string, HopState>();
   private hopCount = 0;
   /** what tcpdump would see on each device, namespace by namespace (in order of first sight), a flat list: one or two devices per namespace */
   private readonly captures: CaptureState[] = [];
@@ -198,13 +204,19 @@ export class FlowState {
       if (cs[i]!.dev === e.dev) c = cs[i];
     }
     if (!c) {
-      c = { netns: e.netns, dev: e.dev, seen: [0, 0], missed: [0, 0] };
+      c = { netns: e.netns, dev: e.dev, seen0: 0, seen1: 0, missed0: 0, missed1: 0 };
       if (lastOfNs < 0) cs.push(c);
       else cs.splice(lastOfNs + 1, 0, c);
     }
-    if (rx || tx) c.seen[e.dir]++;
-    else c.missed[e.dir]++; // net_dev_queue: counted as missed until its start_xmit is seen
-    if (tx) c.missed[e.dir] = Math.max(0, c.missed[e.dir] - 1);
+    const a = e.dir === 0;
+    // net_dev_queue: counted as missed until its start_xmit is seen
+    if (rx || tx) {
+      if (a) c.seen0++;
+      else c.seen1++;
+    } else if (a) c.missed0++;
+    else c.missed1++;
+    if (tx && a) c.missed0 = Math.max(0, c.missed0 - 1);
+    else if (tx) c.missed1 = Math.max(0, c.missed1 - 1);
   }
 
   private hop(a: DEvent, b: DEvent): void {
@@ -216,19 +228,35 @@ export class FlowState {
 
   /** Adds one latency sample of the hop from (probe, netns, dev) to event b. */
   sample(fromPlace: string, from: string, netns: number, dev: string, b: DEvent, ns: number): void {
-    let slot = this.hops.get(fromPlace);
-    if (!slot) this.hops.set(fromPlace, (slot = { to: b.place, h0: undefined, h1: undefined, next: null }));
-    while (slot.to !== b.place) slot = slot.next ??= { to: b.place, h0: undefined, h1: undefined, next: null };
-    let h = b.dir === 0 ? slot.h0 : slot.h1;
-    if (!h) {
-      if (this.hopCount >= LIMITS.hops) return;
-      this.hopCount++;
-      const kind = hopKind(from, b.probe, netns === b.netns, dev === b.dev);
-      h = { hist: new Histogram(), from, to: b.probe, kind, netns: b.netns, dev: b.dev || dev, dir: b.dir };
-      if (b.dir === 0) slot.h0 = h;
-      else slot.h1 = h;
+    const to = b.place;
+    // the hop, else where its other direction is (and the hop before that) and the chain's end
+    let other: HopState | null = null;
+    let beforeOther: HopState | null = null;
+    let prev: HopState | null = null;
+    for (let h = this.hops.get(fromPlace) ?? null; h !== null; prev = h, h = h.next) {
+      if (h.toPlace !== to) continue;
+      if (h.dir === b.dir) return h.add(ns);
+      other = h;
+      beforeOther = prev;
     }
-    h.hist.add(ns);
+    if (this.hopCount >= LIMITS.hops) return;
+    this.hopCount++;
+    const h = new HopState(to, from, b.probe, hopKind(from, b.probe, netns === b.netns, dev === b.dev), b.netns, b.dev || dev, b.dir);
+    h.add(ns);
+    if (other === null) this.link(fromPlace, prev, h);
+    else if (b.dir === 1) this.link(fromPlace, other, h);
+    else this.link(fromPlace, beforeOther, h);
+  }
+
+  /** Puts hop h after `after` in its from-place's chain (null: first). */
+  private link(fromPlace: string, after: HopState | null, h: HopState): void {
+    if (after !== null) {
+      h.next = after.next;
+      after.next = h;
+      return;
+    }
+    h.next = this.hops.get(fromPlace) ?? null;
+    this.hops.set(fromPlace, h);
   }
 
   /** What tcpdump would see, per namespace and device. */
@@ -239,10 +267,7 @@ export class FlowState {
   /** Every hop measured in this flow. */
   hopList(): HopState[] {
     const out: HopState[] = [];
-    for (const head of this.hops.values()) for (let x: HopSlot | null = head; x; x = x.next) {
-      if (x.h0) out.push(x.h0);
-      if (x.h1) out.push(x.h1);
-    }
+    for (const head of this.hops.values()) for (let h: HopState | null = head; h !== null; h = h.next) out.push(h);
     return out;
   }
 
