@@ -102,11 +102,29 @@ function skbRelation(r: { rel: Relation; pred: Pred }, anchor: DEvent, life: rea
   return [{ role: rel.role, e: first, count }];
 }
 
-/** A rule's candidates in one flow: the first few kept whole, every one counted. */
+/**
+ * A rule's candidates in one flow: the first few kept whole, every one counted; chained
+ * with the flow's other rules' (a Map per flow and an array per rule were five objects
+ * more per flow, held by thousands of flows until judged).
+ */
 export interface Bucket {
-  /** replaced, not grown: an array grown by push holds 16 slots, and thousands of flows hold these */
-  kept: readonly Candidate[];
+  readonly rule: CompiledRule;
+  /** the kept candidates, in order, a chain (Kept.next) */
+  first: KeptCandidate | null;
+  kept: number;
   count: number;
+  /** the bucket of the flow's next rule (in order of first candidate) */
+  next: Bucket | null;
+}
+
+/** A new bucket of `rule`'s candidates, holding none yet. */
+export function newBucket(rule: CompiledRule): Bucket {
+  return { rule, first: null, kept: 0, count: 0, next: null };
+}
+
+/** A kept candidate and the next one of its bucket. */
+export interface KeptCandidate extends Candidate {
+  readonly next: KeptCandidate | null;
 }
 
 /** Candidates kept per rule and flow; beyond, only counted. */
@@ -153,12 +171,21 @@ function tryAnchor(c: CompiledRule, anchor: DEvent, life: readonly DEvent[], out
   }
   const b = out(c, anchor);
   b.count++;
-  // exact sizes: kept candidates hold their evidence until the flow is judged
-  if (b.kept.length < KEPT_CANDIDATES) b.kept = [...b.kept, new Kept(c, anchor, !c.keepsLife ? NO_LIFE : life === ONE ? [anchor] : life, found)];
+  if (b.kept >= KEPT_CANDIDATES) return;
+  // kept candidates hold their evidence until the flow is judged
+  const k = new Kept(c, anchor, !c.keepsLife ? NO_LIFE : life === ONE ? [anchor] : life, found);
+  b.kept++;
+  let tail = b.first as Kept | null;
+  if (tail === null) b.first = k;
+  else {
+    while (tail.next !== null) tail = tail.next;
+    tail.next = k;
+  }
 }
 
 /** A kept candidate: its anchor's proof is made when asked (at judging), not held by thousands of flows meanwhile. */
-class Kept implements Candidate {
+class Kept implements KeptCandidate {
+  next: Kept | null = null;
   constructor(
     readonly rule: CompiledRule,
     readonly anchor: DEvent,
