@@ -42,3 +42,13 @@ test('NameCache.spot: one Spot per probe, namespace, device, stage, protocol and
   assert.deepEqual([b.probe, b.netns, b.dev, b.place, b.stage, b.proto, b.macHi, b.macLo], ['netif_rx', 7, 'eth0', 'netif_rx@7/eth0', 'drop', 'udp', 0x020000, 2]);
   assert.equal(b.place, names.place('netif_rx', 7, 'eth0'));
 });
+
+test('NameCache.ended: one set of rare parts per drop reason and location, with nothing rarer in it', () => {
+  const names = new NameCache(NAMES);
+  const a = names.ended('NO_SOCKET', 'tcp_v4_rcv');
+  assert.equal(names.ended('NO_SOCKET', 'tcp_v4_rcv'), a);
+  assert.notEqual(names.ended('NO_SOCKET', 'tcp_v6_rcv'), a);
+  assert.notEqual(names.ended(null, 'tcp_v4_rcv'), a);
+  assert.equal(names.ended(null, 'tcp_v4_rcv'), names.ended(null, 'tcp_v4_rcv'));
+  assert.deepEqual(a, { reason: 'NO_SOCKET', at: 'tcp_v4_rcv', nf: null, route: null, sent: null, related: false, fexit: false });
+});

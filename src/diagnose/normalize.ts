@@ -15,7 +15,7 @@ import { routeOf, ROUTE_PROBES } from '../route/route.js';
 import type { DEvent, FlowId, Stage } from './model.js';
 import { stageOf } from './stages.js';
 import { Ev, macHi, macLo, makeSpot, NO_RARE, packIp, packShape } from './devent.js';
-import type { Site, Spot } from './devent.js';
+import type { RareParts, Site, Spot } from './devent.js';
 
 const IPPROTO_ICMP = 1;
 const IPPROTO_ICMPV6 = 58;
@@ -186,6 +186,7 @@ export class NameCache {
   private readonly reasons = new Map<number, string>();
   private readonly symbols = new Map<bigint, string>();
   private readonly places = new Map<number, Map<string, Map<string, SiteEntry>>>();
+  private readonly ends = new Map<string | null, Map<string | null, RareParts>>();
   /** the netfilter steps' probe (its `last` is this cache's) */
   readonly nfProbe = probeInfo('netfilter');
   constructor(readonly r: Names) {}
@@ -230,6 +231,21 @@ export class NameCache {
     if (tail === null) site.spots = made;
     else tail.next = made;
     return (info.last = made);
+  }
+
+  /** The rare parts of a drop or free that has nothing rarer (its reason and location), interned: flows keep their drops and frees. */
+  ended(reason: string | null, at: string | null): RareParts {
+    let byAt = this.ends.get(reason);
+    if (!byAt) {
+      if (this.ends.size > 1024) this.ends.clear();
+      this.ends.set(reason, (byAt = new Map()));
+    }
+    let v = byAt.get(at);
+    if (v === undefined) {
+      if (byAt.size > 4096) byAt.clear();
+      byAt.set(at, (v = { reason, at, nf: null, route: null, sent: null, related: false, fexit: false }));
+    }
+    return v;
   }
 
   /** A probe's name, stage (by its name) and whether it is a route lookup, looked up once. */
@@ -280,10 +296,10 @@ export function normalize(ev: RawEvent, n: number, names: NameCache, flows: Flow
   const reason = drop ? names.reason(ev.dropReason) : null;
   const at = drop || stage === 'free' ? names.at(ev.location) : null;
   const sent = probe === 'icmp_send' ? { type: (ev.aux >>> 8) & 0xff, code: ev.aux & 0xff } : null;
-  const rare =
-    reason === null && at === null && !ev.nf && route === null && sent === null && inner === null && !ev.nfNames
-      ? NO_RARE
-      : { reason, at, nf: ev.nf ?? null, route: route ? { type: route.type, err: route.err, oif: route.oif, table: route.table } : null, sent, related: inner !== null, fexit: !!ev.nfNames };
+  const onlyEnd = !ev.nf && route === null && sent === null && inner === null && !ev.nfNames;
+  const rare = onlyEnd
+    ? reason === null && at === null ? NO_RARE : names.ended(reason, at)
+    : { reason, at, nf: ev.nf ?? null, route: route ? { type: route.type, err: route.err, oif: route.oif, table: route.table } : null, sent, related: inner !== null, fexit: !!ev.nfNames };
   const shape = packShape(target?.dir ?? 0, t && t.l4proto === 6 ? t.tcpFlags : 0, icmp ? t.icmpType : -1, icmp ? t.icmpCode : -1);
   const proto = t ? protoName(t.l4proto, t.l3proto) : '';
   const spot = names.spot(info, ev.netns, ev.ifname, stage, proto, ev.dstMac);

@@ -129,7 +129,8 @@ export class FlowState {
   /** what tcpdump would see on each device, namespace by namespace (in order of first sight), a flat list: one or two devices per namespace */
   private readonly captures: CaptureState[] = [];
   /** the events of packet lives kept as example paths (made into PacketPaths only for the report) */
-  private readonly pathLives: { skb: bigint; events: readonly DEvent[]; ended: boolean }[] = [];
+  /** (a life's skb is its events', and whether it ended is its last event's stage: the list alone is kept) */
+  private readonly pathLives: (readonly DEvent[])[] = [];
   constructor(readonly id: FlowId) {}
 
   add(e: DEvent): void {
@@ -275,32 +276,32 @@ export class FlowState {
     const ev = life.events;
     const first = ev[0]!;
     const last = ev[ev.length - 1]!;
-    const ended = last.stage === 'drop' || last.stage === 'free';
     const interesting = last.stage === 'drop' || ev.some((e) => e.stage === 'icmp-send' || e.stage === 'tcp-rst-send');
-    const haveDir = this.pathLives.some((p) => p.events[0]!.dir === first.dir);
+    const haveDir = this.pathLives.some((p) => p[0]!.dir === first.dir);
     if (this.pathLives.length >= LIMITS.paths || (haveDir && !interesting) || (ev.length < 3 && !interesting)) return;
     if (!interesting && this.pathLives.length >= LIMITS.paths - 2) return;
     // an exact copy: the life's own list has room for 16 or more, and the flow holds it until judged
-    this.pathLives.push({ skb: life.skb, events: life.events.slice(), ended });
+    this.pathLives.push(life.events.slice());
   }
 
   /** Example packet paths, in order. */
   paths(): PacketPath[] {
-    return this.pathLives.map((p) => pathOf(p, p.ended));
+    return this.pathLives.map(pathOf);
   }
 }
 
-function pathOf(life: { readonly skb: bigint; readonly events: readonly DEvent[] }, ended: boolean): PacketPath {
-  const ev = life.events;
+/** A kept life's path: its skb is its events', it ended when its last event is a drop or a free. */
+function pathOf(ev: readonly DEvent[]): PacketPath {
   const first = ev[0]!;
   const last = ev[ev.length - 1]!;
+  const ended = last.stage === 'drop' || last.stage === 'free';
   const stages: PathStage[] = ev.map((e, i) => ({ n: e.n, probe: e.probe, netns: e.netns, dev: e.dev, dtNs: i === 0 ? 0 : e.ts - ev[i - 1]!.ts }));
   let end = 'still in flight when the trace ended';
   if (last.stage === 'drop') end = `dropped ${last.reason ?? '?'}${last.at ? ` at ${last.at}` : ''}`;
   else if (ended) end = `freed${last.at ? ` at ${last.at}` : ''}`;
   const f = first.flow!;
   return {
-    skb: '0x' + life.skb.toString(16),
+    skb: '0x' + first.skb.toString(16),
     flowId: f.id,
     dir: first.dir === 0 ? 'a>b' : 'b>a',
     summary: packetSummary(first),
