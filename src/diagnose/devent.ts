@@ -89,7 +89,8 @@ export class Ev implements DEvent {
     ts: number,
     /** probe, namespace, device, place, stage, protocol, MAC (interned by NameCache; replaced when the namespace is filled in) */
     private site: Spot,
-    readonly skb: bigint,
+    /** its packet life's own (Ev.shareSkb) once it has one: one bigint per packet, not per event, held by flows */
+    private skbValue: bigint,
     readonly flow: DEvent['flow'],
     /** packShape(), and LOCAL when the packet was made in this namespace */
     shape: number,
@@ -110,6 +111,14 @@ export class Ev implements DEvent {
     const h = this.site.macHi;
     const l = this.site.macLo;
     return Uint8Array.of(h >>> 16, (h >>> 8) & 0xff, h & 0xff, l >>> 16, (l >>> 8) & 0xff, l & 0xff);
+  }
+
+  get skb(): bigint {
+    return this.skbValue;
+  }
+  /** Holds `skb` (the same value, its packet life's copy) in place of its own. */
+  shareSkb(skb: bigint): void {
+    this.skbValue = skb;
   }
 
   get stage(): Stage {

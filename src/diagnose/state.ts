@@ -354,6 +354,7 @@ export class Lives {
       if (!(e instanceof Ev)) e.place = `${e.probe}@${e.netns}/${e.dev}`;
     }
     e.local = madeIn(life, e);
+    if (e instanceof Ev) e.shareSkb(life.skb);
     life.total++;
     if (life.events.length < LIMITS.lifeEvents) life.events.push(e);
     else life.events[LIMITS.lifeEvents - 1] = e;
