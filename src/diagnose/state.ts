@@ -90,10 +90,6 @@ interface Kind extends SigEntry {
   next: Kind | null;
 }
 
-function sameShape(): boolean {
-  return true;
-}
-
 /** A rare event's kind also holds its drop reason, location, netfilter step, ICMP sent and route type ('' and null alike). */
 function sameRare(k: Kind, e: DEvent): boolean {
   const f = k.first;
@@ -120,16 +116,14 @@ export class FlowState {
   private sigSize = 0;
   /** place -> its first kind of common event */
   private readonly common = new Map<string, Kind>();
-  /** place -> its first kind of rare event; and those kinds in the order they were first seen */
-  private readonly rare = new Map<string, Kind>();
+  /** the kinds of rare event, in the order they were first seen: a flow has a few (a Map of them was two objects more per flow) */
   private readonly rareOrder: Kind[] = [];
   /** from place -> its first hop */
   private readonly hops = new Map<string, HopState>();
   private hopCount = 0;
   /** what tcpdump would see on each device, namespace by namespace (in order of first sight), a flat list: one or two devices per namespace */
   private readonly captures: CaptureState[] = [];
-  /** the events of packet lives kept as example paths (made into PacketPaths only for the report) */
-  /** (a life's skb is its events', and whether it ended is its last event's stage: the list alone is kept) */
+  /** the events of packet lives kept as example paths, made into PacketPaths only for the report (a life's skb is its events', and whether it ended is its last event's stage: the list alone is kept) */
   private readonly pathLives: (readonly DEvent[])[] = [];
   constructor(readonly id: FlowId) {}
 
@@ -140,23 +134,43 @@ export class FlowState {
     // (drops, frees, netfilter steps, routes, ICMP sent) also by what they carry
     const packet = e instanceof Ev ? e.shape : packShape(e.dir, e.tcpFlags, e.icmpType, e.icmpCode);
     const shape = packet | (e.local ? LOCAL : 0) | (e.related ? 1 << 28 : 0);
-    if (e.reason === null && e.at === null && e.nf === null && e.sent === null && e.route === null) return this.addKind(this.common, e, shape, sameShape);
-    this.addKind(this.rare, e, shape, sameRare);
+    if (e.reason === null && e.at === null && e.nf === null && e.sent === null && e.route === null) return this.addCommon(e, shape);
+    this.addRare(e, shape);
   }
 
-  /** Counts `e` in its kind at its place (compared by shape then `same`), or opens the kind. */
-  private addKind(byPlace: Map<string, Kind>, e: DEvent, shape: number, same: (k: Kind, e: DEvent) => boolean): void {
-    const head = byPlace.get(e.place);
+  /** Counts common event `e` in its kind at its place (compared by shape), or opens the kind. */
+  private addCommon(e: DEvent, shape: number): void {
+    const head = this.common.get(e.place);
     let tail: Kind | null = null;
     for (let k = head ?? null; k; k = k.next) {
-      if (k.shape === shape && same(k, e)) return this.again(k, e);
+      if (k.shape === shape) return this.again(k, e);
       tail = k;
     }
-    if (this.sigSize++ >= LIMITS.sigEntries) return void this.sigOverflow++;
-    const kind: Kind = { shape, first: e, last: e, count: 1, next: null };
+    const kind = this.newKind(e, shape);
+    if (kind === null) return;
     if (tail) tail.next = kind;
-    else byPlace.set(e.place, kind);
-    if (byPlace === this.rare) this.rareOrder.push(kind);
+    else this.common.set(e.place, kind);
+  }
+
+  /** Counts rare event `e` in its kind (its place, shape and what it carries), or opens the kind. */
+  private addRare(e: DEvent, shape: number): void {
+    const place = e.place;
+    const ro = this.rareOrder;
+    for (let i = 0; i < ro.length; i++) {
+      const k = ro[i]!;
+      if (k.shape === shape && k.first.place === place && sameRare(k, e)) return this.again(k, e);
+    }
+    const kind = this.newKind(e, shape);
+    if (kind !== null) ro.push(kind);
+  }
+
+  /** A new kind, first seen at `e`; null past the cap (counted). */
+  private newKind(e: DEvent, shape: number): Kind | null {
+    if (this.sigSize++ >= LIMITS.sigEntries) {
+      this.sigOverflow++;
+      return null;
+    }
+    return { shape, first: e, last: e, count: 1, next: null };
   }
 
   private again(s: SigEntry, e: DEvent): void {
