@@ -39,7 +39,7 @@ export function flowText(f: FlowId, dir: 0 | 1 = 0): string {
   return ports ? `${f.proto} ${w(x.addr)}:${x.port} -> ${w(y.addr)}:${y.port}` : `${f.proto} ${x.addr} -> ${y.addr}`;
 }
 
-/** The last tuple looked up, copied: consecutive events are mostly the same packet. */
+/** A tuple looked up lately, copied: consecutive events are mostly the same packet, or its reply. */
 class LastTuple {
   fam = 0;
   l4 = -1;
@@ -88,7 +88,9 @@ export class FlowTable {
   private readonly byProto: (Map<string | number, Map<string | number, Entry>> | undefined)[] = [];
   private readonly keys = new Map<string, [number, string | number, string | number]>();
   private next = 1;
-  private readonly last = new LastTuple();
+  /** the last two tuples looked up (a packet and its reply take turns): the newest, then the other */
+  private last = new LastTuple();
+  private other = new LastTuple();
 
   /** The flow of a tuple and the tuple's direction in it; null for tuples without addresses. */
   lookup(t: RawTuple | null, create: boolean): Found | null {
@@ -98,6 +100,10 @@ export class FlowTable {
     const sp = icmp ? echoId : t.sport;
     const dp = icmp ? echoId : t.dport;
     if (this.last.same(t, sp, dp)) return this.last.result;
+    const older = this.other;
+    this.other = this.last;
+    this.last = older;
+    if (older.same(t, sp, dp)) return older.result;
     const fam = t.family;
     let s: string | number;
     let d: string | number;
@@ -144,6 +150,7 @@ export class FlowTable {
       this.keys.delete(key);
     }
     this.last.result = null;
+    this.other.result = null;
   }
 }
 
@@ -160,12 +167,13 @@ export interface ProbeInfo {
   readonly name: string;
   readonly stage: Stage;
   readonly route: boolean;
-  /** the Spot of this probe's last event: the next one is mostly at the same place (NameCache.spot) */
+  /** the Spots of this probe's last two events: the next one is mostly at one of them (a packet and its reply; NameCache.spot) */
   last: Spot | null;
+  prev: Spot | null;
 }
 
 function probeInfo(name: string): ProbeInfo {
-  return { name, stage: stageOf(name), route: ROUTE_PROBES.has(name), last: null };
+  return { name, stage: stageOf(name), route: ROUTE_PROBES.has(name), last: null, prev: null };
 }
 
 /** A Site as NameCache keeps it: with the chain of its Spots. */
@@ -213,24 +221,32 @@ export class NameCache {
     return v;
   }
 
-  /** The Spot of an event of probe `info`: its last one when the same, else the Site's (interned). */
+  /** The Spot of an event of probe `info`: one of its last two when the same, else the Site's (interned). */
   spot(info: ProbeInfo, netns: number, dev: string, stage: Stage, proto: string, mac: Uint8Array): Spot {
     const hi = macHi(mac);
     const lo = macLo(mac);
     const last = info.last;
     if (last !== null && sameSpot(last, netns, dev, stage, proto, hi, lo)) return last;
-    const site = this.site(info.name, netns, dev);
+    const prev = info.prev;
+    const s = prev !== null && sameSpot(prev, netns, dev, stage, proto, hi, lo) ? prev : this.interned(info.name, netns, dev, stage, proto, hi, lo);
+    info.prev = last;
+    info.last = s;
+    return s;
+  }
+
+  private interned(probe: string, netns: number, dev: string, stage: Stage, proto: string, hi: number, lo: number): Spot {
+    const site = this.site(probe, netns, dev);
     let n = 0;
     let tail: Spot | null = null;
     for (let s = site.spots; s !== null; s = s.next, n++) {
-      if (sameSpot(s, netns, dev, stage, proto, hi, lo)) return (info.last = s);
+      if (sameSpot(s, netns, dev, stage, proto, hi, lo)) return s;
       tail = s;
     }
     const made = makeSpot(site, netns, site.place, stage, proto, hi, lo);
     if (n >= MAX_SPOTS) return made;
     if (tail === null) site.spots = made;
     else tail.next = made;
-    return (info.last = made);
+    return made;
   }
 
   /** The rare parts of a drop or free that has nothing rarer (its reason and location), interned: flows keep their drops and frees. */
