@@ -47,16 +47,17 @@ class LastTuple {
   dp = -1;
   readonly s = new Uint8Array(16);
   readonly d = new Uint8Array(16);
-  result: Found | null = null;
+  flow: FlowId | null = null;
+  dir: 0 | 1 = 0;
 
   same(t: RawTuple, sp: number, dp: number): boolean {
-    if (this.result === null || t.family !== this.fam || t.l4proto !== this.l4 || sp !== this.sp || dp !== this.dp) return false;
+    if (this.flow === null || t.family !== this.fam || t.l4proto !== this.l4 || sp !== this.sp || dp !== this.dp) return false;
     const n = t.family === 4 ? 4 : 16;
     for (let i = 0; i < n; i++) if (t.saddr[i] !== this.s[i] || t.daddr[i] !== this.d[i]) return false;
     return true;
   }
 
-  remember(t: RawTuple, sp: number, dp: number, result: Found): void {
+  remember(t: RawTuple, sp: number, dp: number, flow: FlowId, dir: 0 | 1): void {
     this.fam = t.family;
     this.l4 = t.l4proto;
     this.sp = sp;
@@ -66,7 +67,8 @@ class LastTuple {
       this.s[i] = t.saddr[i] ?? 0;
       this.d[i] = t.daddr[i] ?? 0;
     }
-    this.result = result;
+    this.flow = flow;
+    this.dir = dir;
   }
 }
 
@@ -74,36 +76,34 @@ function v4(b: Uint8Array): number {
   return (((b[0] ?? 0) << 24) | ((b[1] ?? 0) << 16) | ((b[2] ?? 0) << 8) | (b[3] ?? 0)) >>> 0;
 }
 
-type Found = { readonly flow: FlowId; readonly dir: 0 | 1 };
-
-/** A flow with its two answers (one per direction), made once: a lookup allocates nothing. */
-interface Entry {
-  readonly flow: FlowId;
-  readonly ab: Found;
-  readonly ba: Found;
-}
 
 export class FlowTable {
   /** l4 protocol -> lower endpoint -> higher endpoint -> flow */
-  private readonly byProto: (Map<string | number, Map<string | number, Entry>> | undefined)[] = [];
+  private readonly byProto: (Map<string | number, Map<string | number, FlowId>> | undefined)[] = [];
   private readonly keys = new Map<string, [number, string | number, string | number]>();
   private next = 1;
   /** the last two tuples looked up (a packet and its reply take turns): the newest, then the other */
   private last = new LastTuple();
   private other = new LastTuple();
 
-  /** The flow of a tuple and the tuple's direction in it; null for tuples without addresses. */
-  lookup(t: RawTuple | null, create: boolean): Found | null {
+  /**
+   * The direction of the tuple last found in its flow (0: a -> b), set by lookup(): not an
+   * answer object per flow and direction (thousands of flows are held).
+   */
+  dir: 0 | 1 = 0;
+
+  /** The flow of a tuple (its direction in it: `dir`); null for tuples without addresses. */
+  lookup(t: RawTuple | null, create: boolean): FlowId | null {
     if (!t || (t.family !== 4 && t.family !== 6)) return null;
     const icmp = t.l4proto === IPPROTO_ICMP || t.l4proto === IPPROTO_ICMPV6;
     const echoId = icmp && isEcho(t.l4proto, t.icmpType) ? t.icmpId : 0;
     const sp = icmp ? echoId : t.sport;
     const dp = icmp ? echoId : t.dport;
-    if (this.last.same(t, sp, dp)) return this.last.result;
+    if (this.last.same(t, sp, dp)) return this.found(this.last.flow, this.last.dir);
     const older = this.other;
     this.other = this.last;
     this.last = older;
-    if (older.same(t, sp, dp)) return older.result;
+    if (older.same(t, sp, dp)) return this.found(older.flow, older.dir);
     const fam = t.family;
     let s: string | number;
     let d: string | number;
@@ -118,10 +118,10 @@ export class FlowTable {
     const lo = s < d ? s : d;
     const hi = s < d ? d : s;
     let byLo = this.byProto[t.l4proto & 0xff]?.get(lo);
-    let entry = byLo?.get(hi);
-    if (!entry) {
+    let flow = byLo?.get(hi);
+    if (!flow) {
       if (!create) return null;
-      const flow: FlowId = {
+      flow = {
         id: this.next++,
         key: `${t.l4proto}|${lo}|${hi}`,
         proto: protoName(t.l4proto, t.l3proto),
@@ -132,13 +132,18 @@ export class FlowTable {
       };
       const byP = (this.byProto[t.l4proto & 0xff] ??= new Map());
       if (!byLo) byP.set(lo, (byLo = new Map()));
-      byLo.set(hi, (entry = { flow, ab: { flow, dir: 0 }, ba: { flow, dir: 1 } }));
+      byLo.set(hi, flow);
       this.keys.set(flow.key, [t.l4proto & 0xff, lo, hi]);
     }
     // a is the first sender; same addresses both ways (a packet to itself) count as a -> b
-    const result = s === entry.flow.aKey ? entry.ab : entry.ba;
-    this.last.remember(t, sp, dp, result);
-    return result;
+    const dir = s === flow.aKey ? 0 : 1;
+    this.last.remember(t, sp, dp, flow, dir);
+    return this.found(flow, dir);
+  }
+
+  private found(flow: FlowId | null, dir: 0 | 1): FlowId | null {
+    this.dir = dir;
+    return flow;
   }
 
   delete(key: string): void {
@@ -149,8 +154,8 @@ export class FlowTable {
       if (byLo?.size === 0) this.byProto[k[0]]!.delete(k[1]);
       this.keys.delete(key);
     }
-    this.last.result = null;
-    this.other.result = null;
+    this.last.flow = null;
+    this.other.flow = null;
   }
 }
 
@@ -305,7 +310,9 @@ export function normalize(ev: RawEvent, n: number, names: NameCache, flows: Flow
   // a socket before connect() chose its port (SYN_SENT, sport 0) names no flow yet: attach only to a known one
   const unbound = t !== null && (t.l4proto === IPPROTO_TCP || t.l4proto === IPPROTO_UDP) && (t.sport === 0 || t.dport === 0);
   const fd = flows.lookup(t, !isRoute && !unbound && !(ev.flags & EV_FROM_FLOW));
+  const fdDir = flows.dir;
   const inner = ev.inner ? flows.lookup(ev.inner, false) : null;
+  const dir = inner !== null ? flows.dir : fdDir;
   const icmp = t !== null && (t.l4proto === IPPROTO_ICMP || t.l4proto === IPPROTO_ICMPV6);
   const route = isRoute ? routeOf(ev) : null;
   const target = inner ?? fd;
@@ -316,8 +323,8 @@ export function normalize(ev: RawEvent, n: number, names: NameCache, flows: Flow
   const rare = onlyEnd
     ? reason === null && at === null ? NO_RARE : names.ended(reason, at)
     : { reason, at, nf: ev.nf ?? null, route: route ? { type: route.type, err: route.err, oif: route.oif, table: route.table } : null, sent, related: inner !== null, fexit: !!ev.nfNames };
-  const shape = packShape(target?.dir ?? 0, t && t.l4proto === 6 ? t.tcpFlags : 0, icmp ? t.icmpType : -1, icmp ? t.icmpCode : -1);
+  const shape = packShape(target !== null ? dir : 0, t && t.l4proto === 6 ? t.tcpFlags : 0, icmp ? t.icmpType : -1, icmp ? t.icmpCode : -1);
   const proto = t ? protoName(t.l4proto, t.l3proto) : '';
   const spot = names.spot(info, ev.netns, ev.ifname, stage, proto, ev.dstMac);
-  return new Ev(n, Number(ev.tsNs), spot, ev.skb, target?.flow ?? null, shape, ev.len, false, packIp(ev.ipTtl, ev.ipId), ev.aux, rare);
+  return new Ev(n, Number(ev.tsNs), spot, ev.skb, target, shape, ev.len, false, packIp(ev.ipTtl, ev.ipId), ev.aux, rare);
 }
