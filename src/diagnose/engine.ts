@@ -233,7 +233,7 @@ export class Diagnoser {
     const s = this.states.get(fid)!;
     if (this.flowReports.length < MAX_EVICTED_REPORTS) this.flowReports.push(flowReport(s, this.nameOf));
     this.states.delete(fid);
-    this.flows.delete(s.id.key);
+    this.flows.delete(s.id);
     this.flowsEvicted++;
   }
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { functionOf, NameCache } from './normalize.js';
+import { FlowTable, functionOf, NameCache } from './normalize.js';
+import type { RawTuple } from '../engine/event.js';
 import type { Names } from './normalize.js';
 
 test('functionOf: the bare function of a location, whether built in or in a module', () => {
@@ -51,4 +52,39 @@ test('NameCache.ended: one set of rare parts per drop reason and location, with 
   assert.notEqual(names.ended(null, 'tcp_v4_rcv'), a);
   assert.equal(names.ended(null, 'tcp_v4_rcv'), names.ended(null, 'tcp_v4_rcv'));
   assert.deepEqual(a, { reason: 'NO_SOCKET', at: 'tcp_v4_rcv', nf: null, route: null, sent: null, related: false, fexit: false });
+});
+
+function tuple(family: 4 | 6, l4proto: number, s: number, d: number, sport: number, dport: number): RawTuple {
+  const addr = (last: number): Uint8Array => {
+    const a = new Uint8Array(family === 4 ? 4 : 16);
+    a[0] = family === 4 ? 10 : 0xfd;
+    a[a.length - 1] = last;
+    return a;
+  };
+  return { family, saddr: addr(s), daddr: addr(d), sport, dport, l3proto: family === 4 ? 0x0800 : 0x86dd, l4proto, tcpFlags: 0, icmpType: -1, icmpCode: -1, icmpId: 0 };
+}
+
+test('FlowTable: one flow both ways, a -> b being the first sender; a deleted flow is forgotten, and its tuple makes a new one', () => {
+  const cases: [string, 4 | 6, number][] = [['tcp over IPv4', 4, 6], ['udp over IPv6', 6, 17], ['tcp over IPv6', 6, 6]];
+  for (const [what, fam, l4] of cases) {
+    const flows = new FlowTable();
+    const ab = tuple(fam, l4, 1, 2, 40000, 80);
+    const ba = tuple(fam, l4, 2, 1, 80, 40000);
+    const other = tuple(fam, l4, 1, 2, 40001, 80);
+    const f = flows.lookup(ab, true)!;
+    assert.equal(flows.dir, 0, what);
+    const o = flows.lookup(other, true)!;
+    assert.notEqual(o, f, what);
+    assert.equal(flows.lookup(ba, true), f, what);
+    assert.equal(flows.dir, 1, what);
+    assert.equal(flows.lookup(ab, false), f, what);
+    assert.equal(flows.dir, 0, what);
+    flows.delete(f);
+    assert.equal(flows.lookup(ba, false), null, `${what}: deleted`);
+    assert.equal(flows.lookup(ab, false), null, `${what}: deleted`);
+    assert.equal(flows.lookup(other, false), o, `${what}: the other flow stays`);
+    const again = flows.lookup(ba, true)!;
+    assert.ok(again !== f && again.id > o.id, `${what}: a new flow`);
+    assert.equal(flows.dir, 0, `${what}: its first sender is a`);
+  }
 });

@@ -80,7 +80,6 @@ function v4(b: Uint8Array): number {
 export class FlowTable {
   /** l4 protocol -> lower endpoint -> higher endpoint -> flow */
   private readonly byProto: (Map<string | number, Map<string | number, FlowId>> | undefined)[] = [];
-  private readonly keys = new Map<string, [number, string | number, string | number]>();
   private next = 1;
   /** the last two tuples looked up (a packet and its reply take turns): the newest, then the other */
   private last = new LastTuple();
@@ -133,7 +132,6 @@ export class FlowTable {
       const byP = (this.byProto[t.l4proto & 0xff] ??= new Map());
       if (!byLo) byP.set(lo, (byLo = new Map()));
       byLo.set(hi, flow);
-      this.keys.set(flow.key, [t.l4proto & 0xff, lo, hi]);
     }
     // a is the first sender; same addresses both ways (a packet to itself) count as a -> b
     const dir = s === flow.aKey ? 0 : 1;
@@ -146,13 +144,17 @@ export class FlowTable {
     return flow;
   }
 
-  delete(key: string): void {
-    const k = this.keys.get(key);
-    if (k) {
-      const byLo = this.byProto[k[0]]?.get(k[1]);
-      byLo?.delete(k[2]);
-      if (byLo?.size === 0) this.byProto[k[0]]!.delete(k[1]);
-      this.keys.delete(key);
+  /** Forgets a flow: its place in the tables is read back from its key (a table of keys was two objects more per flow). */
+  delete(flow: FlowId): void {
+    const [l4, loKey, hiKey] = flow.key.split('|') as [string, string, string];
+    // IPv4 endpoints are numbers (address * 65536 + port), IPv6 ones strings
+    const lo = flow.family === 4 ? Number(loKey) : loKey;
+    const hi = flow.family === 4 ? Number(hiKey) : hiKey;
+    const byP = this.byProto[Number(l4) & 0xff];
+    const byLo = byP?.get(lo);
+    if (byLo?.get(hi) === flow) {
+      byLo.delete(hi);
+      if (byLo.size === 0) byP!.delete(lo);
     }
     this.last.flow = null;
     this.other.flow = null;
