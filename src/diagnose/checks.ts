@@ -181,8 +181,8 @@ function dominantHopOf(i: CheckInput): CheckResult | null {
   let top: ReturnType<FlowState['hopList']>[number] | null = null;
   let p50 = 0;
   for (const h of flow.hopList()) {
-    if (h.dir !== dir || h.hist.count < MIN_SAMPLES || h.kind === 'rx-to-socket') continue;
-    const m = h.hist.quantile(0.5);
+    if (h.dir !== dir || h.count < MIN_SAMPLES || h.kind === 'rx-to-socket') continue;
+    const m = h.quantile(0.5);
     total += m;
     if (m > p50) [top, p50] = [h, m];
   }
@@ -195,8 +195,8 @@ function dominantHopOf(i: CheckInput): CheckResult | null {
       hopWords: (HOP_WORDS[top.kind] ?? HOP_WORDS.other!).replace('{qdisc}', q ? `${q.kind} qdisc` : 'qdisc'),
       hop: `${top.from} -> ${top.to}`,
       median: durationText(p50),
-      p90: durationText(top.hist.quantile(0.9)),
-      samples: String(top.hist.count),
+      p90: durationText(top.quantile(0.9)),
+      samples: String(top.count),
       share: `${Math.round((p50 / total) * 100)}%`,
       qdisc: q ? `${q.kind} qdisc` : 'qdisc',
       hopDev: top.dev || 'no device',

@@ -4,9 +4,9 @@
  * candidates' anchors, example paths) until it is judged, thousands of flows at once.
  * What few events carry (a drop reason, a netfilter step, a route, an ICMP sent) sits in
  * one object shared by all the events without them; direction, TCP flags, ICMP
- * type/code and whether the packet was made there are packed in one number, TTL and IPv4 ID in another, the MAC in two; time is
- * two small integers; probe, namespace, device and place are one interned Site. Readers
- * see DEvent's fields (getters).
+ * type/code and whether the packet was made there are packed in one number, TTL and IPv4 ID in another; time is
+ * two small integers; probe, namespace, device, place, stage, protocol and destination MAC
+ * are one interned Spot (a few per place). Readers see DEvent's fields (getters).
  */
 import type { DEvent, Stage } from './model.js';
 
@@ -17,6 +17,35 @@ export interface Site {
   readonly dev: string;
   /** "probe@netns/dev" */
   readonly place: string;
+}
+
+/**
+ * A Site with what its events mostly share besides: stage, protocol, destination MAC (its
+ * first and last three bytes); interned per Site by NameCache, so an event holds one
+ * reference where it held six fields (thousands of flows keep their first and last events).
+ */
+export interface Spot extends Site {
+  readonly stage: Stage;
+  readonly proto: string;
+  readonly macHi: number;
+  readonly macLo: number;
+  /** the next Spot of the same Site (NameCache's chain) */
+  next: Spot | null;
+  /** this Spot in the namespace its last event without one was moved to (Ev's netns setter): made once, not per event */
+  moved: Spot | null;
+}
+
+/** A Spot, always made here: one object shape for every Spot an event holds. */
+export function makeSpot(site: Site, netns: number, place: string, stage: Stage, proto: string, macHi: number, macLo: number): Spot {
+  return { probe: site.probe, netns, dev: site.dev, place, stage, proto, macHi, macLo, next: null, moved: null };
+}
+
+/** The first three bytes of a MAC as one number (macLo(): the last three). */
+export function macHi(mac: Uint8Array): number {
+  return ((mac[0] ?? 0) << 16) | ((mac[1] ?? 0) << 8) | (mac[2] ?? 0);
+}
+export function macLo(mac: Uint8Array): number {
+  return ((mac[3] ?? 0) << 16) | ((mac[4] ?? 0) << 8) | (mac[5] ?? 0);
 }
 
 /** The rarer parts of an event. */
@@ -52,26 +81,21 @@ const TS_SPLIT = 1073741824;
 export class Ev implements DEvent {
   private readonly tsHi: number;
   private readonly tsLo: number;
-  /** the destination MAC's first and last three bytes: not the decoder's own 6-byte array (and its buffer), kept per event */
-  private readonly macHi: number;
-  private readonly macLo: number;
   /** packShape() | LOCAL */
   shape: number;
 
   constructor(
     readonly n: number,
     ts: number,
-    /** probe, namespace, device and place (interned by NameCache; replaced when the namespace is filled in) */
-    private site: Site,
-    readonly stage: Stage,
-    readonly skb: bigint,
+    /** probe, namespace, device, place, stage, protocol, MAC (interned by NameCache; replaced when the namespace is filled in) */
+    private site: Spot,
+    /** its packet life's own (Ev.shareSkb) once it has one: one bigint per packet, not per event, held by flows */
+    private skbValue: bigint,
     readonly flow: DEvent['flow'],
     /** packShape(), and LOCAL when the packet was made in this namespace */
     shape: number,
-    readonly proto: string,
     readonly len: number,
     local: boolean,
-    mac: Uint8Array,
     /** packIp() */
     private readonly ip: number,
     readonly aux: number,
@@ -80,17 +104,29 @@ export class Ev implements DEvent {
     this.shape = local ? shape | LOCAL : shape;
     this.tsHi = Math.floor(ts / TS_SPLIT);
     this.tsLo = ts - this.tsHi * TS_SPLIT;
-    this.macHi = ((mac[0] ?? 0) << 16) | ((mac[1] ?? 0) << 8) | (mac[2] ?? 0);
-    this.macLo = ((mac[3] ?? 0) << 16) | ((mac[4] ?? 0) << 8) | (mac[5] ?? 0);
   }
 
   /** made when asked (findings and the mirred check read it, rarely) */
   get mac(): Uint8Array {
-    const h = this.macHi;
-    const l = this.macLo;
+    const h = this.site.macHi;
+    const l = this.site.macLo;
     return Uint8Array.of(h >>> 16, (h >>> 8) & 0xff, h & 0xff, l >>> 16, (l >>> 8) & 0xff, l & 0xff);
   }
 
+  get skb(): bigint {
+    return this.skbValue;
+  }
+  /** Holds `skb` (the same value, its packet life's copy) in place of its own. */
+  shareSkb(skb: bigint): void {
+    this.skbValue = skb;
+  }
+
+  get stage(): Stage {
+    return this.site.stage;
+  }
+  get proto(): string {
+    return this.site.proto;
+  }
   get ts(): number {
     return this.tsHi * TS_SPLIT + this.tsLo;
   }
@@ -106,12 +142,16 @@ export class Ev implements DEvent {
   get place(): string {
     return this.site.place;
   }
-  /** an event the kernel could not place takes its packet's namespace (state.ts Lives), then its place */
+  /** an event the kernel could not place takes its packet's namespace (state.ts Lives), and the place there */
   set netns(v: number) {
-    this.site = { ...this.site, netns: v };
+    const s = this.site;
+    let m = s.moved;
+    if (m === null || m.netns !== v) s.moved = m = makeSpot(s, v, s.probe + '@' + v + '/' + s.dev, s.stage, s.proto, s.macHi, s.macLo);
+    this.site = m;
   }
   set place(v: string) {
-    this.site = { ...this.site, place: v };
+    const s = this.site;
+    if (v !== s.place) this.site = makeSpot(s, s.netns, v, s.stage, s.proto, s.macHi, s.macLo);
   }
 
   /** made in this namespace (state.ts Lives sets it): a bit of shape, not a field of its own */

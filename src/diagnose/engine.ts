@@ -14,8 +14,8 @@ import { FlowTable, isPlainReturn, NameCache, normalize } from './normalize.js';
 import type { Names } from './normalize.js';
 import { FlowState, Lives, LIMITS } from './state.js';
 import type { Life } from './state.js';
-import { compileRules, eventCandidates, judge, lacking, lifeCandidates } from './evaluate.js';
-import type { Bucket, CandidateSink, RuleSet } from './evaluate.js';
+import { compileRules, eventCandidates, judge, lacking, lifeCandidates, newBucket } from './evaluate.js';
+import type { Bucket, CandidateSink, Judged, RuleSet } from './evaluate.js';
 import { FindingSet } from './findings.js';
 import type { Hit } from './findings.js';
 import { RULES } from './rules/index.js';
@@ -46,8 +46,8 @@ export class Diagnoser {
   private readonly flows = new FlowTable();
   private readonly states = new Map<number, FlowState>();
   private readonly lives = new Lives();
-  /** flow id (0: events without a flow) -> rule index -> its candidates */
-  private readonly buckets = new Map<number, Map<number, Bucket>>();
+  /** flow id (0: events without a flow) -> its rules' candidates (a chain of buckets, one per rule) */
+  private readonly buckets = new Map<number, Bucket>();
   private readonly has = new Set<Need>();
   private readonly qdiscs = new QdiscWaits();
   private findingSet: FindingSet | null = null;
@@ -166,16 +166,16 @@ export class Diagnoser {
   /** The candidates of one rule in the anchor's flow; a life's anchors are mostly of one flow. */
   private readonly sink: CandidateSink = (rule, anchor) => {
     const fid = anchor.flow?.id ?? 0;
-    let byRule = fid === this.lastFid ? this.lastByRule : this.buckets.get(fid);
-    if (!byRule) this.buckets.set(fid, (byRule = new Map()));
+    let head = fid === this.lastFid ? this.lastHead : this.buckets.get(fid);
+    if (head === undefined) this.buckets.set(fid, (head = newBucket(rule)));
     this.lastFid = fid;
-    this.lastByRule = byRule;
-    let b = byRule.get(rule.index);
-    if (!b) byRule.set(rule.index, (b = { kept: [], count: 0 }));
+    this.lastHead = head;
+    let b = head;
+    while (b.rule !== rule) b = b.next ??= newBucket(rule);
     return b;
   };
   private lastFid = -1;
-  private lastByRule: Map<number, Bucket> | undefined;
+  private lastHead: Bucket | undefined;
 
   private closeLife(life: Life | undefined): void {
     if (!life || !life.events.length) return;
@@ -186,27 +186,30 @@ export class Diagnoser {
 
   /** Judges the candidates of one flow (0: events without a flow) into hits. */
   private judgeFlow(fid: number, env: Parameters<typeof judge>[2]): void {
-    const byRule = this.buckets.get(fid);
-    if (!byRule) return;
+    const head = this.buckets.get(fid);
+    if (!head) return;
     this.buckets.delete(fid);
     if (fid === this.lastFid) this.lastFid = -1;
     const state = this.states.get(fid) ?? null;
     const hits: Hit[] = [];
-    for (const b of byRule.values()) {
-      const rule = b.kept[0]?.rule.rule;
-      if (!rule) continue;
-      const lack = lacking(rule, this.has);
+    for (let b: Bucket | null = head; b !== null; b = b.next) {
+      const lack = lacking(b.rule.rule, this.has);
       if (lack.length) {
         for (const n of lack) env.missing.add(n);
         continue;
       }
-      const js = b.kept.map((c) => judge(c, state, env));
+      const js: (Judged | null)[] = [];
       let held = 0;
-      for (const j of js) if (j) held++;
+      for (let c = b.first; c !== null; c = c.next) {
+        const j = judge(c, state, env);
+        js.push(j);
+        if (j) held++;
+      }
       const weight = held === js.length ? b.count / js.length : 1;
-      for (let i = 0; i < js.length; i++) {
-        const j = js[i];
-        if (j) hits.push({ c: b.kept[i]!, j, weight });
+      let i = 0;
+      for (let c = b.first; c !== null; c = c.next) {
+        const j = js[i++];
+        if (j) hits.push({ c, j, weight });
       }
     }
     this.findingsOf().add(hits);
@@ -230,7 +233,7 @@ export class Diagnoser {
     const s = this.states.get(fid)!;
     if (this.flowReports.length < MAX_EVICTED_REPORTS) this.flowReports.push(flowReport(s, this.nameOf));
     this.states.delete(fid);
-    this.flows.delete(s.id.key);
+    this.flows.delete(s.id);
     this.flowsEvicted++;
   }
 

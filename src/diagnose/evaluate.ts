@@ -80,8 +80,8 @@ export interface Candidate {
 /** No evidence (shared: returned for every relation that holds without any). */
 const NO_PROOFS: readonly Proof[] = Object.freeze([]);
 
-/** Same-packet evidence of one relation, or null when it does not hold. */
-function skbRelation(r: { rel: Relation; pred: Pred }, anchor: DEvent, life: readonly DEvent[]): readonly Proof[] | null {
+/** Same-packet evidence of one relation (`build` false: none, only whether it holds), or null when it does not hold. */
+function skbRelation(r: { rel: Relation; pred: Pred }, anchor: DEvent, life: readonly DEvent[], build: boolean): readonly Proof[] | null {
   const { rel, pred } = r;
   let first: DEvent | null = null;
   let count = 0;
@@ -99,14 +99,45 @@ function skbRelation(r: { rel: Relation; pred: Pred }, anchor: DEvent, life: rea
   }
   if (rel.absent) return count === 0 ? NO_PROOFS : null;
   if (count < (rel.min ?? 1) || !first) return rel.optional ? NO_PROOFS : null;
-  return [{ role: rel.role, e: first, count }];
+  return build ? [{ role: rel.role, e: first, count }] : NO_PROOFS;
 }
 
-/** A rule's candidates in one flow: the first few kept whole, every one counted. */
+/** The rule's same-packet evidence (`build` false: none, only whether it holds), or null when some relation does not hold. */
+function skbEvidence(c: CompiledRule, anchor: DEvent, life: readonly DEvent[], build: boolean): readonly Proof[] | null {
+  let found = NO_PROOFS;
+  for (let i = 0; i < c.rels.length; i++) {
+    const r = c.rels[i]!;
+    if (r.rel.scope !== 'skb') continue;
+    const p = skbRelation(r, anchor, life, build);
+    if (p === null) return null;
+    if (p.length) found = found.length ? found.concat(p) : p;
+  }
+  return found;
+}
+
+/**
+ * A rule's candidates in one flow: the first few kept whole, every one counted; chained
+ * with the flow's other rules' (a Map per flow and an array per rule were five objects
+ * more per flow, held by thousands of flows until judged).
+ */
 export interface Bucket {
-  /** replaced, not grown: an array grown by push holds 16 slots, and thousands of flows hold these */
-  kept: readonly Candidate[];
+  readonly rule: CompiledRule;
+  /** the kept candidates, in order, a chain (Kept.next) */
+  first: KeptCandidate | null;
+  kept: number;
   count: number;
+  /** the bucket of the flow's next rule (in order of first candidate) */
+  next: Bucket | null;
+}
+
+/** A new bucket of `rule`'s candidates, holding none yet. */
+export function newBucket(rule: CompiledRule): Bucket {
+  return { rule, first: null, kept: 0, count: 0, next: null };
+}
+
+/** A kept candidate and the next one of its bucket. */
+export interface KeptCandidate extends Candidate {
+  readonly next: KeptCandidate | null;
 }
 
 /** Candidates kept per rule and flow; beyond, only counted. */
@@ -140,25 +171,26 @@ export function eventCandidates(e: DEvent, rules: RuleSet, out: CandidateSink): 
 
 function tryAnchor(c: CompiledRule, anchor: DEvent, life: readonly DEvent[], out: CandidateSink): void {
   if (!c.anchor(anchor)) return;
-  // the same-packet evidence; nothing is built for an anchor whose evidence is missing, or past the kept few
-  let found = NO_PROOFS;
-  if (c.skbRels) {
-    for (let i = 0; i < c.rels.length; i++) {
-      const r = c.rels[i]!;
-      if (r.rel.scope !== 'skb') continue;
-      const p = skbRelation(r, anchor, life);
-      if (p === null) return;
-      if (p.length) found = found.length ? found.concat(p) : p;
-    }
-  }
+  // the same-packet evidence: checked first, built only for a candidate kept whole (the first few of its rule and flow)
+  if (c.skbRels && skbEvidence(c, anchor, life, false) === null) return;
   const b = out(c, anchor);
   b.count++;
-  // exact sizes: kept candidates hold their evidence until the flow is judged
-  if (b.kept.length < KEPT_CANDIDATES) b.kept = [...b.kept, new Kept(c, anchor, !c.keepsLife ? NO_LIFE : life === ONE ? [anchor] : life, found)];
+  if (b.kept >= KEPT_CANDIDATES) return;
+  const found = c.skbRels ? skbEvidence(c, anchor, life, true)! : NO_PROOFS;
+  // kept candidates hold their evidence until the flow is judged
+  const k = new Kept(c, anchor, !c.keepsLife ? NO_LIFE : life === ONE ? [anchor] : life, found);
+  b.kept++;
+  let tail = b.first as Kept | null;
+  if (tail === null) b.first = k;
+  else {
+    while (tail.next !== null) tail = tail.next;
+    tail.next = k;
+  }
 }
 
 /** A kept candidate: its anchor's proof is made when asked (at judging), not held by thousands of flows meanwhile. */
-class Kept implements Candidate {
+class Kept implements KeptCandidate {
+  next: Kept | null = null;
   constructor(
     readonly rule: CompiledRule,
     readonly anchor: DEvent,

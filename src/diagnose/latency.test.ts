@@ -42,3 +42,17 @@ test('a negative sample counts as 0', () => {
   h.add(-5);
   assert.equal(h.quantile(0.5), 0);
 });
+
+test('the max is the largest sample, wherever it came: among the exact ones, at the switch to buckets, or after', () => {
+  const cases: [string, number][] = [['first', 0], ['last exact', 63], ['switch', 64], ['after', 200], ['none (all 0)', -1]];
+  for (const [what, at] of cases) {
+    const h = new Histogram();
+    for (let i = 0; i < 300; i++) h.add(i === at ? 5e9 : at < 0 ? 0 : (i % 17) * 1000);
+    assert.equal(h.max, at < 0 ? 0 : 5e9, what);
+    if (at >= 0) assert.ok(h.quantile(1) <= 5e9, what);
+  }
+  const e = new Histogram();
+  assert.equal(e.max, 0);
+  e.add(-3);
+  assert.equal(e.max, 0);
+});

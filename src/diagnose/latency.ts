@@ -31,8 +31,12 @@ function insertionSort(a: number[], n: number): void {
 
 export class Histogram {
   count = 0;
-  max = 0;
-  sum = 0;
+  /**
+   * The largest sample once the buckets took over (while exact, the samples tell): null
+   * until then, so that a short flow's hop holds no boxed number (a number field that ever
+   * holds a value past 2^31 is boxed in every object of its class).
+   */
+  private bucketMax: number | null = null;
   /**
    * The exact samples: the first `count` slots, in an array sized 4, 8, 16, 32, then EXACT + 1
    * (a hop of a short flow has a few samples, and thousands of flows hold their hops: an
@@ -47,9 +51,8 @@ export class Histogram {
     const v = ns < 0 ? 0 : ns;
     this.sorted = false;
     const i = this.count++;
-    this.sum += v;
-    if (v > this.max) this.max = v;
     if (this.buckets !== null) {
+      if (v > this.bucketMax!) this.bucketMax = v;
       this.buckets[bucketOf(v)]!++;
       return;
     }
@@ -57,11 +60,24 @@ export class Histogram {
       this.exactRoom(i)[i] = v;
       return;
     }
+    this.bucketMax = Math.max(this.exactMax(i), v);
     this.buckets = new Uint32Array(BUCKETS);
     const x = this.exact!;
     for (let k = 0; k < i; k++) this.buckets[bucketOf(x[k]!)]!++;
     this.buckets[bucketOf(v)]!++;
     this.exact = null;
+  }
+
+  /** The largest sample (0 when none) while exact, or the buckets' largest. */
+  get max(): number {
+    return this.buckets === null ? this.exactMax(this.count) : this.bucketMax!;
+  }
+
+  private exactMax(n: number): number {
+    const x = this.exact;
+    let m = 0;
+    for (let k = 0; k < n; k++) if (x![k]! > m) m = x![k]!;
+    return m;
   }
 
   /** The exact array, with room for slot i. */

@@ -37,13 +37,15 @@ export interface Endpoint {
 export interface FlowId {
   /** 1-based, in order of first appearance */
   readonly id: number;
-  readonly key: string;
   readonly proto: string;
   readonly family: 4 | 6;
   readonly a: Endpoint;
   readonly b: Endpoint;
-  /** the a side's address:port as the flow key spells it (direction test without formatting) */
+  /** the IP protocol number (the flow table's first key) */
+  readonly l4: number;
+  /** the a and b sides' address:port as the flow table keys them (IPv4: address * 65536 + port; direction test without formatting) */
   readonly aKey: string | number;
+  readonly bKey: string | number;
 }
 
 /** An event as the engine reads it: names resolved, flow and direction attached. */

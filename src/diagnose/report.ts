@@ -13,7 +13,7 @@ function dirText(d: 0 | 1): string {
 
 function latencyOf(s: FlowState): HopLatency[] {
   return s.hopList()
-    .filter((h) => h.hist.count > 0)
+    .filter((h) => h.count > 0)
     .map((h) => ({
       flowId: s.id.id,
       dir: dirText(h.dir),
@@ -22,11 +22,11 @@ function latencyOf(s: FlowState): HopLatency[] {
       kind: h.kind,
       netns: h.netns,
       dev: h.dev,
-      count: h.hist.count,
-      p50Ns: h.hist.quantile(0.5),
-      p90Ns: h.hist.quantile(0.9),
-      p99Ns: h.hist.quantile(0.99),
-      maxNs: h.hist.max,
+      count: h.count,
+      p50Ns: h.quantile(0.5),
+      p90Ns: h.quantile(0.9),
+      p99Ns: h.quantile(0.99),
+      maxNs: h.max,
     }))
     .sort((x, y) => y.p50Ns - x.p50Ns);
 }
@@ -34,12 +34,12 @@ function latencyOf(s: FlowState): HopLatency[] {
 function tcpdumpOf(s: FlowState, names: NameOf): TcpdumpView[] {
   return s.captureList().map((c) => {
     const name = names.netns(c.netns);
-    const missed = c.missed[0] + c.missed[1];
-    const seen = c.seen[0] + c.seen[1];
+    const missed = c.missed0 + c.missed1;
+    const seen = c.seen0 + c.seen1;
     const note = seen === 0
       ? `tcpdump -i ${c.dev} in netns ${name} would show nothing of this flow: ${missed} packet(s) reached the device layer there but were dropped or held before the capture point (tc egress, qdisc)`
-      : `tcpdump -i ${c.dev} in netns ${name} would show ${c.seen[0]} packet(s) a>b and ${c.seen[1]} b>a${missed ? `, and not ${missed} that never got past the qdisc` : ''}`;
-    return { flowId: s.id.id, netns: c.netns, ...(name !== String(c.netns) ? { netnsName: name } : {}), dev: c.dev, seen: [c.seen[0], c.seen[1]] as const, missed: [c.missed[0], c.missed[1]] as const, note };
+      : `tcpdump -i ${c.dev} in netns ${name} would show ${c.seen0} packet(s) a>b and ${c.seen1} b>a${missed ? `, and not ${missed} that never got past the qdisc` : ''}`;
+    return { flowId: s.id.id, netns: c.netns, ...(name !== String(c.netns) ? { netnsName: name } : {}), dev: c.dev, seen: [c.seen0, c.seen1] as const, missed: [c.missed0, c.missed1] as const, note };
   });
 }
 

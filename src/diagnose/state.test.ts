@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lives } from './state.js';
-import type { DEvent } from './model.js';
+import { FlowState, Lives } from './state.js';
+import type { DEvent, FlowId } from './model.js';
 
 const ev = (probe: string, netns: number, stage: string, dev = 'veth0'): DEvent =>
   ({ skb: 0xffff1n, probe, netns, stage, dev, place: `${probe}@${netns}/${dev}` }) as unknown as DEvent;
@@ -21,4 +21,20 @@ test('a packet first seen in a namespace at a receive function arrived there; at
     lives.add(e);
     assert.equal(e.local, local, probe);
   }
+});
+
+test('a flow lists its hops by from-place, then destination in order of first sight, a>b before b>a, whatever the order they came in', () => {
+  const to = (probe: string, dir: 0 | 1): DEvent => ({ ...ev(probe, 7, 'rx'), dir }) as DEvent;
+  const f = new FlowState({ id: 1 } as FlowId);
+  const samples: [string, DEvent, number][] = [
+    ['a@7/veth0', to('x', 1), 10],
+    ['b@7/veth0', to('x', 0), 20],
+    ['a@7/veth0', to('y', 0), 30],
+    ['a@7/veth0', to('x', 0), 40],
+    ['a@7/veth0', to('x', 1), 50],
+    ['a@7/veth0', to('y', 1), 60],
+  ];
+  for (const [from, b, ns] of samples) f.sample(from, from.slice(0, 1), 7, 'veth0', b, ns);
+  const list = f.hopList().map((h) => `${h.from}>${h.to}:${h.dir}:${h.count}:${h.max}`);
+  assert.deepEqual(list, ['a>x:0:1:40', 'a>x:1:2:50', 'a>y:0:1:30', 'a>y:1:1:60', 'b>x:0:1:20']);
 });

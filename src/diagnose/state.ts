@@ -52,31 +52,42 @@ function madeHere(e: DEvent): boolean {
   return TX_SIDE.has(e.stage) || e.stage === 'icmp-send' || e.stage === 'tcp-rst-send';
 }
 
-export interface HopState {
-  readonly hist: Histogram;
-  readonly from: string;
-  readonly to: string;
-  readonly kind: string;
-  readonly netns: number;
-  readonly dev: string;
-  readonly dir: 0 | 1;
+/**
+ * The latency of one hop (from a place to another, one direction) and what it joins: a
+ * Histogram itself, not a record holding one, and chained per from-place (FlowState.hops),
+ * so a hop is one object where it was three (thousands of flows hold their hops).
+ */
+export class HopState extends Histogram {
+  /** the next hop from the same place: the two directions of one destination side by side, a>b first */
+  next: HopState | null = null;
+  constructor(
+    /** the destination's place */
+    readonly toPlace: string,
+    readonly from: string,
+    readonly to: string,
+    readonly kind: string,
+    readonly netns: number,
+    readonly dev: string,
+    readonly dir: 0 | 1,
+  ) {
+    super();
+  }
 }
 
+/** Packets a>b (0) and b>a (1) seen by, and missed before, the capture point of a device: four counters, not two pairs (two arrays and their elements per device of every flow). */
 export interface CaptureState {
   readonly netns: number;
   readonly dev: string;
-  readonly seen: [number, number];
-  readonly missed: [number, number];
+  seen0: number;
+  seen1: number;
+  missed0: number;
+  missed1: number;
 }
 
 /** A kind of event at one place: its shape packs direction, flags, ICMP type and code (packShape), origin and relation; the place's next kind. */
 interface Kind extends SigEntry {
   readonly shape: number;
   next: Kind | null;
-}
-
-function sameShape(): boolean {
-  return true;
 }
 
 /** A rare event's kind also holds its drop reason, location, netfilter step, ICMP sent and route type ('' and null alike). */
@@ -88,15 +99,6 @@ function sameRare(k: Kind, e: DEvent): boolean {
   if (a !== b && (!a || !b || a.table !== b.table || a.chain !== b.chain || a.verdict !== b.verdict || (a.rule ?? '') !== (b.rule ?? ''))) return false;
   if (f.sent !== e.sent && (!f.sent || !e.sent || f.sent.type !== e.sent.type || f.sent.code !== e.sent.code)) return false;
   return f.route === e.route || (f.route !== null && e.route !== null && f.route.type === e.route.type);
-}
-
-/** One destination of the hops from a place, per direction; the place's next destination. */
-interface HopSlot {
-  readonly to: string;
-  /** a -> b and b -> a (two fields rather than a pair: thousands of flows hold these) */
-  h0: HopState | undefined;
-  h1: HopState | undefined;
-  next: HopSlot | null;
 }
 
 /*
@@ -114,16 +116,15 @@ export class FlowState {
   private sigSize = 0;
   /** place -> its first kind of common event */
   private readonly common = new Map<string, Kind>();
-  /** place -> its first kind of rare event; and those kinds in the order they were first seen */
-  private readonly rare = new Map<string, Kind>();
+  /** the kinds of rare event, in the order they were first seen: a flow has a few (a Map of them was two objects more per flow) */
   private readonly rareOrder: Kind[] = [];
   /** from place -> its first hop */
-  private readonly hops = new Map<string, HopSlot>();
+  private readonly hops = new Map<string, HopState>();
   private hopCount = 0;
   /** what tcpdump would see on each device, namespace by namespace (in order of first sight), a flat list: one or two devices per namespace */
   private readonly captures: CaptureState[] = [];
-  /** the events of packet lives kept as example paths (made into PacketPaths only for the report) */
-  private readonly pathLives: { skb: bigint; events: readonly DEvent[]; ended: boolean }[] = [];
+  /** the events of packet lives kept as example paths, made into PacketPaths only for the report (a life's skb is its events', and whether it ended is its last event's stage: the list alone is kept) */
+  private readonly pathLives: (readonly DEvent[])[] = [];
   constructor(readonly id: FlowId) {}
 
   add(e: DEvent): void {
@@ -133,23 +134,43 @@ export class FlowState {
     // (drops, frees, netfilter steps, routes, ICMP sent) also by what they carry
     const packet = e instanceof Ev ? e.shape : packShape(e.dir, e.tcpFlags, e.icmpType, e.icmpCode);
     const shape = packet | (e.local ? LOCAL : 0) | (e.related ? 1 << 28 : 0);
-    if (e.reason === null && e.at === null && e.nf === null && e.sent === null && e.route === null) return this.addKind(this.common, e, shape, sameShape);
-    this.addKind(this.rare, e, shape, sameRare);
+    if (e.reason === null && e.at === null && e.nf === null && e.sent === null && e.route === null) return this.addCommon(e, shape);
+    this.addRare(e, shape);
   }
 
-  /** Counts `e` in its kind at its place (compared by shape then `same`), or opens the kind. */
-  private addKind(byPlace: Map<string, Kind>, e: DEvent, shape: number, same: (k: Kind, e: DEvent) => boolean): void {
-    const head = byPlace.get(e.place);
+  /** Counts common event `e` in its kind at its place (compared by shape), or opens the kind. */
+  private addCommon(e: DEvent, shape: number): void {
+    const head = this.common.get(e.place);
     let tail: Kind | null = null;
     for (let k = head ?? null; k; k = k.next) {
-      if (k.shape === shape && same(k, e)) return this.again(k, e);
+      if (k.shape === shape) return this.again(k, e);
       tail = k;
     }
-    if (this.sigSize++ >= LIMITS.sigEntries) return void this.sigOverflow++;
-    const kind: Kind = { shape, first: e, last: e, count: 1, next: null };
+    const kind = this.newKind(e, shape);
+    if (kind === null) return;
     if (tail) tail.next = kind;
-    else byPlace.set(e.place, kind);
-    if (byPlace === this.rare) this.rareOrder.push(kind);
+    else this.common.set(e.place, kind);
+  }
+
+  /** Counts rare event `e` in its kind (its place, shape and what it carries), or opens the kind. */
+  private addRare(e: DEvent, shape: number): void {
+    const place = e.place;
+    const ro = this.rareOrder;
+    for (let i = 0; i < ro.length; i++) {
+      const k = ro[i]!;
+      if (k.shape === shape && k.first.place === place && sameRare(k, e)) return this.again(k, e);
+    }
+    const kind = this.newKind(e, shape);
+    if (kind !== null) ro.push(kind);
+  }
+
+  /** A new kind, first seen at `e`; null past the cap (counted). */
+  private newKind(e: DEvent, shape: number): Kind | null {
+    if (this.sigSize++ >= LIMITS.sigEntries) {
+      this.sigOverflow++;
+      return null;
+    }
+    return { shape, first: e, last: e, count: 1, next: null };
   }
 
   private again(s: SigEntry, e: DEvent): void {
@@ -198,13 +219,19 @@ export class FlowState {
       if (cs[i]!.dev === e.dev) c = cs[i];
     }
     if (!c) {
-      c = { netns: e.netns, dev: e.dev, seen: [0, 0], missed: [0, 0] };
+      c = { netns: e.netns, dev: e.dev, seen0: 0, seen1: 0, missed0: 0, missed1: 0 };
       if (lastOfNs < 0) cs.push(c);
       else cs.splice(lastOfNs + 1, 0, c);
     }
-    if (rx || tx) c.seen[e.dir]++;
-    else c.missed[e.dir]++; // net_dev_queue: counted as missed until its start_xmit is seen
-    if (tx) c.missed[e.dir] = Math.max(0, c.missed[e.dir] - 1);
+    const a = e.dir === 0;
+    // net_dev_queue: counted as missed until its start_xmit is seen
+    if (rx || tx) {
+      if (a) c.seen0++;
+      else c.seen1++;
+    } else if (a) c.missed0++;
+    else c.missed1++;
+    if (tx && a) c.missed0 = Math.max(0, c.missed0 - 1);
+    else if (tx) c.missed1 = Math.max(0, c.missed1 - 1);
   }
 
   private hop(a: DEvent, b: DEvent): void {
@@ -216,19 +243,35 @@ export class FlowState {
 
   /** Adds one latency sample of the hop from (probe, netns, dev) to event b. */
   sample(fromPlace: string, from: string, netns: number, dev: string, b: DEvent, ns: number): void {
-    let slot = this.hops.get(fromPlace);
-    if (!slot) this.hops.set(fromPlace, (slot = { to: b.place, h0: undefined, h1: undefined, next: null }));
-    while (slot.to !== b.place) slot = slot.next ??= { to: b.place, h0: undefined, h1: undefined, next: null };
-    let h = b.dir === 0 ? slot.h0 : slot.h1;
-    if (!h) {
-      if (this.hopCount >= LIMITS.hops) return;
-      this.hopCount++;
-      const kind = hopKind(from, b.probe, netns === b.netns, dev === b.dev);
-      h = { hist: new Histogram(), from, to: b.probe, kind, netns: b.netns, dev: b.dev || dev, dir: b.dir };
-      if (b.dir === 0) slot.h0 = h;
-      else slot.h1 = h;
+    const to = b.place;
+    // the hop, else where its other direction is (and the hop before that) and the chain's end
+    let other: HopState | null = null;
+    let beforeOther: HopState | null = null;
+    let prev: HopState | null = null;
+    for (let h = this.hops.get(fromPlace) ?? null; h !== null; prev = h, h = h.next) {
+      if (h.toPlace !== to) continue;
+      if (h.dir === b.dir) return h.add(ns);
+      other = h;
+      beforeOther = prev;
     }
-    h.hist.add(ns);
+    if (this.hopCount >= LIMITS.hops) return;
+    this.hopCount++;
+    const h = new HopState(to, from, b.probe, hopKind(from, b.probe, netns === b.netns, dev === b.dev), b.netns, b.dev || dev, b.dir);
+    h.add(ns);
+    if (other === null) this.link(fromPlace, prev, h);
+    else if (b.dir === 1) this.link(fromPlace, other, h);
+    else this.link(fromPlace, beforeOther, h);
+  }
+
+  /** Puts hop h after `after` in its from-place's chain (null: first). */
+  private link(fromPlace: string, after: HopState | null, h: HopState): void {
+    if (after !== null) {
+      h.next = after.next;
+      after.next = h;
+      return;
+    }
+    h.next = this.hops.get(fromPlace) ?? null;
+    this.hops.set(fromPlace, h);
   }
 
   /** What tcpdump would see, per namespace and device. */
@@ -239,10 +282,7 @@ export class FlowState {
   /** Every hop measured in this flow. */
   hopList(): HopState[] {
     const out: HopState[] = [];
-    for (const head of this.hops.values()) for (let x: HopSlot | null = head; x; x = x.next) {
-      if (x.h0) out.push(x.h0);
-      if (x.h1) out.push(x.h1);
-    }
+    for (const head of this.hops.values()) for (let h: HopState | null = head; h !== null; h = h.next) out.push(h);
     return out;
   }
 
@@ -250,32 +290,32 @@ export class FlowState {
     const ev = life.events;
     const first = ev[0]!;
     const last = ev[ev.length - 1]!;
-    const ended = last.stage === 'drop' || last.stage === 'free';
     const interesting = last.stage === 'drop' || ev.some((e) => e.stage === 'icmp-send' || e.stage === 'tcp-rst-send');
-    const haveDir = this.pathLives.some((p) => p.events[0]!.dir === first.dir);
+    const haveDir = this.pathLives.some((p) => p[0]!.dir === first.dir);
     if (this.pathLives.length >= LIMITS.paths || (haveDir && !interesting) || (ev.length < 3 && !interesting)) return;
     if (!interesting && this.pathLives.length >= LIMITS.paths - 2) return;
     // an exact copy: the life's own list has room for 16 or more, and the flow holds it until judged
-    this.pathLives.push({ skb: life.skb, events: life.events.slice(), ended });
+    this.pathLives.push(life.events.slice());
   }
 
   /** Example packet paths, in order. */
   paths(): PacketPath[] {
-    return this.pathLives.map((p) => pathOf(p, p.ended));
+    return this.pathLives.map(pathOf);
   }
 }
 
-function pathOf(life: { readonly skb: bigint; readonly events: readonly DEvent[] }, ended: boolean): PacketPath {
-  const ev = life.events;
+/** A kept life's path: its skb is its events', it ended when its last event is a drop or a free. */
+function pathOf(ev: readonly DEvent[]): PacketPath {
   const first = ev[0]!;
   const last = ev[ev.length - 1]!;
+  const ended = last.stage === 'drop' || last.stage === 'free';
   const stages: PathStage[] = ev.map((e, i) => ({ n: e.n, probe: e.probe, netns: e.netns, dev: e.dev, dtNs: i === 0 ? 0 : e.ts - ev[i - 1]!.ts }));
   let end = 'still in flight when the trace ended';
   if (last.stage === 'drop') end = `dropped ${last.reason ?? '?'}${last.at ? ` at ${last.at}` : ''}`;
   else if (ended) end = `freed${last.at ? ` at ${last.at}` : ''}`;
   const f = first.flow!;
   return {
-    skb: '0x' + life.skb.toString(16),
+    skb: '0x' + first.skb.toString(16),
     flowId: f.id,
     dir: first.dir === 0 ? 'a>b' : 'b>a',
     summary: packetSummary(first),
@@ -324,9 +364,11 @@ export class Lives {
     const last = life.events[life.events.length - 1];
     if (e.netns === 0 && last && last.netns !== 0) {
       e.netns = last.netns;
-      e.place = `${e.probe}@${e.netns}/${e.dev}`;
+      // an Ev's place moves with its namespace (to a Spot made once per Spot and namespace)
+      if (!(e instanceof Ev)) e.place = `${e.probe}@${e.netns}/${e.dev}`;
     }
     e.local = madeIn(life, e);
+    if (e instanceof Ev) e.shareSkb(life.skb);
     life.total++;
     if (life.events.length < LIMITS.lifeEvents) life.events.push(e);
     else life.events[LIMITS.lifeEvents - 1] = e;
