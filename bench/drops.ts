@@ -19,10 +19,10 @@ import { runProc } from '../test/helpers/traffic.js';
 import { bpfIdsOf, DROP_PORT, nftDropped, setUpDrops, spawnDrops } from '../test/helpers/drops-run.js';
 import { BUILD_DIR } from '../src/shared/io/paths.js';
 import { iperf, median } from './throughput.js';
+import { cpuTicks, USER_HZ } from './proc.js';
 
 const FLOOD = join(BUILD_DIR, 'udp-flood');
 const STATS = '/proc/sys/kernel/bpf_stats_enabled';
-const CLK_TCK = 100;
 
 export interface QuietCost {
   readonly baseGbps: number;
@@ -74,7 +74,7 @@ export async function dropsQuietCost(runs = 3, seconds = 2): Promise<QuietCost> 
         }
       }
       const kept = median(base.map((b, i) => traced[i]! / b));
-      return { baseGbps: median(base), withGbps: median(traced), kept, cpu: ticks / CLK_TCK / (wall / 1000), runsPerS: drops / (runs * seconds) };
+      return { baseGbps: median(base), withGbps: median(traced), kept, cpu: ticks / USER_HZ / (wall / 1000), runsPerS: drops / (runs * seconds) };
     },
     { tag: 'benchdq' },
   );
@@ -90,12 +90,6 @@ interface JsonTotal {
 function countedIn(stdout: string): number {
   const total = JSON.parse(stdout.trim().split('\n').at(-1)!) as JsonTotal;
   return total.rows.reduce((s, r) => s + r.total, 0) + total.hidden.total;
-}
-
-function cpuTicks(pid: number): number {
-  // fields after the command (which may hold spaces): utime is the 12th, stime the 13th
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return Number(f[11]) + Number(f[12]);
 }
 
 function progRun(id: number): { ns: number; cnt: number } {
@@ -144,7 +138,7 @@ export async function dropsFloodCost(seconds = 5, senders = 2): Promise<FloodCos
         pktpathCount,
         lost,
         exact: pktpathCount === ruleCount && lost === 0,
-        cpu: (cpu1 - cpu0) / CLK_TCK / ((t1 - t0) / 1000),
+        cpu: (cpu1 - cpu0) / USER_HZ / ((t1 - t0) / 1000),
         nsPerDrop: s1.cnt > s0.cnt ? (s1.ns - s0.ns) / (s1.cnt - s0.cnt) : 0,
         senders,
         seconds,

@@ -202,7 +202,7 @@ async function pcapngPart(): Promise<void> {
     row('trace -w: events lost (ring full + pcapng writer)', String(p.lost), '0');
     row('trace -w: file (MiB)', (p.fileBytes / 1048576).toFixed(1));
     // what one core can take: 100k packets/s of ~5 events each needs <= 2 us per event
-    row('trace -w: CPU per event on its own core (us)', (p.cpuMs * 1000 / p.events).toFixed(2), '<= 2');
+    row('trace -w: CPU per event on its own core (us)', p.cpuUsPerEvent.toFixed(2), '<= 2');
     line.set('pcapng_lost', String(p.lost));
   } catch (err) {
     row('trace -w', `not measured: ${(err as Error).message.slice(0, 120)}`);

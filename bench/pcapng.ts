@@ -9,12 +9,13 @@
  *   node dist/bench/pcapng.js   ->   pcapng_lost=<n> pcapng_pkts_per_s=<n> pcapng_events=<n>
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PKTPATH_EXEC, REPO_ROOT, withTopology } from '../test/helpers/netns.js';
 import { parseSummary } from '../test/helpers/flood.js';
+import { cpuTicks, USER_HZ } from './proc.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -23,21 +24,9 @@ export interface PcapngBench {
   readonly pktsPerS: number;
   readonly events: number;
   readonly copies: number;
-  /** CPU time the trace process used while the traffic ran (user + system) */
-  readonly cpuMs: number;
+  /** CPU time (user + system) the trace process used while the traffic ran, per event it took (us) */
+  readonly cpuUsPerEvent: number;
   readonly fileBytes: number;
-}
-
-/** user + system CPU time of a process so far, from /proc/PID/stat (NaN when gone). */
-function cpuMsOf(pid: number | undefined): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    const tick = 1000 / 100; // USER_HZ
-    return (Number(rest[11]) + Number(rest[12])) * tick;
-  } catch {
-    return NaN;
-  }
 }
 
 async function waitReady(stderr: () => string, child: { exitCode: number | null }): Promise<void> {
@@ -65,11 +54,11 @@ export async function benchPcapng(seconds = 3, rate = '62M'): Promise<PcapngBenc
       try {
         await waitReady(() => stderr, trace);
         await sleep(300);
-        const cpuAtReady = cpuMsOf(trace.pid);
+        const ticksAtReady = cpuTicks(trace.pid!);
         const c = spawnSync('ip', ['netns', 'exec', topo.client.ns, ...pin('0'), 'iperf3', '-u', '-l', '64', '-b', rate, '-t', String(seconds), '-J', '-c', topo.server.v4], { encoding: 'utf8', timeout: (seconds + 20) * 1000 });
         const sum = (JSON.parse(c.stdout || '{}') as { end?: { sum?: { packets?: number; seconds?: number } } }).end?.sum;
         await sleep(500);
-        const cpuMs = cpuMsOf(trace.pid) - cpuAtReady;
+        const cpuUs = ((cpuTicks(trace.pid!) - ticksAtReady) * 1e6) / USER_HZ;
         trace.kill('SIGINT');
         await closed;
         const s = parseSummary(stderr);
@@ -80,7 +69,7 @@ export async function benchPcapng(seconds = 3, rate = '62M'): Promise<PcapngBenc
           pktsPerS: Math.round((sum?.packets ?? NaN) / (sum?.seconds ?? seconds)),
           events: s ? s.events + s.folded : NaN,
           copies,
-          cpuMs,
+          cpuUsPerEvent: s ? cpuUs / (s.events + s.folded) : NaN,
           fileBytes: process.env.PKTPATH_BENCH_NO_W ? 0 : statSync(file).size,
         };
       } finally {
@@ -95,5 +84,5 @@ export async function benchPcapng(seconds = 3, rate = '62M'): Promise<PcapngBenc
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const r = await benchPcapng();
-  process.stdout.write(`pcapng_lost=${r.lost} pcapng_pkts_per_s=${r.pktsPerS} pcapng_events=${r.events} pcapng_copies=${r.copies} pcapng_cpu_us_per_event=${((r.cpuMs * 1000) / r.events).toFixed(2)} pcapng_file_bytes=${r.fileBytes}\n`);
+  process.stdout.write(`pcapng_lost=${r.lost} pcapng_pkts_per_s=${r.pktsPerS} pcapng_events=${r.events} pcapng_copies=${r.copies} pcapng_cpu_us_per_event=${r.cpuUsPerEvent.toFixed(2)} pcapng_file_bytes=${r.fileBytes}\n`);
 }
