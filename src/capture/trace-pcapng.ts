@@ -3,12 +3,15 @@
  * the packet is freed, then written as one Enhanced Packet Block per (network namespace,
  * device) it crossed, each with the bytes captured there and the standard comment of the
  * whole life (comment.ts). Bounded: at most `maxLives` packets wait at once (the oldest
- * is written early), and at most `maxSteps` events of one life are kept.
+ * is written early), and at most `maxSteps` events of one life are kept. The waiting
+ * lives are numbers in typed arrays (lives.ts).
  *
  * The events are plain data (TraceStep), so the run's event decoder maps to them and
  * this stays pure.
  */
 import { lifeComments, pathText, vantageComment } from './comment.js';
+import { LifeTable } from './lives.js';
+import type { CopyIn, StepOut } from './lives.js';
 import type { PacketStory, StoryNetfilter } from './comment.js';
 import { cookedV2Header, PcapngWriter, PKT_HOST, PKT_OUTGOING } from './pcapng.js';
 import type { Direction, SectionOptions } from './pcapng.js';
@@ -56,11 +59,21 @@ export interface TracePcapngOptions {
   readonly indexEvents?: number;
 }
 
+/** What a step carries beyond its place, kept only for the steps that have any. */
+interface Extra {
+  readonly netfilter: StoryNetfilter | null;
+  readonly drop: TraceStep['drop'];
+  readonly finding: TraceStep['finding'];
+}
+
+const DIRS: readonly (Direction | undefined)[] = [undefined, 'in', 'out'];
+
+/** Bytes of packet copies a run holds at most while their lives wait (the copy pool). */
+const COPY_BYTES = 16 << 20;
+
 export class TracePcapng {
-  private readonly lives = new Map<bigint, TraceStep[]>();
+  private readonly lives: LifeTable;
   private readonly writer: PcapngWriter;
-  private readonly maxLives: number;
-  private readonly maxSteps: number;
   private nextId = 1n;
   /** steps left out because a life was longer than maxSteps */
   truncatedSteps = 0;
@@ -78,8 +91,10 @@ export class TracePcapng {
     private readonly opts: TracePcapngOptions,
   ) {
     this.writer = new PcapngWriter(sink, opts.section);
-    this.maxLives = opts.maxLives ?? 4096;
-    this.maxSteps = opts.maxSteps ?? 64;
+    // a copy per (namespace, device) a packet crossed: room for four a life, the lives fewer when the snaplen is large
+    const maxLives = Math.max(2, Math.min(opts.maxLives ?? 4096, Math.floor(COPY_BYTES / (4 * opts.snaplen))));
+    const maxCopies = 4 * maxLives;
+    this.lives = new LifeTable({ maxLives, maxSteps: opts.maxSteps ?? 64, maxCopies, snaplen: opts.snaplen });
   }
 
   get packets(): number {
@@ -93,9 +108,9 @@ export class TracePcapng {
   }
 
   /** Index events and the packet that holds them, up to indexEvents. */
-  private remember(life: readonly TraceStep[], id: bigint): void {
+  private remember(steps: readonly StepOut[], id: bigint): void {
     const max = this.opts.indexEvents ?? 0;
-    for (const st of life) {
+    for (const st of steps) {
       if (st.n < 1 || st.n > max) {
         if (max) this.unindexed++;
         continue;
@@ -110,33 +125,34 @@ export class TracePcapng {
   }
 
   push(step: TraceStep): void {
-    let life = this.lives.get(step.skb);
+    const lives = this.lives;
+    const place = lives.place(step.probe, step.netns, step.dev);
     // not every free is traced (a UDP datagram read by its socket is not): a step the life
     // has already passed is a new packet in the reused skb
-    if (life && step.dev && repeats(life, step)) {
-      this.flush(step.skb);
-      life = undefined;
+    if (step.dev && lives.passed(step.skb, place)) this.flush(step.skb);
+    if (!lives.has(step.skb)) {
+      if (lives.full()) this.flushOldest();
+      lives.open(step.skb, step.tsNs);
     }
-    if (!life) {
-      if (this.lives.size >= this.maxLives) this.flushOldest();
-      life = [];
-      this.lives.set(step.skb, life);
-    }
-    if (life.length < this.maxSteps) life.push(kept(life, step));
-    else this.truncatedSteps++;
+    const wantsCopy = step.bytes !== null && !lives.hasCopyAt(step.skb, place);
+    // every copy in the pool is held by a waiting life: the oldest other one is written now
+    if (wantsCopy && !lives.canCopy()) this.flushOldest(step.skb);
+    const copy = wantsCopy ? copyOf(step) : null;
+    const extra = step.netfilter || step.drop || step.finding ? { netfilter: step.netfilter ?? null, drop: step.drop ?? null, finding: step.finding ?? null } : null;
+    if (!lives.add(step.skb, { n: step.n, tsNs: step.tsNs, place, extra }, copy)) this.truncatedSteps++;
     if (step.last || step.skb === 0n) this.flush(step.skb);
   }
 
-  private flushOldest(): void {
-    const first = this.lives.keys().next();
-    if (first.done) return;
+  private flushOldest(except?: bigint): void {
+    const skb = this.lives.oldest(except);
+    if (skb === undefined) return;
     this.writtenEarly++;
-    this.flush(first.value);
+    this.flush(skb);
   }
 
   /** Writes every packet still waiting (end of the run), and hands everything to the sink. */
   finish(): void {
-    for (const skb of [...this.lives.keys()]) this.flush(skb);
+    for (const skb of this.lives.skbs()) this.flush(skb);
     this.writer.flush();
   }
 
@@ -146,105 +162,61 @@ export class TracePcapng {
   }
 
   private flush(skb: bigint): void {
-    const life = this.lives.get(skb);
-    this.lives.delete(skb);
-    if (!life?.length) return;
+    const life = this.lives.close(skb);
+    if (!life?.steps.length) return;
+    const { t0, steps } = life;
     const id = this.nextId++;
-    const t0 = life[0]!.tsNs;
     // what every copy says about the packet, made once
     let drop: TraceStep['drop'] = null;
     let finding: TraceStep['finding'] = null;
     const netfilter: StoryNetfilter[] = [];
-    for (const st of life) {
-      drop ??= st.drop ?? null;
-      finding ??= st.finding ?? null;
-      if (st.netfilter) netfilter.push(st.netfilter);
+    for (const st of steps) {
+      const x = st.extra as Extra | null;
+      if (!x) continue;
+      drop ??= x.drop ?? null;
+      finding ??= x.finding ?? null;
+      if (x.netfilter) netfilter.push(x.netfilter);
     }
-    const shared = lifeComments({ pathLine: pathOf(life, t0), netfilter, drop, finding });
-    const written = copies(life);
-    for (const copy of written) this.write(copy, Number(copy.tsNs - t0), shared, id);
-    if (written.length) this.remember(life, id);
+    const shared = lifeComments({ pathLine: pathText(steps.map((st) => (st.dev ? st : { ...st, dev: '-' }))), netfilter, drop, finding });
+    let written = 0;
+    for (const st of steps) {
+      if (st.copy < 0) continue;
+      this.write(st, t0, shared, id);
+      this.lives.releaseCopy(st.copy);
+      written++;
+    }
+    if (written) this.remember(steps, id);
   }
 
-  private write(at: TraceStep, dtNs: number, shared: readonly string[], packetId: bigint): void {
+  private write(at: StepOut, t0: bigint, shared: readonly string[], packetId: bigint): void {
+    const c = this.lives.copy(at.copy);
     const dev = at.dev || '-';
     const key = `${at.netns}\0${dev}`;
     let iface = this.ifaces.get(key);
     if (iface === undefined) {
-      iface = this.writer.interfaceId({ netns: at.netns, dev, linkType: 276, snaplen: this.opts.snaplen + 20, description: `${at.dev || 'no device'} (ifindex ${at.ifindex}) in network namespace ${at.netns}` });
+      iface = this.writer.interfaceId({ netns: at.netns, dev, linkType: 276, snaplen: this.opts.snaplen + 20, description: `${at.dev || 'no device'} (ifindex ${c.ifindex}) in network namespace ${at.netns}` });
       this.ifaces.set(key, iface);
     }
-    const comments = [vantageComment(at.summary(), { probe: at.probe, netns: at.netns, dev, dtNs, event: at.n }), ...shared];
-    this.writer.packet({ iface, tsNs: at.tsNs, head: this.cooked(at), data: at.bytes!, origLen: 20 + at.len, dir: at.dir ?? undefined, comments, packetId });
+    const comments = [vantageComment(c.summary, { probe: at.probe, netns: at.netns, dev, dtNs: at.dtNs, event: at.n }), ...shared];
+    const dir = DIRS[c.dir];
+    this.writer.packet({ iface, tsNs: t0 + BigInt(at.dtNs), head: this.cooked(c.ifindex, dir, c.protocol, c.mac), data: c.bytes, origLen: 20 + c.len, dir, comments, packetId });
   }
 
   /** The cooked header of a copy: the same few for a whole run, so made once each. */
-  private cooked(at: TraceStep): Buffer {
-    const pktType = at.dir === 'out' ? PKT_OUTGOING : PKT_HOST;
-    const key = `${at.ifindex}/${pktType}/${at.protocol}`;
+  private cooked(ifindex: number, dir: Direction | undefined, protocol: number, mac: Uint8Array | null): Buffer {
+    const pktType = dir === 'out' ? PKT_OUTGOING : PKT_HOST;
+    const key = `${ifindex}/${pktType}/${protocol}`;
     let h = this.headers.get(key);
     if (!h) {
       if (this.headers.size >= 4096) this.headers.clear();
-      h = cookedV2Header({ protocol: at.protocol, ifindex: at.ifindex, pktType, mac: at.mac ?? undefined });
-      if (!at.mac) this.headers.set(key, h);
+      h = cookedV2Header({ protocol, ifindex, pktType, mac: mac ?? undefined });
+      if (!mac) this.headers.set(key, h);
     }
     return h;
   }
 }
 
-/** The packet's steps as the path comment's text. */
-function pathOf(life: readonly TraceStep[], t0: bigint): string {
-  return pathText(life.map((st) => ({ probe: st.probe, netns: st.netns, dev: st.dev || '-', dtNs: Number(st.tsNs - t0) })));
-}
-
-const NO_SUMMARY = (): string => '';
-
-/**
- * What a life keeps of a step until it is written: only the first bytes at a (namespace,
- * device) become a copy, and the rest of the step is plain values, not the decoded event
- * (its addresses, MAC and bytes: buffers of their own) that `summary` would hold on to.
- */
-function kept(life: readonly TraceStep[], st: TraceStep): TraceStep {
-  const copy = st.bytes !== null && !hasCopyAt(life, st);
-  const text = copy ? st.summary() : '';
-  return {
-    n: st.n,
-    tsNs: st.tsNs,
-    skb: st.skb,
-    probe: st.probe,
-    netns: st.netns,
-    dev: st.dev,
-    ifindex: st.ifindex,
-    dir: st.dir,
-    bytes: copy ? st.bytes : null,
-    len: st.len,
-    protocol: st.protocol,
-    mac: st.mac ?? null,
-    summary: copy ? () => text : NO_SUMMARY,
-    netfilter: st.netfilter ?? null,
-    drop: st.drop ?? null,
-    finding: st.finding ?? null,
-    last: st.last,
-  };
-}
-
-/** Whether the life has passed `at`'s probe at its namespace and device already. */
-function repeats(life: readonly TraceStep[], at: TraceStep): boolean {
-  for (const s of life) if (s.probe === at.probe && s.dev === at.dev && s.netns === at.netns) return true;
-  return false;
-}
-
-/** Whether a step of the life already holds the packet's bytes at `at`'s namespace and device. */
-function hasCopyAt(life: readonly TraceStep[], at: TraceStep): boolean {
-  for (const s of life) if (s.bytes && s.netns === at.netns && s.dev === at.dev) return true;
-  return false;
-}
-
-/** The step whose bytes stand for each (netns, device) the packet crossed, in order (few: a linear scan). */
-export function copies(life: readonly TraceStep[]): TraceStep[] {
-  const out: TraceStep[] = [];
-  for (const s of life) {
-    if (s.bytes && !out.some((o) => o.netns === s.netns && o.dev === s.dev)) out.push(s);
-  }
-  return out;
+/** The part of a step that becomes a copy: its bytes, and the packet as one line (made now: the event goes). */
+function copyOf(st: TraceStep): CopyIn {
+  return { bytes: st.bytes!, len: st.len, protocol: st.protocol, ifindex: st.ifindex, dir: st.dir === 'in' ? 1 : st.dir === 'out' ? 2 : 0, mac: st.mac ?? null, summary: st.summary() };
 }
