@@ -6,14 +6,14 @@
  * arrays of step objects (each with its strings and a copy of the packet's bytes) were
  * promoted to V8's old generation and made every major collection trace them: at 100k
  * packets/s that cost more than the rest of the run. Here a waiting life is numbers in
- * preallocated arrays and its bytes sit in one slab, so there is nothing for the
- * collector to trace; names are interned once per run.
+ * preallocated arrays (places are numbers: places.ts) and its bytes sit in one pool, so
+ * there is nothing for the collector to trace.
  *
  * Slots: `maxLives` lives of at most `maxSteps` steps; copies (the bytes of the packet at
  * one namespace and device) come from a pool of `maxCopies`, `snaplen` bytes each.
  */
 
-/** The extras a few steps carry (netfilter, drop, finding): kept as objects, they are rare. */
+/** The extras a few steps carry (netfilter, drop): kept as objects, they are rare. */
 export type StepExtra = object;
 
 export interface CopyIn {
@@ -21,18 +21,15 @@ export interface CopyIn {
   /** the packet's length from the network header on */
   readonly len: number;
   readonly protocol: number;
-  readonly ifindex: number;
-  /** 0: none, 1: in, 2: out */
-  readonly dir: number;
-  readonly mac: Uint8Array | null;
   readonly summary: string;
 }
 
 export interface StepIn {
   readonly n: number;
   readonly tsNs: bigint;
-  /** where and what: place(probe, netns, dev) */
+  /** the place (probe at a namespace and device: places.ts) and its (namespace, device) part */
   readonly place: number;
+  readonly where: number;
   readonly extra: StepExtra | null;
 }
 
@@ -40,28 +37,10 @@ export interface StepIn {
 export interface StepOut {
   readonly n: number;
   readonly dtNs: number;
-  readonly probe: string;
-  readonly netns: string;
-  readonly dev: string;
+  readonly place: number;
   /** the copy taken at this step, or -1 */
   readonly copy: number;
   readonly extra: StepExtra | null;
-}
-
-/** Strings to small numbers and back, for one run (few: probes, namespaces, devices). */
-class Interned {
-  private readonly ids = new Map<string, number>();
-  readonly names: string[] = [];
-
-  id(s: string): number {
-    let id = this.ids.get(s);
-    if (id === undefined) {
-      id = this.names.length;
-      this.ids.set(s, id);
-      this.names.push(s);
-    }
-    return id;
-  }
 }
 
 export interface LifeTableOptions {
@@ -77,14 +56,11 @@ export class LifeTable {
   private freeSlotTop: number;
   private readonly t0: BigInt64Array;
   private readonly count: Uint16Array;
-  private readonly probes = new Interned();
-  private readonly netnsNames = new Interned();
-  private readonly devNames = new Interned();
   // per step: slot * maxSteps + i
   private readonly stepN: Float64Array;
   private readonly stepDt: Float64Array;
-  /** probe, netns and device of the step as one number (place()) */
-  private readonly stepPlace: Float64Array;
+  private readonly stepPlace: Int32Array;
+  private readonly stepWhere: Int32Array;
   private readonly stepCopy: Int32Array;
   private readonly extras = new Map<number, StepExtra>();
   // per copy
@@ -94,9 +70,6 @@ export class LifeTable {
   private readonly capLen: Uint16Array;
   private readonly origLen: Uint32Array;
   private readonly protocol: Uint16Array;
-  private readonly ifindex: Uint32Array;
-  private readonly dir: Uint8Array;
-  private readonly macs = new Map<number, Uint8Array>();
   private readonly summaries: string[];
 
   constructor(private readonly o: LifeTableOptions) {
@@ -107,7 +80,8 @@ export class LifeTable {
     this.count = new Uint16Array(o.maxLives);
     this.stepN = new Float64Array(steps);
     this.stepDt = new Float64Array(steps);
-    this.stepPlace = new Float64Array(steps);
+    this.stepPlace = new Int32Array(steps);
+    this.stepWhere = new Int32Array(steps);
     this.stepCopy = new Int32Array(steps);
     this.freeCopies = Int32Array.from({ length: o.maxCopies }, (_, i) => o.maxCopies - 1 - i);
     this.freeCopyTop = o.maxCopies;
@@ -115,8 +89,6 @@ export class LifeTable {
     this.capLen = new Uint16Array(o.maxCopies);
     this.origLen = new Uint32Array(o.maxCopies);
     this.protocol = new Uint16Array(o.maxCopies);
-    this.ifindex = new Uint32Array(o.maxCopies);
-    this.dir = new Uint8Array(o.maxCopies);
     this.summaries = new Array<string>(o.maxCopies).fill('');
   }
 
@@ -124,9 +96,9 @@ export class LifeTable {
     return this.slotOf.size;
   }
 
-  /** Whether no slot or no copy is free: the caller ends the oldest life first. */
+  /** Whether no slot is free: the caller ends the oldest life first. */
   full(): boolean {
-    return this.freeSlotTop === 0 || this.freeCopyTop === 0;
+    return this.freeSlotTop === 0;
   }
 
   /** Whether a copy can be kept now. */
@@ -144,8 +116,8 @@ export class LifeTable {
     return undefined;
   }
 
-  *skbs(): Generator<bigint> {
-    yield* [...this.slotOf.keys()];
+  skbs(): bigint[] {
+    return [...this.slotOf.keys()];
   }
 
   /** Starts a life for `skb` (the table must not be full). */
@@ -156,15 +128,7 @@ export class LifeTable {
     this.count[slot] = 0;
   }
 
-  /**
-   * A probe at a namespace and device as one number: probe * 2^32 + netns * 2^16 + dev,
-   * each interned (a run meets few), so a life's steps compare without strings.
-   */
-  place(probe: string, netns: string, dev: string): number {
-    return this.probes.id(probe) * 2 ** 32 + (this.netnsNames.id(netns) & 0xffff) * 2 ** 16 + (this.devNames.id(dev) & 0xffff);
-  }
-
-  /** Adds a step to skb's life; false when the life has maxSteps already. */
+  /** Adds a step to skb's life, with the copy it takes if a copy is free; false when the life has maxSteps already. */
   add(skb: bigint, st: StepIn, copy: CopyIn | null): boolean {
     const slot = this.slotOf.get(skb)!;
     const i = this.count[slot]!;
@@ -173,6 +137,7 @@ export class LifeTable {
     this.stepN[at] = st.n;
     this.stepDt[at] = Number(st.tsNs - this.t0[slot]!);
     this.stepPlace[at] = st.place;
+    this.stepWhere[at] = st.where;
     this.stepCopy[at] = copy && this.freeCopyTop > 0 ? this.keepCopy(copy) : -1;
     if (st.extra) this.extras.set(at, st.extra);
     this.count[slot] = i + 1;
@@ -186,33 +151,29 @@ export class LifeTable {
     this.capLen[k] = n;
     this.origLen[k] = c.len;
     this.protocol[k] = c.protocol;
-    this.ifindex[k] = c.ifindex;
-    this.dir[k] = c.dir;
     this.summaries[k] = c.summary;
-    if (c.mac) this.macs.set(k, c.mac);
     return k;
   }
 
-  /** Whether skb's life has passed this place (the same probe at the same namespace and device) already. */
+  /** Whether skb's life has passed `place` (the same probe at the same namespace and device) already. */
   passed(skb: bigint, place: number): boolean {
-    return this.find(skb, (at) => this.stepPlace[at] === place);
-  }
-
-  /** Whether skb's life holds the packet's bytes at the namespace and device of `place` already. */
-  hasCopyAt(skb: bigint, place: number): boolean {
-    const where = place % 2 ** 32;
-    return this.find(skb, (at) => this.stepCopy[at]! >= 0 && this.stepPlace[at]! % 2 ** 32 === where);
-  }
-
-  private find(skb: bigint, test: (at: number) => boolean): boolean {
     const slot = this.slotOf.get(skb);
     if (slot === undefined) return false;
     const base = slot * this.o.maxSteps;
-    for (let at = base, end = base + this.count[slot]!; at < end; at++) if (test(at)) return true;
+    for (let at = base, end = base + this.count[slot]!; at < end; at++) if (this.stepPlace[at] === place) return true;
     return false;
   }
 
-  /** Ends skb's life: its first time and steps, read before the slot and its copies are freed. */
+  /** Whether skb's life holds the packet's bytes at `where` (a namespace and device) already. */
+  hasCopyAt(skb: bigint, where: number): boolean {
+    const slot = this.slotOf.get(skb);
+    if (slot === undefined) return false;
+    const base = slot * this.o.maxSteps;
+    for (let at = base, end = base + this.count[slot]!; at < end; at++) if (this.stepWhere[at] === where && this.stepCopy[at]! >= 0) return true;
+    return false;
+  }
+
+  /** Ends skb's life: its first time and steps, read before the slot is freed (its copies stay until releaseCopy). */
   close(skb: bigint): { t0: bigint; steps: StepOut[] } | null {
     const slot = this.slotOf.get(skb);
     if (slot === undefined) return null;
@@ -221,22 +182,20 @@ export class LifeTable {
     const steps: StepOut[] = [];
     const base = slot * this.o.maxSteps;
     for (let at = base, end = base + this.count[slot]!; at < end; at++) {
-      const place = this.stepPlace[at]!;
       const extra = this.extras.get(at) ?? null;
       if (extra) this.extras.delete(at);
-      steps.push({ n: this.stepN[at]!, dtNs: this.stepDt[at]!, probe: this.probes.names[Math.floor(place / 2 ** 32)]!, netns: this.netnsNames.names[Math.floor(place / 2 ** 16) & 0xffff]!, dev: this.devNames.names[place & 0xffff]!, copy: this.stepCopy[at]!, extra });
+      steps.push({ n: this.stepN[at]!, dtNs: this.stepDt[at]!, place: this.stepPlace[at]!, copy: this.stepCopy[at]!, extra });
     }
     return { t0: this.t0[slot]!, steps };
   }
 
-  /** A copy's bytes and what the EPB needs of it; valid until releaseCopy. */
-  copy(k: number): { bytes: Uint8Array; len: number; protocol: number; ifindex: number; dir: number; mac: Uint8Array | null; summary: string } {
+  /** A copy's bytes (a view of the pool: valid until releaseCopy) and what the EPB needs of it. */
+  copy(k: number): { bytes: Uint8Array; len: number; protocol: number; summary: string } {
     const at = k * this.o.snaplen;
-    return { bytes: this.bytes.subarray(at, at + this.capLen[k]!), len: this.origLen[k]!, protocol: this.protocol[k]!, ifindex: this.ifindex[k]!, dir: this.dir[k]!, mac: this.macs.get(k) ?? null, summary: this.summaries[k]! };
+    return { bytes: this.bytes.subarray(at, at + this.capLen[k]!), len: this.origLen[k]!, protocol: this.protocol[k]!, summary: this.summaries[k]! };
   }
 
   releaseCopy(k: number): void {
-    this.macs.delete(k);
     this.summaries[k] = '';
     this.freeCopies[this.freeCopyTop++] = k;
   }

@@ -133,3 +133,32 @@ test('tcpdump reads the file (libpcap wants one link type for all interfaces: Li
     assert.match(lines[2]!, /Out IP 10\.199\.7\.2\.8080 > 10\.199\.7\.1\.40000: Flags \[R\.\]/);
   });
 });
+
+test('packet blocks: every padding byte is zero, whatever the writer\'s buffer held before', (t) => {
+  // the writer's chunks as allocUnsafe may give them: not zeroed
+  const alloc = Buffer.alloc;
+  t.mock.method(Buffer, 'allocUnsafe', (n: number) => alloc(n, 0xa5));
+  const chunks: Buffer[] = [];
+  const w = new PcapngWriter((b) => chunks.push(b), { application: 't' });
+  const id = w.interfaceId({ netns: 'n', dev: 'd', linkType: 276, snaplen: 256 });
+  for (let n = 1; n <= 9; n++) w.packet({ iface: id, tsNs: T0, data: syn.subarray(0, 20 + n), origLen: 99, dir: 'in', comments: ['x'.repeat(n), 'é'.repeat(n)], packetId: BigInt(n) });
+  w.flush();
+  const file = Buffer.concat(chunks);
+  let blocks = 0;
+  for (let at = 0; at < file.length; at += file.readUInt32LE(at + 4)) {
+    if (file.readUInt32LE(at) !== 6) continue;
+    blocks++;
+    const cap = file.readUInt32LE(at + 20);
+    const end = at + file.readUInt32LE(at + 4) - 4;
+    let o = at + 28 + ((cap + 3) & ~3);
+    assert.ok(file.subarray(at + 28 + cap, o).every((b) => b === 0), 'data padding');
+    for (;;) {
+      const [code, n] = [file.readUInt16LE(o), file.readUInt16LE(o + 2)];
+      if (code === 0) break;
+      assert.ok(file.subarray(o + 4 + n, o + 4 + ((n + 3) & ~3)).every((b) => b === 0), `padding of option ${code} (${n} bytes)`);
+      o += 4 + ((n + 3) & ~3);
+    }
+    assert.deepEqual([file.readUInt16LE(o + 2), o + 4], [0, end], 'opt_endofopt, then the block ends');
+  }
+  assert.equal(blocks, 9);
+});

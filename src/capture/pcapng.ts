@@ -156,25 +156,29 @@ function epbSize(p: PacketRecord, cs: readonly Comment[], cap: number): number {
   return 32 + pad4(cap) + (opts ? opts + 4 : 0);
 }
 
-/** Writes an EPB of `len` bytes at out[at]: header, bytes, options in place, zero padding. */
+const NO_HEAD = new Uint8Array(0);
+
+/** Writes an EPB of `len` bytes at out[at]: header, bytes, options in place, zero padding (only the padding is cleared). */
 function writeEpb(out: Buffer, at: number, len: number, p: PacketRecord, cs: readonly Comment[], cap: number): void {
-  out.fill(0, at, at + len);
   out.writeUInt32LE(BLOCK.EPB, at);
   out.writeUInt32LE(len, at + 4);
   out.writeUInt32LE(p.iface, at + 8);
   out.writeUInt32LE(Number(p.tsNs >> 32n) >>> 0, at + 12);
   out.writeUInt32LE(Number(p.tsNs & 0xffffffffn) >>> 0, at + 16);
   out.writeUInt32LE(cap, at + 20);
-  const head = p.head?.subarray(0, cap) ?? new Uint8Array(0);
+  const head = !p.head ? NO_HEAD : p.head.length > cap ? p.head.subarray(0, cap) : p.head;
   out.writeUInt32LE(Math.max(p.origLen, head.length + p.data.length), at + 24);
   out.set(head, at + 28);
-  out.set(p.data.subarray(0, cap - head.length), at + 28 + head.length);
+  const data = cap - head.length;
+  out.set(data < p.data.length ? p.data.subarray(0, data) : p.data, at + 28 + head.length);
+  out.fill(0, at + 28 + cap, at + 28 + pad4(cap));
   let o = at + 28 + pad4(cap);
   const opt = (code: number, n: number): number => {
     out.writeUInt16LE(code, o);
     out.writeUInt16LE(n, o + 2);
     const v = o + 4;
     o += 4 + pad4(n);
+    out.fill(0, v + n, o);
     return v;
   };
   for (const c of cs) {
@@ -185,6 +189,7 @@ function writeEpb(out: Buffer, at: number, len: number, p: PacketRecord, cs: rea
   if (p.dir) out.writeUInt32LE(p.dir === 'in' ? 1 : 2, opt(OPT.epb_flags, 4));
   if (p.dropCount !== undefined) out.writeBigUInt64LE(BigInt(p.dropCount), opt(OPT.epb_dropcount, 8));
   if (p.packetId !== undefined) out.writeBigUInt64LE(p.packetId, opt(OPT.epb_packetid, 8));
+  if (o < at + len - 4) out.writeUInt32LE(0, o); // opt_endofopt
   out.writeUInt32LE(len, at + len - 4);
 }
 

@@ -3,51 +3,35 @@
  * the packet is freed, then written as one Enhanced Packet Block per (network namespace,
  * device) it crossed, each with the bytes captured there and the standard comment of the
  * whole life (comment.ts). Bounded: at most `maxLives` packets wait at once (the oldest
- * is written early), and at most `maxSteps` events of one life are kept. The waiting
- * lives are numbers in typed arrays (lives.ts).
+ * is written early), and at most `maxSteps` events of one life are kept.
  *
- * The events are plain data (TraceStep), so the run's event decoder maps to them and
- * this stays pure.
+ * Per event the work is numbers: the place (probe, namespace, device) is a small id
+ * (places.ts), the waiting lives are typed arrays (lives.ts), a copy's summary comes from
+ * a cache (trace-step.ts); names and comment text are made once per packet written.
  */
+import type { RawEvent } from '../engine/event.js';
+import { EV_DROP } from '../engine/event.js';
 import { lifeComments, pathText, vantageComment } from './comment.js';
+import type { StoryNetfilter } from './comment.js';
 import { LifeTable } from './lives.js';
-import type { CopyIn, StepOut } from './lives.js';
-import type { PacketStory, StoryNetfilter } from './comment.js';
+import type { StepOut } from './lives.js';
 import { cookedV2Header, PcapngWriter, PKT_HOST, PKT_OUTGOING } from './pcapng.js';
-import type { Direction, SectionOptions } from './pcapng.js';
+import type { SectionOptions } from './pcapng.js';
+import { Places } from './places.js';
+import type { Place, PlaceNames } from './places.js';
+import { protocolOf, SummaryCache } from './trace-step.js';
 
-export interface TraceStep {
-  /** the event's number in the run (its line in --json) */
-  readonly n: number;
-  /** wall-clock time, ns since the epoch */
-  readonly tsNs: bigint;
-  readonly skb: bigint;
-  readonly probe: string;
-  /** namespace name (or inode as text) and device; '' when the skb has no device */
-  readonly netns: string;
-  readonly dev: string;
-  readonly ifindex: number;
-  /** in: received on dev; out: leaving by dev; null when the probe does not say */
-  readonly dir: Direction | null;
-  /** the packet from its network header on, as captured at this event (snaplen), or null */
-  readonly bytes: Uint8Array | null;
-  /** the packet's length from the network header on */
-  readonly len: number;
-  /** EtherType of the network header (0x0800, 0x86dd...) */
-  readonly protocol: number;
-  /** the source MAC when the skb had one */
-  readonly mac?: Uint8Array | null;
-  /** the packet as one line (made only for the steps that become a copy) */
-  readonly summary: () => string;
-  readonly netfilter?: StoryNetfilter | null;
-  readonly drop?: { readonly reason: string; readonly location: string } | null;
-  readonly finding?: PacketStory['finding'];
-  /** the packet's life ends here (freed, consumed or dropped) */
-  readonly last: boolean;
+/** The names a capture writes: the run's resolver, the same the text and --json output use. */
+export interface CaptureNames extends PlaceNames {
+  dropReason(value: number): string;
+  symbol(addr: bigint): string;
+  /** CLOCK_MONOTONIC ns (the events' clock) to ns since the epoch */
+  wallClockNs(monoNs: bigint): bigint;
 }
 
 export interface TracePcapngOptions {
   readonly section: SectionOptions;
+  readonly names: CaptureNames;
   readonly snaplen: number;
   readonly maxLives?: number;
   readonly maxSteps?: number;
@@ -62,17 +46,16 @@ export interface TracePcapngOptions {
 /** What a step carries beyond its place, kept only for the steps that have any. */
 interface Extra {
   readonly netfilter: StoryNetfilter | null;
-  readonly drop: TraceStep['drop'];
-  readonly finding: TraceStep['finding'];
+  readonly drop: { readonly reason: string; readonly location: string } | null;
 }
-
-const DIRS: readonly (Direction | undefined)[] = [undefined, 'in', 'out'];
 
 /** Bytes of packet copies a run holds at most while their lives wait (the copy pool). */
 const COPY_BYTES = 16 << 20;
 
 export class TracePcapng {
   private readonly lives: LifeTable;
+  private readonly places: Places;
+  private readonly summaries = new SummaryCache();
   private readonly writer: PcapngWriter;
   private nextId = 1n;
   /** steps left out because a life was longer than maxSteps */
@@ -95,6 +78,7 @@ export class TracePcapng {
     const maxLives = Math.max(2, Math.min(opts.maxLives ?? 4096, Math.floor(COPY_BYTES / (4 * opts.snaplen))));
     const maxCopies = 4 * maxLives;
     this.lives = new LifeTable({ maxLives, maxSteps: opts.maxSteps ?? 64, maxCopies, snaplen: opts.snaplen });
+    this.places = new Places(opts.names);
   }
 
   get packets(): number {
@@ -124,23 +108,28 @@ export class TracePcapng {
     }
   }
 
-  push(step: TraceStep): void {
+  /** One event of the run, numbered `n` as its line in --json. */
+  push(ev: RawEvent, n: number): void {
     const lives = this.lives;
-    const place = lives.place(step.probe, step.netns, step.dev);
+    const skb = ev.skb;
+    const id = this.places.id(ev.probe, ev.netns, ev.ifindex, ev.ifname);
+    const place = this.places.list[id]!;
     // not every free is traced (a UDP datagram read by its socket is not): a step the life
     // has already passed is a new packet in the reused skb
-    if (step.dev && lives.passed(step.skb, place)) this.flush(step.skb);
-    if (!lives.has(step.skb)) {
+    if (place.dev && lives.passed(skb, id)) this.flush(skb);
+    if (!lives.has(skb)) {
       if (lives.full()) this.flushOldest();
-      lives.open(step.skb, step.tsNs);
+      lives.open(skb, ev.tsNs);
     }
-    const wantsCopy = step.bytes !== null && !lives.hasCopyAt(step.skb, place);
+    const wantsCopy = !!ev.bytes && !lives.hasCopyAt(skb, place.where);
     // every copy in the pool is held by a waiting life: the oldest other one is written now
-    if (wantsCopy && !lives.canCopy()) this.flushOldest(step.skb);
-    const copy = wantsCopy ? copyOf(step) : null;
-    const extra = step.netfilter || step.drop || step.finding ? { netfilter: step.netfilter ?? null, drop: step.drop ?? null, finding: step.finding ?? null } : null;
-    if (!lives.add(step.skb, { n: step.n, tsNs: step.tsNs, place, extra }, copy)) this.truncatedSteps++;
-    if (step.last || step.skb === 0n) this.flush(step.skb);
+    if (wantsCopy && !lives.canCopy()) this.flushOldest(skb);
+    const copy = wantsCopy ? { bytes: ev.bytes!, len: ev.len, protocol: protocolOf(ev), summary: this.summaries.of(ev) } : null;
+    const drop = ev.flags & EV_DROP ? { reason: this.opts.names.dropReason(ev.dropReason), location: this.opts.names.symbol(ev.location) } : null;
+    const netfilter = ev.nf ? { hook: `${ev.nf.pf}.${ev.nf.table}.${ev.nf.chain}`, verdict: ev.nf.verdict, rule: ev.nf.rule } : null;
+    const extra: Extra | null = drop || netfilter ? { netfilter, drop } : null;
+    if (!lives.add(skb, { n, tsNs: ev.tsNs, place: id, where: place.where, extra }, copy)) this.truncatedSteps++;
+    if (drop || place.end || skb === 0n) this.flush(skb);
   }
 
   private flushOldest(except?: bigint): void {
@@ -166,18 +155,7 @@ export class TracePcapng {
     if (!life?.steps.length) return;
     const { t0, steps } = life;
     const id = this.nextId++;
-    // what every copy says about the packet, made once
-    let drop: TraceStep['drop'] = null;
-    let finding: TraceStep['finding'] = null;
-    const netfilter: StoryNetfilter[] = [];
-    for (const st of steps) {
-      const x = st.extra as Extra | null;
-      if (!x) continue;
-      drop ??= x.drop ?? null;
-      finding ??= x.finding ?? null;
-      if (x.netfilter) netfilter.push(x.netfilter);
-    }
-    const shared = lifeComments({ pathLine: pathText(steps.map((st) => (st.dev ? st : { ...st, dev: '-' }))), netfilter, drop, finding });
+    const shared = this.lifeLines(steps);
     let written = 0;
     for (const st of steps) {
       if (st.copy < 0) continue;
@@ -188,35 +166,50 @@ export class TracePcapng {
     if (written) this.remember(steps, id);
   }
 
+  /** What every copy says about the packet (its path, netfilter steps, drop), made once. */
+  private lifeLines(steps: readonly StepOut[]): string[] {
+    let drop: Extra['drop'] = null;
+    const netfilter: StoryNetfilter[] = [];
+    for (const st of steps) {
+      const x = st.extra as Extra | null;
+      if (!x) continue;
+      drop ??= x.drop;
+      if (x.netfilter) netfilter.push(x.netfilter);
+    }
+    const list = this.places.list;
+    const path = steps.map((st) => {
+      const p = list[st.place]!;
+      return { probe: p.probe, netns: p.netns, dev: p.dev || '-', dtNs: st.dtNs };
+    });
+    return lifeComments({ pathLine: pathText(path), netfilter, drop, finding: null });
+  }
+
   private write(at: StepOut, t0: bigint, shared: readonly string[], packetId: bigint): void {
     const c = this.lives.copy(at.copy);
-    const dev = at.dev || '-';
-    const key = `${at.netns}\0${dev}`;
+    const p = this.places.list[at.place]!;
+    const dev = p.dev || '-';
+    const key = `${p.netns}\0${dev}`;
     let iface = this.ifaces.get(key);
     if (iface === undefined) {
-      iface = this.writer.interfaceId({ netns: at.netns, dev, linkType: 276, snaplen: this.opts.snaplen + 20, description: `${at.dev || 'no device'} (ifindex ${c.ifindex}) in network namespace ${at.netns}` });
+      iface = this.writer.interfaceId({ netns: p.netns, dev, linkType: 276, snaplen: this.opts.snaplen + 20, description: `${p.dev || 'no device'} (ifindex ${p.ifindex}) in network namespace ${p.netns}` });
       this.ifaces.set(key, iface);
     }
-    const comments = [vantageComment(c.summary, { probe: at.probe, netns: at.netns, dev, dtNs: at.dtNs, event: at.n }), ...shared];
-    const dir = DIRS[c.dir];
-    this.writer.packet({ iface, tsNs: t0 + BigInt(at.dtNs), head: this.cooked(c.ifindex, dir, c.protocol, c.mac), data: c.bytes, origLen: 20 + c.len, dir, comments, packetId });
+    const comments = [vantageComment(c.summary, { probe: p.probe, netns: p.netns, dev, dtNs: at.dtNs, event: at.n }), ...shared];
+    const tsNs = this.opts.names.wallClockNs(t0 + BigInt(at.dtNs));
+    this.writer.packet({ iface, tsNs, head: this.cooked(p, c.protocol), data: c.bytes, origLen: 20 + c.len, dir: p.dir ?? undefined, comments, packetId });
   }
 
   /** The cooked header of a copy: the same few for a whole run, so made once each. */
-  private cooked(ifindex: number, dir: Direction | undefined, protocol: number, mac: Uint8Array | null): Buffer {
-    const pktType = dir === 'out' ? PKT_OUTGOING : PKT_HOST;
-    const key = `${ifindex}/${pktType}/${protocol}`;
+  private cooked(p: Place, protocol: number): Buffer {
+    const pktType = p.dir === 'out' ? PKT_OUTGOING : PKT_HOST;
+    const key = `${p.ifindex}/${pktType}/${protocol}`;
     let h = this.headers.get(key);
     if (!h) {
       if (this.headers.size >= 4096) this.headers.clear();
-      h = cookedV2Header({ protocol, ifindex, pktType, mac: mac ?? undefined });
-      if (!mac) this.headers.set(key, h);
+      // no MAC: the cooked header's address is the sender's, and the event has the destination's
+      h = cookedV2Header({ protocol, ifindex: p.ifindex, pktType });
+      this.headers.set(key, h);
     }
     return h;
   }
-}
-
-/** The part of a step that becomes a copy: its bytes, and the packet as one line (made now: the event goes). */
-function copyOf(st: TraceStep): CopyIn {
-  return { bytes: st.bytes!, len: st.len, protocol: st.protocol, ifindex: st.ifindex, dir: st.dir === 'in' ? 1 : st.dir === 'out' ? 2 : 0, mac: st.mac ?? null, summary: st.summary() };
 }

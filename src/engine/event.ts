@@ -87,7 +87,12 @@ export interface RawEvent {
   nfNames?: { table: string; chain: string } | null;
   /** netfilter path step (--iptable): the base chain traversed and how the packet left it */
   nf?: { pf: number; table: string; chain: string; hook: string | null; verdict: string; rule: string | null };
-  /** -w: the packet from its network header on, as captured at this probe (at most --snaplen bytes); null without -w or when the skb had none */
+  /**
+   * -w: the packet from its network header on, as captured at this probe (at most --snaplen
+   * bytes); null without -w or when the skb had none. When the run's pipeline hands out an
+   * event it has not held (no --iptable join), this is a view of the ring record, valid
+   * only during that call: a consumer copies what it keeps (src/capture does).
+   */
   bytes?: Uint8Array | null;
 
   /*

@@ -52,6 +52,12 @@ class Lines implements LineSink {
 
 const OBSERVER = 900;
 
+/** The events a pipeline hands on (onEvent), and of them the drops and the netfilter DROP steps. */
+function emitted(): { onEvent: (ev: RawEvent) => void; all: RawEvent[]; drops: () => RawEvent[]; nfDrops: () => RawEvent[] } {
+  const all: RawEvent[] = [];
+  return { onEvent: (ev) => void all.push(ev), all, drops: () => all.filter((e) => e.flags & EV_DROP), nfDrops: () => all.filter((e) => e.nf?.verdict === 'DROP') };
+}
+
 function feed(p: Pipeline, records: readonly Uint8Array[]): boolean[] {
   return records.map((r) => p.record(new DataView(r.buffer, r.byteOffset, r.byteLength), r, 0, r.length));
 }
@@ -61,7 +67,8 @@ test('recorded closed-port run: every record printed in ring order as well-forme
   const names = resolverOf(rec);
   const out = new Lines();
   const fmt = makeJsonFormatter(names, { time: 'default', stack: false });
-  const p = new Pipeline({ names, format: (ev) => fmt.format(ev), out, observerProbe: OBSERVER });
+  const seen = emitted();
+  const p = new Pipeline({ names, format: (ev) => fmt.format(ev), out, observerProbe: OBSERVER, onEvent: seen.onEvent });
   assert.deepEqual(feed(p, records), records.map(() => true));
   assert.equal(out.lines.length, records.length);
   assert.equal(p.events, records.length);
@@ -70,17 +77,18 @@ test('recorded closed-port run: every record printed in ring order as well-forme
   const ringOrder = records.map((r) => String(decodeEvent(new DataView(r.buffer), r, 0, r.length).tsNs));
   assert.deepEqual(events.map((e) => String(e.ts_ns)), ringOrder);
   assert.deepEqual([...p.drops], [['NO_SOCKET', 1]]);
-  assert.equal(p.dropEvents.length, 1);
+  assert.equal(seen.drops().length, 1, 'the drop is handed on (to the diagnosis)');
   assert.equal(events.find((e) => e.drop_reason)?.drop_reason, 'NO_SOCKET');
   assert.deepEqual([p.backpressure, p.malformed], [0, 0]);
 });
 
 test('recorded iptables OUTPUT drop: NETFILTER_DROP counted per retransmitted SYN', () => {
   const { rec, records } = recording('output-drop');
-  const p = new Pipeline({ names: resolverOf(rec), format: () => 'x', out: new Lines(), observerProbe: OBSERVER });
+  const seen = emitted();
+  const p = new Pipeline({ names: resolverOf(rec), format: () => 'x', out: new Lines(), observerProbe: OBSERVER, onEvent: seen.onEvent });
   feed(p, records);
   assert.deepEqual([...p.drops], [['NETFILTER_DROP', records.length]]);
-  assert.equal(p.dropEvents.length, records.length);
+  assert.equal(seen.drops().length, records.length);
 });
 
 test('catch count: records are taken up to it, then refused; held and late events stop there too', () => {
@@ -106,7 +114,8 @@ test('back-pressure: while the output has no room nothing is decoded or queued, 
   const { rec, records } = recording('closed-port');
   const out = new Lines();
   let formatted = 0;
-  const p = new Pipeline({ names: resolverOf(rec), format: () => String(++formatted), out, observerProbe: OBSERVER });
+  const seen = emitted();
+  const p = new Pipeline({ names: resolverOf(rec), format: () => String(++formatted), out, observerProbe: OBSERVER, onEvent: seen.onEvent });
   feed(p, records.slice(0, 4));
   out.open = false;
   feed(p, records.slice(4));
@@ -116,7 +125,7 @@ test('back-pressure: while the output has no room nothing is decoded or queued, 
   assert.equal(p.events, 4);
   assert.equal(p.backpressure, records.length - 4);
   assert.deepEqual([...p.drops], [['NO_SOCKET', 1]], 'the drop is counted for the summary even when not printed');
-  assert.equal(p.dropEvents.length, 1);
+  assert.equal(seen.drops().length, 1, 'and handed on to the diagnosis');
 });
 
 test('a malformed record is counted and skipped, never thrown; the records around it are printed', () => {
@@ -250,23 +259,18 @@ test('a drop inside a legacy table is followed by its DROP step (ts + 1); counte
   }
 });
 
-test('netfilter DROP steps are kept for the explanation; the chains of a pktpath table are not the path', () => {
+test('netfilter DROP steps are handed on for the explanation; the chains of a pktpath table are not the path', () => {
   const { nf } = fakeNetfilter();
-  const { p, out } = pipelineWith(nf);
+  const seen = emitted();
+  const { p, out } = pipelineWith(nf, { onEvent: seen.onEvent });
   const evalRet = (table: string, aux: number): RawEvent => raw({ probe: 3, funcIp: 0xffffn, aux, nfNames: { table, chain: 'out' }, aux3: 2 });
   feedEvents(p, [evalRet('pktpath_4242', 1), evalRet('usertbl', 0)]);
   assert.equal(out.lines.length, 1);
   assert.match(out.lines[0]!, /usertbl\/DROP/);
-  assert.equal(p.nfDrops.length, 1);
+  assert.equal(seen.nfDrops().length, 1);
 });
 
-test('bounds: drops kept for the explanation, rule lookups in flight, events waiting behind steps', async () => {
-  const { nf } = fakeNetfilter();
-  const drops = Array.from({ length: 5 }, (_, i) => raw({ tsNs: BigInt(i), flags: EV_DROP | EV_HAS_TUPLE, dropReason: 3 }));
-  const kept = pipelineWith(nf, { maxKeptDrops: 2 });
-  feedEvents(kept.p, drops);
-  assert.deepEqual([kept.p.dropEvents.length, kept.p.drops.get('NO_SOCKET')], [2, 5]);
-
+test('bounds: rule lookups in flight, events waiting behind steps', async () => {
   const { nf: nf2 } = fakeNetfilter();
   const flight = pipelineWith(nf2, { maxInFlight: 1 });
   feedEvents(flight.p, [raw({ probe: OBSERVER, aux2: 1 }), raw({ probe: OBSERVER, aux2: 1, skb: 0xccn })]);
@@ -294,13 +298,14 @@ test('close: a step still waiting goes without its rule, and what waited behind 
 
 test('nft trace paths become netfilter events, stamped in order, and are written out at once', () => {
   const { nf } = fakeNetfilter();
-  const { p, out, late } = pipelineWith(nf, { catchCount: 3 });
+  const seen = emitted();
+  const { p, out, late } = pipelineWith(nf, { catchCount: 3, onEvent: seen.onEvent });
   const hop = (verdict: 'ACCEPT' | 'DROP') => ({ pf: 2, table: 'filter', chain: 'output', hook: 'output' as const, verdict, rule: null, family: 'ip' as const, type: 'filter' as const });
   const trace = { traceId: '1', packet: null, path: [hop('ACCEPT'), hop('DROP')], records: [] } as unknown as NfTrace;
   p.nfTrace(trace, NS, 50n);
   assert.deepEqual(out.lines, ['1000:50:filter/ACCEPT/null', '1000:51:filter/DROP/null']);
   assert.equal(late(), 1);
-  assert.equal(p.nfDrops.length, 1);
+  assert.equal(seen.nfDrops().length, 1);
   p.nfTrace(trace, NS, 60n);
   assert.equal(out.lines.length, 3, 'the catch count holds for netfilter steps too');
   p.close();
@@ -323,7 +328,8 @@ function traceOf(verdict: 'ACCEPT' | 'DROP', rule: string, chain = 'OUTPUT'): Nf
 
 test('nftables: a verdict seen by fexit waits for its nft trace line, takes its rule, and is printed once, in the order of events', () => {
   const { nf } = fakeNetfilter();
-  const { p, out } = pipelineWith({ ...nf, tracesNft: () => true });
+  const seen = emitted();
+  const { p, out } = pipelineWith({ ...nf, tracesNft: () => true }, { onEvent: seen.onEvent });
   feedEvents(p, [
     raw({ probe: 3, tsNs: 1n }),
     evalStep({ tsNs: 2n, aux: 0 }), // OUTPUT DROP, rule to come from nft trace
@@ -334,8 +340,8 @@ test('nftables: a verdict seen by fexit waits for its nft trace line, takes its 
   assert.equal(p.waitingSteps, 1);
   p.nfTrace(traceOf('DROP', 'tcp dport 80 drop # handle 3'), NS, 50n);
   assert.deepEqual(out.lines, ['3:1', '1000:2:filter/DROP/tcp dport 80 drop # handle 3', '4:3', '7:4'], 'one line for the verdict, the netfilter step with the rule; the trace line is not printed');
-  assert.equal(p.nfDrops.length, 1);
-  assert.equal(p.nfDrops[0]!.nf?.rule, 'tcp dport 80 drop # handle 3', 'the explanation gets the rule');
+  assert.equal(seen.nfDrops().length, 1);
+  assert.equal(seen.nfDrops()[0]!.nf?.rule, 'tcp dport 80 drop # handle 3', 'the explanation gets the rule');
   assert.equal(p.waitingSteps, 0);
 });
 
@@ -415,4 +421,29 @@ test('iptables-legacy: where observers watch, their step stands for the table ve
   await p.settled();
   assert.deepEqual(out.lines, ['500:1:filter/ACCEPT/null', '1000:2:filter/DROP/-A OUTPUT -p tcp -j DROP', '15:3'], 'one DROP line, the step with the rule, in its place');
   assert.deepEqual([...p.drops], [['NETFILTER_DROP', 1]]);
+});
+
+test('packet bytes: a view of the record while the event is handed on; a copy when a netfilter join may hold the event', async () => {
+  const pkt = Uint8Array.from({ length: 96 }, (_, i) => i);
+  const rec = encodeEvent(raw({ bytes: pkt }));
+  const ring = new Uint8Array(rec.length + 64);
+  ring.set(rec, 32);
+  const seen: Uint8Array[] = [];
+  const onEvent = (ev: RawEvent): void => void seen.push(ev.bytes!);
+  const take = (p: Pipeline): void => void p.record(new DataView(ring.buffer), ring, 32, rec.length);
+  take(new Pipeline({ names: NAMES, format: short, out: new Lines(), observerProbe: OBSERVER, onEvent }));
+  assert.deepEqual([...seen[0]!], [...pkt]);
+  assert.equal(seen[0]!.buffer, ring.buffer, 'no copy: the bytes are read in the ring');
+  // a legacy ACCEPT step waits for its rule, and the event behind it with it: its bytes must outlive the record
+  const { nf, answer } = fakeNetfilter();
+  const { p } = pipelineWith(nf, { onEvent });
+  const step = encodeEvent(raw({ probe: OBSERVER, aux2: 1 }));
+  p.record(new DataView(step.buffer), step, 0, step.length);
+  take(p);
+  ring.fill(0xee); // the ring moved on
+  answer(0, 'accept rule');
+  await p.settled();
+  const held = seen.at(-1)!;
+  assert.notEqual(held.buffer, ring.buffer);
+  assert.deepEqual([...held], [...pkt], 'the held event kept its own bytes');
 });

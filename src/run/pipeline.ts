@@ -1,8 +1,8 @@
 /**
  * The run's pipeline, pure: ring records and netfilter paths in, formatted lines out, in
  * the packet's order. It counts (events, drops per reason, records lost to back-pressure,
- * malformed records), stops taking events at the catch count, keeps a bounded sample of
- * drops for the explanation, and joins netfilter steps to the drops they explain:
+ * malformed records), stops taking events at the catch count, and joins netfilter steps
+ * to the drops they explain (the explanation itself is the diagnosis', fed by onEvent):
  *
  * - an observer record (iptables-legacy, BPF netfilter) becomes the table step it proves,
  *   printed once the table's counters have named the rule; later events wait behind it
@@ -72,12 +72,11 @@ export interface PipelineOptions {
   /**
    * every event the run takes (printed, folded by the short view, or lost to back-pressure),
    * numbered as its line in the full view would be: the diagnosis reads them all, -w
-   * writes their packets
+   * writes their packets. The event's packet bytes may be a view of the ring, valid only
+   * during the call (RawEvent.bytes): copy what is kept.
    */
   readonly onEvent?: (ev: RawEvent, n: number) => void;
   readonly onError?: (message: string) => void;
-  /** drops (and netfilter DROP steps) kept for the explanation */
-  readonly maxKeptDrops?: number;
   /** rule lookups in flight at once; beyond, a step is counted as lost to back-pressure */
   readonly maxInFlight?: number;
   /** events waiting behind netfilter steps for their rule, all together; beyond, the oldest step goes without it */
@@ -88,8 +87,6 @@ export interface PipelineOptions {
   readonly nowNs?: () => bigint;
 }
 
-/** Drops kept for the explanation at the end of a run. */
-export const MAX_KEPT_DROPS = 10_000;
 const MAX_IN_FLIGHT = 4096;
 const MAX_HELD = 65_536;
 
@@ -111,14 +108,9 @@ export class Pipeline {
   /** what was wrong with the first of them */
   firstMalformed: string | undefined;
   readonly drops = new Map<string, number>();
-  /** drops kept for the explanation (at most maxKeptDrops) */
-  readonly dropEvents: RawEvent[] = [];
-  /** netfilter DROP steps kept for the explanation */
-  readonly nfDrops: RawEvent[] = [];
 
   private readonly o: PipelineOptions;
   private readonly limit: number;
-  private readonly keep: number;
   private netfilter: NetfilterJoin | undefined;
   private nfProbe: number | undefined;
   private closed = false;
@@ -130,7 +122,6 @@ export class Pipeline {
   constructor(o: PipelineOptions) {
     this.o = o;
     this.limit = o.catchCount ?? Infinity;
-    this.keep = o.maxKeptDrops ?? MAX_KEPT_DROPS;
     this.steps = new StepJoin(o.maxHeld ?? MAX_HELD);
   }
 
@@ -152,7 +143,8 @@ export class Pipeline {
       return true;
     }
     try {
-      this.handle(decodeEvent(view, bytes, off, len));
+      // without a netfilter join nothing holds an event past this call: its packet bytes can stay in the ring
+      this.handle(decodeEvent(view, bytes, off, len, this.netfilter === undefined));
     } catch (err) {
       // a record the decoder or a formatter cannot take is counted, never fatal
       this.malformed++;
@@ -274,9 +266,7 @@ export class Pipeline {
     if (ev.flags & EV_DROP) {
       const r = this.o.names.dropReason(ev.dropReason);
       this.drops.set(r, (this.drops.get(r) ?? 0) + 1);
-      if (this.dropEvents.length < this.keep) this.dropEvents.push(ev);
     }
-    if (ev.nf?.verdict === 'DROP' && this.nfDrops.length < this.keep) this.nfDrops.push(ev);
     if (this.o.shows && !this.o.shows(ev)) {
       this.folded++;
       return;

@@ -44,7 +44,6 @@ import { buildDoc } from '../../report/document.js';
 import { writeReport } from '../../report/io/files.js';
 import type { RunEngine } from './engine.js';
 import { TracePcapng } from '../../capture/trace-pcapng.js';
-import { traceStep } from '../../capture/trace-step.js';
 import type { PcapngOut } from '../../capture/io/pcapng-out.js';
 import { evidenceProbes } from '../../engine/catalog.js';
 import { Annotator, notesByPacket, sectionComments } from '../../capture/annotate.js';
@@ -182,7 +181,7 @@ class TraceSession {
     const pcap = io.pcapng;
     // diagnose -w: the findings go on their packets at the end (annotate.ts), found through an index of events
     const indexEvents = io.diagnose ? INDEXED_EVENTS : 0;
-    this.capture = req.write && pcap ? new TracePcapng((b) => pcap.write(b), { section: { application: 'pktpath', os: 'Linux' }, snaplen: req.write.snaplen, indexEvents }) : null;
+    this.capture = req.write && pcap ? new TracePcapng((b) => pcap.write(b), { section: { application: 'pktpath', os: 'Linux' }, snaplen: req.write.snaplen, indexEvents, names: this.resolver }) : null;
     const capture = this.capture;
     // text folds the road between a packet's milestones; --verbose, --all and --json keep every event
     const view = req.output.json || req.verbose || req.functions?.all ? undefined : new ShortView(this.resolver, evidenceProbes(catalog()));
@@ -197,7 +196,7 @@ class TraceSession {
       onEvent: (ev, n) => {
         this.diagnoser.push(ev, n);
         this.recorder?.push(ev, n);
-        capture?.push(traceStep(ev, n, this.resolver));
+        capture?.push(ev, n);
       },
       onError: (m) => this.say(m),
       ...(view ? { shows: (ev) => view.shows(ev) } : {}),
