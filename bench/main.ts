@@ -24,6 +24,7 @@ import { dropsPart as dropsBlock } from './drops.js';
 import { benchDiagnose } from './diagnose.js';
 import { benchAnalyze } from './analyze.js';
 import { benchPcapng } from './pcapng.js';
+import { benchTraceReplay } from './trace-replay.js';
 
 const RING_EVENTS = 4_000_000;
 const RING_ROUNDS = 5;
@@ -194,11 +195,14 @@ async function analyzePart(): Promise<void> {
   line.set('analyze_pkts_per_s', String(a.analyzePktsPerS));
 }
 
-/** trace -w under a UDP flood of small packets over veth (bench/pcapng.ts) */
+/** trace -w on one UDP flow paced at 100k packets/s over veth (bench/pcapng.ts), and its user side replayed (bench/trace-replay.ts) */
 async function pcapngPart(): Promise<void> {
+  const replay = await benchTraceReplay(500_000, true);
+  const plain = await benchTraceReplay(500_000, false);
+  row('trace replayed (user side only), CPU per event (us): with -w / without', `${replay.usPerEvent.toFixed(2)} / ${plain.usPerEvent.toFixed(2)}`);
   try {
     const p = await benchPcapng();
-    row('trace -w, UDP flood: packets/s sent / events / packet copies', `${p.pktsPerS} / ${p.events} / ${p.copies}`);
+    row('trace -w, UDP flow: packets/s sent / events / packet copies', `${p.pktsPerS} / ${p.events} / ${p.copies}`);
     row('trace -w: events lost (ring full + pcapng writer)', String(p.lost), '0');
     row('trace -w: file (MiB)', (p.fileBytes / 1048576).toFixed(1));
     // what one core can take: 100k packets/s of ~5 events each needs <= 2 us per event
