@@ -114,7 +114,7 @@ class ReplayEngine implements RunEngine {
 const sink = (): Writable => new Writable({ write: (_c, _e, cb) => cb() });
 
 function nullPcapng(): PcapngOut & { bytes: number } {
-  const o = { name: 'bench.pcapng', lost: 0, bytes: 0, write: (b: Buffer) => void (o.bytes += b.length), close: async () => {} };
+  const o = { name: 'bench.pcapng', bytes: 0, write: (b: Buffer) => void (o.bytes += b.length), room: () => true, close: async () => {} };
   return o;
 }
 

@@ -36,10 +36,16 @@ export interface InterfaceSpec {
 
 export type Direction = 'in' | 'out';
 
+/** A timestamp in nanoseconds since the epoch as its two 32-bit halves (a writer of many packets keeps numbers, not bigints). */
+export interface TsParts {
+  readonly hi: number;
+  readonly lo: number;
+}
+
 export interface PacketRecord {
   readonly iface: number;
   /** nanoseconds since the epoch */
-  readonly tsNs: bigint;
+  readonly tsNs: bigint | TsParts;
   /** the bytes captured (cut to the interface's snaplen) */
   readonly data: Uint8Array;
   /** bytes before `data` in the packet (a link-layer header made for it), so neither is copied twice */
@@ -52,7 +58,7 @@ export interface PacketRecord {
   /** epb_dropcount: packets lost between this one and the one before on this interface */
   readonly dropCount?: number;
   /** epb_packetid: the same id on every copy of one packet (one per device it crossed) */
-  readonly packetId?: bigint;
+  readonly packetId?: bigint | number;
 }
 
 export interface StatsRecord {
@@ -158,27 +164,40 @@ function epbSize(p: PacketRecord, cs: readonly Comment[], cap: number): number {
 
 const NO_HEAD = new Uint8Array(0);
 
+/** A 64-bit little-endian value: a number (below 2^53) without the bigint operations writeBigUInt64LE costs. */
+function writeU64(out: Buffer, v: bigint | number, at: number): void {
+  if (typeof v === 'bigint') return void out.writeBigUInt64LE(v, at);
+  out.writeUInt32LE(v % 4294967296, at);
+  out.writeUInt32LE(Math.floor(v / 4294967296), at + 4);
+}
+
+/** Zeroes out[from, to): the few bytes of padding after a field. */
+function zero(out: Buffer, from: number, to: number): void {
+  for (let i = from; i < to; i++) out[i] = 0;
+}
+
 /** Writes an EPB of `len` bytes at out[at]: header, bytes, options in place, zero padding (only the padding is cleared). */
 function writeEpb(out: Buffer, at: number, len: number, p: PacketRecord, cs: readonly Comment[], cap: number): void {
   out.writeUInt32LE(BLOCK.EPB, at);
   out.writeUInt32LE(len, at + 4);
   out.writeUInt32LE(p.iface, at + 8);
-  out.writeUInt32LE(Number(p.tsNs >> 32n) >>> 0, at + 12);
-  out.writeUInt32LE(Number(p.tsNs & 0xffffffffn) >>> 0, at + 16);
+  const ts = p.tsNs;
+  out.writeUInt32LE(typeof ts === 'bigint' ? Number(ts >> 32n) >>> 0 : ts.hi >>> 0, at + 12);
+  out.writeUInt32LE(typeof ts === 'bigint' ? Number(ts & 0xffffffffn) >>> 0 : ts.lo >>> 0, at + 16);
   out.writeUInt32LE(cap, at + 20);
   const head = !p.head ? NO_HEAD : p.head.length > cap ? p.head.subarray(0, cap) : p.head;
   out.writeUInt32LE(Math.max(p.origLen, head.length + p.data.length), at + 24);
   out.set(head, at + 28);
   const data = cap - head.length;
   out.set(data < p.data.length ? p.data.subarray(0, data) : p.data, at + 28 + head.length);
-  out.fill(0, at + 28 + cap, at + 28 + pad4(cap));
+  zero(out, at + 28 + cap, at + 28 + pad4(cap));
   let o = at + 28 + pad4(cap);
   const opt = (code: number, n: number): number => {
     out.writeUInt16LE(code, o);
     out.writeUInt16LE(n, o + 2);
     const v = o + 4;
     o += 4 + pad4(n);
-    out.fill(0, v + n, o);
+    zero(out, v + n, o);
     return v;
   };
   for (const c of cs) {
@@ -188,7 +207,7 @@ function writeEpb(out: Buffer, at: number, len: number, p: PacketRecord, cs: rea
   }
   if (p.dir) out.writeUInt32LE(p.dir === 'in' ? 1 : 2, opt(OPT.epb_flags, 4));
   if (p.dropCount !== undefined) out.writeBigUInt64LE(BigInt(p.dropCount), opt(OPT.epb_dropcount, 8));
-  if (p.packetId !== undefined) out.writeBigUInt64LE(p.packetId, opt(OPT.epb_packetid, 8));
+  if (p.packetId !== undefined) writeU64(out, p.packetId, opt(OPT.epb_packetid, 8));
   if (o < at + len - 4) out.writeUInt32LE(0, o); // opt_endofopt
   out.writeUInt32LE(len, at + len - 4);
 }
@@ -231,10 +250,16 @@ export class PcapngWriter {
   packets = 0;
   bytes = 0;
 
-  /** `sink` gets whole blocks, gathered in chunks of up to 1 MiB; call flush() to hand over what waits. */
+  /**
+   * `sink` gets whole blocks, gathered in chunks of up to 1 MiB; call flush() to hand over
+   * what waits. `lend`: the sink is done with what it is given when it returns (it copies
+   * what it keeps), so the writer fills one buffer for the whole run: 1 MiB made for every
+   * ~2,000 packets is memory outside V8's heap, whose growth makes V8 run full collections.
+   */
   constructor(
     private readonly sink: (chunk: Buffer) => void,
     section: SectionOptions,
+    private readonly lend = false,
   ) {
     this.emit(sectionHeaderBlock(section));
   }
@@ -249,7 +274,7 @@ export class PcapngWriter {
   private room(n: number): number {
     if (this.used + n > CHUNK) {
       this.flush();
-      this.chunk = Buffer.allocUnsafe(CHUNK);
+      if (!this.lend) this.chunk = Buffer.allocUnsafe(CHUNK);
       this.start = this.used = 0;
     }
     if (n > CHUNK) return -1;
@@ -265,9 +290,9 @@ export class PcapngWriter {
   }
 
   /**
-   * Hands what is gathered to the sink, which may keep it: those bytes of the chunk are
-   * never written again (the rest of the chunk fills on; a run that flushes after every
-   * ring read does not make a 1 MiB buffer each time).
+   * Hands what is gathered to the sink. Unless lent, the sink may keep it: those bytes of
+   * the chunk are never written again (the rest of the chunk fills on; a run that flushes
+   * after every ring read does not make a 1 MiB buffer each time).
    */
   flush(): void {
     if (this.used === this.start) return;

@@ -121,3 +121,17 @@ test('the summary cache: each copy is worded as packetSummary words its event, a
   }
   for (const e of [...evs, ...evs]) assert.equal(cache.of(e), packetSummary(e));
 });
+
+test('an output with no room: packet copies are left out and counted, the file stays whole (its interfaces are all described)', () => {
+  const chunks: Buffer[] = [];
+  let room = true;
+  const w = new TracePcapng((b) => chunks.push(Buffer.from(b)), { ...opts, lend: true, room: () => room });
+  pushAll(w, LIFE.slice(0, 1));
+  w.push(ev(2, 0xa0n, 'consume_skb', CLI), 2); // the first packet, one copy: written
+  room = false;
+  pushAll(w, LIFE.map((e) => ({ ...e, skb: 0xb0n })), 3);
+  w.finish();
+  assert.deepEqual([w.packets, w.unwritten], [1, 2]);
+  const { pkts } = read(Buffer.concat(chunks));
+  assert.equal(pkts.length, 1);
+});

@@ -16,7 +16,7 @@ import type { StoryNetfilter } from './comment.js';
 import { LifeTable } from './lives.js';
 import type { StepOut } from './lives.js';
 import { cookedV2Header, PcapngWriter, PKT_HOST, PKT_OUTGOING } from './pcapng.js';
-import type { SectionOptions } from './pcapng.js';
+import type { SectionOptions, TsParts } from './pcapng.js';
 import { Places } from './places.js';
 import type { Place, PlaceNames } from './places.js';
 import { protocolOf, SummaryCache } from './trace-step.js';
@@ -32,6 +32,10 @@ export interface CaptureNames extends PlaceNames {
 export interface TracePcapngOptions {
   readonly section: SectionOptions;
   readonly names: CaptureNames;
+  /** the sink copies what it keeps (PcapngOut.write): the writer reuses one buffer */
+  readonly lend?: boolean;
+  /** false while the output cannot take more (a slow pipe): packets are left out and counted (unwritten) */
+  readonly room?: () => boolean;
   readonly snaplen: number;
   readonly maxLives?: number;
   readonly maxSteps?: number;
@@ -57,11 +61,13 @@ export class TracePcapng {
   private readonly places: Places;
   private readonly summaries = new SummaryCache();
   private readonly writer: PcapngWriter;
-  private nextId = 1n;
+  private nextId = 1;
   /** steps left out because a life was longer than maxSteps */
   truncatedSteps = 0;
   /** lives written before their end because too many were waiting */
   writtenEarly = 0;
+  /** packet copies left out because the output had no room (room()) */
+  unwritten = 0;
   private readonly headers = new Map<string, Buffer>();
   private readonly ifaces = new Map<string, number>();
   /** event number - 1 -> packet id (0: none); grows by doubling up to indexEvents */
@@ -73,7 +79,7 @@ export class TracePcapng {
     sink: (chunk: Buffer) => void,
     private readonly opts: TracePcapngOptions,
   ) {
-    this.writer = new PcapngWriter(sink, opts.section);
+    this.writer = new PcapngWriter(sink, opts.section, opts.lend ?? false);
     // a copy per (namespace, device) a packet crossed: room for four a life, the lives fewer when the snaplen is large
     const maxLives = Math.max(2, Math.min(opts.maxLives ?? 4096, Math.floor(COPY_BYTES / (4 * opts.snaplen))));
     const maxCopies = 4 * maxLives;
@@ -92,7 +98,7 @@ export class TracePcapng {
   }
 
   /** Index events and the packet that holds them, up to indexEvents. */
-  private remember(steps: readonly StepOut[], id: bigint): void {
+  private remember(steps: readonly StepOut[], id: number): void {
     const max = this.opts.indexEvents ?? 0;
     for (const st of steps) {
       if (st.n < 1 || st.n > max) {
@@ -104,7 +110,7 @@ export class TracePcapng {
         grown.set(this.index);
         this.index = grown;
       }
-      this.index[st.n - 1] = Number(id);
+      this.index[st.n - 1] = id;
     }
   }
 
@@ -155,11 +161,14 @@ export class TracePcapng {
     if (!life?.steps.length) return;
     const { t0, steps } = life;
     const id = this.nextId++;
-    const shared = this.lifeLines(steps);
+    // encoded once for all the copies
+    const shared = this.lifeLines(steps).map((c) => Buffer.from(c, 'utf8'));
+    const wall = this.opts.names.wallClockNs(t0);
+    const start = { hi: Number(wall >> 32n), lo: Number(wall & 0xffffffffn) };
     let written = 0;
     for (const st of steps) {
       if (st.copy < 0) continue;
-      this.write(st, t0, shared, id);
+      this.write(st, start, shared, id);
       this.lives.releaseCopy(st.copy);
       written++;
     }
@@ -184,7 +193,11 @@ export class TracePcapng {
     return lifeComments({ pathLine: pathText(path), netfilter, drop, finding: null });
   }
 
-  private write(at: StepOut, t0: bigint, shared: readonly string[], packetId: bigint): void {
+  private write(at: StepOut, t0: TsParts, shared: readonly Buffer[], packetId: number): void {
+    if (this.opts.room && !this.opts.room()) {
+      this.unwritten++;
+      return;
+    }
     const c = this.lives.copy(at.copy);
     const p = this.places.list[at.place]!;
     const dev = p.dev || '-';
@@ -195,7 +208,10 @@ export class TracePcapng {
       this.ifaces.set(key, iface);
     }
     const comments = [vantageComment(c.summary, { probe: p.probe, netns: p.netns, dev, dtNs: at.dtNs, event: at.n }), ...shared];
-    const tsNs = this.opts.names.wallClockNs(t0 + BigInt(at.dtNs));
+    // t0 + dt in 32-bit halves
+    const lo = t0.lo + at.dtNs;
+    const carry = Math.floor(lo / 4294967296);
+    const tsNs = { hi: t0.hi + carry, lo: lo - carry * 4294967296 };
     this.writer.packet({ iface, tsNs, head: this.cooked(p, c.protocol), data: c.bytes, origLen: 20 + c.len, dir: p.dir ?? undefined, comments, packetId });
   }
 

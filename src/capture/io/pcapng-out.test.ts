@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openPcapngOut } from './pcapng-out.js';
+import { Writable } from 'node:stream';
+import { openPcapngOut, streamOut } from './pcapng-out.js';
 import { PcapngWriter } from '../pcapng.js';
 
 function blocks(n: number): Buffer[] {
@@ -52,6 +53,38 @@ test('rewrite: a cut file is refused and left as it was; a device has no rewrite
     const dev = openPcapngOut('/dev/null');
     assert.equal(dev.rewrite, undefined);
     await dev.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a stream (standard output): what waits is a copy, and room() says no once maxQueued bytes wait', () => {
+  let held: Buffer[] = [];
+  const stream = new Writable({ highWaterMark: 1, write: (c: Buffer, _e, cb) => void (held.push(c), setImmediate(cb)) });
+  const out = streamOut(stream, 1000);
+  const lent = Buffer.alloc(600, 1);
+  out.write(lent);
+  lent.fill(2); // the writer reuses its buffer
+  assert.ok(held[0]!.every((b) => b === 1), 'the stream got its own copy');
+  assert.equal(out.room(), true);
+  out.write(Buffer.alloc(600));
+  assert.equal(out.room(), false, '600 bytes wait behind the first write');
+  held = [];
+});
+
+test('a file: each batch written at once, so the writer may reuse its buffer', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pktpath-out-'));
+  try {
+    const path = join(dir, 'lent.pcapng');
+    const out = openPcapngOut(path);
+    const w = new PcapngWriter((b) => out.write(b), { application: 't' }, true);
+    const i = w.interfaceId({ netns: 'a', dev: 'b', linkType: 101, snaplen: 256 });
+    for (let k = 0; k < 12_000; k++) w.packet({ iface: i, tsNs: BigInt(k), data: Buffer.alloc(200, k & 0xff), origLen: 200, packetId: k + 1 });
+    w.flush();
+    assert.equal(out.room(), true);
+    await out.close();
+    const file = readFileSync(path);
+    assert.ok(file.equals(Buffer.concat(blocks(12_000))), 'the same bytes as a writer that never reuses its buffer (~3 MiB: three refills)');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,26 +1,26 @@
 /**
- * Where -w writes: a file (written in 1 MiB batches with write(2), so memory does not
- * grow with a fast trace) or standard output ("-", for `| tshark -r -`). A pipe whose
- * reader is slower than the trace keeps at most MAX_QUEUED bytes waiting; past that,
- * packet blocks are counted as lost (never a section or interface block, which later
- * packets refer to).
+ * Where -w writes: a file (written with write(2) as the writer hands its batches over, so
+ * memory does not grow with a fast trace) or standard output ("-", for `| tshark -r -`).
+ * A pipe whose reader is slower than the trace keeps at most MAX_QUEUED bytes waiting;
+ * past that, room() says no, and the writer counts the packets it leaves out (it never
+ * leaves out a section or interface block, which later packets refer to).
  */
 import { closeSync, fstatSync, openSync, rmSync, writeSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { UsageError } from '../../shared/errors.js';
 import { BlockSplitter } from '../annotate.js';
-import { BLOCK } from '../format.js';
 
 const BATCH = 1024 * 1024;
 const MAX_QUEUED = 64 * 1024 * 1024;
 
 export interface PcapngOut {
   readonly name: string;
-  write(block: Buffer): void;
-  /** Writes what is batched and closes (a file) or waits for the pipe to take it (bounded). */
+  /** Writes whole blocks; `blocks` is valid during the call only (the writer reuses it): a copy is kept if they wait. */
+  write(blocks: Buffer): void;
+  /** false while the reader is behind (a pipe): packets are left out, counted by the writer */
+  room(): boolean;
+  /** Closes (a file) or waits for the pipe to take what waits (bounded). */
   close(): Promise<void>;
-  /** packet blocks not written: the reader of standard output was too slow */
-  readonly lost: number;
   /**
    * After close, a regular file only: rewrites it block by block through `each` (a new
    * file beside it, renamed over it, so the old one stays whole until the new one is).
@@ -74,46 +74,27 @@ function fileOut(path: string): PcapngOut {
     throw new UsageError(`cannot write ${path}: ${(err as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied' : (err as Error).message}`, { cause: err });
   }
   const regular = fstatSync(fd).isFile();
-  let parts: Buffer[] = [];
-  let size = 0;
-  const flush = (): void => {
-    if (!size) return;
-    const all = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
-    for (let at = 0; at < all.length; ) at += writeSync(fd, all, at, all.length - at);
-    parts = [];
-    size = 0;
-  };
   return {
     name: path,
-    lost: 0,
     ...(regular ? { rewrite: (each: (block: Buffer) => Buffer) => rewriteFile(path, each) } : {}),
-    write(block) {
-      parts.push(block);
-      size += block.length;
-      if (size >= BATCH) flush();
+    write(blocks) {
+      for (let at = 0; at < blocks.length; ) at += writeSync(fd, blocks, at, blocks.length - at);
     },
+    room: () => true,
     async close() {
-      try {
-        flush();
-      } finally {
-        closeSync(fd);
-      }
+      closeSync(fd);
     },
   };
 }
 
-function stdoutOut(stream: NodeJS.WriteStream): PcapngOut {
+/** Standard output, or any stream: what waits in it is a copy, at most `maxQueued` bytes before room() says no. */
+export function streamOut(stream: NodeJS.WritableStream & { readonly writableLength: number; readonly destroyed: boolean }, maxQueued = MAX_QUEUED): PcapngOut {
   const out = {
     name: 'standard output',
-    lost: 0,
-    write(block: Buffer): void {
-      const packet = block.readUInt32LE(0) === BLOCK.EPB;
-      if (packet && stream.writableLength > MAX_QUEUED) {
-        out.lost++;
-        return;
-      }
-      stream.write(block);
+    write(blocks: Buffer): void {
+      stream.write(Buffer.from(blocks)); // it waits in the stream: a copy
     },
+    room: () => stream.writableLength <= maxQueued,
     async close(): Promise<void> {
       const by = Date.now() + 2000;
       while (stream.writableLength > 0 && !stream.destroyed && Date.now() < by) await new Promise((r) => setTimeout(r, 20));
@@ -124,5 +105,5 @@ function stdoutOut(stream: NodeJS.WriteStream): PcapngOut {
 
 /** The output of -w FILE ("-": standard output). */
 export function openPcapngOut(file: string): PcapngOut {
-  return file === '-' ? stdoutOut(process.stdout) : fileOut(file);
+  return file === '-' ? streamOut(process.stdout) : fileOut(file);
 }

@@ -291,9 +291,9 @@ function memoryPcapng(kind: 'file' | 'device' | 'broken'): PcapngOut & { bytes()
   let chunks: Buffer[] = [];
   const out = {
     name: 'mem.pcapng',
-    lost: 0,
     closed: false,
     write: (b: Buffer) => void chunks.push(Buffer.from(b)),
+    room: () => true,
     close: async () => void (out.closed = true),
     bytes: () => Buffer.concat(chunks),
     ...(kind !== 'device'

@@ -181,7 +181,7 @@ class TraceSession {
     const pcap = io.pcapng;
     // diagnose -w: the findings go on their packets at the end (annotate.ts), found through an index of events
     const indexEvents = io.diagnose ? INDEXED_EVENTS : 0;
-    this.capture = req.write && pcap ? new TracePcapng((b) => pcap.write(b), { section: { application: 'pktpath', os: 'Linux' }, snaplen: req.write.snaplen, indexEvents, names: this.resolver }) : null;
+    this.capture = req.write && pcap ? new TracePcapng((b) => pcap.write(b), { section: { application: 'pktpath', os: 'Linux' }, snaplen: req.write.snaplen, indexEvents, names: this.resolver, lend: true, room: () => pcap.room() }) : null;
     const capture = this.capture;
     // text folds the road between a packet's milestones; --verbose, --all and --json keep every event
     const view = req.output.json || req.verbose || req.functions?.all ? undefined : new ShortView(this.resolver, evidenceProbes(catalog()));
@@ -354,7 +354,7 @@ class TraceSession {
     if (!c || !out) return;
     c.finish();
     await out.close();
-    const lost = out.lost ? `, ${out.lost} lost (its reader was too slow)` : '';
+    const lost = c.unwritten ? `, ${c.unwritten} lost (its reader was too slow)` : '';
     const early = c.writtenEarly ? `, ${c.writtenEarly} written before their end (too many in flight)` : '';
     this.say(`pcapng: ${c.packets} packet copies written to ${out.name}${lost}${early}`);
   }
