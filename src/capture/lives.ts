@@ -106,8 +106,9 @@ export class LifeTable {
     return this.freeCopyTop > 0;
   }
 
-  has(skb: bigint): boolean {
-    return this.slotOf.has(skb);
+  /** The slot of skb's life, or -1: the other calls take it, so one event looks its skb up once. */
+  slot(skb: bigint): number {
+    return this.slotOf.get(skb) ?? -1;
   }
 
   /** The skb of the life that waited longest, other than `except`. */
@@ -120,17 +121,17 @@ export class LifeTable {
     return [...this.slotOf.keys()];
   }
 
-  /** Starts a life for `skb` (the table must not be full). */
-  open(skb: bigint, tsNs: bigint): void {
+  /** Starts a life for `skb` (the table must not be full); its slot. */
+  open(skb: bigint, tsNs: bigint): number {
     const slot = this.freeSlots[--this.freeSlotTop]!;
     this.slotOf.set(skb, slot);
     this.t0[slot] = tsNs;
     this.count[slot] = 0;
+    return slot;
   }
 
-  /** Adds a step to skb's life, with the copy it takes if a copy is free; false when the life has maxSteps already. */
-  add(skb: bigint, st: StepIn, copy: CopyIn | null): boolean {
-    const slot = this.slotOf.get(skb)!;
+  /** Adds a step to a life, with the copy it takes if a copy is free; false when the life has maxSteps already. */
+  add(slot: number, st: StepIn, copy: CopyIn | null): boolean {
     const i = this.count[slot]!;
     if (i >= this.o.maxSteps) return false;
     const at = slot * this.o.maxSteps + i;
@@ -155,19 +156,15 @@ export class LifeTable {
     return k;
   }
 
-  /** Whether skb's life has passed `place` (the same probe at the same namespace and device) already. */
-  passed(skb: bigint, place: number): boolean {
-    const slot = this.slotOf.get(skb);
-    if (slot === undefined) return false;
+  /** Whether the life in `slot` has passed `place` (the same probe at the same namespace and device) already. */
+  passed(slot: number, place: number): boolean {
     const base = slot * this.o.maxSteps;
     for (let at = base, end = base + this.count[slot]!; at < end; at++) if (this.stepPlace[at] === place) return true;
     return false;
   }
 
-  /** Whether skb's life holds the packet's bytes at `where` (a namespace and device) already. */
-  hasCopyAt(skb: bigint, where: number): boolean {
-    const slot = this.slotOf.get(skb);
-    if (slot === undefined) return false;
+  /** Whether the life in `slot` holds the packet's bytes at `where` (a namespace and device) already. */
+  hasCopyAt(slot: number, where: number): boolean {
     const base = slot * this.o.maxSteps;
     for (let at = base, end = base + this.count[slot]!; at < end; at++) if (this.stepWhere[at] === where && this.stepCopy[at]! >= 0) return true;
     return false;

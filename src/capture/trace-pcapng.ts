@@ -122,19 +122,23 @@ export class TracePcapng {
     const place = this.places.list[id]!;
     // not every free is traced (a UDP datagram read by its socket is not): a step the life
     // has already passed is a new packet in the reused skb
-    if (place.dev && lives.passed(skb, id)) this.flush(skb);
-    if (!lives.has(skb)) {
-      if (lives.full()) this.flushOldest();
-      lives.open(skb, ev.tsNs);
+    let slot = lives.slot(skb);
+    if (slot >= 0 && place.dev && lives.passed(slot, id)) {
+      this.flush(skb);
+      slot = -1;
     }
-    const wantsCopy = !!ev.bytes && !lives.hasCopyAt(skb, place.where);
+    if (slot < 0) {
+      if (lives.full()) this.flushOldest();
+      slot = lives.open(skb, ev.tsNs);
+    }
+    const wantsCopy = !!ev.bytes && !lives.hasCopyAt(slot, place.where);
     // every copy in the pool is held by a waiting life: the oldest other one is written now
     if (wantsCopy && !lives.canCopy()) this.flushOldest(skb);
     const copy = wantsCopy ? { bytes: ev.bytes!, len: ev.len, protocol: protocolOf(ev), summary: this.summaries.of(ev) } : null;
     const drop = ev.flags & EV_DROP ? { reason: this.opts.names.dropReason(ev.dropReason), location: this.opts.names.symbol(ev.location) } : null;
     const netfilter = ev.nf ? { hook: `${ev.nf.pf}.${ev.nf.table}.${ev.nf.chain}`, verdict: ev.nf.verdict, rule: ev.nf.rule } : null;
     const extra: Extra | null = drop || netfilter ? { netfilter, drop } : null;
-    if (!lives.add(skb, { n, tsNs: ev.tsNs, place: id, where: place.where, extra }, copy)) this.truncatedSteps++;
+    if (!lives.add(slot, { n, tsNs: ev.tsNs, place: id, where: place.where, extra }, copy)) this.truncatedSteps++;
     if (drop || place.end || skb === 0n) this.flush(skb);
   }
 
