@@ -165,3 +165,22 @@ test('netfilter names follow the event of an evaluation function (EV_NAMES)', ()
   const cut = encodeEvent(ev).subarray(0, EVENT.size);
   assert.equal(decodeEvent(new DataView(cut.buffer, cut.byteOffset), cut, 0, cut.length).nfNames, null);
 });
+
+test('a flow\'s events share one tuple and MAC object; any byte that differs gives its own, whatever the cache holds', () => {
+  const rand = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (seed * 131 + i * 17) & 0xff);
+  const evs: RawEvent[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const v6 = i % 7 === 0;
+    const tuple = { family: (v6 ? 6 : 4) as 4 | 6, l3proto: v6 ? 0x86dd : 0x0800, saddr: rand(v6 ? 16 : 4, i % 300), daddr: rand(v6 ? 16 : 4, (i * 7) % 301), sport: 1000 + (i % 13), dport: 80 + (i % 3), l4proto: i % 5 ? 6 : 17, tcpFlags: i % 4, icmpType: 0, icmpCode: 0, icmpId: 0 };
+    evs.push(sample({ tuple, dstMac: rand(6, i % 9) }));
+  }
+  const recs = evs.map(encodeEvent);
+  const decoded = recs.map((r) => decodeEvent(new DataView(r.buffer), r, 0, r.length));
+  decoded.forEach((d, i) => {
+    assert.deepEqual(d.tuple, evs[i]!.tuple, `event ${i}`);
+    assert.deepEqual([...d.dstMac], [...evs[i]!.dstMac]);
+  });
+  const again = decodeEvent(new DataView(recs[1999]!.buffer), recs[1999]!, 0, recs[1999]!.length);
+  assert.equal(again.tuple, decoded[1999]!.tuple, 'the same bytes: the same object');
+  assert.equal(again.dstMac, decoded[1999]!.dstMac);
+});

@@ -42,6 +42,65 @@ export function decodeTuple(view: DataView, bytes: Uint8Array, base: number): Ra
   };
 }
 
+/** Entries of the decoder's caches (a power of two). */
+const CACHED = 256;
+
+/**
+ * The tuples (and destination MACs) decoded lately, by their bytes: a flow's events carry
+ * the same ones, so an event whose bytes match a cached one shares its object, which is
+ * never changed (RawTuple is read only), instead of making an object and two arrays of
+ * its own. find() then keep() on a miss (no closure per event).
+ */
+class BytesCache<T> {
+  private readonly keys: Uint8Array;
+  private readonly vals: (T | undefined)[] = new Array<T | undefined>(CACHED).fill(undefined);
+  private slot = 0;
+
+  constructor(private readonly size: number) {
+    this.keys = new Uint8Array(CACHED * size);
+  }
+
+  /** The value cached for the `size` bytes at `at`, whose hash (any function of them) is `hash`. */
+  find(bytes: Uint8Array, at: number, hash: number): T | undefined {
+    const slot = (this.slot = (hash ^ (hash >>> 13)) & (CACHED - 1));
+    const known = this.vals[slot];
+    if (known === undefined) return undefined;
+    const k = this.keys;
+    for (let i = 0, base = slot * this.size; i < this.size; i++) if (k[base + i] !== bytes[at + i]) return undefined;
+    return known;
+  }
+
+  /** Caches `v` for the bytes find() missed. */
+  keep(bytes: Uint8Array, at: number, v: T): T {
+    this.keys.set(bytes.subarray(at, at + this.size), this.slot * this.size);
+    this.vals[this.slot] = v;
+    return v;
+  }
+}
+
+const tuples = new BytesCache<RawTuple>(TUPLE.size);
+const macs = new BytesCache<Uint8Array>(SIZES.dst_mac);
+
+/** A hash of a tuple: its ports, protocol, flags and the last bytes of its addresses (find() compares them all). */
+function tupleHash(view: DataView, bytes: Uint8Array, t: number): number {
+  const a = view.getUint32(t + TUPLE.sport, true) ^ (bytes[t + TUPLE.l4proto]! << 8) ^ (bytes[t + TUPLE.tcp_flags]! << 16);
+  return Math.imul(a ^ view.getUint32(t + TUPLE.saddr, true) ^ Math.imul(view.getUint32(t + TUPLE.daddr, true), 0x9e3779b1), 0x85ebca6b);
+}
+
+function tupleAt(view: DataView, bytes: Uint8Array, t: number): RawTuple {
+  return tuples.find(bytes, t, tupleHash(view, bytes, t)) ?? tuples.keep(bytes, t, decodeTuple(view, bytes, t));
+}
+
+function macAt(view: DataView, bytes: Uint8Array, m: number): Uint8Array {
+  const h = Math.imul(view.getUint32(m, true) ^ (view.getUint16(m + 4, true) << 7), 0x9e3779b1);
+  return macs.find(bytes, m, h) ?? macs.keep(bytes, m, bytes.slice(m, m + SIZES.dst_mac));
+}
+
+/** A u64 field; 0n without a bigint made for it (most events' location and function address). */
+function u64(view: DataView, at: number): bigint {
+  return view.getUint32(at, true) === 0 && view.getUint32(at + 4, true) === 0 ? 0n : view.getBigUint64(at, true);
+}
+
 /**
  * Decodes one `struct pp_event` record (little endian, as the kernel wrote it).
  * `view` and `bytes` cover the same memory; `off` is the record's first byte and
@@ -71,7 +130,7 @@ export function decodeEvent(view: DataView, bytes: Uint8Array, off: number, len:
   return {
     tsNs: view.getBigUint64(off + EVENT.ts_ns, true),
     skb: view.getBigUint64(off + EVENT.skb, true),
-    location: view.getBigUint64(off + EVENT.location, true),
+    location: u64(view, off + EVENT.location),
     netns: view.getUint32(off + EVENT.netns, true),
     ifindex: view.getUint32(off + EVENT.ifindex, true),
     mark: view.getUint32(off + EVENT.mark, true),
@@ -85,16 +144,16 @@ export function decodeEvent(view: DataView, bytes: Uint8Array, off: number, len:
     cpu: view.getUint16(off + EVENT.cpu, true),
     pktType: bytes[off + EVENT.pkt_type] ?? 0,
     flags,
-    dstMac: bytes.slice(off + EVENT.dst_mac, off + EVENT.dst_mac + SIZES.dst_mac),
+    dstMac: macAt(view, bytes, off + EVENT.dst_mac),
     ifname: cString(bytes, off + EVENT.ifname, SIZES.ifname),
     comm: cString(bytes, off + EVENT.comm, SIZES.comm),
-    tuple: flags & EV_HAS_TUPLE ? decodeTuple(view, bytes, off + EVENT.tuple) : null,
+    tuple: flags & EV_HAS_TUPLE ? tupleAt(view, bytes, off + EVENT.tuple) : null,
     stack,
     auxAddr:
       auxFamily === 4 || auxFamily === 6
         ? { family: auxFamily, bytes: bytes.slice(off + EVENT.aux_addr, off + EVENT.aux_addr + (auxFamily === 6 ? 16 : 4)) }
         : null,
-    funcIp: view.getBigUint64(off + EVENT.func_ip, true),
+    funcIp: u64(view, off + EVENT.func_ip),
     nfNames,
     // every field always present (undefined when not read): one object shape for the formatters
     ipTtl: ip ? bytes[pk + PKT.ttl] : undefined,
