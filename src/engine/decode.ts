@@ -79,6 +79,7 @@ class BytesCache<T> {
 }
 
 const tuples = new BytesCache<RawTuple>(TUPLE.size);
+const names = new BytesCache<string>(SIZES.ifname);
 const macs = new BytesCache<Uint8Array>(SIZES.dst_mac);
 
 /** A hash of a tuple: its ports, protocol, flags and the last bytes of its addresses (find() compares them all). */
@@ -89,6 +90,12 @@ function tupleHash(view: DataView, bytes: Uint8Array, t: number): number {
 
 function tupleAt(view: DataView, bytes: Uint8Array, t: number): RawTuple {
   return tuples.find(bytes, t, tupleHash(view, bytes, t)) ?? tuples.keep(bytes, t, decodeTuple(view, bytes, t));
+}
+
+/** A device name or command (SIZES.ifname = SIZES.comm = 16 bytes, NUL-terminated): a run meets few, each made once. */
+function nameAt(view: DataView, bytes: Uint8Array, at: number): string {
+  const h = Math.imul(view.getUint32(at, true) ^ Math.imul(view.getUint32(at + 4, true), 0x85ebca6b) ^ view.getUint32(at + 8, true), 0x9e3779b1);
+  return names.find(bytes, at, h) ?? names.keep(bytes, at, cString(bytes, at, SIZES.ifname));
 }
 
 function macAt(view: DataView, bytes: Uint8Array, m: number): Uint8Array {
@@ -145,8 +152,8 @@ export function decodeEvent(view: DataView, bytes: Uint8Array, off: number, len:
     pktType: bytes[off + EVENT.pkt_type] ?? 0,
     flags,
     dstMac: macAt(view, bytes, off + EVENT.dst_mac),
-    ifname: cString(bytes, off + EVENT.ifname, SIZES.ifname),
-    comm: cString(bytes, off + EVENT.comm, SIZES.comm),
+    ifname: nameAt(view, bytes, off + EVENT.ifname),
+    comm: nameAt(view, bytes, off + EVENT.comm),
     tuple: flags & EV_HAS_TUPLE ? tupleAt(view, bytes, off + EVENT.tuple) : null,
     stack,
     auxAddr:
