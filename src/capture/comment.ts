@@ -34,7 +34,7 @@ export interface PacketStory {
 }
 
 /** Steps written in the path comment; the rest are counted. */
-const PATH_STEPS = 32;
+export const PATH_STEPS = 32;
 /** opt_comment holds at most 65535 bytes; keep each line readable well below it. */
 const MAX_LINE = 4000;
 
@@ -42,7 +42,8 @@ function clip(s: string): string {
   return s.length <= MAX_LINE ? s : `${s.slice(0, MAX_LINE - 3)}...`;
 }
 
-function dt(ns: number): string {
+/** The time since the packet's first step, as the path comment writes it (+800ns, +1.2us, +3.45ms). */
+export function dtText(ns: number): string {
   return ns < 1e3 ? `+${Math.round(ns)}ns` : ns < 1e6 ? `+${Math.round(ns / 100) / 10}us` : `+${Math.round(ns / 1e4) / 100}ms`;
 }
 
@@ -52,7 +53,7 @@ export function pathText(path: readonly StoryStep[]): string {
     const here = `${s.netns}/${s.dev}`;
     const where = here !== place ? ` [${here}]` : '';
     place = here;
-    return `${s.probe}${where}${i > 0 ? ` ${dt(s.dtNs)}` : ''}`;
+    return `${s.probe}${where}${i > 0 ? ` ${dtText(s.dtNs)}` : ''}`;
   });
   const more = path.length - PATH_STEPS;
   return parts.join(' > ') + (more > 0 ? ` > ... ${more} more` : '');

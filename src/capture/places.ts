@@ -34,6 +34,8 @@ export interface Place {
   readonly end: boolean;
   /** the (namespace, device) part, as a number: places with the same one are the same vantage point */
   readonly where: number;
+  /** "probe [netns/dev]": the place in a path comment where the packet arrives at it ('-' for no device) */
+  readonly label: string;
 }
 
 const CACHE = 256;
@@ -73,7 +75,7 @@ export class Places {
     let where = this.wheres.get(whereKey);
     if (where === undefined) this.wheres.set(whereKey, (where = this.wheres.size));
     id = this.list.length;
-    this.list.push({ probe: name, netns: ns, dev: ifname, ifindex, dir: directionOf(name), end: END.has(name), where });
+    this.list.push({ probe: name, netns: ns, dev: ifname, ifindex, dir: directionOf(name), end: END.has(name), where, label: `${name} [${ns}/${ifname || '-'}]` });
     this.byKey.set(key, id);
     return id;
   }

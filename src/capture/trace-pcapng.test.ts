@@ -4,6 +4,7 @@ import { TracePcapng } from './trace-pcapng.js';
 import type { CaptureNames } from './trace-pcapng.js';
 import { CaptureStream } from './stream.js';
 import { packetSummary, SummaryCache } from './trace-step.js';
+import { pathText } from './comment.js';
 import { EV_DROP, EV_HAS_TUPLE } from '../engine/event.js';
 import type { RawEvent } from '../engine/event.js';
 import { ip, tcp, TCP } from '../../test/helpers/frames.js';
@@ -134,4 +135,20 @@ test('an output with no room: packet copies are left out and counted, the file s
   assert.deepEqual([w.packets, w.unwritten], [1, 2]);
   const { pkts } = read(Buffer.concat(chunks));
   assert.equal(pkts.length, 1);
+});
+
+test('the path comment is comment.ts pathText of the life: places where they change, times, and past 32 steps a count', () => {
+  const chunks: Buffer[] = [];
+  const w = new TracePcapng((b) => chunks.push(b), opts);
+  const probes = ['net_dev_queue', 'net_dev_start_xmit', 'net_dev_xmit', 'netif_receive_skb'];
+  // ten devices, four probes at each, the namespaces in turn: 40 places, none passed twice
+  const dev = (i: number): number => Math.floor(i / 4);
+  const life = Array.from({ length: 40 }, (_, i) => ev(i + 1, 0xd0n, probes[i % 4]!, dev(i) % 2 ? SRV : CLI, { ifindex: 10 + dev(i), ifname: `pp${dev(i)}`, tsNs: T0 + BigInt(i * i * 1234) }));
+  pushAll(w, life);
+  w.finish();
+  const want = pathText(life.map((e, i) => ({ probe: PROBES[e.probe]!, netns: e.netns === CLI ? 'cli' : 'srv', dev: e.ifname, dtNs: i * i * 1234 })));
+  const { pkts } = read(Buffer.concat(chunks));
+  assert.equal(pkts.length, 10, 'one packet, a copy at each device');
+  assert.equal(pkts[0]!.comments!.find((c) => c.startsWith('path: ')), `path: ${want}`);
+  assert.match(want, / > \.\.\. 8 more$/);
 });

@@ -11,7 +11,7 @@
  */
 import type { RawEvent } from '../engine/event.js';
 import { EV_DROP } from '../engine/event.js';
-import { lifeComments, pathText, vantageComment } from './comment.js';
+import { dtText, lifeComments, PATH_STEPS, vantageComment } from './comment.js';
 import type { StoryNetfilter } from './comment.js';
 import { LifeTable } from './lives.js';
 import type { StepOut } from './lives.js';
@@ -70,6 +70,8 @@ export class TracePcapng {
   unwritten = 0;
   private readonly headers = new Map<string, Buffer>();
   private readonly ifaces = new Map<string, number>();
+  /** place id -> interface id */
+  private readonly placeIface: number[] = [];
   /** event number - 1 -> packet id (0: none); grows by doubling up to indexEvents */
   private index = new Uint32Array(0);
   /** events past indexEvents whose packet is not remembered */
@@ -172,9 +174,8 @@ export class TracePcapng {
     let written = 0;
     for (const st of steps) {
       if (st.copy < 0) continue;
-      this.write(st, start, shared, id);
+      if (this.write(st, start, shared, id)) written++;
       this.lives.releaseCopy(st.copy);
-      written++;
     }
     if (written) this.remember(steps, id);
   }
@@ -189,34 +190,55 @@ export class TracePcapng {
       drop ??= x.drop;
       if (x.netfilter) netfilter.push(x.netfilter);
     }
-    const list = this.places.list;
-    const path = steps.map((st) => {
-      const p = list[st.place]!;
-      return { probe: p.probe, netns: p.netns, dev: p.dev || '-', dtNs: st.dtNs };
-    });
-    return lifeComments({ pathLine: pathText(path), netfilter, drop, finding: null });
+    return lifeComments({ pathLine: this.pathLine(steps), netfilter, drop, finding: null });
   }
 
-  private write(at: StepOut, t0: TsParts, shared: readonly Buffer[], packetId: number): void {
+  /** comment.ts pathText, from the places' labels made once: "probe [netns/dev]" where the place changes, then "probe +dt". */
+  private pathLine(steps: readonly StepOut[]): string {
+    const list = this.places.list;
+    const n = Math.min(steps.length, PATH_STEPS);
+    let line = '';
+    let where = -1;
+    for (let i = 0; i < n; i++) {
+      const st = steps[i]!;
+      const p = list[st.place]!;
+      line += i === 0 ? p.label : ` > ${p.where !== where ? p.label : p.probe} ${dtText(st.dtNs)}`;
+      where = p.where;
+    }
+    return steps.length > n ? `${line} > ... ${steps.length - n} more` : line;
+  }
+
+  /** Writes a copy; false when the output has no room for it (counted). */
+  private write(at: StepOut, t0: TsParts, shared: readonly Buffer[], packetId: number): boolean {
     if (this.opts.room && !this.opts.room()) {
       this.unwritten++;
-      return;
+      return false;
     }
     const c = this.lives.copy(at.copy);
     const p = this.places.list[at.place]!;
     const dev = p.dev || '-';
-    const key = `${p.netns}\0${dev}`;
-    let iface = this.ifaces.get(key);
-    if (iface === undefined) {
-      iface = this.writer.interfaceId({ netns: p.netns, dev, linkType: 276, snaplen: this.opts.snaplen + 20, description: `${p.dev || 'no device'} (ifindex ${p.ifindex}) in network namespace ${p.netns}` });
-      this.ifaces.set(key, iface);
-    }
     const comments = [vantageComment(c.summary, { probe: p.probe, netns: p.netns, dev, dtNs: at.dtNs, event: at.n }), ...shared];
     // t0 + dt in 32-bit halves
     const lo = t0.lo + at.dtNs;
     const carry = Math.floor(lo / 4294967296);
     const tsNs = { hi: t0.hi + carry, lo: lo - carry * 4294967296 };
-    this.writer.packet({ iface, tsNs, head: this.cooked(p, c.protocol), data: c.bytes, origLen: 20 + c.len, dir: p.dir ?? undefined, comments, packetId });
+    this.writer.packet({ iface: this.ifaceOf(at.place, p), tsNs, head: this.cooked(p, c.protocol), data: c.bytes, origLen: 20 + c.len, dir: p.dir ?? undefined, comments, packetId });
+    return true;
+  }
+
+  /** The interface id of a place's (namespace, device), its block written the first time. */
+  private ifaceOf(place: number, p: Place): number {
+    let iface = this.placeIface[place];
+    if (iface !== undefined) return iface;
+    const dev = p.dev || '-';
+    const key = `${p.netns}\0${dev}`;
+    iface = this.ifaces.get(key);
+    if (iface === undefined) {
+      iface = this.writer.interfaceId({ netns: p.netns, dev, linkType: 276, snaplen: this.opts.snaplen + 20, description: `${p.dev || 'no device'} (ifindex ${p.ifindex}) in network namespace ${p.netns}` });
+      this.ifaces.set(key, iface);
+    }
+    this.placeIface[place] = iface;
+    return iface;
   }
 
   /** The cooked header of a copy: the same few for a whole run, so made once each. */
