@@ -6,6 +6,7 @@
  * per place, not per event.
  */
 import type { Direction } from './pcapng.js';
+import { hash3 } from '../shared/hash.js';
 
 /** Probes where a device receives the packet, and where it hands it to a device. */
 const IN = new Set(['netif_receive_skb', 'napi_gro_receive_entry', 'netif_rx']);
@@ -54,7 +55,7 @@ export class Places {
 
   /** The id of a probe at a device (ifindex, named ifname) in a namespace (inode). */
   id(probe: number, netns: number, ifindex: number, ifname: string): number {
-    const slot = (Math.imul(probe, 0x9e3779b1) ^ netns ^ Math.imul(ifindex, 0x85ebca6b)) & (CACHE - 1);
+    const slot = hash3(probe, netns, ifindex) & (CACHE - 1);
     const cached = this.cId[slot]!;
     if (cached >= 0 && this.cProbe[slot] === probe && this.cNetns[slot] === netns && this.cIfindex[slot] === ifindex) return cached;
     const id = this.lookup(probe, netns, ifindex, ifname);

@@ -6,6 +6,7 @@
 import type { RawEvent } from '../engine/event.js';
 import { protoName, tcpFlagsText, IPPROTO_TCP } from '../output/tuple.js';
 import { formatAddr } from '../shared/addr.js';
+import { hash3 } from '../shared/hash.js';
 
 /** "tcp 10.0.0.1:40000 -> 10.0.0.2:8080 [SYN]" as the tuple says; "packet of N bytes" without one. */
 export function packetSummary(ev: RawEvent): string {
@@ -46,7 +47,7 @@ export class SummaryCache {
     if (!t || t.family === 0) return packetSummary(ev);
     const m0 = t.family | (t.l4proto << 8) | (t.tcpFlags << 16);
     const m1 = ((t.sport << 16) | t.dport) >>> 0;
-    const slot = (Math.imul(m0 ^ m1, 0x9e3779b1) ^ (t.saddr[t.saddr.length - 1]! << 8) ^ t.daddr[t.daddr.length - 1]!) & (SLOTS - 1);
+    const slot = hash3(m0, m1, (t.saddr[t.saddr.length - 1]! << 8) | t.daddr[t.daddr.length - 1]!) & (SLOTS - 1);
     if (this.texts[slot] && this.meta[slot * 3] === m0 && this.meta[slot * 3 + 1] === m1 && this.meta[slot * 3 + 2] === t.l3proto && this.sameAddrs(slot, t.saddr, t.daddr)) return this.texts[slot]!;
     const text = packetSummary(ev);
     this.meta[slot * 3] = m0;

@@ -1,6 +1,7 @@
 import { EV_HAS_TUPLE, EV_NAMES, EV_STACK, PKT_GSO, PKT_ICMP_MTU, PKT_INNER, PKT_IP, PKT_MTU, PKT_RELATED, PKT_TCP } from './event.js';
 import type { RawEvent, RawTuple } from './event.js';
 import { EVENT, NF_NAMES, PKT, SIZES, TUPLE } from './layout.js';
+import { hash3, mix32 } from '../shared/hash.js';
 
 const ETH_P_IP = 0x0800;
 const ETH_P_IPV6 = 0x86dd;
@@ -62,7 +63,7 @@ class BytesCache<T> {
 
   /** The value cached for the `size` bytes at `at`, whose hash (any function of them) is `hash`. */
   find(bytes: Uint8Array, at: number, hash: number): T | undefined {
-    const slot = (this.slot = (hash ^ (hash >>> 13)) & (CACHED - 1));
+    const slot = (this.slot = mix32(hash) & (CACHED - 1));
     const known = this.vals[slot];
     if (known === undefined) return undefined;
     const k = this.keys;
@@ -85,7 +86,7 @@ const macs = new BytesCache<Uint8Array>(SIZES.dst_mac);
 /** A hash of a tuple: its ports, protocol, flags and the last bytes of its addresses (find() compares them all). */
 function tupleHash(view: DataView, bytes: Uint8Array, t: number): number {
   const a = view.getUint32(t + TUPLE.sport, true) ^ (bytes[t + TUPLE.l4proto]! << 8) ^ (bytes[t + TUPLE.tcp_flags]! << 16);
-  return Math.imul(a ^ view.getUint32(t + TUPLE.saddr, true) ^ Math.imul(view.getUint32(t + TUPLE.daddr, true), 0x9e3779b1), 0x85ebca6b);
+  return hash3(a, view.getUint32(t + TUPLE.saddr, true), view.getUint32(t + TUPLE.daddr, true));
 }
 
 function tupleAt(view: DataView, bytes: Uint8Array, t: number): RawTuple {
@@ -94,12 +95,12 @@ function tupleAt(view: DataView, bytes: Uint8Array, t: number): RawTuple {
 
 /** A device name or command (SIZES.ifname = SIZES.comm = 16 bytes, NUL-terminated): a run meets few, each made once. */
 function nameAt(view: DataView, bytes: Uint8Array, at: number): string {
-  const h = Math.imul(view.getUint32(at, true) ^ Math.imul(view.getUint32(at + 4, true), 0x85ebca6b) ^ view.getUint32(at + 8, true), 0x9e3779b1);
+  const h = hash3(view.getUint32(at, true), view.getUint32(at + 4, true), view.getUint32(at + 8, true));
   return names.find(bytes, at, h) ?? names.keep(bytes, at, cString(bytes, at, SIZES.ifname));
 }
 
 function macAt(view: DataView, bytes: Uint8Array, m: number): Uint8Array {
-  const h = Math.imul(view.getUint32(m, true) ^ (view.getUint16(m + 4, true) << 7), 0x9e3779b1);
+  const h = hash3(view.getUint32(m, true), view.getUint16(m + 4, true), 0);
   return macs.find(bytes, m, h) ?? macs.keep(bytes, m, bytes.slice(m, m + SIZES.dst_mac));
 }
 
