@@ -139,7 +139,7 @@ function u64(v: bigint): Buffer {
 }
 
 /** A comment as written: a string (its UTF-8 length measured once) or already encoded bytes. */
-type Comment = { readonly text: string; readonly bytes: number } | Buffer;
+type Comment = { readonly text: string; readonly bytes: number } | Uint8Array;
 
 function measured(cs: readonly (string | Buffer)[] | undefined): Comment[] {
   return (cs ?? []).map((c) => {
@@ -150,12 +150,13 @@ function measured(cs: readonly (string | Buffer)[] | undefined): Comment[] {
 }
 
 function commentLen(c: Comment): number {
-  return Buffer.isBuffer(c) ? c.length : c.bytes;
+  return c instanceof Uint8Array ? c.length : c.bytes;
 }
 
 /** The EPB's size: header, captured bytes (head + data, cut to `cap`), options. */
 function epbSize(p: PacketRecord, cs: readonly Comment[], cap: number): number {
-  let opts = cs.reduce((n, c) => n + 4 + pad4(commentLen(c)), 0);
+  let opts = 0;
+  for (const c of cs) opts += 4 + pad4(commentLen(c));
   if (p.dir) opts += 8;
   if (p.dropCount !== undefined) opts += 12;
   if (p.packetId !== undefined) opts += 12;
@@ -164,52 +165,79 @@ function epbSize(p: PacketRecord, cs: readonly Comment[], cap: number): number {
 
 const NO_HEAD = new Uint8Array(0);
 
-/** A 64-bit little-endian value: a number (below 2^53) without the bigint operations writeBigUInt64LE costs. */
-function writeU64(out: Buffer, v: bigint | number, at: number): void {
-  if (typeof v === 'bigint') return void out.writeBigUInt64LE(v, at);
-  out.writeUInt32LE(v % 4294967296, at);
-  out.writeUInt32LE(Math.floor(v / 4294967296), at + 4);
-}
+/**
+ * Buffer's own UTF-8 writer, which Buffer.prototype.write calls after checking and
+ * normalizing its arguments: a third of writing a packet's comments went to that wrapper.
+ */
+type Utf8Writable = Buffer & { utf8Write(text: string, offset: number, length: number): number };
 
 /** Zeroes out[from, to): the few bytes of padding after a field. */
-function zero(out: Buffer, from: number, to: number): void {
+function zero(out: Uint8Array, from: number, to: number): void {
   for (let i = from; i < to; i++) out[i] = 0;
 }
 
-/** Writes an EPB of `len` bytes at out[at]: header, bytes, options in place, zero padding (only the padding is cleared). */
-function writeEpb(out: Buffer, at: number, len: number, p: PacketRecord, cs: readonly Comment[], cap: number): void {
-  out.writeUInt32LE(BLOCK.EPB, at);
-  out.writeUInt32LE(len, at + 4);
-  out.writeUInt32LE(p.iface, at + 8);
+/** An option's header at `o` and the zero padding after its `n` bytes of value; where the next option goes. */
+function optHead(out: Uint8Array, dv: DataView, o: number, code: number, n: number): number {
+  dv.setUint16(o, code, true);
+  dv.setUint16(o + 2, n, true);
+  const next = o + 4 + pad4(n);
+  zero(out, o + 4 + n, next);
+  return next;
+}
+
+/** A 64-bit little-endian option value: a number (below 2^53) without the bigint operations a bigint costs. */
+function setU64(dv: DataView, at: number, v: bigint | number): void {
+  if (typeof v === 'bigint') return dv.setBigUint64(at, v, true);
+  dv.setUint32(at, v % 4294967296, true);
+  dv.setUint32(at + 4, Math.floor(v / 4294967296), true);
+}
+
+/** The EPB's header and captured bytes at out[at]; where its options go. */
+function epbHead(out: Buffer, dv: DataView, at: number, len: number, p: PacketRecord, cap: number): number {
+  dv.setUint32(at, BLOCK.EPB, true);
+  dv.setUint32(at + 4, len, true);
+  dv.setUint32(at + 8, p.iface, true);
   const ts = p.tsNs;
-  out.writeUInt32LE(typeof ts === 'bigint' ? Number(ts >> 32n) >>> 0 : ts.hi >>> 0, at + 12);
-  out.writeUInt32LE(typeof ts === 'bigint' ? Number(ts & 0xffffffffn) >>> 0 : ts.lo >>> 0, at + 16);
-  out.writeUInt32LE(cap, at + 20);
+  dv.setUint32(at + 12, typeof ts === 'bigint' ? Number(ts >> 32n) >>> 0 : ts.hi >>> 0, true);
+  dv.setUint32(at + 16, typeof ts === 'bigint' ? Number(ts & 0xffffffffn) >>> 0 : ts.lo >>> 0, true);
+  dv.setUint32(at + 20, cap, true);
   const head = !p.head ? NO_HEAD : p.head.length > cap ? p.head.subarray(0, cap) : p.head;
-  out.writeUInt32LE(Math.max(p.origLen, head.length + p.data.length), at + 24);
+  dv.setUint32(at + 24, Math.max(p.origLen, head.length + p.data.length), true);
   out.set(head, at + 28);
   const data = cap - head.length;
   out.set(data < p.data.length ? p.data.subarray(0, data) : p.data, at + 28 + head.length);
   zero(out, at + 28 + cap, at + 28 + pad4(cap));
-  let o = at + 28 + pad4(cap);
-  const opt = (code: number, n: number): number => {
-    out.writeUInt16LE(code, o);
-    out.writeUInt16LE(n, o + 2);
-    const v = o + 4;
-    o += 4 + pad4(n);
-    zero(out, v + n, o);
-    return v;
-  };
+  return at + 28 + pad4(cap);
+}
+
+/**
+ * Writes an EPB of `len` bytes at out[at] (`dv` a view of `out`'s memory from its byte 0):
+ * header, bytes, options in place, zero padding (only the padding is cleared: the writer's
+ * buffer is reused).
+ */
+function writeEpb(out: Buffer, dv: DataView, at: number, len: number, p: PacketRecord, cs: readonly Comment[], cap: number): void {
+  let o = epbHead(out, dv, at, len, p, cap);
   for (const c of cs) {
-    const v = opt(OPT.comment, commentLen(c));
-    if (Buffer.isBuffer(c)) c.copy(out, v);
-    else out.write(c.text, v, c.bytes, 'utf8');
+    const n = commentLen(c);
+    const next = optHead(out, dv, o, OPT.comment, n);
+    if (c instanceof Uint8Array) out.set(c, o + 4);
+    else (out as Utf8Writable).utf8Write(c.text, o + 4, n);
+    o = next;
   }
-  if (p.dir) out.writeUInt32LE(p.dir === 'in' ? 1 : 2, opt(OPT.epb_flags, 4));
-  if (p.dropCount !== undefined) out.writeBigUInt64LE(BigInt(p.dropCount), opt(OPT.epb_dropcount, 8));
-  if (p.packetId !== undefined) writeU64(out, p.packetId, opt(OPT.epb_packetid, 8));
-  if (o < at + len - 4) out.writeUInt32LE(0, o); // opt_endofopt
-  out.writeUInt32LE(len, at + len - 4);
+  if (p.dir) {
+    dv.setUint32(o + 4, p.dir === 'in' ? 1 : 2, true);
+    o = optHead(out, dv, o, OPT.epb_flags, 4);
+  }
+  if (p.dropCount !== undefined) {
+    setU64(dv, o + 4, p.dropCount);
+    o = optHead(out, dv, o, OPT.epb_dropcount, 8);
+  }
+  if (p.packetId !== undefined) {
+    setU64(dv, o + 4, p.packetId);
+    o = optHead(out, dv, o, OPT.epb_packetid, 8);
+  }
+  if (o < at + len - 4) dv.setUint32(o, 0, true); // opt_endofopt
+  dv.setUint32(at + len - 4, len, true);
 }
 
 /** One EPB as a Buffer (comments may come encoded, so a comment shared by several copies is encoded once). */
@@ -218,8 +246,12 @@ export function enhancedPacketBlock(p: PacketRecord): Buffer {
   const cap = (p.head?.length ?? 0) + p.data.length;
   const len = epbSize(p, cs, cap);
   const out = Buffer.allocUnsafe(len);
-  writeEpb(out, 0, len, p, cs, cap);
+  writeEpb(out, viewOf(out), 0, len, p, cs, cap);
   return out;
+}
+
+function viewOf(b: Buffer): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.length);
 }
 
 export function statisticsBlock(s: StatsRecord): Buffer {
@@ -244,6 +276,7 @@ export class PcapngWriter {
   private readonly ids = new Map<string, number>();
   private readonly snaplens: number[] = [];
   private chunk: Buffer = Buffer.allocUnsafe(CHUNK);
+  private view = viewOf(this.chunk);
   /** the chunk's bytes before `start` were handed to the sink; from `start` to `used`, gathered */
   private start = 0;
   private used = 0;
@@ -274,7 +307,10 @@ export class PcapngWriter {
   private room(n: number): number {
     if (this.used + n > CHUNK) {
       this.flush();
-      if (!this.lend) this.chunk = Buffer.allocUnsafe(CHUNK);
+      if (!this.lend) {
+        this.chunk = Buffer.allocUnsafe(CHUNK);
+        this.view = viewOf(this.chunk);
+      }
       this.start = this.used = 0;
     }
     if (n > CHUNK) return -1;
@@ -327,9 +363,9 @@ export class PcapngWriter {
     const len = epbSize(p, cs, cap);
     this.packets++;
     const at = this.room(len);
-    if (at >= 0) return writeEpb(this.chunk, at, len, p, cs, cap);
+    if (at >= 0) return writeEpb(this.chunk, this.view, at, len, p, cs, cap);
     const out = Buffer.allocUnsafe(len);
-    writeEpb(out, 0, len, p, cs, cap);
+    writeEpb(out, viewOf(out), 0, len, p, cs, cap);
     this.direct(out);
   }
 
