@@ -53,27 +53,36 @@ const CACHED = 256;
  * its own. find() then keep() on a miss (no closure per event).
  */
 class BytesCache<T> {
-  private readonly keys: Uint8Array;
+  /** the cached keys, a 32-bit word at a time (a byte-by-byte compare cost more than the decoding it saves) */
+  private readonly words: Uint32Array;
+  private readonly tails: Uint8Array;
+  private readonly w: number;
+  private readonly t: number;
   private readonly vals: (T | undefined)[] = new Array<T | undefined>(CACHED).fill(undefined);
   private slot = 0;
 
   constructor(private readonly size: number) {
-    this.keys = new Uint8Array(CACHED * size);
+    this.w = size >>> 2;
+    this.t = size & 3;
+    this.words = new Uint32Array(CACHED * this.w);
+    this.tails = new Uint8Array(CACHED * this.t);
   }
 
-  /** The value cached for the `size` bytes at `at`, whose hash (any function of them) is `hash`. */
-  find(bytes: Uint8Array, at: number, hash: number): T | undefined {
+  /** The value cached for the `size` bytes at `at` (`view` and `bytes` on the same memory), whose hash (any function of them) is `hash`. */
+  find(view: DataView, bytes: Uint8Array, at: number, hash: number): T | undefined {
     const slot = (this.slot = mix32(hash) & (CACHED - 1));
     const known = this.vals[slot];
     if (known === undefined) return undefined;
-    const k = this.keys;
-    for (let i = 0, base = slot * this.size; i < this.size; i++) if (k[base + i] !== bytes[at + i]) return undefined;
+    const words = this.words;
+    for (let i = 0, base = slot * this.w; i < this.w; i++) if (words[base + i] !== view.getUint32(at + 4 * i, true)) return undefined;
+    for (let i = 0, base = slot * this.t, tail = at + 4 * this.w; i < this.t; i++) if (this.tails[base + i] !== bytes[tail + i]) return undefined;
     return known;
   }
 
   /** Caches `v` for the bytes find() missed. */
-  keep(bytes: Uint8Array, at: number, v: T): T {
-    this.keys.set(bytes.subarray(at, at + this.size), this.slot * this.size);
+  keep(view: DataView, bytes: Uint8Array, at: number, v: T): T {
+    for (let i = 0, base = this.slot * this.w; i < this.w; i++) this.words[base + i] = view.getUint32(at + 4 * i, true);
+    for (let i = 0, base = this.slot * this.t, tail = at + 4 * this.w; i < this.t; i++) this.tails[base + i] = bytes[tail + i]!;
     this.vals[this.slot] = v;
     return v;
   }
@@ -90,18 +99,18 @@ function tupleHash(view: DataView, bytes: Uint8Array, t: number): number {
 }
 
 function tupleAt(view: DataView, bytes: Uint8Array, t: number): RawTuple {
-  return tuples.find(bytes, t, tupleHash(view, bytes, t)) ?? tuples.keep(bytes, t, decodeTuple(view, bytes, t));
+  return tuples.find(view, bytes, t, tupleHash(view, bytes, t)) ?? tuples.keep(view, bytes, t, decodeTuple(view, bytes, t));
 }
 
 /** A device name or command (SIZES.ifname = SIZES.comm = 16 bytes, NUL-terminated): a run meets few, each made once. */
 function nameAt(view: DataView, bytes: Uint8Array, at: number): string {
   const h = hash3(view.getUint32(at, true), view.getUint32(at + 4, true), view.getUint32(at + 8, true));
-  return names.find(bytes, at, h) ?? names.keep(bytes, at, cString(bytes, at, SIZES.ifname));
+  return names.find(view, bytes, at, h) ?? names.keep(view, bytes, at, cString(bytes, at, SIZES.ifname));
 }
 
 function macAt(view: DataView, bytes: Uint8Array, m: number): Uint8Array {
   const h = hash3(view.getUint32(m, true), view.getUint16(m + 4, true), 0);
-  return macs.find(bytes, m, h) ?? macs.keep(bytes, m, bytes.slice(m, m + SIZES.dst_mac));
+  return macs.find(view, bytes, m, h) ?? macs.keep(view, bytes, m, bytes.slice(m, m + SIZES.dst_mac));
 }
 
 /** A u64 field; 0n without a bigint made for it (most events' location and function address). */
