@@ -24,25 +24,6 @@ export interface CopyIn {
   readonly summary: string;
 }
 
-export interface StepIn {
-  readonly n: number;
-  readonly tsNs: bigint;
-  /** the place (probe at a namespace and device: places.ts) and its (namespace, device) part */
-  readonly place: number;
-  readonly where: number;
-  readonly extra: StepExtra | null;
-}
-
-/** One step of a life as read back when it is written. */
-export interface StepOut {
-  readonly n: number;
-  readonly dtNs: number;
-  readonly place: number;
-  /** the copy taken at this step, or -1 */
-  readonly copy: number;
-  readonly extra: StepExtra | null;
-}
-
 export interface LifeTableOptions {
   readonly maxLives: number;
   readonly maxSteps: number;
@@ -57,11 +38,11 @@ export class LifeTable {
   private readonly t0: BigInt64Array;
   private readonly count: Uint16Array;
   // per step: slot * maxSteps + i
-  private readonly stepN: Float64Array;
-  private readonly stepDt: Float64Array;
-  private readonly stepPlace: Int32Array;
-  private readonly stepWhere: Int32Array;
-  private readonly stepCopy: Int32Array;
+  private readonly stepNs: Float64Array;
+  private readonly stepDts: Float64Array;
+  private readonly stepPlaces: Int32Array;
+  private readonly stepWheres: Int32Array;
+  private readonly stepCopies: Int32Array;
   private readonly extras = new Map<number, StepExtra>();
   // per copy
   private readonly freeCopies: Int32Array;
@@ -78,11 +59,11 @@ export class LifeTable {
     this.freeSlotTop = o.maxLives;
     this.t0 = new BigInt64Array(o.maxLives);
     this.count = new Uint16Array(o.maxLives);
-    this.stepN = new Float64Array(steps);
-    this.stepDt = new Float64Array(steps);
-    this.stepPlace = new Int32Array(steps);
-    this.stepWhere = new Int32Array(steps);
-    this.stepCopy = new Int32Array(steps);
+    this.stepNs = new Float64Array(steps);
+    this.stepDts = new Float64Array(steps);
+    this.stepPlaces = new Int32Array(steps);
+    this.stepWheres = new Int32Array(steps);
+    this.stepCopies = new Int32Array(steps);
     this.freeCopies = Int32Array.from({ length: o.maxCopies }, (_, i) => o.maxCopies - 1 - i);
     this.freeCopyTop = o.maxCopies;
     this.bytes = new Uint8Array(o.maxCopies * o.snaplen);
@@ -130,17 +111,21 @@ export class LifeTable {
     return slot;
   }
 
-  /** Adds a step to a life, with the copy it takes if a copy is free; false when the life has maxSteps already. */
-  add(slot: number, st: StepIn, copy: CopyIn | null): boolean {
+  /**
+   * Adds a step to a life: event `n` at `tsNs`, at `place` (a probe at a namespace and
+   * device: places.ts) whose (namespace, device) is `where`, with the copy it takes if a
+   * copy is free; false when the life has maxSteps already.
+   */
+  add(slot: number, n: number, tsNs: bigint, place: number, where: number, extra: StepExtra | null, copy: CopyIn | null): boolean {
     const i = this.count[slot]!;
     if (i >= this.o.maxSteps) return false;
     const at = slot * this.o.maxSteps + i;
-    this.stepN[at] = st.n;
-    this.stepDt[at] = Number(st.tsNs - this.t0[slot]!);
-    this.stepPlace[at] = st.place;
-    this.stepWhere[at] = st.where;
-    this.stepCopy[at] = copy && this.freeCopyTop > 0 ? this.keepCopy(copy) : -1;
-    if (st.extra) this.extras.set(at, st.extra);
+    this.stepNs[at] = n;
+    this.stepDts[at] = Number(tsNs - this.t0[slot]!);
+    this.stepPlaces[at] = place;
+    this.stepWheres[at] = where;
+    this.stepCopies[at] = copy && this.freeCopyTop > 0 ? this.keepCopy(copy) : -1;
+    if (extra) this.extras.set(at, extra);
     this.count[slot] = i + 1;
     return true;
   }
@@ -159,31 +144,61 @@ export class LifeTable {
   /** Whether the life in `slot` has passed `place` (the same probe at the same namespace and device) already. */
   passed(slot: number, place: number): boolean {
     const base = slot * this.o.maxSteps;
-    for (let at = base, end = base + this.count[slot]!; at < end; at++) if (this.stepPlace[at] === place) return true;
+    for (let at = base, end = base + this.count[slot]!; at < end; at++) if (this.stepPlaces[at] === place) return true;
     return false;
   }
 
   /** Whether the life in `slot` holds the packet's bytes at `where` (a namespace and device) already. */
   hasCopyAt(slot: number, where: number): boolean {
     const base = slot * this.o.maxSteps;
-    for (let at = base, end = base + this.count[slot]!; at < end; at++) if (this.stepWhere[at] === where && this.stepCopy[at]! >= 0) return true;
+    for (let at = base, end = base + this.count[slot]!; at < end; at++) if (this.stepWheres[at] === where && this.stepCopies[at]! >= 0) return true;
     return false;
   }
 
-  /** Ends skb's life: its first time and steps, read before the slot is freed (its copies stay until releaseCopy). */
-  close(skb: bigint): { t0: bigint; steps: StepOut[] } | null {
+  /** Ends skb's life: its slot (-1: none), whose steps stay readable until release(). */
+  close(skb: bigint): number {
     const slot = this.slotOf.get(skb);
-    if (slot === undefined) return null;
+    if (slot === undefined) return -1;
     this.slotOf.delete(skb);
-    this.freeSlots[this.freeSlotTop++] = slot;
-    const steps: StepOut[] = [];
+    return slot;
+  }
+
+  /** Frees a closed life's slot (its copies stay until releaseCopy). */
+  release(slot: number): void {
     const base = slot * this.o.maxSteps;
-    for (let at = base, end = base + this.count[slot]!; at < end; at++) {
-      const extra = this.extras.get(at) ?? null;
-      if (extra) this.extras.delete(at);
-      steps.push({ n: this.stepN[at]!, dtNs: this.stepDt[at]!, place: this.stepPlace[at]!, copy: this.stepCopy[at]!, extra });
-    }
-    return { t0: this.t0[slot]!, steps };
+    if (this.extras.size) for (let at = base, end = base + this.count[slot]!; at < end; at++) this.extras.delete(at);
+    this.count[slot] = 0;
+    this.freeSlots[this.freeSlotTop++] = slot;
+  }
+
+  /** A life's steps, and when its first one was. */
+  steps(slot: number): number {
+    return this.count[slot]!;
+  }
+
+  start(slot: number): bigint {
+    return this.t0[slot]!;
+  }
+
+  /** Step i of a life: its event number, time since the first step, place, copy (-1: none) and extra. */
+  stepN(slot: number, i: number): number {
+    return this.stepNs[slot * this.o.maxSteps + i]!;
+  }
+
+  stepDt(slot: number, i: number): number {
+    return this.stepDts[slot * this.o.maxSteps + i]!;
+  }
+
+  stepPlace(slot: number, i: number): number {
+    return this.stepPlaces[slot * this.o.maxSteps + i]!;
+  }
+
+  stepCopy(slot: number, i: number): number {
+    return this.stepCopies[slot * this.o.maxSteps + i]!;
+  }
+
+  stepExtra(slot: number, i: number): StepExtra | null {
+    return this.extras.size ? (this.extras.get(slot * this.o.maxSteps + i) ?? null) : null;
   }
 
   /** A copy's bytes (a view of the pool: valid until releaseCopy) and what the EPB needs of it. */

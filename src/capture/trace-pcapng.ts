@@ -14,7 +14,6 @@ import { EV_DROP } from '../engine/event.js';
 import { dtText, lifeComments, PATH_STEPS, vantageComment } from './comment.js';
 import type { StoryNetfilter } from './comment.js';
 import { LifeTable } from './lives.js';
-import type { StepOut } from './lives.js';
 import { cookedV2Header, PcapngWriter, PKT_HOST, PKT_OUTGOING } from './pcapng.js';
 import type { SectionOptions, TsParts } from './pcapng.js';
 import { Places } from './places.js';
@@ -99,20 +98,21 @@ export class TracePcapng {
     return id ? id : undefined;
   }
 
-  /** Index events and the packet that holds them, up to indexEvents. */
-  private remember(steps: readonly StepOut[], id: number): void {
+  /** Index the events of a life and the packet that holds them, up to indexEvents. */
+  private remember(slot: number, id: number): void {
     const max = this.opts.indexEvents ?? 0;
-    for (const st of steps) {
-      if (st.n < 1 || st.n > max) {
+    for (let i = 0, count = this.lives.steps(slot); i < count; i++) {
+      const n = this.lives.stepN(slot, i);
+      if (n < 1 || n > max) {
         if (max) this.unindexed++;
         continue;
       }
-      if (st.n > this.index.length) {
-        const grown = new Uint32Array(Math.min(max, Math.max(st.n, this.index.length * 2, 1024)));
+      if (n > this.index.length) {
+        const grown = new Uint32Array(Math.min(max, Math.max(n, this.index.length * 2, 1024)));
         grown.set(this.index);
         this.index = grown;
       }
-      this.index[st.n - 1] = id;
+      this.index[n - 1] = id;
     }
   }
 
@@ -140,7 +140,7 @@ export class TracePcapng {
     const drop = ev.flags & EV_DROP ? { reason: this.opts.names.dropReason(ev.dropReason), location: this.opts.names.symbol(ev.location) } : null;
     const netfilter = ev.nf ? { hook: `${ev.nf.pf}.${ev.nf.table}.${ev.nf.chain}`, verdict: ev.nf.verdict, rule: ev.nf.rule } : null;
     const extra: Extra | null = drop || netfilter ? { netfilter, drop } : null;
-    if (!lives.add(slot, { n, tsNs: ev.tsNs, place: id, where: place.where, extra }, copy)) this.truncatedSteps++;
+    if (!lives.add(slot, n, ev.tsNs, id, place.where, extra, copy)) this.truncatedSteps++;
     if (drop || place.end || skb === 0n) this.flush(skb);
   }
 
@@ -163,66 +163,75 @@ export class TracePcapng {
   }
 
   private flush(skb: bigint): void {
-    const life = this.lives.close(skb);
-    if (!life?.steps.length) return;
-    const { t0, steps } = life;
+    const lives = this.lives;
+    const slot = lives.close(skb);
+    if (slot < 0) return;
+    const count = lives.steps(slot);
+    if (count) this.writeLife(slot, count);
+    lives.release(slot);
+  }
+
+  /** A closed life's copies, each with the comments of the whole life. */
+  private writeLife(slot: number, count: number): void {
+    const lives = this.lives;
     const id = this.nextId++;
     // encoded once for all the copies
-    const shared = this.lifeLines(steps).map((c) => Buffer.from(c, 'utf8'));
-    const wall = this.opts.names.wallClockNs(t0);
+    const shared = this.lifeLines(slot, count).map((c) => Buffer.from(c, 'utf8'));
+    const wall = this.opts.names.wallClockNs(lives.start(slot));
     const start = { hi: Number(wall >> 32n), lo: Number(wall & 0xffffffffn) };
     let written = 0;
-    for (const st of steps) {
-      if (st.copy < 0) continue;
-      if (this.write(st, start, shared, id)) written++;
-      this.lives.releaseCopy(st.copy);
+    for (let i = 0; i < count; i++) {
+      const copy = lives.stepCopy(slot, i);
+      if (copy < 0) continue;
+      if (this.write(slot, i, copy, start, shared, id)) written++;
+      lives.releaseCopy(copy);
     }
-    if (written) this.remember(steps, id);
+    if (written) this.remember(slot, id);
   }
 
   /** What every copy says about the packet (its path, netfilter steps, drop), made once. */
-  private lifeLines(steps: readonly StepOut[]): string[] {
+  private lifeLines(slot: number, count: number): string[] {
     let drop: Extra['drop'] = null;
     const netfilter: StoryNetfilter[] = [];
-    for (const st of steps) {
-      const x = st.extra as Extra | null;
+    for (let i = 0; i < count; i++) {
+      const x = this.lives.stepExtra(slot, i) as Extra | null;
       if (!x) continue;
       drop ??= x.drop;
       if (x.netfilter) netfilter.push(x.netfilter);
     }
-    return lifeComments({ pathLine: this.pathLine(steps), netfilter, drop, finding: null });
+    return lifeComments({ pathLine: this.pathLine(slot, count), netfilter, drop, finding: null });
   }
 
   /** comment.ts pathText, from the places' labels made once: "probe [netns/dev]" where the place changes, then "probe +dt". */
-  private pathLine(steps: readonly StepOut[]): string {
+  private pathLine(slot: number, count: number): string {
     const list = this.places.list;
-    const n = Math.min(steps.length, PATH_STEPS);
+    const n = Math.min(count, PATH_STEPS);
     let line = '';
     let where = -1;
     for (let i = 0; i < n; i++) {
-      const st = steps[i]!;
-      const p = list[st.place]!;
-      line += i === 0 ? p.label : ` > ${p.where !== where ? p.label : p.probe} ${dtText(st.dtNs)}`;
+      const p = list[this.lives.stepPlace(slot, i)]!;
+      line += i === 0 ? p.label : ` > ${p.where !== where ? p.label : p.probe} ${dtText(this.lives.stepDt(slot, i))}`;
       where = p.where;
     }
-    return steps.length > n ? `${line} > ... ${steps.length - n} more` : line;
+    return count > n ? `${line} > ... ${count - n} more` : line;
   }
 
-  /** Writes a copy; false when the output has no room for it (counted). */
-  private write(at: StepOut, t0: TsParts, shared: readonly Buffer[], packetId: number): boolean {
+  /** Writes step i's copy; false when the output has no room for it (counted). */
+  private write(slot: number, i: number, copy: number, t0: TsParts, shared: readonly Buffer[], packetId: number): boolean {
     if (this.opts.room && !this.opts.room()) {
       this.unwritten++;
       return false;
     }
-    const c = this.lives.copy(at.copy);
-    const p = this.places.list[at.place]!;
-    const dev = p.dev || '-';
-    const comments = [vantageComment(c.summary, { probe: p.probe, netns: p.netns, dev, dtNs: at.dtNs, event: at.n }), ...shared];
+    const c = this.lives.copy(copy);
+    const place = this.lives.stepPlace(slot, i);
+    const p = this.places.list[place]!;
+    const dtNs = this.lives.stepDt(slot, i);
+    const comments = [vantageComment(c.summary, { probe: p.probe, netns: p.netns, dev: p.dev || '-', dtNs, event: this.lives.stepN(slot, i) }), ...shared];
     // t0 + dt in 32-bit halves
-    const lo = t0.lo + at.dtNs;
+    const lo = t0.lo + dtNs;
     const carry = Math.floor(lo / 4294967296);
     const tsNs = { hi: t0.hi + carry, lo: lo - carry * 4294967296 };
-    this.writer.packet({ iface: this.ifaceOf(at.place, p), tsNs, head: this.cooked(p, c.protocol), data: c.bytes, origLen: 20 + c.len, dir: p.dir ?? undefined, comments, packetId });
+    this.writer.packet({ iface: this.ifaceOf(place, p), tsNs, head: this.cooked(p, c.protocol), data: c.bytes, origLen: 20 + c.len, dir: p.dir ?? undefined, comments, packetId });
     return true;
   }
 
