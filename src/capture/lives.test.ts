@@ -64,3 +64,12 @@ test('bounded: slots, steps and copies run out, and freeing gives them back', ()
   assert.equal(t.canCopy(), true);
   assert.deepEqual(t.skbs(), [2n]);
 });
+
+test('step times: exact from a monotonic clock of minutes (numbers) and of years (bigints)', () => {
+  for (const t0 of [5_000_000_000_123n, 2n ** 60n + 7n]) {
+    const t = new LifeTable({ maxLives: 1, maxSteps: 3, maxCopies: 1, snaplen: 64 });
+    const s = t.open(1n, t0);
+    for (const [i, dt] of [0n, 1n, 123_456_789n].entries()) t.add(s, i, t0 + dt, ...Q, null, null);
+    assert.deepEqual([0, 1, 2].map((i) => t.stepDt(s, i)), [0, 1, 123_456_789], `t0 ${t0}`);
+  }
+});
