@@ -12,6 +12,7 @@
  *   const id = w.interfaceId({ netns: 'srv', dev: 'veth0', linkType: 1, snaplen: 256 });
  *   w.packet({ iface: id, tsNs: 1_700_000_000_123_456_789n, data, origLen: 74, dir: 'in', comments: ['pktpath drop: NO_SOCKET at tcp_v4_rcv+0x91'] });
  */
+import { Buffer } from 'node:buffer';
 import { BLOCK, BYTE_ORDER_MAGIC, OPT } from './format.js';
 
 export interface SectionOptions {
@@ -170,6 +171,11 @@ const NO_HEAD = new Uint8Array(0);
  * normalizing its arguments: a third of writing a packet's comments went to that wrapper.
  */
 type Utf8Writable = Buffer & { utf8Write(text: string, offset: number, length: number): number };
+
+/** Writes `text` as UTF-8 at buf[at] (what fits); the bytes written. */
+export function utf8Into(buf: Buffer, at: number, text: string): number {
+  return (buf as Utf8Writable).utf8Write(text, at, buf.length - at);
+}
 
 /** Zeroes out[from, to): the few bytes of padding after a field. */
 function zero(out: Uint8Array, from: number, to: number): void {

@@ -9,12 +9,13 @@
  * (places.ts), the waiting lives are typed arrays (lives.ts), a copy's summary comes from
  * a cache (trace-step.ts); names and comment text are made once per packet written.
  */
+import { Buffer } from 'node:buffer';
 import type { RawEvent } from '../engine/event.js';
 import { EV_DROP } from '../engine/event.js';
 import { dtText, lifeComments, PATH_STEPS, vantageComment } from './comment.js';
 import type { StoryNetfilter } from './comment.js';
 import { LifeTable } from './lives.js';
-import { cookedV2Header, PcapngWriter, PKT_HOST, PKT_OUTGOING } from './pcapng.js';
+import { cookedV2Header, PcapngWriter, PKT_HOST, PKT_OUTGOING, utf8Into } from './pcapng.js';
 import type { SectionOptions, TsParts } from './pcapng.js';
 import { Places } from './places.js';
 import type { Place, PlaceNames } from './places.js';
@@ -69,6 +70,8 @@ export class TracePcapng {
   unwritten = 0;
   private readonly headers = new Map<string, Buffer>();
   private readonly ifaces = new Map<string, number>();
+  /** a packet's shared comments as UTF-8: at most 4 lines of 4,000 characters (comment.ts clips them), 3 bytes each at most */
+  private readonly scratch = Buffer.allocUnsafe(64 * 1024);
   /** place id -> interface id */
   private readonly placeIface: number[] = [];
   /** event number - 1 -> packet id (0: none); grows by doubling up to indexEvents */
@@ -176,7 +179,7 @@ export class TracePcapng {
     const lives = this.lives;
     const id = this.nextId++;
     // encoded once for all the copies
-    const shared = this.lifeLines(slot, count).map((c) => Buffer.from(c, 'utf8'));
+    const shared = this.encoded(this.lifeLines(slot, count));
     const wall = this.opts.names.wallClockNs(lives.start(slot));
     const start = { hi: Number(wall >> 32n), lo: Number(wall & 0xffffffffn) };
     let written = 0;
@@ -187,6 +190,16 @@ export class TracePcapng {
       lives.releaseCopy(copy);
     }
     if (written) this.remember(slot, id);
+  }
+
+  /** Lines as UTF-8, in the scratch buffer (valid until the next packet: the writer copies them). */
+  private encoded(lines: readonly string[]): Buffer[] {
+    let at = 0;
+    return lines.map((line) => {
+      const n = utf8Into(this.scratch, at, line);
+      at += n;
+      return this.scratch.subarray(at - n, at);
+    });
   }
 
   /** What every copy says about the packet (its path, netfilter steps, drop), made once. */
