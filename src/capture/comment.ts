@@ -36,7 +36,7 @@ export interface PacketStory {
 /** Steps written in the path comment; the rest are counted. */
 export const PATH_STEPS = 32;
 /** opt_comment holds at most 65535 bytes; keep each line readable well below it. */
-const MAX_LINE = 4000;
+export const MAX_LINE = 4000;
 
 function clip(s: string): string {
   return s.length <= MAX_LINE ? s : `${s.slice(0, MAX_LINE - 3)}...`;

@@ -14,7 +14,13 @@ test('a place is one id per (probe, namespace, device), named once; its vantage 
   assert.notEqual(rx, q);
   assert.equal(places.list[rx]!.where, places.list[q]!.where, 'same namespace and device');
   assert.notEqual(places.list[other]!.where, places.list[q]!.where, 'another namespace');
-  assert.deepEqual(places.list[q], { probe: 'net_dev_queue', netns: 'srv', dev: 'veth0', ifindex: 2, dir: 'out', end: false, where: 0, label: 'net_dev_queue [srv/veth0]' });
+  const { labelBytes, probeBytes, seenAt, ...plain } = places.list[q]!;
+  assert.deepEqual(plain, { probe: 'net_dev_queue', netns: 'srv', dev: 'veth0', ifindex: 2, dir: 'out', end: false, where: 0, label: 'net_dev_queue [srv/veth0]' });
+  assert.deepEqual([labelBytes, probeBytes, seenAt].map((f) => [Buffer.from(f.bytes).toString(), f.chars]), [
+    ['net_dev_queue [srv/veth0]', 25],
+    ['net_dev_queue', 13],
+    ['; seen at net_dev_queue on veth0 in netns srv (event ', 53],
+  ]);
   assert.deepEqual([places.list[other]!.netns, places.list[rx]!.dir], ['8', 'in'], 'an unnamed namespace by its inode');
   assert.equal(places.list[places.id(2, 7, 0, '')]!.end, true);
   assert.equal(named, 4, 'names looked up once per place');

@@ -7,6 +7,8 @@
  */
 import type { Direction } from './pcapng.js';
 import { hash3 } from '../shared/hash.js';
+import { fragment } from './comment-bytes.js';
+import type { Fragment } from './comment-bytes.js';
 
 /** Probes where a device receives the packet, and where it hands it to a device. */
 const IN = new Set(['netif_receive_skb', 'napi_gro_receive_entry', 'netif_rx']);
@@ -37,6 +39,10 @@ export interface Place {
   readonly where: number;
   /** "probe [netns/dev]": the place in a path comment where the packet arrives at it ('-' for no device) */
   readonly label: string;
+  /** the label, the probe alone, and a copy's "; seen at probe on dev in netns netns (event ", as UTF-8 (comment-bytes.ts) */
+  readonly labelBytes: Fragment;
+  readonly probeBytes: Fragment;
+  readonly seenAt: Fragment;
 }
 
 const CACHE = 256;
@@ -76,7 +82,9 @@ export class Places {
     let where = this.wheres.get(whereKey);
     if (where === undefined) this.wheres.set(whereKey, (where = this.wheres.size));
     id = this.list.length;
-    this.list.push({ probe: name, netns: ns, dev: ifname, ifindex, dir: directionOf(name), end: END.has(name), where, label: `${name} [${ns}/${ifname || '-'}]` });
+    const label = `${name} [${ns}/${ifname || '-'}]`;
+    const seenAt = fragment(`; seen at ${name} on ${ifname || '-'} in netns ${ns} (event `);
+    this.list.push({ probe: name, netns: ns, dev: ifname, ifindex, dir: directionOf(name), end: END.has(name), where, label, labelBytes: fragment(label), probeBytes: fragment(name), seenAt });
     this.byKey.set(key, id);
     return id;
   }

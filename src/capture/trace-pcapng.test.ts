@@ -4,7 +4,7 @@ import { TracePcapng } from './trace-pcapng.js';
 import type { CaptureNames } from './trace-pcapng.js';
 import { CaptureStream } from './stream.js';
 import { packetSummary, SummaryCache } from './trace-step.js';
-import { pathText } from './comment.js';
+import { lifeComments, pathText, vantageComment } from './comment.js';
 import { EV_DROP, EV_HAS_TUPLE } from '../engine/event.js';
 import type { RawEvent } from '../engine/event.js';
 import { ip, tcp, TCP } from '../../test/helpers/frames.js';
@@ -151,4 +151,23 @@ test('the path comment is comment.ts pathText of the life: places where they cha
   assert.equal(pkts.length, 10, 'one packet, a copy at each device');
   assert.equal(pkts[0]!.comments!.find((c) => c.startsWith('path: ')), `path: ${want}`);
   assert.match(want, / > \.\.\. 8 more$/);
+});
+
+test('comments written as bytes are the UTF-8 of comment.ts text: names beyond ASCII, and a path past 4,000 characters clipped as comment.ts clips it', () => {
+  for (const width of [3, 400]) {
+    const chunks: Buffer[] = [];
+    const [cli, srv] = [`клиент-${'é'.repeat(width)}`, 'srv-ü'];
+    const names: CaptureNames = { ...NAMES, netnsName: (ino) => (ino === CLI ? cli : srv) };
+    const w = new TracePcapng((b) => chunks.push(b), { ...opts, names });
+    const life = Array.from({ length: 20 }, (_, i) => ev(i + 1, 0xe0n, 'net_dev_queue', i % 2 ? SRV : CLI, { ifindex: 10 + i, ifname: `d${i}-ß` }));
+    pushAll(w, life);
+    w.finish();
+    const path = pathText(life.map((e, i) => ({ probe: 'net_dev_queue', netns: i % 2 ? srv : cli, dev: e.ifname, dtNs: i * 1000 })));
+    const want = lifeComments({ pathLine: path, netfilter: [], drop: null, finding: null })[0]!;
+    assert.equal(want.length > 3990, width > 100, 'the long names make a line comment.ts clips');
+    const { pkts } = read(Buffer.concat(chunks));
+    assert.equal(pkts.length, 20);
+    assert.equal(pkts[0]!.comments![1], want, `width ${width}`);
+    assert.equal(pkts[3]!.comments![0], vantageComment('tcp 10.199.7.1:40000 -> 10.199.7.2:8080 [SYN]', { probe: 'net_dev_queue', netns: srv, dev: life[3]!.ifname, dtNs: 3000, event: 4 }));
+  }
 });

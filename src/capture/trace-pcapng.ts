@@ -12,10 +12,11 @@
 import { Buffer } from 'node:buffer';
 import type { RawEvent } from '../engine/event.js';
 import { EV_DROP } from '../engine/event.js';
-import { dtText, lifeComments, PATH_STEPS, vantageComment } from './comment.js';
+import { dtText, lifeComments, MAX_LINE, PATH_STEPS, vantageComment } from './comment.js';
 import type { StoryNetfilter } from './comment.js';
 import { LifeTable } from './lives.js';
-import { cookedV2Header, PcapngWriter, PKT_HOST, PKT_OUTGOING, utf8Into } from './pcapng.js';
+import { cookedV2Header, PcapngWriter, PKT_HOST, PKT_OUTGOING } from './pcapng.js';
+import { LineBytes, PATH } from './comment-bytes.js';
 import type { SectionOptions, TsParts } from './pcapng.js';
 import { Places } from './places.js';
 import type { Place, PlaceNames } from './places.js';
@@ -70,8 +71,8 @@ export class TracePcapng {
   unwritten = 0;
   private readonly headers = new Map<string, Buffer>();
   private readonly ifaces = new Map<string, number>();
-  /** a packet's shared comments as UTF-8: at most 4 lines of 4,000 characters (comment.ts clips them), 3 bytes each at most */
-  private readonly scratch = Buffer.allocUnsafe(64 * 1024);
+  /** a packet's comment lines as UTF-8 (comment-bytes.ts), reused from one packet to the next */
+  private readonly lines = new LineBytes();
   /** place id -> interface id */
   private readonly placeIface: number[] = [];
   /** event number - 1 -> packet id (0: none); grows by doubling up to indexEvents */
@@ -178,8 +179,8 @@ export class TracePcapng {
   private writeLife(slot: number, count: number): void {
     const lives = this.lives;
     const id = this.nextId++;
-    // encoded once for all the copies
-    const shared = this.encoded(this.lifeLines(slot, count));
+    this.lines.reset();
+    const shared = this.lifeLines(slot, count);
     const wall = this.opts.names.wallClockNs(lives.start(slot));
     const start = { hi: Number(wall >> 32n), lo: Number(wall & 0xffffffffn) };
     let written = 0;
@@ -192,18 +193,8 @@ export class TracePcapng {
     if (written) this.remember(slot, id);
   }
 
-  /** Lines as UTF-8, in the scratch buffer (valid until the next packet: the writer copies them). */
-  private encoded(lines: readonly string[]): Buffer[] {
-    let at = 0;
-    return lines.map((line) => {
-      const n = utf8Into(this.scratch, at, line);
-      at += n;
-      return this.scratch.subarray(at - n, at);
-    });
-  }
-
-  /** What every copy says about the packet (its path, netfilter steps, drop), made once. */
-  private lifeLines(slot: number, count: number): string[] {
+  /** What every copy says about the packet (its path, netfilter steps, drop), made once, as UTF-8 (the writer copies it). */
+  private lifeLines(slot: number, count: number): (Buffer | string)[] {
     let drop: Extra['drop'] = null;
     const netfilter: StoryNetfilter[] = [];
     for (let i = 0; i < count; i++) {
@@ -212,7 +203,27 @@ export class TracePcapng {
       drop ??= x.drop;
       if (x.netfilter) netfilter.push(x.netfilter);
     }
-    return lifeComments({ pathLine: this.pathLine(slot, count), netfilter, drop, finding: null });
+    const path = this.pathBytes(slot, count);
+    if (!path) return lifeComments({ pathLine: this.pathLine(slot, count), netfilter, drop, finding: null });
+    // netfilter steps and drops are few: their lines as text
+    return netfilter.length || drop ? [path, ...lifeComments({ pathLine: '', netfilter, drop, finding: null })] : [path];
+  }
+
+  /** The path line as comment-bytes.ts writes it; null when it is too long (then pathLine, clipped). */
+  private pathBytes(slot: number, count: number): Buffer | null {
+    const list = this.places.list;
+    const lines = this.lines;
+    const n = Math.min(count, PATH_STEPS);
+    if (!lines.fits(MAX_LINE + 64)) return null;
+    lines.begin(PATH);
+    let where = -1;
+    for (let i = 0; i < n && !lines.over; i++) {
+      const p = list[this.lives.stepPlace(slot, i)]!;
+      lines.step(i, i === 0 || p.where !== where ? p.labelBytes : p.probeBytes, this.lives.stepDt(slot, i));
+      where = p.where;
+    }
+    if (count > n) lines.text(` > ... ${count - n} more`);
+    return lines.end();
   }
 
   /** comment.ts pathText, from the places' labels made once: "probe [netns/dev]" where the place changes, then "probe +dt". */
@@ -230,7 +241,7 @@ export class TracePcapng {
   }
 
   /** Writes step i's copy; false when the output has no room for it (counted). */
-  private write(slot: number, i: number, copy: number, t0: TsParts, shared: readonly Buffer[], packetId: number): boolean {
+  private write(slot: number, i: number, copy: number, t0: TsParts, shared: readonly (Buffer | string)[], packetId: number): boolean {
     if (this.opts.room && !this.opts.room()) {
       this.unwritten++;
       return false;
@@ -239,12 +250,13 @@ export class TracePcapng {
     const place = this.lives.stepPlace(slot, i);
     const p = this.places.list[place]!;
     const dtNs = this.lives.stepDt(slot, i);
-    const comments = [vantageComment(c.summary, { probe: p.probe, netns: p.netns, dev: p.dev || '-', dtNs, event: this.lives.stepN(slot, i) }), ...shared];
+    const n = this.lives.stepN(slot, i);
+    const vantage = this.lines.vantage(c.summary, p.seenAt, n) ?? vantageComment(c.summary, { probe: p.probe, netns: p.netns, dev: p.dev || '-', dtNs, event: n });
     // t0 + dt in 32-bit halves
     const lo = t0.lo + dtNs;
     const carry = Math.floor(lo / 4294967296);
     const tsNs = { hi: t0.hi + carry, lo: lo - carry * 4294967296 };
-    this.writer.packet({ iface: this.ifaceOf(place, p), tsNs, head: this.cooked(p, c.protocol), data: c.bytes, origLen: 20 + c.len, dir: p.dir ?? undefined, comments, packetId });
+    this.writer.packet({ iface: this.ifaceOf(place, p), tsNs, head: this.cooked(p, c.protocol), data: c.bytes, origLen: 20 + c.len, dir: p.dir ?? undefined, comments: [vantage, ...shared], packetId });
     return true;
   }
 
