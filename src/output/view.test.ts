@@ -84,3 +84,16 @@ test('an evidence probe is shown whenever it fires, with or without an skb', () 
   assert.equal(view.shows(xdp), true);
   assert.equal(view.shows(xdp), true, 'again');
 });
+
+test('an skb freed untraced (a UDP datagram its socket read) is a new packet when its IPv4 ID changes: each datagram shows its milestones', () => {
+  const dgram = (id: number): [string, Partial<RawEvent>][] => [
+    ['net_dev_queue', { skb: 0xdn, netns: CLI, ipId: id }],
+    ['net_dev_start_xmit', { skb: 0xdn, netns: CLI, ipId: id }],
+    ['netif_rx', { skb: 0xdn, netns: SRV, ipId: id }],
+    ['netif_receive_skb', { skb: 0xdn, netns: SRV, ipId: id }],
+  ];
+  const shown = run([...dgram(7), ...dgram(8), ...dgram(8)]);
+  assert.deepEqual(shown, ['net_dev_queue', 'netif_rx', 'net_dev_queue', 'netif_rx'], 'the third, with the same ID, is the same packet: folded');
+  const noId = run([...dgram(7), ...dgram(8)].map(([n, o]): [string, Partial<RawEvent>] => [n, { ...o, ipId: undefined }]));
+  assert.deepEqual(noId, ['net_dev_queue', 'netif_rx'], 'IPv6 and others (no ID): as before');
+});

@@ -12,6 +12,9 @@
  *     (with --route), every event without an skb (socket-side resets);
  *   - a function's return whose value says the packet went no further (-EPERM, NF_DROP,
  *     NULL, a drop reason...).
+ * An skb is a new packet when it is freed (a traced free), or when an IPv4 event of it
+ * carries another IP ID than its last one: a UDP datagram its socket reads is freed with no
+ * tracepoint, and its skb's address comes back for the next datagram.
  * Everything else on the way (the functions between two milestones, returns that let the
  * packet go on, the frees that are no drops) is folded: counted, not printed. What a shown line says is what
  * its event saw; nothing is merged.
@@ -66,8 +69,8 @@ const FREES: ReadonlySet<string> = new Set([
 /** skbs remembered at once; the oldest is forgotten first (a forgotten skb only shows one line more). */
 const MAX_SKBS = 16_384;
 
-/** Per namespace the skb was seen in: the milestones shown there (0: no namespace known yet). */
-type SkbSeen = Map<number, Set<Milestone>>;
+/** Per namespace the skb was seen in: the milestones shown there (0: no namespace known yet); and the packet's IPv4 ID. */
+type SkbSeen = Map<number, Set<Milestone>> & { ipId?: number };
 
 /** Names the view needs for an event (src/output/resolver.ts). */
 export interface ViewNames {
@@ -112,10 +115,13 @@ export class ShortView {
    */
   private milestone(ev: RawEvent, name: string): boolean {
     let seen = this.skbs.get(ev.skb);
+    // the skb's address came back for another packet (its free was not traced)
+    if (seen && ev.ipId !== undefined && seen.ipId !== undefined && ev.ipId !== seen.ipId) seen = undefined;
     if (!seen) {
       seen = new Map();
       this.remember(ev.skb, seen);
     }
+    if (ev.ipId !== undefined) seen.ipId = ev.ipId;
     const ns = ev.netns === 0 && seen.size ? [...seen.keys()].pop()! : ev.netns;
     let milestones = seen.get(ns);
     const first = milestones === undefined;
