@@ -144,7 +144,7 @@ export async function diagnoseAction(raw: RawDiagnose, command: readonly string[
   let result: { report: Report; netns: (i: number) => string } | null = null;
   const track = d.command !== null;
   if (d.command) checkProgram(d.command); // before anything is loaded or attached
-  await runTrace(runRequest(opts, { netnsInode, ringMb: raw.ringMb, report: reportFiles(raw), track, evidence: true, ...(filter ? { filter } : {}) }), {
+  await runTrace(runRequest(opts, { netnsInode, ringMb: raw.ringMb, report: reportFiles(raw), track, evidence: true, events: false, ...(filter ? { filter } : {}) }), {
     out: discard(),
     err: process.stderr,
     ...(pcapng ? { pcapng } : {}),

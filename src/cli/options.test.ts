@@ -7,7 +7,7 @@ import type { RawTraceOptions, TraceOptions } from './options.js';
 const DEFAULTS: TraceOptions = {
   addr: null, port: null, proto: 'any', icmpId: null, pid: null, netns: null, ifname: null, mark: null,
   catchCount: null, time: 'default', json: false, dropStack: false, callStack: false, verbose: false,
-  backend: 'auto', allFuncs: false, funcRegex: null, excludeRegex: null, keep: false, route: false, iptable: false, write: null, snaplen: 256, evidence: false,
+  backend: 'auto', allFuncs: false, funcRegex: null, excludeRegex: null, keep: false, route: false, iptable: false, write: null, snaplen: 256, print: false, evidence: false,
 };
 
 test('parseTraceOptions accepts', () => {
@@ -97,6 +97,8 @@ test('parseTraceOptions rejects with one clear line', () => {
     [{ write: 'x.pcapng', snaplen: '32' }, 'invalid --snaplen "32": expected 64-4096 bytes'],
     [{ write: 'x.pcapng', snaplen: '4097' }, 'invalid --snaplen "4097": expected 64-4096 bytes'],
     [{ write: '' }, 'invalid -w "": expected a file name, or - for standard output'],
+    [{ print: true }, '--print applies to -w FILE (without -w the events are printed anyway)'],
+    [{ write: '-', print: true }, '--print cannot print the events to standard output: -w - writes the pcapng there'],
   ];
   for (const [raw, message] of cases) {
     assert.throws(() => parseTraceOptions(raw), (e: unknown) => {

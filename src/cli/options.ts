@@ -48,6 +48,7 @@ export interface RawTraceOptions {
   iptable?: RawValue;
   write?: RawValue;
   snaplen?: RawValue;
+  print?: RawValue;
   evidence?: RawValue;
 }
 
@@ -100,6 +101,8 @@ export interface TraceOptions {
   write: string | null;
   /** --snaplen: packet bytes captured per event with -w */
   snaplen: number;
+  /** --print: with -w FILE, print the events too (as tcpdump's --print) */
+  print: boolean;
   /** --evidence: also attach the probes the diagnosis reads (probes.json "attach": evidence) */
   evidence: boolean;
 }
@@ -267,6 +270,9 @@ export const MAX_SNAPLEN = 4096; // PP_MAX_SNAP in bpf/event.h
 
 const writeRules: Step = (raw, o) => {
   if (given(raw.snaplen) && o.write === null) throw new UsageError('--snaplen applies to -w FILE (the packets written as pcapng)');
+  o.print = flag(raw.print);
+  if (o.print && o.write === null) throw new UsageError('--print applies to -w FILE (without -w the events are printed anyway)');
+  if (o.print && o.write === '-') throw new UsageError('--print cannot print the events to standard output: -w - writes the pcapng there');
 };
 
 function writeOption(v: string | number): string {
@@ -338,6 +344,7 @@ export const DEFAULT_OPTIONS: TraceOptions = {
   iptable: false,
   write: null,
   snaplen: DEFAULT_SNAPLEN,
+  print: false,
   evidence: false,
 };
 

@@ -9,19 +9,22 @@ import { UsageError } from '../shared/errors.js';
 test('runRequest: one mapping from the options to the run', () => {
   const cases: [string, RawTraceOptions, Parameters<typeof runRequest>[1], Partial<RunRequest>][] = [
     ['defaults: every function backend, 8 MiB', {}, {}, {
-      output: { json: false, time: 'default', stack: false }, catchCount: null, verbose: false, ringBytes: 8 << 20, route: false, iptable: false,
+      output: { events: true, json: false, time: 'default', stack: false }, catchCount: null, verbose: false, ringBytes: 8 << 20, route: false, iptable: false,
       functions: { all: false, backends: ['kprobe.multi', 'fentry', 'kprobe'] },
     }],
     ['tracepoints only', { backend: 'tracepoints' }, {}, { functions: null }],
     ['one backend and a choice', { backend: 'kprobe', func: '^ip_', exclude: 'x$', all: true }, {}, {
       functions: { all: true, include: /^ip_/, exclude: /x$/, backends: ['kprobe'] },
     }],
-    ['output', { json: true, timestamp: true, dropstack: true }, {}, { output: { json: true, time: 'relative', stack: true } }],
-    ['callstack', { callstack: true }, {}, { output: { json: false, time: 'default', stack: true } }],
+    ['output', { json: true, timestamp: true, dropstack: true }, {}, { output: { events: true, json: true, time: 'relative', stack: true } }],
+    ['callstack', { callstack: true }, {}, { output: { events: true, json: false, time: 'default', stack: true } }],
     ['the rest', { catchCount: '5', verbose: true, route: true, iptable: true }, { ringMb: '64' }, { catchCount: 5, verbose: true, route: true, iptable: true, ringBytes: 64 << 20 }],
     ['neither evidence probes nor tracking by default', {}, {}, { evidence: false, track: false }],
     ['--evidence', { evidence: true }, {}, { evidence: true, track: false }],
     ['a diagnose run: tracking and evidence', {}, { track: true, evidence: true }, { evidence: true, track: true }],
+    ['-w: the events are not printed, as tcpdump -w', { write: 'x.pcapng' }, {}, { output: { events: false, json: false, time: 'default', stack: false } }],
+    ['-w --print: they are', { write: 'x.pcapng', print: true }, {}, { output: { events: true, json: false, time: 'default', stack: false } }],
+    ['a diagnose run prints its report, not the events', {}, { events: false }, { output: { events: false, json: false, time: 'default', stack: false } }],
   ];
   for (const [what, raw, where, want] of cases) {
     const req = runRequest(parseTraceOptions(raw), where);

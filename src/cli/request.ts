@@ -18,6 +18,8 @@ export interface RunRequest {
   /** the pp_config fields the BPF side filters with (bpf/event.h) */
   readonly config: ConfigValues;
   readonly output: {
+    /** print the events (false: -w without --print, as tcpdump -w; diagnose, whose report is its output) */
+    readonly events: boolean;
     readonly json: boolean;
     readonly time: TimeMode;
     /** print stack frames (with --callstack / --dropstack; the kernel side decides which events carry them) */
@@ -70,12 +72,12 @@ export function ringBytesOf(mb: string | undefined): number {
  */
 export function runRequest(
   opts: TraceOptions,
-  where: { netnsInode?: number; ringMb?: string; filter?: CompiledFilter; report?: ReportFiles | null; track?: boolean; evidence?: boolean } = {},
+  where: { netnsInode?: number; ringMb?: string; filter?: CompiledFilter; report?: ReportFiles | null; track?: boolean; evidence?: boolean; events?: boolean } = {},
 ): RunRequest {
   return {
     options: opts,
     config: configValues(opts, where.netnsInode ?? 0),
-    output: { json: opts.json, time: opts.time, stack: opts.callStack || opts.dropStack },
+    output: { events: where.events ?? (opts.write === null || opts.print), json: opts.json, time: opts.time, stack: opts.callStack || opts.dropStack },
     catchCount: opts.catchCount,
     verbose: opts.verbose,
     ringBytes: ringBytesOf(where.ringMb),

@@ -447,3 +447,14 @@ test('packet bytes: a view of the record while the event is handed on; a copy wh
   assert.notEqual(held.buffer, ring.buffer);
   assert.deepEqual([...held], [...pkt], 'the held event kept its own bytes');
 });
+
+test('print: false (trace -w, diagnose): no line formatted or printed; every event counted and handed on, the catch count on all of them', () => {
+  const { rec, records } = recording('closed-port');
+  const out = new Lines();
+  const seen = emitted();
+  let formatted = 0;
+  const p = new Pipeline({ names: resolverOf(rec), format: () => String(++formatted), out, observerProbe: OBSERVER, onEvent: seen.onEvent, print: false, shows: () => true, catchCount: 3 });
+  feed(p, records);
+  assert.deepEqual([out.lines.length, formatted, p.folded], [0, 0, 0]);
+  assert.deepEqual([p.events, seen.all.length, p.full()], [3, 3, true]);
+});

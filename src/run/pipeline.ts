@@ -83,6 +83,8 @@ export interface PipelineOptions {
   readonly maxHeld?: number;
   /** which events are printed (the short view, src/output/view.ts); absent: every one */
   readonly shows?: (ev: RawEvent) => boolean;
+  /** false: no event is printed or formatted (trace -w without --print, diagnose): each is counted, and handed to onEvent */
+  readonly print?: boolean;
   /** the clock a verdict's wait for its rule is timed by, from when it is read (expire()'s); absent: the event's own time */
   readonly nowNs?: () => bigint;
 }
@@ -266,6 +268,10 @@ export class Pipeline {
     if (ev.flags & EV_DROP) {
       const r = this.o.names.dropReason(ev.dropReason);
       this.drops.set(r, (this.drops.get(r) ?? 0) + 1);
+    }
+    if (this.o.print === false) {
+      this.events++;
+      return;
     }
     if (this.o.shows && !this.o.shows(ev)) {
       this.folded++;

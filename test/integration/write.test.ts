@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PKTPATH_BIN, haveCommand, requireRoot, spawnTrace, whileTracing, withTopology } from '../helpers/netns.js';
@@ -55,7 +55,7 @@ test('trace -w: tshark and tcpdump read it; a copy per device and namespace; com
     async (topo) => {
       const file = join(dir, 'syn.pcapng');
       const port = 40000 + (process.pid % 20000);
-      const trace = await spawnTrace(['-H', topo.server.v4, '-P', String(port), '--proto', 'tcp', '-w', file, '--snaplen', '128']);
+      const trace = await spawnTrace(['-H', topo.server.v4, '-P', String(port), '--proto', 'tcp', '-w', file, '--snaplen', '128', '--print']);
       const res = await whileTracing(trace, async () => {
         const c = await topo.connect(topo.client, topo.server.v4, port);
         assert.equal(c.outcome, 'refused');
@@ -93,6 +93,29 @@ test('trace -w: tshark and tcpdump read it; a copy per device and namespace; com
       assert.ok((JSON.parse(an.stdout) as { findings: { id: string }[] }).findings.some((f) => f.id === 'tcp.refused'));
     },
     { tag: 'write' },
+  );
+});
+
+test('trace -w FILE prints no event, as tcpdump -w: the packets are in the file', async (t) => {
+  if (!requireRoot(t, { commands: ['tshark'] })) return;
+  if (!haveCommand('sh')) return t.skip('needs sh');
+  await withTopology(
+    async (topo) => {
+      const port = 40000 + ((process.pid + 11) % 20000);
+      const [out, file] = [join(dir, 'quiet.txt'), join(dir, 'quiet.pcapng')];
+      const sh = spawnSync(
+        'sh',
+        ['-c', `${PKTPATH_BIN} trace -H ${topo.server.v4} -P ${port} --proto tcp -c 6 -w ${file} >${out} 2>${out}.err & i=0; until grep -q ready ${out}.err 2>/dev/null || [ $i -ge 300 ]; do sleep 0.1; i=$((i+1)); done; ip netns exec ${topo.client.ns} sh -c 'nc -z -w1 ${topo.server.v4} ${port}; true'; wait`],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
+      assert.equal(sh.status, 0, sh.stderr);
+      assert.equal(readFileSync(out, 'utf8'), '', 'nothing on standard output');
+      const err = readFileSync(`${out}.err`, 'utf8');
+      assert.match(err, /pcapng: [1-9]\d* packet copies written to /);
+      assert.match(err, /pktpath: 6 events, \d+ lost/, 'the catch count counts the events written');
+      assert.ok(tsharkRows(file).length >= 2, 'the packets are in the file');
+    },
+    { tag: 'writequiet' },
   );
 });
 

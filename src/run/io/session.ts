@@ -184,7 +184,7 @@ class TraceSession {
     this.capture = req.write && pcap ? new TracePcapng((b) => pcap.write(b), { section: { application: 'pktpath', os: 'Linux' }, snaplen: req.write.snaplen, indexEvents, names: this.resolver, lend: true, room: () => pcap.room() }) : null;
     const capture = this.capture;
     // text folds the road between a packet's milestones; --verbose, --all and --json keep every event
-    const view = req.output.json || req.verbose || req.functions?.all ? undefined : new ShortView(this.resolver, evidenceProbes(catalog()));
+    const view = !req.output.events || req.output.json || req.verbose || req.functions?.all ? undefined : new ShortView(this.resolver, evidenceProbes(catalog()));
     this.pipeline = new Pipeline({
       names: this.resolver,
       format: (ev) => formatter.format(ev),
@@ -199,6 +199,7 @@ class TraceSession {
         capture?.push(ev, n);
       },
       onError: (m) => this.say(m),
+      print: req.output.events,
       ...(view ? { shows: (ev) => view.shows(ev) } : {}),
     });
     this.releaseSignals = ownSignals(deps.signals, (sig) => this.onSignal(sig), (sig) => this.force(sig));
@@ -206,7 +207,7 @@ class TraceSession {
     if (req.verbose) {
       for (const p of engine.probes) this.say(p.attached ? `probe ${p.probe}: attached via ${p.via}` : `probe ${p.probe}: skipped: ${p.reason}`);
     }
-    const header = formatter.header();
+    const header = req.output.events ? formatter.header() : null;
     if (header) io.out.write(`${header}\n`);
   }
 
