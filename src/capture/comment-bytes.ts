@@ -52,13 +52,28 @@ export class LineBytes {
   }
 
   put(f: Fragment): void {
-    this.buf.set(f.bytes, this.at);
-    this.at += f.bytes.length;
+    const b = f.bytes;
+    // a fragment is a few bytes: a loop costs less than a call of set()
+    if (b.length <= 48) for (let i = 0; i < b.length; i++) this.buf[this.at + i] = b[i]!;
+    else this.buf.set(b, this.at);
+    this.at += b.length;
     this.chars += f.chars;
   }
 
+  /** Text: ASCII (times, numbers, a packet's summary) byte by byte, the rest through the UTF-8 encoder. */
   text(s: string): void {
-    this.at += utf8Into(this.buf, this.at, s);
+    const buf = this.buf;
+    const at = this.at;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        this.at = at + utf8Into(buf, at, s);
+        this.chars += s.length;
+        return;
+      }
+      buf[at + i] = c;
+    }
+    this.at = at + s.length;
     this.chars += s.length;
   }
 
