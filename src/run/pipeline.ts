@@ -253,7 +253,8 @@ export class Pipeline {
 
   /** An event on its way out: printed now, or after the verdicts that wait before it. */
   private deliver(ev: RawEvent): void {
-    this.emitAll(this.steps.pass(ev));
+    if (this.steps.holding) this.emitAll(this.steps.pass(ev));
+    else this.emit(ev); // the common case: no array per event
   }
 
   private emitAll(evs: readonly RawEvent[]): void {

@@ -83,6 +83,11 @@ export class StepJoin {
     return this.waiting;
   }
 
+  /** Whether events wait (behind a verdict): when none does, an event goes out at once without pass(). */
+  get holding(): boolean {
+    return this.queue.length > 0;
+  }
+
   /** An event on its way out: the events that may go now (it, unless something waits before it). */
   pass(ev: RawEvent): RawEvent[] {
     if (!this.queue.length) return [ev];
