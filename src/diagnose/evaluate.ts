@@ -5,7 +5,7 @@
  *  - at the end (or when its flow is let go) a candidate is judged against the flow's
  *    other packets, the counters, the sockets and the rule's named check.
  */
-import type { Facts, DEvent, Need } from './model.js';
+import type { Facts, DEvent, Need, Stage } from './model.js';
 import { anchorProbes, compileMatch } from './match.js';
 import type { Pred } from './match.js';
 import type { Relation, Rule } from './rules/types.js';
@@ -31,22 +31,36 @@ export interface RuleSet {
   /** rules by the probes their anchor can be; `any` for anchors that do not say */
   readonly byProbe: ReadonlyMap<string, readonly CompiledRule[]>;
   readonly any: readonly CompiledRule[];
-  /** per probe, then per drop reason ('' for none): the rules of byProbe, then any, whose anchor can hold (made as met) */
-  readonly byReason: Map<string, Map<string, readonly CompiledRule[]>>;
+  /** per probe, then per drop reason ('' for none): the rules of byProbe, then any, whose anchor can hold at the stage last met (made as met) */
+  readonly byReason: Map<string, Map<string, RuleList>>;
 }
 
-/** The rules an anchor of this probe and drop reason can match, in rule set order (byProbe's, then any's). */
-function rulesFor(rules: RuleSet, probe: string, reason: string | null): readonly CompiledRule[] {
+/** The rules an anchor of one probe, drop reason and stage can match. */
+interface RuleList {
+  readonly stage: Stage;
+  readonly list: readonly CompiledRule[];
+}
+
+/**
+ * The rules an anchor of this probe, drop reason and stage can match, in rule set order
+ * (byProbe's, then any's). A probe's events with one reason are at one stage (a free is
+ * a kfree_skb without a reason): keyed by probe and reason, the list remembers its stage
+ * and is made again in the rare case it differs, so the rules of drops (every rule without
+ * a probe whose anchor names a stage) are not tried on every event.
+ */
+function rulesFor(rules: RuleSet, probe: string, reason: string | null, stage: Stage): readonly CompiledRule[] {
   let byR = rules.byReason.get(probe);
   if (!byR) rules.byReason.set(probe, (byR = new Map()));
   const key = reason ?? '';
-  let list = byR.get(key);
-  if (!list) {
-    // most rules name the drop reasons they explain: a drop is tried only against those of its reason
-    const can = (c: CompiledRule): boolean => !c.rule.anchor.reason || (reason !== null && c.rule.anchor.reason.includes(reason));
-    list = [...(rules.byProbe.get(probe) ?? []), ...rules.any].filter(can);
-    if (byR.size < 1024) byR.set(key, list);
-  }
+  const had = byR.get(key);
+  if (had !== undefined && had.stage === stage) return had.list;
+  // most rules name the drop reasons they explain: a drop is tried only against those of its reason
+  const can = (c: CompiledRule): boolean => {
+    const a = c.rule.anchor;
+    return (!a.reason || (reason !== null && a.reason.includes(reason))) && (!a.stage || a.stage.includes(stage));
+  };
+  const list = [...(rules.byProbe.get(probe) ?? []), ...rules.any].filter(can);
+  if (had !== undefined || byR.size < 1024) byR.set(key, { stage, list });
   return list;
 }
 
@@ -153,7 +167,7 @@ const NO_LIFE: readonly DEvent[] = [];
 export function lifeCandidates(life: readonly DEvent[], rules: RuleSet, out: CandidateSink): void {
   for (let i = 0; i < life.length; i++) {
     const anchor = life[i]!;
-    const list = rulesFor(rules, anchor.probe, anchor.reason);
+    const list = rulesFor(rules, anchor.probe, anchor.reason, anchor.stage);
     for (let k = 0; k < list.length; k++) tryAnchor(list[k]!, anchor, life, out);
   }
 }
@@ -164,7 +178,7 @@ const ONE: DEvent[] = [];
 /** Candidates of an event that has no packet life (no skb, a netfilter step, a route...): no list made per event. */
 export function eventCandidates(e: DEvent, rules: RuleSet, out: CandidateSink): void {
   ONE[0] = e;
-  const list = rulesFor(rules, e.probe, e.reason);
+  const list = rulesFor(rules, e.probe, e.reason, e.stage);
   for (let k = 0; k < list.length; k++) tryAnchor(list[k]!, e, ONE, out);
   ONE.length = 0;
 }
