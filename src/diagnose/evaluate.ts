@@ -310,5 +310,7 @@ export function judge(c: Candidate, flow: FlowState | null, env: CheckEnv): Judg
   if (!c.rule.rule.check) return { proofs, vars: counters.vars };
   const checked = runCheck(c.rule.rule.check, { anchor: c.anchor, life: c.life, flow, proofs, env });
   if (!checked) return null;
-  return { proofs: checked.proofs?.length ? [...proofs, ...checked.proofs] : proofs, vars: { ...counters.vars, ...checked.vars }, netns: checked.netns, dev: checked.dev, group: checked.group };
+  // vars are only read from here on: a check's own when no counter adds to them (most rules; a copy per candidate else)
+  const vars = counters === NO_COUNTERS ? checked.vars : { ...counters.vars, ...checked.vars };
+  return { proofs: checked.proofs?.length ? [...proofs, ...checked.proofs] : proofs, vars, netns: checked.netns, dev: checked.dev, group: checked.group };
 }
