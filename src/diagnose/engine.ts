@@ -101,7 +101,7 @@ export class Diagnoser {
   private lifeOf(e: DEvent): Life | undefined {
     // a retransmission event's skb is the socket's queued copy, not a packet on the road
     if (e.skb === 0n || e.stage === 'nf' || e.stage === 'route' || e.stage === 'tcp-rst-recv' || e.stage === 'tcp-retrans') return undefined;
-    const open = this.lives.open.get(e.skb) ?? null;
+    const open = this.lives.get(e.skb) ?? null;
     if (open && this.isNewPacket(open, e)) {
       this.closeLife(this.lives.close(e.skb));
       return this.lives.add(e, null);
