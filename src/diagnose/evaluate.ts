@@ -8,7 +8,7 @@
 import type { Facts, DEvent, Need, Stage } from './model.js';
 import { anchorProbes, compileMatch } from './match.js';
 import type { Pred } from './match.js';
-import type { Relation, Rule } from './rules/types.js';
+import type { CheckName, Relation, Rule } from './rules/types.js';
 import type { FlowState, SigEntry } from './state.js';
 import type { Proof } from './words.js';
 import { READS_LIFE, runCheck } from './checks.js';
@@ -24,6 +24,9 @@ export interface CompiledRule {
   readonly skbRels: boolean;
   /** its check reads the anchor's packet life: only then does a candidate keep it */
   readonly keepsLife: boolean;
+  /** the rule's check and whether it reads counters, read here for every candidate judged (rules are literals of many shapes) */
+  readonly check: CheckName | null;
+  readonly counted: boolean;
 }
 
 /**
@@ -115,6 +118,8 @@ export function compileRules(rules: readonly Rule[]): RuleSet {
     rels: (rule.with ?? []).map(compileRel),
     skbRels: (rule.with ?? []).some((r) => r.scope === 'skb'),
     keepsLife: rule.check !== undefined && READS_LIFE.has(rule.check),
+    check: rule.check ?? null,
+    counted: (rule.counters?.length ?? 0) > 0,
   }));
   const byProbe = new Map<string, CompiledRule[]>();
   const any: CompiledRule[] = [];
@@ -346,10 +351,10 @@ export function judge(c: Candidate, flow: FlowState | null, env: CheckEnv): Judg
     const r = rels[i]!;
     if (r.flow && !flowRelation(r, c.anchor, flow, proofs)) return null;
   }
-  const counters = countersHold(c.rule.rule, c.anchor, env.facts);
+  const counters = c.rule.counted ? countersHold(c.rule.rule, c.anchor, env.facts) : NO_COUNTERS;
   if (!counters.ok) return null;
-  if (!c.rule.rule.check) return { proofs, vars: counters.vars };
-  const checked = runCheck(c.rule.rule.check, { anchor: c.anchor, life: c.life, flow, proofs, env });
+  if (!c.rule.check) return { proofs, vars: counters.vars };
+  const checked = runCheck(c.rule.check, { anchor: c.anchor, life: c.life, flow, proofs, env });
   if (!checked) return null;
   // vars are only read from here on: a check's own when no counter adds to them (most rules; a copy per candidate else)
   const vars = counters === NO_COUNTERS ? checked.vars : { ...counters.vars, ...checked.vars };
