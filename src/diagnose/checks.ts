@@ -162,7 +162,11 @@ function dominantHop(i: CheckInput): CheckResult | null {
   const f = i.flow;
   const m = hopMemo;
   if (m.flow !== f || m.env !== i.env || !f || m.events !== f.events || m.packets !== f.packets) {
-    Object.assign(m, { flow: f, env: i.env, events: f?.events ?? -1, packets: f?.packets ?? -1 });
+    // field by field: an object to assign from was made per flow
+    m.flow = f;
+    m.env = i.env;
+    m.events = f?.events ?? -1;
+    m.packets = f?.packets ?? -1;
     m.r[0] = m.r[1] = undefined;
   }
   const dir = i.anchor.dir;

@@ -22,6 +22,7 @@ import { RULES } from './rules/index.js';
 import type { Rule } from './rules/types.js';
 import { flowReport, verdictOf } from './report.js';
 import { QdiscWaits } from './qdisc.js';
+import { IdQueue } from './queue.js';
 import type { NameOf } from './words.js';
 
 export interface DiagnoseOptions {
@@ -45,6 +46,11 @@ export class Diagnoser {
   private readonly names: NameCache;
   private readonly flows = new FlowTable();
   private readonly states = new Map<number, FlowState>();
+  /** the states' flow ids, oldest first (the next to let go) */
+  private readonly stateOrder = new IdQueue(LIMITS.flows);
+  /** the last flow asked for and its state: a packet's events, one after the other, are of one flow */
+  private lastFlow: FlowId | null = null;
+  private lastState: FlowState | undefined;
   private readonly lives = new Lives();
   /** flow id (0: events without a flow) -> its rules' candidates (a chain of buckets, one per rule) */
   private readonly buckets = new Map<number, Bucket>();
@@ -95,7 +101,7 @@ export class Diagnoser {
   private lifeOf(e: DEvent): Life | undefined {
     // a retransmission event's skb is the socket's queued copy, not a packet on the road
     if (e.skb === 0n || e.stage === 'nf' || e.stage === 'route' || e.stage === 'tcp-rst-recv' || e.stage === 'tcp-retrans') return undefined;
-    const open = this.lives.open.get(e.skb) ?? null;
+    const open = this.lives.get(e.skb) ?? null;
     if (open && this.isNewPacket(open, e)) {
       this.closeLife(this.lives.close(e.skb));
       return this.lives.add(e, null);
@@ -154,11 +160,25 @@ export class Diagnoser {
   }
 
   private stateOf(f: FlowId): FlowState {
-    let s = this.states.get(f.id);
+    let s = this.heldState(f);
     if (!s) {
       this.flowsSeen++;
       if (this.states.size >= LIMITS.flows) this.evictOldestFlow();
       this.states.set(f.id, (s = new FlowState(f)));
+      this.stateOrder.push(f.id);
+      this.lastFlow = f;
+      this.lastState = s;
+    }
+    return s;
+  }
+
+  /** The state of flow f while it is held. */
+  private heldState(f: FlowId): FlowState | undefined {
+    if (f === this.lastFlow) return this.lastState;
+    const s = this.states.get(f.id);
+    if (s) {
+      this.lastFlow = f;
+      this.lastState = s;
     }
     return s;
   }
@@ -180,7 +200,7 @@ export class Diagnoser {
   private closeLife(life: Life | undefined): void {
     if (!life || !life.events.length) return;
     const first = life.events[0]!;
-    if (first.flow) this.states.get(first.flow.id)?.absorb(life);
+    if (first.flow) this.heldState(first.flow)?.absorb(life);
     lifeCandidates(life.events, this.rules, this.sink);
   }
 
@@ -226,13 +246,13 @@ export class Diagnoser {
   private evictFacts: Facts = {};
 
   private evictOldestFlow(): void {
-    const first = this.states.keys().next();
-    if (first.done) return;
-    const fid = first.value;
+    const fid = this.stateOrder.shift();
+    if (fid === undefined) return;
     this.judgeFlow(fid, this.env(this.evictFacts));
     const s = this.states.get(fid)!;
     if (this.flowReports.length < MAX_EVICTED_REPORTS) this.flowReports.push(flowReport(s, this.nameOf));
     this.states.delete(fid);
+    if (this.lastFlow === s.id) this.lastFlow = null;
     this.flows.delete(s.id);
     this.flowsEvicted++;
   }

@@ -5,10 +5,10 @@
  *  - at the end (or when its flow is let go) a candidate is judged against the flow's
  *    other packets, the counters, the sockets and the rule's named check.
  */
-import type { Facts, DEvent, Need } from './model.js';
+import type { Facts, DEvent, Need, Stage } from './model.js';
 import { anchorProbes, compileMatch } from './match.js';
 import type { Pred } from './match.js';
-import type { Relation, Rule } from './rules/types.js';
+import type { CheckName, Relation, Rule } from './rules/types.js';
 import type { FlowState, SigEntry } from './state.js';
 import type { Proof } from './words.js';
 import { READS_LIFE, runCheck } from './checks.js';
@@ -19,11 +19,57 @@ export interface CompiledRule {
   /** its place in the rule set (the key of its candidates) */
   readonly index: number;
   readonly anchor: Pred;
-  readonly rels: readonly { readonly rel: Relation; readonly pred: Pred }[];
+  readonly rels: readonly CompiledRel[];
   /** the rule has same-packet evidence to check */
   readonly skbRels: boolean;
   /** its check reads the anchor's packet life: only then does a candidate keep it */
   readonly keepsLife: boolean;
+  /** the rule's check and whether it reads counters, read here for every candidate judged (rules are literals of many shapes) */
+  readonly check: CheckName | null;
+  readonly counted: boolean;
+}
+
+/**
+ * A relation as evaluation reads it: every one in one object shape, its choices as small
+ * integers (the rules' relations are literals of many shapes, and a flow's every kind of
+ * event is tested against them when it is judged: one shape keeps those reads cheap).
+ */
+export interface CompiledRel {
+  readonly rel: Relation;
+  readonly pred: Pred;
+  readonly skb: boolean;
+  readonly flow: boolean;
+  /** 0: either direction, 1: the anchor's, 2: the reverse */
+  readonly dir: number;
+  /** 0: any namespace, 1: the anchor's, 2: another */
+  readonly netns: number;
+  /** 0: any time, 1: before the anchor, 2: after it */
+  readonly order: number;
+  readonly min: number;
+  readonly absent: boolean;
+  readonly optional: boolean;
+  readonly role: string;
+}
+
+function compileRel(rel: Relation): CompiledRel {
+  return {
+    rel,
+    pred: compileMatch(rel.match),
+    skb: rel.scope === 'skb',
+    flow: rel.scope === 'flow',
+    dir: rel.dir === 'same' ? 1 : rel.dir === 'reverse' ? 2 : 0,
+    netns: rel.netns === 'same' ? 1 : rel.netns === 'other' ? 2 : 0,
+    order: rel.order === 'before' ? 1 : rel.order === 'after' ? 2 : 0,
+    min: rel.min ?? 1,
+    absent: rel.absent === true,
+    optional: rel.optional === true,
+    role: rel.role,
+  };
+}
+
+/** Whether an event of namespace `ns` passes relation r's namespace test for an anchor in `anchorNs`. */
+function netnsAllowed(r: CompiledRel, ns: number, anchorNs: number): boolean {
+  return r.netns === 0 || (ns === anchorNs) === (r.netns === 1);
 }
 
 export interface RuleSet {
@@ -31,22 +77,36 @@ export interface RuleSet {
   /** rules by the probes their anchor can be; `any` for anchors that do not say */
   readonly byProbe: ReadonlyMap<string, readonly CompiledRule[]>;
   readonly any: readonly CompiledRule[];
-  /** per probe, then per drop reason ('' for none): the rules of byProbe, then any, whose anchor can hold (made as met) */
-  readonly byReason: Map<string, Map<string, readonly CompiledRule[]>>;
+  /** per probe, then per drop reason ('' for none): the rules of byProbe, then any, whose anchor can hold at the stage last met (made as met) */
+  readonly byReason: Map<string, Map<string, RuleList>>;
 }
 
-/** The rules an anchor of this probe and drop reason can match, in rule set order (byProbe's, then any's). */
-function rulesFor(rules: RuleSet, probe: string, reason: string | null): readonly CompiledRule[] {
+/** The rules an anchor of one probe, drop reason and stage can match. */
+interface RuleList {
+  readonly stage: Stage;
+  readonly list: readonly CompiledRule[];
+}
+
+/**
+ * The rules an anchor of this probe, drop reason and stage can match, in rule set order
+ * (byProbe's, then any's). A probe's events with one reason are at one stage (a free is
+ * a kfree_skb without a reason): keyed by probe and reason, the list remembers its stage
+ * and is made again in the rare case it differs, so the rules of drops (every rule without
+ * a probe whose anchor names a stage) are not tried on every event.
+ */
+function rulesFor(rules: RuleSet, probe: string, reason: string | null, stage: Stage): readonly CompiledRule[] {
   let byR = rules.byReason.get(probe);
   if (!byR) rules.byReason.set(probe, (byR = new Map()));
   const key = reason ?? '';
-  let list = byR.get(key);
-  if (!list) {
-    // most rules name the drop reasons they explain: a drop is tried only against those of its reason
-    const can = (c: CompiledRule): boolean => !c.rule.anchor.reason || (reason !== null && c.rule.anchor.reason.includes(reason));
-    list = [...(rules.byProbe.get(probe) ?? []), ...rules.any].filter(can);
-    if (byR.size < 1024) byR.set(key, list);
-  }
+  const had = byR.get(key);
+  if (had !== undefined && had.stage === stage) return had.list;
+  // most rules name the drop reasons they explain: a drop is tried only against those of its reason
+  const can = (c: CompiledRule): boolean => {
+    const a = c.rule.anchor;
+    return (!a.reason || (reason !== null && a.reason.includes(reason))) && (!a.stage || a.stage.includes(stage));
+  };
+  const list = [...(rules.byProbe.get(probe) ?? []), ...rules.any].filter(can);
+  if (had !== undefined || byR.size < 1024) byR.set(key, { stage, list });
   return list;
 }
 
@@ -55,9 +115,11 @@ export function compileRules(rules: readonly Rule[]): RuleSet {
     rule,
     index,
     anchor: compileMatch(rule.anchor),
-    rels: (rule.with ?? []).map((rel) => ({ rel, pred: compileMatch(rel.match) })),
+    rels: (rule.with ?? []).map(compileRel),
     skbRels: (rule.with ?? []).some((r) => r.scope === 'skb'),
     keepsLife: rule.check !== undefined && READS_LIFE.has(rule.check),
+    check: rule.check ?? null,
+    counted: (rule.counters?.length ?? 0) > 0,
   }));
   const byProbe = new Map<string, CompiledRule[]>();
   const any: CompiledRule[] = [];
@@ -81,25 +143,24 @@ export interface Candidate {
 const NO_PROOFS: readonly Proof[] = Object.freeze([]);
 
 /** Same-packet evidence of one relation (`build` false: none, only whether it holds), or null when it does not hold. */
-function skbRelation(r: { rel: Relation; pred: Pred }, anchor: DEvent, life: readonly DEvent[], build: boolean): readonly Proof[] | null {
-  const { rel, pred } = r;
+function skbRelation(r: CompiledRel, anchor: DEvent, life: readonly DEvent[], build: boolean): readonly Proof[] | null {
+  const n = anchor.n;
+  const ns = r.netns === 0 ? 0 : anchor.netns;
   let first: DEvent | null = null;
   let count = 0;
   for (let i = 0; i < life.length; i++) {
     const e = life[i]!;
     if (e === anchor) continue;
-    if (rel.order === 'before' && e.n > anchor.n) continue;
-    if (rel.order === 'after' && e.n < anchor.n) continue;
-    if (rel.netns === 'same' && e.netns !== anchor.netns) continue;
-    if (rel.netns === 'other' && e.netns === anchor.netns) continue;
-    if (pred(e)) {
+    if (r.order === 1 ? e.n > n : r.order === 2 && e.n < n) continue;
+    if (!netnsAllowed(r, r.netns === 0 ? 0 : e.netns, ns)) continue;
+    if (r.pred(e)) {
       first ??= e;
       count++;
     }
   }
-  if (rel.absent) return count === 0 ? NO_PROOFS : null;
-  if (count < (rel.min ?? 1) || !first) return rel.optional ? NO_PROOFS : null;
-  return build ? [{ role: rel.role, e: first, count }] : NO_PROOFS;
+  if (r.absent) return count === 0 ? NO_PROOFS : null;
+  if (count < r.min || !first) return r.optional ? NO_PROOFS : null;
+  return build ? [{ role: r.role, e: first, count }] : NO_PROOFS;
 }
 
 /** The rule's same-packet evidence (`build` false: none, only whether it holds), or null when some relation does not hold. */
@@ -107,7 +168,7 @@ function skbEvidence(c: CompiledRule, anchor: DEvent, life: readonly DEvent[], b
   let found = NO_PROOFS;
   for (let i = 0; i < c.rels.length; i++) {
     const r = c.rels[i]!;
-    if (r.rel.scope !== 'skb') continue;
+    if (!r.skb) continue;
     const p = skbRelation(r, anchor, life, build);
     if (p === null) return null;
     if (p.length) found = found.length ? found.concat(p) : p;
@@ -153,7 +214,7 @@ const NO_LIFE: readonly DEvent[] = [];
 export function lifeCandidates(life: readonly DEvent[], rules: RuleSet, out: CandidateSink): void {
   for (let i = 0; i < life.length; i++) {
     const anchor = life[i]!;
-    const list = rulesFor(rules, anchor.probe, anchor.reason);
+    const list = rulesFor(rules, anchor.probe, anchor.reason, anchor.stage);
     for (let k = 0; k < list.length; k++) tryAnchor(list[k]!, anchor, life, out);
   }
 }
@@ -164,7 +225,7 @@ const ONE: DEvent[] = [];
 /** Candidates of an event that has no packet life (no skb, a netfilter step, a route...): no list made per event. */
 export function eventCandidates(e: DEvent, rules: RuleSet, out: CandidateSink): void {
   ONE[0] = e;
-  const list = rulesFor(rules, e.probe, e.reason);
+  const list = rulesFor(rules, e.probe, e.reason, e.stage);
   for (let k = 0; k < list.length; k++) tryAnchor(list[k]!, e, ONE, out);
   ONE.length = 0;
 }
@@ -211,37 +272,36 @@ class Kept implements KeptCandidate {
   }
 }
 
-function entryAllowed(rel: Relation, s: SigEntry, anchor: DEvent): boolean {
+/** Whether kind s passes relation r's direction, namespace and order tests for an anchor of direction `dir`, namespace `ns` and number `n`. */
+function entryAllowed(r: CompiledRel, s: SigEntry, dir: number, ns: number, n: number): boolean {
   const e = s.first;
-  if (rel.dir === 'same' && e.dir !== anchor.dir) return false;
-  if (rel.dir === 'reverse' && e.dir === anchor.dir) return false;
-  if (rel.netns === 'same' && e.netns !== anchor.netns) return false;
-  if (rel.netns === 'other' && e.netns === anchor.netns) return false;
-  if (rel.order === 'before' && e.n >= anchor.n) return false;
-  if (rel.order === 'after' && s.last.n <= anchor.n) return false;
-  return true;
+  if (r.dir !== 0 && (e.dir === dir) !== (r.dir === 1)) return false;
+  if (!netnsAllowed(r, r.netns === 0 ? 0 : e.netns, ns)) return false;
+  return r.order === 1 ? e.n < n : r.order !== 2 || s.last.n > n;
 }
 
 /** Flow-wide evidence of one relation, added to `proofs` (at most 4); false when it does not hold (the caller drops `proofs`). */
-function flowRelation(r: { rel: Relation; pred: Pred }, anchor: DEvent, flow: FlowState | null, proofs: Proof[]): boolean {
-  const { rel, pred } = r;
+function flowRelation(r: CompiledRel, anchor: DEvent, flow: FlowState | null, proofs: Proof[]): boolean {
   const mark = proofs.length;
+  const dir = anchor.dir;
+  const ns = r.netns === 0 ? 0 : anchor.netns;
+  const n = anchor.n;
   let count = 0;
   let shown = 0;
   const entries = flow ? flow.entries() : NO_ENTRIES;
   for (let i = 0; i < entries.length; i++) {
     const s = entries[i]!;
-    if (!entryAllowed(rel, s, anchor) || !pred(s.first)) continue;
+    if (!entryAllowed(r, s, dir, ns, n) || !r.pred(s.first)) continue;
     count += s.count;
-    if (rel.absent || shown === 4) continue;
+    if (r.absent || shown === 4) continue;
     shown++;
-    proofs.push({ role: rel.role, e: rel.order === 'after' && s.first.n <= anchor.n ? s.last : s.first, count: s.count });
+    proofs.push({ role: r.role, e: r.order === 2 && s.first.n <= n ? s.last : s.first, count: s.count });
   }
-  if (rel.absent) return count === 0;
-  if (count >= (rel.min ?? 1)) return true;
+  if (r.absent) return count === 0;
+  if (count >= r.min) return true;
   // too few: an optional relation holds without evidence
   proofs.length = mark;
-  return rel.optional === true;
+  return r.optional;
 }
 
 const NO_ENTRIES: readonly SigEntry[] = [];
@@ -289,12 +349,14 @@ export function judge(c: Candidate, flow: FlowState | null, env: CheckEnv): Judg
   const rels = c.rule.rels;
   for (let i = 0; i < rels.length; i++) {
     const r = rels[i]!;
-    if (r.rel.scope === 'flow' && !flowRelation(r, c.anchor, flow, proofs)) return null;
+    if (r.flow && !flowRelation(r, c.anchor, flow, proofs)) return null;
   }
-  const counters = countersHold(c.rule.rule, c.anchor, env.facts);
+  const counters = c.rule.counted ? countersHold(c.rule.rule, c.anchor, env.facts) : NO_COUNTERS;
   if (!counters.ok) return null;
-  if (!c.rule.rule.check) return { proofs, vars: counters.vars };
-  const checked = runCheck(c.rule.rule.check, { anchor: c.anchor, life: c.life, flow, proofs, env });
+  if (!c.rule.check) return { proofs, vars: counters.vars };
+  const checked = runCheck(c.rule.check, { anchor: c.anchor, life: c.life, flow, proofs, env });
   if (!checked) return null;
-  return { proofs: checked.proofs?.length ? [...proofs, ...checked.proofs] : proofs, vars: { ...counters.vars, ...checked.vars }, netns: checked.netns, dev: checked.dev, group: checked.group };
+  // vars are only read from here on: a check's own when no counter adds to them (most rules; a copy per candidate else)
+  const vars = counters === NO_COUNTERS ? checked.vars : { ...counters.vars, ...checked.vars };
+  return { proofs: checked.proofs?.length ? [...proofs, ...checked.proofs] : proofs, vars, netns: checked.netns, dev: checked.dev, group: checked.group };
 }

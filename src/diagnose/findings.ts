@@ -140,21 +140,46 @@ interface Group {
   first: Hit;
   count: number;
   explains: string[];
+  /** what tells the groups of one rule apart: namespace, function, the check's group, drop reason ('' for none) */
+  readonly netns: number;
+  readonly at: string;
+  readonly group: string;
+  readonly reason: string;
+}
+
+/**
+ * One group per rule and place, in order of first hit: the groups of each rule looked up
+ * by its id, then compared field by field (a flow has a few per rule: no key string made
+ * and hashed per hit).
+ */
+function groupHits(hits: readonly Hit[]): Group[] {
+  const byRule = new Map<string, Group[]>();
+  const found: Group[] = [];
+  for (const h of hits) {
+    const a = h.c.anchor;
+    const netns = h.j.netns ?? a.netns;
+    const at = a.at ?? '';
+    const group = h.j.group ?? '';
+    const reason = a.reason ?? '';
+    const id = h.c.rule.rule.id;
+    let same = byRule.get(id);
+    if (!same) byRule.set(id, (same = []));
+    const g = same.find((x) => x.netns === netns && x.at === at && x.group === group && x.reason === reason);
+    if (g) {
+      g.count += h.weight;
+      if (a.n < g.first.c.anchor.n) g.first = h;
+      continue;
+    }
+    const made = { first: h, count: h.weight, explains: [], netns, at, group, reason };
+    same.push(made);
+    found.push(made);
+  }
+  return found;
 }
 
 /** Per flow: one group per rule and place, then explained ones folded into their explanation. */
 function perFlow(hits: readonly Hit[]): Group[] {
-  const groups = new Map<string, Group>();
-  for (const h of bestPerAnchor(hits)) {
-    const a = h.c.anchor;
-    const key = `${h.c.rule.rule.id}|${h.j.netns ?? a.netns}|${a.at ?? ''}|${h.j.group ?? ''}|${a.reason ?? ''}`;
-    const g = groups.get(key);
-    if (g) {
-      g.count += h.weight;
-      if (h.c.anchor.n < g.first.c.anchor.n) g.first = h;
-    } else groups.set(key, { first: h, count: h.weight, explains: [] });
-  }
-  let found = [...groups.values()];
+  let found = groupHits(bestPerAnchor(hits));
   const ruleOf = (g: Group): Hit['c']['rule']['rule'] => g.first.c.rule.rule;
   // higher priority explainers first, so an explanation is never folded into its own consequence
   for (const x of [...found].filter((y) => ruleOf(y).explains?.length).sort((p, q) => ruleOf(q).priority - ruleOf(p).priority)) {

@@ -38,3 +38,21 @@ test('a flow lists its hops by from-place, then destination in order of first si
   const list = f.hopList().map((h) => `${h.from}>${h.to}:${h.dir}:${h.count}:${h.max}`);
   assert.deepEqual(list, ['a>x:0:1:40', 'a>x:1:2:50', 'a>y:0:1:30', 'a>y:1:1:60', 'b>x:0:1:20']);
 });
+
+test('Lives.get answers from the last life looked up only while it is open (closed, gone idle or replaced)', () => {
+  const at = (skb: bigint, ts: number): DEvent => ({ ...ev('netif_receive_skb', 7, 'rx'), skb, ts }) as unknown as DEvent;
+  const lives = new Lives();
+  const steps: [string, () => unknown, unknown][] = [
+    ['a first event opens a life', () => lives.add(at(1n, 10)).skb, 1n],
+    ['the same skb, again', () => lives.get(1n)?.total, 1],
+    ['another skb has none', () => lives.get(2n), undefined],
+    ['closed: gone', () => (lives.close(1n), lives.get(1n)), undefined],
+    ['a new life on the reused skb', () => lives.add(at(1n, 20)).total, 1],
+    ['a second skb', () => lives.add(at(2n, 30)).skb, 2n],
+    ['the first, looked up after the second', () => lives.get(1n)?.total, 1],
+    ['idle: the first goes', () => lives.idle(25).map((l) => l.skb), [1n]],
+    ['and is not answered from memory', () => lives.get(1n), undefined],
+    ['the second stays', () => lives.get(2n)?.skb, 2n],
+  ];
+  for (const [what, run, want] of steps) assert.deepEqual(run(), want, what);
+});

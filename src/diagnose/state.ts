@@ -350,17 +350,29 @@ function madeIn(life: Life, e: DEvent): boolean {
 export class Lives {
   readonly open = new Map<bigint, Life>();
   evicted = 0;
+  /** the open life last looked up or added: a packet's events mostly come one after the other (a Map lookup by bigint key took ~20 ns, comparing two bigints ~5) */
+  private last: Life | null = null;
+
+  /** The open life of skb, if any. */
+  get(skb: bigint): Life | undefined {
+    const l = this.last;
+    if (l !== null && l.skb === skb) return l;
+    const life = this.open.get(skb);
+    if (life) this.last = life;
+    return life;
+  }
 
   /**
    * Adds an event to its packet's life; returns the life (the event's `local` is set from it).
    * `open`: the skb's open life when the caller has looked it up already (null: none).
    */
   add(e: DEvent, open?: Life | null): Life {
-    let life = open === undefined ? this.open.get(e.skb) : open;
+    let life = open === undefined ? this.get(e.skb) : open;
     if (!life) {
       life = { skb: e.skb, events: [], total: 0, ns0: e.netns, made0: madeHere(e), more: null };
       this.open.set(e.skb, life);
     }
+    this.last = life;
     const last = life.events[life.events.length - 1];
     if (e.netns === 0 && last && last.netns !== 0) {
       e.netns = last.netns;
@@ -376,8 +388,8 @@ export class Lives {
   }
 
   close(skb: bigint): Life | undefined {
-    const life = this.open.get(skb);
-    if (life) this.open.delete(skb);
+    const life = this.get(skb);
+    if (life) this.forget(life);
     return life;
   }
 
@@ -389,8 +401,13 @@ export class Lives {
       const last = life.events[life.events.length - 1];
       if (last && last.ts < before) out.push(life);
     });
-    for (const l of out) this.open.delete(l.skb);
+    for (const l of out) this.forget(l);
     return out;
+  }
+
+  private forget(life: Life): void {
+    this.open.delete(life.skb);
+    if (this.last === life) this.last = null;
   }
 
   /** The oldest open life when over the cap. */
