@@ -37,9 +37,11 @@ export interface Place {
   readonly end: boolean;
   /** the (namespace, device) part, as a number: places with the same one are the same vantage point */
   readonly where: number;
-  /** "probe [netns/dev]": the place in a path comment where the packet arrives at it ('-' for no device) */
-  readonly label: string;
-  /** the label, the probe alone, and a copy's "; seen at probe on dev in netns netns (event ", as UTF-8 (comment-bytes.ts) */
+  /**
+   * As UTF-8 (comment-bytes.ts): the place in a path comment where the packet arrives at it,
+   * "probe [netns/dev]" ('-' for no device); the probe alone; and a copy's "; seen at probe
+   * on dev in netns netns (event ".
+   */
   readonly labelBytes: Fragment;
   readonly probeBytes: Fragment;
   readonly seenAt: Fragment;
@@ -82,9 +84,9 @@ export class Places {
     let where = this.wheres.get(whereKey);
     if (where === undefined) this.wheres.set(whereKey, (where = this.wheres.size));
     id = this.list.length;
-    const label = `${name} [${ns}/${ifname || '-'}]`;
-    const seenAt = fragment(`; seen at ${name} on ${ifname || '-'} in netns ${ns} (event `);
-    this.list.push({ probe: name, netns: ns, dev: ifname, ifindex, dir: directionOf(name), end: END.has(name), where, label, labelBytes: fragment(label), probeBytes: fragment(name), seenAt });
+    const dev = ifname || '-';
+    const seenAt = fragment(`; seen at ${name} on ${dev} in netns ${ns} (event `);
+    this.list.push({ probe: name, netns: ns, dev: ifname, ifindex, dir: directionOf(name), end: END.has(name), where, labelBytes: fragment(`${name} [${ns}/${dev}]`), probeBytes: fragment(name), seenAt });
     this.byKey.set(key, id);
     return id;
   }

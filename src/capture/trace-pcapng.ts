@@ -12,7 +12,7 @@
 import { Buffer } from 'node:buffer';
 import type { RawEvent } from '../engine/event.js';
 import { EV_DROP } from '../engine/event.js';
-import { dtText, lifeComments, MAX_LINE, PATH_STEPS, vantageComment } from './comment.js';
+import { lifeComments, MAX_LINE, PATH_STEPS, pathText, vantageComment } from './comment.js';
 import type { StoryNetfilter } from './comment.js';
 import { LifeTable } from './lives.js';
 import { cookedV2Header, PcapngWriter, PKT_HOST, PKT_OUTGOING } from './pcapng.js';
@@ -69,8 +69,8 @@ export class TracePcapng {
   writtenEarly = 0;
   /** packet copies left out because the output had no room (room()) */
   unwritten = 0;
-  private readonly headers = new Map<string, Buffer>();
-  private readonly ifaces = new Map<string, number>();
+  /** cooked headers by place * 65536 + protocol */
+  private readonly headers = new Map<number, Buffer>();
   /** a packet's comment lines as UTF-8 (comment-bytes.ts), reused from one packet to the next */
   private readonly lines = new LineBytes();
   /** place id -> interface id */
@@ -204,12 +204,23 @@ export class TracePcapng {
       if (x.netfilter) netfilter.push(x.netfilter);
     }
     const path = this.pathBytes(slot, count);
-    if (!path) return lifeComments({ pathLine: this.pathLine(slot, count), netfilter, drop, finding: null });
+    if (!path) return lifeComments({ pathLine: this.pathText(slot, count), netfilter, drop, finding: null });
     // netfilter steps and drops are few: their lines as text
     return netfilter.length || drop ? [path, ...lifeComments({ pathLine: '', netfilter, drop, finding: null })] : [path];
   }
 
-  /** The path line as comment-bytes.ts writes it; null when it is too long (then pathLine, clipped). */
+  /** comment.ts pathText of a life, for a path line too long for pathBytes (comment.ts clips it). */
+  private pathText(slot: number, count: number): string {
+    const list = this.places.list;
+    return pathText(
+      Array.from({ length: count }, (_, i) => {
+        const p = list[this.lives.stepPlace(slot, i)]!;
+        return { probe: p.probe, netns: p.netns, dev: p.dev || '-', dtNs: this.lives.stepDt(slot, i) };
+      }),
+    );
+  }
+
+  /** The path line as comment-bytes.ts writes it; null when it is too long (then pathText, clipped). */
   private pathBytes(slot: number, count: number): Buffer | null {
     const list = this.places.list;
     const lines = this.lines;
@@ -224,20 +235,6 @@ export class TracePcapng {
     }
     if (count > n) lines.text(` > ... ${count - n} more`);
     return lines.end();
-  }
-
-  /** comment.ts pathText, from the places' labels made once: "probe [netns/dev]" where the place changes, then "probe +dt". */
-  private pathLine(slot: number, count: number): string {
-    const list = this.places.list;
-    const n = Math.min(count, PATH_STEPS);
-    let line = '';
-    let where = -1;
-    for (let i = 0; i < n; i++) {
-      const p = list[this.lives.stepPlace(slot, i)]!;
-      line += i === 0 ? p.label : ` > ${p.where !== where ? p.label : p.probe} ${dtText(this.lives.stepDt(slot, i))}`;
-      where = p.where;
-    }
-    return count > n ? `${line} > ... ${count - n} more` : line;
   }
 
   /** Writes step i's copy; false when the output has no room for it (counted). */
@@ -256,34 +253,29 @@ export class TracePcapng {
     const lo = t0.lo + dtNs;
     const carry = Math.floor(lo / 4294967296);
     const tsNs = { hi: t0.hi + carry, lo: lo - carry * 4294967296 };
-    this.writer.packet({ iface: this.ifaceOf(place, p), tsNs, head: this.cooked(p, c.protocol), data: c.bytes, origLen: 20 + c.len, dir: p.dir ?? undefined, comments: [vantage, ...shared], packetId });
+    this.writer.packet({ iface: this.ifaceOf(place, p), tsNs, head: this.cooked(place, p, c.protocol), data: c.bytes, origLen: 20 + c.len, dir: p.dir ?? undefined, comments: [vantage, ...shared], packetId });
     return true;
   }
 
-  /** The interface id of a place's (namespace, device), its block written the first time. */
+  /** The interface id of a place's (namespace, device): the writer describes each once, the id is kept per place. */
   private ifaceOf(place: number, p: Place): number {
     let iface = this.placeIface[place];
-    if (iface !== undefined) return iface;
-    const dev = p.dev || '-';
-    const key = `${p.netns}\0${dev}`;
-    iface = this.ifaces.get(key);
     if (iface === undefined) {
+      const dev = p.dev || '-';
       iface = this.writer.interfaceId({ netns: p.netns, dev, linkType: 276, snaplen: this.opts.snaplen + 20, description: `${p.dev || 'no device'} (ifindex ${p.ifindex}) in network namespace ${p.netns}` });
-      this.ifaces.set(key, iface);
+      this.placeIface[place] = iface;
     }
-    this.placeIface[place] = iface;
     return iface;
   }
 
-  /** The cooked header of a copy: the same few for a whole run, so made once each. */
-  private cooked(p: Place, protocol: number): Buffer {
-    const pktType = p.dir === 'out' ? PKT_OUTGOING : PKT_HOST;
-    const key = `${p.ifindex}/${pktType}/${protocol}`;
+  /** The cooked header of a copy: the same few for a whole run, so made once each (per place and protocol). */
+  private cooked(place: number, p: Place, protocol: number): Buffer {
+    const key = place * 65536 + protocol;
     let h = this.headers.get(key);
     if (!h) {
       if (this.headers.size >= 4096) this.headers.clear();
       // no MAC: the cooked header's address is the sender's, and the event has the destination's
-      h = cookedV2Header({ protocol, ifindex: p.ifindex, pktType });
+      h = cookedV2Header({ protocol, ifindex: p.ifindex, pktType: p.dir === 'out' ? PKT_OUTGOING : PKT_HOST });
       this.headers.set(key, h);
     }
     return h;

@@ -47,10 +47,10 @@ export function decodeTuple(view: DataView, bytes: Uint8Array, base: number): Ra
 const CACHED = 256;
 
 /**
- * The tuples (and destination MACs) decoded lately, by their bytes: a flow's events carry
- * the same ones, so an event whose bytes match a cached one shares its object, which is
- * never changed (RawTuple is read only), instead of making an object and two arrays of
- * its own. find() then keep() on a miss (no closure per event).
+ * The tuples, destination MACs and names (devices, commands) decoded lately, by their
+ * bytes: a flow's events carry the same ones, so an event whose bytes match a cached one
+ * shares its object (never changed: RawTuple is read only; strings are immutable) instead
+ * of making its own. find() then keep() on a miss (no closure per event).
  */
 class BytesCache<T> {
   /** the cached keys, a 32-bit word at a time (a byte-by-byte compare cost more than the decoding it saves) */
