@@ -40,6 +40,18 @@ static void sleep_until(double t)
 		;
 }
 
+/* BATCH messages of one buffer each: buffer i at base + i * stride, `len` bytes of it */
+static void batch_msgs(struct mmsghdr *msgs, struct iovec *iov, char *base, size_t stride, size_t len)
+{
+	memset(msgs, 0, BATCH * sizeof(*msgs));
+	for (int i = 0; i < BATCH; i++) {
+		iov[i].iov_base = base + i * stride;
+		iov[i].iov_len = len;
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+}
+
 /* -l PORT SECONDS: a reader for the datagrams, so they end in a socket as a real flow's do */
 static int sink(int port, double secs)
 {
@@ -53,13 +65,7 @@ static int sink(int port, double secs)
 	static char buf[BATCH][2048];
 	struct iovec iov[BATCH];
 	struct mmsghdr msgs[BATCH];
-	memset(msgs, 0, sizeof(msgs));
-	for (int i = 0; i < BATCH; i++) {
-		iov[i].iov_base = buf[i];
-		iov[i].iov_len = sizeof(buf[i]);
-		msgs[i].msg_hdr.msg_iov = &iov[i];
-		msgs[i].msg_hdr.msg_iovlen = 1;
-	}
+	batch_msgs(msgs, iov, buf[0], sizeof(buf[0]), sizeof(buf[0]));
 	unsigned long long got = 0;
 	double end = now_s() + secs;
 	while (now_s() < end) {
@@ -95,13 +101,7 @@ int main(int argc, char **argv)
 	static char payload[BATCH][64];
 	struct iovec iov[BATCH];
 	struct mmsghdr msgs[BATCH];
-	memset(msgs, 0, sizeof(msgs));
-	for (int i = 0; i < BATCH; i++) {
-		iov[i].iov_base = payload[i];
-		iov[i].iov_len = pps > 0 ? 64 : 16;
-		msgs[i].msg_hdr.msg_iov = &iov[i];
-		msgs[i].msg_hdr.msg_iovlen = 1;
-	}
+	batch_msgs(msgs, iov, payload[0], sizeof(payload[0]), pps > 0 ? 64 : 16);
 	unsigned long long sent = 0, rounds = 0;
 	double start = now_s(), end = start + secs, t = start;
 	/* paced: batches of 16 (every 160 us at 100k/s), each sent when its time has come */

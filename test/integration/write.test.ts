@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PKTPATH_BIN, haveCommand, requireRoot, spawnTrace, whileTracing, withTopology } from '../helpers/netns.js';
-import type { TraceEvent } from '../helpers/netns.js';
+import type { Topology, TraceEvent } from '../helpers/netns.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pktpath-write-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -96,6 +96,20 @@ test('trace -w: tshark and tcpdump read it; a copy per device and namespace; com
   );
 });
 
+/**
+ * Runs `pipeline` (a shell pipeline around pktpath trace, whose stderr goes to `err`) in the
+ * background; once the trace says it is ready, one refused connection to the server's
+ * `port`; then waits for the pipeline to end (a catch count ends the trace).
+ */
+function refusedWhileTracing(topo: Topology, port: number, pipeline: string, err: string): void {
+  const sh = spawnSync(
+    'sh',
+    ['-c', `${pipeline} & i=0; until grep -q ready ${err} 2>/dev/null || [ $i -ge 300 ]; do sleep 0.1; i=$((i+1)); done; ip netns exec ${topo.client.ns} sh -c 'nc -z -w1 ${topo.server.v4} ${port}; true'; wait`],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
+  assert.equal(sh.status, 0, sh.stderr);
+}
+
 test('trace -w FILE prints no event, as tcpdump -w: the packets are in the file', async (t) => {
   if (!requireRoot(t, { commands: ['tshark'] })) return;
   if (!haveCommand('sh')) return t.skip('needs sh');
@@ -103,12 +117,7 @@ test('trace -w FILE prints no event, as tcpdump -w: the packets are in the file'
     async (topo) => {
       const port = 40000 + ((process.pid + 11) % 20000);
       const [out, file] = [join(dir, 'quiet.txt'), join(dir, 'quiet.pcapng')];
-      const sh = spawnSync(
-        'sh',
-        ['-c', `${PKTPATH_BIN} trace -H ${topo.server.v4} -P ${port} --proto tcp -c 6 -w ${file} >${out} 2>${out}.err & i=0; until grep -q ready ${out}.err 2>/dev/null || [ $i -ge 300 ]; do sleep 0.1; i=$((i+1)); done; ip netns exec ${topo.client.ns} sh -c 'nc -z -w1 ${topo.server.v4} ${port}; true'; wait`],
-        { encoding: 'utf8', timeout: 30_000 },
-      );
-      assert.equal(sh.status, 0, sh.stderr);
+      refusedWhileTracing(topo, port, `${PKTPATH_BIN} trace -H ${topo.server.v4} -P ${port} --proto tcp -c 6 -w ${file} >${out} 2>${out}.err`, `${out}.err`);
       assert.equal(readFileSync(out, 'utf8'), '', 'nothing on standard output');
       const err = readFileSync(`${out}.err`, 'utf8');
       assert.match(err, /pcapng: [1-9]\d* packet copies written to /);
@@ -126,13 +135,8 @@ test('trace -w - | tshark -r -', async (t) => {
     async (topo) => {
       const port = 40000 + ((process.pid + 7) % 20000);
       const out = join(dir, 'piped.txt');
-      // once the trace is ready, one refused connection; the trace ends by itself after 6 events (-c) and tshark reads the pcapng from the pipe
-      const sh = spawnSync(
-        'sh',
-        ['-c', `${PKTPATH_BIN} trace -H ${topo.server.v4} -P ${port} --proto tcp -c 6 -w - 2>${out}.err | tshark -r - -T fields -e frame.interface_name -e frame.comment > ${out} 2>/dev/null & i=0; until grep -q ready ${out}.err 2>/dev/null || [ $i -ge 300 ]; do sleep 0.1; i=$((i+1)); done; ip netns exec ${topo.client.ns} sh -c 'nc -z -w1 ${topo.server.v4} ${port}; true'; wait`],
-        { encoding: 'utf8', timeout: 30_000 },
-      );
-      assert.equal(sh.status, 0, sh.stderr);
+      // the trace ends by itself after 6 events (-c) and tshark reads the pcapng from the pipe
+      refusedWhileTracing(topo, port, `${PKTPATH_BIN} trace -H ${topo.server.v4} -P ${port} --proto tcp -c 6 -w - 2>${out}.err | tshark -r - -T fields -e frame.interface_name -e frame.comment > ${out} 2>/dev/null`, `${out}.err`);
       const lines = spawnSync('cat', [out, `${out}.err`], { encoding: 'utf8' }).stdout;
       assert.match(lines, new RegExp(`${topo.client.ns}/${topo.client.ifname}\\tpktpath: tcp ${topo.client.v4.replace(/\./g, '\\.')}:\\d+ -> ${topo.server.v4.replace(/\./g, '\\.')}:${port} \\[SYN\\]`));
       assert.match(lines, /pcapng: \d+ packet copies written to standard output/);
